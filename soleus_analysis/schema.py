@@ -1,0 +1,116 @@
+"""Canonical columns, units and validation of the frames every stage passes on.
+
+Readings (one row per sensor reading)
+    ``subject`` (str), ``time`` (datetime64[ns], the device's local wall-clock time, tz-naive),
+    ``glucose_mgdl`` (float64, mg/dL), ``censored`` (``"low"``/``"high"`` where the device reported
+    only below/above its range, ``glucose_mgdl`` then holds the device limit; else missing),
+    ``source`` (str, format/device). Readers may append extra columns after these
+    (e.g. ``transmitter_time_s`` for Dexcom, ``record_type`` for LibreView).
+
+Events (one row per meal, bout of activity, insulin dose or note)
+    ``subject``, ``time`` (start, local), ``end`` (local or NaT), ``kind`` (one of :data:`EVENT_KINDS`),
+    ``carbs_g`` (g), ``insulin_u`` (units), ``intensity`` (str), ``label`` (free text), ``source``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: mg/dL per mmol/L of glucose (molar mass 180.156 g/mol); the one constant used everywhere.
+MGDL_PER_MMOL: float = 18.0156
+
+#: pmol/L per µU/mL of insulin.
+PMOL_PER_UU: float = 6.0
+
+READING_COLUMNS: tuple[str, ...] = ("subject", "time", "glucose_mgdl", "censored", "source")
+EVENT_COLUMNS: tuple[str, ...] = (
+    "subject",
+    "time",
+    "end",
+    "kind",
+    "carbs_g",
+    "insulin_u",
+    "intensity",
+    "label",
+    "source",
+)
+EVENT_KINDS: tuple[str, ...] = ("meal", "spu", "exercise", "insulin", "note", "health")
+
+CENSORED_LOW = "low"
+CENSORED_HIGH = "high"
+
+_READING_DTYPES = {
+    "subject": "object",
+    "time": "datetime64[ns]",
+    "glucose_mgdl": "float64",
+    "censored": "object",
+    "source": "object",
+}
+_EVENT_DTYPES = {
+    "subject": "object",
+    "time": "datetime64[ns]",
+    "end": "datetime64[ns]",
+    "kind": "object",
+    "carbs_g": "float64",
+    "insulin_u": "float64",
+    "intensity": "object",
+    "label": "object",
+    "source": "object",
+}
+
+
+def mmol_to_mgdl(values: np.ndarray | pd.Series | float) -> np.ndarray | pd.Series | float:
+    """Convert glucose from mmol/L to mg/dL with :data:`MGDL_PER_MMOL`."""
+    return values * MGDL_PER_MMOL
+
+
+def mgdl_to_mmol(values: np.ndarray | pd.Series | float) -> np.ndarray | pd.Series | float:
+    """Convert glucose from mg/dL to mmol/L with :data:`MGDL_PER_MMOL`."""
+    return values / MGDL_PER_MMOL
+
+
+def empty_readings() -> pd.DataFrame:
+    """Return an empty readings frame with the canonical columns and dtypes."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _READING_DTYPES.items()})
+
+
+def empty_events() -> pd.DataFrame:
+    """Return an empty events frame with the canonical columns and dtypes."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EVENT_DTYPES.items()})
+
+
+def _conform(frame: pd.DataFrame, dtypes: dict[str, str], name: str) -> pd.DataFrame:
+    out = frame.copy()
+    for col, dtype in dtypes.items():
+        if col not in out.columns:
+            out[col] = pd.Series(pd.NA if dtype == "object" else np.nan, index=out.index)
+        if dtype.startswith("datetime64"):
+            ser = pd.to_datetime(out[col])
+            if getattr(ser.dt, "tz", None) is not None:
+                raise ValueError(f"{name}.{col} must be tz-naive local wall-clock time")
+            out[col] = ser.astype("datetime64[ns]")
+        elif dtype == "float64":
+            out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
+        else:
+            out[col] = out[col].astype("object").where(out[col].notna(), None)
+    extra = [c for c in out.columns if c not in dtypes]
+    return out[list(dtypes) + extra].reset_index(drop=True)
+
+
+def conform_readings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with canonical reading columns first, in canonical dtypes.
+
+    Missing optional columns (``censored``, ``source``) are added empty; extra columns are kept
+    after the canonical ones.
+    """
+    return _conform(frame, _READING_DTYPES, "readings")
+
+
+def conform_events(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with canonical event columns first, in canonical dtypes."""
+    out = _conform(frame, _EVENT_DTYPES, "events")
+    bad = ~out["kind"].isin(EVENT_KINDS)
+    if bad.any():
+        raise ValueError(f"unknown event kind(s): {sorted(set(out.loc[bad, 'kind'].astype(str)))}")
+    return out
