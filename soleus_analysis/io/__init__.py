@@ -12,7 +12,7 @@ from os import PathLike
 import pandas as pd
 
 from ..errors import InputError
-from ..recording import Provenance, Recording, combine_provenance
+from ..recording import Recording, combine_provenance
 from .detect import all_readers, detect_format
 
 __all__ = ["read_cgm", "read_events", "read_many", "detect_format", "formats"]
@@ -27,7 +27,9 @@ def _read(path: str | PathLike, format: str | None, options: dict) -> Recording:
     name = format or detect_format(path)
     readers = all_readers()
     if name not in readers:
-        raise InputError(f"unknown format {name!r}; expected one of: {', '.join(sorted(readers))}", path)
+        raise InputError(
+            f"unknown format {name!r}; expected one of: {', '.join(sorted(readers))}", path
+        )
     rec = readers[name](path, **options)
     rec.provenance.check()
     return rec
@@ -129,7 +131,9 @@ def read_many(
         dup = df.assign(_occ=occ).duplicated(key + ["_occ"], keep="first")
         merged[name] = int(dup.sum())
         keep = df.loc[~dup].drop(columns="_file")
-        sort = ["subject", "time"] + (["transmitter_time_s"] if "transmitter_time_s" in keep else [])
+        sort = ["subject", "time"] + (
+            ["transmitter_time_s"] if "transmitter_time_s" in keep else []
+        )
         out[name] = keep.sort_values(sort, kind="stable").reset_index(drop=True)
     prov = combine_provenance([r.provenance for r in recs])
     n_merged = merged["readings"] + merged["events"]
@@ -142,5 +146,3 @@ def read_many(
         provenance=prov,
         sources=[r.provenance for r in recs],
     )
-
-

@@ -51,7 +51,9 @@ def read_head(path: str | PathLike) -> tuple[str, bytes]:
     with open(p, "rb") as fh:
         raw = fh.read(HEAD_BYTES)
     if not raw.strip():
-        raise InputError("the file is empty; expected a CGM export or a log with a header row", path)
+        raise InputError(
+            "the file is empty; expected a CGM export or a log with a header row", path
+        )
     text = raw.decode("utf-8-sig", errors="replace")
     return text, raw
 
@@ -79,7 +81,8 @@ def detect_format(path: str | PathLike) -> str:
                 return name
     if b"\x00" in raw[:4096] and not raw.startswith(b"PAR1"):
         raise InputError(
-            "binary data that is not a known export; expected a CSV, JSON, XML or Parquet file", path
+            "binary data that is not a known export; expected a CSV, JSON, XML or Parquet file",
+            path,
         )
     first = text.splitlines()[0][:120] if text.splitlines() else ""
     raise InputError(

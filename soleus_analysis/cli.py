@@ -1,0 +1,467 @@
+"""The ``soleus`` command.
+
+Every subcommand's ``--help`` shows an example. Bad usage or bad input exits with code 2 and a
+one-line message naming the file and row; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from . import __version__
+from .errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class _Ctx:
+    debug: bool = False
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn InputError (and file errors) into a one-line message and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            if _Ctx.debug:
+                raise
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            click.echo(f"soleus: error: {msg}", err=True)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # an internal error: one line unless --debug
+            if _Ctx.debug:
+                raise
+            click.echo(
+                f"soleus: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Examples:\n\n\b\n  soleus inspect clarity_export.csv\n"
+    "  soleus report --cgm clarity_export.csv --events my_spu_log.csv -o report.pdf\n"
+    "  soleus reproduce --protocol hamilton2022 --json result.json",
+)
+@click.version_option(__version__, prog_name="soleus")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+def main(debug: bool) -> None:
+    """Do soleus pushups blunt your post-meal glucose spike? Read CGM exports and logs,
+    measure every meal's response, compare SPU with sitting, and write PDF reports."""
+    _Ctx.debug = debug
+
+
+@main.command(
+    epilog="Example:\n\n\b\n  soleus inspect clarity_export.csv libreview.csv --json inspect.json"
+)
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--format", "fmt", default=None, help="Force a format (default: sniffed from content)."
+)
+@click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False), help="Also write the account as JSON."
+)
+@_friendly
+def inspect(files: tuple[str, ...], fmt: str | None, json_out: str | None) -> None:
+    """Show each file's detected format, span, readings, events, and what was dropped and why."""
+    from .io import read_cgm
+
+    out = []
+    for f in files:
+        rec = read_cgm(f, format=fmt)
+        p = rec.provenance
+        r = rec.readings
+        click.echo(click.style(f, bold=True))
+        click.echo(f"  format      {p.format}" + (f" ({p.units})" if p.units else ""))
+        if len(r):
+            click.echo(f"  span        {r['time'].min()} .. {r['time'].max()}")
+        click.echo(
+            f"  readings    {len(r)}"
+            + (f" ({int(r['censored'].notna().sum())} censored)" if len(r) else "")
+        )
+        kinds = rec.events["kind"].value_counts().to_dict()
+        click.echo(
+            f"  events      {len(rec.events)}"
+            + (
+                " (" + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + ")"
+                if kinds
+                else ""
+            )
+        )
+        click.echo(f"  rows        read {p.rows_read}, kept {p.rows_kept}")
+        for reason, n in sorted(p.rows_dropped.items()):
+            click.echo(f"  dropped     {n:>6}  {reason}")
+        for w in p.warnings[:10]:
+            click.echo(f"  warning     {w}")
+        if len(p.warnings) > 10:
+            click.echo(f"  warning     ... and {len(p.warnings) - 10} more")
+        out.append(p.to_dict() | {"n_readings": len(r), "n_events": len(rec.events)})
+    if json_out:
+        _write_atomic(Path(json_out), json.dumps(out, indent=2, default=str).encode())
+
+
+_RULES_EPILOG = """
+\b
+Rules (defaults in brackets):
+  --window 0,120       minutes after the meal over which the response is measured
+  --baseline premeal   premeal (mean of -30..0 min) | t0 | p40_24h | a number in mg/dL
+  --spu-span -15,END   minutes around the meal in which SPU bouts count (END = window end)
+  --min-coverage 0.7   fraction of expected readings a window needs
+"""
+
+
+def _parse_pair(value: str | None, name: str) -> tuple[float, float | None] | None:
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lo = float(parts[0])
+        hi = None if parts[1].upper() in {"END", ""} else float(parts[1])
+    except ValueError:
+        raise click.BadParameter(
+            f"expected two numbers like -15,120 (got {value!r})", param_hint=name
+        ) from None
+    return lo, hi
+
+
+def _rules(
+    window: str | None, baseline: str | None, spu_span: str | None, min_coverage: float | None
+) -> dict:
+    rules: dict = {}
+    if window:
+        w = _parse_pair(window, "--window")
+        if w[1] is None or w[1] <= w[0]:
+            raise click.BadParameter("window needs start < end, e.g. 0,120", param_hint="--window")
+        rules["window"] = (w[0], w[1])
+    if baseline:
+        try:
+            rules["baseline"] = float(baseline)
+        except ValueError:
+            if baseline not in {"premeal", "t0", "p40_24h"}:
+                raise click.BadParameter(
+                    "expected premeal, t0, p40_24h or a number in mg/dL", param_hint="--baseline"
+                ) from None
+            rules["baseline"] = baseline
+    if spu_span:
+        rules["spu_span"] = _parse_pair(spu_span, "--spu-span")
+    if min_coverage is not None:
+        rules["min_coverage"] = min_coverage
+    return rules
+
+
+def _rule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(
+        [
+            click.option("--window", help="Response window in minutes after the meal, e.g. 0,120."),
+            click.option("--baseline", help="premeal | t0 | p40_24h | NUMBER (mg/dL)."),
+            click.option(
+                "--spu-span", help="Minutes around the meal where SPU counts, e.g. -15,END."
+            ),
+            click.option(
+                "--min-coverage",
+                type=click.FloatRange(0, 1),
+                help="Fraction of readings a window needs.",
+            ),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def _load_person(cgm: tuple[str, ...], events: tuple[str, ...], subject: str | None):
+    from .io import read_events, read_many
+    from .pipeline import combine_person
+
+    rec = read_many(cgm, subject=subject)
+    logs = [read_events(p, subject=subject) for p in events]
+    return combine_person(rec, logs, subject)
+
+
+@main.command(
+    epilog="Example:\n\n\b\n  soleus analyze --cgm clarity.csv --events spu_log.csv --out results/\n"
+    + _RULES_EPILOG
+)
+@click.option(
+    "--cgm",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CGM export(s) of one person.",
+)
+@click.option(
+    "--events", multiple=True, type=click.Path(dir_okay=False), help="Meal/activity log(s)."
+)
+@click.option(
+    "--subject", default=None, help="Id to use for the person (default: from the file name)."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="soleus_results",
+    show_default=True,
+    type=click.Path(file_okay=False),
+)
+@click.option(
+    "--seed", default=0, show_default=True, help="Seed of the randomisation test and bootstrap."
+)
+@_rule_options
+@_friendly
+def analyze(cgm, events, subject, out_dir, seed, window, baseline, spu_span, min_coverage) -> None:
+    """Per-meal table (CSV and Parquet), CGM metrics and the SPU comparison for one person."""
+    from .pipeline import analyze_person
+
+    rec = _load_person(cgm, events, subject)
+    a = analyze_person(rec, _rules(window, baseline, spu_span, min_coverage), seed=seed)
+    out = Path(out_dir)
+    write_table(a.meals, out / "meals.csv")
+    write_table(a.meals, out / "meals.parquet")
+    write_table(a.metrics, out / "metrics.csv")
+    if a.effect is not None:
+        write_table(a.effect, out / "effect.csv")
+    m = a.metrics.iloc[0]
+    click.echo(
+        f"{a.subject}: {m['days']:.1f} days, mean {m['mean_mgdl']:.0f} mg/dL, GMI {m['gmi_pct']:.1f}%, "
+        f"TIR {m['tir_pct']:.1f}%, CV {m['cv_pct']:.1f}%"
+    )
+    n_ok = int(a.meals["excluded_reason"].isna().sum()) if len(a.meals) else 0
+    click.echo(f"meals: {len(a.meals)} found, {n_ok} included")
+    click.echo(a.verdict)
+    click.echo(
+        f"written: {out}/meals.csv, meals.parquet, metrics.csv"
+        + (", effect.csv" if a.effect is not None else "")
+    )
+
+
+@main.command(
+    epilog="Examples:\n\n\b\n  soleus report --cgm clarity.csv -o report.pdf\n"
+    "  soleus report --cgm libre.csv --events cronometer.csv --events spu_log.csv -o report.pdf --paper letter\n"
+    + _RULES_EPILOG
+)
+@click.option(
+    "--cgm",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CGM export(s) of one person.",
+)
+@click.option(
+    "--events", multiple=True, type=click.Path(dir_okay=False), help="Meal/activity log(s)."
+)
+@click.option(
+    "--subject", default=None, help="Id printed on the report (never the export's name fields)."
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF to write."
+)
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@_rule_options
+@_friendly
+def report(
+    cgm, events, subject, output, paper, seed, window, baseline, spu_span, min_coverage
+) -> None:
+    """Write the self-tracker PDF report: AGP summary, the SPU experiment, meal table."""
+    from .pipeline import analyze_person
+    from .report import write_person_report
+
+    rec = _load_person(cgm, events, subject)
+    a = analyze_person(rec, _rules(window, baseline, spu_span, min_coverage), seed=seed)
+    write_person_report(a, output, paper=paper)
+    click.echo(f"wrote {output}")
+    click.echo(a.verdict)
+
+
+@main.command(
+    epilog="Examples:\n\n\b\n  soleus cohort data/hamilton2022 -o cohort.pdf\n"
+    "  soleus cohort manifest.csv -o cohort.pdf --scheduler tcp://127.0.0.1:8786\n\n"
+    "A manifest CSV has columns subject,cgm,events (several files separated by ';', paths relative to it).\n"
+    "A folder either holds manifest.csv or one sub-folder per person.\n" + _RULES_EPILOG
+)
+@click.argument("source", type=click.Path(exists=True))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF to write."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Also write tables here.",
+)
+@click.option("--scheduler", default=None, help="Dask scheduler address; default: local processes.")
+@click.option("--workers", default=None, type=int, help="Local processes (default: all cores).")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@_rule_options
+@_friendly
+def cohort(
+    source,
+    output,
+    out_dir,
+    scheduler,
+    workers,
+    paper,
+    seed,
+    no_progress,
+    window,
+    baseline,
+    spu_span,
+    min_coverage,
+) -> None:
+    """Analyse many people (a folder or a manifest) and write the cohort PDF report."""
+    from .cohort import run_cohort
+    from .report import write_cohort_report
+
+    rules = _rules(window, baseline, spu_span, min_coverage)
+    res = run_cohort(
+        source, rules, scheduler=scheduler, workers=workers, progress=not no_progress, seed=seed
+    )
+    write_cohort_report(res, output, paper=paper)
+    if out_dir:
+        write_table(res.meals, Path(out_dir) / "meals.csv")
+        write_table(res.people, Path(out_dir) / "people.csv")
+        write_table(res.pooled, Path(out_dir) / "pooled.csv")
+    for _, p in res.pooled.iterrows():
+        click.echo(
+            f"{p['method']}: {p['reduction_pct']:.1f}% (95% CI {p['ci95_low']:.1f} to {p['ci95_high']:.1f}), p = {p['p']:.3g}"
+        )
+    for _, f in res.failed.iterrows():
+        click.echo(f"skipped {f['subject']}: {f['error']}", err=True)
+    click.echo(f"wrote {output} ({len(res.people)} people, {len(res.failed)} skipped)")
+
+
+@main.command(
+    epilog="Examples:\n\n\b\n  soleus plan --meals 42 --start 2026-12-01 --seed 1 -o schedule.csv --ics schedule.ics\n"
+    "  soleus plan --meals 42 --from my_clarity_export.csv --events my_log.csv -o schedule.csv\n\n"
+    "Tick the 'done' column of each row you carried out (x), then pass the file back as a log:\n"
+    "soleus report --cgm export.csv --events schedule.csv -o report.pdf"
+)
+@click.option(
+    "--meals",
+    "n_meals",
+    required=True,
+    type=click.IntRange(2, 10000),
+    help="Meals in the experiment.",
+)
+@click.option("--start", default=None, help="First day, YYYY-MM-DD (default: tomorrow).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the randomisation.")
+@click.option(
+    "--spu-minutes", default=30.0, show_default=True, help="Planned SPU minutes per SPU meal."
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Schedule CSV to write."
+)
+@click.option(
+    "--ics", default=None, type=click.Path(dir_okay=False), help="Also write a calendar file."
+)
+@click.option(
+    "--from",
+    "from_cgm",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Your CGM export(s), for power from your own variability.",
+)
+@click.option(
+    "--events",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Meal log(s) that go with --from.",
+)
+@click.option(
+    "--reduction",
+    default=30.0,
+    show_default=True,
+    help="Reduction (%) the power calculation targets.",
+)
+@_friendly
+def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduction) -> None:
+    """Draw a randomised schedule of which meals get soleus pushups (balanced by time of day)."""
+    from .plan import balance_table, make_schedule, to_ics
+
+    try:
+        sched = make_schedule(n_meals, start=start, seed=seed, spu_minutes=spu_minutes)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    _write_atomic(Path(output), spreadsheet_safe(sched).to_csv(index=False).encode())
+    if ics:
+        _write_atomic(Path(ics), to_ics(sched).encode())
+    bal = balance_table(sched)
+    click.echo(
+        f"wrote {output}: {n_meals} meals, "
+        + ", ".join(
+            f"{slot} {int(r.get('spu', 0))} SPU / {int(r.get('control', 0))} control"
+            for slot, r in bal.iterrows()
+        )
+    )
+    if from_cgm:
+        from . import compare
+        from .pipeline import person_meals
+
+        rec = _load_person(from_cgm, events, None)
+        meals, _ = person_meals(rec)
+        pw = compare.power_n_of_1(reduction, [20, 40, 60, 80, 120, 160], from_data=meals, seed=seed)
+        click.echo(
+            f"power to detect a {reduction:g}% reduction, from your own meal-to-meal variability:"
+        )
+        for _, r in pw.iterrows():
+            click.echo(f"  {int(r['n_meals']):>4} meals: {100 * r['power']:.0f}%")
+
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Neutralise text cells a spreadsheet would run as a formula (leading = + - @), by a leading '."""
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col]):
+            s = out[col]
+            mask = s.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_PREFIXES))
+            if mask.any():
+                out[col] = s.astype(object).where(~mask, "'" + s.astype(str))
+    return out
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table as CSV (spreadsheet-safe) or Parquet, atomically."""
+    import io
+
+    if path.suffix == ".parquet":
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        _write_atomic(path, buf.getvalue())
+    else:
+        _write_atomic(path, spreadsheet_safe(frame).to_csv(index=False).encode())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary name and rename, so no half-written file remains."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

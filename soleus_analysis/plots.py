@@ -1,0 +1,361 @@
+"""Figures shared by notebooks and reports: one implementation of each.
+
+Every function takes what the analysis returned (metrics, AGP percentiles, per-meal tables,
+meal curves, comparison tables) and returns a :class:`matplotlib.figure.Figure`. Nothing here
+computes a measure; the few summaries drawn (means and their confidence bands) are the
+plotting of means, not analysis results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
+
+#: colours by condition (colour-blind safe pair) and the AGP palette
+COLORS = {"control": "#6f6f6f", "spu": "#1b9e77"}
+LABELS = {"control": "sitting (no SPU)", "spu": "soleus pushups"}
+TIR_BANDS = (
+    ("very low <54", "#8b0000"),
+    ("low 54–69", "#e8474b"),
+    ("target 70–180", "#4caf50"),
+    ("high 181–250", "#f6c343"),
+    ("very high >250", "#f08c2e"),
+)
+
+plt.rcParams.update(
+    {
+        "pdf.fonttype": 42,  # embed TrueType fonts: text stays selectable in PDFs
+        "ps.fonttype": 42,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.titlesize": 11,
+        "axes.labelsize": 9,
+        "xtick.labelsize": 8,
+        "ytick.labelsize": 8,
+        "legend.fontsize": 8,
+    }
+)
+
+
+def _fig_ax(ax: plt.Axes | None, size: tuple[float, float]) -> tuple[Figure, plt.Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
+    return fig, ax
+
+
+def _mean_band(values: np.ndarray, band: str) -> tuple[float, float, float]:
+    """Mean and the half-width of its band: ``"ci95"`` (t-based) or ``"sem"``."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return np.nan, np.nan, np.nan
+    m = float(v.mean())
+    if v.size < 2:
+        return m, m, m
+    se = float(v.std(ddof=1) / np.sqrt(v.size))
+    half = se * (stats.t.ppf(0.975, v.size - 1) if band == "ci95" else 1.0)
+    return m, m - half, m + half
+
+
+def plot_agp(
+    agp: pd.DataFrame,
+    *,
+    targets: tuple[float, float] = (70.0, 180.0),
+    title: str = "Ambulatory glucose profile",
+    ax: plt.Axes | None = None,
+) -> Figure:
+    """Ambulatory Glucose Profile: median and 5/25/75/95 percentile bands by time of day.
+
+    Parameters
+    ----------
+    agp : DataFrame
+        One subject's rows of :func:`soleus_analysis.metrics.agp_percentiles`: ``minute_of_day``
+        and ``p5, p25, p50, p75, p95`` (mg/dL).
+    targets : (float, float)
+        Target range lines, mg/dL.
+    """
+    fig, ax = _fig_ax(ax, (7.5, 3.2))
+    x = agp["minute_of_day"].to_numpy() / 60.0
+    ax.axhspan(*targets, color="#4caf50", alpha=0.08, lw=0)
+    ax.fill_between(x, agp["p5"], agp["p95"], color="#4f7fbf", alpha=0.18, lw=0, label="5–95%")
+    ax.fill_between(x, agp["p25"], agp["p75"], color="#4f7fbf", alpha=0.42, lw=0, label="25–75%")
+    ax.plot(x, agp["p50"], color="#1f3f77", lw=2, label="median")
+    for t in targets:
+        ax.axhline(t, color="#4caf50", lw=1, ls="--")
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)])
+    ax.set_ylabel("glucose (mg/dL)")
+    ax.set_ylim(40, max(250.0, float(np.nanmax(agp["p95"])) + 10) if len(agp) else 250.0)
+    ax.set_title(title, loc="left")
+    ax.legend(loc="upper right", ncols=3, frameon=False)
+    return fig
+
+
+def plot_tir(metrics_row: pd.Series | dict, *, ax: plt.Axes | None = None) -> Figure:
+    """Time-in-ranges stacked bar (five consensus bands) with % and time per day.
+
+    Parameters
+    ----------
+    metrics_row : Series or dict
+        One row of :func:`soleus_analysis.metrics.glycemic_metrics` (``tbr_54_pct``,
+        ``tbr_70_pct``, ``tir_pct``, ``tar_180_pct``, ``tar_250_pct``; percent of time).
+    """
+    m = dict(metrics_row)
+    parts = [
+        m["tbr_54_pct"],
+        m["tbr_70_pct"] - m["tbr_54_pct"],
+        m["tir_pct"],
+        m["tar_180_pct"] - m["tar_250_pct"],
+        m["tar_250_pct"],
+    ]
+    fig, ax = _fig_ax(ax, (2.6, 3.6))
+    bottom = 0.0
+    for (name, color), pct in zip(TIR_BANDS, parts, strict=True):
+        ax.bar(0, pct, bottom=bottom, color=color, width=0.6, edgecolor="white", lw=0.5)
+        minutes = pct / 100 * 24 * 60
+        per_day = f"{minutes / 60:.1f} h" if minutes >= 60 else f"{minutes:.0f} min"
+        ax.text(
+            0.42, bottom + pct / 2, f"{name}: {pct:.1f}% ({per_day}/day)", va="center", fontsize=7
+        )
+        bottom += pct
+    ax.set_xlim(-0.4, 2.6)
+    ax.set_ylim(0, 100)
+    ax.set_xticks([])
+    ax.set_ylabel("% of time")
+    ax.set_title("Time in ranges", loc="left")
+    return fig
+
+
+def plot_meal_curves(
+    curves: pd.DataFrame,
+    *,
+    value: str = "delta_mgdl",
+    band: str = "ci95",
+    ax: plt.Axes | None = None,
+    title: str = "Glucose after meals",
+) -> Figure:
+    """Mean post-meal curve by condition, aligned at the meal, with a 95% CI or SEM band.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        Long table from :func:`soleus_analysis.align.meal_curves` (``condition``, ``minute``
+        and ``value``), one curve per meal (or per person and condition in a crossover).
+    value : str
+        Column to draw: ``"delta_mgdl"`` (change from baseline) or ``"glucose_mgdl"``.
+    band : {"ci95", "sem"}
+        Width of the band around each mean.
+    """
+    fig, ax = _fig_ax(ax, (5.0, 3.4))
+    for cond in ("control", "spu"):
+        sub = curves[curves["condition"] == cond]
+        if sub.empty:
+            continue
+        grid = np.sort(sub["minute"].unique())
+        rows = [
+            _mean_band(g[value].to_numpy(float), band) for _, g in sub.groupby("minute", sort=True)
+        ]
+        mean, lo, hi = (np.array(c) for c in zip(*rows, strict=True))
+        n = sub.groupby("minute")[value].count().max()
+        ax.fill_between(grid, lo, hi, color=COLORS[cond], alpha=0.2, lw=0)
+        ax.plot(grid, mean, color=COLORS[cond], lw=2, label=f"{LABELS[cond]} (n={n})")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.axhline(0, color="black", lw=0.5, ls=":") if value.startswith("delta") else None
+    ax.set_xlabel("minutes from meal")
+    ax.set_ylabel("glucose change (mg/dL)" if value.startswith("delta") else "glucose (mg/dL)")
+    ax.set_title(title + (" (mean ± 95% CI)" if band == "ci95" else " (mean ± SEM)"), loc="left")
+    ax.legend(frameon=False)
+    return fig
+
+
+def plot_meal_dots(
+    meals: pd.DataFrame,
+    *,
+    value: str = "iauc_mgdl_min",
+    seed: int = 0,
+    ax: plt.Axes | None = None,
+) -> Figure:
+    """Each meal as a dot by condition (included meals only), with the mean and its 95% CI.
+
+    Parameters
+    ----------
+    meals : DataFrame
+        Per-meal table from :func:`soleus_analysis.meal_responses`.
+    value : str
+        Column to draw, e.g. ``"iauc_mgdl_min"`` (mg/dL·min).
+    seed : int
+        Seed of the horizontal jitter.
+    """
+    rng = np.random.default_rng(seed)
+    fig, ax = _fig_ax(ax, (3.6, 3.4))
+    ok = meals[meals["excluded_reason"].isna()] if "excluded_reason" in meals else meals
+    for i, cond in enumerate(("control", "spu")):
+        v = ok.loc[ok["condition"] == cond, value].to_numpy(float)
+        ax.scatter(i + rng.uniform(-0.18, 0.18, v.size), v, s=14, color=COLORS[cond], alpha=0.7)
+        m, lo, hi = _mean_band(v, "ci95")
+        if np.isfinite(m):
+            ax.errorbar(
+                i + 0.32, m, yerr=[[m - lo], [hi - m]], fmt="D", color="black", ms=5, capsize=3
+            )
+    ax.set_xticks(
+        [0, 1],
+        [f"{LABELS[c]}\n(n={int((ok['condition'] == c).sum())})" for c in ("control", "spu")],
+    )
+    ax.set_xlim(-0.5, 1.6)
+    ax.set_ylabel("iAUC (mg/dL·min)" if value.startswith("iauc") else value)
+    ax.set_title("Each meal's glucose rise", loc="left")
+    return fig
+
+
+def plot_forest(
+    people: pd.DataFrame,
+    *,
+    pooled: pd.Series | dict | None = None,
+    label: str = "subject",
+    estimate: str = "reduction_pct",
+    ax: plt.Axes | None = None,
+) -> Figure:
+    """Forest plot of per-person reductions (%) with CIs, and the pooled estimate.
+
+    Parameters
+    ----------
+    people : DataFrame
+        One row per person with ``estimate`` and, where available, ``ci95_low``/``ci95_high``.
+    pooled : Series or dict, optional
+        The pooled estimate (``reduction_pct``, ``ci95_low``, ``ci95_high``), drawn as a diamond.
+    """
+    n = len(people)
+    fig, ax = _fig_ax(ax, (5.5, max(2.5, 0.22 * n + 1.4)))
+    y = np.arange(n)[::-1] + 1
+    est = people[estimate].to_numpy(float)
+    if {"ci95_low", "ci95_high"} <= set(people.columns):
+        lo, hi = people["ci95_low"].to_numpy(float), people["ci95_high"].to_numpy(float)
+        ax.hlines(y, lo, hi, color="#555555", lw=1)
+    ax.plot(est, y, "s", color=COLORS["spu"], ms=4)
+    ticks, labels = list(y), list(people[label].astype(str))
+    if pooled is not None:
+        p = dict(pooled)
+        d = p[estimate]
+        ax.fill([p["ci95_low"], d, p["ci95_high"], d], [0, 0.3, 0, -0.3], color="black")
+        ticks.append(0)
+        labels.append("pooled")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(ticks, labels, fontsize=7 if n > 20 else 8)
+    ax.set_xlabel("reduction in glucose iAUC with SPU (%)")
+    ax.set_title("Reduction by person", loc="left")
+    return fig
+
+
+def plot_paired(
+    people: pd.DataFrame,
+    *,
+    value_label: str = "glucose iAUC (mg/dL·min)",
+    ax: plt.Axes | None = None,
+) -> Figure:
+    """Per-person lines from sitting to SPU (columns ``control`` and ``treatment``)."""
+    fig, ax = _fig_ax(ax, (3.4, 3.4))
+    for _, r in people.iterrows():
+        ax.plot([0, 1], [r["control"], r["treatment"]], color="#999999", lw=0.8, marker="o", ms=3)
+    ax.plot(
+        [0, 1],
+        [people["control"].mean(), people["treatment"].mean()],
+        color="black",
+        lw=2.5,
+        marker="o",
+    )
+    ax.set_xticks([0, 1], [LABELS["control"], LABELS["spu"]])
+    ax.set_xlim(-0.3, 1.3)
+    ax.set_ylabel(value_label)
+    ax.set_title("Each person, both conditions", loc="left")
+    return fig
+
+
+def plot_dose_response(
+    meals: pd.DataFrame,
+    *,
+    dose: str = "spu_minutes",
+    value: str = "iauc_mgdl_min",
+    slope: pd.Series | dict | None = None,
+    ax: plt.Axes | None = None,
+) -> Figure:
+    """Each meal's iAUC against its SPU minutes, with a fitted line when ``slope`` is given.
+
+    ``slope`` is a row of :func:`soleus_analysis.compare.dose_response` with ``intercept`` and
+    ``slope_per_min`` (mg/dL·min per SPU minute).
+    """
+    fig, ax = _fig_ax(ax, (3.8, 3.2))
+    ok = meals[meals["excluded_reason"].isna()] if "excluded_reason" in meals else meals
+    ax.scatter(ok[dose], ok[value], s=12, color=COLORS["spu"], alpha=0.7)
+    if slope is not None:
+        s = dict(slope)
+        if {"intercept", "slope_per_min"} <= set(s):
+            x = np.linspace(0, float(ok[dose].max() or 1), 50)
+            ax.plot(x, s["intercept"] + s["slope_per_min"] * x, color="black", lw=1.5)
+    ax.set_xlabel("SPU minutes around the meal")
+    ax.set_ylabel("iAUC (mg/dL·min)")
+    ax.set_title("More SPU, smaller rise?", loc="left")
+    return fig
+
+
+def plot_day(
+    readings: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    days: Sequence[pd.Timestamp] | None = None,
+    targets: tuple[float, float] = (70.0, 180.0),
+    ncols: int = 2,
+    max_days: int = 14,
+    fig: Figure | None = None,
+) -> Figure:
+    """Daily glucose panels (midnight to midnight) with the target range shaded, meals and SPU marked.
+
+    Parameters
+    ----------
+    readings : DataFrame
+        Canonical readings of one subject.
+    events : DataFrame, optional
+        Canonical events; meals are drawn as triangles and SPU bouts as bars.
+    days : sequence of Timestamp, optional
+        Days to draw; default the last ``max_days`` days with readings.
+    fig : Figure or SubFigure, optional
+        Draw into this (e.g. part of a report page) instead of a new figure.
+    """
+    t = readings["time"]
+    all_days = pd.DatetimeIndex(t.dt.normalize().unique()).sort_values()
+    days = pd.DatetimeIndex(days) if days is not None else all_days[-max_days:]
+    nrows = max(1, int(np.ceil(len(days) / ncols)))
+    if fig is None:
+        fig = plt.figure(figsize=(7.5, 1.35 * nrows + 0.4), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+    top = max(250.0, float(readings["glucose_mgdl"].max()) + 10) if len(readings) else 250.0
+    for ax, day in zip(axes.flat, days, strict=False):
+        nxt = day + pd.Timedelta(days=1)
+        r = readings[(t >= day) & (t < nxt)]
+        ax.axhspan(*targets, color="#4caf50", alpha=0.1, lw=0)
+        ax.plot(r["time"], r["glucose_mgdl"], color="#1f3f77", lw=1)
+        if events is not None and len(events):
+            ev = events[(events["time"] >= day) & (events["time"] < nxt)]
+            for _, e in ev[ev["kind"] == "meal"].iterrows():
+                ax.plot(e["time"], 48, marker="^", color="#d95f02", ms=5)
+            for _, e in ev[ev["kind"] == "spu"].iterrows():
+                end = e["end"] if pd.notna(e["end"]) else e["time"] + pd.Timedelta(minutes=5)
+                ax.axvspan(e["time"], end, ymax=0.06, color=COLORS["spu"], lw=0)
+        ax.set_xlim(day, nxt)
+        ax.set_ylim(40, top)
+        ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18]))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H"))
+        ax.set_title(day.strftime("%a %d %b %Y"), fontsize=8, loc="left")
+    for ax in list(axes.flat)[len(days) :]:
+        ax.set_visible(False)
+    fig.suptitle("Daily glucose (▲ meal, green bar: SPU)", fontsize=10, x=0.01, ha="left")
+    return fig

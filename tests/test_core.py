@@ -1,0 +1,116 @@
+"""Core contract: schema, Recording/Provenance accounting, format sniffing on bad input."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import soleus_analysis as sa
+from soleus_analysis.errors import InputError
+from soleus_analysis.recording import Provenance, Recording, combine_provenance
+from soleus_analysis.schema import (
+    MGDL_PER_MMOL,
+    conform_events,
+    conform_readings,
+    mgdl_to_mmol,
+    mmol_to_mgdl,
+)
+
+
+def test_unit_constant_is_molar_mass_over_ten():
+    # glucose molar mass 180.156 g/mol: 1 mmol/L = 180.156 mg/L = 18.0156 mg/dL
+    assert MGDL_PER_MMOL == pytest.approx(180.156 / 10)
+    assert mmol_to_mgdl(5.0) == pytest.approx(90.078)
+    assert mgdl_to_mmol(mmol_to_mgdl(7.3)) == pytest.approx(7.3)
+
+
+def test_input_error_names_file_and_line():
+    err = InputError("expected a number in 'Glucose Value (mg/dL)'", "x.csv", 12)
+    assert isinstance(err, ValueError)
+    assert str(err) == "x.csv, line 12: expected a number in 'Glucose Value (mg/dL)'"
+    assert err.path == "x.csv" and err.line == 12
+
+
+def test_conform_fills_optional_columns_and_rejects_bad_kinds():
+    r = conform_readings(
+        pd.DataFrame({"subject": ["a"], "time": ["2025-01-01 08:00"], "glucose_mgdl": [90]})
+    )
+    assert list(r.columns[:5]) == ["subject", "time", "glucose_mgdl", "censored", "source"]
+    assert r["time"].dtype == "datetime64[ns]" and r["glucose_mgdl"].dtype == "float64"
+    assert r["censored"].isna().all()
+    with pytest.raises(ValueError, match="unknown event kind"):
+        conform_events(pd.DataFrame({"subject": ["a"], "time": ["2025-01-01"], "kind": ["lunch"]}))
+    with pytest.raises(ValueError, match="tz-naive"):
+        conform_readings(
+            pd.DataFrame(
+                {
+                    "subject": ["a"],
+                    "time": pd.to_datetime(["2025-01-01"], utc=True),
+                    "glucose_mgdl": [90],
+                }
+            )
+        )
+
+
+def test_provenance_balance_and_combination():
+    a = Provenance(path="a", format="f1", units="mg/dL", rows_read=10, rows_kept=7)
+    a.drop("calibration", 2)
+    a.drop("preamble")
+    assert a.balanced and a.check() is a
+    b = Provenance(path="b", format="f2", rows_read=3, rows_kept=1)
+    b.drop("calibration", 2)
+    b.warn("bad value", line=4)
+    c = combine_provenance([a, b])
+    assert (c.rows_read, c.rows_kept, c.rows_dropped) == (13, 8, {"calibration": 4, "preamble": 1})
+    assert c.warnings == ["b: line 4: bad value"]
+    bad = Provenance(path="z", format="f", rows_read=2, rows_kept=1)
+    with pytest.raises(AssertionError, match="rows_read=2"):
+        bad.check()
+
+
+def test_recording_summary_counts():
+    rec = Recording(
+        readings=pd.DataFrame(
+            {
+                "subject": ["s"] * 3,
+                "time": pd.date_range("2025-01-01", periods=3, freq="5min"),
+                "glucose_mgdl": [40.0, 100, 110],
+                "censored": ["low", None, None],
+            }
+        ),
+        events=pd.DataFrame({"subject": ["s"], "time": ["2025-01-01 00:05"], "kind": ["meal"]}),
+    )
+    text = rec.summary()
+    assert "3 readings" in text and "1 censored" in text and "1 meal" in text
+    assert rec.subjects == ["s"]
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"", "empty"),
+        (b"   \n\n  ", "empty"),
+        (b"\x00\x01\x02\xff\xfe" * 200, "binary"),
+        (b"foo,bar,baz\n1,2,3\n", "unknown format"),
+    ],
+)
+def test_bad_files_raise_input_error_naming_file(tmp_path, content, match):
+    p = tmp_path / "export.csv"
+    p.write_bytes(content)
+    with pytest.raises(InputError, match=match) as info:
+        sa.read_cgm(p)
+    assert str(p) in str(info.value)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        sa.read_cgm(tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="folder"):
+        sa.read_cgm(tmp_path)
+
+
+def test_unknown_format_name(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="unknown format 'nope'"):
+        sa.read_cgm(p, format="nope")

@@ -1,0 +1,77 @@
+"""The randomised SPU schedule: reproducible by seed, balanced by slot and block, valid calendar."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from soleus_analysis.plan import balance_table, make_schedule, to_ics
+
+
+def test_same_seed_same_schedule_other_seed_differs():
+    a = make_schedule(42, start="2026-12-01", seed=7)
+    b = make_schedule(42, start="2026-12-01", seed=7)
+    pd.testing.assert_frame_equal(a, b)
+    others = [
+        make_schedule(42, start="2026-12-01", seed=s)["condition"].tolist() for s in range(8, 12)
+    ]
+    assert any(o != a["condition"].tolist() for o in others)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_blocks=st.integers(1, 8), seed=st.integers(0, 2**31), block=st.sampled_from([2, 4]))
+def test_complete_blocks_are_exactly_balanced(n_blocks, seed, block):
+    n = 3 * block * n_blocks  # every slot gets whole blocks
+    s = make_schedule(n, start="2026-01-05", seed=seed, block_size=block)
+    meals = s[s["kind"] == "meal"]
+    assert len(meals) == n
+    # within each block of each slot: exactly half SPU
+    per_block = meals.groupby("block")["condition"].apply(lambda c: (c == "spu").sum())
+    assert (per_block == block // 2).all()
+    bal = balance_table(s)
+    assert (bal["spu"] == bal["control"]).all()
+    # one SPU row for each SPU meal, starting with it
+    spu = s[s["kind"] == "spu"]
+    assert set(spu["meal_no"]) == set(meals.loc[meals["condition"] == "spu", "meal_no"])
+    assert (spu["duration_min"] == 30).all()
+
+
+def test_incomplete_last_block_is_as_balanced_as_possible():
+    s = make_schedule(7, start="2026-01-05", seed=1)
+    meals = s[s["kind"] == "meal"]
+    counts = meals["condition"].value_counts()
+    assert (
+        abs(counts.get("spu", 0) - counts.get("control", 0)) <= 3
+    )  # one odd meal per slot at most
+
+
+def test_times_follow_slots_and_days():
+    s = make_schedule(6, start="2026-03-01", seed=0)
+    meals = s[s["kind"] == "meal"]
+    assert meals["start"].tolist() == [
+        "2026-03-01 08:00",
+        "2026-03-01 12:30",
+        "2026-03-01 18:30",
+        "2026-03-02 08:00",
+        "2026-03-02 12:30",
+        "2026-03-02 18:30",
+    ]
+
+
+def test_ics_has_one_event_per_meal_with_crlf():
+    s = make_schedule(9, start="2026-03-01", seed=2)
+    text = to_ics(s)
+    assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
+    assert text.count("BEGIN:VEVENT") == 9
+    n_spu = int((s[s["kind"] == "meal"]["condition"] == "spu").sum())
+    assert text.count("SUMMARY:SPU meal") == n_spu
+    assert "DTSTART:20260301T080000" in text
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        make_schedule(1)
+    with pytest.raises(ValueError):
+        make_schedule(10, block_size=3)
