@@ -14,28 +14,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _freeliving_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    from .cohort import LOG_FORMATS
-    from .io import detect_format
-
-    cgm, logs = [], []
-    for f in sorted(folder.iterdir()):
-        if f.suffix.lower() not in {".csv", ".json", ".xml", ".parquet"}:
-            continue
-        (logs if detect_format(f) in LOG_FORMATS else cgm).append(f)
-    return cgm, logs
-
-
 def main(data_dir: Path = ROOT / "data", out_dir: Path = ROOT / "reports") -> int:
     """Run the demo; return a process exit code."""
     from .cli import _load_person
-    from .cohort import run_cohort
+    from .cohort import read_manifest, run_cohort
     from .pipeline import analyze_person
     from .report import write_cohort_report, write_person_report
 
     t0 = time.perf_counter()
-    cgm, logs = _freeliving_files(data_dir / "freeliving")
-    rec = _load_person(tuple(map(str, cgm)), tuple(map(str, logs)), "freeliving_synthetic")
+    person_files = read_manifest(data_dir / "freeliving" / "manifest.csv").iloc[0]
+    rec = _load_person(
+        tuple(person_files["cgm"]), tuple(person_files["events"]), person_files["subject"]
+    )
     print("Bundled self-tracker example (SYNTHETIC data):")
     print(rec.summary())
     person = analyze_person(rec)

@@ -1,0 +1,123 @@
+"""Time ``meal_responses`` on a person-year of 5-minute CGM data with 1,000 meals.
+
+A benchmark, not a test: ``python benchmarks/bench_responses.py [--seed 0] [--repeats 5]``.
+Prints the median (and min/max) wall time of each call for several baseline rules. The data
+are synthetic (a smooth daily rhythm, meal bumps, noise), generated from the given seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+
+from soleus_analysis.align import meal_curves, meal_responses
+
+
+def person_year(
+    seed: int = 0, n_meals: int = 1000, days: int = 365
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Synthetic readings (5-min, ``days`` days) and events (meals, SPU bouts, exercise)."""
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("2025-01-01T00:00:00", "ns")
+    n = days * 288
+    minutes = np.arange(n) * 5.0
+    meal_min = np.sort(rng.uniform(60, days * 1440 - 240, n_meals))
+    glucose = 95 + 8 * np.sin(2 * np.pi * minutes / 1440) + rng.normal(0, 3, n)
+    # add a gamma-shaped bump after each meal (vectorised over a 4-hour horizon)
+    idx = np.searchsorted(minutes, meal_min)
+    offs = np.arange(48)
+    rows = np.clip(idx[:, None] + offs[None, :], 0, n - 1)
+    rel = minutes[rows] - meal_min[:, None]
+    bump = 50 * (rel / 45.0) * np.exp(1 - rel / 45.0)
+    np.add.at(glucose, rows.ravel(), np.where(rel > 0, bump, 0).ravel())
+    keep = rng.random(n) > 0.02  # 2% missing readings
+    readings = pd.DataFrame(
+        {
+            "subject": "p01",
+            "time": start + (minutes[keep] * 60e9).astype("timedelta64[ns]"),
+            "glucose_mgdl": glucose[keep],
+        }
+    )
+    meal_t = start + (meal_min * 60e9).astype("timedelta64[ns]")
+    spu_pick = rng.random(n_meals) < 0.5
+    spu_t = meal_t[spu_pick] - np.timedelta64(10, "m")
+    ex_t = meal_t[rng.random(n_meals) < 0.1] + np.timedelta64(30, "m")
+    events = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "subject": "p01",
+                    "time": meal_t,
+                    "kind": "meal",
+                    "carbs_g": rng.uniform(20, 90, n_meals),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "subject": "p01",
+                    "time": spu_t,
+                    "end": spu_t + np.timedelta64(60, "m"),
+                    "kind": "spu",
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "subject": "p01",
+                    "time": ex_t,
+                    "end": ex_t + np.timedelta64(20, "m"),
+                    "kind": "exercise",
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    return readings, events
+
+
+def _time(fn, repeats: int) -> tuple[float, float, float]:
+    fn()  # warm-up (imports, caches)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), min(times), max(times)
+
+
+def main() -> None:
+    """Run the benchmark and print a table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--meals", type=int, default=1000)
+    args = ap.parse_args()
+    readings, events = person_year(args.seed, args.meals)
+    n_meals = int((events["kind"] == "meal").sum())
+    print(f"synthetic person-year: {len(readings):,} readings (5-min), {n_meals:,} meals")
+    print(f"{'call':<44}{'median s':>10}{'min s':>9}{'max s':>9}")
+    meals = meal_responses(readings, events)
+    cases = {
+        "meal_responses baseline='premeal'": lambda: meal_responses(readings, events),
+        "meal_responses baseline='t0'": lambda: meal_responses(readings, events, baseline="t0"),
+        "meal_responses baseline='p40_24h'": lambda: meal_responses(
+            readings, events, baseline="p40_24h"
+        ),
+        "meal_responses insulin_proxy=True": lambda: meal_responses(
+            readings, events, insulin_proxy=True
+        ),
+        "meal_curves (-30..180 every 5 min)": lambda: meal_curves(readings, meals),
+    }
+    for name, fn in cases.items():
+        med, lo, hi = _time(fn, args.repeats)
+        print(f"{name:<44}{med:>10.3f}{lo:>9.3f}{hi:>9.3f}")
+    print(
+        f"included meals: {int(meals['included'].sum())} of {len(meals)}; "
+        f"spu {int((meals['condition'] == 'spu').sum())}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,451 @@
+"""Apple Health ``export.xml``: blood-glucose records, carbohydrate records, insulin and workouts.
+
+The export is parsed streaming with a hardened parser (:mod:`defusedxml`): memory does not grow
+with the file, the internal DTD real exports begin with is allowed, but any entity declaration
+(e.g. "billion laughs") or external reference (an external DTD or entity, XXE) is refused with
+an :class:`~soleus_analysis.errors.InputError` before anything is expanded or fetched.
+
+Rows
+    A "row" is a top-level ``<Record>`` or ``<Workout>`` element (children of ``<HealthData>``).
+    Records nested inside ``<Correlation>`` elements repeat top-level records and are not counted;
+    other top-level elements (``ExportDate``, ``Me``, ``ActivitySummary``, ...) are not rows.
+
+Kept
+    - ``HKQuantityTypeIdentifierBloodGlucose`` -> readings (``mg/dL`` or ``mmol<180.15...>/L``,
+      converted with :data:`~soleus_analysis.schema.MGDL_PER_MMOL`);
+    - ``HKQuantityTypeIdentifierDietaryCarbohydrates`` (g) -> one ``meal`` event per start time
+      (records with the same start time summed);
+    - ``HKQuantityTypeIdentifierInsulinDelivery`` (IU) -> ``insulin`` events;
+    - ``<Workout>`` -> ``exercise`` events labelled with the activity type without its
+      ``HKWorkoutActivityType`` prefix, or ``spu`` when its metadata mentions soleus/SPU.
+
+Dropped (reason in provenance)
+    ``"other record type"`` (heart rate, steps, mindful minutes, ...; per-type counts in
+    ``provenance.metadata["other_record_types"]``), and single bad records: ``"impossible
+    timestamp"``, ``"bad value"``, ``"impossible glucose value"``, ``"unknown unit"``.
+
+Times are the wall clock in each record's own UTC offset, offset dropped (the canonical local time).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from os import PathLike
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser, ExternalReferenceForbidden, iterparse
+from defusedxml.ElementTree import _TreeBuilder as TreeBuilder
+
+from ..errors import InputError
+from ..recording import Provenance, Recording
+from ..schema import MGDL_PER_MMOL
+
+FORMAT = "apple_health"
+SOURCE = "apple_health"
+
+GLUCOSE = "HKQuantityTypeIdentifierBloodGlucose"
+CARBS = "HKQuantityTypeIdentifierDietaryCarbohydrates"
+INSULIN = "HKQuantityTypeIdentifierInsulinDelivery"
+WORKOUT_PREFIX = "HKWorkoutActivityType"
+
+#: Plausible glucose range (mg/dL, exclusive lower, inclusive upper).
+GLUCOSE_RANGE_MGDL: tuple[float, float] = (0.0, 1000.0)
+
+#: At most this many warnings per drop reason (the count in ``rows_dropped`` is always complete).
+MAX_WARNINGS_PER_REASON = 50
+
+_SPU_RE = re.compile(r"soleus|\bspus?\b", re.IGNORECASE)
+_DATE_RE = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?: ?[+-]\d{2}:?\d{2}| ?Z)?"
+_DURATION_MIN = {"min": 1.0, "s": 1 / 60, "sec": 1 / 60, "hr": 60.0, "h": 60.0, "ms": 1 / 60000}
+
+
+# --------------------------------------------------------------------------- sniffing
+def sniff(text: str, raw: bytes) -> bool:
+    """True when the head is XML whose document element (or DOCTYPE) is ``HealthData``."""
+    head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"<?xml") and b"HealthData" in head[:65536]
+
+
+SNIFFERS = [(FORMAT, sniff)]
+
+
+# --------------------------------------------------------------------------- hardened parser
+class _Builder(TreeBuilder):
+    """Tree builder that stamps each top-level element with the line where it starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.root: Any = None
+        self.expat: Any = None
+        self.lines: dict[Any, int] = {}
+
+    def start(self, tag: str, attrs: dict[str, str]) -> Any:
+        elem = super().start(tag, attrs)
+        self.depth += 1
+        if self.depth == 1:
+            self.root = elem
+            if tag != "HealthData":
+                raise _NotHealth(tag, self.expat.CurrentLineNumber)
+        elif self.depth == 2:
+            self.lines[elem] = self.expat.CurrentLineNumber
+        return elem
+
+    def end(self, tag: str) -> Any:
+        self.depth -= 1
+        return super().end(tag)
+
+
+class _NotHealth(Exception):
+    def __init__(self, tag: str, line: int) -> None:
+        super().__init__(tag)
+        self.tag, self.line = tag, line
+
+
+class _HardenedParser(DefusedXMLParser):
+    """DefusedXMLParser that allows an internal DTD but refuses external DTDs and all entities."""
+
+    def __init__(self, target: _Builder) -> None:
+        super().__init__(
+            target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True
+        )
+        self.parser.StartDoctypeDeclHandler = self._refuse_external_dtd
+        target.expat = self.parser
+
+    @staticmethod
+    def _refuse_external_dtd(name: str, sysid: str | None, pubid: str | None, has_internal: bool) -> None:
+        if sysid or pubid:
+            raise ExternalReferenceForbidden(None, None, sysid, pubid)
+
+
+@contextmanager
+def _open_export(path: str | PathLike) -> Iterator[IO[bytes]]:
+    """Open ``export.xml`` directly or inside Apple's ``export.zip``."""
+    p = Path(path)
+    with open(p, "rb") as fh:
+        magic = fh.read(4)
+    if magic.startswith(b"PK"):
+        with zipfile.ZipFile(p) as zf:
+            names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "export.xml"]
+            if not names:
+                raise InputError(
+                    "zip archive without an export.xml (expected Apple's export.zip)", p
+                )
+            with zf.open(names[0]) as fh:
+                yield fh
+    else:
+        with open(p, "rb") as fh:
+            yield fh
+
+
+# --------------------------------------------------------------------------- streaming scan
+def _scan(path: str | PathLike) -> dict[str, Any]:
+    """Stream the export once; return raw attribute lists of the rows that matter."""
+    glucose: dict[str, list] = {"line": [], "date": [], "value": [], "unit": []}
+    carbs: dict[str, list] = {"line": [], "date": [], "value": [], "unit": []}
+    insulin: dict[str, list] = {"line": [], "date": [], "value": [], "unit": [], "reason": []}
+    workouts: dict[str, list] = {
+        "line": [],
+        "start": [],
+        "end": [],
+        "type": [],
+        "duration": [],
+        "unit": [],
+        "meta": [],
+    }
+    other: dict[str, int] = {}
+    builder = _Builder()
+    parser = _HardenedParser(builder)
+    lines = builder.lines
+    with _open_export(path) as fh:
+        try:
+            for _, elem in iterparse(fh, events=("end",), parser=parser):
+                line = lines.pop(elem, None)
+                if line is None:  # nested element (or the root): handled with its parent
+                    continue
+                tag = elem.tag
+                if tag == "Record":
+                    rtype = elem.get("type", "")
+                    if rtype == GLUCOSE:
+                        dest = glucose
+                    elif rtype == CARBS:
+                        dest = carbs
+                    elif rtype == INSULIN:
+                        dest = insulin
+                        reason = ""
+                        for child in elem.iter("MetadataEntry"):
+                            if child.get("key") == "HKInsulinDeliveryReason":
+                                reason = child.get("value", "")
+                        dest["reason"].append(reason)
+                    else:
+                        other[rtype] = other.get(rtype, 0) + 1
+                        del builder.root[:]
+                        continue
+                    dest["line"].append(line)
+                    dest["date"].append(elem.get("startDate", ""))
+                    dest["value"].append(elem.get("value", ""))
+                    dest["unit"].append(elem.get("unit", ""))
+                elif tag == "Workout":
+                    meta = " ".join(
+                        f"{c.get('key', '')}={c.get('value', '')}"
+                        for c in elem.iter("MetadataEntry")
+                    )
+                    workouts["line"].append(line)
+                    workouts["start"].append(elem.get("startDate", ""))
+                    workouts["end"].append(elem.get("endDate", ""))
+                    workouts["type"].append(elem.get("workoutActivityType", ""))
+                    workouts["duration"].append(elem.get("duration", ""))
+                    workouts["unit"].append(elem.get("durationUnit", "min"))
+                    workouts["meta"].append(meta)
+                # processed: drop it (and anything before it) from the root so memory stays flat
+                del builder.root[:]
+        except _NotHealth as err:
+            raise InputError(
+                f"XML document element is <{err.tag}>; expected Apple Health <HealthData>",
+                path,
+                err.line,
+            ) from None
+        except DefusedXmlException as err:
+            raise InputError(
+                "refused: the XML declares an entity or references an external resource "
+                f"({type(err).__name__}); Apple Health exports have neither, so nothing was "
+                "expanded or fetched",
+                path,
+                parser.parser.CurrentLineNumber,
+            ) from None
+        except SyntaxError as err:  # xml.etree ParseError
+            line = getattr(err, "position", (None, None))[0]
+            raise InputError(
+                f"malformed or truncated XML ({err.msg if hasattr(err, 'msg') else err}); "
+                "expected a complete Apple Health export.xml",
+                path,
+                line,
+            ) from None
+    if builder.root is None:
+        raise InputError("no XML elements; expected an Apple Health export.xml", path, 1)
+    return {
+        "glucose": glucose,
+        "carbs": carbs,
+        "insulin": insulin,
+        "workouts": workouts,
+        "other": other,
+    }
+
+
+# --------------------------------------------------------------------------- vectorised conversion
+def parse_local_times(values: pd.Series) -> pd.Series:
+    """Parse Apple Health dates (``2024-01-09 12:30:00 +0100``) to local wall-clock time.
+
+    The offset is dropped: the result is the clock time where the record was made (tz-naive).
+    Anything else becomes ``NaT``.
+    """
+    s = pd.Series(values, dtype="object").astype(str).str.strip()
+    ok = s.str.fullmatch(_DATE_RE)
+    out = pd.to_datetime(s.str.slice(0, 19).where(ok), format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    return out.astype("datetime64[ns]")
+
+
+def _warn_lines(prov: Provenance, reason: str, lines: np.ndarray, detail: str = "") -> None:
+    prov.drop(reason, len(lines))
+    for ln in lines[:MAX_WARNINGS_PER_REASON]:
+        prov.warn(f"dropped ({reason}){detail}", int(ln))
+    if len(lines) > MAX_WARNINGS_PER_REASON:
+        prov.warn(f"... and {len(lines) - MAX_WARNINGS_PER_REASON} more dropped ({reason})")
+
+
+def _frame(raw: dict[str, list]) -> pd.DataFrame:
+    """Lists of attribute strings -> DataFrame (object columns, int ``line``), also when empty."""
+    return pd.DataFrame(
+        {k: pd.Series(v, dtype="int64" if k == "line" else object) for k, v in raw.items()}
+    )
+
+
+def _quantity_frame(raw: dict[str, list], prov: Provenance) -> pd.DataFrame:
+    """Time + numeric value for one record type; bad rows dropped into ``prov``."""
+    df = _frame(raw)
+    df["time"] = parse_local_times(df["date"])
+    df["num"] = pd.to_numeric(df["value"], errors="coerce")
+    bad_t = df["time"].isna().to_numpy()
+    bad_v = ~bad_t & ~np.isfinite(df["num"].to_numpy(dtype=float))
+    _warn_lines(prov, "impossible timestamp", df["line"].to_numpy()[bad_t], " (startDate)")
+    _warn_lines(prov, "bad value", df["line"].to_numpy()[bad_v], " (value is not a number)")
+    return df.loc[~(bad_t | bad_v)]
+
+
+def _glucose_readings(raw: dict[str, list], subject: str, prov: Provenance) -> pd.DataFrame:
+    df = _quantity_frame(raw, prov)
+    unit = df["unit"].astype(str).str.strip()
+    is_mg = unit.str.lower().eq("mg/dl")
+    is_mmol = unit.str.lower().str.startswith("mmol") & unit.str.endswith("/L")
+    bad_u = ~(is_mg | is_mmol)
+    if bad_u.any():
+        _warn_lines(
+            prov, "unknown unit", df.loc[bad_u, "line"].to_numpy(), " (expected mg/dL or mmol/L)"
+        )
+    mgdl = np.where(is_mmol, df["num"] * MGDL_PER_MMOL, df["num"])
+    lo, hi = GLUCOSE_RANGE_MGDL
+    bad_g = ~bad_u & ~((mgdl > lo) & (mgdl <= hi))
+    if bad_g.any():
+        _warn_lines(
+            prov,
+            "impossible glucose value",
+            df.loc[bad_g, "line"].to_numpy(),
+            f" (outside {lo:g}-{hi:g} mg/dL)",
+        )
+    keep = ~(bad_u | bad_g)
+    units = sorted({"mg/dL" if m else "mmol/L" for m in is_mg[keep]})
+    prov.units = "+".join(units)
+    return pd.DataFrame(
+        {
+            "subject": subject,
+            "time": df.loc[keep, "time"].to_numpy(),
+            "glucose_mgdl": mgdl[keep.to_numpy()],
+            "censored": None,
+            "source": SOURCE,
+        }
+    )
+
+
+def _carb_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.DataFrame:
+    df = _quantity_frame(raw, prov)
+    bad = df["num"] < 0
+    if bad.any():
+        _warn_lines(prov, "bad value", df.loc[bad, "line"].to_numpy(), " (negative carbohydrates)")
+        df = df.loc[~bad]
+    g = df.groupby("time", sort=True)["num"].agg(["sum", "size"]).reset_index()
+    return pd.DataFrame(
+        {
+            "subject": subject,
+            "time": g["time"].to_numpy(),
+            "end": pd.NaT,
+            "kind": "meal",
+            "carbs_g": g["sum"].to_numpy(dtype=float),
+            "label": None,
+            "source": SOURCE,
+            "n_items": g["size"].to_numpy(dtype=int),
+        }
+    )
+
+
+def _insulin_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.DataFrame:
+    df = _quantity_frame(raw, prov)
+    reason = df["reason"].map({"1": "basal", "2": "bolus"})
+    return pd.DataFrame(
+        {
+            "subject": subject,
+            "time": df["time"].to_numpy(),
+            "end": pd.NaT,
+            "kind": "insulin",
+            "insulin_u": df["num"].to_numpy(dtype=float),
+            "label": reason.to_numpy(dtype=object),
+            "source": SOURCE,
+            "n_items": 1,
+        }
+    )
+
+
+def _workout_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.DataFrame:
+    df = _frame(raw)
+    start = parse_local_times(df["start"])
+    end = parse_local_times(df["end"])
+    minutes = pd.to_numeric(df["duration"], errors="coerce") * df["unit"].map(_DURATION_MIN)
+    end = end.where(end.notna(), start + pd.to_timedelta(minutes, unit="min"))
+    bad_t = (start.isna() | end.isna() | (end < start)).to_numpy()
+    _warn_lines(
+        prov, "impossible timestamp", df["line"].to_numpy()[bad_t], " (workout startDate/endDate)"
+    )
+    df, start, end = df.loc[~bad_t], start[~bad_t], end[~bad_t]
+    activity = df["type"].str.replace(WORKOUT_PREFIX, "", regex=False)
+    is_spu = df["meta"].str.contains(_SPU_RE) | df["type"].str.contains(_SPU_RE)
+    return pd.DataFrame(
+        {
+            "subject": subject,
+            "time": start.to_numpy(),
+            "end": end.to_numpy(),
+            "kind": np.where(is_spu, "spu", "exercise"),
+            "label": activity.to_numpy(dtype=object),
+            "source": SOURCE,
+            "n_items": 1,
+        }
+    )
+
+
+def read_apple_health(path: str | PathLike, subject: str | None = None) -> Recording:
+    """Read an Apple Health ``export.xml`` (or Apple's ``export.zip``) streaming.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``export.xml`` file (or the ``export.zip`` holding it).
+    subject : str, optional
+        Subject id for every row; defaults to the file stem.
+
+    Returns
+    -------
+    Recording
+        ``readings``: blood-glucose records in mg/dL at local wall-clock time;
+        ``events``: meals (carbohydrate records summed per start time, ``carbs_g`` in g, extra
+        column ``n_items``), insulin deliveries (``insulin_u`` in IU) and workouts
+        (``exercise``/``spu`` with ``end``); ``provenance`` with rows = top-level Record and
+        Workout elements.
+
+    Raises
+    ------
+    InputError
+        For an empty, truncated or malformed file (with the line), a document that is not
+        ``<HealthData>``, or any entity declaration / external reference (nothing is expanded).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", p)
+    if p.stat().st_size == 0:
+        raise InputError("the file is empty; expected an Apple Health export.xml", p)
+    subj = subject if subject is not None else p.stem
+    raw = _scan(p)
+    prov = Provenance(path=str(p), format=FORMAT)
+    n_other = sum(raw["other"].values())
+    prov.rows_read = (
+        len(raw["glucose"]["line"])
+        + len(raw["carbs"]["line"])
+        + len(raw["insulin"]["line"])
+        + len(raw["workouts"]["line"])
+        + n_other
+    )
+    prov.drop("other record type", n_other)
+    prov.metadata["other_record_types"] = dict(raw["other"])
+    readings = _glucose_readings(raw["glucose"], subj, prov)
+    carbs = _carb_events(raw["carbs"], subj, prov)
+    events = pd.concat(
+        [
+            f
+            for f in (
+                carbs,
+                _insulin_events(raw["insulin"], subj, prov),
+                _workout_events(raw["workouts"], subj, prov),
+            )
+            if len(f)
+        ]
+        or [carbs],
+        ignore_index=True,
+    )
+    prov.rows_kept = (
+        len(readings) + int(carbs["n_items"].sum()) + int((events["kind"] != "meal").sum())
+    )
+    if prov.rows_read == 0:
+        raise InputError(
+            "no Record or Workout elements; expected an Apple Health export with data", p
+        )
+    readings = readings.sort_values("time", kind="stable").reset_index(drop=True)
+    events = events.sort_values("time", kind="stable").reset_index(drop=True)
+    events["n_items"] = events["n_items"].astype("int64")
+    return Recording(readings=readings, events=events, provenance=prov.check())
+
+
+READERS = {FORMAT: read_apple_health}

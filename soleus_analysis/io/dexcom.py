@@ -1,0 +1,707 @@
+"""Dexcom Clarity CSV export (G6 and G7) -> :class:`~soleus_analysis.recording.Recording`.
+
+Layout (see ``docs``/FORMATS): one header row (``Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,
+Event Subtype,...,Glucose Value (mg/dL),...,Transmitter Time (Long Integer),Transmitter ID``), then
+untimed preamble rows (``FirstName``, ``LastName``, ``DateOfBirth``, ``Device``, ``Alert``), then
+``EGV`` readings and event rows (``Insulin``, ``Carbs``, ``Exercise``, ``Health``, ``Calibration``).
+
+Rules this reader follows:
+
+- The header row is found by content (a line holding ``Event Type`` and ``Glucose Value (``), not
+  by position; a UTF-8 BOM, quoted or unquoted fields and 13- or 14-field rows are all accepted.
+- Units come only from the glucose column name (``mg/dL`` or ``mmol/L``); mmol/L values are
+  converted with :data:`~soleus_analysis.schema.MGDL_PER_MMOL`.
+- Every ``EGV`` row is one reading, including repeated local times (daylight-saving fall-back,
+  phone time-zone change). Readings carry ``transmitter_time_s`` and are sorted by
+  ``(time, transmitter_time_s)`` so repeated local times keep their true order.
+- ``Low`` / ``High`` are censored readings at the G6/G7 display limits 40 and 400 mg/dL.
+- Preamble rows are counted as dropped; personal data go only into ``provenance.metadata``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError
+from ..recording import Provenance, Recording
+from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
+
+FORMAT = "dexcom_clarity"
+
+#: Dexcom G6/G7 reporting limits (mg/dL): ``Low`` means below, ``High`` above.
+DEXCOM_LOW_MGDL: float = 40.0
+DEXCOM_HIGH_MGDL: float = 400.0
+
+#: Glucose values outside this range (mg/dL) are physically impossible and dropped.
+PLAUSIBLE_MGDL: tuple[float, float] = (1.0, 1000.0)
+
+REASON_PREAMBLE = "preamble (patient/device/alert)"
+REASON_CALIBRATION = "calibration"
+REASON_EMPTY_VALUE = "empty value"
+REASON_BAD_VALUE = "impossible value"
+REASON_BAD_TIME = "unparseable timestamp"
+REASON_TRUNCATED = "truncated row"
+REASON_EMPTY_ROW = "empty row"
+REASON_TOO_MANY = "too many fields"
+
+_PREAMBLE_TYPES = {"FIRSTNAME", "LASTNAME", "DATEOFBIRTH", "DEVICE", "ALERT"}
+_ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
+_TOO_MANY = "\x00too many fields"
+_HEAD_CHARS = 64 * 1024
+
+# canonical key -> prefix of the normalised (lower-case, single-spaced) column name
+_COLUMN_PREFIXES: dict[str, str] = {
+    "index": "index",
+    "event_type": "event type",
+    "event_subtype": "event subtype",
+    "patient_info": "patient info",
+    "device_info": "device info",
+    "source_device_id": "source device id",
+    "glucose": "glucose value",
+    "insulin": "insulin value",
+    "carbs": "carb value",
+    "duration": "duration",
+    "rate": "glucose rate of change",
+    "transmitter_time": "transmitter time",
+    "transmitter_id": "transmitter id",
+}
+
+_SPU_RE = re.compile(r"\bspus?\b|soleus", re.IGNORECASE)
+_SPU_MIN_AFTER_RE = re.compile(
+    r"(?:\bspus?\b|soleus(?:[\s-]*push[\s-]*ups?)?)\s*[:=\-]?\s*(\d+(?:[.,]\d+)?)\s*"
+    r"(?:min(?:utes?|s)?\b|m\b|')?",
+    re.IGNORECASE,
+)
+_SPU_MIN_BEFORE_RE = re.compile(
+    r"(\d+(?:[.,]\d+)?)\s*(?:min(?:utes?|s)?|m|')\s*(?:of\s+)?(?:\bspus?\b|soleus)",
+    re.IGNORECASE,
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers shared with the LibreView reader
+# ----------------------------------------------------------------------------------------------
+def spu_mask(text: pd.Series) -> pd.Series:
+    """Return a boolean Series: True where free text names a soleus-pushup bout.
+
+    Matches the word ``SPU`` (or ``SPUs``) and any text containing ``soleus``, case-insensitive.
+    """
+    return text.fillna("").astype(str).str.contains(_SPU_RE, regex=True)
+
+
+def spu_minutes(text: pd.Series) -> pd.Series:
+    """Return the bout length in minutes (float, NaN if none) named in SPU free text.
+
+    ``"SPU 30"``, ``"SPU: 30 min"``, ``"soleus pushups 45'"`` and ``"20 min SPU"`` all give a
+    duration; a number alone after ``SPU`` is read as minutes.
+    """
+    s = text.fillna("").astype(str)
+    after = s.str.extract(_SPU_MIN_AFTER_RE, expand=False)
+    before = s.str.extract(_SPU_MIN_BEFORE_RE, expand=False)
+    out = after.fillna(before).str.replace(",", ".", regex=False)
+    return pd.to_numeric(out, errors="coerce").astype("float64")
+
+
+def decode_text(raw: bytes, path: str | PathLike) -> tuple[str, str]:
+    """Decode bytes as UTF-8 (BOM removed), else Windows-1252; return ``(text, encoding)``.
+
+    Raises
+    ------
+    InputError
+        If the bytes contain NUL characters (binary data, not a CSV export).
+    """
+    if b"\x00" in raw[:4096]:
+        raise InputError("binary data, expected a CSV text export", path)
+    try:
+        return raw.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace"), "cp1252"
+
+
+_NUMBER_RE = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+
+
+def _to_float(values: np.ndarray, decimal_comma: bool = False) -> np.ndarray:
+    """Parse text numbers to float64 (NaN where the text is not a plain number), vectorised.
+
+    Parameters
+    ----------
+    values : numpy.ndarray of str
+        The text cells.
+    decimal_comma : bool
+        Also accept ``5,6`` as 5.6.
+    """
+    if len(values) == 0:
+        return np.zeros(0, dtype="float64")
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    if decimal_comma:
+        arr = pc.replace_substring(arr, ",", ".")
+    ok = pc.match_substring_regex(arr, _NUMBER_RE)
+    arr = pc.utf8_trim_whitespace(pc.if_else(ok, arr, pa.scalar(None, pa.string())))
+    return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
+
+
+def _strip(values: np.ndarray) -> np.ndarray:
+    """Strip whitespace from an array of text cells (vectorised); returns an object array."""
+    if len(values) == 0:
+        return np.asarray(values, dtype=object)
+    arr = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+    return pc.fill_null(arr, "").to_numpy(zero_copy_only=False).astype(object)
+
+
+def _upper(values: np.ndarray) -> np.ndarray:
+    """Upper-case, stripped text cells (vectorised); returns an object array."""
+    if len(values) == 0:
+        return np.asarray(values, dtype=object)
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    arr = pc.fill_null(pc.utf8_upper(pc.utf8_trim_whitespace(arr)), "")
+    return arr.to_numpy(zero_copy_only=False).astype(object)
+
+
+def _isin(values: np.ndarray, choices) -> np.ndarray:
+    """Hash-based membership test of an object array (faster than numpy's sort-based isin)."""
+    return pd.Series(values, dtype=object).isin(list(choices)).to_numpy()
+
+
+def _norm(name: str) -> str:
+    return " ".join(str(name).replace("\ufeff", "").strip().lower().split())
+
+
+def _first_line_unterminated(path: Path) -> tuple[bool, str]:
+    """Return (file lacks a final newline, its last line) reading only the file's tail."""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - 4096))
+        tail = fh.read()
+    if not tail:
+        return False, ""
+    unterminated = not tail.endswith((b"\n", b"\r"))
+    last = tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+    return unterminated, last
+
+
+# ----------------------------------------------------------------------------------------------
+# sniffing
+# ----------------------------------------------------------------------------------------------
+def _is_header(line: str) -> bool:
+    low = line.lower()
+    return "event type" in low and any(w in low for w in ("glucose value", "timestamp", "egv"))
+
+
+def sniff(text: str, raw: bytes) -> bool:
+    """True when the head of a file looks like a Dexcom Clarity CSV export."""
+    lines = text.splitlines()[:50]
+    if any("event type" in ln.lower() and "glucose value (" in ln.lower() for ln in lines):
+        return True
+    low = "\n".join(lines)
+    return ("FirstName" in low or ",Device," in low) and ",EGV," in text
+
+
+# ----------------------------------------------------------------------------------------------
+# reading
+# ----------------------------------------------------------------------------------------------
+def _find_header(path: Path) -> tuple[int, str, list[str]]:
+    """Return (0-based line index of the header, encoding, header fields)."""
+    with open(path, "rb") as fh:
+        raw = fh.read(_HEAD_CHARS)
+    if not raw.strip():
+        raise InputError("the file is empty; expected a Dexcom Clarity CSV export", path)
+    text, enc = decode_text(raw, path)
+    lines = text.splitlines()
+    for i, line in enumerate(lines[:200]):
+        if _is_header(line):
+            fields = next(csv.reader([line]))
+            return i, enc, [f.strip() for f in fields]
+    raise InputError(
+        "no Dexcom Clarity header row found; expected a line with 'Event Type' and "
+        "'Glucose Value (mg/dL)' (or '(mmol/L)')",
+        path,
+        1,
+    )
+
+
+def _map_columns(header: list[str], path: Path, line: int) -> dict[str, str]:
+    cols: dict[str, str] = {}
+    normed = [(_norm(h), h) for h in header]
+    for key, prefix in _COLUMN_PREFIXES.items():
+        for n, h in normed:
+            if n.startswith(prefix) and h not in cols.values():
+                cols[key] = h
+                break
+    # "Timestamp (YYYY-MM-DDThh:mm:ss)" or renamed: found later from content if need be
+    for n, h in normed:
+        if n.startswith("timestamp"):
+            cols["time"] = h
+            break
+    for key, label in (("event_type", "Event Type"), ("glucose", "Glucose Value (mg/dL)")):
+        if key not in cols:
+            raise InputError(f"missing required column {label!r}", path, line)
+    return cols
+
+
+def _units(glucose_col: str, path: Path, line: int) -> str:
+    m = re.search(r"\((mg/dl|mmol/l)\)", glucose_col, re.IGNORECASE)
+    if m is None:
+        raise InputError(
+            f"unknown glucose units in column {glucose_col!r}; expected "
+            "'Glucose Value (mg/dL)' or 'Glucose Value (mmol/L)'",
+            path,
+            line,
+        )
+    return "mg/dL" if m.group(1).lower() == "mg/dl" else "mmol/L"
+
+
+_ISO_LIKE = r"^\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?\s*$"
+
+
+def _parse_time(s: pd.Series) -> pd.Series:
+    """Parse Clarity local timestamps to datetime64[ns] (NaT where not a valid date-time).
+
+    The export's ``YYYY-MM-DDThh:mm:ss`` is tried first (fast); other ISO-like spellings
+    (space separator, no seconds, fractions) are accepted too.
+    """
+    t = pd.to_datetime(s, format=_ISO_FORMAT, errors="coerce").astype("datetime64[ns]")
+    miss = (t.isna() & (s.astype(object) != "")).to_numpy()
+    if miss.any():
+        txt = s[miss].astype(object).str.strip()
+        ok = txt.str.match(_ISO_LIKE).fillna(False).to_numpy(dtype=bool)
+        alt = pd.Series(pd.NaT, index=txt.index, dtype="datetime64[ns]")
+        if ok.any():
+            parsed = pd.to_datetime(
+                txt[ok].str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
+            )
+            alt[ok] = parsed.astype("datetime64[ns]")
+        t[miss] = alt.to_numpy()
+    return t
+
+
+def _find_time_column(df: pd.DataFrame, cols: dict[str, str], path: Path, line: int) -> str:
+    if "time" in cols:
+        return cols["time"]
+    best, score = None, 0.0
+    for c in df.columns:
+        vals = df[c][df[c] != ""].head(500)
+        if len(vals) == 0:
+            continue
+        ok = float(_parse_time(vals).notna().mean())
+        if ok > score:
+            best, score = c, ok
+    if best is None or score < 0.6:
+        raise InputError(
+            "no timestamp column; expected a column named 'Timestamp (YYYY-MM-DDThh:mm:ss)' "
+            "or one holding ISO date-times like 2025-11-21T00:17:19",
+            path,
+            line,
+        )
+    return str(best)
+
+
+def _read_frame(
+    path: Path, skip: int, enc: str, header: list[str], usecols: list[int] | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read every row below the header as text; return (frame, 1-based line numbers).
+
+    ``usecols`` (header positions) limits the columns parsed, for speed; the first position is
+    where rows with more fields than the header are marked.
+    """
+    # Fields past the header's last column are ignored when ``usecols`` is given (a row shifted
+    # by an unquoted comma then fails the value checks and is dropped with its line); without
+    # ``usecols`` such a row raises ParserError and goes to the exact path below.
+    kw = dict(dtype=object, na_filter=False, skip_blank_lines=False, skiprows=skip)
+    try:
+        df = pd.read_csv(path, encoding=enc, usecols=usecols, **kw)
+    except pd.errors.ParserError:
+        pass
+    else:
+        return df, np.arange(len(df)) + skip + 2
+    # unparseable by the C reader: slower path that keeps line numbers exactly
+    ncols = len(header)
+    with open(path, encoding=enc, errors="replace", newline="") as fh:
+        for _ in range(skip):
+            fh.readline()
+        reader = csv.reader(fh)
+        next(reader)
+        rows, lines = [], []
+        for rec in reader:
+            ln = reader.line_num + skip
+            if len(rec) > ncols and any(x.strip() for x in rec[ncols:]):
+                rec = [_TOO_MANY] * ncols
+            rows.append((rec + [""] * ncols)[:ncols])
+            lines.append(ln)
+    names = [h.strip() for h in (header + [""] * ncols)[:ncols]]
+    df = pd.DataFrame(rows, columns=pd.Index(names), dtype=object)
+    if usecols is not None:
+        df = df.iloc[:, sorted(usecols)]
+    return df, np.asarray(lines, dtype=np.int64)
+
+
+class _Rows:
+    """The text rows of one file with their line numbers and the running row account."""
+
+    def __init__(self, df: pd.DataFrame, cols: dict[str, str], lines: np.ndarray, prov: Provenance):
+        self.df = df
+        self.cols = {k: v for k, v in cols.items() if v in df.columns}
+        self.lines = lines
+        self.prov = prov
+        self.n = len(df)
+        self.handled = np.zeros(self.n, dtype=bool)
+        self.kept = np.zeros(self.n, dtype=bool)
+        self._cache: dict[str, pd.Series] = {}
+
+    def has(self, key: str) -> bool:
+        return key in self.cols
+
+    def raw(self, key: str, mask: np.ndarray) -> np.ndarray:
+        """Column ``key`` (rows in ``mask``) as an object array of text, not stripped."""
+        if key not in self.cols:
+            return np.full(int(mask.sum()), "", dtype=object)
+        return self.df[self.cols[key]].to_numpy(dtype=object)[mask]
+
+    def col(self, key: str, mask: np.ndarray | None = None) -> pd.Series:
+        """Column ``key`` (rows in ``mask``, default all) as stripped text ('' where absent)."""
+        if key not in self.cols:
+            idx = self.df.index if mask is None else self.df.index[mask]
+            return pd.Series("", index=idx, dtype=object)
+        s = self.df[self.cols[key]]
+        if mask is not None:
+            s = s[mask]
+        if mask is None or mask.sum() > 1000:
+            return pd.Series(_strip(s.to_numpy()), index=s.index, dtype=object)
+        return s.astype(object).str.strip()
+
+    def drop(self, mask: np.ndarray, reason: str, what: str | None = None, limit: int = 20) -> None:
+        """Count unhandled rows in ``mask`` as dropped; warn with line numbers when ``what``."""
+        mask = mask & ~self.handled
+        n = int(mask.sum())
+        if not n:
+            return
+        self.prov.drop(reason, n)
+        self.handled |= mask
+        if what is None:
+            return
+        where = self.lines[mask]
+        for ln in where[:limit]:
+            self.prov.warn(f"{what}; row dropped ({reason})", int(ln))
+        if n > limit:
+            self.prov.warn(f"... and {n - limit} more row(s) dropped ({reason})")
+
+    def keep(self, mask: np.ndarray) -> None:
+        mask = mask & ~self.handled
+        self.kept |= mask
+        self.handled |= mask
+
+
+def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
+    """Read a Dexcom Clarity CSV export (G6 or G7, mg/dL or mmol/L).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``.csv`` file exported from Dexcom Clarity.
+    subject : str, optional
+        Subject id for every row; defaults to the file name without extension.
+
+    Returns
+    -------
+    Recording
+        ``readings``: one row per ``EGV`` row (glucose in mg/dL; ``Low``/``High`` censored at
+        40/400 mg/dL), with extra columns ``transmitter_time_s`` (Int64, seconds) and
+        ``transmitter_id``, sorted by ``(time, transmitter_time_s)``. ``events``: insulin
+        (``insulin_u`` in units, label Fast-/Long-Acting), carbs (kind ``meal``, ``carbs_g`` in
+        g), exercise (``intensity``, ``end`` = start + duration; kind ``spu`` when its text
+        names soleus pushups), health (label = subtype) and notes. ``provenance``: every row
+        below the header kept or dropped with a reason; preamble facts only in ``metadata``.
+
+    Raises
+    ------
+    InputError
+        No header row, a missing required column, unknown units, no timestamp column, or no
+        data rows.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", p)
+    if p.is_dir():
+        raise InputError("is a folder, expected a file", p)
+    subject = subject if subject is not None else p.stem
+    hidx, enc, header = _find_header(p)
+    hline = hidx + 1
+    cols = _map_columns(header, p, hline)
+    units = _units(cols["glucose"], p, hline)
+    prov = Provenance(path=str(p), format=FORMAT, units=units)
+    if enc != "utf-8-sig":
+        prov.warn("file is not UTF-8; read as Windows-1252")
+
+    # parse only the columns used (renamed timestamp: all, to find it by content)
+    used = {"event_type", "event_subtype", "glucose", "insulin", "carbs", "duration"}
+    used |= {"transmitter_time", "transmitter_id", "time"}
+    usecols = None
+    if "time" in cols:
+        usecols = sorted(header.index(cols[k]) for k in used if k in cols)
+    df, lines = _read_frame(p, hidx, enc, header, usecols)
+    df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
+    if len(df) == 0:
+        raise InputError("no data rows below the header", p, hline)
+    cols["time"] = _find_time_column(df, cols, p, hline)
+    prov.rows_read = len(df)
+    rows = _Rows(df, cols, lines, prov)
+    et = _upper(rows.raw("event_type", np.ones(rows.n, dtype=bool)))
+    codes, uniques = pd.factorize(et)
+
+    def is_type(*names: str) -> np.ndarray:
+        hit = np.flatnonzero(pd.Index(uniques).isin(names))
+        return np.isin(codes, hit) if len(hit) else np.zeros(rows.n, dtype=bool)
+
+    # rows the csv fallback marked as having more fields than the header
+    rows.drop(
+        (df.iloc[:, 0] == _TOO_MANY).to_numpy(), REASON_TOO_MANY, "more fields than the header"
+    )
+    # blank lines or rows of empty fields
+    blank = is_type("")
+    for c in df.columns:
+        if blank.any():
+            blank[blank] = (df[c][blank].astype(object).str.strip() == "").to_numpy()
+    rows.drop(blank, REASON_EMPTY_ROW)
+    # a final line cut off mid-row
+    rows.drop(_truncated_last(p, rows, et), REASON_TRUNCATED, "row cut off (truncated file)")
+
+    pre = is_type(*_PREAMBLE_TYPES) & ~rows.handled
+    if pre.any():
+        prov.metadata.update(_preamble_metadata(p, hidx, enc, cols, lines[pre]))
+    rows.drop(pre, REASON_PREAMBLE)
+    rows.drop(is_type("CALIBRATION"), REASON_CALIBRATION)
+
+    times = _parse_time(df[cols["time"]])
+    timed_types = is_type("EGV", *_EVENT_TYPES)
+    rows.drop(timed_types & times.isna().to_numpy(), REASON_BAD_TIME, "unparseable timestamp")
+
+    readings = _readings(rows, is_type("EGV"), times, units, subject)
+    events = _events(rows, et, is_type(*_EVENT_TYPES), times, subject)
+
+    rest = ~rows.handled
+    if rest.any():
+        for name in pd.unique(et[rest]):
+            mask = rest & is_type(name)
+            reason = f"event type {name!r} (unsupported)" if name else "no event type"
+            prov.warn(f"{int(mask.sum())} row(s) dropped: {reason}", int(lines[mask][0]))
+            rows.drop(mask, reason)
+
+    prov.rows_kept = int(rows.kept.sum())
+    prov.check()
+    return Recording(readings=readings, events=events, provenance=prov)
+
+
+_EVENT_TYPES = ("INSULIN", "CARBS", "EXERCISE", "HEALTH", "NOTE", "NOTES")
+
+
+def _truncated_last(path: Path, rows: _Rows, et: np.ndarray) -> np.ndarray:
+    """Mask of the last row when the file ends without a newline in the middle of a row."""
+    mask = np.zeros(rows.n, dtype=bool)
+    unterminated, _ = _first_line_unterminated(path)
+    if not unterminated or rows.n == 0 or rows.handled[-1]:
+        return mask
+    last = rows.df.iloc[-1].astype(str).str.strip()
+    filled = int((last != "").sum())
+    if et[-1] in ("EGV", "CALIBRATION"):
+        last_row = np.zeros(rows.n, dtype=bool)
+        last_row[-1] = True
+        cut = rows.col("glucose", last_row).iloc[0] == "" or (
+            rows.has("transmitter_id") and rows.col("transmitter_id", last_row).iloc[0] == ""
+        )
+    else:
+        cut = filled < 3 or et[-1] not in (*_EVENT_TYPES, *_PREAMBLE_TYPES)
+    mask[-1] = bool(cut)
+    return mask
+
+
+def _preamble_metadata(
+    path: Path, skip: int, enc: str, cols: dict[str, str], pre_lines: np.ndarray
+) -> dict[str, object]:
+    """Device and patient facts of the preamble rows (read from the file's first rows)."""
+    meta: dict[str, object] = {}
+    nrows = int(pre_lines.max()) - skip - 1
+    try:
+        head = pd.read_csv(
+            path,
+            encoding=enc,
+            dtype=object,
+            na_filter=False,
+            skip_blank_lines=False,
+            skiprows=skip,
+            nrows=min(nrows, 5000),
+        )
+    except (pd.errors.ParserError, ValueError):
+        return meta
+    head.columns = [str(c).replace("\ufeff", "").strip() for c in head.columns]
+    pos = pre_lines - skip - 2
+    head = head.iloc[pos[pos < len(head)]]
+
+    def get(key: str) -> pd.Series:
+        name = cols.get(key)
+        if name is None or name not in head.columns:
+            return pd.Series("", index=head.index, dtype=object)
+        return head[name].astype(object).str.strip()
+
+    types = get("event_type").str.upper()
+    info = get("patient_info")
+    patient = {}
+    for t, key in (("FIRSTNAME", "first_name"), ("LASTNAME", "last_name"), ("DATEOFBIRTH", "dob")):
+        vals = info[types == t]
+        if len(vals):
+            patient[key] = vals.iloc[0]
+    if patient:
+        meta["patient"] = patient
+    is_dev = types == "DEVICE"
+    devices = [
+        {"device_info": d, "source_device_id": s}
+        for d, s in zip(get("device_info")[is_dev], get("source_device_id")[is_dev], strict=True)
+    ]
+    if devices:
+        meta["devices"] = devices
+        text = " ".join(d["device_info"] + " " + d["source_device_id"] for d in devices).upper()
+        for gen in ("G7", "G6", "G5", "G4", "ONE+", "STELO"):
+            if gen in text:
+                meta["generation"] = gen
+                break
+    alerts = get("event_subtype")[types == "ALERT"]
+    if len(alerts):
+        meta["alerts"] = list(alerts)
+    return meta
+
+
+def _readings(
+    rows: _Rows, egv: np.ndarray, times: pd.Series, units: str, subject: str
+) -> pd.DataFrame:
+    egv = egv & ~rows.handled
+    rawv = rows.raw("glucose", egv)
+    val = _to_float(rawv, decimal_comma=units == "mmol/L")
+    word = np.full(len(rawv), "", dtype=object)
+    nonnum = np.isnan(val)
+    word[nonnum] = _upper(rawv[nonnum])
+    rawv = rawv.copy()
+    rawv[nonnum] = _strip(rawv[nonnum])
+    sub = np.full(len(rawv), "", dtype=object)
+    if rows.has("event_subtype") and nonnum.any():
+        sub[nonnum] = _upper(rows.col("event_subtype", egv).to_numpy()[nonnum])
+    low = (word == "LOW") | ((rawv == "") & (sub == "LOW"))
+    high = (word == "HIGH") | ((rawv == "") & (sub == "HIGH"))
+    cens = low | high
+    if units == "mmol/L":
+        val = val * MGDL_PER_MMOL
+    val[low] = DEXCOM_LOW_MGDL
+    val[high] = DEXCOM_HIGH_MGDL
+    empty = np.zeros(len(rawv), dtype=bool)
+    empty[nonnum] = rawv[nonnum] == ""
+    empty &= ~cens
+    bad = ~empty & ~cens & ~((val >= PLAUSIBLE_MGDL[0]) & (val <= PLAUSIBLE_MGDL[1]))
+    ok = ~(empty | bad)
+
+    idx = np.flatnonzero(egv)
+    rows.drop(_scatter(rows.n, idx, empty), REASON_EMPTY_VALUE, "EGV row without a glucose value")
+    bad_full = _scatter(rows.n, idx, bad)
+    for ln, v in list(zip(rows.lines[bad_full], rawv[bad].tolist(), strict=True))[:20]:
+        rows.prov.warn(f"impossible glucose value {v!r}; row dropped ({REASON_BAD_VALUE})", int(ln))
+    rows.drop(bad_full, REASON_BAD_VALUE)
+    rows.keep(_scatter(rows.n, idx, ok))
+
+    censored = np.where(low, CENSORED_LOW, np.where(high, CENSORED_HIGH, None))[ok]
+    out = pd.DataFrame(
+        {
+            "subject": subject,
+            "time": times[egv].to_numpy()[ok],
+            "glucose_mgdl": val[ok],
+            "censored": censored,
+            "source": FORMAT,
+        }
+    )
+    tt = _to_float(rows.raw("transmitter_time", egv))[ok]
+    out["transmitter_time_s"] = pd.array(tt, dtype="Float64").round().astype("Int64")
+    if rows.has("transmitter_id"):
+        tid = rows.raw("transmitter_id", egv)[ok]
+        out["transmitter_id"] = np.where(tid == "", None, tid)
+    tv = out["time"].to_numpy()
+    if len(out) > 1:
+        dt = np.diff(tv)
+        ordered = (dt > np.timedelta64(0)) | ((dt == np.timedelta64(0)) & (np.diff(tt) >= 0))
+        if not (ordered.all() and not np.isnat(tv).any()):
+            out = out.sort_values(["time", "transmitter_time_s"], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def _scatter(n: int, idx: np.ndarray, sub: np.ndarray) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    out[idx[np.asarray(sub, dtype=bool)]] = True
+    return out
+
+
+def _events(
+    rows: _Rows, et: np.ndarray, mask: np.ndarray, times: pd.Series, subject: str
+) -> pd.DataFrame:
+    mask = mask & ~rows.handled
+    if not mask.any():
+        return pd.DataFrame(columns=["subject", "time", "end", "kind"])
+    t = et[mask]
+    sub = rows.col("event_subtype", mask)
+    # free text of a note row: the first non-empty of subtype / info columns
+    text = sub.copy()
+    for key in ("patient_info", "device_info"):
+        other = rows.col(key, mask)
+        text = text.where(text != "", other)
+    insulin = _to_float(rows.col("insulin", mask).to_numpy(), decimal_comma=True)
+    carbs = _to_float(rows.col("carbs", mask).to_numpy(), decimal_comma=True)
+    dur = pd.to_timedelta(
+        rows.col("duration", mask).where(lambda s: s != "", None), errors="coerce"
+    )
+    start = times[mask].to_numpy()
+
+    kind = np.select(
+        [t == "INSULIN", t == "CARBS", t == "EXERCISE", t == "HEALTH"],
+        ["insulin", "meal", "exercise", "health"],
+        default="note",
+    ).astype(object)
+    is_spu = spu_mask(text).to_numpy() & _isin(kind, ["exercise", "note"])
+    kind[is_spu] = "spu"
+    end = (pd.Series(start) + pd.Series(dur.to_numpy())).to_numpy()
+    spu_len = spu_minutes(text).to_numpy()
+    spu_end = pd.Series(start) + pd.to_timedelta(spu_len, unit="min")
+    end = np.where(is_spu & pd.isna(end), spu_end.to_numpy(), end)
+
+    # impossible amounts
+    bad = ((t == "INSULIN") & ~(insulin >= 0) & ~np.isnan(insulin)) | (
+        (t == "CARBS") & ~(carbs >= 0) & ~np.isnan(carbs)
+    )
+    idx = np.flatnonzero(mask)
+    rows.drop(_scatter(rows.n, idx, bad), REASON_BAD_VALUE, "negative insulin or carb amount")
+    ok = ~bad
+    rows.keep(_scatter(rows.n, idx, ok))
+    intensity = np.where((kind == "exercise") | (kind == "spu"), sub.to_numpy(), None)
+    intensity = np.where(intensity == "", None, intensity)
+    label = text.to_numpy().astype(object)
+    label = np.where(label == "", None, label)
+    out = pd.DataFrame(
+        {
+            "subject": subject,
+            "time": start[ok],
+            "end": pd.to_datetime(end[ok]),
+            "kind": kind[ok],
+            "carbs_g": np.where(t == "CARBS", carbs, np.nan)[ok],
+            "insulin_u": np.where(t == "INSULIN", insulin, np.nan)[ok],
+            "intensity": intensity[ok],
+            "label": label[ok],
+            "source": FORMAT,
+        }
+    )
+    return out.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+SNIFFERS = [(FORMAT, sniff)]
+READERS = {FORMAT: read_dexcom}

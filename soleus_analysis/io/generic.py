@@ -1,0 +1,434 @@
+"""Generic CSV / Parquet reader for research datasets with named columns.
+
+Takes files such as ``id,time,gl`` (iglu's example data, many published CGM datasets),
+``subject,timestamp,glucose_mgdl`` or ``Timestamp,Glucose (mmol/L)``. Columns are recognised by
+name (case-insensitive synonyms, units in parentheses or suffixes ignored for matching); each can
+be named explicitly with ``time_column=``, ``glucose_column=``, ``subject_column=``.
+
+Units come from the glucose column's name (``mg/dL``, ``mgdl``, ``mmol``); when the name carries
+none, ``units="mg/dL"`` or ``units="mmol/L"`` is required: values are never guessed from their
+range (the range is only used to refuse a ``units=`` that is clearly wrong).
+
+Row account
+    every non-blank data row is kept as a reading or dropped under one of ``"unparseable
+    timestamp"``, ``"missing glucose"``, ``"non-numeric glucose"``, ``"implausible glucose"``,
+    ``"duplicate"`` (same subject, time and value as an earlier row); single bad rows are listed
+    in ``provenance.warnings`` with their 1-based line (CSV) or row (Parquet) number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..recording import Provenance, Recording
+from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
+
+FORMAT = "generic"
+
+#: At most this many single-row warnings per reason; the rest are summarised in one line.
+MAX_ROW_WARNINGS = 20
+
+#: Plausible range of a glucose value in mg/dL; values outside are dropped as implausible.
+PLAUSIBLE_MGDL = (1.0, 1500.0)
+
+_TIME_NAMES = (
+    "time",
+    "timestamp",
+    "datetime",
+    "datetimes",
+    "displaytime",
+    "devicetimestamp",
+    "localtime",
+    "eventtime",
+    "ts",
+)
+_GLUCOSE_NAMES = (
+    "gl",
+    "glucose",
+    "sgv",
+    "bg",
+    "cgm",
+    "value",
+    "glucosevalue",
+    "glucosemgdl",
+    "glucosemmol",
+    "glucosemmoll",
+    "glucoselevel",
+    "sensorglucose",
+    "historicglucose",
+    "bloodglucose",
+)
+_SUBJECT_NAMES = (
+    "id",
+    "subject",
+    "subjectid",
+    "participant",
+    "participantid",
+    "patient",
+    "patientid",
+    "ptid",
+    "userid",
+)
+_LOW_WORDS = {"low", "lo", "below", "<40"}
+_HIGH_WORDS = {"high", "hi", "above", ">400"}
+#: Cells meaning "no value" (R writes NA, pandas NaN, JSON null).
+_MISSING_WORDS = {"", "na", "nan", "null", "none", "n/a", "-"}
+
+
+# --------------------------------------------------------------------------------------------
+# helpers shared by the carelink and nightscout readers
+# --------------------------------------------------------------------------------------------
+def warn_rows(
+    prov: Provenance,
+    reason: str,
+    where: Sequence[int],
+    unit: str = "line",
+    details: Sequence[str] | None = None,
+) -> None:
+    """Drop ``len(where)`` rows for ``reason`` and warn once per row (capped).
+
+    Parameters
+    ----------
+    prov : Provenance
+        The account to update.
+    reason : str
+        Drop reason (the key in ``rows_dropped``).
+    where : sequence of int
+        1-based line numbers (or entry/row numbers, see ``unit``) of the rows dropped.
+    unit : str
+        ``"line"`` for text files, ``"entry"``/``"row"`` otherwise.
+    details : sequence of str, optional
+        Per-row detail appended to the message (e.g. the offending value).
+    """
+    n = len(where)
+    if not n:
+        return
+    prov.drop(reason, n)
+    for i, w in enumerate(where[:MAX_ROW_WARNINGS]):
+        extra = f" ({details[i]})" if details is not None else ""
+        if unit == "line":
+            prov.warn(f"dropped: {reason}{extra}", line=int(w))
+        else:
+            prov.warn(f"{unit} {int(w)}: dropped: {reason}{extra}")
+    if n > MAX_ROW_WARNINGS:
+        prov.warn(f"... and {n - MAX_ROW_WARNINGS} more rows dropped: {reason}")
+
+
+def decode_text(path: str | PathLike) -> str:
+    """Read a text file as UTF-8 (BOM removed), falling back to cp1252 for old exports.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty or binary.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("no such file", path)
+    raw = p.read_bytes()
+    if not raw.strip():
+        raise InputError("the file is empty; expected a header row and data rows", path)
+    if b"\x00" in raw[:4096]:
+        raise InputError("binary data; expected a text (CSV/JSON) export", path)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _norm(name: str) -> str:
+    """Column name reduced for matching: lower case, parenthesised units and non-letters removed."""
+    base = re.sub(r"\(.*?\)|\[.*?\]", "", str(name)).lower()
+    return re.sub(r"[^a-z0-9]", "", base)
+
+
+def units_from_name(name: str) -> str:
+    """Glucose units named in a column name: ``"mg/dL"``, ``"mmol/L"`` or ``""`` if none."""
+    low = str(name).lower().replace(" ", "")
+    if re.search(r"mg/?_?dl", low):
+        return "mg/dL"
+    if "mmol" in low:
+        return "mmol/L"
+    return ""
+
+
+def _find(columns: Sequence[str], names: tuple[str, ...], what: str, path, given: str | None):
+    if given is not None:
+        if given in columns:
+            return given
+        lower = {str(c).lower(): c for c in columns}
+        if given.lower() in lower:
+            return lower[given.lower()]
+        raise InputError(
+            f"no column {given!r} ({what}); columns are: {', '.join(map(str, columns))}", path, 1
+        )
+    hits = [c for c in columns if _norm(c) in names]
+    if len(hits) > 1:
+        raise InputError(
+            f"several columns could be the {what}: {', '.join(map(str, hits))}; "
+            f"choose one with {what.split()[0]}_column=...",
+            path,
+            1,
+        )
+    return hits[0] if hits else None
+
+
+def _header_columns(text: str) -> tuple[list[str], str]:
+    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    sep = max(counts, key=counts.get) if max(counts.values()) else ","
+    cols = next(csv.reader([first], delimiter=sep)) if first else []
+    return [c.strip() for c in cols], sep
+
+
+def sniff_generic(text: str, raw: bytes) -> bool:
+    """True for a Parquet file, or a CSV whose header has a time-like and a glucose-like column."""
+    if raw.startswith(b"PAR1"):
+        return True
+    if not text.strip() or b"\x00" in raw[:4096]:
+        return False
+    cols, _ = _header_columns(text)
+    normed = {_norm(c) for c in cols}
+    return bool(normed & set(_TIME_NAMES)) and bool(normed & set(_GLUCOSE_NAMES))
+
+
+def _strip_offsets(values: pd.Series) -> tuple[pd.Series, int]:
+    """Remove trailing UTC offsets (``Z``, ``+01:00``) keeping the written wall-clock time."""
+    s = values.astype("string").str.strip()
+    pat = r"(?:Z|[+-]\d{2}:?\d{2}|\s?UTC)$"
+    has = s.str.contains(pat, regex=True, na=False)
+    return s.str.replace(pat, "", regex=True), int(has.sum())
+
+
+def _parse_times(values: pd.Series, time_format: str | None) -> tuple[pd.Series, int]:
+    """Parse a column of timestamps to tz-naive local wall clock; return (times, n_with_offset)."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_localize(None).astype("datetime64[ns]"), int(values.notna().sum())
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[ns]"), 0
+    text, n_off = _strip_offsets(values)
+    if time_format is not None:
+        t = pd.to_datetime(text, format=time_format, errors="coerce")
+    else:
+        t = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    return t.astype("datetime64[ns]"), n_off
+
+
+def _glucose_values(
+    raw: pd.Series, low_limit: float, high_limit: float, factor: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (mg/dL values, censored labels, missing mask, non-numeric mask)."""
+    if pd.api.types.is_numeric_dtype(raw):
+        num = raw.astype("float64").to_numpy()
+        missing = np.isnan(num)
+        censored = np.full(len(raw), None, dtype=object)
+        return num * factor, censored, missing, np.zeros(len(raw), bool)
+    s = raw.astype("string").str.strip()
+    missing = (s.isna() | s.str.lower().isin(_MISSING_WORDS)).to_numpy(dtype=bool, na_value=True)
+    num = pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan
+    )
+    word = s.str.lower()
+    is_low = word.isin(_LOW_WORDS).to_numpy(dtype=bool, na_value=False)
+    is_high = word.isin(_HIGH_WORDS).to_numpy(dtype=bool, na_value=False)
+    mgdl = num * factor
+    mgdl[is_low] = low_limit
+    mgdl[is_high] = high_limit
+    censored = np.full(len(s), None, dtype=object)
+    censored[is_low] = CENSORED_LOW
+    censored[is_high] = CENSORED_HIGH
+    nonnum = ~missing & np.isnan(num) & ~is_low & ~is_high
+    return mgdl, censored, missing, nonnum
+
+
+def _load_table(path: str | PathLike, is_parquet: bool) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """Load the table; return (frame of non-blank rows, their 1-based numbers, unit word)."""
+    if is_parquet:
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise InputError(f"not a readable Parquet file ({exc})", path) from exc
+        return df.reset_index(drop=True), np.arange(1, len(df) + 1), "row"
+    text = decode_text(path)
+    _, sep = _header_columns(text)
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            skipinitialspace=True,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"not a readable CSV table ({exc})", path) from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    lines = np.arange(2, len(df) + 2)
+    blank = (df.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    return df.loc[~blank].reset_index(drop=True), lines[~blank], "line"
+
+
+def read_generic(
+    path: str | PathLike,
+    subject: str | None = None,
+    units: str | None = None,
+    time_column: str | None = None,
+    glucose_column: str | None = None,
+    subject_column: str | None = None,
+    time_format: str | None = None,
+    low_limit: float = 40.0,
+    high_limit: float = 400.0,
+) -> Recording:
+    """Read a CSV or Parquet table of CGM readings with named columns.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A CSV (``,``, ``;`` or tab separated) or Parquet file (sniffed by its ``PAR1`` magic).
+    subject : str, optional
+        Subject id when the file has no subject column (or for its empty cells); defaults to
+        the file stem. A subject column, when present, wins.
+    units : {"mg/dL", "mmol/L"}, optional
+        Glucose units. Required when the glucose column's name does not state them; must agree
+        with the name when it does.
+    time_column, glucose_column, subject_column : str, optional
+        Column names to use instead of recognising them by name.
+    time_format : str, optional
+        ``strftime`` format of the time column (e.g. ``"%d/%m/%Y %H:%M"``); ISO 8601 otherwise.
+        A trailing UTC offset is removed first, keeping the wall-clock time as written.
+    low_limit, high_limit : float
+        mg/dL stored for cells reading ``Low``/``LO`` or ``High``/``HI`` (flagged censored).
+
+    Returns
+    -------
+    Recording
+        Readings in mg/dL with local wall-clock time; no events.
+
+    Raises
+    ------
+    InputError
+        Missing time or glucose column, units unknown, or a time column that cannot be parsed.
+    """
+    head = Path(path).open("rb").read(4) if Path(path).is_file() else b""
+    is_parquet = head == b"PAR1"
+    df, where, unit = _load_table(path, is_parquet)
+    cols = [str(c) for c in df.columns]
+    prov = Provenance(path=str(path), format=FORMAT)
+
+    tcol = _find(cols, _TIME_NAMES, "time column", path, time_column)
+    gcol = _find(cols, _GLUCOSE_NAMES, "glucose column", path, glucose_column)
+    scol = _find(cols, _SUBJECT_NAMES, "subject column", path, subject_column)
+    for col, what, opt in ((tcol, "time", "time_column"), (gcol, "glucose", "glucose_column")):
+        if col is None:
+            raise InputError(
+                f"missing required {what} column; expected one named like "
+                f"{', '.join((_TIME_NAMES if what == 'time' else _GLUCOSE_NAMES)[:5])} "
+                f"(or pass {opt}=...); columns are: {', '.join(cols)}",
+                path,
+                1 if unit == "line" else None,
+            )
+
+    named = units_from_name(gcol)
+    wanted = None
+    if units is not None:
+        wanted = units_from_name(units)
+        if wanted == "":
+            raise InputError(f'units={units!r} not understood; use "mg/dL" or "mmol/L"', path)
+    if named and wanted and named != wanted:
+        raise InputError(
+            f"column {gcol!r} says {named} but units={units!r} was passed; remove one", path
+        )
+    unit_name = named or wanted
+    if not unit_name:
+        raise InputError(
+            f'glucose column {gcol!r} does not state its units; pass units="mg/dL" or '
+            f'units="mmol/L"',
+            path,
+        )
+    prov.units = unit_name
+    factor = MGDL_PER_MMOL if unit_name == "mmol/L" else 1.0
+
+    prov.rows_read = len(df)
+    if len(df) == 0:
+        raise InputError("a header but no data rows; expected at least one reading", path)
+
+    times, n_off = _parse_times(df[tcol], time_format)
+    if n_off:
+        prov.warn(
+            f"{n_off} timestamps carry a UTC offset; the wall-clock time as written was kept "
+            "and the offset dropped"
+        )
+    bad_t = times.isna().to_numpy()
+    if bad_t.mean() > 0.5 and time_format is None:
+        raise InputError(
+            f"column {tcol!r}: {int(bad_t.sum())} of {len(df)} timestamps are not ISO 8601 "
+            f"(first: {df[tcol].iloc[int(np.argmax(bad_t))]!r}); pass time_format=...",
+            path,
+        )
+    mgdl, censored, missing, nonnum = _glucose_values(df[gcol], low_limit, high_limit, factor)
+    finite = np.isfinite(mgdl)
+    implausible = (
+        finite & ~missing & ((mgdl < PLAUSIBLE_MGDL[0]) | (mgdl > PLAUSIBLE_MGDL[1]))
+    ) | (~missing & ~nonnum & ~finite)
+
+    ok = ~(bad_t | missing | nonnum | implausible)
+    vals = mgdl[ok & (censored == None)]  # noqa: E711
+    if len(vals) >= 10:
+        med = float(np.median(vals))
+        if unit_name == "mg/dL" and med < 30:
+            raise InputError(
+                f"glucose values (median {med:g}) look like mmol/L, but units are mg/dL", path
+            )
+        if unit_name == "mmol/L" and med > 35 * MGDL_PER_MMOL:
+            raise InputError(
+                f"glucose values (median {med / MGDL_PER_MMOL:g}) look like mg/dL, "
+                "but units are mmol/L",
+                path,
+            )
+
+    glucose_text = df[gcol].astype("string").to_numpy()
+    warn_rows(prov, "unparseable timestamp", where[bad_t], unit, list(df[tcol].astype(str)[bad_t]))
+    m = ~bad_t & missing
+    warn_rows(prov, "missing glucose", where[m], unit)
+    m = ~bad_t & nonnum
+    warn_rows(prov, "non-numeric glucose", where[m], unit, [str(v) for v in glucose_text[m]])
+    m = ~bad_t & ~missing & ~nonnum & implausible
+    warn_rows(prov, "implausible glucose", where[m], unit, [str(v) for v in glucose_text[m]])
+
+    if scol is not None:
+        cells = df[scol].astype("string").str.strip()
+        default = subject or Path(path).stem
+        subj = cells.where(cells.notna() & (cells != ""), default).astype(object).to_numpy()
+    else:
+        subj = np.full(len(df), subject or Path(path).stem, dtype=object)
+    out = pd.DataFrame(
+        {
+            "subject": subj[ok],
+            "time": times.to_numpy()[ok],
+            "glucose_mgdl": mgdl[ok],
+            "censored": censored[ok],
+            "source": FORMAT,
+        }
+    )
+    dup = out.duplicated(["subject", "time", "glucose_mgdl", "censored"]).to_numpy()
+    warn_rows(prov, "duplicate", where[ok][dup], unit)
+    out = out.loc[~dup]
+    out = out.sort_values(["subject", "time"], kind="stable").reset_index(drop=True)
+    prov.rows_kept = len(out)
+    if prov.rows_kept == 0:
+        prov.warn("no readings kept from this file")
+    prov.metadata = {"columns": {"time": tcol, "glucose": gcol, "subject": scol}}
+    return Recording(readings=out, provenance=prov.check())
+
+
+SNIFFERS = [(FORMAT, sniff_generic)]
+READERS = {FORMAT: read_generic}

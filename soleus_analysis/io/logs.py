@@ -1,0 +1,866 @@
+"""Meal and activity logs: the project's own activity log, Cronometer and MyFitnessPal exports.
+
+Formats
+    ``activity_log``
+        The project's hand-kept CSV (see ``docs/activity_log.md``): one row per soleus-pushup bout,
+        other activity, meal, insulin dose or note. Also reads the N-of-1 planner's schedule
+        (rows not marked ``done`` are dropped as planned only).
+    ``cronometer``
+        Cronometer "servings" export, one row per food item; items of the same day and diary group
+        eaten close together become one ``meal`` event with carbs summed.
+    ``cronometer_exercises``
+        Cronometer exercise export; ``exercise`` (or ``spu``) events with ``end = start + Minutes``.
+    ``myfitnesspal``
+        MyFitnessPal meal export, one row per meal (rows of the same date and meal summed).
+
+Rows are the data lines below the header (comment and blank lines of the activity log are not
+rows). Each dropped row is counted under its reason and warned about with its 1-based line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..recording import Provenance, Recording
+
+#: At most this many warnings per drop reason (counts in ``rows_dropped`` are always complete).
+MAX_WARNINGS_PER_REASON = 50
+
+#: Default meal times (local clock) used when a diary row has no time, by normalised group name.
+DEFAULT_MEAL_TIMES: dict[str, str] = {
+    "breakfast": "08:00",
+    "lunch": "12:30",
+    "dinner": "18:30",
+    "supper": "18:30",
+    "snack 1": "10:30",
+    "snack 2": "15:30",
+    "snack 3": "21:00",
+    "snack": "15:30",
+    "snacks": "15:30",
+}
+
+TRUTHY = frozenset({"y", "yes", "x", "1", "true", "✓", "✔", "done", "ja", "oui", "si", "sí"})
+
+SPU_WORDS = frozenset({"spu", "spus", "soleus"})
+MEAL_WORDS = frozenset(
+    {"meal", "food", "breakfast", "lunch", "dinner", "supper", "brunch", "snack", "snacks"}
+)
+INSULIN_WORDS = frozenset({"insulin", "bolus", "basal"})
+NOTE_WORDS = frozenset({"note", "notes", "comment"})
+EXERCISE_WORDS = frozenset(
+    {
+        "exercise", "workout", "activity", "walk", "walking", "run", "running", "jog", "jogging",
+        "cycle", "cycling", "bike", "biking", "gym", "swim", "swimming", "yoga", "hike", "hiking",
+        "stairs", "strength", "weights", "sport", "dance", "dancing", "rowing", "tennis",
+        "football", "soccer", "squats", "pilates", "stretching", "other",
+    }
+)  # fmt: skip
+
+_SPU_RE = re.compile(r"soleus|\bspus?\b", re.IGNORECASE)
+_DATE_PART = r"(?P<a>\d{1,4})(?P<sep>[-/.])(?P<b>\d{1,2})[-/.](?P<c>\d{1,4})"
+_TIME_PART = (
+    r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?\s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?"
+)
+_DT_RE = rf"^\s*{_DATE_PART}(?:(?:[ T]+|\s*,\s*){_TIME_PART})?\s*$"
+_TIME_RE = rf"^\s*{_TIME_PART}\s*$"
+
+
+# --------------------------------------------------------------------------- text and CSV
+def norm_name(name: str) -> str:
+    """Normalise a column name: lower case, runs of non-alphanumerics to ``_`` (``Carbs (g)`` -> ``carbs_g``)."""
+    return re.sub(r"[^0-9a-z]+", "_", name.replace("\ufeff", "").strip().lower()).strip("_")
+
+
+def read_text(path: str | PathLike) -> tuple[str, list[str]]:
+    """Read a text file (UTF-8 with or without BOM; else cp1252 with a warning).
+
+    Returns
+    -------
+    text, warnings
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", p)
+    raw = p.read_bytes()
+    if not raw.strip():
+        raise InputError("the file is empty; expected a CSV log with a header row", p)
+    if b"\x00" in raw[:4096]:
+        raise InputError("binary data; expected a CSV text file", p)
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace"), ["file is not UTF-8; read as Windows-1252"]
+
+
+def _is_comment(cells: list[str]) -> bool:
+    return cells[0].lstrip().startswith("#")
+
+
+def _delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def csv_table(
+    text: str, path: str | PathLike, prov: Provenance, comments: bool = False
+) -> tuple[pd.DataFrame, int]:
+    """Split CSV text into a string DataFrame with normalised column names and a ``_line`` column.
+
+    Blank lines (and, with ``comments=True``, lines starting with ``#``) are skipped and are not
+    rows. Rows with more non-empty fields than the header are dropped (``"more fields than the
+    header"``); short rows are padded with empty fields.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        All cells as stripped ``str``; ``_line`` holds each row's 1-based first line.
+    header_line : int
+        1-based line of the header.
+    """
+    first = ""
+    for ln in text.splitlines():
+        if ln.strip() and not (comments and ln.lstrip().startswith("#")):
+            first = ln
+            break
+    if not first:
+        raise InputError("no header row (only blank or comment lines)", path)
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first))
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    too_long: list[int] = []
+    prev = 0
+    try:
+        for cells in reader:
+            start = prev + 1
+            prev = reader.line_num
+            if not cells or not any(c.strip() for c in cells):
+                continue
+            if comments and _is_comment(cells):
+                continue
+            if header is None:
+                header = [norm_name(c) for c in cells]
+                header_line = start
+                continue
+            if len(cells) > len(header):
+                if any(c.strip() for c in cells[len(header) :]):
+                    too_long.append(start)
+                    continue
+                cells = cells[: len(header)]
+            rows.append(cells + [""] * (len(header) - len(cells)))
+            lines.append(start)
+    except csv.Error as err:
+        raise InputError(f"malformed CSV ({err})", path, prev + 1) from None
+    assert header is not None
+    named = [h for h in header if h]
+    dup = sorted({h for h in named if named.count(h) > 1})
+    if dup:
+        raise InputError(f"duplicate column(s) {dup}; expected each column once", path, header_line)
+    prov.rows_read = len(rows) + len(too_long)
+    if too_long:
+        warn_lines(prov, "more fields than the header", np.asarray(too_long))
+    if not rows and not too_long:
+        raise InputError("a header but no data rows", path, header_line)
+    cols = [h if h else f"_unnamed{i}" for i, h in enumerate(header)]
+    table = pd.DataFrame(rows, columns=cols, dtype=object)
+    table = table.apply(lambda s: s.astype(str).str.strip()) if len(table) else table
+    table["_line"] = np.asarray(lines, dtype="int64")
+    return table, header_line
+
+
+def warn_lines(prov: Provenance, reason: str, lines: np.ndarray, detail: str = "") -> None:
+    """Count ``len(lines)`` rows dropped for ``reason`` and warn with each line (capped)."""
+    prov.drop(reason, len(lines))
+    for ln in lines[:MAX_WARNINGS_PER_REASON]:
+        prov.warn(f"dropped ({reason}){detail}", int(ln))
+    if len(lines) > MAX_WARNINGS_PER_REASON:
+        prov.warn(f"... and {len(lines) - MAX_WARNINGS_PER_REASON} more dropped ({reason})")
+
+
+class _Drops:
+    """First-reason-wins bookkeeping of dropped rows of one table."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self.lines = table["_line"].to_numpy()
+        self.reason = np.full(len(table), None, dtype=object)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return pd.isna(self.reason)
+
+    def flag(self, mask: np.ndarray | pd.Series, reason: str | np.ndarray) -> None:
+        m = np.asarray(mask, dtype=bool) & self.ok
+        if isinstance(reason, np.ndarray):
+            self.reason[m] = reason[m]
+        else:
+            self.reason[m] = reason
+
+    def commit(self, prov: Provenance) -> np.ndarray:
+        """Record drops in ``prov`` (in line order per reason); return the keep mask."""
+        bad = ~self.ok
+        for r in pd.unique(self.reason[bad]):
+            warn_lines(prov, str(r), self.lines[bad & (self.reason == r)])
+        return self.ok
+
+
+# --------------------------------------------------------------------------- date and time
+def _int(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce")
+
+
+def _clock(m: pd.DataFrame) -> pd.Series:
+    """Seconds after midnight from regex groups H, M, S, ampm (NaN where invalid)."""
+    h, mi = _int(m["H"]), _int(m["M"])
+    sec = _int(m["S"]).fillna(0)
+    ampm = m["ampm"].fillna("").astype(str).str.lower().str.replace(r"[^apm]", "", regex=True)
+    has = ampm.ne("")
+    bad = (has & ((h < 1) | (h > 12))) | (~has & (h > 23)) | (mi > 59) | (sec > 59)
+    h = h.where(~has, (h % 12) + np.where(ampm.str.startswith("p"), 12, 0))
+    out = h * 3600 + mi * 60 + sec
+    return out.where(~bad)
+
+
+def parse_times(values: pd.Series) -> pd.Series:
+    """Parse clock times (``13:05``, ``8:33 AM``, ``13:05:30``) to ``timedelta64`` after midnight.
+
+    Anything else (including empty) becomes ``NaT``.
+    """
+    m = pd.Series(values, dtype=object).astype(str).str.extract(_TIME_RE)
+    return pd.to_timedelta(_clock(m), unit="s")
+
+
+def parse_datetimes(
+    values: pd.Series,
+    date_order: str | None = None,
+    *,
+    path: str | PathLike | None = None,
+    column: str = "",
+    lines: np.ndarray | None = None,
+) -> pd.Series:
+    """Parse dates or date-times written by people or spreadsheets to tz-naive ``datetime64``.
+
+    Accepted: ``2026-03-02 12:35``, ``2026-03-02T12:35:00``, ``2026/03/02``, ``02.03.2026 12:35``
+    (dots: day first), and ``02/03/2026 12:35`` or ``03-02-26 1:35 PM`` whose day/month order is
+    ``date_order`` (``"dmy"`` or ``"mdy"``) or, when omitted, inferred from the whole column
+    (a first field above 12 means day first, a second above 12 month first). Impossible dates
+    (30 February) become ``NaT``; so does anything unparseable or empty.
+
+    Raises
+    ------
+    InputError
+        When day/month order is needed but cannot be told, or the column mixes both orders.
+    """
+    if date_order not in (None, "dmy", "mdy"):
+        raise InputError(f"date_order must be 'dmy' or 'mdy', not {date_order!r}", path)
+    s = pd.Series(values, dtype=object).astype(str)
+    m = s.str.extract(_DT_RE)
+    a, b, c = _int(m["a"]), _int(m["b"]), _int(m["c"])
+    ymd = m["a"].str.len().eq(4)
+    dotted = m["sep"].eq(".") & ~ymd
+    amb = m["a"].notna() & ~ymd & ~dotted
+    order = date_order
+    if order is None and amb.any():
+        day_first = amb & (a > 12)
+        month_first = amb & (b > 12)
+        if day_first.any() and month_first.any():
+            i, j = np.flatnonzero(day_first)[0], np.flatnonzero(month_first)[0]
+            where = f" (lines {lines[i]} and {lines[j]})" if lines is not None else ""
+            raise InputError(
+                f"column {column!r} mixes day-first and month-first dates{where}; "
+                "expected one order throughout",
+                path,
+            )
+        if day_first.any():
+            order = "dmy"
+        elif month_first.any():
+            order = "mdy"
+        else:
+            i = np.flatnonzero(amb)[0]
+            raise InputError(
+                f"cannot tell day from month in column {column!r} (e.g. {s.iloc[i].strip()!r}); "
+                "pass date_order='dmy' (day first) or 'mdy' (month first), or write ISO dates "
+                "(2026-03-02 12:35)",
+                path,
+                None if lines is None else int(lines[i]),
+            )
+    dmy = dotted | (amb & (order == "dmy"))
+    year = a.where(ymd, c)
+    year = year.where(~(year < 100), year + 2000)
+    month = b.where(ymd | dmy, a)
+    day = c.where(ymd, a.where(dmy, b))
+    secs = _clock(m).where(m["H"].notna(), 0.0)
+    frame = pd.DataFrame({"year": year, "month": month, "day": day})
+    date = pd.to_datetime(frame, errors="coerce")
+    out = date + pd.to_timedelta(secs, unit="s")
+    return out.astype("datetime64[ns]")
+
+
+def _has_clock(values: pd.Series) -> pd.Series:
+    return pd.Series(values, dtype=object).astype(str).str.contains(r"\d:\d\d", regex=True)
+
+
+def _default_times(groups: pd.Series) -> pd.Series:
+    """Default clock time (timedelta) per diary group name, NaT when none."""
+    key = groups.astype(str).str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
+    return pd.to_timedelta(key.map(DEFAULT_MEAL_TIMES).fillna("nan") + ":00", errors="coerce")
+
+
+# --------------------------------------------------------------------------- activity log
+_ACTIVITY_ALIASES: dict[str, tuple[str, ...]] = {
+    "start": ("start", "start_time", "started", "begin", "from", "datetime", "date_time"),
+    "date": ("date", "day"),
+    "time": ("time", "clock"),
+    "end": ("end", "end_time", "stop", "until", "finish", "ended"),
+    "duration_min": (
+        "duration_min",
+        "duration_mins",
+        "duration_minutes",
+        "duration",
+        "minutes",
+        "mins",
+    ),
+    "kind": ("kind", "activity", "what"),
+    "intensity": ("intensity", "effort"),
+    "carbs_g": ("carbs_g", "carbs", "carbohydrates_g", "carbohydrates", "carb_g"),
+    "insulin_u": ("insulin_u", "insulin_units", "insulin", "units"),
+    "notes": ("notes", "note", "label", "comment", "comments", "description"),
+    "subject": ("subject", "participant", "person"),
+    "done": ("done", "completed"),
+    "condition": ("condition", "arm"),
+}
+
+
+def _resolve(
+    columns: list[str], aliases: dict[str, tuple[str, ...]]
+) -> tuple[dict[str, str], list[str]]:
+    """Map canonical names to the first present alias; also return unused columns."""
+    found: dict[str, str] = {}
+    for canon, names in aliases.items():
+        for n in names:
+            if n in columns and n not in found.values():
+                found[canon] = n
+                break
+    unused = [c for c in columns if c not in found.values() and not c.startswith("_")]
+    return found, unused
+
+
+def _first_header(text: str, comments: bool = True) -> list[str]:
+    for ln in text.splitlines():
+        if ln.strip() and not (comments and ln.lstrip().startswith("#")):
+            cells = next(csv.reader([ln], delimiter=_delimiter(ln)))
+            return [norm_name(c) for c in cells]
+    return []
+
+
+def sniff_activity_log(text: str, raw: bytes) -> bool:
+    """Header (after ``#`` comments) with a ``kind`` column and ``start`` (or ``date`` + ``time``)."""
+    cols = set(_first_header(text))
+    has_start = bool(cols & {"start", "start_time"}) or {"date", "time"} <= cols
+    return "kind" in cols and has_start
+
+
+def classify_kind(words: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Map free-text activity words to canonical kinds.
+
+    Returns
+    -------
+    kind : Series
+        ``spu``, ``meal``, ``insulin``, ``note``, ``exercise`` or missing (unknown word).
+    word : Series
+        The normalised word (lower case, ``-``/``_`` as spaces).
+    """
+    w = (
+        words.astype(str)
+        .str.strip()
+        .str.lower()
+        .str.replace(r"[-_]+", " ", regex=True)
+        .str.replace(r"\s+", " ", regex=True)
+    )
+    kind = pd.Series(None, index=w.index, dtype=object)
+    kind[w.isin(MEAL_WORDS)] = "meal"
+    kind[w.isin(INSULIN_WORDS)] = "insulin"
+    kind[w.isin(NOTE_WORDS)] = "note"
+    kind[w.isin(EXERCISE_WORDS)] = "exercise"
+    kind[w.str.contains(r"\bsoleus\b") | w.isin(SPU_WORDS)] = "spu"
+    return kind, w
+
+
+def _numbers(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Numbers from text (decimal comma accepted); mask of non-empty cells that are not numbers."""
+    txt = col.astype(str).str.strip()
+    num = pd.to_numeric(txt.str.replace(",", ".", regex=False), errors="coerce")
+    return num, (txt.ne("") & num.isna()).to_numpy().copy()
+
+
+def read_activity_log(
+    path: str | PathLike, subject: str | None = None, date_order: str | None = None
+) -> Recording:
+    """Read the project's activity log CSV (see ``docs/activity_log.md``).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The CSV file (``,``, ``;`` or tab separated; ``#`` lines are comments).
+    subject : str, optional
+        Subject id for every row (overrides a ``subject`` column); defaults to the ``subject``
+        column, else the file stem.
+    date_order : {"dmy", "mdy"}, optional
+        Day/month order of slashed dates (``02/03/2026``); inferred from the column when it can
+        be told, else required.
+
+    Returns
+    -------
+    Recording
+        Events only: ``spu``/``exercise`` bouts with ``end``, ``meal`` (``carbs_g`` in g),
+        ``insulin`` (``insulin_u`` in units), ``note``; extra column ``condition`` when the file
+        has one (planner schedules).
+
+    Raises
+    ------
+    InputError
+        Empty file, no data rows, missing ``kind`` or start columns, ambiguous date order.
+    """
+    p = Path(path)
+    text, notes = read_text(p)
+    prov = Provenance(path=str(p), format="activity_log")
+    for n in notes:
+        prov.warn(n)
+    table, header_line = csv_table(text, p, prov, comments=True)
+    col, unused = _resolve([c for c in table.columns if c != "_line"], _ACTIVITY_ALIASES)
+    if "kind" not in col:
+        raise InputError(
+            f"no 'kind' column (found {sorted(c for c in table.columns if c != '_line')}); "
+            "expected columns start, end or duration_min, kind",
+            p,
+            header_line,
+        )
+    if "start" not in col and not {"date", "time"} <= set(col):
+        raise InputError(
+            "no 'start' column (nor 'date' and 'time'); expected columns start, end or "
+            "duration_min, kind",
+            p,
+            header_line,
+        )
+    for u in unused:
+        prov.warn(f"ignored column {u!r}")
+    table = table.loc[:, ~table.columns.str.startswith("_unnamed")]
+    lines = table["_line"].to_numpy()
+    drops = _Drops(table)
+    empty = pd.Series("", index=table.index, dtype=object)
+
+    def get(name: str) -> pd.Series:
+        return table[col[name]] if name in col else empty
+
+    # planner schedules: only rows marked done happened
+    if "done" in col:
+        done = get("done").str.lower().isin(TRUTHY)
+        drops.flag(~done.to_numpy(), "planned but not marked done")
+
+    # kind
+    kind, word = classify_kind(get("kind"))
+    drops.flag(word.eq("").to_numpy(), "missing kind")
+
+    # start: a datetime, or date + clock time
+    start_txt = get("start")
+    if "date" in col:
+        clock_txt = (
+            start_txt.where(start_txt.ne(""), get("time")) if "start" in col else get("time")
+        )
+        is_clock = _has_clock(clock_txt) & ~clock_txt.str.contains(r"\d[-/.]\d", regex=True)
+        date = parse_datetimes(get("date"), date_order, path=p, column=col["date"], lines=lines)
+        start_a = date + parse_times(clock_txt)
+        start_b = parse_datetimes(clock_txt, date_order, path=p, column="start", lines=lines)
+        start = start_a.where(is_clock, start_b)
+        missing = clock_txt.eq("")
+    else:
+        start = parse_datetimes(start_txt, date_order, path=p, column=col["start"], lines=lines)
+        missing = start_txt.eq("")
+        drops.flag(
+            (~missing & start.isna() & parse_times(start_txt).notna()).to_numpy(),
+            "start time without a date",
+        )
+    drops.flag(missing.to_numpy(), "missing start")
+    drops.flag(start.isna().to_numpy(), "impossible timestamp")
+
+    # end: datetime, or bare clock time on the start's day (next day when before the start)
+    end_txt = get("end")
+    end_full = parse_datetimes(
+        end_txt.where(end_txt.str.contains(r"\d[-/.]\d", regex=True), ""),
+        date_order,
+        path=p,
+        column="end",
+        lines=lines,
+    )
+    end_clock = start.dt.normalize() + parse_times(end_txt)
+    end_clock = end_clock.where(~(end_clock < start), end_clock + pd.Timedelta(days=1))
+    end = end_full.where(end_full.notna(), end_clock)
+    drops.flag((end_txt.ne("") & end.isna()).to_numpy(), "bad end time")
+    drops.flag((end < start).to_numpy(), "end before start")
+    dur, dur_bad = _numbers(get("duration_min"))
+    dur_bad |= (dur < 0).to_numpy() | (dur > 24 * 60).to_numpy()
+    drops.flag(dur_bad, "bad duration")
+    end_dur = start + pd.to_timedelta(dur, unit="min")
+    conflict = end.notna() & end_dur.notna() & ((end - end_dur).abs() > pd.Timedelta(minutes=1))
+    for ln in lines[conflict.to_numpy() & drops.ok][:MAX_WARNINGS_PER_REASON]:
+        prov.warn("end and duration_min disagree; used end", int(ln))
+    end = end.where(end.notna(), end_dur)
+    has_span = end.notna().to_numpy()
+
+    # unknown words: exercise when a span is given, else dropped
+    unknown = kind.isna().to_numpy() & word.ne("").to_numpy()
+    drops.flag(unknown & ~has_span, np.array([f"unknown kind {w!r}" for w in word], dtype=object))
+    kind = kind.where(~(unknown & has_span), "exercise")
+    activity = kind.isin(["spu", "exercise"]).to_numpy()
+    drops.flag(activity & ~has_span, "no end or duration")
+
+    carbs, carbs_bad = _numbers(get("carbs_g"))
+    drops.flag(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
+    insulin, ins_bad = _numbers(get("insulin_u"))
+    drops.flag(ins_bad | (insulin < 0).to_numpy(), "bad insulin")
+
+    keep = drops.commit(prov)
+    note_txt = get("notes")
+    generic = word.isin({"meal", "food", "note", "notes", "insulin", "spu", "spus", "exercise"})
+    orig = get("kind")
+    exercise_label = orig.where(note_txt.eq(""), orig + ": " + note_txt)
+    label = note_txt.where(note_txt.ne("") | generic | kind.eq("spu"), orig)
+    label = label.where(~kind.eq("exercise"), exercise_label)
+    label = label.where(label.ne(""), None)
+    if subject is not None:
+        subj = pd.Series(subject, index=table.index, dtype=object)
+    else:
+        s = get("subject")
+        subj = s.where(s.ne(""), p.stem)
+    intensity = get("intensity")
+    out = pd.DataFrame(
+        {
+            "subject": subj,
+            "time": start,
+            "end": end,
+            "kind": kind,
+            "carbs_g": carbs,
+            "insulin_u": insulin,
+            "intensity": intensity.where(intensity.ne(""), None),
+            "label": label,
+            "source": "activity_log",
+        }
+    )
+    if "condition" in col:
+        cond = get("condition")
+        out["condition"] = cond.where(cond.ne(""), None)
+    out = out.loc[keep].sort_values(["subject", "time"], kind="stable").reset_index(drop=True)
+    prov.rows_kept = len(out)
+    return Recording(events=out, provenance=prov.check())
+
+
+# --------------------------------------------------------------------------- Cronometer
+def _require(table: pd.DataFrame, names: list[str], path: Path, line: int, what: str) -> None:
+    missing = [n for n in names if n not in table.columns]
+    if missing:
+        raise InputError(
+            f"missing column(s) {missing} for a {what}; found "
+            f"{sorted(c for c in table.columns if c != '_line')}",
+            path,
+            line,
+        )
+
+
+def _diary_times(
+    table: pd.DataFrame,
+    day: pd.Series,
+    time_txt: pd.Series,
+    group: pd.Series,
+    drops: _Drops,
+    prov: Provenance,
+    siblings: bool = True,
+) -> pd.Series:
+    """Start datetimes of diary rows: the row's time; else the earliest timed row of the same day
+    and group (when ``siblings``); else the group's default time (with a warning); else dropped
+    ``"no time"``."""
+    clock = parse_times(time_txt)
+    drops.flag((time_txt.ne("") & clock.isna()).to_numpy(), "impossible timestamp")
+    t = day + clock
+    if siblings:
+        timed = t.where(drops.ok)
+        sibling = timed.groupby([day, group.str.lower()], dropna=False).transform("min")
+    else:
+        sibling = pd.Series(pd.NaT, index=t.index, dtype="datetime64[ns]")
+    default = day + _default_times(group)
+    use_default = t.isna() & sibling.isna() & default.notna() & day.notna()
+    lines = table["_line"].to_numpy()
+    for ln, g, d in zip(
+        lines[use_default.to_numpy() & drops.ok][:MAX_WARNINGS_PER_REASON],
+        group[use_default & drops.ok],
+        default[use_default & drops.ok].dt.strftime("%H:%M"),
+        strict=False,
+    ):
+        prov.warn(f"no time given; used the default {d} for {g!r}", int(ln))
+    out = t.where(t.notna(), sibling).where(lambda x: x.notna(), default)
+    drops.flag((out.isna() & day.notna()).to_numpy(), "no time")
+    return out
+
+
+def sniff_cronometer(text: str, raw: bytes) -> bool:
+    """Cronometer servings export: ``Day``, ``Group`` and ``Food Name`` columns."""
+    return {"day", "group", "food_name"} <= set(_first_header(text, comments=False))
+
+
+def sniff_cronometer_exercises(text: str, raw: bytes) -> bool:
+    """Cronometer exercise export: ``Day``, ``Exercise`` and ``Minutes`` columns."""
+    return {"day", "exercise", "minutes"} <= set(_first_header(text, comments=False))
+
+
+def sniff_myfitnesspal(text: str, raw: bytes) -> bool:
+    """MyFitnessPal export: ``Date``, ``Meal`` and ``Carbohydrates (g)`` columns."""
+    return {"date", "meal", "carbohydrates_g"} <= set(_first_header(text, comments=False))
+
+
+def read_cronometer(
+    path: str | PathLike,
+    subject: str | None = None,
+    merge_minutes: float = 30,
+    date_order: str | None = None,
+) -> Recording:
+    """Read a Cronometer servings export and group food items into meals.
+
+    Items of the same ``Day`` and ``Group`` belong to one meal until an item comes more than
+    ``merge_minutes`` after the previous one, which starts a new meal. An item without ``Time``
+    takes the earliest time of its day and group, else the group's default time
+    (:data:`DEFAULT_MEAL_TIMES`, with a warning), else it is dropped (``"no time"``).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The servings CSV (``Day,Time,Group,Food Name,Amount,...,Carbs (g),...``).
+    subject : str, optional
+        Subject id; defaults to the file stem.
+    merge_minutes : float
+        Largest gap (min) between consecutive items of one meal.
+    date_order : {"dmy", "mdy"}, optional
+        Only for non-ISO ``Day`` values.
+
+    Returns
+    -------
+    Recording
+        One ``meal`` event per meal: ``time`` = earliest item, ``carbs_g`` = sum of
+        ``Carbs (g)`` (g), ``label`` = food names joined by ``"; "``; extra columns ``n_items``,
+        ``kcal`` (sum of ``Energy (kcal)``) and ``net_carbs_g``. Provenance counts *item rows*:
+        ``rows_kept`` is the number of items that went into a meal, not the number of meals.
+    """
+    p = Path(path)
+    text, notes = read_text(p)
+    prov = Provenance(path=str(p), format="cronometer")
+    for n in notes:
+        prov.warn(n)
+    table, header_line = csv_table(text, p, prov)
+    _require(
+        table,
+        ["day", "group", "food_name", "carbs_g"],
+        p,
+        header_line,
+        "Cronometer servings export",
+    )
+    lines = table["_line"].to_numpy()
+    drops = _Drops(table)
+    day = parse_datetimes(table["day"], date_order, path=p, column="Day", lines=lines)
+    drops.flag(day.isna().to_numpy(), "impossible timestamp")
+    time_txt = table["time"] if "time" in table else pd.Series("", index=table.index, dtype=object)
+    group = table["group"]
+    start = _diary_times(table, day.dt.normalize(), time_txt, group, drops, prov)
+    carbs, carbs_bad = _numbers(table["carbs_g"])
+    drops.flag(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
+    kcal = _numbers(table["energy_kcal"])[0] if "energy_kcal" in table else np.nan
+    net = _numbers(table["net_carbs_g"])[0] if "net_carbs_g" in table else np.nan
+    keep = drops.commit(prov)
+    items = pd.DataFrame(
+        {
+            "day": day.dt.normalize(),
+            "group": group.str.lower(),
+            "time": start,
+            "carbs_g": carbs,
+            "kcal": kcal,
+            "net_carbs_g": net,
+            "food": table["food_name"],
+            "_line": lines,
+        }
+    ).loc[keep]
+    items = items.sort_values(["day", "group", "time", "_line"], kind="stable")
+    new_group = (items["day"].ne(items["day"].shift())) | (
+        items["group"].ne(items["group"].shift())
+    )
+    gap = items["time"].diff() > pd.Timedelta(minutes=merge_minutes)
+    meal_id = (new_group | gap).cumsum()
+    g = items.groupby(meal_id, sort=False)
+    meals = pd.DataFrame(
+        {
+            "time": g["time"].min(),
+            "carbs_g": g["carbs_g"].sum(min_count=1),
+            "label": g["food"].agg(lambda s: "; ".join(x for x in s if x)),
+            "n_items": g.size(),
+            "kcal": g["kcal"].sum(min_count=1),
+            "net_carbs_g": g["net_carbs_g"].sum(min_count=1),
+        }
+    )
+    meals.insert(0, "subject", subject if subject is not None else p.stem)
+    meals["end"] = pd.NaT
+    meals["kind"] = "meal"
+    meals["source"] = "cronometer"
+    prov.rows_kept = int(keep.sum())
+    meals = meals.sort_values("time", kind="stable").reset_index(drop=True)
+    meals["n_items"] = meals["n_items"].astype("int64")
+    return Recording(events=meals, provenance=prov.check())
+
+
+def read_cronometer_exercises(
+    path: str | PathLike, subject: str | None = None, date_order: str | None = None
+) -> Recording:
+    """Read a Cronometer exercise export (``Day,Time,Exercise,Minutes,Calories Burned,Group``).
+
+    Returns
+    -------
+    Recording
+        ``exercise`` events (``spu`` when the name mentions soleus/SPU) with ``end = time +
+        Minutes``; ``label`` = the exercise name; extra column ``kcal`` (calories burned). Rows
+        without a positive ``Minutes`` are dropped (``"no duration"``); rows without ``Time``
+        take their group's default time (with a warning) or are dropped (``"no time"``).
+    """
+    p = Path(path)
+    text, notes = read_text(p)
+    prov = Provenance(path=str(p), format="cronometer_exercises")
+    for n in notes:
+        prov.warn(n)
+    table, header_line = csv_table(text, p, prov)
+    _require(table, ["day", "exercise", "minutes"], p, header_line, "Cronometer exercise export")
+    lines = table["_line"].to_numpy()
+    drops = _Drops(table)
+    empty = pd.Series("", index=table.index, dtype=object)
+    day = parse_datetimes(table["day"], date_order, path=p, column="Day", lines=lines)
+    drops.flag(day.isna().to_numpy(), "impossible timestamp")
+    start = _diary_times(
+        table,
+        day.dt.normalize(),
+        table.get("time", empty),
+        table.get("group", empty),
+        drops,
+        prov,
+        siblings=False,
+    )
+    minutes, min_bad = _numbers(table["minutes"])
+    drops.flag(min_bad | ~(minutes > 0).to_numpy(), "no duration")
+    kcal = _numbers(table["calories_burned"])[0] if "calories_burned" in table else np.nan
+    keep = drops.commit(prov)
+    name = table["exercise"]
+    out = pd.DataFrame(
+        {
+            "subject": subject if subject is not None else p.stem,
+            "time": start,
+            "end": start + pd.to_timedelta(minutes, unit="min"),
+            "kind": np.where(name.str.contains(_SPU_RE), "spu", "exercise"),
+            "label": name,
+            "source": "cronometer",
+            "kcal": kcal,
+        }
+    ).loc[keep]
+    prov.rows_kept = len(out)
+    out = out.sort_values("time", kind="stable").reset_index(drop=True)
+    return Recording(events=out, provenance=prov.check())
+
+
+# --------------------------------------------------------------------------- MyFitnessPal
+def read_myfitnesspal(
+    path: str | PathLike, subject: str | None = None, date_order: str | None = None
+) -> Recording:
+    """Read a MyFitnessPal export (``Date,Meal,Time,Calories,...,Carbohydrates (g),...,Note``).
+
+    Rows of the same ``Date`` and ``Meal`` are summed into one ``meal`` event at the earliest
+    time. A row without ``Time`` (or a file without the column) takes the meal's default time
+    (:data:`DEFAULT_MEAL_TIMES`, with a warning), else it is dropped (``"no time"``).
+
+    Returns
+    -------
+    Recording
+        ``meal`` events: ``carbs_g`` (g), ``label`` = meal name (and notes), extra columns
+        ``n_items`` (rows summed) and ``kcal``. Provenance counts rows, not meals.
+    """
+    p = Path(path)
+    text, notes = read_text(p)
+    prov = Provenance(path=str(p), format="myfitnesspal")
+    for n in notes:
+        prov.warn(n)
+    table, header_line = csv_table(text, p, prov)
+    _require(table, ["date", "meal", "carbohydrates_g"], p, header_line, "MyFitnessPal export")
+    lines = table["_line"].to_numpy()
+    drops = _Drops(table)
+    empty = pd.Series("", index=table.index, dtype=object)
+    day = parse_datetimes(table["date"], date_order, path=p, column="Date", lines=lines)
+    drops.flag(day.isna().to_numpy(), "impossible timestamp")
+    meal = table["meal"]
+    start = _diary_times(table, day.dt.normalize(), table.get("time", empty), meal, drops, prov)
+    carbs, carbs_bad = _numbers(table["carbohydrates_g"])
+    drops.flag(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
+    kcal = _numbers(table["calories"])[0] if "calories" in table else np.nan
+    keep = drops.commit(prov)
+    note = table.get("note", empty)
+    rows = pd.DataFrame(
+        {
+            "day": day.dt.normalize(),
+            "meal": meal,
+            "time": start,
+            "carbs_g": carbs,
+            "kcal": kcal,
+            "note": note,
+        }
+    ).loc[keep]
+    g = rows.groupby(["day", rows["meal"].str.lower()], sort=False)
+    meals = pd.DataFrame(
+        {
+            "time": g["time"].min(),
+            "carbs_g": g["carbs_g"].sum(min_count=1),
+            "kcal": g["kcal"].sum(min_count=1),
+            "n_items": g.size(),
+            "meal": g["meal"].first(),
+            "notes": g["note"].agg(lambda s: "; ".join(x for x in s if x)),
+        }
+    ).reset_index(drop=True)
+    label = meals["meal"].where(meals["notes"].eq(""), meals["meal"] + ": " + meals["notes"])
+    out = pd.DataFrame(
+        {
+            "subject": subject if subject is not None else p.stem,
+            "time": meals["time"],
+            "end": pd.NaT,
+            "kind": "meal",
+            "carbs_g": meals["carbs_g"],
+            "label": label,
+            "source": "myfitnesspal",
+            "n_items": meals["n_items"].astype("int64"),
+            "kcal": meals["kcal"],
+        }
+    )
+    prov.rows_kept = int(keep.sum())
+    out = out.sort_values("time", kind="stable").reset_index(drop=True)
+    return Recording(events=out, provenance=prov.check())
+
+
+SNIFFERS: list[tuple[str, Callable[[str, bytes], bool]]] = [
+    ("cronometer", sniff_cronometer),
+    ("cronometer_exercises", sniff_cronometer_exercises),
+    ("myfitnesspal", sniff_myfitnesspal),
+    ("activity_log", sniff_activity_log),
+]
+
+READERS: dict[str, Callable[..., Recording]] = {
+    "activity_log": read_activity_log,
+    "cronometer": read_cronometer,
+    "cronometer_exercises": read_cronometer_exercises,
+    "myfitnesspal": read_myfitnesspal,
+}

@@ -1,0 +1,420 @@
+"""Nightscout readers: entries JSON, header-less entries CSV, and treatments JSON.
+
+Time rule (all three formats)
+    Nightscout stores instants in UTC. The local wall-clock time is UTC shifted by, in order of
+    preference: the offset written in the record's own ``dateString``/``created_at`` (e.g.
+    ``+01:00``; a ``Z`` names UTC, not the local zone, so it does not count), the record's
+    ``utcOffset`` field (minutes), the caller's ``utc_offset=`` option (minutes), else UTC is
+    kept and one warning says so.
+
+Entries
+    Only ``type == "sgv"`` rows become readings (``sgv`` is mg/dL); ``mbg``/``cal`` rows are
+    counted as dropped ``"type mbg (meter)"``/``"type cal (calibration)"``. Repeats (same
+    ``date`` and ``sgv``, often with different ``_id``) are dropped as ``"duplicate"``.
+    Readings are ordered by their UTC instant, so a time-zone change keeps the true order.
+    The CSV form has no header: ``dateString,date,sgv,direction,device`` (comma or tab).
+
+Treatments
+    ``carbs`` > 0 -> meal; ``insulin`` > 0 -> insulin (one row may give both);
+    ``eventType`` ``Exercise`` -> exercise with ``end = time + duration`` (minutes);
+    ``Note``/``Announcement``/``Question`` -> note; any treatment whose ``notes`` mention
+    SPU/soleus becomes kind ``"spu"`` (with its duration). Other treatments are dropped with
+    their ``eventType`` as the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..recording import Provenance, Recording
+from .generic import PLAUSIBLE_MGDL, decode_text, warn_rows
+
+ENTRIES_JSON = "nightscout_entries_json"
+ENTRIES_CSV = "nightscout_entries_csv"
+TREATMENTS_JSON = "nightscout_treatments_json"
+
+_SPU = re.compile(r"\bspus?\b|soleus", re.I)
+_NOTE_TYPES = {"note", "announcement", "question", "openaps offline"}
+_EXERCISE_TYPES = {"exercise"}
+_CSV_FIRST = re.compile(
+    r'^\s*"?\d{4}-\d{2}-\d{2}[T ][^,\t]*"?[,\t]\s*\d{9,14}(?:\.\d+)?[,\t]\s*"?\d', re.M
+)
+
+
+def _is_json_list_head(text: str) -> bool:
+    t = text.lstrip()
+    return t.startswith("[") or (t.startswith("{") and '"result"' in t[:2000])
+
+
+def sniff_entries_json(text: str, raw: bytes) -> bool:
+    """True for a JSON list whose records carry ``sgv``/``date`` (and no ``eventType``)."""
+    return (
+        _is_json_list_head(text)
+        and '"eventType"' not in text
+        and ('"sgv"' in text or '"mbg"' in text)
+        and '"date"' in text
+    )
+
+
+def sniff_treatments_json(text: str, raw: bytes) -> bool:
+    """True for a JSON list whose records carry ``eventType`` and ``created_at``."""
+    return _is_json_list_head(text) and '"eventType"' in text and '"created_at"' in text
+
+
+def sniff_entries_csv(text: str, raw: bytes) -> bool:
+    """True for header-less ``"<ISO time>",<epoch ms>,<sgv>,...`` lines."""
+    first = text.lstrip().split("\n", 1)[0]
+    return _CSV_FIRST.match(first) is not None
+
+
+def _load_json(path: str | PathLike, what: str) -> list:
+    text = decode_text(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not valid JSON ({exc.msg}); expected a Nightscout {what} list", path, exc.lineno
+        ) from exc
+    if isinstance(data, dict) and isinstance(data.get("result"), list):
+        data = data["result"]
+    if not isinstance(data, list):
+        raise InputError(
+            f"JSON holds a {type(data).__name__}, expected a list of Nightscout {what}", path
+        )
+    if not data:
+        raise InputError(f"empty JSON list; expected Nightscout {what}", path)
+    return data
+
+
+def _records(data: list, path, what: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Frame of the dict records (vectorised); non-objects counted separately."""
+    is_obj = np.fromiter((isinstance(x, dict) for x in data), bool, len(data))
+    if not is_obj.any():
+        raise InputError(f"the JSON list holds no objects; expected Nightscout {what}", path)
+    df = pd.DataFrame.from_records([x for x, ok in zip(data, is_obj, strict=True) if ok])
+    entry_no = np.flatnonzero(is_obj) + 1
+    return df.reset_index(drop=True), np.flatnonzero(~is_obj) + 1, entry_no
+
+
+def _col(df: pd.DataFrame, name: str, fill=np.nan) -> pd.Series:
+    return df[name] if name in df.columns else pd.Series(fill, index=df.index, dtype=object)
+
+
+def _written_offset_min(stamps: pd.Series) -> pd.Series:
+    """Minutes of a ``+hh:mm`` offset written at the end of an ISO string (NaN if none/``Z``)."""
+    s = stamps.astype("string").str.strip()
+    m = s.str.extract(r"([+-])(\d{2}):?(\d{2})$")
+    sign = m[0].map({"+": 1.0, "-": -1.0})
+    mins = pd.to_numeric(m[1], errors="coerce") * 60 + pd.to_numeric(m[2], errors="coerce")
+    return (sign * mins).astype("float64")
+
+
+def _to_utc(values: pd.Series) -> pd.Series:
+    """ISO strings with or without offsets -> tz-naive UTC (NaT when unparseable)."""
+    s = values.astype("string").str.strip()
+    t = pd.to_datetime(s, format="ISO8601", utc=True, errors="coerce")
+    return t.dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def _local(
+    utc: pd.Series,
+    written: pd.Series,
+    field_offset: pd.Series,
+    utc_offset: float | None,
+    prov: Provenance,
+) -> pd.Series:
+    """Shift UTC instants to local wall clock by the preferred offset (see module docstring)."""
+    off = written.copy()
+    fo = pd.to_numeric(field_offset, errors="coerce").astype("float64")
+    off = off.fillna(fo)
+    if utc_offset is not None:
+        off = off.fillna(float(utc_offset))
+    none = off.isna() & utc.notna()
+    if none.any():
+        prov.warn(
+            f"{int(none.sum())} records carry no UTC offset and no utc_offset= was given; "
+            "times kept in UTC"
+        )
+    return utc + pd.to_timedelta(off.fillna(0.0), unit="min")
+
+
+def _entries_frame(
+    df: pd.DataFrame,
+    where: np.ndarray,
+    unit: str,
+    prov: Provenance,
+    utc_offset: float | None,
+    subject: str,
+    source: str,
+) -> pd.DataFrame:
+    """Readings from an entries frame with columns dateString, date, sgv, type, utcOffset."""
+    date_ms = pd.to_numeric(_col(df, "date"), errors="coerce").astype("float64")
+    date_str = _col(df, "dateString", None)
+    utc = pd.to_datetime(date_ms, unit="ms", errors="coerce").astype("datetime64[ns]")
+    # the epoch is authoritative; fall back to dateString (or sysTime) when it is missing
+    for alt in ("dateString", "sysTime"):
+        if alt in df.columns and utc.isna().any():
+            utc = utc.fillna(_to_utc(df[alt]))
+    written = _written_offset_min(date_str)
+    t = _local(utc, written, _col(df, "utcOffset"), utc_offset, prov)
+
+    kind = _col(df, "type", "sgv").astype("string").fillna("sgv").str.strip().str.lower()
+    not_sgv = (kind != "sgv").to_numpy()
+    for k in sorted(set(kind[not_sgv])):
+        label = {"mbg": "type mbg (meter)", "cal": "type cal (calibration)"}.get(k, f"type {k}")
+        prov.drop(label, int((kind == k).sum()))
+
+    sgv = pd.to_numeric(_col(df, "sgv"), errors="coerce").astype("float64").to_numpy()
+    bad_t = t.isna().to_numpy() & ~not_sgv
+    warn_rows(prov, "unparseable timestamp", where[bad_t], unit)
+    rest = ~not_sgv & ~bad_t
+    missing = rest & np.isnan(sgv)
+    warn_rows(prov, "missing or non-numeric sgv", where[missing], unit)
+    implausible = rest & ~missing & ((sgv < PLAUSIBLE_MGDL[0]) | (sgv > PLAUSIBLE_MGDL[1]))
+    warn_rows(
+        prov, "implausible sgv", where[implausible], unit, [f"{v:g}" for v in sgv[implausible]]
+    )
+    ok = rest & ~missing & ~implausible
+
+    out = pd.DataFrame(
+        {
+            "subject": subject,
+            "time": t.to_numpy()[ok],
+            "glucose_mgdl": sgv[ok],
+            "censored": None,
+            "source": source,
+            "_utc": utc.to_numpy()[ok],
+            "_where": where[ok],
+        }
+    )
+    if "direction" in df.columns:
+        out["direction"] = df["direction"].to_numpy()[ok]
+    out = out.sort_values("_utc", kind="stable")
+    dup = out.duplicated(["_utc", "glucose_mgdl"]).to_numpy()
+    n = int(dup.sum())
+    prov.drop("duplicate", n)
+    if n:
+        prov.warn(f"{n} duplicate entries (same date and sgv) removed")
+    out = out.loc[~dup].drop(columns=["_utc", "_where"]).reset_index(drop=True)
+    prov.rows_kept = len(out)
+    if out.empty:
+        prov.warn("no sgv readings in this file")
+    return out
+
+
+def read_nightscout_entries_json(
+    path: str | PathLike, subject: str | None = None, utc_offset: float | None = None
+) -> Recording:
+    """Read a Nightscout entries JSON export (``/api/v1/entries.json``).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        JSON list of entry objects.
+    subject : str, optional
+        Subject id; defaults to the file stem.
+    utc_offset : float, optional
+        Minutes east of UTC, used for records that state no offset of their own.
+
+    Returns
+    -------
+    Recording
+        Readings (``sgv`` in mg/dL, local time, oldest first, with ``direction`` when present).
+    """
+    data = _load_json(path, "entries")
+    prov = Provenance(path=str(path), format=ENTRIES_JSON, units="mg/dL", rows_read=len(data))
+    df, not_obj, entry_no = _records(data, path, "entries")
+    warn_rows(prov, "not a JSON object", not_obj, "entry")
+    if not {"sgv", "date", "dateString"} & set(df.columns):
+        raise InputError(
+            "entries lack 'sgv' and 'date'/'dateString'; expected Nightscout entries "
+            f"(keys found: {', '.join(map(str, list(df.columns)[:12]))})",
+            path,
+        )
+    readings = _entries_frame(
+        df, entry_no, "entry", prov, utc_offset, subject or Path(path).stem, "nightscout"
+    )
+    return Recording(readings=readings, provenance=prov.check())
+
+
+def read_nightscout_entries_csv(
+    path: str | PathLike, subject: str | None = None, utc_offset: float | None = None
+) -> Recording:
+    """Read a header-less Nightscout entries CSV (``dateString,date,sgv,direction,device``).
+
+    Parameters are as for :func:`read_nightscout_entries_json`. All rows are ``sgv`` rows (the
+    CSV carries no type). A row with too few fields or a bad value is dropped with its line.
+    """
+    text = decode_text(path)
+    first = text.lstrip().split("\n", 1)[0]
+    sep = "\t" if first.count("\t") > first.count(",") else ","
+    names = ["dateString", "date", "sgv", "direction", "device"]
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            names=names + [f"_extra{i}" for i in range(5)],
+        ).fillna("")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"not a readable Nightscout entries CSV ({exc})", path) from exc
+    lines = np.arange(1, len(df) + 1)
+    blank = (df[names].apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    df, lines = df.loc[~blank].reset_index(drop=True), lines[~blank]
+    if df.empty:
+        raise InputError("no data rows; expected dateString,date,sgv,direction,device", path)
+    prov = Provenance(path=str(path), format=ENTRIES_CSV, units="mg/dL", rows_read=len(df))
+    short = (df["sgv"].str.strip() == "").to_numpy() & (df["date"].str.strip() == "").to_numpy()
+    warn_rows(prov, "too few fields (expected dateString,date,sgv,...)", lines[short])
+    df, lines = df.loc[~short].reset_index(drop=True), lines[~short]
+    df["type"] = "sgv"
+    df["date"] = df["date"].where(df["date"].str.strip() != "")
+    readings = _entries_frame(
+        df, lines, "line", prov, utc_offset, subject or Path(path).stem, "nightscout"
+    )
+    prov.rows_kept = len(readings)
+    return Recording(readings=readings, provenance=prov.check())
+
+
+def _num(s: pd.Series) -> np.ndarray:
+    return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+
+
+def read_nightscout_treatments_json(
+    path: str | PathLike, subject: str | None = None, utc_offset: float | None = None
+) -> Recording:
+    """Read a Nightscout treatments JSON export into events.
+
+    Parameters are as for :func:`read_nightscout_entries_json`.
+
+    Returns
+    -------
+    Recording
+        Events: meals (``carbs_g``, g), insulin (``insulin_u``, units), exercise and SPU bouts
+        (``end`` from ``duration`` in minutes), notes. No readings.
+    """
+    data = _load_json(path, "treatments")
+    prov = Provenance(path=str(path), format=TREATMENTS_JSON, rows_read=len(data))
+    df, not_obj, entry_no = _records(data, path, "treatments")
+    warn_rows(prov, "not a JSON object", not_obj, "entry")
+    if "created_at" not in df.columns and "timestamp" not in df.columns:
+        raise InputError("treatments lack 'created_at'; expected Nightscout treatments", path)
+    stamp = _col(df, "created_at", None)
+    if "timestamp" in df.columns:
+        stamp = stamp.where(stamp.notna(), df["timestamp"].astype("string"))
+    utc = _to_utc(stamp)
+    t = _local(utc, _written_offset_min(stamp), _col(df, "utcOffset"), utc_offset, prov)
+
+    etype = _col(df, "eventType", "").astype("string").fillna("").str.strip()
+    notes = _col(df, "notes", "").astype("string").fillna("").str.strip()
+    carbs = _num(_col(df, "carbs"))
+    insulin = _num(_col(df, "insulin"))
+    duration = _num(_col(df, "duration"))
+    etl = etype.str.lower().to_numpy()
+    is_spu = (notes.str.contains(_SPU) | etype.str.contains(_SPU)).to_numpy()
+    is_ex = np.isin(etl, list(_EXERCISE_TYPES)) & ~is_spu
+    is_note = np.isin(etl, list(_NOTE_TYPES)) & ~is_spu & (notes != "").to_numpy()
+    is_meal = carbs > 0
+    is_ins = insulin > 0
+
+    bad_t = t.isna().to_numpy()
+    warn_rows(prov, "unparseable timestamp", entry_no[bad_t], "entry")
+    ok = ~bad_t
+    tv = t.to_numpy()
+    end = tv + pd.to_timedelta(np.where(duration > 0, duration, np.nan), unit="min").to_numpy()
+    label = np.where(notes != "", notes, etype).astype(object)
+    parts = []
+    for mask, kind in (
+        (is_meal, "meal"),
+        (is_ins, "insulin"),
+        (is_ex, "exercise"),
+        (is_spu, "spu"),
+        (is_note, "note"),
+    ):
+        m = mask & ok
+        if m.any():
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "time": tv[m],
+                        "end": end[m] if kind in ("exercise", "spu") else pd.NaT,
+                        "kind": kind,
+                        "carbs_g": carbs[m] if kind == "meal" else np.nan,
+                        "insulin_u": insulin[m] if kind == "insulin" else np.nan,
+                        "label": label[m],
+                        "_entry": entry_no[m],
+                        "_utc": utc.to_numpy()[m],
+                    }
+                )
+            )
+    mapped = (is_meal | is_ins | is_ex | is_spu | is_note) & ok
+    for reason, n in pd.Series(etype.to_numpy()[~mapped & ok]).value_counts(sort=False).items():
+        prov.drop(str(reason) or "no eventType", int(n))
+    if not parts:
+        prov.warn("no meal, insulin, exercise, SPU or note treatments in this file")
+        return Recording(provenance=prov.check())
+    ev = pd.concat(parts, ignore_index=True).sort_values(["_utc", "_entry"], kind="stable")
+    # the same treatment uploaded twice (different _id): every event of the entry repeated
+    dup = ev.duplicated(["_utc", "kind", "carbs_g", "insulin_u", "label"])
+    kept_entries = set(ev.loc[~dup, "_entry"])
+    dup_entries = set(ev["_entry"]) - kept_entries
+    prov.drop("duplicate", len(dup_entries))
+    if dup_entries:
+        prov.warn(f"{len(dup_entries)} duplicate treatments removed")
+    prov.rows_kept = len(kept_entries)
+    events = (
+        ev.loc[~dup]
+        .drop(columns=["_entry", "_utc"])
+        .assign(subject=subject or Path(path).stem, source="nightscout", intensity=None)
+    )
+    return Recording(events=events.reset_index(drop=True), provenance=prov.check())
+
+
+def read_nightscout(
+    path: str | PathLike, subject: str | None = None, utc_offset: float | None = None
+) -> Recording:
+    """Read any Nightscout export (entries JSON/CSV or treatments JSON), sniffed by content.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The export.
+    subject : str, optional
+        Subject id; defaults to the file stem.
+    utc_offset : float, optional
+        Minutes east of UTC for records without an offset of their own.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("no such file", path)
+    raw = p.open("rb").read(64 * 1024)
+    text = raw.decode("utf-8-sig", errors="replace")
+    for name, sniff in SNIFFERS:
+        if sniff(text, raw):
+            return READERS[name](path, subject=subject, utc_offset=utc_offset)
+    if _is_json_list_head(text) or text.lstrip().startswith("{"):
+        return read_nightscout_entries_json(path, subject=subject, utc_offset=utc_offset)
+    raise InputError("not a Nightscout export; expected entries JSON/CSV or treatments JSON", path)
+
+
+SNIFFERS = [
+    (TREATMENTS_JSON, sniff_treatments_json),
+    (ENTRIES_JSON, sniff_entries_json),
+    (ENTRIES_CSV, sniff_entries_csv),
+]
+READERS = {
+    ENTRIES_JSON: read_nightscout_entries_json,
+    ENTRIES_CSV: read_nightscout_entries_csv,
+    TREATMENTS_JSON: read_nightscout_treatments_json,
+}

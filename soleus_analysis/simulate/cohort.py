@@ -1,0 +1,609 @@
+"""Simulate a whole study: people, both conditions, lab samples, CGM readings, events and truth.
+
+:func:`simulate_study` turns a :class:`~soleus_analysis.simulate.protocols.Protocol` into a
+:class:`Study`: per-person parameters, venous lab values, CGM readings and events in the
+canonical frames the readers produce, the noise-free curves, and the ground truth (glucose and
+insulin iAUC from the noise-free plasma curves, baseline at t0, over the protocol window).
+:func:`population_truth` gives the noise-free reduction of a very large cohort: the estimand of
+coverage studies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..response import iauc_batch
+from ..schema import PMOL_PER_UU, conform_events, conform_readings
+from .calibration import SPU_GAIN
+from .physiology import SimResult, sample_parameters, simulate
+from .protocols import Protocol, get_protocol
+from .sensor import SENSORS, draw_sensor, sense
+
+CONDITIONS: tuple[str, str] = ("control", "spu")
+
+#: Within-person day-to-day variability (CV) of insulin sensitivity and gut absorption between
+#: the two test days of a crossover (assumed 10%).
+DAY_TO_DAY_CV: float = 0.10
+
+
+@dataclass
+class Study:
+    """A simulated study (everything labelled synthetic).
+
+    Attributes
+    ----------
+    protocol : Protocol
+        The design simulated (with overrides applied).
+    seed : int
+        Seed of the whole simulation.
+    params : pandas.DataFrame
+        One row per person: ``subject`` and the model parameters (see
+        :func:`~soleus_analysis.simulate.physiology.sample_parameters`), ``spu_gain``.
+    venous : pandas.DataFrame
+        Lab values: ``subject``, ``condition``, ``minute``, ``glucose_mgdl`` (mg/dL),
+        ``insulin_uU_ml`` (µU/mL), with assay noise.
+    cgm : pandas.DataFrame
+        Canonical readings (``subject, time, glucose_mgdl, censored, source``) plus
+        ``transmitter_time_s`` and ``transmitter_id``; empty when the protocol has no CGM.
+    events : pandas.DataFrame
+        Canonical events: the drinks/meals (``kind="meal"``) and SPU bouts (``kind="spu"``).
+    true_curves : pandas.DataFrame
+        Noise-free 1-min plasma curves: ``subject``, ``condition``, ``minute`` (relative to the
+        drink; free-living: since the start), ``time``, ``glucose_mgdl``, ``insulin_uU_ml``.
+    truth : pandas.DataFrame
+        One row per test (meal): ``subject``, ``condition``, ``meal_time``, ``carbs_g``,
+        ``glucose_iauc_mgdl_min``, ``insulin_iauc_uU_ml_min`` (noise-free, baseline t0, window
+        0..``protocol.window_min``).
+    """
+
+    protocol: Protocol
+    seed: int
+    params: pd.DataFrame
+    venous: pd.DataFrame
+    cgm: pd.DataFrame
+    events: pd.DataFrame
+    true_curves: pd.DataFrame
+    truth: pd.DataFrame
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def subjects(self) -> list[str]:
+        """Subject ids."""
+        return list(self.params["subject"])
+
+    def true_reduction(self) -> dict[str, float]:
+        """Noise-free reduction of the simulated people, percent.
+
+        Returns
+        -------
+        dict
+            ``glucose_iauc_reduction_pct`` and ``insulin_iauc_reduction_pct``:
+            ``100 * (1 - mean(SPU) / mean(control))`` over the tests (free-living: meals).
+        """
+        return _reduction(self.truth)
+
+
+def _reduction(truth: pd.DataFrame) -> dict[str, float]:
+    means = truth.groupby("condition")[["glucose_iauc_mgdl_min", "insulin_iauc_uU_ml_min"]].mean()
+    out = {}
+    for col, key in (
+        ("glucose_iauc_mgdl_min", "glucose_iauc_reduction_pct"),
+        ("insulin_iauc_uU_ml_min", "insulin_iauc_reduction_pct"),
+    ):
+        out[key] = float(100.0 * (1.0 - means.loc["spu", col] / means.loc["control", col]))
+    return out
+
+
+def _apply(protocol: str | Protocol, overrides: dict) -> Protocol:
+    proto = get_protocol(protocol)
+    if overrides:
+        names = {f.name for f in dataclasses.fields(Protocol)}
+        bad = sorted(set(overrides) - names)
+        if bad:
+            raise ValueError(f"unknown protocol field(s) {bad}; expected some of {sorted(names)}")
+        proto = dataclasses.replace(proto, **overrides)
+    return proto
+
+
+def _iauc_rows(minutes: np.ndarray, values: np.ndarray, window: float) -> np.ndarray:
+    """iAUC (baseline = value at minute 0) of each row over 0..window, via response.iauc_batch."""
+    i0 = int(np.searchsorted(minutes, 0.0))
+    i1 = int(np.searchsorted(minutes, window, side="right"))
+    t = np.broadcast_to(minutes[i0:i1], (values.shape[0], i1 - i0))
+    return iauc_batch(t, values[:, i0:i1], values[:, i0], window=(0.0, window))
+
+
+def _people(proto: Protocol, n: int, rng: np.random.Generator, gain: float) -> pd.DataFrame:
+    params = sample_parameters(n, proto.population, rng)
+    for col in ("kabs", "kmin", "kmax"):
+        params[col] = params[col] * proto.absorption_speed
+    sd = np.sqrt(np.log1p(proto.spu_response_cv**2))
+    params["spu_gain"] = gain * np.exp(sd * rng.standard_normal(n) - sd**2 / 2)
+    params.insert(0, "subject", [f"p{i + 1:02d}" for i in range(n)])
+    return params
+
+
+def _crossover_systems(
+    proto: Protocol, params: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Two systems per person (control, spu) with day-to-day variation of SI and absorption."""
+    n = len(params)
+    systems = pd.concat([params, params], ignore_index=True)
+    systems["condition"] = np.repeat(np.array(CONDITIONS, dtype=object), n)
+    sd = np.sqrt(np.log1p(DAY_TO_DAY_CV**2))
+    z = rng.standard_normal((2, 2 * n))
+    for col in ("Vmx", "kp3"):
+        systems[col] = systems[col] * np.exp(sd * z[0])
+    for col in ("kabs", "kmin"):
+        systems[col] = systems[col] * np.exp(sd * z[1])
+    systems.loc[systems["condition"] == "control", "spu_gain"] = 0.0
+    return systems
+
+
+def _simulate_crossover(
+    proto: Protocol, systems: pd.DataFrame, t_start: float, t_end: float, chunk: int = 600
+) -> SimResult:
+    m = len(systems)
+    meals = [[(0.0, proto.carbs_g)]] * m
+    bout = [(proto.spu_start_min, proto.spu_end_min)]
+    spu = [bout if c == "spu" else [] for c in systems["condition"]]
+    parts = [
+        simulate(
+            systems.iloc[a : a + chunk], t_start, t_end, meals[a : a + chunk], spu[a : a + chunk]
+        )
+        for a in range(0, m, chunk)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return SimResult(
+        parts[0].minutes,
+        *(
+            np.concatenate([getattr(p, k) for p in parts])
+            for k in ("glucose", "insulin", "ra", "spu_effect")
+        ),
+        np.concatenate([p.states for p in parts], axis=1),
+    )
+
+
+def _gain(proto: Protocol) -> float:
+    base = SPU_GAIN if proto.spu_gain is None else float(proto.spu_gain)
+    return base * proto.spu_intensity
+
+
+def population_truth(
+    protocol: str | Protocol = "hamilton2022", n: int = 4000, seed: int = 0, **overrides
+) -> dict[str, float]:
+    """Noise-free SPU reduction of a very large simulated cohort (the estimand).
+
+    Parameters
+    ----------
+    protocol : str or Protocol
+        Crossover protocol name or object.
+    n : int
+        Number of people.
+    seed : int
+        Seed.
+    **overrides
+        Protocol fields to change.
+
+    Returns
+    -------
+    dict
+        ``glucose_iauc_reduction_pct``, ``insulin_iauc_reduction_pct`` (percent) and ``n``.
+    """
+    proto = _apply(protocol, overrides)
+    if proto.design != "crossover_ogtt":
+        raise ValueError("population_truth needs a crossover protocol")
+    rng = np.random.default_rng(seed)
+    params = _people(proto, n, rng, _gain(proto))
+    systems = _crossover_systems(proto, params, rng)
+    res = _simulate_crossover(proto, systems, 0.0, proto.window_min)
+    truth = pd.DataFrame(
+        {
+            "condition": systems["condition"].to_numpy(),
+            "glucose_iauc_mgdl_min": _iauc_rows(res.minutes, res.glucose, proto.window_min),
+            "insulin_iauc_uU_ml_min": _iauc_rows(
+                res.minutes, res.insulin / PMOL_PER_UU, proto.window_min
+            ),
+        }
+    )
+    out = _reduction(truth)
+    out["n"] = n
+    return out
+
+
+def simulate_study(
+    protocol: str | Protocol = "hamilton2022", n: int | None = None, seed: int = 0, **overrides
+) -> Study:
+    """Simulate a study from a protocol.
+
+    Parameters
+    ----------
+    protocol : str or Protocol
+        A key of :data:`~soleus_analysis.simulate.protocols.PROTOCOLS` or a Protocol.
+    n : int, optional
+        Number of people (default: the protocol's).
+    seed : int
+        Seed of every random draw (people, days, assay noise, sensors).
+    **overrides
+        Protocol fields to change, e.g. ``carbs_g=50``, ``cgm="libre2"``, ``spu_gain=0``.
+
+    Returns
+    -------
+    Study
+    """
+    proto = _apply(protocol, overrides)
+    if n is not None:
+        proto = dataclasses.replace(proto, n=int(n))
+    rng = np.random.default_rng(seed)
+    if proto.design == "freeliving":
+        return _freeliving(proto, seed, rng)
+    if proto.design != "crossover_ogtt":
+        raise ValueError(f"unknown design {proto.design!r}")
+    return _crossover(proto, seed, rng)
+
+
+def _crossover(proto: Protocol, seed: int, rng: np.random.Generator) -> Study:
+    n = proto.n
+    params = _people(proto, n, rng, _gain(proto))
+    systems = _crossover_systems(proto, params, rng)
+    before = proto.cgm_before_min if proto.cgm else 30.0
+    after = max(proto.cgm_after_min if proto.cgm else 0.0, proto.window_min)
+    res = _simulate_crossover(proto, systems, -before, after)
+    minutes = res.minutes
+    subj = systems["subject"].to_numpy()
+    cond = systems["condition"].to_numpy()
+
+    # dates: person i's first test on start_date + i * stagger; order random or fixed
+    first = pd.Timestamp(f"{proto.start_date} {proto.test_clock}") + pd.to_timedelta(
+        np.arange(n) * proto.stagger_days, unit="D"
+    )
+    spu_first = rng.random(n) < 0.5 if proto.order == "random" else np.zeros(n, dtype=bool)
+    second = first + pd.Timedelta(days=proto.days_between)
+    ctrl_time = np.where(spu_first, second, first)
+    spu_time = np.where(spu_first, first, second)
+    test_time = pd.DatetimeIndex(np.concatenate([ctrl_time, spu_time]))
+
+    # truth
+    g_iauc = _iauc_rows(minutes, res.glucose, proto.window_min)
+    i_iauc = _iauc_rows(minutes, res.insulin / PMOL_PER_UU, proto.window_min)
+    truth = pd.DataFrame(
+        {
+            "subject": subj,
+            "condition": cond,
+            "meal_time": test_time,
+            "carbs_g": proto.carbs_g,
+            "glucose_iauc_mgdl_min": g_iauc,
+            "insulin_iauc_uU_ml_min": i_iauc,
+        }
+    )
+
+    # noise-free curves (long)
+    m, t_len = res.glucose.shape
+    true_curves = pd.DataFrame(
+        {
+            "subject": np.repeat(subj, t_len),
+            "condition": np.repeat(cond, t_len),
+            "minute": np.tile(minutes, m),
+            "time": (
+                np.repeat(test_time.to_numpy(), t_len)
+                + pd.to_timedelta(np.tile(minutes, m), unit="min").to_numpy()
+            ),
+            "glucose_mgdl": res.glucose.ravel(),
+            "insulin_uU_ml": (res.insulin / PMOL_PER_UU).ravel(),
+        }
+    )
+
+    # venous lab values with assay noise
+    lab = np.asarray(proto.lab_minutes, dtype=float)
+    idx = np.searchsorted(minutes, lab)
+    g_lab = res.glucose[:, idx] * (1 + proto.glucose_assay_cv * rng.standard_normal((m, len(lab))))
+    i_lab = (res.insulin[:, idx] / PMOL_PER_UU) * (
+        1 + proto.insulin_assay_cv * rng.standard_normal((m, len(lab)))
+    )
+    venous = pd.DataFrame(
+        {
+            "subject": np.repeat(subj, len(lab)),
+            "condition": np.repeat(cond, len(lab)),
+            "minute": np.tile(lab, m),
+            "glucose_mgdl": np.round(g_lab.ravel(), 1),
+            "insulin_uU_ml": np.round(np.maximum(i_lab.ravel(), 0.0), 1),
+        }
+    )
+    venous = venous.sort_values(
+        ["subject", "condition", "minute"], kind="stable", ignore_index=True
+    )
+
+    # events: the drink and the SPU bout of each test
+    label = f"OGTT {proto.carbs_g:g} g glucose drink"
+    meal_ev = pd.DataFrame(
+        {
+            "subject": subj,
+            "time": test_time,
+            "kind": "meal",
+            "carbs_g": proto.carbs_g,
+            "label": [f"{label} ({c})" for c in cond],
+        }
+    )
+    is_spu = cond == "spu"
+    spu_ev = pd.DataFrame(
+        {
+            "subject": subj[is_spu],
+            "time": test_time[is_spu] + pd.Timedelta(minutes=proto.spu_start_min),
+            "end": test_time[is_spu] + pd.Timedelta(minutes=proto.spu_end_min),
+            "kind": "spu",
+            "intensity": "low",
+            "label": "soleus pushups (seated)",
+        }
+    )
+    events = _finish_events(pd.concat([meal_ev, spu_ev], ignore_index=True), proto)
+
+    cgm = _crossover_cgm(proto, params, res, systems, test_time, rng) if proto.cgm else None
+    return Study(
+        protocol=proto,
+        seed=seed,
+        params=params,
+        venous=venous,
+        cgm=cgm if cgm is not None else conform_readings(pd.DataFrame({"subject": []})),
+        events=events,
+        true_curves=true_curves,
+        truth=truth.sort_values(["subject", "condition"], ignore_index=True),
+        metadata={"synthetic": True, "spu_gain": _gain(proto)},
+    )
+
+
+def _finish_events(events: pd.DataFrame, proto: Protocol) -> pd.DataFrame:
+    events["source"] = f"synthetic {proto.name}"
+    events = events.sort_values(["subject", "time", "kind"], kind="stable", ignore_index=True)
+    return conform_events(events)
+
+
+def _transmitter_id(rng: np.random.Generator, generation: str) -> str:
+    chars = np.array(list("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"))
+    body = "".join(rng.choice(chars, 5))
+    return ("8" + body) if generation == "dexcom_g6" else body + "X"
+
+
+def _crossover_cgm(
+    proto: Protocol,
+    params: pd.DataFrame,
+    res: SimResult,
+    systems: pd.DataFrame,
+    test_time: pd.DatetimeIndex,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    spec = SENSORS[proto.cgm]
+    n = len(params)
+    step_s = int(round(spec.interval_min * 60))
+    frames = []
+    for i, subject in enumerate(params["subject"]):
+        coefs = draw_sensor(spec, rng)
+        tid = _transmitter_id(rng, proto.cgm)
+        t_ctrl, t_spu = test_time[i], test_time[n + i]
+        first_test = min(t_ctrl, t_spu)
+        offset_s = int(rng.integers(0, step_s))
+        sensor_start = (
+            first_test
+            - pd.Timedelta(days=proto.sensor_day_at_first_test)
+            + pd.Timedelta(seconds=offset_s)
+        )
+        tx_start = sensor_start - pd.Timedelta(seconds=int(rng.integers(1, 60)) * 86400)
+        for row, t0 in ((i, t_ctrl), (n + i, t_spu)):
+            lo = t0 - pd.Timedelta(minutes=proto.cgm_before_min)
+            hi = t0 + pd.Timedelta(minutes=proto.cgm_after_min)
+            k0 = int(np.ceil((lo - sensor_start).total_seconds() / step_s))
+            k1 = int(np.floor((hi - sensor_start).total_seconds() / step_s))
+            k = np.arange(k0, k1 + 1)
+            times = sensor_start + pd.to_timedelta(k * step_s, unit="s")
+            rel_min = (times - t0).total_seconds().to_numpy() / 60.0
+            wear = k * step_s / 86400.0
+            r = sense(res.minutes, res.glucose[row], rel_min, wear, rng, spec, coefs)
+            keep = r["kept"].to_numpy()
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "subject": subject,
+                        "time": times[keep],
+                        "glucose_mgdl": r["glucose_mgdl"].to_numpy()[keep],
+                        "censored": r["censored"].to_numpy()[keep],
+                        "source": f"synthetic {spec.name}",
+                        "transmitter_time_s": (
+                            (times[keep] - tx_start).total_seconds().to_numpy().astype(np.int64)
+                        ),
+                        "transmitter_id": tid,
+                    }
+                )
+            )
+    cgm = pd.concat(frames, ignore_index=True)
+    cgm = cgm.sort_values(["subject", "time"], kind="stable", ignore_index=True)
+    return conform_readings(cgm)
+
+
+def _clock_minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def _freeliving(proto: Protocol, seed: int, rng: np.random.Generator) -> Study:
+    gain = _gain(proto)
+    params = _people(proto, proto.n, rng, gain)
+    day0 = pd.Timestamp(proto.start_date)
+    truth_rows, curve_frames, event_frames, cgm_frames = [], [], [], []
+    for i, subject in enumerate(params["subject"]):
+        meals, spu_bouts = [], []
+        rows = []
+        for day in range(proto.days):
+            for name, lo, hi, c_lo, c_hi in proto.meals:
+                t = day * 1440 + int(rng.integers(_clock_minutes(lo), _clock_minutes(hi) + 1))
+                carbs = float(5 * np.round(rng.uniform(c_lo, c_hi) / 5))
+                rows.append((t, carbs, name))
+        n_meals = len(rows)
+        n_spu = int(round(proto.spu_fraction * n_meals))
+        with_spu = np.zeros(n_meals, dtype=bool)
+        with_spu[rng.permutation(n_meals)[:n_spu]] = True
+        for (t, carbs, _), s in zip(rows, with_spu, strict=True):
+            meals.append((float(t), carbs))
+            if s:
+                spu_bouts.append((t + proto.spu_start_min, t + proto.spu_end_min))
+        minutes, g, ins = _freeliving_curves(params.iloc[[i]], proto, meals, spu_bouts)
+        times = day0 + pd.to_timedelta(minutes, unit="min")
+        curve_frames.append(
+            pd.DataFrame(
+                {
+                    "subject": subject,
+                    "condition": None,
+                    "minute": minutes,
+                    "time": times,
+                    "glucose_mgdl": g,
+                    "insulin_uU_ml": ins,
+                }
+            )
+        )
+        # truth per meal: windows relative to each meal
+        starts = np.array([t for t, _, _ in rows], dtype=float)
+        rel = np.arange(0.0, proto.window_min + 0.5)
+        idx = (starts[:, None] + rel[None, :]).astype(int)
+        idx = np.clip(idx, 0, len(minutes) - 1)
+        g_iauc = _iauc_rows(rel, g[idx], proto.window_min)
+        i_iauc = _iauc_rows(rel, ins[idx], proto.window_min)
+        cond = np.where(with_spu, "spu", "control")
+        meal_times = day0 + pd.to_timedelta(starts, unit="min")
+        truth_rows.append(
+            pd.DataFrame(
+                {
+                    "subject": subject,
+                    "condition": cond,
+                    "meal_time": meal_times,
+                    "carbs_g": [c for _, c, _ in rows],
+                    "glucose_iauc_mgdl_min": g_iauc,
+                    "insulin_iauc_uU_ml_min": i_iauc,
+                }
+            )
+        )
+        event_frames.append(
+            pd.DataFrame(
+                {
+                    "subject": subject,
+                    "time": meal_times,
+                    "kind": "meal",
+                    "carbs_g": [c for _, c, _ in rows],
+                    "label": [nm for _, _, nm in rows],
+                }
+            )
+        )
+        event_frames.append(
+            pd.DataFrame(
+                {
+                    "subject": subject,
+                    "time": day0 + pd.to_timedelta([a for a, _ in spu_bouts], unit="min"),
+                    "end": day0 + pd.to_timedelta([b for _, b in spu_bouts], unit="min"),
+                    "kind": "spu",
+                    "intensity": "low",
+                    "label": "soleus pushups (seated)",
+                }
+            )
+        )
+        if proto.cgm:
+            cgm_frames.append(_freeliving_cgm(proto, subject, minutes, g, day0, rng))
+    cgm = (
+        conform_readings(pd.concat(cgm_frames, ignore_index=True))
+        if cgm_frames
+        else conform_readings(pd.DataFrame({"subject": []}))
+    )
+    truth = pd.concat(truth_rows, ignore_index=True)
+    return Study(
+        protocol=proto,
+        seed=seed,
+        params=params,
+        venous=pd.DataFrame(
+            columns=["subject", "condition", "minute", "glucose_mgdl", "insulin_uU_ml"]
+        ),
+        cgm=cgm,
+        events=_finish_events(pd.concat(event_frames, ignore_index=True), proto),
+        true_curves=pd.concat(curve_frames, ignore_index=True),
+        truth=truth,
+        metadata={"synthetic": True, "spu_gain": gain},
+    )
+
+
+#: Free-living days are simulated in parallel, each from basal at this many minutes before its
+#: midnight (so the previous evening's dinner is included); the tail of earlier meals is ignored.
+FREELIVING_LEAD_MIN: float = 600.0
+
+
+def _freeliving_curves(
+    person: pd.DataFrame,
+    proto: Protocol,
+    meals: list[tuple[float, float]],
+    spu_bouts: list[tuple[float, float]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Noise-free glucose (mg/dL) and insulin (µU/mL) of one person over ``proto.days`` days.
+
+    Each day is one system of a stacked simulation running from ``-FREELIVING_LEAD_MIN`` to
+    24:00 with that day's meals and SPU bouts plus those of the lead-in (previous evening); the
+    day curves are then joined (minute 0 = first midnight).
+    """
+    days = proto.days
+    lead = FREELIVING_LEAD_MIN
+    systems = pd.concat([person] * days, ignore_index=True)
+    day_meals, day_spu = [], []
+    for d in range(days):
+        lo, hi = d * 1440.0 - lead, (d + 1) * 1440.0
+        day_meals.append([(t - d * 1440.0, c) for t, c in meals if lo <= t < hi])
+        day_spu.append([(a - d * 1440.0, b - d * 1440.0) for a, b in spu_bouts if lo <= a < hi])
+    res = simulate(systems, -lead, 1440.0, day_meals, day_spu)
+    keep = res.minutes >= 0
+    g = res.glucose[:, keep][:, :-1].ravel()
+    ins = (res.insulin[:, keep][:, :-1] / PMOL_PER_UU).ravel()
+    g = np.append(g, res.glucose[-1, -1])
+    ins = np.append(ins, res.insulin[-1, -1] / PMOL_PER_UU)
+    minutes = np.arange(len(g), dtype=float)
+    return minutes, g, ins
+
+
+def _freeliving_cgm(
+    proto: Protocol,
+    subject: str,
+    minutes: np.ndarray,
+    glucose: np.ndarray,
+    day0: pd.Timestamp,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Consecutive sensors over the whole span, each with its own coefficients and id."""
+    spec = SENSORS[proto.cgm]
+    step = spec.interval_min
+    warmup = 30.0 if proto.cgm == "dexcom_g7" else 60.0
+    frames = []
+    start = -proto.sensor_day_at_first_test * 1440.0 + float(rng.integers(0, int(step * 60))) / 60
+    end_all = minutes[-1]
+    while start < end_all:
+        coefs = draw_sensor(spec, rng)
+        tid = _transmitter_id(rng, proto.cgm)
+        life = spec.wear_days * 1440.0
+        k = np.arange(0, int(life // step) + 1)
+        t = start + warmup + k * step
+        ok = (t >= minutes[0]) & (t <= end_all) & (t < start + life)
+        t = t[ok]
+        if len(t):
+            wear = (t - start) / 1440.0
+            r = sense(minutes, glucose, t, wear, rng, spec, coefs)
+            keep = r["kept"].to_numpy()
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "subject": subject,
+                        "time": day0 + pd.to_timedelta(np.round(t[keep] * 60), unit="s"),
+                        "glucose_mgdl": r["glucose_mgdl"].to_numpy()[keep],
+                        "censored": r["censored"].to_numpy()[keep],
+                        "source": f"synthetic {spec.name}",
+                        "transmitter_time_s": np.round((t[keep] - start) * 60).astype(np.int64),
+                        "transmitter_id": tid,
+                    }
+                )
+            )
+        start += life
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,86 @@
+"""The soleus command: help with examples, one-line errors with exit code 2, safe outputs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from soleus_analysis.cli import main, spreadsheet_safe, write_table
+
+SUBCOMMANDS = ["inspect", "analyze", "report", "cohort", "plan", "reproduce", "simulate"]
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_top_level_help_lists_examples(runner):
+    res = runner.invoke(main, ["--help"])
+    assert res.exit_code == 0
+    assert "Examples" in res.output
+    for cmd in SUBCOMMANDS:
+        assert cmd in res.output
+
+
+@pytest.mark.parametrize("cmd", SUBCOMMANDS)
+def test_every_subcommand_help_shows_an_example(runner, cmd):
+    res = runner.invoke(main, [cmd, "--help"])
+    assert res.exit_code == 0, res.output
+    assert "Example" in res.output
+    assert f"soleus {cmd}" in res.output
+
+
+def test_bad_input_is_one_line_exit_2_no_traceback(runner, tmp_path):
+    bad = tmp_path / "garbage.csv"
+    bad.write_bytes(b"\x00\x01\x02" * 100)
+    res = runner.invoke(main, ["inspect", str(bad)])
+    assert res.exit_code == 2
+    err = res.stderr if hasattr(res, "stderr") else res.output
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and str(bad) in lines[0]
+
+
+def test_missing_file_is_usage_error(runner, tmp_path):
+    res = runner.invoke(
+        main, ["report", "--cgm", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "r.pdf")]
+    )
+    assert res.exit_code == 2
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_bad_window_is_usage_error(runner, tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("id,time,gl\na,2025-01-01 00:00,100\n")
+    res = runner.invoke(
+        main, ["analyze", "--cgm", str(f), "--window", "120,0", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 2
+    assert "window" in res.output
+
+
+def test_spreadsheet_safe_neutralises_formulas_only_in_text():
+    df = pd.DataFrame(
+        {
+            "label": ["=cmd|' /C calc'!A0", "+1", "-x", "@SUM(A1)", "pasta", None],
+            "v": [-1.0, 2, 3, 4, 5, 6],
+        }
+    )
+    out = spreadsheet_safe(df)
+    assert out["label"].tolist()[:5] == ["'=cmd|' /C calc'!A0", "'+1", "'-x", "'@SUM(A1)", "pasta"]
+    assert out["label"].iloc[5] is None or pd.isna(out["label"].iloc[5])
+    assert out["v"].tolist() == df["v"].tolist()  # numbers untouched
+
+
+def test_write_table_is_atomic_and_roundtrips(tmp_path):
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", "=y"]})
+    write_table(df, tmp_path / "t.csv")
+    write_table(df, tmp_path / "t.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "t.csv",
+        "t.parquet",
+    ]  # no temp files left
+    assert pd.read_csv(tmp_path / "t.csv")["b"].tolist() == ["x", "'=y"]
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), df, check_dtype=False)
