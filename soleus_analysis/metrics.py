@@ -75,9 +75,16 @@ def _prepare(readings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
     keep = (codes >= 0) & np.isfinite(gl) & (gl > 0) & ~pd.isna(time).to_numpy()
     codes, t_ns, gl = codes[keep], t_ns[keep], gl[keep]
     # subjects without a usable reading are left out
-    present, codes = np.unique(codes, return_inverse=True)
+    present = np.flatnonzero(np.bincount(codes, minlength=len(uniques)))
+    remap = np.zeros(len(uniques), dtype=np.int64)
+    remap[present] = np.arange(len(present))
+    codes = remap[codes]
+    subjects = [uniques[i] for i in present]
+    dc, dt = np.diff(codes), np.diff(t_ns)
+    if np.all((dc > 0) | ((dc == 0) & (dt >= 0))):  # already sorted, as readers return them
+        return codes, t_ns, gl, subjects
     order = np.lexsort((t_ns, codes))
-    return codes[order], t_ns[order], gl[order], [uniques[i] for i in present]
+    return codes[order], t_ns[order], gl[order], subjects
 
 
 def _group_bounds(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ from scipy import stats
 #: colours by condition (colour-blind safe pair) and the AGP palette
 COLORS = {"control": "#6f6f6f", "spu": "#1b9e77"}
 LABELS = {"control": "sitting (no SPU)", "spu": "soleus pushups"}
+SHORT = {"control": "no SPU", "spu": "with SPU"}
 TIR_BANDS = (
     ("very low <54", "#8b0000"),
     ("low 54–69", "#e8474b"),
@@ -95,9 +96,11 @@ def plot_agp(
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)])
     ax.set_ylabel("glucose (mg/dL)")
-    ax.set_ylim(40, max(250.0, float(np.nanmax(agp["p95"])) + 10) if len(agp) else 250.0)
+    top = agp["p95"].to_numpy(float)
+    top = top[np.isfinite(top)]
+    ax.set_ylim(40, max(250.0, float(top.max()) + 10) if top.size else 250.0)
     ax.set_title(title, loc="left")
-    ax.legend(loc="upper right", ncols=3, frameon=False)
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False)
     return fig
 
 
@@ -110,7 +113,7 @@ def plot_tir(metrics_row: pd.Series | dict, *, ax: plt.Axes | None = None) -> Fi
         One row of :func:`soleus_analysis.metrics.glycemic_metrics` (``tbr_54_pct``,
         ``tbr_70_pct``, ``tir_pct``, ``tar_180_pct``, ``tar_250_pct``; percent of time).
     """
-    m = dict(metrics_row)
+    m = {k: float(v) for k, v in dict(metrics_row).items() if k.endswith("_pct")}
     parts = [
         m["tbr_54_pct"],
         m["tbr_70_pct"] - m["tbr_54_pct"],
@@ -118,22 +121,44 @@ def plot_tir(metrics_row: pd.Series | dict, *, ax: plt.Axes | None = None) -> Fi
         m["tar_180_pct"] - m["tar_250_pct"],
         m["tar_250_pct"],
     ]
-    fig, ax = _fig_ax(ax, (2.6, 3.6))
-    bottom = 0.0
-    for (name, color), pct in zip(TIR_BANDS, parts, strict=True):
-        ax.bar(0, pct, bottom=bottom, color=color, width=0.6, edgecolor="white", lw=0.5)
+    fig, ax = _fig_ax(ax, (3.2, 3.6))
+    parts = [max(0.0, float(p)) if np.isfinite(p) else 0.0 for p in parts]
+    bottoms = np.concatenate([[0.0], np.cumsum(parts)[:-1]])
+    for (_, color), pct, bottom in zip(TIR_BANDS, parts, bottoms, strict=True):
+        ax.bar(0, pct, bottom=bottom, color=color, width=0.5, edgecolor="white", lw=0.5)
+    label_y = _spread(bottoms + np.asarray(parts) / 2, gap=9.0, lo=3.0, hi=97.0)
+    for (name, _), pct, yc, yl in zip(
+        TIR_BANDS, parts, bottoms + np.asarray(parts) / 2, label_y, strict=True
+    ):
         minutes = pct / 100 * 24 * 60
         per_day = f"{minutes / 60:.1f} h" if minutes >= 60 else f"{minutes:.0f} min"
-        ax.text(
-            0.42, bottom + pct / 2, f"{name}: {pct:.1f}% ({per_day}/day)", va="center", fontsize=7
+        ax.annotate(
+            f"{name} mg/dL\n{pct:.1f}% ({per_day}/day)",
+            xy=(0.26, yc),
+            xytext=(0.45, yl),
+            va="center",
+            fontsize=7,
+            arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.6},
         )
-        bottom += pct
-    ax.set_xlim(-0.4, 2.6)
+    ax.set_xlim(-0.3, 2.4)
     ax.set_ylim(0, 100)
     ax.set_xticks([])
+    ax.spines["bottom"].set_visible(False)
     ax.set_ylabel("% of time")
     ax.set_title("Time in ranges", loc="left")
     return fig
+
+
+def _spread(y: np.ndarray, *, gap: float, lo: float, hi: float) -> np.ndarray:
+    """Label positions near ``y`` (ascending) at least ``gap`` apart, kept within ``[lo, hi]``."""
+    out = np.asarray(y, dtype=float).copy()
+    for i in range(len(out)):
+        out[i] = max(out[i], lo if i == 0 else out[i - 1] + gap)
+    if len(out) and out[-1] > hi:
+        out[-1] = hi
+        for i in range(len(out) - 2, -1, -1):
+            out[i] = min(out[i], out[i + 1] - gap)
+    return out
 
 
 def plot_meal_curves(
@@ -169,12 +194,18 @@ def plot_meal_curves(
         n = sub.groupby("minute")[value].count().max()
         ax.fill_between(grid, lo, hi, color=COLORS[cond], alpha=0.2, lw=0)
         ax.plot(grid, mean, color=COLORS[cond], lw=2, label=f"{LABELS[cond]} (n={n})")
+    if curves.empty or not curves["condition"].isin(list(COLORS)).any():
+        ax.text(
+            0.5, 0.5, "no meals with a usable response yet", ha="center", transform=ax.transAxes
+        )
     ax.axvline(0, color="black", lw=0.8)
-    ax.axhline(0, color="black", lw=0.5, ls=":") if value.startswith("delta") else None
+    if value.startswith("delta"):
+        ax.axhline(0, color="black", lw=0.5, ls=":")
     ax.set_xlabel("minutes from meal")
     ax.set_ylabel("glucose change (mg/dL)" if value.startswith("delta") else "glucose (mg/dL)")
     ax.set_title(title + (" (mean ± 95% CI)" if band == "ci95" else " (mean ± SEM)"), loc="left")
-    ax.legend(frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, loc="upper right")
     return fig
 
 
@@ -209,11 +240,11 @@ def plot_meal_dots(
             )
     ax.set_xticks(
         [0, 1],
-        [f"{LABELS[c]}\n(n={int((ok['condition'] == c).sum())})" for c in ("control", "spu")],
+        [f"{SHORT[c]}\n(n={int((ok['condition'] == c).sum())})" for c in ("control", "spu")],
     )
     ax.set_xlim(-0.5, 1.6)
     ax.set_ylabel("iAUC (mg/dL·min)" if value.startswith("iauc") else value)
-    ax.set_title("Each meal's glucose rise", loc="left")
+    ax.set_title("Each meal's rise (iAUC)", loc="left")
     return fig
 
 
@@ -230,29 +261,41 @@ def plot_forest(
     Parameters
     ----------
     people : DataFrame
-        One row per person with ``estimate`` and, where available, ``ci95_low``/``ci95_high``.
+        One row per person (top to bottom in this order) with ``estimate`` (%) and, where
+        available, ``ci95_low``/``ci95_high`` (%; NaN draws the point alone).
     pooled : Series or dict, optional
-        The pooled estimate (``reduction_pct``, ``ci95_low``, ``ci95_high``), drawn as a diamond.
+        The pooled estimate (``reduction_pct``, ``ci95_low``, ``ci95_high``, %), drawn as a
+        diamond at the bottom.
     """
     n = len(people)
     fig, ax = _fig_ax(ax, (5.5, max(2.5, 0.22 * n + 1.4)))
-    y = np.arange(n)[::-1] + 1
+    y = np.arange(n)[::-1] + 1.0
     est = people[estimate].to_numpy(float)
+    xs = [est]
     if {"ci95_low", "ci95_high"} <= set(people.columns):
         lo, hi = people["ci95_low"].to_numpy(float), people["ci95_high"].to_numpy(float)
-        ax.hlines(y, lo, hi, color="#555555", lw=1)
-    ax.plot(est, y, "s", color=COLORS["spu"], ms=4)
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        ax.hlines(y[ok], lo[ok], hi[ok], color="#555555", lw=1)
+        xs += [lo[ok], hi[ok]]
+    ax.plot(est, y, "s", color=COLORS["spu"], ms=4, ls="none", label="person")
     ticks, labels = list(y), list(people[label].astype(str))
     if pooled is not None:
         p = dict(pooled)
-        d = p[estimate]
-        ax.fill([p["ci95_low"], d, p["ci95_high"], d], [0, 0.3, 0, -0.3], color="black")
-        ticks.append(0)
+        d, plo, phi = (float(p[k]) for k in (estimate, "ci95_low", "ci95_high"))
+        ax.fill([plo, d, phi, d], [0, 0.3, 0, -0.3], color="black", label="pooled (95% CI)")
+        ax.axvline(d, color="black", lw=0.6, ls=":")
+        ticks.append(0.0)
         labels.append("pooled")
+        xs.append(np.array([plo, phi]))
+    allx = np.concatenate([np.atleast_1d(v) for v in xs] + [np.array([0.0])])
+    allx = allx[np.isfinite(allx)]
+    pad = 0.05 * max(float(np.ptp(allx)), 10.0)
+    ax.set_xlim(float(allx.min()) - pad, float(allx.max()) + pad)
+    ax.set_ylim(-0.8 if pooled is not None else 0.3, n + 0.7)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(ticks, labels, fontsize=7 if n > 20 else 8)
-    ax.set_xlabel("reduction in glucose iAUC with SPU (%)")
-    ax.set_title("Reduction by person", loc="left")
+    ax.set_yticks(ticks, labels, fontsize=6 if n > 25 else 8)
+    ax.set_xlabel("reduction in glucose iAUC with SPU (%; right of 0 = lower with SPU)")
+    ax.set_title("Reduction by person (95% CI)", loc="left")
     return fig
 
 
@@ -285,23 +328,40 @@ def plot_dose_response(
     *,
     dose: str = "spu_minutes",
     value: str = "iauc_mgdl_min",
-    slope: pd.Series | dict | None = None,
+    fit: pd.Series | dict | None = None,
+    per: float = 10.0,
+    seed: int = 0,
     ax: plt.Axes | None = None,
 ) -> Figure:
-    """Each meal's iAUC against its SPU minutes, with a fitted line when ``slope`` is given.
+    """Each included meal's iAUC against its SPU minutes (control meals at 0), with the fitted slope.
 
-    ``slope`` is a row of :func:`soleus_analysis.compare.dose_response` with ``intercept`` and
-    ``slope_per_min`` (mg/dL·min per SPU minute).
+    Parameters
+    ----------
+    meals : DataFrame
+        Per-meal table (``dose`` in min, ``value`` in mg/dL·min).
+    fit : Series or dict, optional
+        The row of :func:`soleus_analysis.compare.dose_response`: ``estimate`` is the change of
+        ``value`` per ``per`` SPU minutes. Its line is drawn through the mean of the points (the
+        covariate-adjusted intercept is not a point on this plot).
+    seed : int
+        Seed of the small horizontal jitter.
     """
     fig, ax = _fig_ax(ax, (3.8, 3.2))
     ok = meals[meals["excluded_reason"].isna()] if "excluded_reason" in meals else meals
-    ax.scatter(ok[dose], ok[value], s=12, color=COLORS["spu"], alpha=0.7)
-    if slope is not None:
-        s = dict(slope)
-        if {"intercept", "slope_per_min"} <= set(s):
-            x = np.linspace(0, float(ok[dose].max() or 1), 50)
-            ax.plot(x, s["intercept"] + s["slope_per_min"] * x, color="black", lw=1.5)
-    ax.set_xlabel("SPU minutes around the meal")
+    x = ok[dose].to_numpy(float)
+    if "condition" in ok:
+        x = np.where(np.isnan(x) & (ok["condition"] == "control").to_numpy(), 0.0, x)
+    yv = ok[value].to_numpy(float)
+    good = np.isfinite(x) & np.isfinite(yv)
+    x, yv = x[good], yv[good]
+    jitter = np.random.default_rng(seed).uniform(-0.6, 0.6, x.size)
+    colors = np.where(x > 0, COLORS["spu"], COLORS["control"])
+    ax.scatter(x + jitter, yv, s=12, c=list(colors), alpha=0.7)
+    if fit is not None and x.size:
+        slope = float(dict(fit)["estimate"]) / per
+        xx = np.linspace(0.0, float(x.max()), 50)
+        ax.plot(xx, yv.mean() + slope * (xx - x.mean()), color="black", lw=1.5)
+    ax.set_xlabel("SPU minutes around the meal (0 = none)")
     ax.set_ylabel("iAUC (mg/dL·min)")
     ax.set_title("More SPU, smaller rise?", loc="left")
     return fig
@@ -316,6 +376,7 @@ def plot_day(
     ncols: int = 2,
     max_days: int = 14,
     fig: Figure | None = None,
+    title: str | None = "Daily glucose (▲ meal, green bar: SPU)",
 ) -> Figure:
     """Daily glucose panels (midnight to midnight) with the target range shaded, meals and SPU marked.
 
@@ -329,6 +390,8 @@ def plot_day(
         Days to draw; default the last ``max_days`` days with readings.
     fig : Figure or SubFigure, optional
         Draw into this (e.g. part of a report page) instead of a new figure.
+    title : str or None
+        Figure title; None for none (a report page has its own).
     """
     t = readings["time"]
     all_days = pd.DatetimeIndex(t.dt.normalize().unique()).sort_values()
@@ -355,7 +418,10 @@ def plot_day(
         ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18]))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%H"))
         ax.set_title(day.strftime("%a %d %b %Y"), fontsize=8, loc="left")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("mg/dL", fontsize=7)
     for ax in list(axes.flat)[len(days) :]:
         ax.set_visible(False)
-    fig.suptitle("Daily glucose (▲ meal, green bar: SPU)", fontsize=10, x=0.01, ha="left")
+    if title:
+        fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     return fig

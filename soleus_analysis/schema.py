@@ -81,19 +81,26 @@ def empty_events() -> pd.DataFrame:
 
 
 def _conform(frame: pd.DataFrame, dtypes: dict[str, str], name: str) -> pd.DataFrame:
-    out = frame.copy()
+    out = frame.copy(deep=False)
     for col, dtype in dtypes.items():
         if col not in out.columns:
-            out[col] = pd.Series(pd.NA if dtype == "object" else np.nan, index=out.index)
+            out[col] = pd.Series(None if dtype == "object" else np.nan, index=out.index, dtype=dtype)
+            continue
+        cur = out[col].dtype
         if dtype.startswith("datetime64"):
+            if cur == "datetime64[ns]":
+                continue
             ser = pd.to_datetime(out[col])
             if getattr(ser.dt, "tz", None) is not None:
                 raise ValueError(f"{name}.{col} must be tz-naive local wall-clock time")
             out[col] = ser.astype("datetime64[ns]")
         elif dtype == "float64":
-            out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
-        else:
-            out[col] = out[col].astype("object").where(out[col].notna(), None)
+            if cur != "float64":
+                out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
+        elif not pd.api.types.is_string_dtype(cur) or out[col].hasnans:
+            # text columns: missing values are None (not NaN) so they compare as missing
+            ser = out[col].astype(object)
+            out[col] = ser.where(ser.notna(), None)
     extra = [c for c in out.columns if c not in dtypes]
     return out[list(dtypes) + extra].reset_index(drop=True)
 

@@ -297,7 +297,7 @@ def _write(path, gen, units, quoted, bom, preamble, values, events):
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(_exports())
 def test_generated_export_round_trip(tmp_path, ex):

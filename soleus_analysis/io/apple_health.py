@@ -120,7 +120,9 @@ class _HardenedParser(DefusedXMLParser):
         target.expat = self.parser
 
     @staticmethod
-    def _refuse_external_dtd(name: str, sysid: str | None, pubid: str | None, has_internal: bool) -> None:
+    def _refuse_external_dtd(
+        name: str, sysid: str | None, pubid: str | None, has_internal: bool
+    ) -> None:
         if sysid or pubid:
             raise ExternalReferenceForbidden(None, None, sysid, pubid)
 

@@ -1,12 +1,21 @@
-"""Lay out report pages with matplotlib (vector figures, embedded TrueType fonts, selectable text)."""
+"""Lay out report pages with matplotlib (vector figures, embedded TrueType fonts, selectable text).
+
+Every page has the same frame: a title at the top, content between :data:`CONTENT_BOTTOM` and the
+title, and a provenance footer below a rule (source files and formats, rows read/kept/dropped,
+toolkit version, page number and "SYNTHETIC DATA" when it is). Nothing from
+:attr:`soleus_analysis.recording.Provenance.metadata` (names, dates of birth, serials) is printed.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+import textwrap
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -14,15 +23,35 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from .. import __version__, plots
 from ..pipeline import CohortAnalysis, PersonAnalysis
 from ..recording import Provenance
+from ..schema import MGDL_PER_MMOL
 
+#: page sizes in inches
 PAPER = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
-MEALS_PER_PAGE = 38
+#: rows of the meal table on one page, and the most meal-table pages printed
+MEALS_PER_PAGE = 40
+MAX_TABLE_PAGES = 10
+#: rows of the cohort's people table on one page; people drawn in the forest plot
+PEOPLE_PER_PAGE = 40
+FOREST_MAX = 40
+#: figure fraction below which only the footer is drawn
+CONTENT_BOTTOM = 0.10
+#: source files listed one by one in the footer before they are summed up
+FOOTER_FILES = 3
+LEFT = 0.07
+SYNTHETIC_NOTE = "SYNTHETIC DATA (simulated, not a real person)"
+
+
+# ------------------------------------------------------------------------------------------
+# page frame
+# ------------------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -43,203 +72,428 @@ def _atomic_pdf(path: str | os.PathLike, title: str) -> Iterator[PdfPages]:
             os.unlink(tmp)
 
 
-def _page(paper: str) -> Figure:
-    return plt.figure(figsize=PAPER[paper])
-
-
-def _footer(fig: Figure, sources: list[Provenance], synthetic: bool, page: int) -> None:
-    lines = []
-    for p in sources[:4]:
-        dropped = sum(p.rows_dropped.values())
-        lines.append(
-            f"{Path(p.path).name} ({p.format}): rows read {p.rows_read}, kept {p.rows_kept}, dropped {dropped}"
-        )
-    if len(sources) > 4:
-        tot = [sum(getattr(p, a) for p in sources) for a in ("rows_read", "rows_kept")]
-        lines.append(
-            f"... and {len(sources) - 4} more files; all files: rows read {tot[0]}, kept {tot[1]}"
-        )
-    tail = f"soleus_analysis {__version__} · page {page}"
-    if synthetic:
-        tail = "SYNTHETIC DATA (simulated, not a real person) · " + tail
-    lines.append(tail)
-    fig.text(
-        0.06,
-        0.012,
-        "\n".join(lines),
-        fontsize=6,
-        color="#444444",
-        va="bottom",
-        family="DejaVu Sans",
-    )
-
-
-def _fmt(x: float, nd: int = 0, suffix: str = "") -> str:
-    return (
-        "–" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.{nd}f}{suffix}"
-    )
-
-
-def _summary_text(a: PersonAnalysis) -> list[tuple[str, str]]:
-    m = a.metrics.iloc[0]
-    r = a.readings
-    return [
-        (
-            "Period",
-            f"{r['time'].min():%d %b %Y} – {r['time'].max():%d %b %Y} ({_fmt(m['days'], 1)} days)",
-        ),
-        ("CGM active", _fmt(m["coverage_pct"], 0, "% of expected readings")),
-        ("Mean glucose", _fmt(m["mean_mgdl"], 0, " mg/dL")),
-        ("GMI", _fmt(m["gmi_pct"], 1, "%")),
-        ("Variability (CV)", _fmt(m["cv_pct"], 1, "%") + "  (target ≤ 36%)"),
-        ("Time in range 70–180", _fmt(m["tir_pct"], 1, "%") + "  (target > 70%)"),
-        ("Time in tight range 70–140", _fmt(m["titr_pct"], 1, "%")),
-        (
-            "Below 70 / below 54",
-            f"{_fmt(m['tbr_70_pct'], 1, '%')} / {_fmt(m['tbr_54_pct'], 1, '%')}",
-        ),
-        ("GRI", _fmt(m["gri"], 0)),
-    ]
-
-
-def _sufficiency(a: PersonAnalysis) -> str:
-    m = a.metrics.iloc[0]
-    ok = m["days"] >= 14 and m["coverage_pct"] >= 70
-    return (
-        "Data sufficiency: meets the consensus (≥ 14 days, ≥ 70% of readings)."
-        if ok
-        else "Data sufficiency: below the consensus of ≥ 14 days with ≥ 70% of readings; read with care."
-    )
-
-
-def _page_summary(a: PersonAnalysis, paper: str, page: int) -> Figure:
-    fig = _page(paper)
-    fig.text(0.06, 0.955, "Glucose summary", fontsize=18, weight="bold")
-    fig.text(0.06, 0.935, f"Person: {a.subject}", fontsize=9, color="#444444")
-    agp_ax = fig.add_axes((0.09, 0.60, 0.86, 0.29))
-    plots.plot_agp(a.agp, ax=agp_ax, title="Ambulatory glucose profile (AGP)")
-    tir_ax = fig.add_axes((0.09, 0.13, 0.16, 0.38))
-    plots.plot_tir(a.metrics.iloc[0], ax=tir_ax)
-    y = 0.50
-    for k, v in _summary_text(a):
-        fig.text(0.56, y, k, fontsize=9.5, color="#333333")
-        fig.text(0.80, y, v.split("  ")[0], fontsize=9.5, weight="bold")
-        y -= 0.028
-    fig.text(0.56, y - 0.01, _sufficiency(a), fontsize=8, wrap=True, color="#333333")
-    _footer(fig, a.sources, a.synthetic, page)
+def _page(paper: str, title: str, subtitle: str = "") -> Figure:
+    fig = plt.figure(figsize=PAPER[paper])
+    fig.text(LEFT, 0.955, title, fontsize=17, weight="bold", va="baseline")
+    if subtitle:
+        fig.text(LEFT, 0.935, subtitle, fontsize=8.5, color="#444444", va="baseline")
     return fig
 
 
-def _effect_lines(a: PersonAnalysis) -> list[str]:
+def _line_height(fig: Figure, fontsize: float) -> float:
+    """Height of one text line in figure fraction."""
+    return fontsize * 1.3 / 72.0 / fig.get_figheight()
+
+
+def _chars(fig: Figure, width: float, fontsize: float) -> int:
+    """Characters of DejaVu Sans at ``fontsize`` that fit in ``width`` (figure fraction)."""
+    return max(20, int(width * fig.get_figwidth() * 72.0 / (0.58 * fontsize)))
+
+
+def _block(
+    fig: Figure,
+    x: float,
+    y: float,
+    text: str,
+    *,
+    fontsize: float = 9.0,
+    width: float | None = None,
+    gap: float = 0.006,
+    **kw: Any,
+) -> float:
+    """Write ``text`` wrapped to ``width`` (figure fraction) from top ``y``; return the y below it."""
+    width = (1 - LEFT - x) if width is None else width
+    wrapped = "\n".join(
+        textwrap.fill(par, _chars(fig, width, fontsize)) for par in text.split("\n")
+    )
+    fig.text(x, y, wrapped, fontsize=fontsize, va="top", **kw)
+    return y - _line_height(fig, fontsize) * (wrapped.count("\n") + 1) - gap
+
+
+def _source_line(p: Provenance) -> str:
+    dropped = sum(p.rows_dropped.values())
+    why = ", ".join(
+        f"{n} {r}" for r, n in sorted(p.rows_dropped.items(), key=lambda kv: -kv[1])[:2]
+    )
+    fmt = p.format + (f", {p.units}" if p.units else "")
+    line = (
+        f"{Path(p.path).name} ({fmt}): rows read {p.rows_read}, kept {p.rows_kept}, "
+        f"dropped {dropped}" + (f" ({why})" if dropped else "")
+    )
+    return line if len(line) <= 160 else line[:157] + "..."
+
+
+def footer_lines(
+    sources: Sequence[Provenance], synthetic: bool, page: int, n_pages: int
+) -> list[str]:
+    """The footer text of one page: sources, row accounts, version, page, synthetic mark."""
+    lines = [_source_line(p) for p in sources[:FOOTER_FILES]]
+    if len(sources) > FOOTER_FILES:
+        tot = [sum(getattr(p, a) for p in sources) for a in ("rows_read", "rows_kept")]
+        lines.append(
+            f"... and {len(sources) - FOOTER_FILES} more files; all {len(sources)} files: "
+            f"rows read {tot[0]}, kept {tot[1]}, dropped {tot[0] - tot[1]}"
+        )
+    if not sources:
+        lines.append("no source files recorded")
+    tail = f"soleus_analysis {__version__} · page {page} of {n_pages}"
+    if synthetic:
+        tail = f"{SYNTHETIC_NOTE} · {tail}"
+    lines.append(tail)
+    return lines
+
+
+def _footer(
+    fig: Figure, sources: Sequence[Provenance], synthetic: bool, page: int, n_pages: int
+) -> None:
+    fig.add_artist(
+        Line2D([LEFT, 1 - LEFT], [0.075, 0.075], color="#bbbbbb", lw=0.5, transform=fig.transFigure)
+    )
+    lines = footer_lines(sources, synthetic, page, n_pages)
+    fig.text(LEFT, 0.018, "\n".join(lines[:-1]), fontsize=6, color="#444444", va="bottom")
+    fig.text(
+        LEFT,
+        0.008,
+        lines[-1],
+        fontsize=6.5,
+        color="#a00000" if synthetic else "#444444",
+        weight="bold" if synthetic else "normal",
+        va="bottom",
+    )
+
+
+def _save(
+    figs: list[Figure],
+    path: str | os.PathLike,
+    title: str,
+    sources: Sequence[Provenance],
+    synthetic: bool,
+) -> Path:
+    try:
+        for i, f in enumerate(figs):
+            _footer(f, sources, synthetic, i + 1, len(figs))
+        with _atomic_pdf(path, title) as pdf:
+            for f in figs:
+                pdf.savefig(f)
+    finally:
+        for f in figs:
+            plt.close(f)
+    return Path(path)
+
+
+def _fmt(x: Any, nd: int = 0, suffix: str = "") -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "–"
+    if not np.isfinite(v):
+        return "–"
+    s = f"{v:.{nd}f}"
+    if s.startswith("-") and float(s) == 0:
+        s = s[1:]
+    return s + suffix
+
+
+def _fmt_p(p: Any) -> str:
+    try:
+        v = float(p)
+    except (TypeError, ValueError):
+        return "p = –"
+    if not np.isfinite(v):
+        return "p = –"
+    return "p < 0.001" if v < 0.001 else f"p = {v:.3f}"
+
+
+def _table(
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    header: list[str],
+    cells: list[list[str]],
+    widths: list[float],
+    *,
+    fontsize: float = 7.0,
+    grey_rows: Sequence[bool] = (),
+) -> None:
+    """A plain table at the top of ``rect`` (left, bottom, width, height, figure fraction)."""
+    ax = fig.add_axes(rect)
+    ax.axis("off")
+    if not cells:
+        return
+    t = ax.table(
+        cellText=cells, colLabels=header, loc="upper center", cellLoc="left", colWidths=widths
+    )
+    t.auto_set_font_size(False)
+    t.set_fontsize(fontsize)
+    row_h = _line_height(fig, fontsize) * 1.25 / rect[3]
+    for (r, _), cell in t.get_celld().items():
+        cell.set_height(row_h)
+        cell.set_edgecolor("#cccccc")
+        cell.set_linewidth(0.4)
+        if r == 0:
+            cell.set_facecolor("#eeeeee")
+            cell.get_text().set_weight("bold")
+        elif r - 1 < len(grey_rows) and grey_rows[r - 1]:
+            cell.get_text().set_color("#888888")
+
+
+# ------------------------------------------------------------------------------------------
+# self-tracker report
+# ------------------------------------------------------------------------------------------
+
+
+def _period(a: PersonAnalysis) -> str:
+    t = a.readings["time"]
+    if t.empty:
+        return "no readings"
+    return f"{t.min():%d %b %Y} to {t.max():%d %b %Y}"
+
+
+def metric_rows(m: pd.Series) -> list[tuple[str, str]]:
+    """The summary metrics as printed on page 1: (label, value) pairs."""
+    return [
+        (
+            "Mean glucose",
+            f"{_fmt(m['mean_mgdl'])} mg/dL ({_fmt(m['mean_mgdl'] / MGDL_PER_MMOL, 1)} mmol/L)",
+        ),
+        ("GMI (estimated A1c)", _fmt(m["gmi_pct"], 1, "%")),
+        ("Variability, CV (goal ≤ 36%)", _fmt(m["cv_pct"], 1, "%")),
+        ("Time in range 70–180 mg/dL (goal > 70%)", _fmt(m["tir_pct"], 1, "%")),
+        ("Time in tight range 70–140 mg/dL", _fmt(m["titr_pct"], 1, "%")),
+        (
+            "Below 70 / below 54 mg/dL (goal < 4% / < 1%)",
+            f"{_fmt(m['tbr_70_pct'], 1, '%')} / {_fmt(m['tbr_54_pct'], 1, '%')}",
+        ),
+        (
+            "Above 180 / above 250 mg/dL (goal < 25% / < 5%)",
+            f"{_fmt(m['tar_180_pct'], 1, '%')} / {_fmt(m['tar_250_pct'], 1, '%')}",
+        ),
+        ("Glycemia risk index, GRI", _fmt(m["gri"], 0)),
+        ("Days of data", _fmt(m["days"], 1)),
+        ("Sensor readings present", _fmt(m["coverage_pct"], 0, "%")),
+    ]
+
+
+def sufficiency_text(m: pd.Series) -> str:
+    """Whether the data meet the consensus of >= 14 days with >= 70 % of readings."""
+    days, cov = float(m["days"]), float(m["coverage_pct"])
+    if days >= 14 and cov >= 70:
+        return "Data sufficiency: meets the consensus for these measures (≥ 14 days, ≥ 70% of readings)."
+    return (
+        f"Data sufficiency: {days:.1f} days with {cov:.0f}% of readings is below the consensus "
+        "of ≥ 14 days with ≥ 70% of readings; read these numbers with care."
+    )
+
+
+def _page_summary(a: PersonAnalysis, paper: str) -> Figure:
+    m = a.metrics.iloc[0] if len(a.metrics) else None
+    interval = "" if m is None else f", one every {_fmt(m['interval_min'], 0)} min"
+    fig = _page(
+        paper,
+        "Glucose summary",
+        f"Person {a.subject} · {_period(a)} · {len(a.readings)} readings{interval}",
+    )
+    agp_ax = fig.add_axes((0.10, 0.58, 0.84, 0.30))
+    plots.plot_agp(a.agp, ax=agp_ax, title="Ambulatory glucose profile (AGP), mg/dL")
+    agp_ax.set_xlabel("time of day")
+    if m is None:
+        _block(fig, 0.10, 0.48, "No glucose readings to summarise.", fontsize=10)
+        return fig
+    plots.plot_tir(m, ax=fig.add_axes((0.10, 0.13, 0.30, 0.37)))
+    fig.text(0.47, 0.505, "Summary", fontsize=11, va="baseline")
+    y = 0.485
+    for label, value in metric_rows(m):
+        fig.text(0.47, y, label, fontsize=8.5, color="#333333", va="top")
+        fig.text(1 - LEFT, y, value, fontsize=8.5, weight="bold", ha="right", va="top")
+        y -= 0.023
+    y = _block(fig, 0.47, y - 0.01, sufficiency_text(m), fontsize=8, color="#333333")
+    _block(
+        fig,
+        0.47,
+        y - 0.005,
+        "AGP: the line is the median of all days at each time of day; the bands hold the middle "
+        "50% and 90% of readings. GMI estimates the lab A1c from the mean glucose. Goals are the "
+        "international consensus for adults with diabetes; without diabetes, expect more time in range.",
+        fontsize=7,
+        color="#555555",
+    )
+    return fig
+
+
+def effect_lines(a: PersonAnalysis) -> list[str]:
+    """The experiment's sentences as printed on page 2 (verdict first)."""
     lines = [a.verdict]
     if a.effect is not None and len(a.effect):
         e = a.effect.iloc[0]
         lines.append(
-            f"Estimated reduction in post-meal glucose rise (iAUC): {e['reduction_pct']:.0f}% "
-            f"(95% CI {e['ci95_low']:.0f}% to {e['ci95_high']:.0f}%), randomisation test p = {e['p_permutation']:.3f}; "
-            f"{int(e['n_spu'])} meals with SPU, {int(e['n_control'])} without."
+            "Estimated reduction of the post-meal glucose rise (iAUC) with SPU: "
+            f"{_fmt(e['reduction_pct'], 0, '%')} (95% CI {_fmt(e['ci95_low'], 0, '%')} to "
+            f"{_fmt(e['ci95_high'], 0, '%')}), adjusted for carbs and time of day; "
+            f"randomisation test {_fmt_p(e['p_permutation'])}. Based on {int(e['n_spu'])} meals "
+            f"with SPU and {int(e['n_control'])} without."
         )
-    rules = a.rules
+    meals = a.meals
+    n_ex = int(meals["excluded_reason"].notna().sum()) if len(meals) else 0
+    reasons = (
+        meals["excluded_reason"].dropna().astype(str).value_counts().head(3)
+        if n_ex
+        else pd.Series(dtype=int)
+    )
+    why = "; ".join(f"{n} {r}" for r, n in reasons.items())
     lines.append(
-        f"Window {rules.get('window', (0, 120))} min after each meal; baseline '{rules.get('baseline', 'premeal')}'; "
-        "a meal counts as SPU when soleus pushups overlap the span around it."
+        f"{len(meals)} meals found, {len(meals) - n_ex} analysed, {n_ex} excluded"
+        + (f" ({why})." if why else ".")
+    )
+    r = a.rules
+    w = r.get("window", (0, 120))
+    lines.append(
+        f"Rules: glucose rise over {_fmt(w[0])} to {_fmt(w[1])} min after each meal above the "
+        f"'{r.get('baseline', 'premeal')}' baseline; a meal counts as SPU when soleus pushups "
+        "overlap the 15 min before it or its window."
     )
     return lines
 
 
-def _page_experiment(a: PersonAnalysis, paper: str, page: int) -> Figure:
-    fig = _page(paper)
-    fig.text(0.06, 0.955, "Soleus pushups and your meals", fontsize=18, weight="bold")
-    y = 0.925
-    for line in _effect_lines(a):
-        fig.text(0.06, y, line, fontsize=9, wrap=True)
-        y -= 0.03
-    plots.plot_meal_curves(a.curves, ax=fig.add_axes((0.09, 0.50, 0.50, 0.30)))
-    plots.plot_meal_dots(a.meals, ax=fig.add_axes((0.68, 0.50, 0.28, 0.30)))
+def _page_experiment(a: PersonAnalysis, paper: str) -> Figure:
+    fig = _page(paper, "Soleus pushups and your meals", f"Person {a.subject} · {_period(a)}")
+    lines = effect_lines(a)
+    y = _block(fig, LEFT, 0.915, lines[0], fontsize=11, weight="bold", gap=0.01)
+    for line in lines[1:]:
+        y = _block(fig, LEFT, y, line, fontsize=8.5)
+    top = min(y - 0.04, 0.78)
+    h = 0.27
+    plots.plot_meal_curves(a.curves, ax=fig.add_axes((0.10, top - h, 0.52, h)))
+    plots.plot_meal_dots(a.meals, ax=fig.add_axes((0.72, top - h, 0.24, h)))
+    y = top - h - 0.09
     if a.dose is not None and len(a.dose):
-        plots.plot_dose_response(
-            a.meals[a.meals["condition"] == "spu"],
-            slope=a.dose.iloc[0],
-            ax=fig.add_axes((0.09, 0.12, 0.40, 0.28)),
-        )
         d = a.dose.iloc[0]
-        fig.text(
-            0.56,
-            0.30,
-            f"Dose-response: {d.get('slope_per_10min', np.nan):+.0f} mg/dL·min per 10 SPU minutes\n"
-            f"(95% CI {d.get('ci95_low', np.nan):+.0f} to {d.get('ci95_high', np.nan):+.0f}).",
-            fontsize=9,
+        dh = min(0.25, y - 0.14)
+        plots.plot_dose_response(a.meals, fit=d, ax=fig.add_axes((0.10, y - dh, 0.44, dh)))
+        _block(
+            fig,
+            0.60,
+            y,
+            "Dose-response: each extra 10 minutes of SPU changed the glucose rise by "
+            f"{_fmt(d['estimate'], 0)} mg/dL·min (95% CI {_fmt(d['ci95_low'], 0)} to "
+            f"{_fmt(d['ci95_high'], 0)}), about {_fmt(d['reduction_pct_per_dose'], 0, '%')} "
+            f"lower per 10 minutes (95% CI {_fmt(d['reduction_ci95_low'], 0, '%')} to "
+            f"{_fmt(d['reduction_ci95_high'], 0, '%')}); {_fmt_p(d['p'])}.",
+            fontsize=8.5,
         )
     else:
-        fig.text(
-            0.09,
-            0.35,
-            "Dose-response: not enough SPU meals with different durations yet.",
-            fontsize=9,
+        _block(
+            fig,
+            LEFT,
+            y,
+            "Dose-response: not shown yet. It needs at least 6 SPU meals with 3 or more "
+            "different SPU durations (for example 10, 20 and 40 minutes).",
+            fontsize=8.5,
         )
-    _footer(fig, a.sources, a.synthetic, page)
     return fig
 
 
-def _page_days(a: PersonAnalysis, paper: str, page: int) -> Figure:
-    fig = _page(paper)
-    fig.text(0.06, 0.955, "Daily glucose", fontsize=18, weight="bold")
-    note = (
-        "No meal log was given, so post-meal responses cannot be measured yet. To test soleus pushups,\n"
-        "log each meal and each SPU bout: `soleus plan --meals 40 -o schedule.csv` draws a fair schedule,\n"
-        "or keep the activity log described in the README (start, duration_min, kind = meal or spu)."
-        if a.meals.empty
-        else f"{len(a.meals)} meals found; triangles mark meals, green bars SPU bouts."
-    )
-    fig.text(0.06, 0.90, note, fontsize=9, va="top")
-    sub = fig.subfigures(1, 1)
-    sub.subplots_adjust(left=0.08, right=0.96, bottom=0.08, top=0.84, hspace=0.6)
-    plots.plot_day(a.readings, a.events, fig=sub, max_days=14)
-    _footer(fig, a.sources, a.synthetic, page)
+HOW_TO_LOG = (
+    "No meal log was given, so the responses to meals cannot be measured yet. To find out "
+    "whether soleus pushups (SPU) blunt your glucose rise after meals:\n"
+    "1. Log every meal (time, and carbs if you know them) in your CGM app or in a CSV activity "
+    "log with the columns start,end,duration_min,kind,intensity,carbs_g,notes, e.g. "
+    "'2026-03-02 12:20,,,lunch,,65,pasta'.\n"
+    "2. Log every SPU bout with its start and end (or duration), e.g. "
+    "'2026-03-02 12:35,13:05,,spu,,,at my desk'.\n"
+    "3. Decide at random which meals get SPU: `soleus plan --meals 40 -o schedule.csv` draws a fair "
+    "schedule. Aim for at least 20 meals with and 20 without.\n"
+    "4. Run `soleus report --cgm EXPORT --events LOG -o report.pdf`."
+)
+
+
+def _page_days(a: PersonAnalysis, paper: str) -> Figure:
+    n_days = a.readings["time"].dt.normalize().nunique() if len(a.readings) else 0
+    title = "Daily glucose" + (", last 14 days" if n_days > 14 else "")
+    fig = _page(paper, title, f"Person {a.subject} · {_period(a)}")
+    if a.meals.empty:
+        y = _block(fig, LEFT, 0.915, HOW_TO_LOG, fontsize=8.5, gap=0.015)
+    else:
+        y = _block(
+            fig,
+            LEFT,
+            0.915,
+            "Each panel is one day, midnight to midnight; shaded: 70–180 mg/dL; ▲ a meal; "
+            "green bar at the bottom: an SPU bout.",
+            fontsize=8.5,
+            gap=0.015,
+        )
+    if n_days:
+        sub = fig.subfigures(1, 1)
+        sub.subplots_adjust(left=0.10, right=0.96, bottom=CONTENT_BOTTOM + 0.02, top=y - 0.01)
+        sub.subplots_adjust(hspace=0.75, wspace=0.08)
+        plots.plot_day(a.readings, a.events, fig=sub, max_days=14, title=None)
     return fig
 
 
-def _meal_table_pages(a: PersonAnalysis, paper: str, first_page: int) -> list[Figure]:
-    cols = [
-        ("meal_time", "time", lambda v: f"{v:%Y-%m-%d %H:%M}"),
-        ("carbs_g", "carbs g", lambda v: _fmt(v, 0)),
-        ("condition", "condition", str),
-        ("spu_minutes", "SPU min", lambda v: _fmt(v, 0)),
-        ("baseline_mgdl", "baseline", lambda v: _fmt(v, 0)),
-        ("peak_mgdl", "peak", lambda v: _fmt(v, 0)),
-        ("iauc_mgdl_min", "iAUC", lambda v: _fmt(v, 0)),
-        (
-            "excluded_reason",
-            "excluded because",
-            lambda v: "" if v is None or v != v else str(v)[:38],
-        ),
-    ]
-    meals = a.meals.sort_values("meal_time")
+_MEAL_COLS: list[tuple[str, str, Any, float]] = [
+    ("meal_time", "time", lambda v: "–" if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}", 0.15),
+    ("carbs_g", "carbs g", lambda v: _fmt(v), 0.06),
+    ("condition", "condition", lambda v: "" if v is None or v != v else str(v), 0.08),
+    ("spu_minutes", "SPU min", lambda v: _fmt(v), 0.07),
+    ("baseline_mgdl", "baseline mg/dL", lambda v: _fmt(v), 0.10),
+    ("peak_mgdl", "peak mg/dL", lambda v: _fmt(v), 0.08),
+    ("iauc_mgdl_min", "iAUC mg/dL·min", lambda v: _fmt(v), 0.10),
+    (
+        "excluded_reason",
+        "excluded because",
+        lambda v: "" if v is None or v != v else textwrap.shorten(str(v), 48, placeholder="..."),
+        0.36,
+    ),
+]
+
+
+def meal_table_pages(n_meals: int) -> int:
+    """Pages the meal table takes for ``n_meals`` meals (0 when none, capped)."""
+    return min(math.ceil(n_meals / MEALS_PER_PAGE), MAX_TABLE_PAGES)
+
+
+def _meal_table(a: PersonAnalysis, paper: str) -> list[Figure]:
+    meals = a.meals.sort_values("meal_time", kind="stable")
+    n_pages = meal_table_pages(len(meals))
     figs = []
-    for i, start in enumerate(range(0, max(len(meals), 1), MEALS_PER_PAGE)):
-        chunk = meals.iloc[start : start + MEALS_PER_PAGE]
-        fig = _page(paper)
-        fig.text(0.06, 0.955, "Meals" + (" (continued)" if i else ""), fontsize=18, weight="bold")
-        fig.text(
-            0.06, 0.93, "iAUC in mg/dL·min over the window; baseline and peak in mg/dL.", fontsize=8
+    for i in range(n_pages):
+        chunk = meals.iloc[i * MEALS_PER_PAGE : (i + 1) * MEALS_PER_PAGE]
+        fig = _page(
+            paper,
+            "Meals" + (" (continued)" if i else ""),
+            f"Person {a.subject} · meals {i * MEALS_PER_PAGE + 1}–{i * MEALS_PER_PAGE + len(chunk)} "
+            f"of {len(meals)} · excluded meals in grey",
         )
-        ax = fig.add_axes((0.05, 0.08, 0.90, 0.83))
-        ax.axis("off")
-        cells = [[fmt(r[c]) if c in r else "" for c, _, fmt in cols] for _, r in chunk.iterrows()]
-        if cells:
-            t = ax.table(
-                cellText=cells,
-                colLabels=[h for _, h, _ in cols],
-                loc="upper center",
-                cellLoc="left",
-                colWidths=[0.17, 0.07, 0.09, 0.08, 0.08, 0.07, 0.08, 0.36],
+        cells = [
+            [fmt(r[c]) if c in r.index else "" for c, _, fmt, _ in _MEAL_COLS]
+            for _, r in chunk.iterrows()
+        ]
+        grey = chunk["excluded_reason"].notna().tolist() if "excluded_reason" in chunk else []
+        _table(
+            fig,
+            (LEFT, CONTENT_BOTTOM + 0.03, 1 - 2 * LEFT, 0.80),
+            [h for _, h, _, _ in _MEAL_COLS],
+            cells,
+            [w for *_, w in _MEAL_COLS],
+            grey_rows=grey,
+        )
+        rest = len(meals) - (i + 1) * MEALS_PER_PAGE
+        if i == n_pages - 1 and rest > 0:
+            fig.text(
+                LEFT,
+                CONTENT_BOTTOM + 0.005,
+                f"... {rest} more meals not printed; all {len(meals)} are in meals.csv "
+                "(`soleus analyze --out DIR`).",
+                fontsize=8.5,
+                weight="bold",
             )
-            t.auto_set_font_size(False)
-            t.set_fontsize(7)
-            t.scale(1, 1.15)
-        _footer(fig, a.sources, a.synthetic, first_page + i)
         figs.append(fig)
     return figs
+
+
+def person_report_pages(analysis: PersonAnalysis) -> int:
+    """Number of pages :func:`write_person_report` writes for ``analysis``."""
+    n = len(analysis.meals)
+    return 1 + (1 if n else 0) + 1 + meal_table_pages(n)
 
 
 def write_person_report(
@@ -247,9 +501,10 @@ def write_person_report(
 ) -> Path:
     """Write the self-tracker's PDF report.
 
-    Page 1 is the standard AGP summary; page 2 the SPU experiment (or, without a meal log,
-    daily profiles and how to log meals); then daily panels and the meal table. Personal data
-    from export preambles is never printed.
+    Page 1 is the standard AGP summary; page 2 the SPU experiment (only with meals); then the
+    daily panels of the last 14 days (with, lacking a meal log, how to log meals and SPU) and the
+    meal table (at most :data:`MAX_TABLE_PAGES` pages). Personal data from export preambles is
+    never printed.
 
     Parameters
     ----------
@@ -258,23 +513,181 @@ def write_person_report(
     path : path
         Output PDF; written to a temporary name and renamed when complete.
     paper : {"a4", "letter"}
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {sorted(PAPER)}")
-    figs = [_page_summary(analysis, paper, 1)]
-    has_meals = (
-        not analysis.meals.empty and analysis.curves is not None and not analysis.curves.empty
-    )
-    if has_meals:
-        figs.append(_page_experiment(analysis, paper, 2))
-    figs.append(_page_days(analysis, paper, len(figs) + 1))
-    if not analysis.meals.empty:
-        figs.extend(_meal_table_pages(analysis, paper, len(figs) + 1))
-    with _atomic_pdf(path, f"soleus_analysis report: {analysis.subject}") as pdf:
+    figs: list[Figure] = []
+    try:
+        figs.append(_page_summary(analysis, paper))
+        if len(analysis.meals):
+            figs.append(_page_experiment(analysis, paper))
+        figs.append(_page_days(analysis, paper))
+        if len(analysis.meals):
+            figs.extend(_meal_table(analysis, paper))
+    except BaseException:
         for f in figs:
-            pdf.savefig(f)
             plt.close(f)
-    return Path(path)
+        raise
+    return _save(
+        figs,
+        path,
+        f"soleus_analysis report: {analysis.subject}",
+        analysis.sources,
+        analysis.synthetic,
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# cohort report
+# ------------------------------------------------------------------------------------------
+
+
+def pooled_lines(a: CohortAnalysis) -> list[str]:
+    """The pooled estimates as printed on the cohort report's first page."""
+    lines = []
+    for i, (_, r) in enumerate(a.pooled.iterrows()):
+        lines.append(
+            ("Pooled reduction" if i == 0 else "Also")
+            + f" in post-meal glucose iAUC with SPU, {r['method']}: "
+            f"{_fmt(r['reduction_pct'], 1, '%')} (95% CI {_fmt(r['ci95_low'], 1, '%')} to "
+            f"{_fmt(r['ci95_high'], 1, '%')}), {_fmt_p(r['p'])}."
+        )
+    if not lines:
+        lines.append("No pooled estimate: too few people with meals in both conditions.")
+    return lines
+
+
+def _cohort_counts(a: CohortAnalysis) -> str:
+    ok = a.meals[a.meals["excluded_reason"].isna()] if len(a.meals) else a.meals
+    n_spu = int((ok["condition"] == "spu").sum()) if len(ok) else 0
+    n_ctl = int((ok["condition"] == "control").sum()) if len(ok) else 0
+    text = (
+        f"{len(a.people)} people with meals in both conditions; {len(ok)} meals analysed "
+        f"({n_spu} with SPU, {n_ctl} without), {len(a.meals) - len(ok)} excluded."
+    )
+    if len(a.failed):
+        text += (
+            f" {len(a.failed)} people skipped because their files could not be read (last page)."
+        )
+    return text
+
+
+def _page_cohort_summary(a: CohortAnalysis, paper: str, title: str) -> Figure:
+    fig = _page(paper, title, "Per-person reductions and the pooled estimate")
+    lines = pooled_lines(a)
+    y = _block(fig, LEFT, 0.915, lines[0], fontsize=10, weight="bold", gap=0.008)
+    for line in lines[1:] + [_cohort_counts(a)]:
+        y = _block(fig, LEFT, y, line, fontsize=8.5)
+    people = a.people.head(FOREST_MAX)
+    if len(a.people) > FOREST_MAX:
+        y = _block(
+            fig,
+            LEFT,
+            y,
+            f"The forest plot shows the first {FOREST_MAX} of {len(a.people)} people; "
+            "all are in the table.",
+            fontsize=8,
+            color="#a00000",
+        )
+    pooled = a.pooled.iloc[0] if len(a.pooled) else None
+    top = y - 0.04
+    height = min(top - CONTENT_BOTTOM - 0.05, 0.05 + 0.018 * (len(people) + 2))
+    plots.plot_forest(people, pooled=pooled, ax=fig.add_axes((0.14, top - height, 0.80, height)))
+    return fig
+
+
+def _page_cohort_curves(a: CohortAnalysis, paper: str) -> Figure:
+    fig = _page(paper, "Glucose after meals, by condition", "All analysed meals of all people")
+    plots.plot_meal_curves(a.curves, band="sem", ax=fig.add_axes((0.10, 0.55, 0.84, 0.33)))
+    if {"control", "treatment"} <= set(a.people.columns) and len(a.people):
+        plots.plot_paired(a.people, ax=fig.add_axes((0.10, 0.14, 0.38, 0.32)))
+    r = a.rules
+    w = r.get("window", (0, 120))
+    _block(
+        fig,
+        0.56,
+        0.45,
+        "Left: each person's mean glucose iAUC without and with SPU (grey lines), and the "
+        "mean of all people (black).\n"
+        f"Rules: rise over {_fmt(w[0])} to {_fmt(w[1])} min after each meal above the "
+        f"'{r.get('baseline', 'premeal')}' baseline. The curves above are means of all meals "
+        "with their standard error.",
+        fontsize=8,
+        width=0.37,
+    )
+    return fig
+
+
+_PEOPLE_COLS: list[tuple[str, str, Any, float]] = [
+    ("subject", "person", str, 0.16),
+    ("n_control", "meals no SPU", lambda v: _fmt(v), 0.11),
+    ("n_spu", "meals SPU", lambda v: _fmt(v), 0.10),
+    ("coverage_pct", "CGM coverage", lambda v: _fmt(v, 0, "%"), 0.11),
+    ("control", "iAUC no SPU", lambda v: _fmt(v), 0.12),
+    ("treatment", "iAUC SPU", lambda v: _fmt(v), 0.11),
+    ("reduction_pct", "reduction", lambda v: _fmt(v, 1, "%"), 0.10),
+]
+
+
+def people_table_pages(n_people: int) -> int:
+    """Pages the cohort's people table takes."""
+    return math.ceil(n_people / PEOPLE_PER_PAGE)
+
+
+def _people_table(a: CohortAnalysis, paper: str) -> list[Figure]:
+    cols = [c for c in _PEOPLE_COLS if c[0] in a.people.columns]
+    has_ci = {"ci95_low", "ci95_high"} <= set(a.people.columns)
+    header = [h for _, h, _, _ in cols] + (["95% CI"] if has_ci else [])
+    widths = [w for *_, w in cols] + ([0.17] if has_ci else [])
+    figs = []
+    n_pages = people_table_pages(len(a.people))
+    for i in range(n_pages):
+        chunk = a.people.iloc[i * PEOPLE_PER_PAGE : (i + 1) * PEOPLE_PER_PAGE]
+        fig = _page(
+            paper,
+            "People" + (" (continued)" if i else ""),
+            "Included meals per condition, CGM coverage, mean iAUC (mg/dL·min) and reduction",
+        )
+        cells = []
+        for _, r in chunk.iterrows():
+            row = [fmt(r[c]) for c, _, fmt, _ in cols]
+            if has_ci:
+                row.append(f"{_fmt(r['ci95_low'], 1, '%')} to {_fmt(r['ci95_high'], 1, '%')}")
+            cells.append(row)
+        _table(
+            fig,
+            (LEFT, CONTENT_BOTTOM + 0.03, 1 - 2 * LEFT, 0.80),
+            header,
+            cells,
+            widths,
+            fontsize=7.5,
+        )
+        figs.append(fig)
+    return figs
+
+
+def _page_failed(a: CohortAnalysis, paper: str) -> Figure:
+    fig = _page(paper, "People skipped", "Their files could not be read or analysed")
+    y = 0.915
+    for _, r in a.failed.head(60).iterrows():
+        y = _block(
+            fig, LEFT, y, f"{r['subject']}: {str(r['error'])[:300]}", fontsize=7.5, gap=0.003
+        )
+        if y < CONTENT_BOTTOM + 0.03:
+            break
+    if len(a.failed) > 60:
+        _block(fig, LEFT, max(y, CONTENT_BOTTOM + 0.02), f"... and {len(a.failed) - 60} more.")
+    return fig
+
+
+def cohort_report_pages(analysis: CohortAnalysis) -> int:
+    """Number of pages :func:`write_cohort_report` writes for ``analysis``."""
+    return 2 + people_table_pages(len(analysis.people)) + (1 if len(analysis.failed) else 0)
 
 
 def write_cohort_report(
@@ -284,87 +697,33 @@ def write_cohort_report(
     paper: str = "a4",
     title: str = "Cohort report",
 ) -> Path:
-    """Write the cohort PDF: forest plot of per-person reductions with the pooled estimate, mean
-    curves by condition, the table of people with data coverage, and the provenance footer."""
+    """Write the cohort PDF report.
+
+    Page 1: the pooled estimates and the forest plot of per-person reductions; page 2: mean
+    curves by condition and each person's paired means; then the table of people with their
+    data coverage, and the people skipped. Every page carries the provenance footer.
+
+    Parameters
+    ----------
+    analysis : CohortAnalysis
+        From :func:`soleus_analysis.pipeline.analyze_cohort`.
+    path : path
+        Output PDF, written atomically.
+    paper : {"a4", "letter"}
+    title : str
+        Title of the first page and of the PDF.
+    """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {sorted(PAPER)}")
-    figs = []
-    fig = _page(paper)
-    fig.text(0.06, 0.955, title, fontsize=18, weight="bold")
-    pooled = analysis.pooled.iloc[0] if len(analysis.pooled) else None
-    y = 0.925
-    if pooled is not None:
-        fig.text(
-            0.06,
-            y,
-            f"Pooled reduction in glucose iAUC with SPU ({pooled['method']}): {pooled['reduction_pct']:.1f}% "
-            f"(95% CI {pooled['ci95_low']:.1f}% to {pooled['ci95_high']:.1f}%), p = {pooled['p']:.3g}; "
-            f"{len(analysis.people)} people.",
-            fontsize=9.5,
-        )
-        y -= 0.025
-        for _, extra in analysis.pooled.iloc[1:].iterrows():
-            fig.text(
-                0.06,
-                y,
-                f"{extra['method']}: {extra['reduction_pct']:.1f}% (95% CI {extra['ci95_low']:.1f}% to "
-                f"{extra['ci95_high']:.1f}%), p = {extra['p']:.3g}",
-                fontsize=8.5,
-            )
-            y -= 0.022
-    if len(analysis.failed):
-        fig.text(
-            0.06,
-            y,
-            f"{len(analysis.failed)} people skipped (files unreadable): see the last page.",
-            fontsize=8.5,
-            color="#a00000",
-        )
-    plots.plot_meal_curves(analysis.curves, band="sem", ax=fig.add_axes((0.09, 0.50, 0.84, 0.30)))
-    forest_people = analysis.people.head(40)
-    plots.plot_forest(forest_people, pooled=pooled, ax=fig.add_axes((0.16, 0.08, 0.77, 0.34)))
-    _footer(fig, analysis.sources, analysis.synthetic, 1)
-    figs.append(fig)
-    # table of people
-    cols = [
-        c
-        for c in (
-            "subject",
-            "n_control",
-            "n_spu",
-            "coverage_pct",
-            "reduction_pct",
-            "ci95_low",
-            "ci95_high",
-        )
-        if c in analysis.people
-    ]
-    for i, start in enumerate(range(0, len(analysis.people), MEALS_PER_PAGE)):
-        chunk = analysis.people.iloc[start : start + MEALS_PER_PAGE]
-        fig = _page(paper)
-        fig.text(0.06, 0.955, "People" + (" (continued)" if i else ""), fontsize=18, weight="bold")
-        ax = fig.add_axes((0.05, 0.08, 0.90, 0.85))
-        ax.axis("off")
-        cells = [
-            [str(r[c]) if not isinstance(r[c], float) else _fmt(r[c], 1) for c in cols]
-            for _, r in chunk.iterrows()
-        ]
-        t = ax.table(cellText=cells, colLabels=cols, loc="upper center", cellLoc="left")
-        t.auto_set_font_size(False)
-        t.set_fontsize(7.5)
-        _footer(fig, analysis.sources, analysis.synthetic, len(figs) + 1)
-        figs.append(fig)
-    if len(analysis.failed):
-        fig = _page(paper)
-        fig.text(0.06, 0.955, "People skipped", fontsize=18, weight="bold")
-        y = 0.92
-        for _, r in analysis.failed.iterrows():
-            fig.text(0.06, y, f"{r['subject']}: {str(r['error'])[:140]}", fontsize=8)
-            y -= 0.02
-        _footer(fig, analysis.sources, analysis.synthetic, len(figs) + 1)
-        figs.append(fig)
-    with _atomic_pdf(path, title) as pdf:
+    figs: list[Figure] = []
+    try:
+        figs.append(_page_cohort_summary(analysis, paper, title))
+        figs.append(_page_cohort_curves(analysis, paper))
+        figs.extend(_people_table(analysis, paper))
+        if len(analysis.failed):
+            figs.append(_page_failed(analysis, paper))
+    except BaseException:
         for f in figs:
-            pdf.savefig(f)
             plt.close(f)
-    return Path(path)
+        raise
+    return _save(figs, path, title, analysis.sources, analysis.synthetic)

@@ -1,0 +1,259 @@
+"""Reader benchmarks: Dexcom Clarity speed and Apple Health streaming memory.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_readers.py                 # full: 1 year Dexcom, 1 GB Apple
+    .venv/bin/python benchmarks/bench_readers.py --apple-mb 50    # smaller Apple export
+    .venv/bin/python benchmarks/bench_readers.py --skip-apple
+
+Targets (issue 2): ``read_cgm`` on a one-year Dexcom Clarity export (~105,000 EGV rows) within 3x
+a bare ``pandas.read_csv`` of the same file and under 1 s; a 1 GB Apple Health export parsed with
+peak memory under 300 MB. Everything is generated into a temporary folder and deleted afterwards.
+Not run by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEXCOM_HEADER = (
+    "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,Device Info,"
+    "Source Device ID,Glucose Value (mg/dL),Insulin Value (u),Carb Value (grams),"
+    "Duration (hh:mm:ss),Glucose Rate of Change (mg/dL/min),Transmitter Time (Long Integer),"
+    "Transmitter ID"
+)
+
+
+def write_dexcom(path: Path, days: int = 365, seed: int = 0) -> int:
+    """Write a Dexcom Clarity CSV (G7, mg/dL, with preamble) of ``days`` days; return EGV rows."""
+    rng = np.random.default_rng(seed)
+    n = days * 288
+    start = np.datetime64("2025-01-01T00:02:13")
+    times = start + np.arange(n) * np.timedelta64(300, "s")
+    stamps = np.datetime_as_string(times, unit="s")
+    minutes = (np.arange(n) * 5) % 1440
+    glucose = 100 + 25 * np.sin(minutes / 1440 * 2 * np.pi) + rng.normal(0, 12, n).cumsum() * 0.05
+    glucose = np.clip(np.round(glucose + rng.normal(0, 8, n)), 30, 420).astype(int)
+    values = glucose.astype(str).astype(object)
+    subtype = np.full(n, "", dtype=object)
+    values[glucose < 40], subtype[glucose < 40] = "Low", "Low"
+    values[glucose > 400], subtype[glucose > 400] = "High", "High"
+    rate = np.round(rng.normal(0, 0.8, n), 1)
+    tx = 1_000_000 + np.arange(n) * 300
+    pre = [
+        "1,,FirstName,,Synthetic,,,,,,,,",
+        "2,,LastName,,Benchmark,,,,,,,,",
+        "3,,Device,,,Dexcom G7 Mobile App,Android G7,,,,,,",
+        "4,,Alert,High,,,Android G7,250,,,,00:00:00,",
+        "5,,Alert,Low,,,Android G7,70,,,,00:00:00,",
+        "6,,Alert,Urgent Low,,,Android G7,55,,,,00:00:00,",
+        "7,,Alert,Urgent Low Soon,,,Android G7,55,,,,00:00:00,",
+        "8,,Alert,Rise Rate,,,Android G7,3,,,,00:00:00,",
+        "9,,Alert,Fall Rate,,,Android G7,3,,,,00:00:00,",
+        "10,,Alert,Signal Loss,,,Android G7,,,,,00:20:00,",
+    ]
+    idx = np.arange(n) + len(pre) + 1
+    with open(path, "w", encoding="utf-8-sig", newline="\n") as fh:
+        fh.write(DEXCOM_HEADER + "\n" + "\n".join(pre) + "\n")
+        chunk = 20_000
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            rows = [
+                f"{idx[i]},{stamps[i]},EGV,{subtype[i]},,,Android G7,{values[i]},,,,{rate[i]},"
+                f"{tx[i]},8ABC12"
+                for i in range(a, b)
+            ]
+            fh.write("\n".join(rows) + "\n")
+    return n
+
+
+def time_median(fn, repeats: int = 5) -> float:
+    """Median wall time (s) of ``repeats`` calls after one warm-up."""
+    fn()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return statistics.median(out)
+
+
+def bench_dexcom(tmp: Path) -> list[tuple[str, str]]:
+    import pandas as pd
+
+    path = tmp / "clarity_one_year.csv"
+    n = write_dexcom(path)
+    rows = [
+        ("Dexcom EGV rows generated", f"{n:,}"),
+        ("file size", f"{path.stat().st_size / 1e6:.1f} MB"),
+    ]
+    t_pd = time_median(lambda: pd.read_csv(path, low_memory=False))
+    rows.append(("pandas.read_csv (median of 5)", f"{t_pd:.3f} s"))
+    try:
+        import soleus_analysis as sa
+
+        rec = sa.read_cgm(path)
+        t_sa = time_median(lambda: sa.read_cgm(path))
+        rows += [
+            ("read_cgm readings", f"{len(rec.readings):,}"),
+            ("read_cgm (median of 5)", f"{t_sa:.3f} s"),
+            ("ratio read_cgm / read_csv", f"{t_sa / t_pd:.2f} (target <= 3)"),
+            ("under 1 s", "yes" if t_sa < 1 else "NO"),
+        ]
+    except Exception as err:  # reader not available yet, or failing: report, don't crash
+        rows.append(("read_cgm", f"failed: {type(err).__name__}: {err}"))
+    return rows
+
+
+# ---------------------------------------------------------------------------- Apple Health
+APPLE_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE HealthData [
+<!-- HealthKit Export Version: 14 -->
+<!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary)*)>
+<!ATTLIST HealthData
+  locale CDATA #REQUIRED
+>
+<!ELEMENT ExportDate EMPTY>
+<!ATTLIST ExportDate
+  value CDATA #REQUIRED
+>
+<!ELEMENT Record ((MetadataEntry)*)>
+<!ATTLIST Record
+  type          CDATA #REQUIRED
+  unit          CDATA #IMPLIED
+  value         CDATA #IMPLIED
+  sourceName    CDATA #REQUIRED
+  startDate     CDATA #REQUIRED
+  endDate       CDATA #REQUIRED
+>
+]>
+<HealthData locale="en_GB">
+ <ExportDate value="2025-01-01 00:00:00 +0000"/>
+"""
+
+
+def write_apple(path: Path, megabytes: float) -> dict[str, int]:
+    """Stream a synthetic export.xml of about ``megabytes`` MB: heart rate, steps, glucose."""
+    target = int(megabytes * 1e6)
+    base = dt.datetime(2024, 1, 1)
+    counts = {"glucose": 0, "other": 0, "workouts": 0}
+    written = 0
+    i = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(APPLE_HEAD)
+        while written < target:
+            parts = []
+            for _ in range(5000):
+                t = base + dt.timedelta(minutes=i)
+                d = f"{t:%Y-%m-%d %H:%M:%S} +0100"
+                parts.append(
+                    f' <Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Watch" '
+                    f'unit="count/min" creationDate="{d}" startDate="{d}" endDate="{d}" '
+                    f'value="{60 + i % 40}">\n  <MetadataEntry '
+                    f'key="HKMetadataKeyHeartRateMotionContext" value="0"/>\n </Record>\n'
+                )
+                counts["other"] += 1
+                if i % 5 == 0:
+                    parts.append(
+                        f' <Record type="HKQuantityTypeIdentifierBloodGlucose" sourceName="CGM" '
+                        f'unit="mg/dL" creationDate="{d}" startDate="{d}" endDate="{d}" '
+                        f'value="{90 + i % 60}"/>\n'
+                    )
+                    counts["glucose"] += 1
+                if i % 1440 == 720:
+                    e = t + dt.timedelta(minutes=30)
+                    parts.append(
+                        f' <Workout workoutActivityType="HKWorkoutActivityTypeWalking" '
+                        f'duration="30" durationUnit="min" sourceName="Watch" startDate="{d}" '
+                        f'endDate="{e:%Y-%m-%d %H:%M:%S} +0100">\n  <MetadataEntry '
+                        f'key="HKIndoorWorkout" value="0"/>\n </Workout>\n'
+                    )
+                    counts["workouts"] += 1
+                i += 1
+            block = "".join(parts)
+            fh.write(block)
+            written += len(block)
+        fh.write("</HealthData>\n")
+    return counts
+
+
+_CHILD = """
+import json, resource, sys, time
+from soleus_analysis.io.apple_health import read_apple_health
+t0 = time.perf_counter()
+rec = read_apple_health(sys.argv[1])
+dt = time.perf_counter() - t0
+# VmHWM (peak RSS of this program image); ru_maxrss can include the forking parent's RSS
+try:
+    hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")]
+    peak = int(hwm[0].split()[1])
+except (OSError, IndexError):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": dt, "peak_kb": peak,
+                  "readings": len(rec.readings), "events": len(rec.events),
+                  "rows_read": rec.provenance.rows_read}))
+"""
+
+
+def bench_apple(tmp: Path, megabytes: float) -> list[tuple[str, str]]:
+    path = tmp / "export.xml"
+    t0 = time.perf_counter()
+    counts = write_apple(path, megabytes)
+    gen = time.perf_counter() - t0
+    size = path.stat().st_size
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=False
+    )
+    rows = [
+        ("Apple export size", f"{size / 1e6:,.0f} MB (generated in {gen:.0f} s)"),
+        ("records written", f"{counts['glucose']:,} glucose, {counts['other']:,} other, "
+         f"{counts['workouts']:,} workouts"),
+    ]  # fmt: skip
+    if out.returncode != 0:
+        return rows + [("read_apple_health", "failed: " + out.stderr.strip().splitlines()[-1])]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    peak_mb = res["peak_kb"] / 1024
+    rows += [
+        (
+            "read_apple_health time",
+            f"{res['seconds']:.1f} s ({size / 1e6 / res['seconds']:.1f} MB/s)",
+        ),
+        ("readings / events", f"{res['readings']:,} / {res['events']:,}"),
+        ("peak RSS (whole process)", f"{peak_mb:.0f} MB (target < 300 MB)"),
+    ]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmarks and print a table."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--apple-mb", type=float, default=1000, help="size of the Apple export (MB)")
+    ap.add_argument("--skip-apple", action="store_true")
+    ap.add_argument("--skip-dexcom", action="store_true")
+    args = ap.parse_args(argv)
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="soleus_bench_") as d:
+        tmp = Path(d)
+        if not args.skip_dexcom:
+            rows += bench_dexcom(tmp)
+        if not args.skip_apple:
+            rows += bench_apple(tmp, args.apple_mb)
+    width = max(len(k) for k, _ in rows)
+    print(f"{'measure':<{width}}  value")
+    print("-" * (width + 40))
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""Person-level (N-of-1) helpers: validation of the N-of-1 analysis and "what was recognised".
+
+:func:`validate_nof1` simulates many self-trackers on the ``freeliving`` protocol (14 days, three
+meals a day, 30 min of soleus pushups (SPU) after a random half of the meals, Dexcom G7), runs
+the same analysis a self-tracker gets (:func:`soleus_analysis.align.meal_responses` on the noisy
+CGM readings and logged events, then :func:`soleus_analysis.compare.n_of_1`) and compares each
+person's estimate with that person's *true* reduction. :func:`summarise_nof1` turns that into
+the two acceptance figures: CI coverage and the false-positive rate without an SPU effect.
+
+The true N-of-1 estimand
+------------------------
+:func:`~soleus_analysis.compare.n_of_1` estimates ``100 * (1 - exp(beta))`` where ``beta`` is the
+SPU coefficient of ``log(iAUC) ~ 1 + spu + carbs (centred) + meal period`` fitted to one
+person's meals: the covariate-adjusted ratio of geometric means of the response with and
+without SPU. The truth is computed *the same way* from the simulator's noise-free per-meal
+glucose iAUC (plasma glucose, baseline at the meal, 0-120 min, :attr:`Study.truth`): the same
+regression, the same covariates, on the same meals the analysis kept. It is the effect
+that would be found for these meals if the measurement were perfect (no sensor noise, lag or
+drift). The ratio of arithmetic means (:meth:`Study.true_reduction`) is a different quantity
+(large meals weigh more) and is reported alongside, not used for coverage.
+
+:func:`recognised_events` lists what the readers recognised in a recording (meals, SPU bouts,
+other exercise) with its source and label, so a report or notebook can show it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .align import meal_responses
+from .compare import n_of_1
+from .recording import Recording
+
+__all__ = [
+    "nof1_truth",
+    "recognised_events",
+    "recognition_summary",
+    "summarise_nof1",
+    "validate_nof1",
+]
+
+#: Columns of :func:`validate_nof1`.
+VALIDATION_COLUMNS: tuple[str, ...] = (
+    "subject",
+    "effect",
+    "n_meals",
+    "n_spu",
+    "n_control",
+    "estimate_pct",
+    "ci95_low",
+    "ci95_high",
+    "p_permutation",
+    "p_model",
+    "true_pct",
+    "true_ratio_of_means_pct",
+    "covered",
+    "significant",
+)
+
+
+def nof1_truth(
+    truth: pd.DataFrame,
+    meal_times: Sequence[Any] | pd.Series | None = None,
+    *,
+    value: str = "glucose_iauc_mgdl_min",
+    adjust: Sequence[str] = ("carbs_g", "time_of_day_h"),
+) -> pd.DataFrame:
+    """The true N-of-1 reduction of each person from noise-free per-meal responses.
+
+    The same log-scale regression as :func:`soleus_analysis.compare.n_of_1` (same covariates),
+    fitted to the noise-free values instead of the measured ones.
+
+    Parameters
+    ----------
+    truth : DataFrame
+        Per-meal ground truth (:attr:`soleus_analysis.simulate.Study.truth`): ``subject``,
+        ``condition``, ``meal_time``, ``carbs_g`` (g) and ``value``.
+    meal_times : sequence of datetime, optional
+        Keep only these meals (e.g. the ones the analysis included); all meals when None.
+    value : str
+        Noise-free response column (default glucose iAUC, mg/dL*min).
+    adjust : sequence of str
+        Covariates, as in :func:`~soleus_analysis.compare.n_of_1`.
+
+    Returns
+    -------
+    DataFrame
+        One row per person: ``subject``, ``true_pct`` (adjusted ratio of geometric means,
+        ``100 * (1 - exp(beta))``, %), ``true_ratio_of_means_pct`` (``100 * (1 - mean(SPU) /
+        mean(control))`` of the same meals, %), ``n_meals``.
+    """
+    t = truth.copy()
+    if meal_times is not None:
+        keep = pd.to_datetime(pd.Series(list(meal_times))).to_numpy(dtype="datetime64[ns]")
+        t = t.loc[pd.to_datetime(t["meal_time"]).isin(keep).to_numpy()]
+    mt = pd.to_datetime(t["meal_time"])
+    t = t.assign(time_of_day_h=(mt.dt.hour + mt.dt.minute / 60.0).to_numpy(dtype=float))
+    res = n_of_1(t, value, n_perm=0, adjust=adjust)
+    means = t.groupby(["subject", "condition"])[value].mean().unstack()
+    ratio = 100.0 * (1.0 - means.get("spu") / means.get("control"))
+    return pd.DataFrame(
+        {
+            "subject": res["subject"].to_numpy(),
+            "true_pct": res["reduction_pct"].to_numpy(dtype=float),
+            "true_ratio_of_means_pct": ratio.reindex(res["subject"]).to_numpy(dtype=float),
+            "n_meals": res["n_meals"].to_numpy(),
+        }
+    )
+
+
+def _one_person(
+    readings: pd.DataFrame,
+    events: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    n_perm: int,
+    seed: int,
+    rules: dict[str, Any],
+) -> dict[str, Any]:
+    meals = meal_responses(readings, events, **rules)
+    res = n_of_1(meals, n_perm=n_perm, seed=seed).iloc[0]
+    included = meals.loc[meals["excluded_reason"].isna() & meals["condition"].notna()]
+    tr = nof1_truth(truth, included["meal_time"]).iloc[0]
+    lo, hi = float(res["ci95_low"]), float(res["ci95_high"])
+    true = float(tr["true_pct"])
+    return {
+        "n_meals": int(res["n_meals"]),
+        "n_spu": int(res["n_spu"]),
+        "n_control": int(res["n_control"]),
+        "estimate_pct": float(res["reduction_pct"]),
+        "ci95_low": lo,
+        "ci95_high": hi,
+        "p_permutation": float(res["p_permutation"]),
+        "p_model": float(res["p_model"]),
+        "true_pct": true,
+        "true_ratio_of_means_pct": float(tr["true_ratio_of_means_pct"]),
+        "covered": bool(lo <= true <= hi) if np.isfinite([lo, hi, true]).all() else False,
+    }
+
+
+def validate_nof1(
+    n_people: int = 100,
+    effect: bool = True,
+    seed: int = 0,
+    *,
+    n_perm: int = 2000,
+    alpha: float = 0.05,
+    rules: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """Simulate self-trackers and check the N-of-1 analysis against each one's truth.
+
+    Parameters
+    ----------
+    n_people : int
+        Number of simulated people (each a 14-day ``freeliving`` experiment by default).
+    effect : bool
+        True: the calibrated SPU effect; False: no effect (``spu_gain=0``), SPU bouts still
+        logged and randomised, so any "significant" result is a false positive.
+    seed : int
+        Seed of the simulation (people, meals, randomisation, sensors) and of the tests.
+    n_perm : int
+        Re-assignments of the randomisation test per person.
+    alpha : float
+        Significance level for the ``significant`` column (on ``p_permutation``).
+    rules : dict, optional
+        Options of :func:`soleus_analysis.align.meal_responses` (default window 0-120 min,
+        pre-meal baseline).
+    **overrides
+        Protocol fields of the ``freeliving`` protocol (e.g. ``days=7``).
+
+    Returns
+    -------
+    DataFrame
+        One row per person, columns :data:`VALIDATION_COLUMNS`: meal counts, the estimate and
+        CI (%), ``p_permutation``, ``p_model``, ``true_pct`` (the true N-of-1 estimand, see the
+        module docstring, %), ``true_ratio_of_means_pct`` (%), ``covered`` (truth inside the
+        CI) and ``significant`` (``p_permutation < alpha``).
+    """
+    from .simulate import simulate_freeliving
+
+    if n_people < 1:
+        raise ValueError(f"n_people must be >= 1, got {n_people}")
+    if not effect:
+        overrides = {**overrides, "spu_gain": 0.0}
+    study = simulate_freeliving(n=n_people, seed=seed, **overrides)
+    r = {"window": (0, 120), "baseline": "premeal", **(rules or {})}
+    cgm = study.cgm.groupby("subject", sort=False)
+    ev = study.events.groupby("subject", sort=False)
+    tr = study.truth.groupby("subject", sort=False)
+    seeds = np.random.SeedSequence(seed).generate_state(len(study.subjects))
+    rows = []
+    for subj, s in zip(study.subjects, seeds, strict=True):
+        row = _one_person(
+            cgm.get_group(subj),
+            ev.get_group(subj),
+            tr.get_group(subj),
+            n_perm=n_perm,
+            seed=int(s),
+            rules=r,
+        )
+        rows.append({"subject": subj, "effect": bool(effect), **row})
+    out = pd.DataFrame(rows)
+    out["significant"] = out["p_permutation"] < alpha
+    return out.loc[:, list(VALIDATION_COLUMNS)]
+
+
+def summarise_nof1(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Acceptance figures of :func:`validate_nof1` results, one row per ``effect`` setting.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Output of :func:`validate_nof1` (one or both effect settings stacked).
+    alpha : float
+        Significance level (on ``p_permutation``).
+
+    Returns
+    -------
+    DataFrame
+        ``effect``, ``n_people``, ``coverage_pct`` (% of people whose CI holds their true
+        reduction), ``positive_pct`` (% with ``p_permutation < alpha``: power with an effect,
+        the false-positive rate without), ``false_positive_pct`` (same figure, NaN when
+        ``effect`` is True), ``mean_estimate_pct``, ``mean_true_pct``, ``mean_bias_pp``
+        (estimate minus truth, percentage points), ``median_ci_width_pp``.
+    """
+    rows = []
+    for eff, g in df.groupby("effect", sort=True):
+        pos = 100.0 * float((g["p_permutation"] < alpha).mean())
+        rows.append(
+            {
+                "effect": bool(eff),
+                "n_people": len(g),
+                "coverage_pct": 100.0 * float(g["covered"].mean()),
+                "positive_pct": pos,
+                "false_positive_pct": np.nan if eff else pos,
+                "mean_estimate_pct": float(g["estimate_pct"].mean()),
+                "mean_true_pct": float(g["true_pct"].mean()),
+                "mean_bias_pp": float((g["estimate_pct"] - g["true_pct"]).mean()),
+                "median_ci_width_pp": float((g["ci95_high"] - g["ci95_low"]).median()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# what was recognised
+# --------------------------------------------------------------------------------------------
+
+#: Event kinds shown by :func:`recognised_events`, in display order.
+RECOGNISED_KINDS: tuple[str, ...] = ("meal", "spu", "exercise")
+
+
+def recognised_events(
+    recording: Recording | pd.DataFrame, kinds: Sequence[str] = RECOGNISED_KINDS
+) -> pd.DataFrame:
+    """Tidy table of what the readers recognised as meals, SPU bouts and other exercise.
+
+    Parameters
+    ----------
+    recording : Recording or DataFrame
+        A recording (its ``events`` are used) or a canonical events frame.
+    kinds : sequence of str
+        Event kinds to list (default meals, SPU, exercise).
+
+    Returns
+    -------
+    DataFrame
+        One row per event, sorted by time: ``subject``, ``time``, ``end``, ``recognised_as``
+        (the event kind), ``duration_min`` (min; NaN when the end is unknown), ``carbs_g`` (g),
+        ``intensity``, ``label`` (the text it was recognised from), ``source`` (file/format).
+    """
+    ev = recording.events if isinstance(recording, Recording) else recording
+    cols = [
+        "subject",
+        "time",
+        "end",
+        "recognised_as",
+        "duration_min",
+        "carbs_g",
+        "intensity",
+        "label",
+        "source",
+    ]
+    if ev is None or len(ev) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    ev = ev.loc[ev["kind"].astype("object").isin(list(kinds)).to_numpy()]
+    start = pd.to_datetime(ev["time"])
+    end = pd.to_datetime(ev["end"]) if "end" in ev.columns else pd.Series(pd.NaT, index=ev.index)
+    out = pd.DataFrame(
+        {
+            "subject": ev["subject"].astype("object") if "subject" in ev.columns else None,
+            "time": start,
+            "end": end,
+            "recognised_as": ev["kind"].astype("object"),
+            "duration_min": (end - start).dt.total_seconds().to_numpy(dtype=float) / 60.0,
+        },
+        index=ev.index,
+    )
+    for c in ("carbs_g", "intensity", "label", "source"):
+        out[c] = ev[c] if c in ev.columns else np.nan
+    order = {k: i for i, k in enumerate(kinds)}
+    out["_k"] = out["recognised_as"].map(order)
+    out = out.sort_values(["time", "_k"], kind="stable").drop(columns="_k")
+    return out.reset_index(drop=True).loc[:, cols]
+
+
+def recognition_summary(recognised: pd.DataFrame) -> pd.DataFrame:
+    """Counts of :func:`recognised_events` by what was recognised and from which source.
+
+    Returns
+    -------
+    DataFrame
+        ``recognised_as``, ``source``, ``n`` (events), ``total_min`` (summed duration, min),
+        ``carbs_g`` (summed, g).
+    """
+    if recognised.empty:
+        return pd.DataFrame(columns=["recognised_as", "source", "n", "total_min", "carbs_g"])
+    g = recognised.assign(source=recognised["source"].astype("object").fillna("?")).groupby(
+        ["recognised_as", "source"], sort=True
+    )
+    return g.agg(
+        n=("time", "size"),
+        total_min=("duration_min", "sum"),
+        carbs_g=("carbs_g", "sum"),
+    ).reset_index()

@@ -1,0 +1,584 @@
+"""Methods validation on simulated trials: bias, CI coverage, method choices, insulin proxy.
+
+Everything here runs on **simulated** data (:mod:`soleus_analysis.simulate`). A *trial* is one
+simulated crossover study of ``n`` people analysed with the same functions a user runs
+(:func:`soleus_analysis.insulin.lab_responses` for venous samples,
+:func:`soleus_analysis.align.meal_responses` for CGM, :func:`soleus_analysis.compare.crossover`
+for the reduction and its paired bootstrap CI). The trials use the in-memory frames of the
+simulated study; the round trip through the export files is checked separately (by
+:mod:`soleus_analysis.reproduce` and its tests).
+
+Speed: all trials of a run are simulated as **one** large cohort of ``n_trials * n`` people
+(independent draws from the protocol's population; the simulator is vectorised over people),
+which is then cut into consecutive blocks of ``n`` people, one block per trial.
+
+Ground truth and estimands
+--------------------------
+The reduction is ``100 * (1 - mean(iAUC_SPU) / mean(iAUC_control))``, %.
+
+- ``truth_sample``: that reduction for the trial's own people, from the noise-free plasma
+  glucose curves (1-min grid, baseline at t = 0, window ``0..window``).
+- ``truth_population``: the same for a very large independent cohort
+  (:func:`soleus_analysis.simulate.population_truth`), computed once per run.
+
+The bootstrap CI of :func:`~soleus_analysis.compare.crossover` resamples participants, so it
+describes the variation of the estimate between samples of people drawn from the population:
+its target is ``truth_population``. Coverage of ``truth_sample`` is reported as well; it is
+higher, because a trial's own noise-free reduction is closer to the trial's estimate than the
+population value is (both share the same people).
+
+The truth always uses plasma glucose with the t0 baseline over the analysis window, so the bias
+of a CGM or a pre-meal baseline analysis shows how far that method choice moves the estimate
+from the physiological quantity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .align import meal_responses
+from .compare import crossover
+from .errors import InputError
+from .insulin import lab_responses
+from .response import iauc_batch
+from .simulate import Study, population_truth, simulate_study
+
+__all__ = [
+    "CGM_PRESETS",
+    "CGM_BEFORE_MIN",
+    "FASTING_MINUTES",
+    "TrialSet",
+    "add_coverage",
+    "analyse_trials",
+    "insulin_proxy_agreement",
+    "proxy_table",
+    "run_trials",
+    "simulate_trials",
+    "summarise_trials",
+    "true_population_reduction",
+]
+
+#: Sensor preset simulated for each CGM sampling interval (minutes).
+CGM_PRESETS: dict[int, str] = {5: "dexcom_g6", 15: "libre2"}
+
+#: Fasting venous samples added before the drink (minutes), so that a ``"premeal"`` baseline
+#: (mean of the samples at -30..0 min) has more than the t = 0 sample to average.
+FASTING_MINUTES: tuple[float, ...] = (-30.0, -15.0)
+
+#: CGM minutes kept before each drink in validation trials (the proxy and the pre-meal baseline
+#: need some; the protocol default of 120 min only makes the demo files look real).
+CGM_BEFORE_MIN: float = 60.0
+
+#: People in the independent cohort that gives ``truth_population``.
+N_POPULATION: int = 10000
+
+_GLUCOSE_LAB = "glucose_iauc_mgdl_min"
+_GLUCOSE_CGM = "iauc_mgdl_min"
+
+
+@dataclass
+class TrialSet:
+    """Simulated trials (synthetic): one large study cut into blocks of ``n`` people.
+
+    Attributes
+    ----------
+    study : Study
+        The simulated cohort of ``n_trials * n`` people.
+    n_trials : int
+        Number of trials.
+    n : int
+        People per trial.
+    trial_of : dict
+        Subject id -> trial number (0-based).
+    cgm_interval : int or None
+        Sampling interval of the simulated CGM, minutes (None: no CGM simulated).
+    seed : int
+        Seed of the simulation.
+    """
+
+    study: Study
+    n_trials: int
+    n: int
+    trial_of: dict[str, int]
+    cgm_interval: int | None
+    seed: int
+
+
+def _check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise InputError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def simulate_trials(
+    protocol: str = "hamilton2022",
+    n_trials: int = 200,
+    n: int | None = None,
+    seed: int = 0,
+    cgm_interval: int | None = 5,
+    **overrides,
+) -> TrialSet:
+    """Simulate ``n_trials`` independent crossover trials of ``n`` people in one go.
+
+    Parameters
+    ----------
+    protocol : str
+        Crossover protocol (``"hamilton2022"`` or ``"elek2025"``).
+    n_trials : int
+        Number of trials.
+    n : int, optional
+        People per trial (default: the protocol's ``n``).
+    seed : int
+        Seed of the whole simulation.
+    cgm_interval : {5, 15} or None
+        CGM sampling interval in minutes (5: Dexcom G6, 15: Libre 2 historic values); None
+        simulates no CGM (faster, venous only).
+    **overrides
+        Protocol fields to change (see :func:`soleus_analysis.simulate.simulate_study`).
+
+    Returns
+    -------
+    TrialSet
+        The venous samples include fasting samples at :data:`FASTING_MINUTES`; the CGM is kept
+        from :data:`CGM_BEFORE_MIN` before each drink to the protocol's window end.
+    """
+    from .simulate import get_protocol
+
+    if n_trials < 1:
+        raise InputError(f"n_trials must be >= 1, got {n_trials}")
+    if cgm_interval is not None:
+        _check_choice("cgm_interval", cgm_interval, CGM_PRESETS)
+    proto = get_protocol(protocol)
+    if proto.design != "crossover_ogtt":
+        raise InputError(f"validation trials need a crossover protocol, got {proto.name!r}")
+    n_per = int(proto.n if n is None else n)
+    if n_per < 2:
+        raise InputError(f"n (people per trial) must be >= 2, got {n_per}")
+    lab = overrides.pop("lab_minutes", proto.lab_minutes)
+    lab = tuple(sorted(set(FASTING_MINUTES) | {float(m) for m in lab}))
+    cgm = CGM_PRESETS[cgm_interval] if cgm_interval is not None else None
+    # CGM kept only where the analyses look (pre-meal span and the longest window): faster
+    overrides.setdefault("cgm_before_min", CGM_BEFORE_MIN)
+    overrides.setdefault("cgm_after_min", float(proto.window_min))
+    study = simulate_study(
+        proto, n=n_trials * n_per, seed=seed, cgm=cgm, lab_minutes=lab, **overrides
+    )
+    subjects = study.subjects
+    trial_of = {s: i // n_per for i, s in enumerate(subjects)}
+    return TrialSet(study, int(n_trials), n_per, trial_of, cgm_interval, int(seed))
+
+
+@lru_cache(maxsize=32)
+def _population_cached(protocol: str, window: float, n_pop: int, seed: int) -> float:
+    out = population_truth(protocol, n=n_pop, seed=seed, window_min=float(window))
+    return float(out["glucose_iauc_reduction_pct"])
+
+
+def true_population_reduction(
+    protocol: str = "hamilton2022",
+    window: float | None = None,
+    n_population: int = N_POPULATION,
+    seed: int = 0,
+) -> float:
+    """Noise-free glucose iAUC reduction of a very large cohort, % (cached per arguments).
+
+    Parameters
+    ----------
+    protocol : str
+        Crossover protocol name.
+    window : float, optional
+        Window end, minutes (default the protocol's ``window_min``).
+    n_population : int
+        People in the cohort.
+    seed : int
+        Seed of the cohort; independent of the trials' cohort when different from theirs.
+
+    Returns
+    -------
+    float
+        ``100 * (1 - mean(iAUC_SPU) / mean(iAUC_control))`` of plasma glucose, baseline t0, %.
+    """
+    from .simulate import get_protocol
+
+    w = get_protocol(protocol).window_min if window is None else float(window)
+    return _population_cached(str(protocol), float(w), int(n_population), int(seed))
+
+
+def _sample_truth_rows(study: Study, window: float) -> pd.DataFrame:
+    """Noise-free plasma glucose iAUC (baseline t0, 0..window) per subject and condition."""
+    curves = study.true_curves
+    keys = curves[["subject", "condition"]].drop_duplicates(ignore_index=True)
+    n_sys = len(keys)
+    minutes = curves["minute"].to_numpy(float)
+    width = len(curves) // n_sys
+    t = minutes.reshape(n_sys, width)
+    g = curves["glucose_mgdl"].to_numpy(float).reshape(n_sys, width)
+    i0 = int(np.searchsorted(t[0], 0.0))
+    base = g[:, i0]
+    keys["true_iauc"] = iauc_batch(t, g, base, window=(0.0, float(window)))
+    return keys
+
+
+def _reduction_by_trial(frame: pd.DataFrame, value: str) -> pd.Series:
+    """100 * (1 - mean(spu) / mean(control)) per trial, over people with both conditions."""
+    wide = frame.pivot_table(index=["trial", "subject"], columns="condition", values=value)
+    wide = wide.dropna()
+    means = wide.groupby(level="trial").mean()
+    return 100.0 * (1.0 - means["spu"] / means["control"])
+
+
+def _responses(
+    trials: TrialSet, sampling: str, baseline: str, window: float
+) -> tuple[pd.DataFrame, str]:
+    """Per subject x condition glucose response table (with ``trial``) and its value column."""
+    study = trials.study
+    if sampling == "venous":
+        resp = lab_responses(study.venous, window=(0.0, window), baseline=baseline)
+        value = _GLUCOSE_LAB
+    else:
+        if trials.cgm_interval is None or study.cgm.empty:
+            raise InputError("sampling='cgm' needs trials simulated with a CGM (cgm_interval)")
+        resp = meal_responses(
+            study.cgm, study.events, window=(0.0, window), baseline=baseline, premeal_span=(-30, 0)
+        )
+        resp = resp.loc[resp["excluded_reason"].isna()]
+        value = _GLUCOSE_CGM
+    resp = resp[["subject", "condition", value]].copy()
+    resp["subject"] = resp["subject"].astype(str)
+    resp["trial"] = resp["subject"].map(trials.trial_of).astype("int64")
+    return resp, value
+
+
+def analyse_trials(
+    trials: TrialSet,
+    sampling: str = "venous",
+    baseline: str = "t0",
+    window: float | None = None,
+    *,
+    estimand: str = "population",
+    truth_population: float | None = None,
+    n_population: int = N_POPULATION,
+    n_boot: int = 2000,
+    ci_method: str = "expanded",
+) -> pd.DataFrame:
+    """Analyse simulated trials with one method; one row per trial.
+
+    Parameters
+    ----------
+    trials : TrialSet
+        From :func:`simulate_trials`.
+    sampling : {"venous", "cgm"}
+        Venous lab samples (:func:`~soleus_analysis.insulin.lab_responses`) or the CGM
+        (:func:`~soleus_analysis.align.meal_responses`, excluded meals left out).
+    baseline : {"t0", "premeal"}
+        Baseline rule of the analysis (premeal: mean of -30..0 min).
+    window : float, optional
+        Window end, minutes after the drink (default the protocol's).
+    estimand : {"population", "sample"}
+        Which truth ``covered`` and ``error`` refer to.
+    truth_population : float, optional
+        Population reduction, % (default :func:`true_population_reduction` for this protocol
+        and window, seed independent of the trials).
+    n_population : int
+        People in the population cohort when ``truth_population`` is computed.
+    n_boot : int
+        Bootstrap resamples per trial.
+    ci_method : {"expanded", "percentile", "bca"}
+        Bootstrap interval (see :func:`soleus_analysis.compare.crossover`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``trial``, ``n_pairs``, ``estimate`` (%), ``ci95_low``, ``ci95_high`` (%),
+        ``truth_sample``, ``truth_population`` (%), ``covered_population``,
+        ``covered_sample`` (bool), ``covered`` and ``error`` (estimate - truth, percentage
+        points) against the chosen ``estimand``, and the settings ``sampling``,
+        ``cgm_interval``, ``baseline``, ``window``, ``ci_method``.
+    """
+    _check_choice("sampling", sampling, ("venous", "cgm"))
+    _check_choice("baseline", baseline, ("t0", "premeal"))
+    _check_choice("estimand", estimand, ("population", "sample"))
+    proto = trials.study.protocol
+    w = float(proto.window_min if window is None else window)
+    if truth_population is None:
+        truth_population = true_population_reduction(
+            proto.name, w, n_population, seed=trials.seed + 1_000_003
+        )
+    resp, value = _responses(trials, sampling, baseline, w)
+
+    truth = _sample_truth_rows(trials.study, w)
+    truth["trial"] = truth["subject"].astype(str).map(trials.trial_of).astype("int64")
+    truth_sample = _reduction_by_trial(truth, "true_iauc")
+
+    rows = []
+    for k, part in resp.groupby("trial", sort=True):
+        res = crossover(part, value, n_boot=n_boot, seed=int(k), ci_method=ci_method).iloc[0]
+        rows.append(
+            {
+                "trial": int(k),
+                "n_pairs": int(res["n_pairs"]),
+                "estimate": float(res["reduction_pct"]),
+                "ci95_low": float(res["ci95_low"]),
+                "ci95_high": float(res["ci95_high"]),
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["truth_sample"] = out["trial"].map(truth_sample).astype(float)
+    out["truth_population"] = float(truth_population)
+    out = add_coverage(out, estimand)
+    out["sampling"] = sampling
+    out["cgm_interval"] = trials.cgm_interval if sampling == "cgm" else np.nan
+    out["baseline"] = baseline
+    out["window"] = w
+    out["ci_method"] = ci_method
+    return out
+
+
+def add_coverage(trials: pd.DataFrame, estimand: str = "population") -> pd.DataFrame:
+    """Add coverage flags and the error of each trial.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        ``estimate``, ``ci95_low``, ``ci95_high``, ``truth_sample``, ``truth_population`` (%).
+    estimand : {"population", "sample"}
+        Truth used for ``covered`` and ``error``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``covered_population``, ``covered_sample`` (bool: low <= truth <= high; a
+        missing limit counts as not covered), ``covered`` and ``error`` (estimate - truth,
+        percentage points) for the chosen estimand.
+    """
+    _check_choice("estimand", estimand, ("population", "sample"))
+    out = trials.copy()
+    lo = out["ci95_low"].to_numpy(float)
+    hi = out["ci95_high"].to_numpy(float)
+    for name in ("population", "sample"):
+        truth = out[f"truth_{name}"].to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            out[f"covered_{name}"] = (lo <= truth) & (truth <= hi)
+    out["covered"] = out[f"covered_{estimand}"]
+    out["error"] = out["estimate"] - out[f"truth_{estimand}"]
+    return out
+
+
+def run_trials(
+    protocol: str = "hamilton2022",
+    n_trials: int = 200,
+    n: int | None = None,
+    seed: int = 0,
+    sampling: str = "venous",
+    cgm_interval: int = 5,
+    baseline: str = "t0",
+    window: float | None = None,
+    estimand: str = "population",
+    **options,
+) -> pd.DataFrame:
+    """Simulate and analyse ``n_trials`` crossover trials (synthetic data); one row per trial.
+
+    Shorthand for :func:`simulate_trials` then :func:`analyse_trials` (to compare several
+    methods on the same simulated people, call those two directly).
+
+    Parameters
+    ----------
+    protocol : str
+        Crossover protocol.
+    n_trials : int
+        Number of trials.
+    n : int, optional
+        People per trial (default the protocol's).
+    seed : int
+        Seed.
+    sampling : {"venous", "cgm"}
+        What the analysis reads.
+    cgm_interval : {5, 15}
+        CGM sampling interval, minutes (used when ``sampling="cgm"``).
+    baseline : {"t0", "premeal"}
+        Baseline rule.
+    window : float, optional
+        Window end, minutes.
+    estimand : {"population", "sample"}
+        Truth of ``covered`` and ``error``.
+    **options
+        Passed to :func:`analyse_trials` (``n_boot``, ``ci_method``, ``truth_population``,
+        ``n_population``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`analyse_trials`.
+    """
+    _check_choice("sampling", sampling, ("venous", "cgm"))
+    trials = simulate_trials(
+        protocol, n_trials, n, seed, cgm_interval=cgm_interval if sampling == "cgm" else None
+    )
+    return analyse_trials(trials, sampling, baseline, window, estimand=estimand, **options)
+
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    if n == 0:
+        return np.nan, np.nan
+    p = k / n
+    den = 1 + z**2 / n
+    mid = (p + z**2 / (2 * n)) / den
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
+    return 100 * (mid - half), 100 * (mid + half)
+
+
+def summarise_trials(trials: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    """Bias, RMSE, coverage and CI width of simulated trials; one row per group.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        One row per trial with ``estimate``, ``ci95_low``, ``ci95_high`` (%), ``error``
+        (percentage points), ``covered`` (bool) and optionally ``covered_population``,
+        ``covered_sample``, ``truth_sample``, ``truth_population``.
+    by : list of str, optional
+        Columns to group by (e.g. the method settings); default one row for all trials.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n_trials``, ``mean_estimate`` (%), ``mean_truth`` (% , mean of the truth ``error``
+        refers to), ``bias_pp`` (mean error, percentage points), ``bias_se_pp`` (its Monte
+        Carlo standard error), ``rmse_pp``, ``sd_estimate_pp``, ``coverage_pct`` (% of trials
+        whose CI covers the truth), ``coverage_ci95_low``, ``coverage_ci95_high`` (Wilson
+        interval of the coverage, %), ``coverage_population_pct`` and ``coverage_sample_pct``
+        (when present), ``mean_ci_width_pp``; plus the ``by`` columns first.
+    """
+    need = ["estimate", "ci95_low", "ci95_high", "error", "covered"]
+    missing = [c for c in need if c not in trials.columns]
+    if missing:
+        raise InputError(f"trials table lacks column(s) {missing}; expected {need}")
+    groups = [((), trials)] if not by else trials.groupby(by, sort=False, dropna=False)
+    rows = []
+    for key, part in groups:
+        err = part["error"].to_numpy(float)
+        est = part["estimate"].to_numpy(float)
+        cov = part["covered"].to_numpy(bool)
+        m = len(part)
+        row: dict = {}
+        if by:
+            key = key if isinstance(key, tuple) else (key,)
+            row.update(dict(zip(by, key, strict=True)))
+        row["n_trials"] = m
+        row["mean_estimate"] = float(np.mean(est))
+        row["mean_truth"] = float(np.mean(est - err))
+        row["bias_pp"] = float(np.mean(err))
+        row["bias_se_pp"] = float(np.std(err, ddof=1) / np.sqrt(m)) if m > 1 else np.nan
+        row["rmse_pp"] = float(np.sqrt(np.mean(err**2)))
+        row["sd_estimate_pp"] = float(np.std(est, ddof=1)) if m > 1 else np.nan
+        row["coverage_pct"] = float(100 * cov.mean())
+        row["coverage_ci95_low"], row["coverage_ci95_high"] = _wilson(int(cov.sum()), m)
+        for name in ("population", "sample"):
+            col = f"covered_{name}"
+            if col in part.columns:
+                row[f"coverage_{name}_pct"] = float(100 * part[col].to_numpy(bool).mean())
+        width = part["ci95_high"].to_numpy(float) - part["ci95_low"].to_numpy(float)
+        row["mean_ci_width_pp"] = float(np.mean(width))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- insulin proxy
+
+
+def proxy_table(study: Study, window: float | None = None) -> pd.DataFrame:
+    """CGM-only insulin *proxy* iAUC next to the simulator's true insulin iAUC, per test.
+
+    Parameters
+    ----------
+    study : Study
+        A simulated crossover study with a CGM.
+    window : float, optional
+        Window end, minutes (default the protocol's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``subject``, ``condition``, ``proxy_iauc_pmol_l_min`` (pmol/L·min, from
+        :func:`~soleus_analysis.align.meal_responses` with ``insulin_proxy=True``, baseline t0),
+        ``true_insulin_iauc_uU_ml_min`` (µU/mL·min, noise-free plasma insulin, baseline t0).
+        Tests excluded by the CGM rules are left out.
+    """
+    if study.cgm is None or study.cgm.empty:
+        raise InputError("the insulin proxy needs a study simulated with a CGM")
+    w = float(study.protocol.window_min if window is None else window)
+    resp = meal_responses(
+        study.cgm, study.events, window=(0.0, w), baseline="t0", insulin_proxy=True
+    )
+    resp = resp.loc[resp["excluded_reason"].isna(), ["subject", "condition"]].assign(
+        proxy_iauc_pmol_l_min=resp["insulin_proxy_iauc_pmol_l_min"]
+    )
+    resp["subject"] = resp["subject"].astype(str)
+    curves = study.true_curves
+    keys = curves[["subject", "condition"]].drop_duplicates(ignore_index=True)
+    n_sys = len(keys)
+    t = curves["minute"].to_numpy(float).reshape(n_sys, -1)
+    ins = curves["insulin_uU_ml"].to_numpy(float).reshape(n_sys, -1)
+    i0 = int(np.searchsorted(t[0], 0.0))
+    keys["true_insulin_iauc_uU_ml_min"] = iauc_batch(t, ins, ins[:, i0], window=(0.0, w))
+    keys["subject"] = keys["subject"].astype(str)
+    keys["condition"] = keys["condition"].astype(str)
+    resp["condition"] = resp["condition"].astype(str)
+    out = resp.merge(keys, on=["subject", "condition"], how="inner")
+    return out.dropna().reset_index(drop=True)
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return np.nan, np.nan
+    return float(stats.pearsonr(x, y)[0]), float(stats.spearmanr(x, y)[0])
+
+
+def insulin_proxy_agreement(study: Study, window: float | None = None) -> pd.DataFrame:
+    """Agreement of the CGM-only insulin proxy with the simulator's true insulin (synthetic).
+
+    Parameters
+    ----------
+    study : Study
+        A simulated crossover study with a CGM.
+    window : float, optional
+        Window end, minutes (default the protocol's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``n_tests``, ``pearson_r``, ``spearman_r`` (proxy iAUC vs true insulin iAUC
+        across tests), ``pearson_r_control``, ``pearson_r_spu`` (within a condition),
+        ``pearson_r_within`` (per-person log ratios SPU/control of proxy vs truth),
+        ``proxy_reduction_pct`` and ``true_insulin_reduction_pct`` (%,
+        ``100 * (1 - mean SPU / mean control)`` over people with both tests) and
+        ``reduction_gap_pp`` (proxy minus true, percentage points).
+    """
+    tab = proxy_table(study, window)
+    x = tab["proxy_iauc_pmol_l_min"].to_numpy(float)
+    y = tab["true_insulin_iauc_uU_ml_min"].to_numpy(float)
+    row: dict = {"n_tests": len(tab)}
+    row["pearson_r"], row["spearman_r"] = _corr(x, y)
+    for cond in ("control", "spu"):
+        sel = (tab["condition"] == cond).to_numpy()
+        row[f"pearson_r_{cond}"] = _corr(x[sel], y[sel])[0]
+    wide = tab.pivot_table(
+        index="subject",
+        columns="condition",
+        values=["proxy_iauc_pmol_l_min", "true_insulin_iauc_uU_ml_min"],
+    ).dropna()
+    px = wide["proxy_iauc_pmol_l_min"]
+    tr = wide["true_insulin_iauc_uU_ml_min"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lx = np.log(px["spu"].to_numpy(float) / px["control"].to_numpy(float))
+        ly = np.log(tr["spu"].to_numpy(float) / tr["control"].to_numpy(float))
+    ok = np.isfinite(lx) & np.isfinite(ly)
+    row["pearson_r_within"] = _corr(lx[ok], ly[ok])[0]
+    row["proxy_reduction_pct"] = float(100 * (1 - px["spu"].mean() / px["control"].mean()))
+    row["true_insulin_reduction_pct"] = float(100 * (1 - tr["spu"].mean() / tr["control"].mean()))
+    row["reduction_gap_pp"] = row["proxy_reduction_pct"] - row["true_insulin_reduction_pct"]
+    return pd.DataFrame([row])
