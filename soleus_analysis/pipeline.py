@@ -170,16 +170,34 @@ def _enough(meals: pd.DataFrame) -> bool:
 def person_effect(
     meals: pd.DataFrame, *, seed: int = 0
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, str]:
-    """The person's own SPU effect (N-of-1), dose-response and plain-language verdict."""
-    from . import compare
+    """The person's own SPU effect (N-of-1), dose-response and plain-language verdict.
 
-    if not _enough(meals):
-        return None, None, compare.verdict(None, meals=meals)
+    With fewer than :data:`MIN_MEALS_PER_CONDITION` included meals in either condition no
+    effect is estimated and the verdict says so. The dose-response is left out (``None``) when
+    SPU minutes hardly vary or the covariates cannot be separated.
+    """
+    from . import compare
+    from .errors import InputError
+
+    ok = meals[meals["excluded_reason"].isna()] if len(meals) else meals
+    counts = ok["condition"].value_counts() if len(ok) else pd.Series(dtype=int)
+    if len(meals) == 0 or not _enough(meals):
+        row = {
+            "reduction_pct": float("nan"),
+            "ci95_low": float("nan"),
+            "ci95_high": float("nan"),
+            "n_spu": int(counts.get("spu", 0)),
+            "n_control": int(counts.get("control", 0)),
+        }
+        return None, None, compare.verdict(row)
     effect = compare.n_of_1(meals, seed=seed)
-    spu = meals[(meals["condition"] == "spu") & meals["excluded_reason"].isna()]
+    spu = ok[ok["condition"] == "spu"]
     dose = None
     if spu["spu_minutes"].nunique() >= 3 and len(spu) >= 6:
-        dose = compare.dose_response(meals)
+        try:
+            dose = compare.dose_response(meals)
+        except InputError:
+            dose = None
     return effect, dose, compare.verdict(effect.iloc[0])
 
 
@@ -272,6 +290,14 @@ def analyze_cohort(
         on="subject",
         how="left",
     )
+    several = counts.fillna(0).min(axis=1) >= MIN_MEALS_PER_CONDITION if len(counts) else counts
+    if len(counts) and several.any():
+        # people with several meals per condition: their own (covariate-adjusted) estimate and CI
+        own = compare.n_of_1(ok[ok["subject"].isin(several[several].index)], n_perm=0, seed=seed)
+        own = own[["subject", "reduction_pct", "ci95_low", "ci95_high"]]
+        people = people.drop(columns=["reduction_pct"]).merge(own, on="subject", how="left")
+        simple = compare.per_person(ok, "iauc_mgdl_min").set_index("subject")["reduction_pct"]
+        people["reduction_pct"] = people["reduction_pct"].fillna(people["subject"].map(simple))
     if coverage is not None:
         people = people.merge(coverage, on="subject", how="left")
     pooled_rows = []

@@ -74,6 +74,10 @@ FASTING_MINUTES: tuple[float, ...] = (-30.0, -15.0)
 #: need some; the protocol default of 120 min only makes the demo files look real).
 CGM_BEFORE_MIN: float = 60.0
 
+#: CGM minutes kept after the window end (readings past the window edge let the analysis cut
+#: the curve at the edge by interpolation instead of seeing a gap).
+CGM_AFTER_EXTRA_MIN: float = 30.0
+
 #: People in the independent cohort that gives ``truth_population``.
 N_POPULATION: int = 10000
 
@@ -144,7 +148,8 @@ def simulate_trials(
     -------
     TrialSet
         The venous samples include fasting samples at :data:`FASTING_MINUTES`; the CGM is kept
-        from :data:`CGM_BEFORE_MIN` before each drink to the protocol's window end.
+        from :data:`CGM_BEFORE_MIN` before each drink to :data:`CGM_AFTER_EXTRA_MIN` after the
+        protocol's window end.
     """
     from .simulate import get_protocol
 
@@ -163,7 +168,7 @@ def simulate_trials(
     cgm = CGM_PRESETS[cgm_interval] if cgm_interval is not None else None
     # CGM kept only where the analyses look (pre-meal span and the longest window): faster
     overrides.setdefault("cgm_before_min", CGM_BEFORE_MIN)
-    overrides.setdefault("cgm_after_min", float(proto.window_min))
+    overrides.setdefault("cgm_after_min", float(proto.window_min) + CGM_AFTER_EXTRA_MIN)
     study = simulate_study(
         proto, n=n_trials * n_per, seed=seed, cgm=cgm, lab_minutes=lab, **overrides
     )
@@ -240,8 +245,6 @@ def _responses(
         resp = lab_responses(study.venous, window=(0.0, window), baseline=baseline)
         value = _GLUCOSE_LAB
     else:
-        if trials.cgm_interval is None or study.cgm.empty:
-            raise InputError("sampling='cgm' needs trials simulated with a CGM (cgm_interval)")
         resp = meal_responses(
             study.cgm, study.events, window=(0.0, window), baseline=baseline, premeal_span=(-30, 0)
         )
@@ -302,6 +305,8 @@ def analyse_trials(
     _check_choice("sampling", sampling, ("venous", "cgm"))
     _check_choice("baseline", baseline, ("t0", "premeal"))
     _check_choice("estimand", estimand, ("population", "sample"))
+    if sampling == "cgm" and (trials.cgm_interval is None or trials.study.cgm.empty):
+        raise InputError("sampling='cgm' needs trials simulated with a CGM (cgm_interval)")
     proto = trials.study.protocol
     w = float(proto.window_min if window is None else window)
     if truth_population is None:
@@ -446,7 +451,8 @@ def summarise_trials(trials: pd.DataFrame, by: list[str] | None = None) -> pd.Da
     Returns
     -------
     pandas.DataFrame
-        ``n_trials``, ``mean_estimate`` (%), ``mean_truth`` (% , mean of the truth ``error``
+        ``n_trials``, ``n_failed`` (trials without an estimate, left out of the bias and
+        counted as not covered), ``mean_estimate`` (%), ``mean_truth`` (% , mean of the truth ``error``
         refers to), ``bias_pp`` (mean error, percentage points), ``bias_se_pp`` (its Monte
         Carlo standard error), ``rmse_pp``, ``sd_estimate_pp``, ``coverage_pct`` (% of trials
         whose CI covers the truth), ``coverage_ci95_low``, ``coverage_ci95_high`` (Wilson
@@ -460,15 +466,19 @@ def summarise_trials(trials: pd.DataFrame, by: list[str] | None = None) -> pd.Da
     groups = [((), trials)] if not by else trials.groupby(by, sort=False, dropna=False)
     rows = []
     for key, part in groups:
+        cov = part["covered"].to_numpy(bool)
+        n_all = len(part)
+        whole = part
+        part = part.loc[np.isfinite(part["estimate"].to_numpy(float))]
         err = part["error"].to_numpy(float)
         est = part["estimate"].to_numpy(float)
-        cov = part["covered"].to_numpy(bool)
         m = len(part)
         row: dict = {}
         if by:
             key = key if isinstance(key, tuple) else (key,)
             row.update(dict(zip(by, key, strict=True)))
-        row["n_trials"] = m
+        row["n_trials"] = n_all
+        row["n_failed"] = n_all - m
         row["mean_estimate"] = float(np.mean(est))
         row["mean_truth"] = float(np.mean(est - err))
         row["bias_pp"] = float(np.mean(err))
@@ -476,11 +486,11 @@ def summarise_trials(trials: pd.DataFrame, by: list[str] | None = None) -> pd.Da
         row["rmse_pp"] = float(np.sqrt(np.mean(err**2)))
         row["sd_estimate_pp"] = float(np.std(est, ddof=1)) if m > 1 else np.nan
         row["coverage_pct"] = float(100 * cov.mean())
-        row["coverage_ci95_low"], row["coverage_ci95_high"] = _wilson(int(cov.sum()), m)
+        row["coverage_ci95_low"], row["coverage_ci95_high"] = _wilson(int(cov.sum()), n_all)
         for name in ("population", "sample"):
             col = f"covered_{name}"
-            if col in part.columns:
-                row[f"coverage_{name}_pct"] = float(100 * part[col].to_numpy(bool).mean())
+            if col in whole.columns:
+                row[f"coverage_{name}_pct"] = float(100 * whole[col].to_numpy(bool).mean())
         width = part["ci95_high"].to_numpy(float) - part["ci95_low"].to_numpy(float)
         row["mean_ci_width_pp"] = float(np.mean(width))
         rows.append(row)

@@ -187,7 +187,7 @@ _reading = st.tuples(
 _workout = st.tuples(_minutes, st.integers(min_value=1, max_value=180), st.booleans())
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(
     readings=st.lists(_reading, min_size=1, max_size=30),
     n_other=st.integers(min_value=0, max_value=20),
@@ -238,3 +238,14 @@ def test_generated_export_reads_back_exactly(tmp_path_factory, readings, n_other
     ev = rec.events
     got_w = sorted(zip(ev["time"], ev["end"], ev["kind"], strict=True))
     assert got_w == sorted((pd.Timestamp(a), pd.Timestamp(b), k) for a, b, k in exp_workouts)
+
+
+def test_chunked_compaction_gives_the_same_result(monkeypatch):
+    from soleus_analysis.io import apple_health
+
+    whole = read_apple_health(SMALL)
+    monkeypatch.setattr(apple_health, "_CHUNK", 2)
+    chunked = read_apple_health(SMALL)
+    pd.testing.assert_frame_equal(whole.readings, chunked.readings)
+    pd.testing.assert_frame_equal(whole.events, chunked.events)
+    assert whole.provenance.to_dict() == chunked.provenance.to_dict()

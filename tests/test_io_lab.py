@@ -108,7 +108,7 @@ _point = st.tuples(
 )
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(
     points=st.lists(_point, min_size=1, max_size=30, unique_by=lambda x: x[:3]).filter(
         lambda pts: any(g is not None or i is not None for *_, g, i in pts)

@@ -198,7 +198,7 @@ _row = st.tuples(
 )
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(rows=st.lists(_row, min_size=1, max_size=25), sep=st.sampled_from([",", ";"]))
 def test_generated_activity_log_reads_back(tmp_path_factory, rows, sep):
     base = dt.datetime(2026, 1, 1)
@@ -255,7 +255,7 @@ def test_cronometer_merge_minutes_option():
 _GROUPS = ["Breakfast", "Lunch", "Dinner", "Snack 1"]
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(
     meals=st.lists(
         st.tuples(
@@ -332,7 +332,7 @@ def test_myfitnesspal_without_time_column(tmp_path):
     assert rec.provenance.rows_dropped == {"no time": 1}
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(
     rows=st.lists(
         st.tuples(

@@ -71,8 +71,7 @@ p03,spu,120,90
 def hand_study(tmp_path: Path) -> Path:
     (tmp_path / "lab.csv").write_text(LAB)
     (tmp_path / "manifest.csv").write_text(
-        "subject,cgm_path,events_path,lab_path\n"
-        + "".join(f"p0{i},,,lab.csv\n" for i in (1, 2, 3))
+        "subject,cgm_path,events_path,lab_path\n" + "".join(f"p0{i},,,lab.csv\n" for i in (1, 2, 3))
     )
     return tmp_path
 
@@ -152,7 +151,17 @@ def test_cli_reproduce_json_and_simulate_inspect(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     r = runner.invoke(
         main,
-        ["reproduce", "--protocol", "elek2025", "--seed", "1", "--n-boot", "500", "--json", str(out)],
+        [
+            "reproduce",
+            "--protocol",
+            "elek2025",
+            "--seed",
+            "1",
+            "--n-boot",
+            "500",
+            "--json",
+            str(out),
+        ],
     )
     assert r.exit_code == 0, r.output
     assert "SYNTHETIC" in r.output and "truth" in r.output

@@ -58,6 +58,9 @@ WORKOUT_PREFIX = "HKWorkoutActivityType"
 #: Plausible glucose range (mg/dL, exclusive lower, inclusive upper).
 GLUCOSE_RANGE_MGDL: tuple[float, float] = (0.0, 1000.0)
 
+#: Records of one type collected as strings before being compacted into typed arrays.
+_CHUNK = 50_000
+
 #: At most this many warnings per drop reason (the count in ``rows_dropped`` is always complete).
 MAX_WARNINGS_PER_REASON = 50
 
@@ -163,6 +166,7 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
         "meta": [],
     }
     other: dict[str, int] = {}
+    chunks: dict[str, list[pd.DataFrame]] = {"glucose": [], "carbs": [], "insulin": []}
     builder = _Builder()
     parser = _HardenedParser(builder)
     lines = builder.lines
@@ -176,11 +180,11 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
                 if tag == "Record":
                     rtype = elem.get("type", "")
                     if rtype == GLUCOSE:
-                        dest = glucose
+                        key, dest = "glucose", glucose
                     elif rtype == CARBS:
-                        dest = carbs
+                        key, dest = "carbs", carbs
                     elif rtype == INSULIN:
-                        dest = insulin
+                        key, dest = "insulin", insulin
                         reason = ""
                         for child in elem.iter("MetadataEntry"):
                             if child.get("key") == "HKInsulinDeliveryReason":
@@ -194,6 +198,10 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
                     dest["date"].append(elem.get("startDate", ""))
                     dest["value"].append(elem.get("value", ""))
                     dest["unit"].append(elem.get("unit", ""))
+                    if len(dest["line"]) >= _CHUNK:  # keep memory small: compact typed arrays
+                        chunks[key].append(_compact(dest))
+                        for v in dest.values():
+                            v.clear()
                 elif tag == "Workout":
                     meta = " ".join(
                         f"{c.get('key', '')}={c.get('value', '')}"
@@ -232,10 +240,12 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
             ) from None
     if builder.root is None:
         raise InputError("no XML elements; expected an Apple Health export.xml", path, 1)
+    for key, rest in (("glucose", glucose), ("carbs", carbs), ("insulin", insulin)):
+        chunks[key].append(_compact(rest))
     return {
-        "glucose": glucose,
-        "carbs": carbs,
-        "insulin": insulin,
+        "glucose": pd.concat(chunks["glucose"], ignore_index=True),
+        "carbs": pd.concat(chunks["carbs"], ignore_index=True),
+        "insulin": pd.concat(chunks["insulin"], ignore_index=True),
         "workouts": workouts,
         "other": other,
     }
@@ -269,11 +279,19 @@ def _frame(raw: dict[str, list]) -> pd.DataFrame:
     )
 
 
-def _quantity_frame(raw: dict[str, list], prov: Provenance) -> pd.DataFrame:
-    """Time + numeric value for one record type; bad rows dropped into ``prov``."""
+def _compact(raw: dict[str, list]) -> pd.DataFrame:
+    """Attribute strings of quantity records -> typed columns (``time``, ``num``, categories)."""
     df = _frame(raw)
-    df["time"] = parse_local_times(df["date"])
-    df["num"] = pd.to_numeric(df["value"], errors="coerce")
+    df["time"] = parse_local_times(df.pop("date"))
+    df["num"] = pd.to_numeric(df.pop("value"), errors="coerce").astype("float64")
+    for c in ("unit", "reason"):
+        if c in df:
+            df[c] = df[c].astype(str).astype("category")
+    return df
+
+
+def _quantity_frame(df: pd.DataFrame, prov: Provenance) -> pd.DataFrame:
+    """Records with a valid time and numeric value; bad rows dropped into ``prov``."""
     bad_t = df["time"].isna().to_numpy()
     bad_v = ~bad_t & ~np.isfinite(df["num"].to_numpy(dtype=float))
     _warn_lines(prov, "impossible timestamp", df["line"].to_numpy()[bad_t], " (startDate)")
@@ -281,7 +299,7 @@ def _quantity_frame(raw: dict[str, list], prov: Provenance) -> pd.DataFrame:
     return df.loc[~(bad_t | bad_v)]
 
 
-def _glucose_readings(raw: dict[str, list], subject: str, prov: Provenance) -> pd.DataFrame:
+def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
     df = _quantity_frame(raw, prov)
     unit = df["unit"].astype(str).str.strip()
     is_mg = unit.str.lower().eq("mg/dl")
@@ -315,7 +333,7 @@ def _glucose_readings(raw: dict[str, list], subject: str, prov: Provenance) -> p
     )
 
 
-def _carb_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.DataFrame:
+def _carb_events(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
     df = _quantity_frame(raw, prov)
     bad = df["num"] < 0
     if bad.any():
@@ -336,9 +354,9 @@ def _carb_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.Dat
     )
 
 
-def _insulin_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.DataFrame:
+def _insulin_events(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
     df = _quantity_frame(raw, prov)
-    reason = df["reason"].map({"1": "basal", "2": "bolus"})
+    reason = df["reason"].astype(str).map({"1": "basal", "2": "bolus"})
     return pd.DataFrame(
         {
             "subject": subject,
@@ -414,9 +432,9 @@ def read_apple_health(path: str | PathLike, subject: str | None = None) -> Recor
     prov = Provenance(path=str(p), format=FORMAT)
     n_other = sum(raw["other"].values())
     prov.rows_read = (
-        len(raw["glucose"]["line"])
-        + len(raw["carbs"]["line"])
-        + len(raw["insulin"]["line"])
+        len(raw["glucose"])
+        + len(raw["carbs"])
+        + len(raw["insulin"])
         + len(raw["workouts"]["line"])
         + n_other
     )

@@ -36,10 +36,10 @@ from ..schema import MGDL_PER_MMOL
 #: page sizes in inches
 PAPER = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
 #: rows of the meal table on one page, and the most meal-table pages printed
-MEALS_PER_PAGE = 40
+MEALS_PER_PAGE = 48
 MAX_TABLE_PAGES = 10
 #: rows of the cohort's people table on one page; people drawn in the forest plot
-PEOPLE_PER_PAGE = 40
+PEOPLE_PER_PAGE = 48
 FOREST_MAX = 40
 #: figure fraction below which only the footer is drawn
 CONTENT_BOTTOM = 0.10
@@ -129,10 +129,11 @@ def footer_lines(
     """The footer text of one page: sources, row accounts, version, page, synthetic mark."""
     lines = [_source_line(p) for p in sources[:FOOTER_FILES]]
     if len(sources) > FOOTER_FILES:
-        tot = [sum(getattr(p, a) for p in sources) for a in ("rows_read", "rows_kept")]
+        tot = [sum(p.rows_read for p in sources), sum(p.rows_kept for p in sources)]
+        dropped = sum(sum(p.rows_dropped.values()) for p in sources)
         lines.append(
             f"... and {len(sources) - FOOTER_FILES} more files; all {len(sources)} files: "
-            f"rows read {tot[0]}, kept {tot[1]}, dropped {tot[0] - tot[1]}"
+            f"rows read {tot[0]}, kept {tot[1]}, dropped {dropped}"
         )
     if not sources:
         lines.append("no source files recorded")
@@ -209,31 +210,38 @@ def _table(
     rect: tuple[float, float, float, float],
     header: list[str],
     cells: list[list[str]],
-    widths: list[float],
+    widths: list[int],
     *,
     fontsize: float = 7.0,
     grey_rows: Sequence[bool] = (),
 ) -> None:
-    """A plain table at the top of ``rect`` (left, bottom, width, height, figure fraction)."""
-    ax = fig.add_axes(rect)
-    ax.axis("off")
-    if not cells:
-        return
-    t = ax.table(
-        cellText=cells, colLabels=header, loc="upper center", cellLoc="left", colWidths=widths
-    )
-    t.auto_set_font_size(False)
-    t.set_fontsize(fontsize)
-    row_h = _line_height(fig, fontsize) * 1.25 / rect[3]
-    for (r, _), cell in t.get_celld().items():
-        cell.set_height(row_h)
-        cell.set_edgecolor("#cccccc")
-        cell.set_linewidth(0.4)
-        if r == 0:
-            cell.set_facecolor("#eeeeee")
-            cell.get_text().set_weight("bold")
-        elif r - 1 < len(grey_rows) and grey_rows[r - 1]:
-            cell.get_text().set_color("#888888")
+    """A ruled monospaced table from the top of ``rect`` (left, bottom, width, height).
+
+    Columns are ``widths`` characters wide (longer cells are shortened). The body is drawn as
+    two multi-line texts (normal rows, and ``grey_rows`` in grey), so a page of hundreds of cells
+    stays fast to render while its text stays selectable and aligned.
+    """
+    left, _, width, height = rect
+    top = rect[1] + height
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            (v if len(v) <= w else v[: max(w - 1, 1)] + "…").ljust(w)
+            for v, w in zip(values, widths, strict=True)
+        ).rstrip()
+
+    mono = {"family": "DejaVu Sans Mono", "fontsize": fontsize, "va": "top"}
+    fig.text(left, top, line(header), weight="bold", **mono)
+    y = top - _line_height(fig, fontsize) - 0.002
+    rule = {"color": "#888888", "lw": 0.6, "transform": fig.transFigure}
+    fig.add_artist(Line2D([left, left + width], [y, y], **rule))
+    grey = [bool(g) for g in grey_rows] + [False] * (len(cells) - len(grey_rows))
+    for is_grey, color in ((False, "black"), (True, "#888888")):
+        if any(g == is_grey for g in grey):
+            body = "\n".join(
+                line(r) if g == is_grey else " " for r, g in zip(cells, grey, strict=True)
+            )
+            fig.text(left, y - 0.004, body, color=color, linespacing=1.55, **mono)
 
 
 # ------------------------------------------------------------------------------------------
@@ -260,11 +268,11 @@ def metric_rows(m: pd.Series) -> list[tuple[str, str]]:
         ("Time in range 70–180 mg/dL (goal > 70%)", _fmt(m["tir_pct"], 1, "%")),
         ("Time in tight range 70–140 mg/dL", _fmt(m["titr_pct"], 1, "%")),
         (
-            "Below 70 / below 54 mg/dL (goal < 4% / < 1%)",
+            "Below 70 / 54 mg/dL (goals <4%, <1%)",
             f"{_fmt(m['tbr_70_pct'], 1, '%')} / {_fmt(m['tbr_54_pct'], 1, '%')}",
         ),
         (
-            "Above 180 / above 250 mg/dL (goal < 25% / < 5%)",
+            "Above 180 / 250 mg/dL (goals <25%, <5%)",
             f"{_fmt(m['tar_180_pct'], 1, '%')} / {_fmt(m['tar_250_pct'], 1, '%')}",
         ),
         ("Glycemia risk index, GRI", _fmt(m["gri"], 0)),
@@ -423,25 +431,25 @@ def _page_days(a: PersonAnalysis, paper: str) -> Figure:
         )
     if n_days:
         sub = fig.subfigures(1, 1)
-        sub.subplots_adjust(left=0.10, right=0.96, bottom=CONTENT_BOTTOM + 0.02, top=y - 0.01)
+        sub.subplots_adjust(left=0.10, right=1 - LEFT, bottom=CONTENT_BOTTOM + 0.02, top=y - 0.01)
         sub.subplots_adjust(hspace=0.75, wspace=0.08)
         plots.plot_day(a.readings, a.events, fig=sub, max_days=14, title=None)
     return fig
 
 
-_MEAL_COLS: list[tuple[str, str, Any, float]] = [
-    ("meal_time", "time", lambda v: "–" if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}", 0.15),
-    ("carbs_g", "carbs g", lambda v: _fmt(v), 0.06),
-    ("condition", "condition", lambda v: "" if v is None or v != v else str(v), 0.08),
-    ("spu_minutes", "SPU min", lambda v: _fmt(v), 0.07),
-    ("baseline_mgdl", "baseline mg/dL", lambda v: _fmt(v), 0.10),
-    ("peak_mgdl", "peak mg/dL", lambda v: _fmt(v), 0.08),
-    ("iauc_mgdl_min", "iAUC mg/dL·min", lambda v: _fmt(v), 0.10),
+_MEAL_COLS: list[tuple[str, str, Any, int]] = [
+    ("meal_time", "time", lambda v: "–" if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}", 16),
+    ("carbs_g", "carbs g", lambda v: _fmt(v), 7),
+    ("condition", "condition", lambda v: "" if v is None or v != v else str(v), 9),
+    ("spu_minutes", "SPU min", lambda v: _fmt(v), 7),
+    ("baseline_mgdl", "baseline", lambda v: _fmt(v), 8),
+    ("peak_mgdl", "peak", lambda v: _fmt(v), 5),
+    ("iauc_mgdl_min", "iAUC", lambda v: _fmt(v), 6),
     (
         "excluded_reason",
         "excluded because",
-        lambda v: "" if v is None or v != v else textwrap.shorten(str(v), 48, placeholder="..."),
-        0.36,
+        lambda v: "" if v is None or v != v else str(v),
+        48,
     ),
 ]
 
@@ -461,7 +469,7 @@ def _meal_table(a: PersonAnalysis, paper: str) -> list[Figure]:
             paper,
             "Meals" + (" (continued)" if i else ""),
             f"Person {a.subject} · meals {i * MEALS_PER_PAGE + 1}–{i * MEALS_PER_PAGE + len(chunk)} "
-            f"of {len(meals)} · excluded meals in grey",
+            f"of {len(meals)} · baseline and peak in mg/dL, iAUC in mg/dL·min · excluded meals in grey",
         )
         cells = [
             [fmt(r[c]) if c in r.index else "" for c, _, fmt, _ in _MEAL_COLS]
@@ -470,7 +478,7 @@ def _meal_table(a: PersonAnalysis, paper: str) -> list[Figure]:
         grey = chunk["excluded_reason"].notna().tolist() if "excluded_reason" in chunk else []
         _table(
             fig,
-            (LEFT, CONTENT_BOTTOM + 0.03, 1 - 2 * LEFT, 0.80),
+            (LEFT, CONTENT_BOTTOM + 0.03, 1 - 2 * LEFT, 0.78),
             [h for _, h, _, _ in _MEAL_COLS],
             cells,
             [w for *_, w in _MEAL_COLS],
@@ -596,7 +604,7 @@ def _page_cohort_summary(a: CohortAnalysis, paper: str, title: str) -> Figure:
         )
     pooled = a.pooled.iloc[0] if len(a.pooled) else None
     top = y - 0.04
-    height = min(top - CONTENT_BOTTOM - 0.05, 0.05 + 0.018 * (len(people) + 2))
+    height = min(top - CONTENT_BOTTOM - 0.05, max(0.35, 0.05 + 0.018 * (len(people) + 2)))
     plots.plot_forest(people, pooled=pooled, ax=fig.add_axes((0.14, top - height, 0.80, height)))
     return fig
 
@@ -623,14 +631,14 @@ def _page_cohort_curves(a: CohortAnalysis, paper: str) -> Figure:
     return fig
 
 
-_PEOPLE_COLS: list[tuple[str, str, Any, float]] = [
-    ("subject", "person", str, 0.16),
-    ("n_control", "meals no SPU", lambda v: _fmt(v), 0.11),
-    ("n_spu", "meals SPU", lambda v: _fmt(v), 0.10),
-    ("coverage_pct", "CGM coverage", lambda v: _fmt(v, 0, "%"), 0.11),
-    ("control", "iAUC no SPU", lambda v: _fmt(v), 0.12),
-    ("treatment", "iAUC SPU", lambda v: _fmt(v), 0.11),
-    ("reduction_pct", "reduction", lambda v: _fmt(v, 1, "%"), 0.10),
+_PEOPLE_COLS: list[tuple[str, str, Any, int]] = [
+    ("subject", "person", str, 20),
+    ("n_control", "meals no SPU", lambda v: _fmt(v), 12),
+    ("n_spu", "meals SPU", lambda v: _fmt(v), 9),
+    ("coverage_pct", "CGM coverage", lambda v: _fmt(v, 0, "%"), 12),
+    ("control", "iAUC no SPU", lambda v: _fmt(v), 11),
+    ("treatment", "iAUC SPU", lambda v: _fmt(v), 8),
+    ("reduction_pct", "reduction", lambda v: _fmt(v, 1, "%"), 9),
 ]
 
 
@@ -643,7 +651,7 @@ def _people_table(a: CohortAnalysis, paper: str) -> list[Figure]:
     cols = [c for c in _PEOPLE_COLS if c[0] in a.people.columns]
     has_ci = {"ci95_low", "ci95_high"} <= set(a.people.columns)
     header = [h for _, h, _, _ in cols] + (["95% CI"] if has_ci else [])
-    widths = [w for *_, w in cols] + ([0.17] if has_ci else [])
+    widths = [w for *_, w in cols] + ([18] if has_ci else [])
     figs = []
     n_pages = people_table_pages(len(a.people))
     for i in range(n_pages):
@@ -661,7 +669,7 @@ def _people_table(a: CohortAnalysis, paper: str) -> list[Figure]:
             cells.append(row)
         _table(
             fig,
-            (LEFT, CONTENT_BOTTOM + 0.03, 1 - 2 * LEFT, 0.80),
+            (LEFT, CONTENT_BOTTOM + 0.03, 1 - 2 * LEFT, 0.78),
             header,
             cells,
             widths,
