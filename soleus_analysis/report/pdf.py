@@ -74,7 +74,8 @@ def _atomic_pdf(path: str | os.PathLike, title: str) -> Iterator[PdfPages]:
 
 def _page(paper: str, title: str, subtitle: str = "") -> Figure:
     fig = plt.figure(figsize=PAPER[paper])
-    fig.text(LEFT, 0.955, title, fontsize=17, weight="bold", va="baseline")
+    size = 17 if len(title) <= 45 else max(11, 17 * 45 / len(title))  # long titles shrink to fit
+    fig.text(LEFT, 0.955, title, fontsize=size, weight="bold", va="baseline")
     if subtitle:
         fig.text(LEFT, 0.935, subtitle, fontsize=8.5, color="#444444", va="baseline")
     return fig
