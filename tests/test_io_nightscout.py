@@ -202,7 +202,9 @@ def test_treatments_kinds(tmp_path):
     ]
     assert ev.loc[2, "end"] == pd.Timestamp("2024-03-01 14:45")
     assert ev.loc[3, "end"] == pd.Timestamp("2024-03-01 15:30")
-    assert ev.loc[4, "label"] == "did 10 min SPU" and pd.isna(ev.loc[4, "end"])
+    # no duration field: the bout's minutes come from its text ("did 10 min SPU" -> 10 min)
+    assert ev.loc[4, "label"] == "did 10 min SPU"
+    assert ev.loc[4, "end"] == pd.Timestamp("2024-03-01 17:10")
     assert ev.loc[0, "carbs_g"] == 50 and ev.loc[1, "insulin_u"] == 4.5
     prov = read_nightscout_treatments_json(path).provenance
     assert prov.rows_dropped == {"duplicate": 1, "Site Change": 1, "unparseable timestamp": 1}

@@ -238,3 +238,34 @@ def test_planner_round_trip(tmp_path):
     assert sorted(zip(got["meal_time"], got["condition"], strict=True)) == expected
     spu = got.loc[got["condition"] == "spu", "spu_minutes"]
     assert (spu == 30).all()
+
+
+def test_spu_text_rules_are_shared_by_every_reader(tmp_path):
+    """The tolerant SPU rules (docs/logging.md) hold in the Dexcom and activity-log readers."""
+    import soleus_analysis as sa
+
+    dx = tmp_path / "dexcom.csv"
+    dx.write_text(
+        "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,Device Info,"
+        "Source Device ID,Glucose Value (mg/dL),Insulin Value (u),Carb Value (grams),"
+        "Duration (hh:mm:ss),Glucose Rate of Change (mg/dL/min),Transmitter Time (Long Integer),"
+        "Transmitter ID\n"
+        "1,2025-06-02T08:30:00,EGV,,,,Android G7,100,,,,,1000,AB\n"
+        "2,2025-06-02T08:35:00,Exercise,Light,SPU 30,,Android G7,,,,,,\n"
+        "3,2025-06-02T09:35:00,Exercise,,SPU 15,,Android G7,,,,,,\n"
+        "4,2025-06-02T10:35:00,Exercise,Medium,,,Android G7,,,,00:20:00,,\n"
+    )
+    ev = sa.read_cgm(dx).events
+    assert ev["kind"].tolist() == ["spu", "spu", "exercise"]
+    minutes = ((ev["end"] - ev["time"]).dt.total_seconds() / 60).tolist()
+    assert minutes == [30.0, 15.0, 20.0]
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "start,end,duration_min,kind,intensity,carbs_g,notes\n"
+        "2025-06-02 18:35,,,note,,,SPU 30\n"
+        "2025-06-02 19:35,,25,exercise,,,SPU\n"
+        "2025-06-02 20:35,,,note,,,felt fine\n"
+    )
+    ev = sa.read_events(log).events
+    assert ev["kind"].tolist() == ["spu", "spu", "note"]
+    assert ((ev["end"] - ev["time"]).dt.total_seconds() / 60).tolist()[:2] == [30.0, 25.0]

@@ -29,7 +29,6 @@ Times are the wall clock in each record's own UTC offset, offset dropped (the ca
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from defusedxml.ElementTree import _TreeBuilder as TreeBuilder
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from ..schema import MGDL_PER_MMOL
+from .spu_text import SPU_RE
 
 FORMAT = "apple_health"
 SOURCE = "apple_health"
@@ -64,7 +64,6 @@ _CHUNK = 50_000
 #: At most this many warnings per drop reason (the count in ``rows_dropped`` is always complete).
 MAX_WARNINGS_PER_REASON = 50
 
-_SPU_RE = re.compile(r"soleus|\bspus?\b", re.IGNORECASE)
 _DATE_RE = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?: ?[+-]\d{2}:?\d{2}| ?Z)?"
 _DURATION_MIN = {"min": 1.0, "s": 1 / 60, "sec": 1 / 60, "hr": 60.0, "h": 60.0, "ms": 1 / 60000}
 
@@ -383,7 +382,7 @@ def _workout_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.
     )
     df, start, end = df.loc[~bad_t], start[~bad_t], end[~bad_t]
     activity = df["type"].str.replace(WORKOUT_PREFIX, "", regex=False)
-    is_spu = df["meta"].str.contains(_SPU_RE) | df["type"].str.contains(_SPU_RE)
+    is_spu = df["meta"].str.contains(SPU_RE) | df["type"].str.contains(SPU_RE)
     return pd.DataFrame(
         {
             "subject": subject,

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
+from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "dexcom_clarity"
 
@@ -74,42 +75,10 @@ _COLUMN_PREFIXES: dict[str, str] = {
     "transmitter_id": "transmitter id",
 }
 
-_SPU_RE = re.compile(r"\bspus?\b|soleus", re.IGNORECASE)
-_SPU_MIN_AFTER_RE = re.compile(
-    r"(?:\bspus?\b|soleus(?:[\s-]*push[\s-]*ups?)?)\s*[:=\-]?\s*(\d+(?:[.,]\d+)?)\s*"
-    r"(?:min(?:utes?|s)?\b|m\b|')?",
-    re.IGNORECASE,
-)
-_SPU_MIN_BEFORE_RE = re.compile(
-    r"(\d+(?:[.,]\d+)?)\s*(?:min(?:utes?|s)?|m|')\s*(?:of\s+)?(?:\bspus?\b|soleus)",
-    re.IGNORECASE,
-)
-
 
 # ----------------------------------------------------------------------------------------------
 # helpers shared with the LibreView reader
 # ----------------------------------------------------------------------------------------------
-def spu_mask(text: pd.Series) -> pd.Series:
-    """Return a boolean Series: True where free text names a soleus-pushup bout.
-
-    Matches the word ``SPU`` (or ``SPUs``) and any text containing ``soleus``, case-insensitive.
-    """
-    return text.fillna("").astype(str).str.contains(_SPU_RE, regex=True)
-
-
-def spu_minutes(text: pd.Series) -> pd.Series:
-    """Return the bout length in minutes (float, NaN if none) named in SPU free text.
-
-    ``"SPU 30"``, ``"SPU: 30 min"``, ``"soleus pushups 45'"`` and ``"20 min SPU"`` all give a
-    duration; a number alone after ``SPU`` is read as minutes.
-    """
-    s = text.fillna("").astype(str)
-    after = s.str.extract(_SPU_MIN_AFTER_RE, expand=False)
-    before = s.str.extract(_SPU_MIN_BEFORE_RE, expand=False)
-    out = after.fillna(before).str.replace(",", ".", regex=False)
-    return pd.to_numeric(out, errors="coerce").astype("float64")
-
-
 def decode_text(raw: bytes, path: str | PathLike) -> tuple[str, str]:
     """Decode bytes as UTF-8 (BOM removed), else Windows-1252; return ``(text, encoding)``.
 
@@ -375,8 +344,8 @@ class _Rows:
         if mask is not None:
             s = s[mask]
         if mask is None or mask.sum() > 1000:
-            return pd.Series(_strip(s.to_numpy()), index=s.index, dtype=object)
-        return s.astype(object).str.strip()
+            return pd.Series(_strip(s.to_numpy()), index=s.index, dtype=object).fillna("")
+        return s.astype(object).str.strip().fillna("")
 
     def drop(self, mask: np.ndarray, reason: str, what: str | None = None, limit: int = 20) -> None:
         """Count unhandled rows in ``mask`` as dropped; warn with line numbers when ``what``."""
@@ -443,7 +412,7 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
 
     # parse only the columns used (renamed timestamp: all, to find it by content)
     used = {"event_type", "event_subtype", "glucose", "insulin", "carbs", "duration"}
-    used |= {"transmitter_time", "transmitter_id", "time"}
+    used |= {"transmitter_time", "transmitter_id", "time", "patient_info", "device_info"}
     usecols = None
     if "time" in cols:
         usecols = sorted(header.index(cols[k]) for k in used if k in cols)
@@ -653,9 +622,11 @@ def _events(
     sub = rows.col("event_subtype", mask)
     # free text of a note row: the first non-empty of subtype / info columns
     text = sub.copy()
+    joined = sub.copy()
     for key in ("patient_info", "device_info"):
         other = rows.col(key, mask)
         text = text.where(text != "", other)
+        joined = joined.str.cat(other, sep=" ")
     insulin = _to_float(rows.col("insulin", mask).to_numpy(), decimal_comma=True)
     carbs = _to_float(rows.col("carbs", mask).to_numpy(), decimal_comma=True)
     dur = pd.to_timedelta(
@@ -668,10 +639,10 @@ def _events(
         ["insulin", "meal", "exercise", "health"],
         default="note",
     ).astype(object)
-    is_spu = spu_mask(text).to_numpy() & _isin(kind, ["exercise", "note"])
+    is_spu = spu_mask(joined).to_numpy() & _isin(kind, ["exercise", "note"])
     kind[is_spu] = "spu"
     end = (pd.Series(start) + pd.Series(dur.to_numpy())).to_numpy()
-    spu_len = spu_minutes(text).to_numpy()
+    spu_len = spu_minutes(joined).to_numpy()
     spu_end = pd.Series(start) + pd.to_timedelta(spu_len, unit="min")
     end = np.where(is_spu & pd.isna(end), spu_end.to_numpy(), end)
 

@@ -39,7 +39,8 @@ import pandas as pd
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
-from .dexcom import _Rows, _to_float, _upper, decode_text, spu_mask, spu_minutes
+from .dexcom import _Rows, _to_float, _upper, decode_text
+from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "libreview"
 

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
+from .spu_text import SPU_RE, spu_mask, spu_minutes
 
 #: At most this many warnings per drop reason (counts in ``rows_dropped`` are always complete).
 MAX_WARNINGS_PER_REASON = 50
@@ -65,7 +66,6 @@ EXERCISE_WORDS = frozenset(
     }
 )  # fmt: skip
 
-_SPU_RE = re.compile(r"soleus|\bspus?\b", re.IGNORECASE)
 _DATE_PART = r"(?P<a>\d{1,4})(?P<sep>[-/.])(?P<b>\d{1,2})[-/.](?P<c>\d{1,4})"
 _TIME_PART = (
     r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?\s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?"
@@ -514,6 +514,13 @@ def read_activity_log(
     for ln in lines[conflict.to_numpy() & drops.ok][:MAX_WARNINGS_PER_REASON]:
         prov.warn("end and duration_min disagree; used end", int(ln))
     end = end.where(end.notna(), end_dur)
+    # tolerant: a note or exercise row whose text names SPU ("SPU 30") is an SPU bout, its
+    # minutes taken from the text when no end or duration was given
+    spu_text = get("notes").str.cat(get("kind"), sep=" ")
+    named_spu = kind.isin(["note", "exercise"]) & spu_mask(spu_text)
+    kind = kind.where(~named_spu, "spu")
+    text_end = start + pd.to_timedelta(spu_minutes(spu_text), unit="min")
+    end = end.where(end.notna() | ~named_spu, text_end)
     has_span = end.notna().to_numpy()
 
     # unknown words: exercise when a span is given, else dropped
@@ -765,7 +772,7 @@ def read_cronometer_exercises(
             "subject": subject if subject is not None else p.stem,
             "time": start,
             "end": start + pd.to_timedelta(minutes, unit="min"),
-            "kind": np.where(name.str.contains(_SPU_RE), "spu", "exercise"),
+            "kind": np.where(name.str.contains(SPU_RE), "spu", "exercise"),
             "label": name,
             "source": "cronometer",
             "kcal": kcal,

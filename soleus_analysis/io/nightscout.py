@@ -36,12 +36,12 @@ import pandas as pd
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from .generic import PLAUSIBLE_MGDL, decode_text, warn_rows
+from .spu_text import SPU_RE, spu_minutes
 
 ENTRIES_JSON = "nightscout_entries_json"
 ENTRIES_CSV = "nightscout_entries_csv"
 TREATMENTS_JSON = "nightscout_treatments_json"
 
-_SPU = re.compile(r"\bspus?\b|soleus", re.I)
 _NOTE_TYPES = {"note", "announcement", "question", "openaps offline"}
 _EXERCISE_TYPES = {"exercise"}
 _CSV_FIRST = re.compile(
@@ -322,7 +322,7 @@ def read_nightscout_treatments_json(
     insulin = _num(_col(df, "insulin"))
     duration = _num(_col(df, "duration"))
     etl = etype.str.lower().to_numpy()
-    is_spu = (notes.str.contains(_SPU) | etype.str.contains(_SPU)).to_numpy()
+    is_spu = (notes.str.contains(SPU_RE) | etype.str.contains(SPU_RE)).to_numpy()
     is_ex = np.isin(etl, list(_EXERCISE_TYPES)) & ~is_spu
     is_note = np.isin(etl, list(_NOTE_TYPES)) & ~is_spu & (notes != "").to_numpy()
     is_meal = carbs > 0
@@ -332,7 +332,12 @@ def read_nightscout_treatments_json(
     warn_rows(prov, "unparseable timestamp", entry_no[bad_t], "entry")
     ok = ~bad_t
     tv = t.to_numpy()
-    end = tv + pd.to_timedelta(np.where(duration > 0, duration, np.nan), unit="min").to_numpy()
+    # an SPU bout without a duration takes its minutes from its text ("SPU 30")
+    minutes = np.where(duration > 0, duration, np.nan)
+    minutes = np.where(
+        is_spu & np.isnan(minutes), spu_minutes(notes + " " + etype).to_numpy(), minutes
+    )
+    end = tv + pd.to_timedelta(minutes, unit="min").to_numpy()
     label = np.where(notes != "", notes, etype).astype(object)
     parts = []
     for mask, kind in (

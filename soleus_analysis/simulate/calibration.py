@@ -29,7 +29,7 @@ CALIBRATION_SEED: int = 20220901
 #: Result of that run (23.7 s on 2 cores): gain 3.0067; on the calibration cohort the mean
 #: glucose iAUC fell by 52.00% and the mean insulin iAUC by 56.80% (insulin is not calibrated).
 #: Re-run it after any change to the physiology, populations or protocol defaults.
-SPU_GAIN: float = 3.0067
+SPU_GAIN: float = 2.5082
 
 
 #: Target reduction of the elek2025 protocol (Elek et al. 2025 report ~32% lower excursion).

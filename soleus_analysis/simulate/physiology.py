@@ -8,8 +8,20 @@ Glucose
 Utilisation
     ``Uid = (Vm0 (1 + E_spu) + Vmx X) Gt / (Km0 + Gt)``;  ``dX/dt = -p2U X + p2U (I - Ib)``.
 Production
-    ``EGP = max(0, kp1 - kp2 Gp - kp3 Id - kp4 Ipo)``; delayed insulin
-    ``dI1/dt = -ki (I1 - I)``, ``dId/dt = -ki (Id - I1)``.
+    ``EGP = max(0, kp1 - kp2 Gp - kp3 Id - kp4 Ipo) + kcr max(Gb - G, 0)``; delayed insulin
+    ``dI1/dt = -ki (I1 - I)``, ``dId/dt = -ki (Id - I1)``. The last term is an addition to
+    Dalla Man 2007 (see below).
+Counter-regulation
+    Dalla Man 2007 has no glucagon, so after a meal the slowly decaying delayed insulin ``Id``
+    (mean delay ``2/ki`` ~ 250 min) keeps EGP suppressed while glucose is already back, and
+    people with high SI or fast gastric emptying undershoot basal by 20-30 mg/dL for hours
+    (a simulated healthy self-tracker spent 26% of the time below 70 mg/dL, where healthy adults
+    spend ~1%, Shah et al. 2019). The UVA/Padova 2014 model (Dalla Man et al. 2014, J Diabetes
+    Sci Technol 8:26) adds glucagon secretion that rises as glucose falls below a threshold and
+    stimulates EGP. Here a static stand-in: extra EGP ``kcr (Gb - G)`` below basal glucose,
+    ``kcr = 0.05`` mg/kg/min per mg/dL (10 mg/dL below basal raises EGP by 0.5 mg/kg/min, about
+    a quarter of basal EGP). ``kcr`` is an assumption, chosen to keep the post-meal undershoot
+    within a few mg/dL; it is zero at and above basal, so the basal state is unchanged.
 Renal excretion
     ``E_renal = ke1 (Gp - ke2)`` when ``Gp > ke2``.
 Oral absorption
@@ -67,6 +79,9 @@ FIXED: dict[str, float] = {
     "gamma": 0.5,  # 1/min
     "ke1": 0.0005,  # 1/min
     "ke2": 339.0,  # mg/kg
+    # Counter-regulation (not in Dalla Man 2007): extra EGP kcr * max(Gb - G, 0), mg/kg/min per
+    # mg/dL. See COUNTERREGULATION below.
+    "kcr": 0.05,
 }
 
 #: Time constants (min) of the SPU uptake switching on and off. Assumed: the soleus raises its
@@ -124,6 +139,9 @@ class Population:
         Residual CV of basal insulin.
     bw_mean, bw_sd : float
         Body weight, kg (normal, truncated to 45-160 kg).
+    k_median : float or None
+        Median multiplier of ``K`` alone (the early, glucose-rate-driven secretion); None = the
+        same as ``beta_cell_median``. Lets a population have a weaker early than late response.
     """
 
     name: str
@@ -143,14 +161,37 @@ class Population:
     ib_cv: float
     bw_mean: float
     bw_sd: float
+    k_median: float | None = None
 
 
-#: Populations: healthy sedentary adults (somewhat below Dalla Man's normal insulin sensitivity)
-#: and adults with prediabetes (low SI, fasting glucose 100-125 mg/dL, weaker beta-cell response).
+#: Populations.
+#:
+#: ``healthy``: a healthy, normoglycaemic adult without diabetes (the free-living self-tracker).
+#: Dalla Man 2007 normal-subject values (SI, beta-cell multipliers 1); fasting plasma glucose
+#: 93 +/- 5 mg/dL truncated to 85-99 (normal fasting glucose; a 24-h CGM mean of ~99 mg/dL and
+#: ~1% of time below 70 in healthy adults, Shah et al. 2019, J Clin Endocrinol Metab 104:4356).
+#:
+#: ``healthy_sedentary``: the "sedentary, unfit" volunteers of Hamilton et al. 2022 (used by the
+#: ``hamilton2022`` protocol). The paper's ~50 mg/dL lower glucose at 1-2 h with a 52% smaller
+#: excursion implies a sitting excursion of ~95-100 mg/dL above baseline at 60-120 min, i.e. a
+#: 2-h glucose in the impaired-tolerance range (140-199 mg/dL) on average. Parameters chosen so the
+#: noise-free cohort's mean control excursion over 60-120 min is ~90-95 mg/dL:
+#: - insulin sensitivity (``Vmx``, ``kp3``) median 0.27 x the Dalla Man normal subject: minimal-model
+#:   SI varies ~10-fold between healthy non-diabetic adults and is lowest in sedentary, overweight
+#:   people (Kahn et al. 1993, Diabetes 42:1663); 0.27 is within that range (lower quartile);
+#: - early (derivative) beta-cell responsivity ``K`` 0.43 x normal, the ratio of Dalla Man 2007's
+#:   type 2 diabetes to normal value (0.99 / 2.30), i.e. a blunted first phase as in impaired
+#:   glucose tolerance; late responsivity ``beta`` 0.60 x normal (above the type 2 ratio 0.05/0.11);
+#: - fasting insulin median 50 pmol/L (~8 uU/mL, HOMA-IR ~1.8), higher than lean normal subjects
+#:   as usual with insulin resistance; body weight 80 +/- 13 kg (unchanged).
+#: The previous values (SI 0.8, beta-cell 1.0, Ib 30) gave a control excursion of only ~56 mg/dL.
+#:
+#: ``prediabetes``: adults with prediabetes (Elek et al. 2025): low SI, fasting glucose 100-125
+#: mg/dL, weaker beta-cell response.
 POPULATIONS: dict[str, Population] = {
-    "healthy_sedentary": Population(
-        name="healthy_sedentary",
-        si_median=0.8,
+    "healthy": Population(
+        name="healthy",
+        si_median=1.0,
         si_cv=0.48,
         p2_cv=0.38,
         si_p2_corr=0.7,
@@ -158,14 +199,34 @@ POPULATIONS: dict[str, Population] = {
         beta_cell_median=1.0,
         beta_cell_cv=0.30,
         absorption_cv=0.25,
-        gb_mean=92.0,
-        gb_sd=6.0,
-        gb_low=78.0,
+        gb_mean=93.0,
+        gb_sd=5.0,
+        gb_low=85.0,
         gb_high=99.0,
         ib_median=30.0,
         ib_cv=0.30,
+        bw_mean=75.0,
+        bw_sd=12.0,
+    ),
+    "healthy_sedentary": Population(
+        name="healthy_sedentary",
+        si_median=0.27,
+        si_cv=0.48,
+        p2_cv=0.38,
+        si_p2_corr=0.7,
+        sg_cv=0.21,
+        beta_cell_median=0.60,
+        beta_cell_cv=0.30,
+        absorption_cv=0.25,
+        gb_mean=92.0,
+        gb_sd=6.0,
+        gb_low=80.0,
+        gb_high=99.0,
+        ib_median=50.0,
+        ib_cv=0.30,
         bw_mean=80.0,
         bw_sd=13.0,
+        k_median=0.43,
     ),
     "prediabetes": Population(
         name="prediabetes",
@@ -219,6 +280,7 @@ def sample_parameters(
     pop = POPULATIONS[population] if isinstance(population, str) else population
     rng = rng if rng is not None else np.random.default_rng()
     z = rng.standard_normal((10, n))
+    k_med = pop.beta_cell_median if pop.k_median is None else pop.k_median
     si = _lognormal(rng, pop.si_median, pop.si_cv, z[0])
     z_p2 = pop.si_p2_corr * z[0] + np.sqrt(1.0 - pop.si_p2_corr**2) * z[1]
     sg = _lognormal(rng, 1.0, pop.sg_cv, z[2])
@@ -237,7 +299,7 @@ def sample_parameters(
             "Vmx": 0.047 * si,
             "kp3": 0.009 * si,
             "p2U": _lognormal(rng, 0.0331, pop.p2_cv, z_p2),
-            "K": _lognormal(rng, 2.30 * pop.beta_cell_median, pop.beta_cell_cv, z[6]),
+            "K": _lognormal(rng, 2.30 * k_med, pop.beta_cell_cv, z[6]),
             "beta": _lognormal(rng, 0.11 * pop.beta_cell_median, pop.beta_cell_cv, z[7]),
             "alpha": _lognormal(rng, 0.050, pop.beta_cell_cv, z[8]),
             "kabs": _lognormal(rng, 0.057, pop.absorption_cv, z[9]),
@@ -324,6 +386,7 @@ def _rhs_factory(p: dict[str, np.ndarray], dose: np.ndarray, u: np.ndarray):
         kempt = np.where(has_dose, kempt, kmax)
         ra = p["f"] * kabs * qg / p["BW"]
         egp = np.maximum(p["kp1"] - p["kp2"] * gp - p["kp3"] * idl - p["kp4"] * ipo, 0.0)
+        egp = egp + p["kcr"] * np.maximum(p["Gb"] - g, 0.0)
         uid = (vm0 * (1.0 + e) + vmx * x) * gt / (km0 + gt)
         renal = p["ke1"] * np.maximum(gp - p["ke2"], 0.0)
         dgp = egp + ra - p["Uii"] - renal - k1 * gp + k2 * gt

@@ -170,7 +170,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "random half of the meals, Dexcom G7"
         ),
         design="freeliving",
-        population="healthy_sedentary",
+        population="healthy",
         n=1,
         window_min=120.0,
         lab_minutes=(),
@@ -182,9 +182,9 @@ PROTOCOLS: dict[str, Protocol] = {
         sensor_day_at_first_test=0.5,
         days=14,
         meals=(
-            ("breakfast", "07:00", "08:30", 35.0, 70.0),
-            ("lunch", "12:00", "13:30", 45.0, 90.0),
-            ("dinner", "18:30", "20:00", 50.0, 100.0),
+            ("breakfast", "07:00", "08:30", 30.0, 60.0),
+            ("lunch", "12:00", "13:30", 40.0, 75.0),
+            ("dinner", "18:30", "20:00", 45.0, 85.0),
         ),
         spu_fraction=0.5,
         unconfirmed=("days", "meals", "spu_end_min", "spu_fraction"),
