@@ -37,6 +37,9 @@ EVENT_COLUMNS: tuple[str, ...] = (
 )
 EVENT_KINDS: tuple[str, ...] = ("meal", "spu", "exercise", "insulin", "note", "health")
 
+#: Glucose values outside this range (mg/dL) are physically impossible: readers drop them.
+PLAUSIBLE_MGDL: tuple[float, float] = (1.0, 1500.0)
+
 CENSORED_LOW = "low"
 CENSORED_HIGH = "high"
 
@@ -84,7 +87,9 @@ def _conform(frame: pd.DataFrame, dtypes: dict[str, str], name: str) -> pd.DataF
     out = frame.copy(deep=False)
     for col, dtype in dtypes.items():
         if col not in out.columns:
-            out[col] = pd.Series(None if dtype == "object" else np.nan, index=out.index, dtype=dtype)
+            out[col] = pd.Series(
+                None if dtype == "object" else np.nan, index=out.index, dtype=dtype
+            )
             continue
         cur = out[col].dtype
         if dtype.startswith("datetime64"):

@@ -42,8 +42,8 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from ..schema import MGDL_PER_MMOL
-from .generic import PLAUSIBLE_MGDL, decode_text, warn_rows
+from ..schema import MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from .generic import decode_text, warn_rows
 
 FORMAT = "carelink"
 

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
+from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "dexcom_clarity"
@@ -41,8 +41,6 @@ FORMAT = "dexcom_clarity"
 DEXCOM_LOW_MGDL: float = 40.0
 DEXCOM_HIGH_MGDL: float = 400.0
 
-#: Glucose values outside this range (mg/dL) are physically impossible and dropped.
-PLAUSIBLE_MGDL: tuple[float, float] = (1.0, 1000.0)
 
 REASON_PREAMBLE = "preamble (patient/device/alert)"
 REASON_CALIBRATION = "calibration"

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
+from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 
 FORMAT = "generic"
 
@@ -38,7 +38,6 @@ FORMAT = "generic"
 MAX_ROW_WARNINGS = 20
 
 #: Plausible range of a glucose value in mg/dL; values outside are dropped as implausible.
-PLAUSIBLE_MGDL = (1.0, 1500.0)
 
 _TIME_NAMES = (
     "time",

@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
+from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .dexcom import _Rows, _to_float, _upper, decode_text
 from .spu_text import spu_mask, spu_minutes
 
@@ -47,7 +47,6 @@ FORMAT = "libreview"
 LIBRE_LOW_MGDL: float = 40.0
 LIBRE_HIGH_MGDL: float = 500.0
 LIBRE3_HIGH_MGDL: float = 400.0
-PLAUSIBLE_MGDL: tuple[float, float] = (1.0, 1000.0)
 
 REASON_SCAN = "scan (include_scans=False)"
 REASON_STRIP = "strip glucose (not CGM)"

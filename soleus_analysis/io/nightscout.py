@@ -35,7 +35,8 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from .generic import PLAUSIBLE_MGDL, decode_text, warn_rows
+from ..schema import PLAUSIBLE_MGDL
+from .generic import decode_text, warn_rows
 from .spu_text import SPU_RE, spu_minutes
 
 ENTRIES_JSON = "nightscout_entries_json"
