@@ -186,6 +186,40 @@ def _rule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _person_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--cgm, --events, --subject and --seed: one person's files, shared by analyze and report."""
+    for opt in reversed(
+        [
+            click.option(
+                "--cgm",
+                multiple=True,
+                required=True,
+                type=click.Path(dir_okay=False),
+                help="CGM export(s) of one person (overlapping exports are merged).",
+            ),
+            click.option(
+                "--events",
+                multiple=True,
+                type=click.Path(dir_okay=False),
+                help="Meal/activity log(s): activity log, Cronometer, MyFitnessPal, a schedule.",
+            ),
+            click.option(
+                "--subject",
+                default=None,
+                help="Id for the person (default: from the file name; never the export's name fields).",
+            ),
+            click.option(
+                "--seed",
+                default=0,
+                show_default=True,
+                help="Seed of the randomisation test and bootstrap.",
+            ),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
 def _load_person(cgm: tuple[str, ...], events: tuple[str, ...], subject: str | None):
     from .io import read_events, read_many
     from .pipeline import combine_person
@@ -199,28 +233,13 @@ def _load_person(cgm: tuple[str, ...], events: tuple[str, ...], subject: str | N
     epilog="Example:\n\n\b\n  soleus analyze --cgm clarity.csv --events spu_log.csv --out results/\n"
     + _RULES_EPILOG
 )
-@click.option(
-    "--cgm",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="CGM export(s) of one person.",
-)
-@click.option(
-    "--events", multiple=True, type=click.Path(dir_okay=False), help="Meal/activity log(s)."
-)
-@click.option(
-    "--subject", default=None, help="Id to use for the person (default: from the file name)."
-)
+@_person_options
 @click.option(
     "--out",
     "out_dir",
     default="soleus_results",
     show_default=True,
     type=click.Path(file_okay=False),
-)
-@click.option(
-    "--seed", default=0, show_default=True, help="Seed of the randomisation test and bootstrap."
 )
 @_rule_options
 @_friendly
@@ -255,24 +274,11 @@ def analyze(cgm, events, subject, out_dir, seed, window, baseline, spu_span, min
     "  soleus report --cgm libre.csv --events cronometer.csv --events spu_log.csv -o report.pdf --paper letter\n"
     + _RULES_EPILOG
 )
-@click.option(
-    "--cgm",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="CGM export(s) of one person.",
-)
-@click.option(
-    "--events", multiple=True, type=click.Path(dir_okay=False), help="Meal/activity log(s)."
-)
-@click.option(
-    "--subject", default=None, help="Id printed on the report (never the export's name fields)."
-)
+@_person_options
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF to write."
 )
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
-@click.option("--seed", default=0, show_default=True)
 @_rule_options
 @_friendly
 def report(
