@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, signal
+from scipy import linalg
 
 from .errors import InputError
 from .response import (
@@ -341,6 +341,8 @@ def _filters(key: tuple[tuple[str, float], ...]):
     e = linalg.expm(aug)  # exact discretisation for inputs held constant over each minute
     ad, bd = e[:4, :4], e[:4, 4:]
     c = np.array([[0.0, 0.0, 0.0, 1.0 / p["vi"]]])
+    from scipy import signal  # heavy import: only when the proxy is computed
+
     out = []
     for j in range(2):
         num, den = signal.ss2tf(ad, bd[:, [j]], c, np.zeros((1, 1)))
@@ -385,6 +387,8 @@ def _proxy_grid(minutes, glucose_mgdl, params, gb_mgdl):
     # 0..k-1 only), so one extra held input yields the last grid minute as well.
     u_y = np.column_stack([u_y, u_y[:, -1:]])
     u_k = np.column_stack([u_k, u_k[:, -1:]])
+    from scipy import signal
+
     dev = signal.lfilter(n1, d1, u_y, axis=1) + signal.lfilter(n2, d2, u_k, axis=1)
     proxy = p["ib"] + dev
     # the grid minute at or after the last sample is moved back onto it (interpolated), and the

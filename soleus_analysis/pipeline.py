@@ -14,8 +14,12 @@ import pandas as pd
 
 from .recording import Provenance, Recording
 
-#: the defaults of the analysis rules, shown in reports and the CLI help
-DEFAULT_RULES: dict[str, Any] = {"window": (0, 120), "baseline": "premeal"}
+#: the defaults of the analysis rules, shown in reports and the CLI help; the CGM-only insulin
+#: proxy (a model, not a measurement) is computed for every meal
+DEFAULT_RULES: dict[str, Any] = {"window": (0, 120), "baseline": "premeal", "insulin_proxy": True}
+
+#: the per-meal column of the CGM-only insulin-exposure proxy (pmol/L·min)
+PROXY_COLUMN = "insulin_proxy_iauc_pmol_l_min"
 
 #: fewest included meals per condition before an effect is estimated at all
 MIN_MEALS_PER_CONDITION = 3
@@ -45,6 +49,9 @@ class PersonAnalysis:
         :func:`soleus_analysis.compare.dose_response` when SPU minutes vary enough.
     verdict : str
         Plain-language answer from :func:`soleus_analysis.compare.verdict`.
+    insulin_proxy_effect : DataFrame or None
+        :func:`soleus_analysis.compare.n_of_1` on the CGM-only insulin-exposure *proxy*
+        (:data:`PROXY_COLUMN`): a model's estimate, not measured insulin.
     sources : list of Provenance
         Row accounts of every file read.
     synthetic : bool
@@ -63,6 +70,7 @@ class PersonAnalysis:
     effect: pd.DataFrame | None
     dose: pd.DataFrame | None
     verdict: str
+    insulin_proxy_effect: pd.DataFrame | None = None
     sources: list[Provenance] = field(default_factory=list)
     synthetic: bool = False
     rules: dict[str, Any] = field(default_factory=dict)
@@ -216,12 +224,16 @@ def analyze_person(
     seed : int
         Seed of the randomisation test and bootstrap.
     """
+    from . import compare
     from .metrics import agp_percentiles, glycemic_metrics
 
     r = split_rules(rules)
     subject = rec.subjects[0] if rec.subjects else "subject"
     meals, curves = person_meals(rec, r) if len(rec.events) else (_empty_meals(), _no_curves())
     effect, dose, verdict = person_effect(meals, seed=seed)
+    proxy = None
+    if effect is not None and PROXY_COLUMN in meals:
+        proxy = compare.n_of_1(meals, PROXY_COLUMN, seed=seed)
     return PersonAnalysis(
         subject=subject,
         readings=rec.readings,
@@ -233,6 +245,7 @@ def analyze_person(
         effect=effect,
         dose=dose,
         verdict=verdict,
+        insulin_proxy_effect=proxy,
         sources=list(rec.sources),
         synthetic=is_synthetic(rec.sources),
         rules=r,

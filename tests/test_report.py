@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from soleus_analysis import compare, pipeline
+from soleus_analysis import pipeline
 from soleus_analysis.recording import Provenance, Recording
 from soleus_analysis.report import pdf, write_cohort_report, write_person_report
 
@@ -68,35 +68,8 @@ def synth_person(
     return Recording(readings=readings, provenance=prov, **kw)
 
 
-def _person_effect_fixed(meals, *, seed=0):
-    """pipeline.person_effect with the too-few-meals branch calling compare.verdict correctly."""
-    if not pipeline._enough(meals):
-        ok = meals[meals["excluded_reason"].isna()]
-        c = ok["condition"].value_counts()
-        row = {
-            "reduction_pct": np.nan,
-            "ci95_low": np.nan,
-            "ci95_high": np.nan,
-            "n_spu": int(c.get("spu", 0)),
-            "n_control": int(c.get("control", 0)),
-        }
-        return None, None, compare.verdict(row)
-    return _ORIG_EFFECT(meals, seed=seed)
-
-
-_ORIG_EFFECT = pipeline.person_effect
-
-
 @pytest.fixture(scope="module")
-def patched():
-    mp = pytest.MonkeyPatch()
-    mp.setattr(pipeline, "person_effect", _person_effect_fixed)
-    yield
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
-def person(patched):
+def person():
     return pipeline.analyze_person(synth_person())
 
 
@@ -106,7 +79,7 @@ def person_pdf(person, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def no_events(patched):
+def no_events():
     return pipeline.analyze_person(synth_person(meals=False, synthetic=False))
 
 
@@ -259,3 +232,16 @@ def test_footer_sums_many_files():
     assert lines[0] == "f0.csv (libreview): rows read 10, kept 8, dropped 2 (2 blank glucose)"
     assert "2 more files; all 5 files: rows read 50, kept 40, dropped 10" in lines[3]
     assert re.search(r"SYNTHETIC DATA .* page 1 of 3$", lines[-1])
+
+
+def test_insulin_proxy_line_is_named_a_proxy_and_matches_the_analysis(person):
+    """The self-tracker report prints the CGM-only insulin figure as a model proxy, with the
+    numbers compare.n_of_1 returned for the proxy column."""
+    from soleus_analysis.report.pdf import effect_lines
+
+    a = person
+    assert a.insulin_proxy_effect is not None  # 42 meals, half with SPU: an effect is estimated
+    q = a.insulin_proxy_effect.iloc[0]
+    line = next(ln for ln in effect_lines(a) if "PROXY" in ln)
+    assert "not a measurement" in line
+    assert f"{q['reduction_pct']:.0f}% lower" in line

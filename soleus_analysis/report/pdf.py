@@ -340,6 +340,14 @@ def effect_lines(a: PersonAnalysis) -> list[str]:
             f"randomisation test {_fmt_p(e['p_permutation'])}. Based on {int(e['n_spu'])} meals "
             f"with SPU and {int(e['n_control'])} without."
         )
+    if a.insulin_proxy_effect is not None and len(a.insulin_proxy_effect):
+        q = a.insulin_proxy_effect.iloc[0]
+        lines.append(
+            "Insulin-exposure PROXY (modelled from your glucose trace with population parameters; "
+            "not a measurement of your insulin): "
+            f"{_fmt(q['reduction_pct'], 0, '%')} lower with SPU (95% CI {_fmt(q['ci95_low'], 0, '%')} "
+            f"to {_fmt(q['ci95_high'], 0, '%')})."
+        )
     meals = a.meals
     n_ex = int(meals["excluded_reason"].notna().sum()) if len(meals) else 0
     reasons = (

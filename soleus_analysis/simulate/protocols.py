@@ -181,6 +181,8 @@ PROTOCOLS: dict[str, Protocol] = {
         start_date="2025-06-02",
         sensor_day_at_first_test=0.5,
         days=14,
+        # Carbs per meal 30-85 g (previously 35-100 g, which with Dalla Man's mixed-meal
+        # absorption gave a CGM SD of ~20-25 mg/dL, above the ~14-15 of healthy adults, Shah 2019).
         meals=(
             ("breakfast", "07:00", "08:30", 30.0, 60.0),
             ("lunch", "12:00", "13:30", 40.0, 75.0),
