@@ -24,7 +24,7 @@ from soleus_analysis.simulate.sensor import (
 
 @pytest.fixture(scope="module")
 def people() -> pd.DataFrame:
-    return sample_parameters(8, "healthy_sedentary", np.random.default_rng(3))
+    return sample_parameters(8, "healthy", np.random.default_rng(3))
 
 
 def _trapz_iauc(t: np.ndarray, y: np.ndarray) -> float:
@@ -248,3 +248,17 @@ def test_calibration_reproduces_52_percent_on_fresh_cohort():
     red = population_truth("hamilton2022", n=1500, seed=777)
     assert red["glucose_iauc_reduction_pct"] == pytest.approx(52.0, abs=3.0)
     assert SPU_GAIN > 0
+
+
+def test_freeliving_healthy_tracker_looks_like_healthy_cgm():
+    """Healthy adults' CGM (Shah et al. 2019): mean ~99 mg/dL, ~1% below 70, ~96% in 70-140.
+
+    Loose bounds around the published values (one simulated person, sensor noise included).
+    """
+    s = simulate_study("freeliving", seed=14)
+    c = s.cgm.glucose_mgdl.to_numpy()
+    assert 88 < c.mean() < 112
+    assert (c < 70).mean() < 0.03
+    assert ((c >= 70) & (c <= 180)).mean() > 0.95
+    # the noise-free plasma curve never drops far below the person's basal glucose
+    assert s.true_curves.glucose_mgdl.min() > s.params.Gb.iloc[0] - 15
