@@ -35,13 +35,35 @@ _LAZY: dict[str, str] = {
     "insulin_proxy": "soleus_analysis.insulin",
 }
 
+_SUBMODULES = frozenset(
+    {
+        "align",
+        "clean",
+        "cohort",
+        "compare",
+        "insulin",
+        "io",
+        "metrics",
+        "nof1",
+        "pipeline",
+        "plan",
+        "plots",
+        "report",
+        "reproduce",
+        "response",
+        "schema",
+        "simulate",
+        "validation",
+    }
+)
+
 __all__ = sorted(_LAZY) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in {"compare", "simulate", "plots", "clean", "report", "cohort"}:
+    if name in _SUBMODULES:
         return importlib.import_module(f"soleus_analysis.{name}")
     raise AttributeError(f"module 'soleus_analysis' has no attribute {name!r}")
 

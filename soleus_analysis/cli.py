@@ -429,7 +429,7 @@ def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduc
             f"power to detect a {reduction:g}% reduction, from your own meal-to-meal variability:"
         )
         for _, r in pw.iterrows():
-            click.echo(f"  {int(r['n_meals']):>4} meals: {100 * r['power']:.0f}%")
+            click.echo(f"  {int(r['meals']):>4} meals: {100 * r['power']:.0f}%")
 
 
 @main.command(

@@ -61,6 +61,34 @@ _MIN_PER_DAY = 1440
 # --------------------------------------------------------------------------------------------
 # input preparation
 # --------------------------------------------------------------------------------------------
+def _sorted_runs(subject: pd.Series) -> tuple[np.ndarray, list] | None:
+    """Codes of an Arrow-backed string column already grouped in ascending runs, else None.
+
+    Readers return readings grouped by subject in sorted order; then the run-end encoding gives
+    the codes far faster than hashing every row. Anything else (nulls, unsorted runs, a
+    non-Arrow column) returns None and the caller falls back to :func:`pandas.factorize`.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = subject.array.__arrow_array__()
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if len(arr) == 0 or arr.null_count:
+        return None
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    ree = pc.run_end_encode(arr)
+    values = ree.values.to_pylist()
+    if len(values) > 65536 or any(a >= b for a, b in zip(values, values[1:], strict=False)):
+        return None
+    lengths = np.diff(ree.run_ends.to_numpy(), prepend=0)
+    return np.repeat(np.arange(len(values), dtype=np.int64), lengths), values
+
+
 def _prepare(readings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """Sorted (subject code, time in ns, glucose) arrays of the usable readings, and the subjects."""
     for col in ("subject", "time", "glucose_mgdl"):
@@ -71,41 +99,145 @@ def _prepare(readings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
         time = time.dt.tz_localize(None)
     t_ns = time.to_numpy(dtype="datetime64[ns]").view("int64")
     gl = pd.to_numeric(readings["glucose_mgdl"], errors="coerce").to_numpy(dtype="float64")
-    codes, uniques = pd.factorize(readings["subject"].astype(str), sort=True)
-    keep = (codes >= 0) & np.isfinite(gl) & (gl > 0) & ~pd.isna(time).to_numpy()
-    codes, t_ns, gl = codes[keep], t_ns[keep], gl[keep]
+    subject = readings["subject"].astype(str)
+    runs = _sorted_runs(subject)
+    if runs is None:
+        codes, uniques = pd.factorize(subject, sort=True)
+        uniques = list(uniques)
+    else:
+        codes, uniques = runs
+    keep = (gl > 0) & (gl < np.inf) & (t_ns != np.iinfo(np.int64).min)
+    if runs is None:
+        keep &= codes >= 0
+    if not keep.all():
+        codes, t_ns, gl = codes[keep], t_ns[keep], gl[keep]
+    # sorted by (subject, time) already, as readers return them?
+    ordered = runs is not None or bool(np.all(codes[1:] >= codes[:-1]))
+    if ordered:
+        back = np.flatnonzero(t_ns[1:] < t_ns[:-1])
+        ordered = len(back) == 0 or bool(np.all(codes[back + 1] != codes[back]))
+    if not ordered:
+        order = np.lexsort((t_ns, codes))
+        codes, t_ns, gl = codes[order], t_ns[order], gl[order]
     # subjects without a usable reading are left out
-    present = np.flatnonzero(np.bincount(codes, minlength=len(uniques)))
-    remap = np.zeros(len(uniques), dtype=np.int64)
-    remap[present] = np.arange(len(present))
-    codes = remap[codes]
-    subjects = [uniques[i] for i in present]
-    dc, dt = np.diff(codes), np.diff(t_ns)
-    if np.all((dc > 0) | ((dc == 0) & (dt >= 0))):  # already sorted, as readers return them
-        return codes, t_ns, gl, subjects
-    order = np.lexsort((t_ns, codes))
-    return codes[order], t_ns[order], gl[order], subjects
+    bounds = np.searchsorted(codes, np.arange(len(uniques) + 1), side="left")
+    present = np.flatnonzero(bounds[1:] > bounds[:-1])
+    if len(present) < len(uniques):
+        remap = np.zeros(len(uniques), dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        codes = remap[codes]
+        uniques = [uniques[i] for i in present]
+    return codes, t_ns, gl, list(uniques)
 
 
 def _group_bounds(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Start and stop index of each subject's run in the sorted code array."""
-    starts = np.searchsorted(codes, np.arange(n_groups), side="left")
-    stops = np.searchsorted(codes, np.arange(n_groups), side="right")
-    return starts, stops
+    bounds = np.searchsorted(codes, np.arange(n_groups + 1), side="left")
+    return bounds[:-1], bounds[1:]
 
 
-def _infer_interval(codes: np.ndarray, t_ns: np.ndarray, n_groups: int) -> np.ndarray:
-    """Median spacing (min) of consecutive distinct readings per subject; NaN when undefined."""
+# --------------------------------------------------------------------------------------------
+# segment reductions (contiguous index ranges; no per-element group labels)
+# --------------------------------------------------------------------------------------------
+def _range_reduce(
+    ufunc: np.ufunc, a: np.ndarray, lo: np.ndarray, hi: np.ndarray, **kw
+) -> np.ndarray:
+    """``ufunc.reduce(a[lo[i]:hi[i]])`` for sorted, non-overlapping, non-empty ranges."""
+    if len(lo) == 0:
+        return np.empty(0, dtype=kw.get("dtype", a.dtype))
+    idx = np.empty(2 * len(lo), dtype=np.intp)
+    idx[0::2] = lo
+    idx[1::2] = hi
+    if idx[-1] >= len(a):
+        idx = idx[:-1]
+    return ufunc.reduceat(a, idx, **kw)[0::2]
+
+
+def _broadcast_ranges(vals: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int, fill: float):
+    """Array of length ``n`` holding ``vals[i]`` on ``[lo[i], hi[i])`` and ``fill`` elsewhere."""
+    edges = np.empty(2 * len(lo) + 2, dtype=np.intp)
+    edges[0], edges[-1] = 0, n
+    edges[1:-1:2] = lo
+    edges[2:-1:2] = hi
+    seg = np.full(2 * len(lo) + 1, fill)
+    seg[1::2] = vals
+    return np.repeat(seg, np.diff(edges))
+
+
+def _range_mean_sd(
+    a: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    want_sd: bool = True,
+    ok: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count, mean and SD (ddof=1) of the finite values of ``a`` over each range ``[lo, hi)``.
+
+    Ranges must be sorted and non-overlapping; empty ranges give count 0 and NaN mean and SD.
+    """
+    k = len(lo)
+    n, s, ss = np.zeros(k), np.zeros(k), np.zeros(k)
+    full = hi > lo
+    if full.any() and len(a):
+        rlo, rhi = lo[full], hi[full]
+        if ok is None:
+            ok = np.isfinite(a)
+        if ok.all():
+            a0 = a
+            n[full] = rhi - rlo
+        else:
+            a0 = np.where(ok, a, 0.0)
+            n[full] = _range_reduce(np.add, ok, rlo, rhi, dtype=np.intp)
+        s[full] = _range_reduce(np.add, a0, rlo, rhi)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s / n
+        if want_sd and full.any() and len(a):
+            if len(rlo) == 1:
+                dev = a[rlo[0] : rhi[0]] - mean[full][0]
+                dev *= dev
+                if a0 is not a:
+                    dev[~ok[rlo[0] : rhi[0]]] = 0.0
+                ss[full] = dev.sum()
+            else:
+                dev = a - _broadcast_ranges(mean[full], rlo, rhi, len(a), 0.0)
+                dev *= dev
+                if a0 is not a:
+                    dev[~ok] = 0.0
+                ss[full] = _range_reduce(np.add, dev, rlo, rhi)
+        sd = np.sqrt(ss / (n - 1))
+    sd[n < 2] = np.nan
+    return n, mean, sd
+
+
+def _infer_interval(t_ns: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Median spacing (min) of consecutive distinct readings per subject; NaN when undefined.
+
+    The median of each subject is first guessed (its middle spacing) and verified by counting
+    spacings below and up to the guess, which settles regular data in a few passes; subjects
+    whose guess fails get an exact median of their own spacings.
+    """
+    n_groups = len(starts)
     out = np.full(n_groups, np.nan)
     if len(t_ns) < 2:
         return out
-    d = np.diff(t_ns) / _NS_PER_MIN
-    same = (codes[1:] == codes[:-1]) & (d > 0)
-    d, c = d[same], codes[1:][same]
-    if len(d) == 0:
+    d = np.diff(t_ns) / _NS_PER_MIN  # d[i] spans readings i, i + 1
+    lo, hi = starts, np.maximum(stops - 1, starts)  # spacings of subject s: d[lo:hi]
+    has = hi > lo
+    if not has.any():
         return out
-    med = pd.Series(d).groupby(c).median()
-    out[med.index.to_numpy()] = med.to_numpy()
+    lo, hi, idx = lo[has], hi[has], np.flatnonzero(has)
+    guess = d[(lo + hi) // 2]
+    zero = d == 0  # duplicated timestamps (readings are sorted)
+    n_zero = _range_reduce(np.add, zero, lo, hi, dtype=np.intp) if zero.any() else 0
+    m = (hi - lo) - n_zero
+    rep = guess[0] if len(lo) == 1 else _broadcast_ranges(guess, lo, hi, len(d), np.nan)
+    below = _range_reduce(np.add, d < rep, lo, hi, dtype=np.intp) - n_zero
+    upto = _range_reduce(np.add, d <= rep, lo, hi, dtype=np.intp) - n_zero
+    good = (guess > 0) & (below <= (m - 1) // 2) & (upto > m // 2)
+    out[idx[good]] = guess[good]
+    for j in np.flatnonzero(~good & (m > 0)):
+        seg = d[lo[j] : hi[j]]
+        out[idx[j]] = np.median(seg[seg > 0])
     return out
 
 
@@ -113,128 +245,173 @@ def _infer_interval(codes: np.ndarray, t_ns: np.ndarray, n_groups: int) -> np.nd
 # iglu-style regular day-by-day grid
 # --------------------------------------------------------------------------------------------
 def _day_grid(
-    codes: np.ndarray,
     t_ns: np.ndarray,
     gl: np.ndarray,
-    n_groups: int,
+    starts: np.ndarray,
+    stops: np.ndarray,
     dt_min: np.ndarray,
     inter_gap: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Interpolate every subject's readings onto a regular grid, as iglu's ``CGMS2DayByDay``.
 
-    The grid of subject ``s`` runs from midnight before its first reading plus ``dt_min[s]`` up
-    to midnight after its last (iglu's R-compatible grid). Grid points before the first or after
-    the last reading, or strictly inside a gap longer than ``inter_gap`` minutes, are NaN.
+    The grid of subject ``s`` runs from midnight before its first reading plus ``dt_min[s]``
+    (whole minutes) up to midnight after its last (iglu's R-compatible grid), point ``k`` at
+    ``k * dt_min[s]`` minutes after that midnight. Values are interpolated linearly between
+    the readings on either side (``numpy.interp``'s formula); grid points before the first or
+    after the last reading, or strictly inside a gap longer than ``inter_gap`` minutes, are NaN.
+    Every reading interval writes its own grid points, so there is no search.
 
     Returns
     -------
-    values, subject, minute, starts
-        Grid glucose (mg/dL), subject code of each grid point, minutes since the subject's grid
-        origin, and the index where each subject's grid begins (length ``n_groups + 1``).
+    values, g_starts
+        Grid glucose (mg/dL) of all subjects one after the other, and the index where each
+        subject's grid begins (length ``n_groups + 1``).
     """
-    starts, stops = _group_bounds(codes, n_groups)
-    has = stops > starts
+    n_groups = len(starts)
     day_ns = _MIN_PER_DAY * _NS_PER_MIN
-    first = np.where(has, t_ns[np.minimum(starts, len(t_ns) - 1)], 0)
-    last = np.where(has, t_ns[np.maximum(stops - 1, 0)], 0)
+    first, last = t_ns[starts], t_ns[stops - 1]
     origin = (first // day_ns) * day_ns
     end = -((-last) // day_ns) * day_ns
-    n_days = np.where(has, (end - origin) // day_ns, 0)
+    n_days = (end - origin) // day_ns
     dt = np.where(np.isfinite(dt_min) & (dt_min > 0), dt_min, 5.0)
     n_pts = (n_days * _MIN_PER_DAY // dt).astype(np.int64)
     g_starts = np.concatenate([[0], np.cumsum(n_pts)])
-    g_sub = np.repeat(np.arange(n_groups), n_pts)
-    g_k = np.arange(g_starts[-1]) - g_starts[g_sub] + 1
-    g_min = g_k * dt[g_sub]
-    # one global time axis in minutes: each subject offset far from the next
-    span = float(n_days.max() if n_groups else 0) * _MIN_PER_DAY + 2 * _MIN_PER_DAY
-    x_read = (t_ns - origin[codes]) / _NS_PER_MIN + codes * span
-    x_grid = g_min + g_sub * span
-    values = np.interp(x_grid, x_read, gl) if len(x_read) else np.full(len(x_grid), np.nan)
-    # outside each subject's first..last reading
-    lo = ((first - origin) / _NS_PER_MIN)[g_sub]
-    hi = ((last - origin) / _NS_PER_MIN)[g_sub]
-    bad = (g_min < lo) | (g_min > hi)
-    # strictly inside a gap longer than inter_gap
-    if len(x_read) > 1:
-        j = np.searchsorted(x_read, x_grid, side="right")
-        j = np.clip(j, 1, len(x_read) - 1)
-        left, right = x_read[j - 1], x_read[j]
-        bad |= (x_grid > left) & (x_grid < right) & ((right - left) > inter_gap)
-    values[bad] = np.nan
-    return values, g_sub, g_min, g_starts
-
-
-def _lagged_pairs(
-    g_sub: np.ndarray, g_starts: np.ndarray, lag: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (p, p + lag[subject]) that stay within the same subject's grid."""
-    p = np.arange(len(g_sub))
-    q = p + lag[g_sub]
-    ok = q < g_starts[g_sub + 1]
-    return p[ok], q[ok]
-
-
-def _grouped_mean_sd(
-    values: np.ndarray, groups: np.ndarray, n_groups: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Count, mean and SD (ddof=1) per group of the finite ``values``."""
-    ok = np.isfinite(values)
-    v, g = (values, groups) if ok.all() else (values[ok], groups[ok])
-    n = np.bincount(g, minlength=n_groups).astype(float)
+    values = np.full(int(g_starts[-1]), np.nan)
+    step_ns = np.rint(dt * _NS_PER_MIN).astype(np.int64)
+    n = len(t_ns)
+    if n == 0 or len(values) == 0:
+        return values, g_starts
+    if n_groups == 1:
+        rel = t_ns - origin[0]
+        k = -((-rel) // step_ns[0])  # first grid point at or after each reading
+        base = k + (g_starts[0] - 1)  # its index in ``values``
+        dt_r, kmax = dt[0], n_pts[0]
+    else:
+        sub = np.repeat(np.arange(n_groups), stops - starts)
+        rel = t_ns - origin[sub]
+        k = -((-rel) // step_ns[sub])
+        base = k + (g_starts[:-1] - 1)[sub]
+        dt_r, kmax = dt[sub], n_pts[sub]
+    x = rel / _NS_PER_MIN  # minutes since the subject's grid origin
+    # interval i runs from reading i to reading i + 1 and owns grid points k[i] .. k[i + 1] - 1
+    cnt = np.empty(n, dtype=np.int64)
+    np.subtract(k[1:], k[:-1], out=cnt[:-1])
+    dx = np.diff(x)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(g, weights=v, minlength=n_groups) / n
-        ss = np.bincount(g, weights=(v - mean[g]) ** 2, minlength=n_groups)
-        sd = np.sqrt(ss / (n - 1))
-    sd[n < 2] = np.nan
+        slope = np.empty(n)
+        slope[:-1] = np.diff(gl) / dx
+    slope[-1] = 0.0
+    # a subject's last reading owns only a grid point it falls on exactly
+    lasts = stops - 1
+    on_grid = k * step_ns[0] == rel if n_groups == 1 else k * step_ns[sub] == rel
+    cnt[lasts] = on_grid[lasts]
+    slope[lasts] = 0.0
+    # across a gap longer than inter_gap: only a grid point on the left reading itself
+    gap = np.flatnonzero(dx > inter_gap)
+    cnt[gap] = np.minimum(cnt[gap], on_grid[gap])
+    # grid points outside 1..n_pts (midnight itself, or past a grid not dividing the day)
+    sel = np.flatnonzero(cnt > 0)
+    r = 0
+    while len(sel):
+        kk = k[sel] + r
+        inside = (kk >= 1) & (kk <= (kmax if n_groups == 1 else kmax[sel]))
+        s = sel if inside.all() else sel[inside]
+        kk = kk if inside.all() else kk[inside]
+        g = kk * (dt_r if n_groups == 1 else dt_r[s])
+        values[base[s] + r] = slope[s] * (g - x[s]) + gl[s]
+        r += 1
+        sel = sel[cnt[sel] > r]
+    return values, g_starts
+
+
+def _lag_stats(
+    values: np.ndarray, g_starts: np.ndarray, lag: np.ndarray, absolute: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count, mean and SD of ``v[p + lag] - v[p]`` (or its absolute value) within each subject."""
+    n_groups = len(lag)
+    n, mean, sd = np.zeros(n_groups), np.full(n_groups, np.nan), np.full(n_groups, np.nan)
+    for lg in np.unique(lag):
+        subj = np.flatnonzero(lag == lg)
+        if lg >= len(values):
+            continue
+        d = values[lg:] - values[:-lg]
+        if absolute:
+            np.abs(d, out=d)
+        lo = g_starts[subj]
+        hi = np.maximum(g_starts[subj + 1] - lg, lo)
+        n[subj], mean[subj], sd[subj] = _range_mean_sd(d, lo, hi, want_sd=not absolute)
     return n, mean, sd
 
 
 # --------------------------------------------------------------------------------------------
 # MAGE (iglu's default: Fernandes et al. 2022 moving-average algorithm)
 # --------------------------------------------------------------------------------------------
-def _segment_rolling_mean(
-    x: np.ndarray, seg_id: np.ndarray, offs: np.ndarray, w: int
+def _rolling_means(
+    cs: np.ndarray,
+    cn: np.ndarray | None,
+    seg_lo: np.ndarray,
+    seg_len: np.ndarray,
+    w: int,
 ) -> np.ndarray:
-    """Trailing mean over ``w`` points ignoring NaN, per segment, as iglu's moving averages.
+    """Trailing mean over ``w`` grid points ignoring NaN, restarted in each segment.
 
-    Equivalent to pandas ``rolling(w, min_periods=1).mean()`` within each segment, after which
-    iglu sets the first ``w`` points of a segment to the value at point ``min(w, n) - 1``.
-    ``offs`` holds the start of each segment in ``x`` and, last, ``len(x)``.
+    ``cs`` is the running sum of the grid (NaN as 0) with a leading 0 and ``cn`` the running
+    count of finite values (None when every value inside the segments is finite). Equivalent
+    to pandas ``rolling(w, min_periods=1).mean()`` within each segment, after which iglu sets
+    the first ``w`` points of a segment to the value at point ``min(w, n) - 1``. Points outside
+    the segments are left undefined.
     """
-    ok = np.isfinite(x)
-    cs = np.concatenate([[0.0], np.cumsum(np.where(ok, x, 0.0))])
-    cn = np.concatenate([[0], np.cumsum(ok)])
-    m = np.empty(len(x))
+    g = len(cs) - 1
+    m = np.empty(g)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if len(x) >= w:
-            m[w - 1 :] = (cs[w:] - cs[:-w]) / (cn[w:] - cn[:-w])
-        seg_start = offs[:-1]
-        fill_at = seg_start + np.minimum(w, offs[1:] - seg_start) - 1
-        fill = (cs[fill_at + 1] - cs[seg_start]) / (cn[fill_at + 1] - cn[seg_start])
-    loc = np.arange(len(x)) - seg_start[seg_id]
-    head = loc < w
-    m[head] = fill[seg_id[head]]
+        if g >= w:
+            np.subtract(cs[w:], cs[:-w], out=m[w - 1 :])
+            if cn is None:
+                m[w - 1 :] /= w
+            else:
+                m[w - 1 :] /= cn[w:] - cn[:-w]
+        head = np.minimum(w, seg_len)
+        fill_to = seg_lo + head
+        den = head if cn is None else cn[fill_to] - cn[seg_lo]
+        fill = (cs[fill_to] - cs[seg_lo]) / den
+    off = np.arange(w)
+    pos = seg_lo[:, None] + off[None, :]
+    use = off[None, :] < head[:, None]
+    m[pos[use]] = np.broadcast_to(fill[:, None], pos.shape)[use]
     return m
 
 
-def _range_argext(
-    lo: np.ndarray, hi: np.ndarray, is_max: np.ndarray, key_max: np.ndarray, key_min: np.ndarray
-) -> np.ndarray:
+def _argext_ranges(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, is_max: np.ndarray) -> np.ndarray:
     """First position of the maximum (``is_max``) or minimum of ``x`` over each ``[lo, hi]``.
 
-    ``key_max`` is ``x`` with NaN as -inf and ``key_min`` is ``-x`` with NaN as -inf, so both
-    reduce to a maximum; ranges must be non-empty.
+    NaN counts as the worst value; ranges may overlap and must be non-empty. Used on the few
+    ranges left after the partitioned first passes of :func:`_turning_points`.
     """
     lengths = hi - lo + 1
     offs = np.concatenate([[0], np.cumsum(lengths)])
     rid = np.repeat(np.arange(len(lo)), lengths)
     idx = np.arange(offs[-1]) - offs[rid] + lo[rid]
-    vals = np.where(is_max[rid], key_max[idx], key_min[idx])
+    v = x[idx]
+    vals = np.where(is_max[rid], v, -v)
+    vals[np.isnan(vals)] = -np.inf
     best = np.maximum.reduceat(vals, offs[:-1])
     flat = np.arange(len(vals))
     first = np.minimum.reduceat(np.where(vals == best[rid], flat, len(vals)), offs[:-1])
     return lo + (first - offs[:-1])
+
+
+def _extreme_values(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, is_max: np.ndarray):
+    """Largest (``is_max``) or smallest finite ``x`` over sorted, disjoint, non-empty ``[lo, hi)``."""
+    hmax = _range_reduce(np.fmax, x, lo, hi)
+    hmin = _range_reduce(np.fmin, x, lo, hi)
+    return np.where(is_max, hmax, hmin)
+
+
+def _signed_key(v: np.ndarray, is_max: np.ndarray) -> np.ndarray:
+    """``v`` for maxima, ``-v`` for minima, NaN as -inf: larger is better for both."""
+    key = np.where(is_max, v, -v)
+    key[np.isnan(key)] = -np.inf
+    return key
 
 
 def _turning_points(
@@ -246,14 +423,16 @@ def _turning_points(
     """Positions of iglu's turning points (``_calculate_extrema``), vectorised.
 
     ``cross`` lists, segment after segment, each segment's first point, its moving-average
-    crossings and its last point; ``is_max`` the type of each entry; ``seg_first`` marks the
-    first entry of each segment. Turning point ``i`` (for every entry but a segment's last) is
-    the extreme of ``x`` over ``[previous turning point, cross[i + 1]]`` (``[cross[i], ...]``
-    for a segment's first). The recurrence is solved by fixed-point iteration: each pass is
-    exact for one more link of any chain, and chains are short.
+    crossings and its last point (positions in ``x``); ``is_max`` the type of each entry;
+    ``seg_first`` marks the first entry of each segment. Turning point ``i`` (for every entry
+    but a segment's last) is the first extreme of ``x`` over ``[previous turning point,
+    cross[i + 1]]`` (``[cross[i], ...]`` for a segment's first), NaN never chosen over a number.
+
+    The recurrence is solved by fixed-point iteration: the extreme over each row's own interval
+    ``[cross[i], cross[i + 1]]`` (these tile the segments, so one ``reduceat`` pass), then the
+    part before ``cross[i]`` down to the previous turning point (disjoint in the first round,
+    again one pass); later rounds touch only the few rows whose predecessor moved.
     """
-    key_max = np.where(np.isfinite(x), x, -np.inf)
-    key_min = np.where(np.isfinite(x), -x, -np.inf)
     last = np.ones(len(cross), dtype=bool)
     last[:-1] = seg_first[1:]
     rows = np.flatnonzero(~last)  # entries that define a turning point
@@ -262,12 +441,37 @@ def _turning_points(
     c_i, hi = cross[rows], cross[rows + 1]
     first_row = seg_first[rows]
     row_max = is_max[rows]
-    # extreme over the row's own interval [cross[i], cross[i + 1]]
-    own = _range_argext(c_i, hi, row_max, key_max, key_min)
-    key = np.where(row_max, key_max[own], key_min[own])
+    # own interval: [c_i, hi) tiles the segment, then the end point hi (wins only if better)
+    nonempty = hi > c_i
+    h_best = np.full(len(rows), np.nan)
+    h_best[nonempty] = _extreme_values(x, c_i[nonempty], hi[nonempty], row_max[nonempty])
+    h_ok = ~np.isnan(h_best)
+    h_pos = c_i.copy()
+    if h_ok.any():
+        h_lo, h_hi = c_i[h_ok], hi[h_ok]
+        hits = np.flatnonzero(x == _broadcast_ranges(h_best[h_ok], h_lo, h_hi, len(x), np.nan))
+        h_pos[h_ok] = hits[np.searchsorted(hits, h_lo)]
+    h_key = np.where(h_ok, np.where(row_max, h_best, -h_best), -np.inf)
+    end_key = _signed_key(x[hi], row_max)
+    own = np.where(end_key > h_key, hi, h_pos)
+    key = np.maximum(end_key, h_key)
     ext = own.copy()
     lo = c_i.copy()
+    # first round: the part [own[i - 1], c_i) before each row's own interval (disjoint)
     todo = np.flatnonzero(~first_row)
+    changed = todo[own[todo - 1] != c_i[todo]]
+    if len(changed):
+        lo[changed] = own[changed - 1]
+        p_best = _extreme_values(x, lo[changed], c_i[changed], row_max[changed])
+        p_key = _signed_key(p_best, row_max[changed])
+        win = changed[p_key >= key[changed]]
+        if len(win):
+            ext[win] = _argext_ranges(x, lo[win], c_i[win] - 1, row_max[win])
+        todo = win + 1
+        todo = todo[todo < len(rows)]
+        todo = todo[~first_row[todo]]
+    else:
+        todo = todo[:0]
     while len(todo):
         new_lo = ext[todo - 1]  # <= cross[i] always
         changed = todo[new_lo != lo[todo]]
@@ -279,8 +483,8 @@ def _turning_points(
         part = changed[in_part]
         if len(part):
             # extreme over [previous turning point, cross[i] - 1]; it wins ties (leftmost)
-            cand = _range_argext(lo[part], c_i[part] - 1, row_max[part], key_max, key_min)
-            ck = np.where(row_max[part], key_max[cand], key_min[cand])
+            cand = _argext_ranges(x, lo[part], c_i[part] - 1, row_max[part])
+            ck = _signed_key(x[cand], row_max[part])
             pick = ck >= key[part]
             new[in_part[pick]] = cand[pick]
         moved = changed[new != ext[changed]]
@@ -347,64 +551,81 @@ def _mage_minus(mm: list[float], sd: float) -> list[float]:
 
 def _mage(
     values: np.ndarray,
-    g_sub: np.ndarray,
-    g_min: np.ndarray,
-    n_groups: int,
+    g_starts: np.ndarray,
     short_ma: int = 5,
     long_ma: int = 32,
     max_gap: float = 180.0,
+    dt: float = 5.0,
 ) -> np.ndarray:
-    """MAGE per subject on a 5-minute grid (iglu ``mage(version="ma", direction="avg")``)."""
+    """MAGE per subject on a ``dt``-minute grid (iglu ``mage(version="ma", direction="avg")``).
+
+    Works on the whole grid at once: running sums are taken over all subjects, and segment
+    boundaries (subject changes, gaps longer than ``max_gap`` minutes) only restart the moving
+    averages and bound the crossings.
+    """
+    n_groups = len(g_starts) - 1
     out = np.full(n_groups, np.nan)
-    valid = np.flatnonzero(np.isfinite(values))
+    ok = np.isfinite(values)
+    valid = np.flatnonzero(ok)
     if len(valid) == 0:
         return out
-    vs, vt = g_sub[valid], g_min[valid]
-    brk = np.ones(len(valid), dtype=bool)
-    brk[1:] = (vs[1:] != vs[:-1]) | (np.diff(vt) > max_gap)
+    # segments: runs of valid grid points, split at subjects and at gaps > max_gap
+    brk = np.empty(len(valid), dtype=bool)
+    brk[0] = True
+    np.greater(np.diff(valid) * dt, max_gap, out=brk[1:])
+    sub_first = np.searchsorted(valid, g_starts[1:-1])
+    brk[sub_first[sub_first < len(valid)]] = True
     first_i = np.flatnonzero(brk)
     seg_lo = valid[first_i]
-    seg_hi = valid[np.concatenate([first_i[1:] - 1, [len(valid) - 1]])]
-    seg_sub = vs[first_i]
+    seg_hi = valid[np.append(first_i[1:] - 1, len(valid) - 1)]
+    seg_sub = np.searchsorted(g_starts, seg_lo, side="right") - 1
     seg_len = seg_hi - seg_lo + 1
-    # flat array of all segments (grid rows between each segment's first and last valid value)
-    seg_id = np.repeat(np.arange(len(seg_lo)), seg_len)
-    offs = np.concatenate([[0], np.cumsum(seg_len)])
-    pos = np.arange(offs[-1]) - offs[seg_id] + seg_lo[seg_id]
-    x = values[pos]
-    ma_s = _segment_rolling_mean(x, seg_id, offs, short_ma)
-    ma_l = _segment_rolling_mean(x, seg_id, offs, long_ma)
-    delta = ma_s - ma_l
-    first_pos = offs[:-1]
-    first_type_max = delta[first_pos] > 0
-    delta[delta == 0] = np.nan
-    # crossings: a valid delta whose sign differs from the previous valid delta of its segment
-    dv = np.flatnonzero(np.isfinite(delta))
-    sgn = delta[dv] > 0
-    same_seg = seg_id[dv][1:] == seg_id[dv][:-1]
-    cross = dv[1:][same_seg & (sgn[1:] != sgn[:-1])]
+    holes = len(valid) < seg_len.sum()  # NaN inside a segment
+    # running sums over the whole grid (NaN as 0); windows never mix segments that matter
+    cs = np.zeros(len(values) + 1)
+    np.cumsum(np.where(ok, values, 0.0) if holes or not ok.all() else values, out=cs[1:])
+    cn = None
+    if holes:
+        cn = np.zeros(len(values) + 1)
+        np.cumsum(ok, out=cn[1:])
+    delta = _rolling_means(cs, cn, seg_lo, seg_len, short_ma)
+    delta -= _rolling_means(cs, cn, seg_lo, seg_len, long_ma)
+    first_type_max = delta[seg_lo] > 0
+    # crossings: a valid (finite, non-zero) delta whose sign differs from the previous valid
+    # delta of its segment
+    pos = delta > 0
+    dv = np.flatnonzero(pos | (delta < 0))
+    sgn = pos[dv]
+    flip = np.flatnonzero(sgn[1:] != sgn[:-1])
+    cross, prev = dv[flip + 1], dv[flip]
     # per-segment SD of the grid values and validity (iglu: n >= 7, n >= short_ma, SD >= 1)
-    n_ok, _, seg_sd = _grouped_mean_sd(x, seg_id, len(seg_lo))
+    n_ok, _, seg_sd = _range_mean_sd(values, seg_lo, seg_hi + 1, ok=ok)
     seg_ok = (seg_len >= 7) & (seg_len >= short_ma) & (n_ok > 0) & (seg_sd >= 1)
-    cross = cross[seg_ok[seg_id[cross]]]
+    sid = np.searchsorted(seg_lo, cross, side="right") - 1
+    keep = sid >= 0
+    sid = np.where(keep, sid, 0)
+    keep &= (cross <= seg_hi[sid]) & (prev >= seg_lo[sid]) & seg_ok[sid]
+    cross = cross[keep]
     ok_seg = np.flatnonzero(seg_ok)
+    if len(ok_seg) == 0:
+        return out
     # entries: each valid segment's first point, its crossings, its last point
-    e_pos = np.concatenate([first_pos[ok_seg], cross, offs[1:][ok_seg] - 1])
+    e_pos = np.concatenate([seg_lo[ok_seg], cross, seg_hi[ok_seg]])
     e_kind = np.concatenate(
         [np.zeros(len(ok_seg), np.int64), np.ones(len(cross), np.int64), np.full(len(ok_seg), 2)]
     )
-    e_max = np.concatenate([first_type_max[ok_seg], delta[cross] > 0, np.zeros(len(ok_seg), bool)])
+    e_max = np.concatenate([first_type_max[ok_seg], pos[cross], np.zeros(len(ok_seg), bool)])
     order = np.lexsort((e_kind, e_pos))
     e_pos, e_kind, e_max = e_pos[order], e_kind[order], e_max[order]
-    ext = _turning_points(x, e_pos, e_max, e_kind == 0)
+    ext = _turning_points(values, e_pos, e_max, e_kind == 0)
     # turning points grouped by segment (every entry but a segment's last makes one)
-    tp_seg = seg_id[e_pos[e_kind != 2]]
-    mm_all = x[ext].tolist()
+    tp_seg = np.searchsorted(seg_lo, e_pos[e_kind != 2], side="right") - 1
+    mm_all = values[ext].tolist()
     tp_lo = np.searchsorted(tp_seg, ok_seg, side="left").tolist()
     tp_hi = np.searchsorted(tp_seg, ok_seg, side="right").tolist()
     num = np.zeros(n_groups)
     den = np.zeros(n_groups)
-    hours_all = (g_min[seg_hi] - g_min[seg_lo]).tolist()
+    hours_all = ((seg_hi - seg_lo) * dt).tolist()
     sd_all = seg_sd.tolist()
     sub_all = seg_sub.tolist()
     for j, s in enumerate(ok_seg.tolist()):
@@ -421,6 +642,67 @@ def _mage(
     has = den > 0
     out[has] = res[has]
     return out
+
+
+def _bands(g: np.ndarray) -> np.ndarray:
+    """Band of each glucose value: 0 <54 | 1 54-<70 | 2 70-140 | 3 >140-180 | 4 >180-250 | 5 >250."""
+    return (
+        (g >= 54).view(np.int8)
+        + (g >= 70).view(np.int8)
+        + (g > 140).view(np.int8)
+        + (g > 180).view(np.int8)
+        + (g > 250).view(np.int8)
+    )
+
+
+def _risk_f(g: np.ndarray) -> np.ndarray:
+    """Kovatchev's symmetrised glucose f(g) = 1.509 (ln(g)^1.084 - 5.381), g in mg/dL."""
+    return 1.509 * (np.log(g) ** 1.084 - 5.381)
+
+
+#: Largest whole mg/dL value handled through a per-value histogram (CGM values are whole mg/dL).
+_MAX_HIST_MGDL = 4096
+
+
+def _level_stats(
+    gl: np.ndarray, codes: np.ndarray, starts: np.ndarray, stops: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, SD (ddof=1), band counts (n_groups x 6), LBGI and HBGI of each subject's readings.
+
+    Whole-number readings (the usual CGM export) go through one per-subject histogram of the
+    values, so each reading is touched once; other values are reduced over each subject's
+    contiguous rows.
+    """
+    n_groups = len(starts)
+    n = (stops - starts).astype(float)
+    gi = gl.astype(np.int64)
+    top = int(gi.max()) if len(gi) else 0
+    if top <= _MAX_HIST_MGDL and n_groups * (top + 1) <= 50_000_000 and np.array_equal(gi, gl):
+        k = top + 1
+        hist = np.bincount(gi if n_groups == 1 else codes * k + gi, minlength=n_groups * k)
+        hist = hist.reshape(n_groups, k).astype(float)
+        v = np.arange(k, dtype=float)
+        mean = (hist @ v) / n  # exact: sums of whole numbers
+        dev = v[None, :] - mean[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(np.einsum("ij,ij,ij->i", hist, dev, dev) / (n - 1))
+        sd[n < 2] = np.nan
+        band = _bands(v)
+        counts = np.stack([hist[:, band == b].sum(axis=1) for b in range(6)], axis=1)
+        f = np.zeros(k)
+        f[1:] = _risk_f(v[1:])
+        risk = 10.0 * f**2
+        lbgi = (hist @ np.where(f < 0, risk, 0.0)) / n
+        hbgi = (hist @ np.where(f > 0, risk, 0.0)) / n
+        return mean, sd, counts, lbgi, hbgi
+    lo, hi = starts, stops
+    _, mean, sd = _range_mean_sd(gl, lo, hi, ok=np.ones(len(gl), dtype=bool))
+    counts = np.bincount(codes * 6 + _bands(gl), minlength=6 * n_groups).reshape(n_groups, 6)
+    f = _risk_f(gl)
+    risk = 10.0 * f**2
+    lbgi = _range_reduce(np.add, np.where(f < 0, risk, 0.0), lo, hi) / n
+    hbgi = _range_reduce(np.add, np.where(f > 0, risk, 0.0), lo, hi) / n
+    return mean, sd, counts, lbgi, hbgi
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,7 +791,7 @@ def glycemic_metrics(
     starts, stops = _group_bounds(codes, n_groups)
     n = (stops - starts).astype(float)
     if interval_min is None:
-        interval = _infer_interval(codes, t_ns, n_groups)
+        interval = _infer_interval(t_ns, starts, stops)
     else:
         if not interval_min > 0:
             raise InputError(f"interval_min must be > 0 minutes, got {interval_min!r}")
@@ -520,22 +802,12 @@ def glycemic_metrics(
     with np.errstate(invalid="ignore", divide="ignore"):
         expected = np.where(step > 0, np.floor(span_min / np.where(step > 0, step, 1) + 0.5), 0) + 1
     # distinct times present (duplicated timestamps count once)
-    distinct = np.ones(len(t_ns), dtype=bool)
-    distinct[1:] = (codes[1:] != codes[:-1]) | (t_ns[1:] != t_ns[:-1])
-    present = np.bincount(codes[distinct], minlength=n_groups)
+    dup = np.flatnonzero(t_ns[1:] == t_ns[:-1]) + 1
+    dup = dup[codes[dup] == codes[dup - 1]]
+    present = (stops - starts) - np.bincount(codes[dup], minlength=n_groups)
     coverage = np.minimum(100.0, 100.0 * present / expected)
 
-    _, mean, sd = _grouped_mean_sd(gl, codes, n_groups)
-
-    # bands: 0 <54 | 1 54-<70 | 2 70-140 | 3 >140-180 | 4 >180-250 | 5 >250 (counts per subject)
-    band = (
-        (gl >= 54).view(np.int8)
-        + (gl >= 70).view(np.int8)
-        + (gl > 140).view(np.int8)
-        + (gl > 180).view(np.int8)
-        + (gl > 250).view(np.int8)
-    )
-    counts = np.bincount(codes * 6 + band, minlength=6 * n_groups).reshape(n_groups, 6)
+    mean, sd, counts, lbgi, hbgi = _level_stats(gl, codes, starts, stops)
     share = 100.0 * counts / n[:, None]
     tbr54, tbr70 = share[:, 0], share[:, 0] + share[:, 1]
     titr, tir = share[:, 2], share[:, 2] + share[:, 3]
@@ -543,30 +815,24 @@ def glycemic_metrics(
     gri = np.minimum(
         100.0, 3.0 * tbr54 + 2.4 * (tbr70 - tbr54) + 1.6 * tar250 + 0.8 * (tar180 - tar250)
     )
-    f = 1.509 * (np.log(gl) ** 1.084 - 5.381)
-    risk = 10.0 * f**2
-    lbgi = np.bincount(codes, weights=np.where(f < 0, risk, 0.0), minlength=n_groups) / n
-    hbgi = np.bincount(codes, weights=np.where(f > 0, risk, 0.0), minlength=n_groups) / n
 
     # regular grid at the data interval for CONGA and MODD
     dt_grid = np.maximum(1.0, np.round(np.where(np.isfinite(interval), interval, 5.0)))
-    vals, g_sub, g_min, g_starts = _day_grid(codes, t_ns, gl, n_groups, dt_grid, inter_gap_min)
+    vals, g_starts = _day_grid(t_ns, gl, starts, stops, dt_grid, inter_gap_min)
     lag_c = (np.round(60.0 / dt_grid) * conga_hours).astype(np.int64)
-    p, q = _lagged_pairs(g_sub, g_starts, np.maximum(lag_c, 1))
-    _, _, conga = _grouped_mean_sd(vals[q] - vals[p], g_sub[p], n_groups)
+    _, _, conga = _lag_stats(vals, g_starts, np.maximum(lag_c, 1), absolute=False)
     lag_m = (modd_lag_days * _MIN_PER_DAY // dt_grid).astype(np.int64)
-    p, q = _lagged_pairs(g_sub, g_starts, np.maximum(lag_m, 1))
-    modd_n, modd, _ = _grouped_mean_sd(np.abs(vals[q] - vals[p]), g_sub[p], n_groups)
+    _, modd, _ = _lag_stats(vals, g_starts, np.maximum(lag_m, 1), absolute=True)
     # MAGE on a 5-minute grid
     if np.all(dt_grid == 5.0):
-        v5, s5, m5 = vals, g_sub, g_min
+        v5, s5 = vals, g_starts
     else:
-        v5, s5, m5, _ = _day_grid(codes, t_ns, gl, n_groups, np.full(n_groups, 5.0), inter_gap_min)
-    mage = _mage(v5, s5, m5, n_groups, mage_short_ma, mage_long_ma, mage_max_gap_min)
+        v5, s5 = _day_grid(t_ns, gl, starts, stops, np.full(n_groups, 5.0), inter_gap_min)
+    mage = _mage(v5, s5, mage_short_ma, mage_long_ma, mage_max_gap_min)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         cv = 100.0 * sd / mean
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "subject": pd.Series(subjects, dtype="object"),
             "days": days,
@@ -592,9 +858,9 @@ def glycemic_metrics(
             "lbgi": lbgi,
             "hbgi": hbgi,
             "j_index": 0.001 * (mean + sd) ** 2,
-        }
+        },
+        columns=list(METRIC_COLUMNS),
     )
-    return out[list(METRIC_COLUMNS)]
 
 
 def agp_percentiles(

@@ -84,3 +84,41 @@ def test_write_table_is_atomic_and_roundtrips(tmp_path):
     ]  # no temp files left
     assert pd.read_csv(tmp_path / "t.csv")["b"].tolist() == ["x", "'=y"]
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), df, check_dtype=False)
+
+
+def test_plan_writes_a_schedule_the_log_reader_takes_back_and_power_from_data(runner, tmp_path):
+    from pathlib import Path
+
+    import soleus_analysis as sa
+
+    data = Path(__file__).resolve().parent.parent / "data" / "freeliving"
+    out = tmp_path / "schedule.csv"
+    res = runner.invoke(
+        main,
+        [
+            "plan",
+            "--meals",
+            "12",
+            "--start",
+            "2026-12-01",
+            "-o",
+            str(out),
+            "--ics",
+            str(tmp_path / "s.ics"),
+            "--from",
+            str(data / "synthetic_freeliving_p01_dexcom.csv"),
+            "--events",
+            str(data / "synthetic_freeliving_p01_activity.csv"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "power to detect a 30% reduction" in res.output
+    powers = [
+        float(ln.split(":")[1].strip("% ")) for ln in res.output.splitlines() if "meals:" in ln
+    ]
+    assert powers == sorted(powers) and all(0 <= p <= 100 for p in powers)  # more meals, more power
+    # nothing ticked as done yet: every row is counted as planned-but-not-done, none kept
+    rec = sa.read_events(out)
+    sched = pd.read_csv(out)
+    assert rec.provenance.rows_read == len(sched)
+    assert rec.provenance.rows_dropped == {"planned but not marked done": len(sched)}
