@@ -27,6 +27,7 @@ LOG_FORMATS = frozenset({"activity_log", "cronometer", "cronometer_exercises", "
 
 _CGM_COLS = ("cgm", "cgm_path", "cgm_paths", "cgm_file", "cgm_files")
 _EVENT_COLS = ("events", "events_path", "events_paths", "log", "logs", "events_file")
+_LAB_COLS = ("lab", "lab_path", "lab_paths", "lab_file")
 
 
 def _split_paths(cell: Any, base: Path) -> list[str]:
@@ -39,10 +40,18 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     """Read a manifest CSV naming each person's files.
 
     Columns: ``subject``, ``cgm`` (or ``cgm_path``) and optionally ``events`` (or
-    ``events_path``); several files in one cell are separated by ``;``; paths are relative to the
-    manifest's folder. Returns ``subject``, ``cgm`` (list of paths), ``events`` (list of paths).
+    ``events_path``) and ``lab`` (or ``lab_path``, a lab OGTT table); several files in one cell
+    are separated by ``;``, an empty cell means none; paths are relative to the manifest's folder.
+    A folder stands for its ``manifest.csv``. Returns ``subject``, ``cgm``, ``events`` and
+    ``lab``, each a list of absolute paths.
     """
     path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.csv"
+    if not path.is_file():
+        raise InputError(
+            "no manifest: expected a manifest CSV or a folder holding manifest.csv", path
+        )
     try:
         m = pd.read_csv(path, dtype=str, comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -53,15 +62,18 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
         raise InputError(
             f"manifest needs columns 'subject' and 'cgm' (found {list(m.columns)})", path, 1
         )
-    ev_col = next((cols[c] for c in _EVENT_COLS if c in cols), None)
     base = path.parent
+
+    def paths(names: tuple[str, ...]) -> list[list[str]]:
+        col = next((cols[c] for c in names if c in cols), None)
+        return [_split_paths(c, base) for c in m[col]] if col else [[] for _ in range(len(m))]
+
     out = pd.DataFrame(
         {
             "subject": m[cols["subject"]].astype(str).str.strip(),
             "cgm": [_split_paths(c, base) for c in m[cgm_col]],
-            "events": [_split_paths(c, base) for c in m[ev_col]]
-            if ev_col
-            else [[] for _ in range(len(m))],
+            "events": paths(_EVENT_COLS),
+            "lab": paths(_LAB_COLS),
         }
     )
     dup = out["subject"].duplicated()

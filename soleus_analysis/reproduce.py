@@ -44,6 +44,7 @@ from scipy import stats
 
 from . import compare
 from .align import meal_responses
+from .cohort import read_manifest
 from .errors import InputError
 from .insulin import lab_responses
 from .io import read_cgm, read_events
@@ -88,9 +89,10 @@ class StudyAnalysis:
     Attributes
     ----------
     folder : pathlib.Path
-        Folder of the manifest (file paths are relative to it).
+        Folder of the manifest.
     manifest : pandas.DataFrame
-        ``subject, cgm_path, events_path, lab_path`` (empty string = absent).
+        :func:`soleus_analysis.cohort.read_manifest`: ``subject`` and lists of absolute paths
+        ``cgm``, ``events``, ``lab``.
     window : (float, float)
         Response window, minutes after the drink.
     baseline : str
@@ -176,26 +178,6 @@ def _estimate_keys(key: str, row: pd.Series | None) -> dict[str, Any]:
     }
 
 
-def _read_manifest(source: str | PathLike) -> tuple[Path, pd.DataFrame]:
-    path = Path(source)
-    if path.is_dir():
-        path = path / "manifest.csv"
-    if not path.is_file():
-        raise InputError("no manifest.csv: expected a study folder or its manifest.csv", path)
-    man = pd.read_csv(path, dtype=str, keep_default_na=False)
-    need = ["subject", "events_path", "lab_path"]
-    missing = [c for c in need if c not in man.columns]
-    if missing:
-        raise InputError(
-            f"manifest lacks column(s) {missing}; expected subject,cgm_path,events_path,lab_path",
-            path,
-            1,
-        )
-    if "cgm_path" not in man.columns:
-        man["cgm_path"] = ""
-    return path.parent, man[["subject", "cgm_path", "events_path", "lab_path"]]
-
-
 def glucose_diff(samples: pd.DataFrame, span: tuple[float, float] = DIFF_SPAN_MIN) -> pd.DataFrame:
     """Per-person difference of mean glucose between control and SPU over a span of samples.
 
@@ -272,13 +254,13 @@ def analyse_study_files(
     InputError
         Missing manifest or columns, unreadable files (the readers name the file and line).
     """
-    folder, man = _read_manifest(source)
-    lab_files = [p for p in pd.unique(man["lab_path"]) if p]
+    people = read_manifest(source)
+    lab_files = list(dict.fromkeys(p for files in people["lab"] for p in files))
     if not lab_files:
-        raise InputError("the manifest names no lab table (lab_path)", folder / "manifest.csv")
-    lab = pd.concat(
-        [read_lab(folder / p).samples for p in lab_files], ignore_index=True
-    ).drop_duplicates(["subject", "condition", "minute"])
+        raise InputError("the manifest names no lab table (lab_path)", source)
+    lab = pd.concat([read_lab(p).samples for p in lab_files], ignore_index=True).drop_duplicates(
+        ["subject", "condition", "minute"]
+    )
     if window is None:
         window = (0.0, float(pd.to_numeric(lab["minute"]).max()))
     window = (float(window[0]), float(window[1]))
@@ -288,12 +270,10 @@ def analyse_study_files(
         measures.append(_INSULIN)
     comparison = compare.crossover(responses, measures, n_boot=n_boot, seed=seed)
 
-    readings, events = [], []
-    for row in man.itertuples(index=False):
-        if row.cgm_path:
-            readings.append(read_cgm(folder / row.cgm_path, subject=row.subject).readings)
-        if row.events_path:
-            events.append(read_events(folder / row.events_path, subject=row.subject).events)
+    readings = [read_cgm(p, subject=r.subject).readings for r in people.itertuples() for p in r.cgm]
+    events = [
+        read_events(p, subject=r.subject).events for r in people.itertuples() for p in r.events
+    ]
     rd = pd.concat(readings, ignore_index=True) if readings else pd.DataFrame()
     ev = pd.concat(events, ignore_index=True) if events else pd.DataFrame()
     cgm_meals, cgm_cmp = pd.DataFrame(), pd.DataFrame()
@@ -303,8 +283,8 @@ def analyse_study_files(
         if len(ok):
             cgm_cmp = compare.crossover(ok, _CGM, n_boot=n_boot, seed=seed)
     return StudyAnalysis(
-        folder=folder,
-        manifest=man,
+        folder=Path(source) if Path(source).is_dir() else Path(source).parent,
+        manifest=people,
         window=window,
         baseline=baseline,
         lab=lab,
