@@ -62,10 +62,10 @@ _MIN_PER_DAY = 1440
 # input preparation
 # --------------------------------------------------------------------------------------------
 def _sorted_runs(subject: pd.Series) -> tuple[np.ndarray, list] | None:
-    """Codes of an Arrow-backed string column already grouped in ascending runs, else None.
+    """Run lengths and values of an Arrow-backed string column in ascending runs, else None.
 
     Readers return readings grouped by subject in sorted order; then the run-end encoding gives
-    the codes far faster than hashing every row. Anything else (nulls, unsorted runs, a
+    the groups far faster than hashing every row. Anything else (nulls, unsorted runs, a
     non-Arrow column) returns None and the caller falls back to :func:`pandas.factorize`.
     """
     try:
@@ -85,55 +85,83 @@ def _sorted_runs(subject: pd.Series) -> tuple[np.ndarray, list] | None:
     values = ree.values.to_pylist()
     if len(values) > 65536 or any(a >= b for a, b in zip(values, values[1:], strict=False)):
         return None
-    lengths = np.diff(ree.run_ends.to_numpy(), prepend=0)
-    return np.repeat(np.arange(len(values), dtype=np.int64), lengths), values
+    return np.diff(ree.run_ends.to_numpy().astype(np.intp), prepend=0), values
 
 
-def _prepare(readings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-    """Sorted (subject code, time in ns, glucose) arrays of the usable readings, and the subjects."""
+def _prepare_groups(readings: pd.DataFrame) -> tuple:
+    """Usable readings sorted by (subject, time), without a per-row subject label when avoidable.
+
+    Returns
+    -------
+    t, per_min, gl, starts, stops, subjects, codes
+        Times as integers in the column's own unit (``per_min`` units per minute), glucose
+        (mg/dL), each subject's row range ``[starts, stops)``, the sorted subjects, and the
+        per-row subject codes, or None when the rows came grouped in sorted runs.
+    """
     for col in ("subject", "time", "glucose_mgdl"):
         if col not in readings.columns:
             raise InputError(f"readings lack column {col!r}; expected subject, time, glucose_mgdl")
     time = pd.to_datetime(readings["time"])
     if getattr(time.dt, "tz", None) is not None:
         time = time.dt.tz_localize(None)
-    t_ns = time.to_numpy(dtype="datetime64[ns]").view("int64")
+    t = time.to_numpy()
+    unit, count = np.datetime_data(t.dtype)
+    if unit not in ("s", "ms", "us", "ns") or count != 1:
+        t, unit = t.astype("datetime64[ns]"), "ns"
+    per_min = 60 * {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
+    t = t.view("int64")
     gl = pd.to_numeric(readings["glucose_mgdl"], errors="coerce").to_numpy(dtype="float64")
     subject = readings["subject"].astype(str)
     runs = _sorted_runs(subject)
+    keep = (gl > 0) & (gl < np.inf) & (t != np.iinfo(np.int64).min)
+    codes = None
     if runs is None:
         codes, uniques = pd.factorize(subject, sort=True)
         uniques = list(uniques)
-    else:
-        codes, uniques = runs
-    keep = (gl > 0) & (gl < np.inf) & (t_ns != np.iinfo(np.int64).min)
-    if runs is None:
         keep &= codes >= 0
-    if not keep.all():
-        codes, t_ns, gl = codes[keep], t_ns[keep], gl[keep]
-    # sorted by (subject, time) already, as readers return them?
-    ordered = runs is not None or bool(np.all(codes[1:] >= codes[:-1]))
-    if ordered:
-        back = np.flatnonzero(t_ns[1:] < t_ns[:-1])
-        ordered = len(back) == 0 or bool(np.all(codes[back + 1] != codes[back]))
-    if not ordered:
-        order = np.lexsort((t_ns, codes))
-        codes, t_ns, gl = codes[order], t_ns[order], gl[order]
+    else:
+        run_len, uniques = runs
+    all_kept = bool(keep.all())
+    if not all_kept:
+        t, gl = t[keep], gl[keep]
+        if codes is not None:
+            codes = codes[keep]
+        else:
+            run_len = np.add.reduceat(keep, np.cumsum(run_len) - run_len, dtype=np.intp)
+    if codes is None:
+        stops = np.cumsum(run_len)
+        starts = stops - run_len
+        back = np.flatnonzero(t[1:] < t[:-1])
+        if len(back) and not np.all(np.isin(back + 1, starts)):
+            codes = np.repeat(np.arange(len(uniques)), run_len)
+    if codes is not None:
+        ordered = bool(np.all(codes[1:] >= codes[:-1]))
+        if ordered:
+            back = np.flatnonzero(t[1:] < t[:-1])
+            ordered = len(back) == 0 or bool(np.all(codes[back + 1] != codes[back]))
+        if not ordered:
+            order = np.lexsort((t, codes))
+            codes, t, gl = codes[order], t[order], gl[order]
+        bounds = np.searchsorted(codes, np.arange(len(uniques) + 1), side="left")
+        starts, stops = bounds[:-1], bounds[1:]
     # subjects without a usable reading are left out
-    bounds = np.searchsorted(codes, np.arange(len(uniques) + 1), side="left")
-    present = np.flatnonzero(bounds[1:] > bounds[:-1])
+    present = np.flatnonzero(stops > starts)
     if len(present) < len(uniques):
-        remap = np.zeros(len(uniques), dtype=np.int64)
-        remap[present] = np.arange(len(present))
-        codes = remap[codes]
+        starts, stops = starts[present], stops[present]
         uniques = [uniques[i] for i in present]
-    return codes, t_ns, gl, list(uniques)
+        if codes is not None:
+            remap = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int64)
+            remap[present] = np.arange(len(present))
+            codes = remap[codes]
+    return t, per_min, gl, starts, stops, list(uniques), codes
 
 
-def _group_bounds(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start and stop index of each subject's run in the sorted code array."""
-    bounds = np.searchsorted(codes, np.arange(n_groups + 1), side="left")
-    return bounds[:-1], bounds[1:]
+def _prepare(readings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Sorted (subject code, time in ns, glucose) arrays of the usable readings, and the subjects."""
+    t, per_min, gl, starts, stops, subjects, codes = _prepare_groups(readings)
+    if codes is None:
+        codes = np.repeat(np.arange(len(subjects)), stops - starts)
+    return codes, t * (_NS_PER_MIN // per_min), gl, subjects
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,74 +198,95 @@ def _range_mean_sd(
     hi: np.ndarray,
     want_sd: bool = True,
     ok: np.ndarray | None = None,
+    scratch: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count, mean and SD (ddof=1) of the finite values of ``a`` over each range ``[lo, hi)``.
 
     Ranges must be sorted and non-overlapping; empty ranges give count 0 and NaN mean and SD.
+    ``ok`` marks the values to use (default: the finite ones; others may be NaN or 0). With
+    ``scratch`` the caller gives up ``a``, which is then overwritten instead of copied.
     """
     k = len(lo)
     n, s, ss = np.zeros(k), np.zeros(k), np.zeros(k)
     full = hi > lo
-    if full.any() and len(a):
-        rlo, rhi = lo[full], hi[full]
-        if ok is None:
-            ok = np.isfinite(a)
-        if ok.all():
-            a0 = a
-            n[full] = rhi - rlo
-        else:
-            a0 = np.where(ok, a, 0.0)
-            n[full] = _range_reduce(np.add, ok, rlo, rhi, dtype=np.intp)
-        s[full] = _range_reduce(np.add, a0, rlo, rhi)
+    if not full.any() or len(a) == 0:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return n, s / n, np.full(k, np.nan)
+    rlo, rhi = lo[full], hi[full]
+    if ok is None:
+        ok = np.isfinite(a)
+    clean = bool(ok.all())
+    if clean:
+        n[full] = rhi - rlo
+    else:
+        n[full] = _range_reduce(np.add, ok, rlo, rhi, dtype=np.intp)
+        bad = ~ok
+        if not scratch:
+            a = a.copy()
+            scratch = True
+        np.copyto(a, 0.0, where=bad)
+    s[full] = _range_reduce(np.add, a, rlo, rhi)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s / n
-        if want_sd and full.any() and len(a):
-            if len(rlo) == 1:
-                dev = a[rlo[0] : rhi[0]] - mean[full][0]
-                dev *= dev
-                if a0 is not a:
-                    dev[~ok[rlo[0] : rhi[0]]] = 0.0
-                ss[full] = dev.sum()
+        if want_sd:
+            if not scratch:
+                a = a.copy()
+            m_full = mean[full]
+            if len(rlo) <= 64:
+                for j in range(len(rlo)):
+                    a[rlo[j] : rhi[j]] -= m_full[j]
             else:
-                dev = a - _broadcast_ranges(mean[full], rlo, rhi, len(a), 0.0)
-                dev *= dev
-                if a0 is not a:
-                    dev[~ok] = 0.0
-                ss[full] = _range_reduce(np.add, dev, rlo, rhi)
+                a -= _broadcast_ranges(m_full, rlo, rhi, len(a), 0.0)
+            np.multiply(a, a, out=a)
+            if not clean:
+                np.copyto(a, 0.0, where=bad)
+            ss[full] = _range_reduce(np.add, a, rlo, rhi)
         sd = np.sqrt(ss / (n - 1))
     sd[n < 2] = np.nan
     return n, mean, sd
 
 
-def _infer_interval(t_ns: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+def _infer_interval(
+    dt: np.ndarray, per_min: int, starts: np.ndarray, stops: np.ndarray
+) -> np.ndarray:
     """Median spacing (min) of consecutive distinct readings per subject; NaN when undefined.
 
-    The median of each subject is first guessed (its middle spacing) and verified by counting
-    spacings below and up to the guess, which settles regular data in a few passes; subjects
-    whose guess fails get an exact median of their own spacings.
+    ``dt`` holds the integer time steps between consecutive sorted readings (``per_min`` per
+    minute). Each subject's median is first guessed (its middle spacing) and verified by
+    counting spacings below and up to the guess, which settles regular data in a few passes
+    over small boolean arrays; subjects whose guess fails get an exact median of their own
+    spacings.
     """
     n_groups = len(starts)
     out = np.full(n_groups, np.nan)
-    if len(t_ns) < 2:
-        return out
-    d = np.diff(t_ns) / _NS_PER_MIN  # d[i] spans readings i, i + 1
-    lo, hi = starts, np.maximum(stops - 1, starts)  # spacings of subject s: d[lo:hi]
+    lo, hi = starts, np.maximum(stops - 1, starts)  # spacings of subject s: dt[lo:hi]
     has = hi > lo
     if not has.any():
         return out
     lo, hi, idx = lo[has], hi[has], np.flatnonzero(has)
-    guess = d[(lo + hi) // 2]
-    zero = d == 0  # duplicated timestamps (readings are sorted)
+    guess = dt[(lo + hi) // 2]
+    zero = dt == 0  # duplicated timestamps (readings are sorted)
     n_zero = _range_reduce(np.add, zero, lo, hi, dtype=np.intp) if zero.any() else 0
     m = (hi - lo) - n_zero
-    rep = guess[0] if len(lo) == 1 else _broadcast_ranges(guess, lo, hi, len(d), np.nan)
-    below = _range_reduce(np.add, d < rep, lo, hi, dtype=np.intp) - n_zero
-    upto = _range_reduce(np.add, d <= rep, lo, hi, dtype=np.intp) - n_zero
+    below, upto = np.zeros(len(lo), np.intp), np.zeros(len(lo), np.intp)
+    distinct = np.unique(guess)
+    if len(distinct) <= 4:  # one pass per distinct guess over the whole array
+        for g in distinct:
+            at = np.flatnonzero(guess == g)
+            below[at] = _range_reduce(np.add, dt < g, lo[at], hi[at], dtype=np.intp)
+            upto[at] = _range_reduce(np.add, dt <= g, lo[at], hi[at], dtype=np.intp)
+    else:
+        for j, (a, b, g) in enumerate(zip(lo.tolist(), hi.tolist(), guess.tolist(), strict=True)):
+            seg = dt[a:b]
+            below[j] = np.count_nonzero(seg < g)
+            upto[j] = np.count_nonzero(seg <= g)
+    below -= n_zero
+    upto -= n_zero
     good = (guess > 0) & (below <= (m - 1) // 2) & (upto > m // 2)
-    out[idx[good]] = guess[good]
+    out[idx[good]] = guess[good] / per_min
     for j in np.flatnonzero(~good & (m > 0)):
-        seg = d[lo[j] : hi[j]]
-        out[idx[j]] = np.median(seg[seg > 0])
+        seg = dt[lo[j] : hi[j]]
+        out[idx[j]] = np.median(seg[seg > 0] / per_min)
     return out
 
 
@@ -245,7 +294,8 @@ def _infer_interval(t_ns: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> 
 # iglu-style regular day-by-day grid
 # --------------------------------------------------------------------------------------------
 def _day_grid(
-    t_ns: np.ndarray,
+    t: np.ndarray,
+    per_min: int,
     gl: np.ndarray,
     starts: np.ndarray,
     stops: np.ndarray,
@@ -254,12 +304,14 @@ def _day_grid(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Interpolate every subject's readings onto a regular grid, as iglu's ``CGMS2DayByDay``.
 
-    The grid of subject ``s`` runs from midnight before its first reading plus ``dt_min[s]``
-    (whole minutes) up to midnight after its last (iglu's R-compatible grid), point ``k`` at
-    ``k * dt_min[s]`` minutes after that midnight. Values are interpolated linearly between
-    the readings on either side (``numpy.interp``'s formula); grid points before the first or
-    after the last reading, or strictly inside a gap longer than ``inter_gap`` minutes, are NaN.
-    Every reading interval writes its own grid points, so there is no search.
+    ``t`` are integer times (``per_min`` units per minute) sorted within each subject's rows
+    ``[starts, stops)``. The grid of subject ``s`` runs from midnight before its first reading
+    plus ``dt_min[s]`` (whole minutes) up to midnight after its last (iglu's R-compatible grid),
+    point ``k`` at ``k * dt_min[s]`` minutes after that midnight. Values are interpolated
+    linearly between the readings on either side (``numpy.interp``'s formula); grid points
+    before the first or after the last reading, or strictly inside a gap longer than
+    ``inter_gap`` minutes, are NaN. Every reading interval writes its own grid points, so there
+    is no search, and the work is done in place on a few reading-sized arrays.
 
     Returns
     -------
@@ -268,59 +320,89 @@ def _day_grid(
         subject's grid begins (length ``n_groups + 1``).
     """
     n_groups = len(starts)
-    day_ns = _MIN_PER_DAY * _NS_PER_MIN
-    first, last = t_ns[starts], t_ns[stops - 1]
-    origin = (first // day_ns) * day_ns
-    end = -((-last) // day_ns) * day_ns
-    n_days = (end - origin) // day_ns
+    day = _MIN_PER_DAY * per_min
+    first, last = t[starts], t[stops - 1]
+    origin = (first // day) * day
+    end = -((-last) // day) * day
+    n_days = (end - origin) // day
     dt = np.where(np.isfinite(dt_min) & (dt_min > 0), dt_min, 5.0)
     n_pts = (n_days * _MIN_PER_DAY // dt).astype(np.int64)
     g_starts = np.concatenate([[0], np.cumsum(n_pts)])
     values = np.full(int(g_starts[-1]), np.nan)
-    step_ns = np.rint(dt * _NS_PER_MIN).astype(np.int64)
-    n = len(t_ns)
+    n = len(t)
     if n == 0 or len(values) == 0:
         return values, g_starts
-    if n_groups == 1:
-        rel = t_ns - origin[0]
-        k = -((-rel) // step_ns[0])  # first grid point at or after each reading
-        base = k + (g_starts[0] - 1)  # its index in ``values``
-        dt_r, kmax = dt[0], n_pts[0]
-    else:
-        sub = np.repeat(np.arange(n_groups), stops - starts)
-        rel = t_ns - origin[sub]
-        k = -((-rel) // step_ns[sub])
-        base = k + (g_starts[:-1] - 1)[sub]
-        dt_r, kmax = dt[sub], n_pts[sub]
-    x = rel / _NS_PER_MIN  # minutes since the subject's grid origin
-    # interval i runs from reading i to reading i + 1 and owns grid points k[i] .. k[i + 1] - 1
-    cnt = np.empty(n, dtype=np.int64)
-    np.subtract(k[1:], k[:-1], out=cnt[:-1])
-    dx = np.diff(x)
+    step = np.rint(dt * per_min).astype(np.int64)
+    lens = stops - starts
+    one_step = bool(np.all(step == step[0]))
+
+    def per_row(a: np.ndarray) -> np.ndarray:
+        return a[0] if n_groups == 1 else np.repeat(a, lens)
+
+    # k: index (from 1) of the first grid point at or after each reading, built in place
+    k = np.subtract(t, per_row(origin))
+    # x: minutes since the subject's grid origin
+    x = k / per_min
+    buf = np.empty(n)  # dx, then the values written at each reading's first grid point
+    np.subtract(x[1:], x[:-1], out=buf[:-1])
+    slope = np.empty(n)
+    np.subtract(gl[1:], gl[:-1], out=slope[:-1])
     with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.empty(n)
-        slope[:-1] = np.diff(gl) / dx
-    slope[-1] = 0.0
-    # a subject's last reading owns only a grid point it falls on exactly
+        slope[:-1] /= buf[:-1]
     lasts = stops - 1
-    on_grid = k * step_ns[0] == rel if n_groups == 1 else k * step_ns[sub] == rel
-    cnt[lasts] = on_grid[lasts]
     slope[lasts] = 0.0
-    # across a gap longer than inter_gap: only a grid point on the left reading itself
-    gap = np.flatnonzero(dx > inter_gap)
-    cnt[gap] = np.minimum(cnt[gap], on_grid[gap])
-    # grid points outside 1..n_pts (midnight itself, or past a grid not dividing the day)
-    sel = np.flatnonzero(cnt > 0)
-    r = 0
+    gap = np.flatnonzero(buf[:-1] > inter_gap)
+    few = np.concatenate([lasts, gap])
+    rel_few = k[few]
+    np.negative(k, out=k)
+    np.floor_divide(k, step[0] if one_step else per_row(step), out=k)
+    np.negative(k, out=k)
+    on_grid = k[few] * (step[0] if one_step else per_row(step)[few]) == rel_few
+    # interval i runs from reading i to reading i + 1 and owns grid points k[i] .. k[i + 1] - 1;
+    # a subject's last reading, and the left reading of a gap longer than inter_gap, own only
+    # a grid point they fall on exactly
+    cnt = np.empty(n, dtype=np.int32)
+    np.subtract(k[1:], k[:-1], out=cnt[:-1], casting="unsafe")
+    cnt[few] = np.minimum(cnt[few], on_grid) if len(gap) else on_grid
+    cnt[lasts] = on_grid[: len(lasts)]
+    # grid points must lie in 1..n_pts (not midnight itself, nor past a grid short of the day)
+    outside = bool(np.any(k[starts] < 1) or np.any(k[lasts] > n_pts))
+    # values at each reading's first grid point: slope * (k dt - x) + gl
+    w = buf
+    np.multiply(k, dt[0] if n_groups == 1 else per_row(dt), out=w)
+    w -= x
+    w *= slope
+    w += gl
+    kk = k.copy() if outside else k
+    off = g_starts[:-1] - 1
+    np.add(k, per_row(off), out=k)  # k is now the index in ``values``
+    own = cnt > 0
+    if outside:
+        own &= (kk >= 1) & (kk <= per_row(n_pts))
+        values[k[own]] = w[own]
+    else:
+        # a last reading off the grid would write the grid point just after it (still inside
+        # its own grid): write everything at once, then clear those
+        own[lasts] = True
+        if own.all():
+            values[k] = w
+            values[k[lasts[~on_grid[: len(lasts)]]]] = np.nan
+        else:
+            own[lasts] = on_grid[: len(lasts)]
+            values[k[own]] = w[own]
+    # the further grid points of intervals owning several (short gaps; data sparser than dt)
+    sel = np.flatnonzero(cnt > 1)
+    sub = np.searchsorted(stops, sel, side="right")
+    loc = k[sel] - off[sub]
+    r = 1
     while len(sel):
-        kk = k[sel] + r
-        inside = (kk >= 1) & (kk <= (kmax if n_groups == 1 else kmax[sel]))
-        s = sel if inside.all() else sel[inside]
-        kk = kk if inside.all() else kk[inside]
-        g = kk * (dt_r if n_groups == 1 else dt_r[s])
-        values[base[s] + r] = slope[s] * (g - x[s]) + gl[s]
+        fine = loc + r <= n_pts[sub]
+        s_, loc_, sub_ = sel[fine], loc[fine], sub[fine]
+        g = (loc_ + r) * dt[sub_]
+        values[k[s_] + r] = slope[s_] * (g - x[s_]) + gl[s_]
         r += 1
-        sel = sel[cnt[sel] > r]
+        more = cnt[sel] > r
+        sel, sub, loc = sel[more], sub[more], loc[more]
     return values, g_starts
 
 
@@ -339,7 +421,9 @@ def _lag_stats(
             np.abs(d, out=d)
         lo = g_starts[subj]
         hi = np.maximum(g_starts[subj + 1] - lg, lo)
-        n[subj], mean[subj], sd[subj] = _range_mean_sd(d, lo, hi, want_sd=not absolute)
+        n[subj], mean[subj], sd[subj] = _range_mean_sd(
+            d, lo, hi, want_sd=not absolute, scratch=True
+        )
     return n, mean, sd
 
 
@@ -352,6 +436,7 @@ def _rolling_means(
     seg_lo: np.ndarray,
     seg_len: np.ndarray,
     w: int,
+    out: np.ndarray,
 ) -> np.ndarray:
     """Trailing mean over ``w`` grid points ignoring NaN, restarted in each segment.
 
@@ -359,10 +444,10 @@ def _rolling_means(
     count of finite values (None when every value inside the segments is finite). Equivalent
     to pandas ``rolling(w, min_periods=1).mean()`` within each segment, after which iglu sets
     the first ``w`` points of a segment to the value at point ``min(w, n) - 1``. Points outside
-    the segments are left undefined.
+    the segments are left undefined. The result is written to ``out`` (length ``len(cs) - 1``).
     """
     g = len(cs) - 1
-    m = np.empty(g)
+    m = out
     with np.errstate(invalid="ignore", divide="ignore"):
         if g >= w:
             np.subtract(cs[w:], cs[:-w], out=m[w - 1 :])
@@ -499,21 +584,23 @@ def _mage_plus(mm: list[float], sd: float) -> list[float]:
     """Heights of nadir-to-peak excursions larger than ``sd`` (iglu ``calculate_mage_plus``)."""
     n = len(mm)
     out: list[float] = []
-    j = prev = 0
+    j = 0
     run_min, run_arg = mm[0], 0
     while j < n:
-        if mm[j] < run_min:
-            run_min, run_arg = mm[j], j
-        if mm[j] - run_min > sd:
-            i = run_arg
+        mj = mm[j]
+        if mj < run_min:
+            run_min, run_arg = mj, j
+        if mj - run_min > sd:
+            low = mm[run_arg]
             k = j
             while k < n:
-                if mm[k] >= mm[j]:
+                mk = mm[k]
+                if mk >= mj:  # ride the peak upward
+                    mj = mk
+                if mk - mj < -sd or k == n - 1:
+                    out.append(mj - low)
                     j = k
-                if mm[k] - mm[j] < -sd or k == n - 1:
-                    out.append(mm[j] - mm[i])
-                    prev = j = k
-                    run_min, run_arg = mm[prev], prev
+                    run_min, run_arg = mk, k
                     break
                 k += 1
         else:
@@ -522,26 +609,34 @@ def _mage_plus(mm: list[float], sd: float) -> list[float]:
 
 
 def _mage_minus(mm: list[float], sd: float) -> list[float]:
-    """Depths (positive) of peak-to-nadir excursions larger than ``sd`` (iglu ``calculate_mage_minus``)."""
+    """Depths (positive) of peak-to-nadir excursions larger than ``sd`` (iglu ``calculate_mage_minus``).
+
+    After an excursion the running peak restarts as the first maximum over [nadir, end],
+    tracked while riding the nadir down (Python's ``max`` semantics, NaN included).
+    """
     n = len(mm)
     out: list[float] = []
-    j = prev = 0
+    j = 0
     run_max, run_arg = mm[0], 0
     while j < n:
-        if mm[j] > run_max:
-            run_max, run_arg = mm[j], j
-        if mm[j] - run_max < -sd:
-            i = run_arg
+        mj = mm[j]
+        if mj > run_max:
+            run_max, run_arg = mj, j
+        if mj - run_max < -sd:
+            high = mm[run_arg]
+            top, top_arg = mj, j  # first maximum since the current nadir
             k = j
             while k < n:
-                if mm[k] <= mm[j]:
+                mk = mm[k]
+                if mk <= mj:  # ride the nadir downward
+                    mj = mk
+                    top, top_arg = mk, k
+                elif mk > top:
+                    top, top_arg = mk, k
+                if mk - mj > sd or k == n - 1:
+                    out.append(high - mj)
                     j = k
-                if mm[k] - mm[j] > sd or k == n - 1:
-                    out.append(mm[i] - mm[j])
-                    prev, j = j, k
-                    window = mm[prev : j + 1]
-                    run_max = max(window)
-                    run_arg = prev + window.index(run_max)
+                    run_max, run_arg = top, top_arg
                     break
                 k += 1
         else:
@@ -566,30 +661,40 @@ def _mage(
     n_groups = len(g_starts) - 1
     out = np.full(n_groups, np.nan)
     ok = np.isfinite(values)
-    valid = np.flatnonzero(ok)
-    if len(valid) == 0:
+    # runs of valid grid points, [run_lo, run_hi], never across two subjects' grids
+    edge = np.flatnonzero(ok[1:] != ok[:-1]) + 1
+    bounds = np.union1d(np.concatenate([[0], edge, [len(ok)]]), g_starts[1:-1])
+    run_lo, run_hi = bounds[:-1], bounds[1:] - 1
+    is_valid = ok[run_lo]
+    run_lo, run_hi = run_lo[is_valid], run_hi[is_valid]
+    if len(run_lo) == 0:
         return out
-    # segments: runs of valid grid points, split at subjects and at gaps > max_gap
-    brk = np.empty(len(valid), dtype=bool)
-    brk[0] = True
-    np.greater(np.diff(valid) * dt, max_gap, out=brk[1:])
-    sub_first = np.searchsorted(valid, g_starts[1:-1])
-    brk[sub_first[sub_first < len(valid)]] = True
+    # segments: runs joined across gaps <= max_gap, split at subjects and at gaps > max_gap
+    brk = np.ones(len(run_lo), dtype=bool)
+    brk[1:] = (run_lo[1:] - run_hi[:-1]) * dt > max_gap
+    run_sub = np.searchsorted(g_starts, run_lo, side="right") - 1
+    brk[1:] |= run_sub[1:] != run_sub[:-1]
     first_i = np.flatnonzero(brk)
-    seg_lo = valid[first_i]
-    seg_hi = valid[np.append(first_i[1:] - 1, len(valid) - 1)]
-    seg_sub = np.searchsorted(g_starts, seg_lo, side="right") - 1
+    seg_lo = run_lo[first_i]
+    seg_hi = run_hi[np.append(first_i[1:] - 1, len(run_lo) - 1)]
+    seg_sub = run_sub[first_i]
     seg_len = seg_hi - seg_lo + 1
-    holes = len(valid) < seg_len.sum()  # NaN inside a segment
+    n_valid = int((run_hi - run_lo + 1).sum())
+    holes = n_valid < seg_len.sum()  # NaN inside a segment
     # running sums over the whole grid (NaN as 0); windows never mix segments that matter
+    v0 = np.where(ok, values, 0.0)
     cs = np.zeros(len(values) + 1)
-    np.cumsum(np.where(ok, values, 0.0) if holes or not ok.all() else values, out=cs[1:])
+    np.cumsum(v0, out=cs[1:])
     cn = None
     if holes:
         cn = np.zeros(len(values) + 1)
         np.cumsum(ok, out=cn[1:])
-    delta = _rolling_means(cs, cn, seg_lo, seg_len, short_ma)
-    delta -= _rolling_means(cs, cn, seg_lo, seg_len, long_ma)
+    # per-segment SD of the grid values and validity (iglu: n >= 7, n >= short_ma, SD >= 1)
+    n_ok, _, seg_sd = _range_mean_sd(v0, seg_lo, seg_hi + 1, ok=ok, scratch=True)
+    seg_ok = (seg_len >= 7) & (seg_len >= short_ma) & (n_ok > 0) & (seg_sd >= 1)
+    delta = _rolling_means(cs, cn, seg_lo, seg_len, short_ma, np.empty(len(values)))
+    delta -= _rolling_means(cs, cn, seg_lo, seg_len, long_ma, v0)
+    del v0, cs, cn
     first_type_max = delta[seg_lo] > 0
     # crossings: a valid (finite, non-zero) delta whose sign differs from the previous valid
     # delta of its segment
@@ -598,9 +703,6 @@ def _mage(
     sgn = pos[dv]
     flip = np.flatnonzero(sgn[1:] != sgn[:-1])
     cross, prev = dv[flip + 1], dv[flip]
-    # per-segment SD of the grid values and validity (iglu: n >= 7, n >= short_ma, SD >= 1)
-    n_ok, _, seg_sd = _range_mean_sd(values, seg_lo, seg_hi + 1, ok=ok)
-    seg_ok = (seg_len >= 7) & (seg_len >= short_ma) & (n_ok > 0) & (seg_sd >= 1)
     sid = np.searchsorted(seg_lo, cross, side="right") - 1
     keep = sid >= 0
     sid = np.where(keep, sid, 0)
@@ -665,7 +767,7 @@ _MAX_HIST_MGDL = 4096
 
 
 def _level_stats(
-    gl: np.ndarray, codes: np.ndarray, starts: np.ndarray, stops: np.ndarray
+    gl: np.ndarray, starts: np.ndarray, stops: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mean, SD (ddof=1), band counts (n_groups x 6), LBGI and HBGI of each subject's readings.
 
@@ -679,8 +781,9 @@ def _level_stats(
     top = int(gi.max()) if len(gi) else 0
     if top <= _MAX_HIST_MGDL and n_groups * (top + 1) <= 50_000_000 and np.array_equal(gi, gl):
         k = top + 1
-        hist = np.bincount(gi if n_groups == 1 else codes * k + gi, minlength=n_groups * k)
-        hist = hist.reshape(n_groups, k).astype(float)
+        if n_groups > 1:  # bin of (subject, value): subject * k + value
+            gi += np.repeat(np.arange(n_groups) * k, stops - starts)
+        hist = np.bincount(gi, minlength=n_groups * k).reshape(n_groups, k).astype(float)
         v = np.arange(k, dtype=float)
         mean = (hist @ v) / n  # exact: sums of whole numbers
         dev = v[None, :] - mean[:, None]
@@ -695,9 +798,13 @@ def _level_stats(
         lbgi = (hist @ np.where(f < 0, risk, 0.0)) / n
         hbgi = (hist @ np.where(f > 0, risk, 0.0)) / n
         return mean, sd, counts, lbgi, hbgi
+    del gi
     lo, hi = starts, stops
     _, mean, sd = _range_mean_sd(gl, lo, hi, ok=np.ones(len(gl), dtype=bool))
-    counts = np.bincount(codes * 6 + _bands(gl), minlength=6 * n_groups).reshape(n_groups, 6)
+    band = _bands(gl)
+    counts = np.stack(
+        [_range_reduce(np.add, band == b, lo, hi, dtype=np.intp) for b in range(6)], axis=1
+    )
     f = _risk_f(gl)
     risk = 10.0 * f**2
     lbgi = _range_reduce(np.add, np.where(f < 0, risk, 0.0), lo, hi) / n
@@ -705,9 +812,6 @@ def _level_stats(
     return mean, sd, counts, lbgi, hbgi
 
 
-# --------------------------------------------------------------------------------------------
-# public API
-# --------------------------------------------------------------------------------------------
 def glycemic_metrics(
     readings: pd.DataFrame,
     *,
@@ -782,32 +886,35 @@ def glycemic_metrics(
     the truncated mode of the spacings, which is the same for regular data) and MAGE a 5-min grid,
     built as iglu's ``CGMS2DayByDay``. Checked against ``iglu-python`` 0.4.3 in the tests.
     """
-    codes, t_ns, gl, subjects = _prepare(readings)
+    t, per_min, gl, starts, stops, subjects, _ = _prepare_groups(readings)
     n_groups = len(subjects)
     if n_groups == 0:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in METRIC_COLUMNS}).astype(
             {"subject": "object"}
         )
-    starts, stops = _group_bounds(codes, n_groups)
     n = (stops - starts).astype(float)
+    steps = np.diff(t)  # time steps between consecutive rows (across subjects at boundaries)
     if interval_min is None:
-        interval = _infer_interval(t_ns, starts, stops)
+        interval = _infer_interval(steps, per_min, starts, stops)
     else:
         if not interval_min > 0:
             raise InputError(f"interval_min must be > 0 minutes, got {interval_min!r}")
         interval = np.full(n_groups, float(interval_min))
-    span_min = (t_ns[stops - 1] - t_ns[starts]) / _NS_PER_MIN
+    span_min = (t[stops - 1] - t[starts]) / per_min
     step = np.where(np.isfinite(interval), interval, 0.0)
     days = (span_min + step) / _MIN_PER_DAY
     with np.errstate(invalid="ignore", divide="ignore"):
         expected = np.where(step > 0, np.floor(span_min / np.where(step > 0, step, 1) + 0.5), 0) + 1
     # distinct times present (duplicated timestamps count once)
-    dup = np.flatnonzero(t_ns[1:] == t_ns[:-1]) + 1
-    dup = dup[codes[dup] == codes[dup - 1]]
-    present = (stops - starts) - np.bincount(codes[dup], minlength=n_groups)
+    dup = np.flatnonzero(steps == 0) + 1
+    dup = dup[~np.isin(dup, starts)]
+    present = (stops - starts) - np.bincount(
+        np.searchsorted(stops, dup, side="right"), minlength=n_groups
+    )
     coverage = np.minimum(100.0, 100.0 * present / expected)
+    del steps
 
-    mean, sd, counts, lbgi, hbgi = _level_stats(gl, codes, starts, stops)
+    mean, sd, counts, lbgi, hbgi = _level_stats(gl, starts, stops)
     share = 100.0 * counts / n[:, None]
     tbr54, tbr70 = share[:, 0], share[:, 0] + share[:, 1]
     titr, tir = share[:, 2], share[:, 2] + share[:, 3]
@@ -818,7 +925,7 @@ def glycemic_metrics(
 
     # regular grid at the data interval for CONGA and MODD
     dt_grid = np.maximum(1.0, np.round(np.where(np.isfinite(interval), interval, 5.0)))
-    vals, g_starts = _day_grid(t_ns, gl, starts, stops, dt_grid, inter_gap_min)
+    vals, g_starts = _day_grid(t, per_min, gl, starts, stops, dt_grid, inter_gap_min)
     lag_c = (np.round(60.0 / dt_grid) * conga_hours).astype(np.int64)
     _, _, conga = _lag_stats(vals, g_starts, np.maximum(lag_c, 1), absolute=False)
     lag_m = (modd_lag_days * _MIN_PER_DAY // dt_grid).astype(np.int64)
@@ -827,7 +934,7 @@ def glycemic_metrics(
     if np.all(dt_grid == 5.0):
         v5, s5 = vals, g_starts
     else:
-        v5, s5 = _day_grid(t_ns, gl, starts, stops, np.full(n_groups, 5.0), inter_gap_min)
+        v5, s5 = _day_grid(t, per_min, gl, starts, stops, np.full(n_groups, 5.0), inter_gap_min)
     mage = _mage(v5, s5, mage_short_ma, mage_long_ma, mage_max_gap_min)
 
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -396,3 +396,58 @@ def test_property_cv_scale_invariant(values, k):
     r2 = one(trace(np.asarray(values) * k))
     assert r2.cv_pct == pytest.approx(r1.cv_pct, rel=1e-9, abs=1e-9)
     assert r2.mean_mgdl == pytest.approx(k * r1.mean_mgdl, rel=1e-9)
+
+
+# ------------------------------------------------------------------------------------------
+# fast paths agree with the general ones
+# ------------------------------------------------------------------------------------------
+def _two_subjects():
+    rng = np.random.default_rng(11)
+    g1 = np.round(130 + 40 * np.sin(np.arange(900) / 15) + rng.normal(0, 5, 900))
+    g2 = np.round(150 + 50 * np.cos(np.arange(700) / 11) + rng.normal(0, 5, 700))
+    a = trace(g1, subject="a", start="2024-03-01 06:02:30")
+    b = trace(g2, subject="b", start="2024-03-04 22:41:00").drop(index=range(200, 230))
+    return pd.concat([a, b], ignore_index=True)
+
+
+def test_whole_number_histogram_path_matches_general_path(monkeypatch):
+    import soleus_analysis.metrics as m
+
+    df = _two_subjects()
+    fast = glycemic_metrics(df)
+    monkeypatch.setattr(m, "_MAX_HIST_MGDL", -1)  # forces the per-reading path
+    slow = glycemic_metrics(df)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_time_resolution_does_not_matter(unit):
+    df = _two_subjects()
+    ref = glycemic_metrics(df.assign(time=df["time"].astype("datetime64[ns]")))
+    out = glycemic_metrics(df.assign(time=df["time"].astype(f"datetime64[{unit}]")))
+    pd.testing.assert_frame_equal(ref, out, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+def test_row_grouping_variants_match_sorted_input():
+    df = _two_subjects()
+    ref = glycemic_metrics(df)
+    a, b = df[df.subject == "a"], df[df.subject == "b"]
+    variants = [
+        pd.concat([a.iloc[:400], b, a.iloc[400:]]),  # a subject split into two runs
+        pd.concat([a.iloc[::-1], b]),  # grouped, but time reversed inside a subject
+        df.astype({"subject": object}),
+        df.astype({"subject": "category"}),
+    ]
+    for v in variants:
+        pd.testing.assert_frame_equal(ref, glycemic_metrics(v), check_exact=False, rtol=1e-12)
+
+
+def test_subjects_whose_grids_touch_stay_independent():
+    # "a" ends exactly at midnight (its last grid point is a reading) and "b" starts at
+    # midnight, so their grids hold valid values back to back: MAGE segments must not join
+    g = np.round(130 + 60 * np.sin(np.arange(577) / 9))
+    a = trace(g, subject="a", start="2024-03-01 00:00")
+    b = trace(g[::-1] + 10, subject="b", start="2024-03-01 00:00")
+    both = glycemic_metrics(pd.concat([a, b])).set_index("subject")
+    alone = pd.concat([glycemic_metrics(a), glycemic_metrics(b)]).set_index("subject")
+    pd.testing.assert_frame_equal(both, alone, check_exact=False, rtol=1e-12)
