@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench_responses import person_year
 
-from soleus_analysis.cli import _load_person
+from soleus_analysis.io import read_person
 from soleus_analysis.pipeline import analyze_person
 from soleus_analysis.report import write_person_report
 from soleus_analysis.schema import conform_events
@@ -33,7 +33,7 @@ def main() -> None:
         phases: dict[str, list[float]] = {"read": [], "analyse": [], "pdf": [], "total": []}
         for i in range(args.repeats):
             t0 = time.perf_counter()
-            rec = _load_person((str(cgm),), (str(log),), "p01")
+            rec = read_person((str(cgm),), (str(log),), "p01")
             t1 = time.perf_counter()
             a = analyze_person(rec)
             t2 = time.perf_counter()
@@ -41,7 +41,9 @@ def main() -> None:
             t3 = time.perf_counter()
             for k, v in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t3 - t0), strict=True):
                 phases[k].append(v)
-    print(f"one-year export: {len(readings)} readings, {int((events['kind'] == 'meal').sum())} meals")
+    print(
+        f"one-year export: {len(readings)} readings, {int((events['kind'] == 'meal').sum())} meals"
+    )
     print(f"{'phase':<10}{'median s':>10}{'min s':>10}")
     for k, v in phases.items():
         print(f"{k:<10}{statistics.median(v):>10.2f}{min(v):>10.2f}")

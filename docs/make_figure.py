@@ -7,8 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from soleus_analysis import plots
-from soleus_analysis.cli import _load_person
 from soleus_analysis.cohort import read_manifest
+from soleus_analysis.io import read_person
 from soleus_analysis.pipeline import analyze_person
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     person = read_manifest(ROOT / "data" / "freeliving" / "manifest.csv").iloc[0]
-    rec = _load_person(tuple(person["cgm"]), tuple(person["events"]), person["subject"])
+    rec = read_person(tuple(person["cgm"]), tuple(person["events"]), person["subject"])
     a = analyze_person(rec)
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(9, 3.4), width_ratios=(2.2, 1), layout="constrained"

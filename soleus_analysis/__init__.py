@@ -19,6 +19,7 @@ _LAZY: dict[str, str] = {
     "read_cgm": "soleus_analysis.io",
     "read_events": "soleus_analysis.io",
     "read_many": "soleus_analysis.io",
+    "read_person": "soleus_analysis.io",
     "detect_format": "soleus_analysis.io",
     "formats": "soleus_analysis.io",
     "read_lab": "soleus_analysis.io.lab",

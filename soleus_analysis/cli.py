@@ -67,6 +67,51 @@ def main(debug: bool) -> None:
     _Ctx.debug = debug
 
 
+def _reader_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options for reading files whose format leaves something open; each reader takes only the
+    options that apply to it."""
+    for opt in reversed(
+        [
+            click.option(
+                "--units",
+                type=click.Choice(["mg/dL", "mmol/L"]),
+                default=None,
+                help="Glucose units, for plain CSV/Parquet files whose header does not say.",
+            ),
+            click.option(
+                "--date-order",
+                type=click.Choice(["dmy", "mdy"]),
+                default=None,
+                help="Day-first or month-first dates, when a LibreView export or a log cannot tell.",
+            ),
+            click.option(
+                "--include-scans",
+                is_flag=True,
+                default=None,
+                help="LibreView: add scanned readings (record type 1) to the historic ones.",
+            ),
+            click.option(
+                "--utc-offset",
+                type=int,
+                default=None,
+                help="Nightscout: minutes to add to UTC when the file does not say.",
+            ),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def _read_opts(units, date_order, include_scans, utc_offset) -> dict[str, Any]:
+    opts = {
+        "units": units,
+        "date_order": date_order,
+        "include_scans": include_scans,
+        "utc_offset": utc_offset,
+    }
+    return {k: v for k, v in opts.items() if v is not None}
+
+
 @main.command(
     epilog="Example:\n\n\b\n  soleus inspect clarity_export.csv libreview.csv --json inspect.json"
 )
@@ -77,14 +122,28 @@ def main(debug: bool) -> None:
 @click.option(
     "--json", "json_out", type=click.Path(dir_okay=False), help="Also write the account as JSON."
 )
+@_reader_options
 @_friendly
-def inspect(files: tuple[str, ...], fmt: str | None, json_out: str | None) -> None:
+def inspect(
+    files: tuple[str, ...],
+    fmt: str | None,
+    json_out: str | None,
+    units: str | None,
+    date_order: str | None,
+    include_scans: bool | None,
+    utc_offset: int | None,
+) -> None:
     """Show each file's detected format, span, readings, events, and what was dropped and why."""
     from .io import read_cgm
 
     out = []
     for f in files:
-        rec = read_cgm(f, format=fmt)
+        rec = read_cgm(
+            f,
+            format=fmt,
+            only_accepted_options=True,
+            **_read_opts(units, date_order, include_scans, utc_offset),
+        )
         p = rec.provenance
         r = rec.readings
         click.echo(click.style(f, bold=True))
@@ -220,13 +279,12 @@ def _person_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _load_person(cgm: tuple[str, ...], events: tuple[str, ...], subject: str | None):
-    from .io import read_events, read_many
-    from .pipeline import combine_person
+def _load_person(
+    cgm: tuple[str, ...], events: tuple[str, ...], subject: str | None, **options: Any
+):
+    from .io import read_person
 
-    rec = read_many(cgm, subject=subject)
-    logs = [read_events(p, subject=subject) for p in events]
-    return combine_person(rec, logs, subject)
+    return read_person(cgm, events, subject, only_accepted_options=True, **options)
 
 
 @main.command(
@@ -234,6 +292,7 @@ def _load_person(cgm: tuple[str, ...], events: tuple[str, ...], subject: str | N
     + _RULES_EPILOG
 )
 @_person_options
+@_reader_options
 @click.option(
     "--out",
     "out_dir",
@@ -243,11 +302,27 @@ def _load_person(cgm: tuple[str, ...], events: tuple[str, ...], subject: str | N
 )
 @_rule_options
 @_friendly
-def analyze(cgm, events, subject, out_dir, seed, window, baseline, spu_span, min_coverage) -> None:
+def analyze(
+    cgm,
+    events,
+    subject,
+    seed,
+    units,
+    date_order,
+    include_scans,
+    utc_offset,
+    out_dir,
+    window,
+    baseline,
+    spu_span,
+    min_coverage,
+) -> None:
     """Per-meal table (CSV and Parquet), CGM metrics and the SPU comparison for one person."""
     from .pipeline import analyze_person
 
-    rec = _load_person(cgm, events, subject)
+    rec = _load_person(
+        cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset)
+    )
     a = analyze_person(rec, _rules(window, baseline, spu_span, min_coverage), seed=seed)
     out = Path(out_dir)
     write_table(a.meals, out / "meals.csv")
@@ -275,6 +350,7 @@ def analyze(cgm, events, subject, out_dir, seed, window, baseline, spu_span, min
     + _RULES_EPILOG
 )
 @_person_options
+@_reader_options
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF to write."
 )
@@ -282,13 +358,28 @@ def analyze(cgm, events, subject, out_dir, seed, window, baseline, spu_span, min
 @_rule_options
 @_friendly
 def report(
-    cgm, events, subject, output, paper, seed, window, baseline, spu_span, min_coverage
+    cgm,
+    events,
+    subject,
+    seed,
+    units,
+    date_order,
+    include_scans,
+    utc_offset,
+    output,
+    paper,
+    window,
+    baseline,
+    spu_span,
+    min_coverage,
 ) -> None:
     """Write the self-tracker PDF report: AGP summary, the SPU experiment, meal table."""
     from .pipeline import analyze_person
     from .report import write_person_report
 
-    rec = _load_person(cgm, events, subject)
+    rec = _load_person(
+        cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset)
+    )
     a = analyze_person(rec, _rules(window, baseline, spu_span, min_coverage), seed=seed)
     write_person_report(a, output, paper=paper)
     click.echo(f"wrote {output}")

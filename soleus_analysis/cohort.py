@@ -20,7 +20,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .errors import InputError
-from .pipeline import CohortAnalysis, analyze_cohort, combine_person, person_meals
+from .pipeline import CohortAnalysis, analyze_cohort, person_meals
 
 #: formats that hold events only (meal/activity logs)
 LOG_FORMATS = frozenset({"activity_log", "cronometer", "cronometer_exercises", "myfitnesspal"})
@@ -120,15 +120,13 @@ def run_person(
     Returns a dict with ``subject``, ``meals``, ``curves``, ``coverage_pct``, ``sources``; or
     ``subject`` and ``error`` when their files cannot be read or analysed.
     """
-    from .io import read_events, read_many
+    from .io import read_person
     from .metrics import glycemic_metrics
 
     try:
         if not cgm:
             raise InputError("no CGM export listed for this person")
-        rec_cgm = read_many(cgm, subject=subject)
-        logs = [read_events(p, subject=subject) for p in events]
-        rec = combine_person(rec_cgm, logs, subject)
+        rec = read_person(cgm, events, subject)
         meals, curves = person_meals(rec, rules)
         cov = float(glycemic_metrics(rec.readings)["coverage_pct"].iloc[0])
         return {

@@ -16,14 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(data_dir: Path = ROOT / "data", out_dir: Path = ROOT / "reports") -> int:
     """Run the demo; return a process exit code."""
-    from .cli import _load_person
     from .cohort import read_manifest, run_cohort
+    from .io import read_person
     from .pipeline import analyze_person
     from .report import write_cohort_report, write_person_report
 
     t0 = time.perf_counter()
     person_files = read_manifest(data_dir / "freeliving" / "manifest.csv").iloc[0]
-    rec = _load_person(
+    rec = read_person(
         tuple(person_files["cgm"]), tuple(person_files["events"]), person_files["subject"]
     )
     print("Bundled self-tracker example (SYNTHETIC data):")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .recording import Provenance, Recording
+from .recording import Provenance, Recording, combine_person  # noqa: F401 (re-exported)
 
 #: the defaults of the analysis rules, shown in reports and the CLI help; the CGM-only insulin
 #: proxy (a model, not a measurement) is computed for every meal
@@ -112,24 +112,6 @@ def is_synthetic(sources: Sequence[Provenance]) -> bool:
     """True when any source file is marked synthetic (in its name or its metadata)."""
     return any(
         "synthetic" in str(p.path).lower() or bool(p.metadata.get("synthetic")) for p in sources
-    )
-
-
-def combine_person(
-    cgm: Recording, logs: Sequence[Recording] = (), subject: str | None = None
-) -> Recording:
-    """One person's CGM recording plus their logs' events, all under one subject id."""
-    subj = subject or (cgm.subjects[0] if cgm.subjects else "subject")
-    readings = cgm.readings.assign(subject=subj)
-    events = pd.concat([cgm.events] + [r.events for r in logs], ignore_index=True).assign(
-        subject=subj
-    )
-    events = events.sort_values("time", kind="stable").reset_index(drop=True)
-    return Recording(
-        readings=readings,
-        events=events,
-        provenance=cgm.provenance,
-        sources=list(cgm.sources) + [s for r in logs for s in r.sources],
     )
 
 

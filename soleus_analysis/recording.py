@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,3 +157,21 @@ def combine_provenance(parts: list[Provenance], path: str = "<combined>") -> Pro
             out.drop(reason, n)
         out.warnings.extend(f"{p.path}: {w}" for w in p.warnings)
     return out
+
+
+def combine_person(
+    cgm: Recording, logs: Sequence[Recording] = (), subject: str | None = None
+) -> Recording:
+    """One person's CGM recording plus their logs' events, all under one subject id."""
+    subj = subject or (cgm.subjects[0] if cgm.subjects else "subject")
+    readings = cgm.readings.assign(subject=subj)
+    events = pd.concat([cgm.events] + [r.events for r in logs], ignore_index=True).assign(
+        subject=subj
+    )
+    events = events.sort_values("time", kind="stable").reset_index(drop=True)
+    return Recording(
+        readings=readings,
+        events=events,
+        provenance=cgm.provenance,
+        sources=list(cgm.sources) + [s for r in logs for s in r.sources],
+    )

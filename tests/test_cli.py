@@ -122,3 +122,22 @@ def test_plan_writes_a_schedule_the_log_reader_takes_back_and_power_from_data(ru
     sched = pd.read_csv(out)
     assert rec.provenance.rows_read == len(sched)
     assert rec.provenance.rows_dropped == {"planned but not marked done": len(sched)}
+
+
+def test_reader_options_reach_only_the_readers_that_take_them(runner, tmp_path):
+    # a plain CSV without units: refused with a message naming the file and the option ...
+    f = tmp_path / "plain.csv"
+    f.write_text("time,glucose\n2025-01-01 00:00,5.5\n2025-01-01 00:05,6.1\n")
+    res = runner.invoke(main, ["inspect", str(f)])
+    assert res.exit_code == 2 and "--units" in res.output and str(f) in res.output
+    # ... read once the units are given; the same option does not trouble a Dexcom file
+    dx = tmp_path / "dexcom.csv"
+    dx.write_text(
+        "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,Device Info,"
+        "Source Device ID,Glucose Value (mg/dL),Insulin Value (u),Carb Value (grams),"
+        "Duration (hh:mm:ss),Glucose Rate of Change (mg/dL/min),Transmitter Time (Long Integer),"
+        "Transmitter ID\n1,2025-06-02T08:30:00,EGV,,,,G7,100,,,,,1000,AB\n"
+    )
+    res = runner.invoke(main, ["inspect", str(f), str(dx), "--units", "mmol/L"])
+    assert res.exit_code == 0, res.output
+    assert "generic (mmol/L)" in res.output and "dexcom_clarity (mg/dL)" in res.output

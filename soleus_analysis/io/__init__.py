@@ -6,16 +6,17 @@ given); ``read_many`` combines several exports of one person.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from os import PathLike
 
 import pandas as pd
 
 from ..errors import InputError
-from ..recording import Recording, combine_provenance
+from ..recording import Recording, combine_person, combine_provenance
 from .detect import all_readers, detect_format
 
-__all__ = ["read_cgm", "read_events", "read_many", "detect_format", "formats"]
+__all__ = ["read_cgm", "read_events", "read_many", "read_person", "detect_format", "formats"]
 
 
 def formats() -> list[str]:
@@ -23,19 +24,37 @@ def formats() -> list[str]:
     return sorted(all_readers())
 
 
-def _read(path: str | PathLike, format: str | None, options: dict) -> Recording:
+def _accepted(reader, options: dict) -> dict:
+    """The options ``reader`` takes (all of them when it takes ``**kwargs``); ``None`` values dropped."""
+    params = inspect.signature(reader).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return {k: v for k, v in options.items() if v is not None}
+    return {k: v for k, v in options.items() if k in params and v is not None}
+
+
+def _read(
+    path: str | PathLike, format: str | None, options: dict, only_accepted: bool = False
+) -> Recording:
     name = format or detect_format(path)
     readers = all_readers()
     if name not in readers:
         raise InputError(
             f"unknown format {name!r}; expected one of: {', '.join(sorted(readers))}", path
         )
+    if only_accepted:
+        options = _accepted(readers[name], options)
     rec = readers[name](path, **options)
     rec.provenance.check()
     return rec
 
 
-def read_cgm(path: str | PathLike, format: str | None = None, **options) -> Recording:
+def read_cgm(
+    path: str | PathLike,
+    format: str | None = None,
+    *,
+    only_accepted_options: bool = False,
+    **options,
+) -> Recording:
     """Read one CGM export (or log) into a :class:`Recording`.
 
     Parameters
@@ -47,6 +66,8 @@ def read_cgm(path: str | PathLike, format: str | None = None, **options) -> Reco
     **options
         Passed to the format's reader, e.g. ``subject="p01"``, ``include_scans=True`` (LibreView),
         ``date_order="dmy"``, ``units="mmol/L"`` (generic CSV).
+    only_accepted_options : bool
+        Pass the reader only the options it takes (see :func:`read_events`).
 
     Returns
     -------
@@ -59,16 +80,24 @@ def read_cgm(path: str | PathLike, format: str | None = None, **options) -> Reco
     InputError
         When the file cannot be read as the format; the message names the file and the line.
     """
-    return _read(path, format, options)
+    return _read(path, format, options, only_accepted_options)
 
 
-def read_events(path: str | PathLike, format: str | None = None, **options) -> Recording:
+def read_events(
+    path: str | PathLike,
+    format: str | None = None,
+    *,
+    only_accepted_options: bool = False,
+    **options,
+) -> Recording:
     """Read a meal/activity log (or the events of any export) into a :class:`Recording`.
 
     The result holds events only; readings of a CGM export are counted as dropped
     (reason ``"reading (events only)"``) so the row account still adds up.
+    ``only_accepted_options=True`` passes each reader only the options it takes (for front ends
+    such as the CLI that offer one set of options, e.g. ``date_order``, for files of any format).
     """
-    rec = _read(path, format, options)
+    rec = _read(path, format, options, only_accepted_options)
     if len(rec.readings):
         prov = rec.provenance
         prov.rows_kept -= len(rec.readings)
@@ -86,6 +115,8 @@ def read_many(
     paths: Iterable[str | PathLike],
     format: str | None = None,
     subject: str | None = None,
+    *,
+    only_accepted_options: bool = False,
     **options,
 ) -> Recording:
     """Combine several exports of one person into one :class:`Recording`.
@@ -102,10 +133,12 @@ def read_many(
         Force one format for all files.
     subject : str, optional
         Subject id for all rows; defaults to the first file's subject.
+    only_accepted_options : bool
+        Pass each file's reader only the options it takes (see :func:`read_events`).
     **options
         Passed to each reader.
     """
-    recs = [_read(p, format, options) for p in paths]
+    recs = [_read(p, format, options, only_accepted_options) for p in paths]
     if not recs:
         raise InputError("read_many needs at least one file")
     subj = subject or (recs[0].subjects[0] if recs[0].subjects else None)
@@ -146,3 +179,37 @@ def read_many(
         provenance=prov,
         sources=[r.provenance for r in recs],
     )
+
+
+def read_person(
+    cgm: Iterable[str | PathLike],
+    events: Iterable[str | PathLike] = (),
+    subject: str | None = None,
+    *,
+    only_accepted_options: bool = False,
+    **options,
+) -> Recording:
+    """One person's CGM exports and meal/activity logs as one :class:`Recording`.
+
+    The CGM exports are combined with :func:`read_many` (overlaps merged and counted), the logs
+    read with :func:`read_events`, and every row put under one subject id.
+
+    Parameters
+    ----------
+    cgm : iterable of path
+        The person's CGM exports (any formats).
+    events : iterable of path
+        Their logs: activity log, Cronometer, MyFitnessPal, a planner schedule, ...
+    subject : str, optional
+        Id for the person; default the first CGM file's subject (its file name).
+    only_accepted_options : bool
+        Pass each reader only the options it takes (see :func:`read_events`).
+    **options
+        Reader options, e.g. ``date_order="dmy"``, ``units="mmol/L"``.
+    """
+    rec = read_many(cgm, subject=subject, only_accepted_options=only_accepted_options, **options)
+    logs = [
+        read_events(p, subject=subject, only_accepted_options=only_accepted_options, **options)
+        for p in events
+    ]
+    return combine_person(rec, logs, subject)

@@ -302,7 +302,7 @@ def parse_libre_times(
         if a_big and b_big:
             raise InputError(
                 "timestamps mix day-first and month-first dates (both date fields exceed 12 in "
-                "different rows); pass date_order='dmy' or 'mdy'",
+                "different rows); pass date_order='dmy' or 'mdy' (command line: --date-order)",
                 path,
             )
         if a_big:
@@ -321,7 +321,7 @@ def parse_libre_times(
                 raise InputError(
                     "cannot tell whether dates are day-first or month-first (every day and month "
                     "is <= 12 and the reading spacing does not decide); pass date_order='dmy' "
-                    "(e.g. 16-03-2021) or date_order='mdy' (e.g. 03-16-2021)",
+                    "(e.g. 16-03-2021) or date_order='mdy' (e.g. 03-16-2021); command line: --date-order",
                     path,
                 )
             order = "dmy" if r_dmy > r_mdy else "mdy"

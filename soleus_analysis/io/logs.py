@@ -289,7 +289,7 @@ def parse_datetimes(
             raise InputError(
                 f"cannot tell day from month in column {column!r} (e.g. {s.iloc[i].strip()!r}); "
                 "pass date_order='dmy' (day first) or 'mdy' (month first), or write ISO dates "
-                "(2026-03-02 12:35)",
+                "(2026-03-02 12:35); command line: --date-order dmy or mdy",
                 path,
                 None if lines is None else int(lines[i]),
             )
