@@ -245,3 +245,13 @@ def test_insulin_proxy_line_is_named_a_proxy_and_matches_the_analysis(person):
     line = next(ln for ln in effect_lines(a) if "PROXY" in ln)
     assert "not a measurement" in line
     assert f"{q['reduction_pct']:.0f}% lower" in line
+
+
+def test_report_file_is_an_ordinary_file(person, tmp_path):
+    import os
+    import stat
+
+    out = write_person_report(person, tmp_path / "r.pdf")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
