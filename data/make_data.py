@@ -7,6 +7,7 @@ by ``soleus_analysis.simulate`` and says so in its name and first lines.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from pathlib import Path
 
@@ -22,10 +23,10 @@ DATASETS: tuple[tuple[str, int], ...] = (
 )
 
 
-def main() -> None:
-    """Simulate each protocol and write its files into ``data/<protocol>/``."""
+def main(root: Path = HERE) -> None:
+    """Simulate each protocol and write its files into ``<root>/<protocol>/`` (default data/)."""
     for protocol, seed in DATASETS:
-        out = HERE / protocol
+        out = Path(root) / protocol
         if out.exists():
             shutil.rmtree(out)
         study = simulate_study(protocol, seed=seed)
@@ -39,4 +40,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser(description="Generate the bundled synthetic datasets.")
+    ap.add_argument("--out", type=Path, default=HERE, help="folder to write into (default: data/)")
+    main(ap.parse_args().out)
