@@ -20,7 +20,9 @@ NOTEBOOKS = ROOT / "notebooks"
 MARK = "RESULT_JSON:"
 
 
-def run_notebook(name: str, params: dict[str, Any], timeout: int = 600) -> tuple[dict[str, Any], Any]:
+def run_notebook(
+    name: str, params: dict[str, Any], timeout: int = 600
+) -> tuple[dict[str, Any], Any]:
     """Run ``notebooks/<name>`` with ``params`` overriding its parameters cell.
 
     Returns

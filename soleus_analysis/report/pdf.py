@@ -68,7 +68,9 @@ def _atomic_pdf(path: str | os.PathLike, title: str) -> Iterator[PdfPages]:
             yield pdf
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a report is an ordinary file
+        os.chmod(
+            tmp, 0o666 & ~umask
+        )  # mkstemp makes the file private; a report is an ordinary file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
