@@ -19,12 +19,13 @@ demo: $(STAMP)
 	$(BIN)/python -m soleus_analysis.demo
 
 test: $(STAMP)
-	$(BIN)/ruff check soleus_analysis tests benchmarks
+	$(BIN)/ruff check soleus_analysis tests benchmarks docs data
+	$(BIN)/ruff format --check soleus_analysis tests benchmarks docs data
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check soleus_analysis tests benchmarks
-	$(BIN)/ruff format --check soleus_analysis tests benchmarks
+	$(BIN)/ruff check soleus_analysis tests benchmarks docs data
+	$(BIN)/ruff format --check soleus_analysis tests benchmarks docs data
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
