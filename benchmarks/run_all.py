@@ -16,6 +16,7 @@ SCRIPTS = (
     ("bench_responses.py", []),
     ("bench_metrics.py", ["--no-iglu"]),
     ("bench_report.py", []),
+    ("bench_simulate.py", []),
 )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,12 +100,6 @@ def test_spu_lowers_iauc(people):
     assert np.all(ia[8:] < ia[:8])
     # the SPU effect rises with tau_on = 3 min: 1 - exp(-1) of the gain after 3 min
     assert res.spu_effect[8, 3] == pytest.approx(2.0 * (1 - np.exp(-1)), rel=1e-3)
-
-
-def test_speed_20_people_two_conditions():
-    t0 = time.perf_counter()
-    simulate_study("hamilton2022", n=20, seed=1, cgm=None)
-    assert time.perf_counter() - t0 < 1.5
 
 
 # ----------------------------------------------------------------- sensor
