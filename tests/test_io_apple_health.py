@@ -249,3 +249,75 @@ def test_chunked_compaction_gives_the_same_result(monkeypatch):
     pd.testing.assert_frame_equal(whole.readings, chunked.readings)
     pd.testing.assert_frame_equal(whole.events, chunked.events)
     assert whole.provenance.to_dict() == chunked.provenance.to_dict()
+
+
+# ---------------------------------------------------------------------------- parser edge cases
+UNPARSED_ENTITY = (
+    HEAD
+    + '<!DOCTYPE HealthData [\n <!NOTATION n SYSTEM "x">\n <!ENTITY e SYSTEM "x" NDATA n>\n]>\n'
+    '<HealthData locale="en"></HealthData>\n'
+)
+PUBLIC_DTD = HEAD + '<!DOCTYPE HealthData PUBLIC "-//x//y" "http://example.invalid/x.dtd">\n'
+
+
+@pytest.mark.parametrize(
+    "doc, line", [(UNPARSED_ENTITY, 4), (PUBLIC_DTD, 2)], ids=["unparsed-entity", "public-dtd"]
+)
+def test_other_declarations_refused(tmp_path, doc, line):
+    p = tmp_path / "evil.xml"
+    p.write_text(doc + '<HealthData locale="en"></HealthData>\n' if doc is PUBLIC_DTD else doc)
+    with pytest.raises(InputError, match="refused") as info:
+        read_apple_health(p)
+    assert info.value.line == line
+
+
+def test_attlist_defaults_nesting_and_metadata(tmp_path, monkeypatch):
+    from soleus_analysis.io import apple_health
+
+    # ATTLIST defaults apply (unit of the 2nd reading, durationUnit "hr" of the workout);
+    # a Record inside <Correlation> is no row; the insulin reason is the last
+    # HKInsulinDeliveryReason entry anywhere inside its record; workout metadata nested in a
+    # child element still marks SPU; chunks of one record keep each record's own reason.
+    dtd = (
+        "<!DOCTYPE HealthData [\n"
+        '<!ATTLIST Record unit CDATA "mg/dL">\n'
+        '<!ATTLIST Workout durationUnit CDATA "hr">\n'
+        "]>\n"
+    )
+    ins = (
+        ' <Record type="HKQuantityTypeIdentifierInsulinDelivery" unit="IU" value="{v}" '
+        'startDate="2024-01-09 {t} +0100">\n'
+        '  <MetadataEntry key="HKInsulinDeliveryReason" value="1"/>\n'
+        '  <X><MetadataEntry key="HKInsulinDeliveryReason" value="{r}"/></X>\n'
+        " </Record>\n"
+    )
+    body = (
+        " <Correlation>\n" + _glucose("300", "2024-01-09 11:00:00 +0100") + " </Correlation>\n"
+        ' <Record type="HKQuantityTypeIdentifierBloodGlucose" value="95" '
+        'startDate="2024-01-09 12:00:00 +0100"/>\n'
+        + ins.format(v="4", t="12:10:00", r="2")
+        + ins.format(v="1.5", t="12:20:00", r="1")
+        + ' <Workout workoutActivityType="HKWorkoutActivityTypeOther" duration="0.5" '
+        'startDate="2024-01-09 13:00:00 +0100">\n'
+        '  <WorkoutEvent><MetadataEntry key="note" value="soleus pushups"/></WorkoutEvent>\n'
+        " </Workout>\n"
+    )
+    p = _write(tmp_path, body, dtd=dtd)
+    for chunk in (50_000, 1):
+        monkeypatch.setattr(apple_health, "_CHUNK", chunk)
+        rec = read_apple_health(p)
+        assert rec.provenance.rows_read == 4 and rec.provenance.rows_kept == 4
+        assert rec.readings["glucose_mgdl"].tolist() == [95.0]
+        e = rec.events
+        assert e["label"].tolist() == ["bolus", "basal", "Other"]
+        assert e["insulin_u"].tolist()[:2] == [4.0, 1.5]
+        w = e.iloc[2]
+        assert w["kind"] == "spu" and w["end"] - w["time"] == pd.Timedelta(minutes=30)
+
+
+def test_namespaced_root_is_not_health(tmp_path):
+    p = tmp_path / "ns.xml"
+    p.write_text(HEAD + '<x:HealthData xmlns:x="urn:x">\n</x:HealthData>\n')
+    with pytest.raises(InputError, match=r"<\{urn:x\}HealthData>") as info:
+        read_apple_health(p)
+    assert info.value.line == 2

@@ -1,6 +1,7 @@
 """Apple Health ``export.xml``: blood-glucose records, carbohydrate records, insulin and workouts.
 
-The export is parsed streaming with a hardened parser (:mod:`defusedxml`): memory does not grow
+The export is parsed streaming with a hardened expat parser (refusing like :mod:`defusedxml`,
+with its exception types, acting only on the elements that matter): memory does not grow
 with the file, the internal DTD real exports begin with is allowed, but any entity declaration
 (e.g. "billion laughs") or external reference (an external DTD or entity, XXE) is refused with
 an :class:`~soleus_analysis.errors.InputError` before anything is expanded or fetched.
@@ -35,12 +36,11 @@ from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 from typing import IO, Any
+from xml.parsers import expat
 
 import numpy as np
 import pandas as pd
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser, ExternalReferenceForbidden, iterparse
-from defusedxml.ElementTree import _TreeBuilder as TreeBuilder
+from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
@@ -79,30 +79,8 @@ SNIFFERS = [(FORMAT, sniff)]
 
 
 # --------------------------------------------------------------------------- hardened parser
-class _Builder(TreeBuilder):
-    """Tree builder that stamps each top-level element with the line where it starts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.depth = 0
-        self.root: Any = None
-        self.expat: Any = None
-        self.lines: dict[Any, int] = {}
-
-    def start(self, tag: str, attrs: dict[str, str]) -> Any:
-        elem = super().start(tag, attrs)
-        self.depth += 1
-        if self.depth == 1:
-            self.root = elem
-            if tag != "HealthData":
-                raise _NotHealth(tag, self.expat.CurrentLineNumber)
-        elif self.depth == 2:
-            self.lines[elem] = self.expat.CurrentLineNumber
-        return elem
-
-    def end(self, tag: str) -> Any:
-        self.depth -= 1
-        return super().end(tag)
+#: Bytes handed to expat per call (the parser keeps only an unfinished token between calls).
+_READ_BYTES = 1 << 20
 
 
 class _NotHealth(Exception):
@@ -111,22 +89,58 @@ class _NotHealth(Exception):
         self.tag, self.line = tag, line
 
 
-class _HardenedParser(DefusedXMLParser):
-    """DefusedXMLParser that allows an internal DTD but refuses external DTDs and all entities."""
+def _hardened_parser() -> Any:
+    """Expat parser that allows an internal DTD but refuses external DTDs and all entities.
 
-    def __init__(self, target: _Builder) -> None:
-        super().__init__(
-            target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True
-        )
-        self.parser.StartDoctypeDeclHandler = self._refuse_external_dtd
-        target.expat = self.parser
+    Configured like ElementTree's parser (namespace separator ``}``) with the refusals of
+    :mod:`defusedxml` (its exception types): any entity declaration (general or parameter,
+    parsed or unparsed), any external entity reference and a DOCTYPE with a SYSTEM/PUBLIC id
+    raise before anything is expanded or fetched; parameter entities are never parsed.
+    """
+    parser = expat.ParserCreate(None, "}")
 
-    @staticmethod
-    def _refuse_external_dtd(
+    def refuse_entity_decl(
+        name: str,
+        is_parameter_entity: bool,
+        value: str | None,
+        base: str | None,
+        sysid: str | None,
+        pubid: str | None,
+        notation_name: str | None,
+    ) -> None:
+        raise EntitiesForbidden(name, value, base, sysid, pubid, notation_name)
+
+    def refuse_unparsed_entity_decl(
+        name: str, base: str | None, sysid: str | None, pubid: str | None, notation: str | None
+    ) -> None:
+        raise EntitiesForbidden(name, None, base, sysid, pubid, notation)
+
+    def refuse_external_entity_ref(
+        context: str | None, base: str | None, sysid: str | None, pubid: str | None
+    ) -> None:
+        raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+    def refuse_external_dtd(
         name: str, sysid: str | None, pubid: str | None, has_internal: bool
     ) -> None:
         if sysid or pubid:
             raise ExternalReferenceForbidden(None, None, sysid, pubid)
+
+    def undefined_entity(name: str, is_parameter_entity: bool) -> None:
+        # a reference expat had to skip (only possible after an unread parameter entity)
+        if not is_parameter_entity:
+            line, col = parser.ErrorLineNumber, parser.ErrorColumnNumber
+            err = expat.ExpatError(f"undefined entity &{name};: line {line}, column {col}")
+            err.code, err.lineno, err.offset = 11, line, col  # XML_ERROR_UNDEFINED_ENTITY
+            raise err
+
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.EntityDeclHandler = refuse_entity_decl
+    parser.UnparsedEntityDeclHandler = refuse_unparsed_entity_decl
+    parser.ExternalEntityRefHandler = refuse_external_entity_ref
+    parser.StartDoctypeDeclHandler = refuse_external_dtd
+    parser.SkippedEntityHandler = undefined_entity
+    return parser
 
 
 @contextmanager
@@ -150,8 +164,19 @@ def _open_export(path: str | PathLike) -> Iterator[IO[bytes]]:
 
 
 # --------------------------------------------------------------------------- streaming scan
+def _attrs(att: list[str]) -> dict[str, str]:
+    """Expat's ordered attribute list ``[name, value, ...]`` -> dict (names are unique)."""
+    return dict(zip(att[::2], att[1::2], strict=True))
+
+
 def _scan(path: str | PathLike) -> dict[str, Any]:
-    """Stream the export once; return raw attribute lists of the rows that matter."""
+    """Stream the export once; return raw attribute lists of the rows that matter.
+
+    Expat calls back on every element start; only top-level (depth 2) ``Record``/``Workout``
+    starts and ``MetadataEntry`` starts inside a top-level insulin record or workout do any
+    work. Element ends only need counting (for the depth), so the end callback is the C
+    ``list.append`` of ``ends``, emptied at the next start.
+    """
     glucose: dict[str, list] = {"line": [], "date": [], "value": [], "unit": []}
     carbs: dict[str, list] = {"line": [], "date": [], "value": [], "unit": []}
     insulin: dict[str, list] = {"line": [], "date": [], "value": [], "unit": [], "reason": []}
@@ -166,55 +191,77 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
     }
     other: dict[str, int] = {}
     chunks: dict[str, list[pd.DataFrame]] = {"glucose": [], "carbs": [], "insulin": []}
-    builder = _Builder()
-    parser = _HardenedParser(builder)
-    lines = builder.lines
+    chunk = _CHUNK
+    parser = _hardened_parser()
+    ends: list[str] = []
+    depth = 0  # element depth of the latest start (root = 1)
+    cur = 0  # top-level element being read: 0 other, 1 insulin record, 2 workout
+    ins_reason, w_meta = insulin["reason"], workouts["meta"]
+    quantity = {GLUCOSE: ("glucose", glucose), CARBS: ("carbs", carbs)}
+
+    def flush(key: str, dest: dict[str, list]) -> None:  # keep memory small: typed arrays
+        chunks[key].append(_compact(dest))
+        for v in dest.values():
+            v.clear()
+
+    def add_quantity(key: str, dest: dict[str, list], attrs: dict[str, str]) -> None:
+        if len(dest["line"]) >= chunk:
+            flush(key, dest)
+        dest["line"].append(parser.CurrentLineNumber)
+        dest["date"].append(attrs.get("startDate", ""))
+        dest["value"].append(attrs.get("value", ""))
+        dest["unit"].append(attrs.get("unit", ""))
+
+    def start(tag: str, att: list[str]) -> None:  # att: [name, value, name, value, ...]
+        nonlocal depth, cur
+        if ends:
+            depth -= len(ends)
+            ends.clear()
+        depth += 1
+        if depth == 2:
+            cur = 0
+            if tag == "Record":
+                # exports write ``type`` first; else look it up among the names (even places)
+                rtype = att[1] if att and att[0] == "type" else _attrs(att).get("type", "")
+                q = quantity.get(rtype)
+                if q is not None:
+                    add_quantity(q[0], q[1], _attrs(att))
+                elif rtype == INSULIN:
+                    add_quantity("insulin", insulin, _attrs(att))
+                    ins_reason.append("")
+                    cur = 1
+                else:
+                    other[rtype] = other.get(rtype, 0) + 1
+            elif tag == "Workout":
+                attrs = _attrs(att)
+                workouts["line"].append(parser.CurrentLineNumber)
+                workouts["start"].append(attrs.get("startDate", ""))
+                workouts["end"].append(attrs.get("endDate", ""))
+                workouts["type"].append(attrs.get("workoutActivityType", ""))
+                workouts["duration"].append(attrs.get("duration", ""))
+                workouts["unit"].append(attrs.get("durationUnit", "min"))
+                w_meta.append("")
+                cur = 2
+        elif cur and tag == "MetadataEntry" and depth > 2:
+            attrs = _attrs(att)
+            if cur == 1:
+                if attrs.get("key") == "HKInsulinDeliveryReason":
+                    ins_reason[-1] = attrs.get("value", "")
+            else:
+                entry = f"{attrs.get('key', '')}={attrs.get('value', '')}"
+                w_meta[-1] = f"{w_meta[-1]} {entry}" if w_meta[-1] else entry
+        elif depth == 1 and tag != "HealthData":
+            name = "{" + tag if "}" in tag else tag  # ElementTree's spelling of a namespace
+            raise _NotHealth(name, parser.CurrentLineNumber)
+
+    parser.ordered_attributes = True  # a flat list is cheaper to build than a dict
+    parser.StartElementHandler = start
+    parser.EndElementHandler = ends.append
     with _open_export(path) as fh:
         try:
-            for _, elem in iterparse(fh, events=("end",), parser=parser):
-                line = lines.pop(elem, None)
-                if line is None:  # nested element (or the root): handled with its parent
-                    continue
-                tag = elem.tag
-                if tag == "Record":
-                    rtype = elem.get("type", "")
-                    if rtype == GLUCOSE:
-                        key, dest = "glucose", glucose
-                    elif rtype == CARBS:
-                        key, dest = "carbs", carbs
-                    elif rtype == INSULIN:
-                        key, dest = "insulin", insulin
-                        reason = ""
-                        for child in elem.iter("MetadataEntry"):
-                            if child.get("key") == "HKInsulinDeliveryReason":
-                                reason = child.get("value", "")
-                        dest["reason"].append(reason)
-                    else:
-                        other[rtype] = other.get(rtype, 0) + 1
-                        del builder.root[:]
-                        continue
-                    dest["line"].append(line)
-                    dest["date"].append(elem.get("startDate", ""))
-                    dest["value"].append(elem.get("value", ""))
-                    dest["unit"].append(elem.get("unit", ""))
-                    if len(dest["line"]) >= _CHUNK:  # keep memory small: compact typed arrays
-                        chunks[key].append(_compact(dest))
-                        for v in dest.values():
-                            v.clear()
-                elif tag == "Workout":
-                    meta = " ".join(
-                        f"{c.get('key', '')}={c.get('value', '')}"
-                        for c in elem.iter("MetadataEntry")
-                    )
-                    workouts["line"].append(line)
-                    workouts["start"].append(elem.get("startDate", ""))
-                    workouts["end"].append(elem.get("endDate", ""))
-                    workouts["type"].append(elem.get("workoutActivityType", ""))
-                    workouts["duration"].append(elem.get("duration", ""))
-                    workouts["unit"].append(elem.get("durationUnit", "min"))
-                    workouts["meta"].append(meta)
-                # processed: drop it (and anything before it) from the root so memory stays flat
-                del builder.root[:]
+            while data := fh.read(_READ_BYTES):
+                parser.Parse(data, False)
+            parser.Parse(b"", True)
         except _NotHealth as err:
             raise InputError(
                 f"XML document element is <{err.tag}>; expected Apple Health <HealthData>",
@@ -227,19 +274,19 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
                 f"({type(err).__name__}); Apple Health exports have neither, so nothing was "
                 "expanded or fetched",
                 path,
-                parser.parser.CurrentLineNumber,
+                parser.CurrentLineNumber,
             ) from None
-        except SyntaxError as err:  # xml.etree ParseError
-            line = getattr(err, "position", (None, None))[0]
+        except expat.ExpatError as err:
             raise InputError(
-                f"malformed or truncated XML ({err.msg if hasattr(err, 'msg') else err}); "
-                "expected a complete Apple Health export.xml",
+                f"malformed or truncated XML ({err}); expected a complete Apple Health export.xml",
                 path,
-                line,
+                err.lineno,
             ) from None
-    if builder.root is None:
+    if depth == 0:
         raise InputError("no XML elements; expected an Apple Health export.xml", path, 1)
     for key, rest in (("glucose", glucose), ("carbs", carbs), ("insulin", insulin)):
+        if len(rest["line"]) >= chunk:
+            flush(key, rest)
         chunks[key].append(_compact(rest))
     return {
         "glucose": pd.concat(chunks["glucose"], ignore_index=True),
