@@ -255,3 +255,18 @@ def test_report_file_is_an_ordinary_file(person, tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+def test_rules_sentence_follows_the_rules_used(person):
+    """The report states the SPU span the analysis used, not a fixed text."""
+    import dataclasses
+
+    from soleus_analysis.report.pdf import effect_lines
+
+    default = next(ln for ln in effect_lines(person) if ln.startswith("Rules:"))
+    assert "from 15 min before it to the end of its window" in default
+    custom = dataclasses.replace(
+        person, rules={**person.rules, "spu_span": (0.0, 60.0), "window": (0, 180)}
+    )
+    text = next(ln for ln in effect_lines(custom) if ln.startswith("Rules:"))
+    assert "over 0 to 180 min" in text and "from 0 min after it to 60 min after it" in text

@@ -367,10 +367,13 @@ def effect_lines(a: PersonAnalysis) -> list[str]:
     )
     r = a.rules
     w = r.get("window", (0, 120))
+    s0, s1 = r.get("spu_span", (-15, None))
+    start = f"{_fmt(-s0)} min before it" if s0 < 0 else f"{_fmt(s0)} min after it"
+    end = "the end of its window" if s1 is None else f"{_fmt(s1)} min after it"
     lines.append(
         f"Rules: glucose rise over {_fmt(w[0])} to {_fmt(w[1])} min after each meal above the "
         f"'{r.get('baseline', 'premeal')}' baseline; a meal counts as SPU when soleus pushups "
-        "overlap the 15 min before it or its window."
+        f"overlap the span from {start} to {end}."
     )
     return lines
 
