@@ -270,3 +270,11 @@ def test_rules_sentence_follows_the_rules_used(person):
     )
     text = next(ln for ln in effect_lines(custom) if ln.startswith("Rules:"))
     assert "over 0 to 180 min" in text and "from 0 min after it to 60 min after it" in text
+
+
+def test_adjustment_sentence_names_the_covariates_used():
+    from soleus_analysis.report.pdf import _adjusted_for
+
+    assert _adjusted_for("carbs_g,time_of_day_h") == "adjusted for carbs and time of day"
+    assert _adjusted_for("time_of_day_h") == "adjusted for time of day"  # a log without carbs
+    assert _adjusted_for("") == "not adjusted for covariates"

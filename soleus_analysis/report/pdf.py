@@ -333,6 +333,19 @@ def _page_summary(a: PersonAnalysis, paper: str) -> Figure:
     return fig
 
 
+_COVARIATE_WORDS = {
+    "carbs_g": "carbs",
+    "time_of_day_h": "time of day",
+    "time_of_day": "time of day",
+}
+
+
+def _adjusted_for(covariates: str) -> str:
+    """'adjusted for carbs and time of day' from the comma-separated covariates the model used."""
+    words = [_COVARIATE_WORDS.get(c, c) for c in str(covariates or "").split(",") if c]
+    return "adjusted for " + " and ".join(words) if words else "not adjusted for covariates"
+
+
 def effect_lines(a: PersonAnalysis) -> list[str]:
     """The experiment's sentences as printed on page 2 (verdict first)."""
     lines = [a.verdict]
@@ -341,7 +354,7 @@ def effect_lines(a: PersonAnalysis) -> list[str]:
         lines.append(
             "Estimated reduction of the post-meal glucose rise (iAUC) with SPU: "
             f"{_fmt(e['reduction_pct'], 0, '%')} (95% CI {_fmt(e['ci95_low'], 0, '%')} to "
-            f"{_fmt(e['ci95_high'], 0, '%')}), adjusted for carbs and time of day; "
+            f"{_fmt(e['ci95_high'], 0, '%')}), {_adjusted_for(e.get('covariates', ''))}; "
             f"randomisation test {_fmt_p(e['p_permutation'])}. Based on {int(e['n_spu'])} meals "
             f"with SPU and {int(e['n_control'])} without."
         )
