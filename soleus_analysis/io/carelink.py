@@ -43,7 +43,8 @@ import pandas as pd
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from ..schema import MGDL_PER_MMOL, PLAUSIBLE_MGDL
-from .generic import decode_text, warn_rows
+from .encoding import read_text
+from .generic import warn_rows
 
 FORMAT = "carelink"
 
@@ -360,7 +361,7 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     InputError
         No section/header found, a non-English header, or an unreadable Date column.
     """
-    text = decode_text(path)
+    text = read_text(path)
     delim, meta, sections = _split(text, path)
     dec = delim == ";"
     subj = subject or Path(path).stem

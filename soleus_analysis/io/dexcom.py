@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from .encoding import decode_bytes
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "dexcom_clarity"
@@ -77,22 +78,6 @@ _COLUMN_PREFIXES: dict[str, str] = {
 # ----------------------------------------------------------------------------------------------
 # helpers shared with the LibreView reader
 # ----------------------------------------------------------------------------------------------
-def decode_text(raw: bytes, path: str | PathLike) -> tuple[str, str]:
-    """Decode bytes as UTF-8 (BOM removed), else Windows-1252; return ``(text, encoding)``.
-
-    Raises
-    ------
-    InputError
-        If the bytes contain NUL characters (binary data, not a CSV export).
-    """
-    if b"\x00" in raw[:4096]:
-        raise InputError("binary data, expected a CSV text export", path)
-    try:
-        return raw.decode("utf-8-sig"), "utf-8-sig"
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace"), "cp1252"
-
-
 _NUMBER_RE = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
@@ -182,7 +167,7 @@ def _find_header(path: Path) -> tuple[int, str, list[str]]:
         raw = fh.read(_HEAD_CHARS)
     if not raw.strip():
         raise InputError("the file is empty; expected a Dexcom Clarity CSV export", path)
-    text, enc = decode_text(raw, path)
+    text, enc = decode_bytes(raw, path)
     lines = text.splitlines()
     for i, line in enumerate(lines[:200]):
         if _is_header(line):

@@ -31,6 +31,7 @@ import pandas as pd
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from .encoding import read_text
 
 FORMAT = "generic"
 
@@ -120,28 +121,6 @@ def warn_rows(
             prov.warn(f"{unit} {int(w)}: dropped: {reason}{extra}")
     if n > MAX_ROW_WARNINGS:
         prov.warn(f"... and {n - MAX_ROW_WARNINGS} more rows dropped: {reason}")
-
-
-def decode_text(path: str | PathLike) -> str:
-    """Read a text file as UTF-8 (BOM removed), falling back to cp1252 for old exports.
-
-    Raises
-    ------
-    InputError
-        If the file is missing, empty or binary.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("no such file", path)
-    raw = p.read_bytes()
-    if not raw.strip():
-        raise InputError("the file is empty; expected a header row and data rows", path)
-    if b"\x00" in raw[:4096]:
-        raise InputError("binary data; expected a text (CSV/JSON) export", path)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
 
 
 def _norm(name: str) -> str:
@@ -257,7 +236,7 @@ def _load_table(path: str | PathLike, is_parquet: bool) -> tuple[pd.DataFrame, n
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise InputError(f"not a readable Parquet file ({exc})", path) from exc
         return df.reset_index(drop=True), np.arange(1, len(df) + 1), "row"
-    text = decode_text(path)
+    text = read_text(path)
     _, sep = _header_columns(text)
     try:
         df = pd.read_csv(

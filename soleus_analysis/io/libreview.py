@@ -39,7 +39,8 @@ import pandas as pd
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL, PLAUSIBLE_MGDL
-from .dexcom import _Rows, _to_float, _upper, decode_text
+from .dexcom import _Rows, _to_float, _upper
+from .encoding import decode_bytes
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "libreview"
@@ -340,7 +341,7 @@ def _find_header(path: Path) -> tuple[int, str, str, list[str], list[str]]:
         raw = fh.read(_HEAD_BYTES)
     if not raw.strip():
         raise InputError("the file is empty; expected a LibreView CSV export", path)
-    text, enc = decode_text(raw, path)
+    text, enc = decode_bytes(raw, path)
     lines = text.splitlines()
     for i, line in enumerate(lines[:30]):
         if not line.strip():

@@ -36,7 +36,8 @@ import pandas as pd
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from ..schema import PLAUSIBLE_MGDL
-from .generic import decode_text, warn_rows
+from .encoding import read_text
+from .generic import warn_rows
 from .spu_text import SPU_RE, spu_minutes
 
 ENTRIES_JSON = "nightscout_entries_json"
@@ -77,7 +78,7 @@ def sniff_entries_csv(text: str, raw: bytes) -> bool:
 
 
 def _load_json(path: str | PathLike, what: str) -> list:
-    text = decode_text(path)
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -254,7 +255,7 @@ def read_nightscout_entries_csv(
     Parameters are as for :func:`read_nightscout_entries_json`. All rows are ``sgv`` rows (the
     CSV carries no type). A row with too few fields or a bad value is dropped with its line.
     """
-    text = decode_text(path)
+    text = read_text(path)
     first = text.lstrip().split("\n", 1)[0]
     sep = "\t" if first.count("\t") > first.count(",") else ","
     names = ["dateString", "date", "sgv", "direction", "device"]
