@@ -746,7 +746,7 @@ def _baseline(
     # p40_24h: readings in [meal - 24 h, meal)
     lo = np.searchsorted(t, mt - 1440 * ns, side="left")
     hi = np.searchsorted(t, mt, side="left")
-    out = _percentile_rows(_padded(g, lo, hi - lo), 40.0)
+    out = response.baseline_percentile(_padded(g, lo, hi - lo), 40.0)
     enough = (hi - lo) >= p40_min_coverage * 1440.0 / interval_min
     return np.where(enough, out, np.nan)
 
@@ -773,23 +773,6 @@ def _insulin_proxy(
     keep = ["insulin_proxy_baseline_pmol_l", "insulin_proxy_iauc_pmol_l_min"]
     keep += ["insulin_proxy_peak_pmol_l"]
     return res[[c for c in keep if c in res.columns]]
-
-
-def _percentile_rows(values: np.ndarray, q: float) -> np.ndarray:
-    """Per-row ``q``-th percentile ignoring NaN, numpy's default "linear" rule.
-
-    Gives the same numbers as :func:`soleus_analysis.response.baseline_percentile` (checked in
-    the tests), sorted once for all rows instead of row by row.
-    """
-    srt = np.sort(values, axis=1)  # NaN sort last
-    cnt = np.isfinite(srt).sum(axis=1)
-    pos = q / 100.0 * np.maximum(cnt - 1, 0)
-    below = np.floor(pos).astype(np.int64)
-    above = np.minimum(below + 1, np.maximum(cnt - 1, 0))
-    frac = pos - below
-    v0 = np.take_along_axis(srt, below[:, None], axis=1)[:, 0]
-    v1 = np.take_along_axis(srt, above[:, None], axis=1)[:, 0]
-    return np.where(cnt > 0, v0 + frac * (v1 - v0), np.nan)
 
 
 def _reasons(
