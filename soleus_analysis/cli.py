@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,41 +18,109 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
-from .errors import InputError
+from .errors import InputError, UsageError, describe
+from .outputs import spreadsheet_safe, write_atomic, write_set, write_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["main", "spreadsheet_safe", "write_table"]
+
 
 class _Ctx:
+    """Per-invocation state: tracebacks, file names shown or not, the labels of input files."""
+
     debug: bool = False
+    show_file_names: bool = False
+    labels: dict[str, str] = {}
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.debug, cls.show_file_names, cls.labels = False, False, {}
+
+    @classmethod
+    def label(cls, mapping: dict[str, str]) -> None:
+        """Remember how messages name these input files (path as given -> label)."""
+        cls.labels.update(mapping)
+
+    @classmethod
+    def name(cls, path: str | os.PathLike) -> str:
+        """A file as the terminal shows it: its label unless file names are asked for."""
+        if cls.show_file_names:
+            return str(path)
+        return cls.labels.get(str(path), "input file")
+
+    @classmethod
+    def line(cls, exc: BaseException) -> str:
+        return describe(exc, cls.labels, cls.show_file_names)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our output went away (``soleus inspect | head``): stop without a word."""
+    try:  # later flushes of stdout must not raise again at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.exit(141)  # as if killed by SIGPIPE (128 + 13), the shell's convention
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn InputError (and file errors) into a one-line message and exit code 2."""
+    """Bad input, usage and environment errors: one line and exit code 2; bugs: exit code 1."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (InputError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("soleus: interrupted", err=True)
+            sys.exit(130)
+        except (InputError, UsageError, OSError) as exc:
             if _Ctx.debug:
                 raise
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            click.echo(f"soleus: error: {msg}", err=True)
+            click.echo(f"soleus: error: {_Ctx.line(exc)}", err=True)
             sys.exit(2)
-        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
-            raise
         except Exception as exc:  # an internal error: one line unless --debug
             if _Ctx.debug:
                 raise
             click.echo(
-                f"soleus: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                f"soleus: internal error: {type(exc).__name__}: {_Ctx.line(exc)} "
+                "(run with --debug for details)",
                 err=True,
             )
             sys.exit(1)
 
     return wrapper
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """Turn SIGTERM into SystemExit so temporary output files are removed on the way out."""
+    raise SystemExit(128 + signum)
+
+
+def _show_names(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        _Ctx.show_file_names = True
+
+
+_SHOW_NAMES_HELP = (
+    "Print input file names in messages, tables and PDFs (default: a label such as "
+    "'CGM export 1' and a short SHA-256, since file names often carry the person's name)."
+)
+
+
+def _privacy_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--show-file-names",
+        is_flag=True,
+        expose_value=False,
+        callback=_show_names,
+        help=_SHOW_NAMES_HELP,
+    )(fn)
 
 
 @click.group(
@@ -61,10 +131,16 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.version_option(__version__, prog_name="soleus")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
-def main(debug: bool) -> None:
+@click.option("--show-file-names", is_flag=True, help=_SHOW_NAMES_HELP)
+def main(debug: bool, show_file_names: bool) -> None:
     """Do soleus pushups blunt your post-meal glucose spike? Read CGM exports and logs,
     measure every meal's response, compare SPU with sitting, and write PDF reports."""
-    _Ctx.debug = debug
+    _Ctx.reset()
+    _Ctx.debug, _Ctx.show_file_names = debug, show_file_names
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (e.g. embedded): leave signals alone
+        pass
 
 
 def _reader_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -123,6 +199,7 @@ def _read_opts(units, date_order, include_scans, utc_offset) -> dict[str, Any]:
     "--json", "json_out", type=click.Path(dir_okay=False), help="Also write the account as JSON."
 )
 @_reader_options
+@_privacy_option
 @_friendly
 def inspect(
     files: tuple[str, ...],
@@ -133,9 +210,10 @@ def inspect(
     include_scans: bool | None,
     utc_offset: int | None,
 ) -> None:
-    """Show each file's detected format, span, readings, events, and what was dropped and why."""
+    """Show each file's detected format, span, people, readings, events, and what was dropped."""
     from .io import read_cgm
 
+    _Ctx.label({f: "file" if len(files) == 1 else f"file {i + 1}" for i, f in enumerate(files)})
     out = []
     for f in files:
         rec = read_cgm(
@@ -145,9 +223,16 @@ def inspect(
             **_read_opts(units, date_order, include_scans, utc_offset),
         )
         p = rec.provenance
+        p.label = _Ctx.labels[f]
         r = rec.readings
-        click.echo(click.style(f, bold=True))
+        subjects = rec.subjects
+        click.echo(click.style(p.display(_Ctx.show_file_names), bold=True))
         click.echo(f"  format      {p.format}" + (f" ({p.units})" if p.units else ""))
+        if len(subjects) > 1:
+            shown = ", ".join(subjects[:8]) + (", ..." if len(subjects) > 8 else "")
+            click.echo(f"  people      {len(subjects)} ({shown}); analyse them with soleus cohort")
+        else:
+            click.echo("  people      1")
         if len(r):
             click.echo(f"  span        {r['time'].min()} .. {r['time'].max()}")
         click.echo(
@@ -170,9 +255,12 @@ def inspect(
             click.echo(f"  warning     {w}")
         if len(p.warnings) > 10:
             click.echo(f"  warning     ... and {len(p.warnings) - 10} more")
-        out.append(p.to_dict() | {"n_readings": len(r), "n_events": len(rec.events)})
+        out.append(
+            p.to_dict(_Ctx.show_file_names)
+            | {"n_people": len(subjects), "n_readings": len(r), "n_events": len(rec.events)}
+        )
     if json_out:
-        _write_atomic(Path(json_out), json.dumps(out, indent=2, default=str).encode())
+        write_atomic(json_out, json.dumps(out, indent=2, default=str).encode(), "--json")
 
 
 _RULES_EPILOG = """
@@ -265,7 +353,8 @@ def _person_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--subject",
                 default=None,
-                help="Id for the person (default: from the file name; never the export's name fields).",
+                help="Id for the person in outputs (default: 'person 1'; never a name from the "
+                "export). In a file holding several people, the one to analyse.",
             ),
             click.option(
                 "--seed",
@@ -282,9 +371,14 @@ def _person_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _load_person(
     cgm: tuple[str, ...], events: tuple[str, ...], subject: str | None, **options: Any
 ):
-    from .io import read_person
+    from .io import file_labels, read_person
 
+    _Ctx.label(file_labels(cgm, events))
     return read_person(cgm, events, subject, only_accepted_options=True, **options)
+
+
+#: the files of an ``analyze`` result set; a file a run does not write is removed
+ANALYZE_FILES = ("meals.csv", "meals.parquet", "metrics.csv", "effect.csv")
 
 
 @main.command(
@@ -301,6 +395,7 @@ def _load_person(
     type=click.Path(file_okay=False),
 )
 @_rule_options
+@_privacy_option
 @_friendly
 def analyze(
     cgm,
@@ -317,30 +412,50 @@ def analyze(
     spu_span,
     min_coverage,
 ) -> None:
-    """Per-meal table (CSV and Parquet), CGM metrics and the SPU comparison for one person."""
+    """Per-meal table (CSV and Parquet), CGM metrics and the SPU comparison for one person.
+
+    The tables are written as a set: ``manifest.json`` (each file's SHA-256) is written last,
+    so a reader can tell a complete set from one a run is still writing.
+    """
+    from .outputs import check_target
     from .pipeline import analyze_person
 
+    for name in ANALYZE_FILES:
+        check_target(Path(out_dir) / name, "--out")
+
+    rules = _rules(window, baseline, spu_span, min_coverage)  # usage errors before any reading
     rec = _load_person(
         cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset)
     )
-    a = analyze_person(rec, _rules(window, baseline, spu_span, min_coverage), seed=seed)
-    out = Path(out_dir)
-    write_table(a.meals, out / "meals.csv")
-    write_table(a.meals, out / "meals.parquet")
-    write_table(a.metrics, out / "metrics.csv")
+    a = analyze_person(rec, rules, seed=seed)
+    from .outputs import MANIFEST, table_bytes
+
+    files = {name: a.meals for name in ("meals.csv", "meals.parquet")}
+    files["metrics.csv"] = a.metrics
     if a.effect is not None:
-        write_table(a.effect, out / "effect.csv")
-    m = a.metrics.iloc[0]
-    click.echo(
-        f"{a.subject}: {m['days']:.1f} days, mean {m['mean_mgdl']:.0f} mg/dL, GMI {m['gmi_pct']:.1f}%, "
-        f"TIR {m['tir_pct']:.1f}%, CV {m['cv_pct']:.1f}%"
+        files["effect.csv"] = a.effect
+    write_set(
+        out_dir,
+        {name: table_bytes(frame, Path(name).suffix) for name, frame in files.items()},
+        stale=ANALYZE_FILES,
     )
+    click.echo(f"{a.subject}: {_glucose_line(a.metrics)}")
     n_ok = int(a.meals["excluded_reason"].isna().sum()) if len(a.meals) else 0
     click.echo(f"meals: {len(a.meals)} found, {n_ok} included")
     click.echo(a.verdict)
     click.echo(
-        f"written: {out}/meals.csv, meals.parquet, metrics.csv"
-        + (", effect.csv" if a.effect is not None else "")
+        f"written: {Path(out_dir) / 'meals.csv'}, " + ", ".join([*list(files)[1:], MANIFEST])
+    )
+
+
+def _glucose_line(metrics: pd.DataFrame) -> str:
+    """One line of the glucose summary, or why there is none."""
+    m = metrics.iloc[0] if len(metrics) else None
+    if m is None or not m["n_readings"] > 0:
+        return "no glucose readings"
+    return (
+        f"{m['days']:.1f} days, mean {m['mean_mgdl']:.0f} mg/dL, GMI {m['gmi_pct']:.1f}%, "
+        f"TIR {m['tir_pct']:.1f}%, CV {m['cv_pct']:.1f}%"
     )
 
 
@@ -356,6 +471,7 @@ def analyze(
 )
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
 @_rule_options
+@_privacy_option
 @_friendly
 def report(
     cgm,
@@ -374,14 +490,17 @@ def report(
     min_coverage,
 ) -> None:
     """Write the self-tracker PDF report: AGP summary, the SPU experiment, meal table."""
+    from .outputs import check_target
     from .pipeline import analyze_person
     from .report import write_person_report
 
+    check_target(output, "-o/--output")
+    rules = _rules(window, baseline, spu_span, min_coverage)  # usage errors before any reading
     rec = _load_person(
         cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset)
     )
-    a = analyze_person(rec, _rules(window, baseline, spu_span, min_coverage), seed=seed)
-    write_person_report(a, output, paper=paper)
+    a = analyze_person(rec, rules, seed=seed)
+    write_person_report(a, output, paper=paper, show_file_names=_Ctx.show_file_names)
     click.echo(f"wrote {output}")
     click.echo(a.verdict)
 
@@ -409,6 +528,7 @@ def report(
 @click.option("--seed", default=0, show_default=True)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @_rule_options
+@_privacy_option
 @_friendly
 def cohort(
     source,
@@ -426,24 +546,50 @@ def cohort(
 ) -> None:
     """Analyse many people (a folder or a manifest) and write the cohort PDF report."""
     from .cohort import run_cohort
+    from .outputs import check_target, table_bytes
     from .report import write_cohort_report
 
+    _Ctx.label({str(source): "the cohort source"})
+    check_target(output, "-o/--output")
     rules = _rules(window, baseline, spu_span, min_coverage)
     res = run_cohort(
-        source, rules, scheduler=scheduler, workers=workers, progress=not no_progress, seed=seed
+        source,
+        rules,
+        scheduler=scheduler,
+        workers=workers,
+        progress=not no_progress,
+        seed=seed,
+        show_file_names=_Ctx.show_file_names,
     )
-    write_cohort_report(res, output, paper=paper)
+    write_cohort_report(res, output, paper=paper, show_file_names=_Ctx.show_file_names)
     if out_dir:
-        write_table(res.meals, Path(out_dir) / "meals.csv")
-        write_table(res.people, Path(out_dir) / "people.csv")
-        write_table(res.pooled, Path(out_dir) / "pooled.csv")
+        tables = {"meals.csv": res.meals, "people.csv": res.people, "pooled.csv": res.pooled}
+        write_set(out_dir, {n: table_bytes(t, ".csv") for n, t in tables.items()})
     for _, p in res.pooled.iterrows():
-        click.echo(
-            f"{p['method']}: {p['reduction_pct']:.1f}% (95% CI {p['ci95_low']:.1f} to {p['ci95_high']:.1f}), p = {p['p']:.3g}"
-        )
+        click.echo(_pooled_line(p))
     for _, f in res.failed.iterrows():
         click.echo(f"skipped {f['subject']}: {f['error']}", err=True)
-    click.echo(f"wrote {output} ({len(res.people)} people, {len(res.failed)} skipped)")
+    n_people = len(res.people)
+    click.echo(
+        f"wrote {output} ({n_people} {'person' if n_people == 1 else 'people'}, "
+        f"{len(res.failed)} skipped)"
+    )
+
+
+def _pooled_line(p: pd.Series) -> str:
+    """One pooled estimate for the terminal; an estimate that could not be made says why."""
+    import math
+
+    if not math.isfinite(float(p["reduction_pct"])):
+        return f"{p['method']}: no estimate ({p.get('note') or 'too few people or meals'})"
+    ci = (
+        f"95% CI {p['ci95_low']:.1f} to {p['ci95_high']:.1f}"
+        if math.isfinite(float(p["ci95_low"])) and math.isfinite(float(p["ci95_high"]))
+        else "no CI"
+    )
+    pval = f", p = {p['p']:.3g}" if math.isfinite(float(p["p"])) else ""
+    note = f" ({p['note']})" if isinstance(p.get("note"), str) and p.get("note") else ""
+    return f"{p['method']}: {p['reduction_pct']:.1f}% ({ci}){pval}{note}"
 
 
 @main.command(
@@ -498,9 +644,9 @@ def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduc
         sched = make_schedule(n_meals, start=start, seed=seed, spu_minutes=spu_minutes)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    _write_atomic(Path(output), spreadsheet_safe(sched).to_csv(index=False).encode())
+    write_atomic(output, spreadsheet_safe(sched).to_csv(index=False).encode(), "-o/--output")
     if ics:
-        _write_atomic(Path(ics), to_ics(sched).encode())
+        write_atomic(ics, to_ics(sched).encode(), "--ics")
     bal = balance_table(sched)
     click.echo(
         f"wrote {output}: {n_meals} meals, "
@@ -586,7 +732,7 @@ def reproduce(protocol, n, seed, n_boot, json_out, keep_files) -> None:
     if res["files"]:
         click.echo(f"files kept in {res['files']}")
     if json_out:
-        _write_atomic(Path(json_out), json.dumps(res, indent=2).encode())
+        write_atomic(json_out, json.dumps(res, indent=2).encode(), "--json")
 
 
 @main.command(
@@ -620,43 +766,6 @@ def simulate(protocol, n, seed, output) -> None:
     manifest = write_study(study, output)
     click.echo(f"wrote {len(manifest)} simulated people (synthetic data) of {protocol} to {output}")
     click.echo(str(Path(output) / "manifest.csv"))
-
-
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Neutralise text cells a spreadsheet would run as a formula (leading = + - @), by a leading '."""
-    import pandas as pd
-
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col]):
-            s = out[col]
-            mask = s.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_PREFIXES))
-            if mask.any():
-                out[col] = s.astype(object).where(~mask, "'" + s.astype(str))
-    return out
-
-
-def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table as CSV (spreadsheet-safe) or Parquet, atomically."""
-    import io
-
-    if path.suffix == ".parquet":
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        _write_atomic(path, buf.getvalue())
-    else:
-        _write_atomic(path, spreadsheet_safe(frame).to_csv(index=False).encode())
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary name and rename, so no half-written file remains."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,8 +9,11 @@ ran them.
 
 from __future__ import annotations
 
+import csv
+import io
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -19,15 +22,18 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .errors import InputError
+from .errors import InputError, UsageError, describe
+from .io import LOG_FORMATS
 from .pipeline import CohortAnalysis, analyze_cohort, person_meals
-
-#: formats that hold events only (meal/activity logs)
-LOG_FORMATS = frozenset({"activity_log", "cronometer", "cronometer_exercises", "myfitnesspal"})
+from .recording import Recording
 
 _CGM_COLS = ("cgm", "cgm_path", "cgm_paths", "cgm_file", "cgm_files")
 _EVENT_COLS = ("events", "events_path", "events_paths", "log", "logs", "events_file")
 _LAB_COLS = ("lab", "lab_path", "lab_paths", "lab_file")
+
+#: seconds to wait for a Dask scheduler before saying it cannot be reached
+SCHEDULER_TIMEOUT_S = 5
+_ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx|inproc)://)?[A-Za-z0-9._\-\[\]:]+:\d{1,5}/?$")
 
 
 def _split_paths(cell: Any, base: Path) -> list[str]:
@@ -36,14 +42,61 @@ def _split_paths(cell: Any, base: Path) -> list[str]:
     return [str((base / p.strip()).resolve()) for p in str(cell).split(";") if p.strip()]
 
 
+def _manifest_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and ``(line, cells)`` of each data row; blank lines and ``#`` comment lines skipped.
+
+    Only a line whose first character is ``#`` is a comment: a ``#`` inside a path is kept.
+    """
+    from .io.encoding import read_text
+
+    text = read_text(path, "a manifest CSV")
+    rows = []
+    header: list[str] | None = None
+    reader = csv.reader(io.StringIO(text))
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
+            continue
+        if header is None:
+            header = [c.strip() for c in cells]
+        else:
+            rows.append((line, cells))
+    if header is None:
+        raise InputError("the manifest is empty; expected a header subject,cgm,events", path, 1)
+    return header, rows
+
+
+def is_manifest(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a CSV whose header has ``subject`` and a CGM column."""
+    try:
+        header, _ = _manifest_rows(Path(path))
+    except (InputError, OSError, csv.Error):
+        return False
+    cols = {c.lower() for c in header}
+    return "subject" in cols and any(c in cols for c in _CGM_COLS)
+
+
 def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     """Read a manifest CSV naming each person's files.
 
     Columns: ``subject``, ``cgm`` (or ``cgm_path``) and optionally ``events`` (or
     ``events_path``) and ``lab`` (or ``lab_path``, a lab OGTT table); several files in one cell
-    are separated by ``;``, an empty cell means none; paths are relative to the manifest's folder.
-    A folder stands for its ``manifest.csv``. Returns ``subject``, ``cgm``, ``events`` and
-    ``lab``, each a list of absolute paths.
+    are separated by ``;``, an empty cell means none; paths are relative to the manifest's folder
+    and may hold spaces, ``#`` and any letters. Blank lines and lines starting with ``#`` are
+    skipped. A folder stands for its ``manifest.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``subject``, ``cgm``, ``events`` and ``lab`` (each a list of absolute paths), ``line``
+        (the row's line in the manifest) and ``problem``: None, or why the row cannot be run (no
+        subject id, or an id already given on an earlier line). The cohort runner skips such
+        rows with that reason and runs the others.
+
+    Raises
+    ------
+    InputError
+        When the file is not a manifest at all (no such file, no ``subject``/``cgm`` columns).
     """
     path = Path(path)
     if path.is_dir():
@@ -53,33 +106,48 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
             "no manifest: expected a manifest CSV or a folder holding manifest.csv", path
         )
     try:
-        m = pd.read_csv(path, dtype=str, comment="#")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        header, rows = _manifest_rows(path)
+    except csv.Error as exc:
         raise InputError(f"cannot read the manifest as CSV ({exc})", path) from None
-    cols = {c.strip().lower(): c for c in m.columns}
-    cgm_col = next((cols[c] for c in _CGM_COLS if c in cols), None)
-    if "subject" not in cols or cgm_col is None:
+    cols = {c.lower(): i for i, c in enumerate(header)}
+    cgm_i = next((cols[c] for c in _CGM_COLS if c in cols), None)
+    if "subject" not in cols or cgm_i is None:
         raise InputError(
-            f"manifest needs columns 'subject' and 'cgm' (found {list(m.columns)})", path, 1
+            f"manifest needs columns 'subject' and 'cgm' (found {', '.join(header)})", path, 1
         )
     base = path.parent
 
-    def paths(names: tuple[str, ...]) -> list[list[str]]:
-        col = next((cols[c] for c in names if c in cols), None)
-        return [_split_paths(c, base) for c in m[col]] if col else [[] for _ in range(len(m))]
+    def cell(cells: list[str], names: tuple[str, ...]) -> str:
+        i = next((cols[c] for c in names if c in cols), None)
+        return cells[i] if i is not None and i < len(cells) else ""
 
-    out = pd.DataFrame(
-        {
-            "subject": m[cols["subject"]].astype(str).str.strip(),
-            "cgm": [_split_paths(c, base) for c in m[cgm_col]],
-            "events": paths(_EVENT_COLS),
-            "lab": paths(_LAB_COLS),
-        }
-    )
-    dup = out["subject"].duplicated()
-    if dup.any():
-        raise InputError(f"subject {out.loc[dup, 'subject'].iloc[0]!r} appears twice", path)
-    return out
+    out = []
+    first_line: dict[str, int] = {}
+    for line, cells in rows:
+        subject = cell(cells, ("subject",)).strip()
+        problem = None
+        if not subject:
+            problem = f"manifest line {line}: no subject id"
+            subject = f"(manifest line {line})"
+        elif subject in first_line:
+            problem = (
+                f"manifest line {line}: subject {subject!r} is already on line "
+                f"{first_line[subject]}; give each person one row"
+            )
+            subject = f"{subject} (manifest line {line})"
+        else:
+            first_line[subject] = line
+        out.append(
+            {
+                "subject": subject,
+                "cgm": _split_paths(cell(cells, _CGM_COLS), base),
+                "events": _split_paths(cell(cells, _EVENT_COLS), base),
+                "lab": _split_paths(cell(cells, _LAB_COLS), base),
+                "line": line,
+                "problem": problem,
+            }
+        )
+    return pd.DataFrame(out, columns=["subject", "cgm", "events", "lab", "line", "problem"])
 
 
 def discover_people(source: str | os.PathLike) -> pd.DataFrame:
@@ -106,42 +174,75 @@ def discover_people(source: str | os.PathLike) -> pd.DataFrame:
             except InputError:
                 fmt = "unknown"
             (events if fmt in LOG_FORMATS else cgm).append(str(f))
-        rows.append({"subject": sub.name, "cgm": cgm, "events": events})
+        rows.append({"subject": sub.name, "cgm": cgm, "events": events, "problem": None})
     if not rows:
         raise InputError("no manifest.csv and no per-person sub-folders found", src)
     return pd.DataFrame(rows)
 
 
+def person_result(subject: str, rec: Recording, rules: dict[str, Any]) -> dict[str, Any]:
+    """One person's per-meal table, curves and CGM coverage from their recording.
+
+    Returns a dict with ``subject``, ``meals``, ``curves``, ``coverage_pct``, ``sources``, and
+    ``skip``: None, or why the person adds nothing to the pooled analysis (no meals, no
+    measurable meal) while their meals still appear in the meal table.
+    """
+    from .metrics import glycemic_metrics
+
+    meals, curves = person_meals(rec, rules)
+    cov = float(glycemic_metrics(rec.readings)["coverage_pct"].iloc[0])
+    skip = None
+    if len(rec.readings) == 0:
+        skip = "no glucose readings in their CGM files"
+    elif len(meals) == 0:
+        skip = "no meals in their files"
+    elif not meals["excluded_reason"].isna().any():
+        top = meals["excluded_reason"].astype(str).value_counts().index[0]
+        skip = f"none of their {len(meals)} meals could be measured (mostly: {top})"
+    return {
+        "subject": subject,
+        "meals": meals,
+        "curves": curves,
+        "coverage_pct": cov,
+        "sources": rec.sources,
+        "skip": skip,
+    }
+
+
 def run_person(
-    subject: str, cgm: list[str], events: list[str], rules: dict[str, Any]
+    subject: str,
+    cgm: list[str],
+    events: list[str],
+    rules: dict[str, Any],
+    show_file_names: bool = False,
 ) -> dict[str, Any]:
     """Read one person's files and compute their per-meal table (the job each worker runs).
 
-    Returns a dict with ``subject``, ``meals``, ``curves``, ``coverage_pct``, ``sources``; or
-    ``subject`` and ``error`` when their files cannot be read or analysed.
+    Returns :func:`person_result`'s dict; or ``subject`` and ``error`` (one line naming the
+    person's files by their labels, e.g. ``"CGM export 2"``) when their files cannot be read or
+    analysed. Nothing a person's files hold stops the run.
     """
-    from .io import read_person
-    from .metrics import glycemic_metrics
+    from .io import file_labels, read_person
 
+    labels = file_labels(cgm, events)
     try:
         if not cgm:
             raise InputError("no CGM export listed for this person")
-        rec = read_person(cgm, events, subject)
-        meals, curves = person_meals(rec, rules)
-        cov = float(glycemic_metrics(rec.readings)["coverage_pct"].iloc[0])
-        return {
-            "subject": subject,
-            "meals": meals,
-            "curves": curves,
-            "coverage_pct": cov,
-            "sources": rec.sources,
-        }
+        return person_result(subject, read_person(cgm, events, subject), rules)
     except Exception as exc:  # one bad person never loses the whole run
-        return {"subject": subject, "error": f"{type(exc).__name__}: {exc}"}
+        return {"subject": subject, "error": describe(exc, labels, show_file_names)}
+
+
+def run_recording(subject: str, rec: Recording, rules: dict[str, Any]) -> dict[str, Any]:
+    """:func:`person_result` for a person already read (from a file of several people)."""
+    try:
+        return person_result(subject, rec, rules)
+    except Exception as exc:  # one bad person never loses the whole run
+        return {"subject": subject, "error": describe(exc)}
 
 
 def _map_local(fn: Callable, jobs: list[tuple], workers: int | None, progress: bool) -> list[Any]:
-    workers = workers or os.cpu_count() or 1
+    workers = min(workers or os.cpu_count() or 1, max(len(jobs), 1))
     if workers == 1:
         return [fn(*j) for j in tqdm(jobs, disable=not progress, desc="people")]
     ctx = multiprocessing.get_context("spawn")
@@ -154,21 +255,67 @@ def _map_local(fn: Callable, jobs: list[tuple], workers: int | None, progress: b
         return [f.result() for f in futures]
 
 
-def _map_dask(fn: Callable, jobs: list[tuple], scheduler: str, progress: bool) -> list[Any]:
+def connect_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S):
+    """A Dask ``Client`` of the scheduler at ``address``, or a clear error within seconds.
+
+    Raises
+    ------
+    UsageError
+        When the address is malformed, dask[distributed] is missing, or the scheduler does not
+        answer within ``timeout_s`` seconds.
+    """
+    if not _ADDRESS.match(address.strip()):
+        raise UsageError(
+            f"--scheduler {address!r} is not a Dask scheduler address; expected e.g. "
+            "tcp://10.0.0.5:8786"
+        )
     try:
         from distributed import Client
-        from distributed import as_completed as dask_completed
-    except ImportError as exc:  # pragma: no cover - optional dependency
-        raise InputError(
+    except ImportError:  # pragma: no cover - optional dependency
+        raise UsageError(
             "--scheduler needs dask[distributed]: pip install 'soleus_analysis[dask]'"
-        ) from exc
-    with Client(scheduler) as client:
+        ) from None
+    try:
+        return Client(address.strip(), timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(
+            f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s "
+            f"({type(exc).__name__}); check the address and that the scheduler is running"
+        ) from None
+
+
+def _map_dask(fn: Callable, jobs: list[tuple], scheduler: str, progress: bool) -> list[Any]:
+    from distributed import as_completed as dask_completed
+
+    with connect_scheduler(scheduler) as client:
         futures = client.map(fn, *zip(*jobs, strict=True), pure=False)
         for _ in tqdm(
             dask_completed(futures), total=len(futures), disable=not progress, desc="people"
         ):
             pass
         return client.gather(futures)
+
+
+def _people_of_file(path: str | os.PathLike) -> list[tuple[str, Recording]]:
+    """Each person of a CGM file holding several (a research dataset), as their own recording."""
+    from .io import read_cgm
+
+    rec = read_cgm(path)
+    out = []
+    for subject in rec.subjects:
+        keep_r = rec.readings["subject"].astype(str) == subject
+        keep_e = rec.events["subject"].astype(str) == subject
+        out.append(
+            (
+                subject,
+                Recording(
+                    readings=rec.readings.loc[keep_r].reset_index(drop=True),
+                    events=rec.events.loc[keep_e].reset_index(drop=True),
+                    provenance=rec.provenance,
+                ),
+            )
+        )
+    return out
 
 
 def run_cohort(
@@ -179,14 +326,16 @@ def run_cohort(
     workers: int | None = None,
     progress: bool = True,
     seed: int = 0,
+    show_file_names: bool = False,
 ) -> CohortAnalysis:
     """Analyse every person of a cohort and pool them.
 
     Parameters
     ----------
     source : path or DataFrame
-        A manifest CSV, a folder (see :func:`discover_people`), or a frame like
-        :func:`read_manifest` returns.
+        A manifest CSV, a folder (see :func:`discover_people`), a frame like
+        :func:`read_manifest` returns, or one CGM file holding several people (e.g. a research
+        dataset with an ``id`` column), each of whom is analysed as a person.
     rules : dict, optional
         Options of :func:`soleus_analysis.align.meal_responses`.
     scheduler : str, optional
@@ -198,38 +347,63 @@ def run_cohort(
         Show a progress bar.
     seed : int
         Seed of the bootstrap.
+    show_file_names : bool
+        Name files in the skipped people's reasons (default: labels such as "CGM export 1").
     """
-    people = source if isinstance(source, pd.DataFrame) else discover_people(source)
-    jobs = [
-        (r.subject, list(r.cgm), list(r.events), dict(rules or {})) for r in people.itertuples()
-    ]
+    rules = dict(rules or {})
     if scheduler:
-        results = _map_dask(run_person, jobs, scheduler, progress)
+        connect_scheduler(scheduler).close()  # a wrong address fails now, not after reading
+    skipped: list[dict[str, Any]] = []
+    if not isinstance(source, pd.DataFrame) and Path(source).is_file() and not is_manifest(source):
+        fn: Callable = run_recording
+        jobs = [(subject, rec, rules) for subject, rec in _people_of_file(source)]
     else:
-        results = _map_local(run_person, jobs, workers, progress)
-    return pool_results(results, rules, seed=seed)
+        people = source if isinstance(source, pd.DataFrame) else discover_people(source)
+        problem = people["problem"] if "problem" in people else pd.Series(None, index=people.index)
+        fn = run_person
+        jobs = []
+        for r, why in zip(people.itertuples(), problem, strict=True):
+            if isinstance(why, str) and why:
+                skipped.append({"subject": str(r.subject), "error": why})
+            else:
+                jobs.append((str(r.subject), list(r.cgm), list(r.events), rules, show_file_names))
+    if scheduler:
+        results = _map_dask(fn, jobs, scheduler, progress)
+    else:
+        results = _map_local(fn, jobs, workers, progress)
+    return pool_results([*results, *skipped], rules, seed=seed)
 
 
 def pool_results(
     results: Iterable[dict[str, Any]], rules: dict[str, Any] | None = None, *, seed: int = 0
 ) -> CohortAnalysis:
-    """Combine :func:`run_person` results (in any order) into a :class:`CohortAnalysis`."""
-    results = sorted(results, key=lambda r: r["subject"])
+    """Combine :func:`run_person` results (in any order) into a :class:`CohortAnalysis`.
+
+    People whose files failed, or who add nothing (``skip``), are listed in ``failed`` with
+    their one-line reason; the meals of the latter still appear in the meal table.
+    """
+    results = sorted(results, key=lambda r: str(r["subject"]))
     good = [r for r in results if "error" not in r]
     failed = pd.DataFrame(
-        [{"subject": r["subject"], "error": r["error"]} for r in results if "error" in r],
+        [{"subject": r["subject"], "error": r["error"]} for r in results if "error" in r]
+        + [{"subject": r["subject"], "error": r["skip"]} for r in good if r.get("skip")],
         columns=["subject", "error"],
     )
-    if not good:
+    usable = [r for r in good if not r.get("skip")]
+    if not usable:
         raise InputError(
-            "no person's files could be analysed: " + "; ".join(failed["error"].head(3))
+            "no person's files could be analysed: "
+            + "; ".join(f"{s}: {e}" for s, e in failed.head(3).itertuples(index=False))
         )
-    meals = pd.concat([r["meals"] for r in good], ignore_index=True)
-    curves = pd.concat([r["curves"] for r in good], ignore_index=True)
+    meals = pd.concat([r["meals"] for r in good if len(r["meals"])], ignore_index=True)
+    curves = pd.concat([r["curves"] for r in usable], ignore_index=True)
     coverage = pd.DataFrame(
-        {"subject": [r["subject"] for r in good], "coverage_pct": [r["coverage_pct"] for r in good]}
+        {
+            "subject": [r["subject"] for r in usable],
+            "coverage_pct": [r["coverage_pct"] for r in usable],
+        }
     )
-    sources = [s for r in good for s in r["sources"]]
+    sources = list({id(s): s for r in good for s in r["sources"]}.values())
     return analyze_cohort(
         meals, curves, coverage=coverage, failed=failed, sources=sources, rules=rules, seed=seed
     )

@@ -1,8 +1,11 @@
-"""The one exception type the toolkit raises for bad input."""
+"""The exception types the toolkit raises for bad input and for requests it cannot carry out."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from os import PathLike
+from pathlib import Path
 
 
 class InputError(ValueError):
@@ -36,3 +39,68 @@ class InputError(ValueError):
         elif line is not None:
             where = f"line {line}: "
         super().__init__(where + message)
+
+
+class UsageError(ValueError):
+    """A request the toolkit cannot carry out as given, though no input file is at fault.
+
+    For example an output target that is a folder or a device, or a Dask scheduler that cannot
+    be reached. The ``soleus`` command prints the message on one line and exits with code 2.
+    """
+
+
+def _forms(path: str) -> list[str]:
+    """The ways a path can appear in a message: as given, absolute, resolved, bare name."""
+    p = Path(path)
+    forms = {path, str(p), str(p.absolute()), os.path.realpath(p), p.name}
+    return sorted((f for f in forms if f and f not in {".", ".."}), key=len, reverse=True)
+
+
+def describe(
+    exc: BaseException, labels: Mapping[str, str] | None = None, show_file_names: bool = False
+) -> str:
+    """One line for people about ``exc``, naming files by their labels, never their names.
+
+    File names often carry the person's name, so unless ``show_file_names`` every path in
+    ``labels`` (as given, absolute, resolved or as a bare name) is replaced by its label
+    (e.g. ``"CGM export 2"``), and a file :class:`InputError` names without a label becomes
+    ``"input file"``.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The error.
+    labels : mapping of str to str, optional
+        Path (as given) to label.
+    show_file_names : bool
+        Keep file names as they are.
+    """
+    labels = dict(labels or {})
+
+    def name(path: str | None) -> str:
+        if path is None:
+            return ""
+        if show_file_names:
+            return path
+        for key, label in labels.items():
+            if path in _forms(key):
+                return label
+        return "input file"
+
+    if isinstance(exc, InputError):
+        where = name(exc.path) if exc.path is not None else ""
+        if exc.line is not None:
+            where = f"{where}, line {exc.line}" if where else f"line {exc.line}"
+        text = f"{where}: {exc.reason}" if where else exc.reason
+    elif isinstance(exc, OSError) and exc.strerror:
+        target = exc.filename if exc.filename is not None else None
+        text = f"{name(str(target))}: {exc.strerror}" if target is not None else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    if not show_file_names:
+        pairs = [(f, lab) for key, lab in labels.items() for f in _forms(key)]
+        for form, label in sorted(pairs, key=lambda fl: len(fl[0]), reverse=True):
+            if len(form) >= 3:
+                text = text.replace(form, label)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -289,6 +289,13 @@ def lab_responses(
 # --------------------------------------------------------------------------- CGM proxy
 
 #: Population parameters of the insulin proxy (Dalla Man et al. 2007, normal subjects).
+#: the per-meal columns of :func:`insulin_proxy_measures_batch`
+PROXY_MEASURE_COLUMNS: tuple[str, ...] = (
+    "insulin_proxy_baseline_pmol_l",
+    "insulin_proxy_iauc_pmol_l_min",
+    "insulin_proxy_peak_pmol_l",
+)
+
 PROXY_PARAMS: dict[str, float] = {
     "K": 2.30,  # pmol/kg per mg/dL: secretion in response to the rate of rise of glucose
     "alpha": 0.050,  # 1/min: delay of the provision of new insulin
@@ -364,7 +371,8 @@ def _proxy_grid(minutes, glucose_mgdl, params, gb_mgdl):
     rows = np.arange(n_rows)
     first = np.where(has, t[:, 0], 0.0)
     last = np.where(has, t[rows, np.maximum(n - 1, 0)], 0.0)
-    length = int(np.ceil(np.max(last - first))) + 1 if n_rows else 1
+    # at least two grid minutes, so a row with one sample (or none) still has one step
+    length = max(int(np.ceil(np.max(last - first))) + 1 if n_rows else 1, 2)
     grid = first[:, None] + np.arange(length)[None, :]
     # one np.interp over all rows: shift each row to its own disjoint stretch of the axis
     span = float(np.max(last - first)) + length + 10.0 if n_rows else 1.0
@@ -497,11 +505,13 @@ def insulin_proxy_measures_batch(
         ``insulin_proxy_baseline_pmol_l``, ``insulin_proxy_iauc_pmol_l_min`` (pmol/L·min, the
         Wolever iAUC of the 1-min proxy curve), ``insulin_proxy_peak_pmol_l``.
     """
+    if isinstance(baseline, str) and baseline != "t0":
+        raise InputError(f"insulin proxy baseline must be 't0' or a number; got {baseline!r}")
+    if np.asarray(minutes_2d, dtype=float).size == 0:  # no windows at all
+        return pd.DataFrame({c: np.zeros(0) for c in PROXY_MEASURE_COLUMNS}, index=pd.RangeIndex(0))
     grid, proxy, _ = _proxy_grid(minutes_2d, glucose_2d, params, gb_mgdl)
     tt, pp, n = _compact(grid, proxy)
     if isinstance(baseline, str):
-        if baseline != "t0":
-            raise InputError(f"insulin proxy baseline must be 't0' or a number; got {baseline!r}")
         base = _interp(tt, pp, n, np.full(tt.shape[0], float(window[0])))
     else:
         base = _row_param(baseline, tt.shape[0], "baseline")

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .schema import conform_events, conform_readings, empty_events, empty_readings
+
+#: hexadecimal digits of a file's SHA-256 shown in outputs (enough to tell files apart)
+SHORT_HASH = 12
 
 
 @dataclass
@@ -35,6 +39,12 @@ class Provenance:
     metadata : dict
         Device facts (device name, sensor serial, export date). May hold personal data from export
         preambles: never printed in reports unless asked.
+    sha256 : str
+        SHA-256 of the file's bytes (hexadecimal), so a report's provenance can be checked
+        without printing the file's name.
+    label : str
+        How outputs name the file without its name, e.g. ``"CGM export 1"`` or ``"log 2"``
+        (set by :func:`soleus_analysis.io.read_person`; ``"file"`` when unset).
     """
 
     path: str
@@ -45,6 +55,20 @@ class Provenance:
     rows_dropped: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""
+    label: str = ""
+
+    def display(self, show_file_names: bool = False) -> str:
+        """The file as outputs name it: its label and short hash, or its name when asked.
+
+        File names often carry the person's name (``CLARITY_Export_<Last>_<First>_...``), so
+        reports, tables and messages use this instead of :attr:`path` unless the user asks
+        for file names.
+        """
+        if show_file_names and self.path:
+            return Path(self.path).name
+        tag = f" [sha256 {self.sha256[:SHORT_HASH]}]" if self.sha256 else ""
+        return (self.label or "file") + tag
 
     def drop(self, reason: str, count: int = 1) -> None:
         """Count ``count`` rows as dropped for ``reason``."""
@@ -69,19 +93,25 @@ class Provenance:
             )
         return self
 
-    def summary(self) -> str:
-        """One paragraph for people: format, units, and the row account."""
+    def summary(self, show_file_names: bool = False) -> str:
+        """One paragraph for people: the file (see :meth:`display`), format, units, row account."""
         dropped = ", ".join(f"{n} {r}" for r, n in sorted(self.rows_dropped.items())) or "none"
         return (
-            f"{self.path}: format {self.format}"
+            f"{self.display(show_file_names)}: format {self.format}"
             + (f", units {self.units}" if self.units else "")
             + f"; rows read {self.rows_read}, kept {self.rows_kept}, dropped {dropped}"
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict without ``metadata`` (which may hold personal data)."""
+    def to_dict(self, show_file_names: bool = False) -> dict[str, Any]:
+        """Plain dict without ``metadata`` (which may hold personal data).
+
+        The file is named by :meth:`display`; ``path`` is included only with
+        ``show_file_names=True``.
+        """
         return {
-            "path": self.path,
+            "file": self.display(show_file_names),
+            **({"path": self.path} if show_file_names else {}),
+            "sha256": self.sha256,
             "format": self.format,
             "units": self.units,
             "rows_read": self.rows_read,
@@ -122,12 +152,17 @@ class Recording:
     @property
     def subjects(self) -> list[str]:
         """Subjects present in readings or events."""
-        return sorted(set(self.readings["subject"].dropna()) | set(self.events["subject"].dropna()))
+        ids = pd.unique(
+            pd.concat([self.readings["subject"], self.events["subject"]], ignore_index=True)
+            .dropna()
+            .astype(str)
+        )
+        return sorted(ids)
 
-    def summary(self) -> str:
-        """A short human summary: span, counts, and what was dropped."""
+    def summary(self, show_file_names: bool = False) -> str:
+        """A short human summary: span, counts, and what was dropped (files by their label)."""
         r = self.readings
-        lines = [p.summary() for p in self.sources]
+        lines = [p.summary(show_file_names) for p in self.sources]
         if len(r):
             lines.append(
                 f"{len(r)} readings from {r['time'].min()} to {r['time'].max()}; "
@@ -155,7 +190,7 @@ def combine_provenance(parts: list[Provenance], path: str = "<combined>") -> Pro
         out.rows_kept += p.rows_kept
         for reason, n in p.rows_dropped.items():
             out.drop(reason, n)
-        out.warnings.extend(f"{p.path}: {w}" for w in p.warnings)
+        out.warnings.extend(f"{p.display()}: {w}" for w in p.warnings)
     return out
 
 

@@ -20,6 +20,10 @@ import pandas as pd
 #: mg/dL per mmol/L of glucose (molar mass 180.156 g/mol); the one constant used everywhere.
 MGDL_PER_MMOL: float = 18.0156
 
+#: Subject id of a file that names no person: never the file name, which often carries the
+#: person's name (``CLARITY_Export_<Last>_<First>_<date>.csv``).
+DEFAULT_SUBJECT = "person 1"
+
 #: pmol/L per µU/mL of insulin.
 PMOL_PER_UU: float = 6.0
 

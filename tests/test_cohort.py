@@ -94,9 +94,17 @@ def test_manifest_rules(tmp_path):
         str((tmp_path / "b.csv").resolve()),
     ]
     assert m["events"].iloc[0] == []
-    p.write_text("subject,cgm\nA,a.csv\nA,a.csv\n")
-    with pytest.raises(InputError, match="twice"):
-        read_manifest(p)
+    # a repeated id skips the later row with its reason (the run goes on with the first)
+    p.write_text("subject,cgm\nA,a.csv\n# a comment line\nA,a.csv\n,a.csv\n")
+    m = read_manifest(p)
+    assert pd.isna(m["problem"].iloc[0])
+    assert m["problem"].iloc[1] == (
+        "manifest line 4: subject 'A' is already on line 2; give each person one row"
+    )
+    assert m["problem"].iloc[2] == "manifest line 5: no subject id"
+    # '#' inside a path is part of the path
+    p.write_text("subject,cgm\nA,data #2/a b.csv\n")
+    assert read_manifest(p)["cgm"].iloc[0] == [str((tmp_path / "data #2" / "a b.csv").resolve())]
     p.write_text("who,cgm\nA,a.csv\n")
     with pytest.raises(InputError, match="subject"):
         read_manifest(p)

@@ -57,12 +57,12 @@ def test_provenance_balance_and_combination():
     a.drop("calibration", 2)
     a.drop("preamble")
     assert a.balanced and a.check() is a
-    b = Provenance(path="b", format="f2", rows_read=3, rows_kept=1)
+    b = Provenance(path="Doe_Jane.csv", format="f2", rows_read=3, rows_kept=1, label="log 2")
     b.drop("calibration", 2)
     b.warn("bad value", line=4)
     c = combine_provenance([a, b])
     assert (c.rows_read, c.rows_kept, c.rows_dropped) == (13, 8, {"calibration": 4, "preamble": 1})
-    assert c.warnings == ["b: line 4: bad value"]
+    assert c.warnings == ["log 2: line 4: bad value"]  # by its label, never its file name
     bad = Provenance(path="z", format="f", rows_read=2, rows_kept=1)
     with pytest.raises(AssertionError, match="rows_read=2"):
         bad.check()

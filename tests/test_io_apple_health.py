@@ -14,7 +14,7 @@ from soleus_analysis.errors import InputError
 from soleus_analysis.io import detect_format, read_cgm
 from soleus_analysis.io.apple_health import read_apple_health, sniff
 from soleus_analysis.io.detect import MODULES
-from soleus_analysis.schema import MGDL_PER_MMOL
+from soleus_analysis.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
 
 FIX = Path(__file__).parent / "fixtures" / "apple"
 SMALL = FIX / "export_small.xml"
@@ -59,7 +59,7 @@ def test_golden_fixture_values_and_account():
         "2024-01-09 21:00:00",  # its own -0500 wall clock, not converted
     ]
     assert r["glucose_mgdl"].tolist() == pytest.approx([4.59 * 18.0156, 5.2 * 18.0156, 104.0])
-    assert (r["subject"] == "export_small").all()
+    assert (r["subject"] == DEFAULT_SUBJECT).all()  # never the file name
     e = rec.events
     meals = e[e["kind"] == "meal"]
     assert meals["carbs_g"].tolist() == [42.5, 55.0]  # 30.5 + 12 at the same startDate

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from soleus_analysis.errors import InputError
 from soleus_analysis.io.dexcom import read_dexcom, sniff, spu_mask, spu_minutes
-from soleus_analysis.schema import MGDL_PER_MMOL
+from soleus_analysis.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
 
 FIX = Path(__file__).parent / "fixtures" / "dexcom"
 HEADER = (
@@ -62,7 +62,7 @@ def test_g6_unquoted_bom_preamble():
     assert list(r["censored"]) == [None, None, "high", "low", None]
     assert list(r["transmitter_time_s"]) == [1000, 1300, 1600, 1900, 2200]
     assert r["time"].iloc[0] == pd.Timestamp("2024-03-09 08:00:12")
-    assert set(r["subject"]) == {"g6_mgdl_preamble_bom"}
+    assert set(r["subject"]) == {DEFAULT_SUBJECT}  # never the file name
     assert set(r["transmitter_id"]) == {"8ABCDE"}
 
     e = rec.events

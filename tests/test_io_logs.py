@@ -19,6 +19,7 @@ from soleus_analysis.io.logs import (
     read_cronometer_exercises,
     read_myfitnesspal,
 )
+from soleus_analysis.schema import DEFAULT_SUBJECT
 
 FIX = Path(__file__).parent / "fixtures" / "logs"
 TS = pd.Timestamp
@@ -61,7 +62,7 @@ def test_activity_log_golden():
     pickle = e.loc[TS("2026-03-03 10:00")]  # unknown word with a duration -> exercise
     assert (pickle["kind"], pickle["label"]) == ("exercise", "pickleball")
     assert e.loc[TS("2026-03-03 08:00"), "label"] == "breakfast"
-    assert (rec.events["subject"] == "activity_log").all()
+    assert (rec.events["subject"] == DEFAULT_SUBJECT).all()  # never the file name
 
 
 def test_activity_log_date_time_columns_semicolons_and_subject(tmp_path):
@@ -75,7 +76,7 @@ def test_activity_log_date_time_columns_semicolons_and_subject(tmp_path):
     assert e["time"].tolist() == [TS("2026-03-02 12:35"), TS("2026-03-02 13:15")]
     assert e["kind"].tolist() == ["spu", "meal"]
     assert e["end"].iloc[0] == TS("2026-03-02 13:05")
-    assert e["subject"].tolist() == ["anna", "log"]
+    assert e["subject"].tolist() == ["anna", DEFAULT_SUBJECT]
     assert read_activity_log(tmp_path / "log.csv", subject="z").events["subject"].eq("z").all()
 
 

@@ -15,6 +15,7 @@ from soleus_analysis.recording import Provenance, Recording
 from soleus_analysis.report import pdf, write_cohort_report, write_person_report
 
 NAME, SERIAL, DOB = "Jane Q Public", "SN-ZX81-7731", "1971-02-03"
+SHA = "0123456789abcdef" * 4  # a file's SHA-256: the footer shows its first 12 digits
 DAYS = 14
 MEAL_HOURS = ((8, 50), (13, 70), (19, 80))
 
@@ -62,6 +63,8 @@ def synth_person(
         rows_read=n,
         rows_kept=int(keep.sum()),
         metadata={"patient_name": NAME, "date_of_birth": DOB, "serial": SERIAL},
+        sha256=SHA,
+        label="CGM export",
     )
     prov.drop("missing glucose", int((~keep).sum()))
     kw = {"events": pd.DataFrame(ev)} if ev else {}
@@ -153,7 +156,9 @@ def test_person_report_footer_privacy_fonts_size(person_pdf):
     for i, text in enumerate(pages, 1):
         assert "SYNTHETIC DATA" in text
         assert f"page {i} of {len(pages)}" in text
-        assert "synthetic_P01_clarity.csv (dexcom_clarity, mg/dL)" in text
+        # the file by its label and short hash, never its name (names often carry the person's)
+        assert "CGM export [sha256 0123456789ab] (dexcom_clarity, mg/dL)" in text
+        assert "P01_clarity" not in text
         assert "rows read 4032" in text
         for secret in (NAME, SERIAL, DOB):
             assert secret not in text
@@ -171,7 +176,8 @@ def test_person_report_without_events_letter(no_events, tmp_path):
     assert "Log every meal" in pages[1] and "SPU bout" in pages[1]
     for text in pages:
         assert "SYNTHETIC" not in text
-        assert "P01_clarity.csv (dexcom_clarity, mg/dL)" in text
+        assert "CGM export [sha256 0123456789ab] (dexcom_clarity, mg/dL)" in text
+        assert "P01_clarity" not in text
     box = PdfReader(path).pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (612, 792)
     assert [p.name for p in tmp_path.iterdir()] == ["r.pdf"]
@@ -223,13 +229,25 @@ def test_meal_table_is_capped_with_a_note():
 
 def test_footer_sums_many_files():
     srcs = [
-        Provenance(path=f"f{i}.csv", format="libreview", rows_read=10, rows_kept=8)
+        Provenance(
+            path=f"f{i}.csv",
+            format="libreview",
+            rows_read=10,
+            rows_kept=8,
+            sha256=f"{i}" * 64,
+            label=f"CGM export {i + 1}",
+        )
         for i in range(5)
     ]
     for p in srcs:
         p.drop("blank glucose", 2)
     lines = pdf.footer_lines(srcs, True, 1, 3)
-    assert lines[0] == "f0.csv (libreview): rows read 10, kept 8, dropped 2 (2 blank glucose)"
+    assert lines[0] == (
+        "CGM export 1 [sha256 000000000000] (libreview): rows read 10, kept 8, dropped 2 "
+        "(2 blank glucose)"
+    )
+    named = pdf.footer_lines(srcs, True, 1, 3, show_file_names=True)
+    assert named[0] == "f0.csv (libreview): rows read 10, kept 8, dropped 2 (2 blank glucose)"
     assert "2 more files; all 5 files: rows read 50, kept 40, dropped 10" in lines[3]
     assert re.search(r"SYNTHETIC DATA .* page 1 of 3$", lines[-1])
 

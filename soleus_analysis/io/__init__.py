@@ -14,9 +14,20 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Recording, combine_person, combine_provenance
+from .base import check_input_file, file_sha256
 from .detect import all_readers, detect_format
 
-__all__ = ["read_cgm", "read_events", "read_many", "read_person", "detect_format", "formats"]
+__all__ = [
+    "read_cgm",
+    "read_events",
+    "read_many",
+    "read_person",
+    "detect_format",
+    "formats",
+    "file_labels",
+    "one_person",
+    "LOG_FORMATS",
+]
 
 
 def formats() -> list[str]:
@@ -35,6 +46,7 @@ def _accepted(reader, options: dict) -> dict:
 def _read(
     path: str | PathLike, format: str | None, options: dict, only_accepted: bool = False
 ) -> Recording:
+    check_input_file(path)
     name = format or detect_format(path)
     readers = all_readers()
     if name not in readers:
@@ -45,6 +57,7 @@ def _read(
         options = _accepted(readers[name], options)
     rec = readers[name](path, **options)
     rec.provenance.check()
+    rec.provenance.sha256 = file_sha256(path)
     return rec
 
 
@@ -97,7 +110,11 @@ def read_events(
     ``only_accepted_options=True`` passes each reader only the options it takes (for front ends
     such as the CLI that offer one set of options, e.g. ``date_order``, for files of any format).
     """
-    rec = _read(path, format, options, only_accepted_options)
+    return read_events_of(_read(path, format, options, only_accepted_options))
+
+
+def read_events_of(rec: Recording) -> Recording:
+    """The events of a recording, its readings counted as dropped (``"reading (events only)"``)."""
     if len(rec.readings):
         prov = rec.provenance
         prov.rows_kept -= len(rec.readings)
@@ -109,6 +126,69 @@ def read_events(
 def _dedupe_key(readings: pd.DataFrame) -> list[str]:
     key = ["subject", "time", "glucose_mgdl", "censored"]
     return key + [c for c in ("transmitter_time_s", "record_type") if c in readings.columns]
+
+
+#: formats that hold meals and activity only (given as ``--events``, never as a CGM export)
+LOG_FORMATS = frozenset({"activity_log", "cronometer", "cronometer_exercises", "myfitnesspal"})
+#: CGM-bearing formats that may still be given as a log: Apple Health collects the glucose of
+#: other apps as well as the workouts and food a person logs, so its readings are set aside
+EVENT_HUBS = frozenset({"apple_health"})
+
+
+def file_labels(cgm: Iterable[str | PathLike], events: Iterable[str | PathLike] = ()) -> dict:
+    """How outputs name each of a person's files without its name.
+
+    ``"CGM export"`` / ``"log"`` when there is one of the kind, else ``"CGM export 1"``,
+    ``"CGM export 2"``, ... in the order given. Keys are the paths as given (``str``).
+    """
+    out: dict[str, str] = {}
+    for word, paths in (("CGM export", list(cgm)), ("log", list(events))):
+        for i, p in enumerate(paths):
+            out.setdefault(str(p), word if len(paths) == 1 else f"{word} {i + 1}")
+    return out
+
+
+def _people_hint(subjects: list) -> str:
+    shown = ", ".join(map(str, subjects[:5])) + (", ..." if len(subjects) > 5 else "")
+    return (
+        f"holds {len(subjects)} people (ids {shown}); one person's analysis needs one: "
+        "choose one with --subject ID (subject= in Python), or analyse them all with "
+        "`soleus cohort FILE`"
+    )
+
+
+def one_person(rec: Recording, subject: str | None, path: str | PathLike) -> Recording:
+    """The recording of one person from a file that may hold several.
+
+    A file naming one person (or none) is returned as it is. From a file holding several,
+    ``subject`` selects one (the other people's rows are counted as dropped, reason
+    ``"another person in the file"``); without ``subject`` it is an error, since pooling
+    different people's glucose as one person's would be wrong.
+
+    Raises
+    ------
+    InputError
+        The file holds several people and ``subject`` names none of them.
+    """
+    subjects = rec.subjects
+    if len(subjects) <= 1:
+        return rec
+    if subject is None or str(subject) not in {str(s) for s in subjects}:
+        hint = _people_hint(subjects)
+        if subject is not None:
+            hint = f"has no person {subject!r}; it " + hint
+        raise InputError(hint, path)
+    keep_r = rec.readings["subject"].astype(str) == str(subject)
+    keep_e = rec.events["subject"].astype(str) == str(subject)
+    prov = rec.provenance
+    n_other = int((~keep_r).sum() + (~keep_e).sum())
+    prov.rows_kept -= n_other
+    prov.drop("another person in the file", n_other)
+    return Recording(
+        readings=rec.readings.loc[keep_r].reset_index(drop=True),
+        events=rec.events.loc[keep_e].reset_index(drop=True),
+        provenance=prov,
+    )
 
 
 def read_many(
@@ -123,7 +203,8 @@ def read_many(
 
     Consecutive exports overlap; a reading (or event) that an earlier file already holds is
     merged, and counted in provenance under ``"duplicate across files"``. Repeats *within* one
-    file (e.g. the repeated local hour of a daylight-saving fall-back) are kept.
+    file (e.g. the repeated local hour of a daylight-saving fall-back) are kept. A file holding
+    several people is refused unless ``subject`` selects one (see :func:`one_person`).
 
     Parameters
     ----------
@@ -132,13 +213,15 @@ def read_many(
     format : str, optional
         Force one format for all files.
     subject : str, optional
-        Subject id for all rows; defaults to the first file's subject.
+        Subject id for all rows (or, in a file of several people, the one to select);
+        defaults to the first file's subject.
     only_accepted_options : bool
         Pass each file's reader only the options it takes (see :func:`read_events`).
     **options
         Passed to each reader.
     """
-    recs = [_read(p, format, options, only_accepted_options) for p in paths]
+    paths = list(paths)
+    recs = [one_person(_read(p, format, options, only_accepted_options), subject, p) for p in paths]
     if not recs:
         raise InputError("read_many needs at least one file")
     subj = subject or (recs[0].subjects[0] if recs[0].subjects else None)
@@ -192,7 +275,12 @@ def read_person(
     """One person's CGM exports and meal/activity logs as one :class:`Recording`.
 
     The CGM exports are combined with :func:`read_many` (overlaps merged and counted), the logs
-    read with :func:`read_events`, and every row put under one subject id.
+    read with :func:`read_events`, and every row put under one subject id. Each file's
+    provenance gets its label from :func:`file_labels` (``"CGM export 1"``, ``"log"``, ...).
+
+    A meal/activity log given as a CGM export, or a CGM export with glucose readings given as a
+    log, is refused (Apple Health excepted, see :data:`EVENT_HUBS`): the message says what the
+    file is and where it belongs.
 
     Parameters
     ----------
@@ -207,9 +295,29 @@ def read_person(
     **options
         Reader options, e.g. ``date_order="dmy"``, ``units="mmol/L"``.
     """
+    cgm, events = list(cgm), list(events)
+    if not cgm:
+        raise InputError("no CGM export given; a person's analysis needs at least one")
+    for p in cgm:
+        check_input_file(p)
+        fmt = options.get("format") or detect_format(p)
+        if fmt in LOG_FORMATS:
+            raise InputError(
+                f"is a meal/activity log ({fmt}), not a CGM export; give it with --events", p
+            )
+    labels = file_labels(cgm, events)
     rec = read_many(cgm, subject=subject, only_accepted_options=only_accepted_options, **options)
-    logs = [
-        read_events(p, subject=subject, only_accepted_options=only_accepted_options, **options)
-        for p in events
-    ]
+    logs = []
+    for p in events:
+        log = _read(p, None, dict(options, subject=subject), only_accepted_options)
+        fmt = log.provenance.format
+        if len(log.readings) and fmt not in EVENT_HUBS:
+            raise InputError(
+                f"is a CGM export ({fmt}, {len(log.readings)} glucose readings), not a log; give "
+                "it with --cgm (its meal, insulin and exercise entries are read from there too)",
+                p,
+            )
+        logs.append(read_events_of(one_person(log, subject, p)))
+    for path, prov in zip(cgm + events, rec.sources + [lg.provenance for lg in logs], strict=True):
+        prov.label = labels[str(path)]
     return combine_person(rec, logs, subject)

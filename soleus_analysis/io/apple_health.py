@@ -44,7 +44,7 @@ from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReference
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from ..schema import MGDL_PER_MMOL
+from ..schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
 from .spu_text import SPU_RE
 
 FORMAT = "apple_health"
@@ -451,7 +451,7 @@ def read_apple_health(path: str | PathLike, subject: str | None = None) -> Recor
     path : str or PathLike
         The ``export.xml`` file (or the ``export.zip`` holding it).
     subject : str, optional
-        Subject id for every row; defaults to the file stem.
+        Subject id for every row; defaults to :data:`~soleus_analysis.schema.DEFAULT_SUBJECT` (never the file name).
 
     Returns
     -------
@@ -473,7 +473,7 @@ def read_apple_health(path: str | PathLike, subject: str | None = None) -> Recor
         raise InputError("no such file", p)
     if p.stat().st_size == 0:
         raise InputError("the file is empty; expected an Apple Health export.xml", p)
-    subj = subject if subject is not None else p.stem
+    subj = subject or DEFAULT_SUBJECT
     raw = _scan(p)
     prov = Provenance(path=str(p), format=FORMAT)
     n_other = sum(raw["other"].values())

@@ -35,14 +35,13 @@ from __future__ import annotations
 import csv
 import re
 from os import PathLike
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from ..schema import MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from ..schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .encoding import read_text
 from .generic import warn_rows
 
@@ -347,7 +346,7 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     path : str or PathLike
         The CareLink export (US ``,`` or European ``;`` with decimal commas).
     subject : str, optional
-        Subject id; defaults to the file stem.
+        Subject id; defaults to :data:`~soleus_analysis.schema.DEFAULT_SUBJECT` (never the file name).
 
     Returns
     -------
@@ -364,7 +363,7 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     text = read_text(path)
     delim, meta, sections = _split(text, path)
     dec = delim == ";"
-    subj = subject or Path(path).stem
+    subj = subject or DEFAULT_SUBJECT
     prov = Provenance(path=str(path), format=FORMAT)
     meta["sections"] = [
         {k: info[k] for k in ("device", "type", "serial")} | {"rows": len(rows)}

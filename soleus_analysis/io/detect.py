@@ -12,10 +12,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from os import PathLike
-from pathlib import Path
 from types import ModuleType
 
 from ..errors import InputError
+from .base import check_input_file
 
 HEAD_BYTES = 64 * 1024
 
@@ -43,11 +43,7 @@ def read_head(path: str | PathLike) -> tuple[str, bytes]:
     InputError
         If the file does not exist, is empty, or is binary data that is not a known format.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", path)
-    if p.is_dir():
-        raise InputError("is a folder, expected a file", path)
+    p = check_input_file(path)
     with open(p, "rb") as fh:
         raw = fh.read(HEAD_BYTES)
     if not raw.strip():
@@ -84,10 +80,10 @@ def detect_format(path: str | PathLike) -> str:
             "binary data that is not a known export; expected a CSV, JSON, XML or Parquet file",
             path,
         )
-    first = text.splitlines()[0][:120] if text.splitlines() else ""
+    # the first line is never quoted back: in some exports it holds the person's name
     raise InputError(
-        f"unknown format (first line {first!r}); expected one of: "
-        + ", ".join(sorted(all_readers()))
-        + ". Pass format=... to choose one.",
+        "unknown format: the first lines match no export this toolkit reads; expected one of: "
+        + ", ".join(sorted(all_readers())),
         path,
+        1,
     )

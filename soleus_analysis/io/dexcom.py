@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from ..schema import CENSORED_HIGH, CENSORED_LOW, DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .encoding import decode_bytes
 from .spu_text import spu_mask, spu_minutes
 
@@ -384,7 +384,7 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
         raise InputError("no such file", p)
     if p.is_dir():
         raise InputError("is a folder, expected a file", p)
-    subject = subject if subject is not None else p.stem
+    subject = subject or DEFAULT_SUBJECT
     hidx, enc, header = _find_header(p)
     hline = hidx + 1
     cols = _map_columns(header, p, hline)

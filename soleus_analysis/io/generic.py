@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from ..schema import CENSORED_HIGH, CENSORED_LOW, DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .encoding import read_text
 
 FORMAT = "generic"
@@ -274,7 +274,7 @@ def read_generic(
         A CSV (``,``, ``;`` or tab separated) or Parquet file (sniffed by its ``PAR1`` magic).
     subject : str, optional
         Subject id when the file has no subject column (or for its empty cells); defaults to
-        the file stem. A subject column, when present, wins.
+        :data:`~soleus_analysis.schema.DEFAULT_SUBJECT`. A subject column, when present, wins.
     units : {"mg/dL", "mmol/L"}, optional
         Glucose units. Required when the glucose column's name does not state them; must agree
         with the name when it does.
@@ -384,10 +384,10 @@ def read_generic(
 
     if scol is not None:
         cells = df[scol].astype("string").str.strip()
-        default = subject or Path(path).stem
+        default = subject or DEFAULT_SUBJECT
         subj = cells.where(cells.notna() & (cells != ""), default).astype(object).to_numpy()
     else:
-        subj = np.full(len(df), subject or Path(path).stem, dtype=object)
+        subj = np.full(len(df), subject or DEFAULT_SUBJECT, dtype=object)
     out = pd.DataFrame(
         {
             "subject": subj[ok],

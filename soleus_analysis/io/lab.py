@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance
-from ..schema import MGDL_PER_MMOL, PMOL_PER_UU
+from ..schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PMOL_PER_UU
 from .logs import _Drops, csv_table, read_text
 
 __all__ = ["LabTable", "read_lab", "SAMPLE_COLUMNS"]
@@ -123,7 +123,7 @@ def read_lab(path: str | PathLike, subject: str | None = None) -> LabTable:
         Long CSV with ``subject`` (optional), ``condition``, ``minute`` and at least one of the
         glucose / insulin columns with units in the name.
     subject : str, optional
-        Subject id used when the file has no ``subject`` column (default: the file stem); a
+        Subject id used when the file has no ``subject`` column (default :data:`~soleus_analysis.schema.DEFAULT_SUBJECT`, never the file name); a
         ``subject`` column, when present, wins.
 
     Returns
@@ -175,7 +175,9 @@ def read_lab(path: str | PathLike, subject: str | None = None) -> LabTable:
         return num, (~blank & num.isna()).to_numpy()
 
     subj = (
-        table["subject"] if "subject" in cols else pd.Series(subject or p.stem, index=table.index)
+        table["subject"]
+        if "subject" in cols
+        else pd.Series(subject or DEFAULT_SUBJECT, index=table.index)
     )
     drops.flag(subj.eq("").to_numpy(), "missing subject")
     drops.flag(table["condition"].eq("").to_numpy(), "missing condition")

@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from ..schema import CENSORED_HIGH, CENSORED_LOW, DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .dexcom import _Rows, _to_float, _upper
 from .encoding import decode_bytes
 from .spu_text import spu_mask, spu_minutes
@@ -426,7 +426,7 @@ def read_libreview(
         raise InputError("no such file", p)
     if p.is_dir():
         raise InputError("is a folder, expected a file", p)
-    subject = subject if subject is not None else p.stem
+    subject = subject or DEFAULT_SUBJECT
     hidx, enc, delim, header, title = _find_header(p)
     hline = hidx + 1
     cols = map_columns(header)

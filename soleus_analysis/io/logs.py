@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
+from ..schema import DEFAULT_SUBJECT
 from .spu_text import SPU_RE, spu_mask, spu_minutes
 
 #: At most this many warnings per drop reason (counts in ``rows_dropped`` are always complete).
@@ -413,7 +414,7 @@ def read_activity_log(
         The CSV file (``,``, ``;`` or tab separated; ``#`` lines are comments).
     subject : str, optional
         Subject id for every row (overrides a ``subject`` column); defaults to the ``subject``
-        column, else the file stem.
+        column, else :data:`~soleus_analysis.schema.DEFAULT_SUBJECT`.
     date_order : {"dmy", "mdy"}, optional
         Day/month order of slashed dates (``02/03/2026``); inferred from the column when it can
         be told, else required.
@@ -547,7 +548,7 @@ def read_activity_log(
         subj = pd.Series(subject, index=table.index, dtype=object)
     else:
         s = get("subject")
-        subj = s.where(s.ne(""), p.stem)
+        subj = s.where(s.ne(""), DEFAULT_SUBJECT)
     intensity = get("intensity")
     out = pd.DataFrame(
         {
@@ -650,7 +651,7 @@ def read_cronometer(
     path : str or PathLike
         The servings CSV (``Day,Time,Group,Food Name,Amount,...,Carbs (g),...``).
     subject : str, optional
-        Subject id; defaults to the file stem.
+        Subject id; defaults to :data:`~soleus_analysis.schema.DEFAULT_SUBJECT` (never the file name).
     merge_minutes : float
         Largest gap (min) between consecutive items of one meal.
     date_order : {"dmy", "mdy"}, optional
@@ -718,7 +719,7 @@ def read_cronometer(
             "net_carbs_g": g["net_carbs_g"].sum(min_count=1),
         }
     )
-    meals.insert(0, "subject", subject if subject is not None else p.stem)
+    meals.insert(0, "subject", subject or DEFAULT_SUBJECT)
     meals["end"] = pd.NaT
     meals["kind"] = "meal"
     meals["source"] = "cronometer"
@@ -769,7 +770,7 @@ def read_cronometer_exercises(
     name = table["exercise"]
     out = pd.DataFrame(
         {
-            "subject": subject if subject is not None else p.stem,
+            "subject": subject or DEFAULT_SUBJECT,
             "time": start,
             "end": start + pd.to_timedelta(minutes, unit="min"),
             "kind": np.where(name.str.contains(SPU_RE), "spu", "exercise"),
@@ -842,7 +843,7 @@ def read_myfitnesspal(
     label = meals["meal"].where(meals["notes"].eq(""), meals["meal"] + ": " + meals["notes"])
     out = pd.DataFrame(
         {
-            "subject": subject if subject is not None else p.stem,
+            "subject": subject or DEFAULT_SUBJECT,
             "time": meals["time"],
             "end": pd.NaT,
             "kind": "meal",

@@ -35,7 +35,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..recording import Provenance, Recording
-from ..schema import PLAUSIBLE_MGDL
+from ..schema import DEFAULT_SUBJECT, PLAUSIBLE_MGDL
 from .encoding import read_text
 from .generic import warn_rows
 from .spu_text import SPU_RE, spu_minutes
@@ -222,7 +222,7 @@ def read_nightscout_entries_json(
     path : str or PathLike
         JSON list of entry objects.
     subject : str, optional
-        Subject id; defaults to the file stem.
+        Subject id; defaults to :data:`~soleus_analysis.schema.DEFAULT_SUBJECT` (never the file name).
     utc_offset : float, optional
         Minutes east of UTC, used for records that state no offset of their own.
 
@@ -242,7 +242,7 @@ def read_nightscout_entries_json(
             path,
         )
     readings = _entries_frame(
-        df, entry_no, "entry", prov, utc_offset, subject or Path(path).stem, "nightscout"
+        df, entry_no, "entry", prov, utc_offset, subject or DEFAULT_SUBJECT, "nightscout"
     )
     return Recording(readings=readings, provenance=prov.check())
 
@@ -283,7 +283,7 @@ def read_nightscout_entries_csv(
     df["type"] = "sgv"
     df["date"] = df["date"].where(df["date"].str.strip() != "")
     readings = _entries_frame(
-        df, lines, "line", prov, utc_offset, subject or Path(path).stem, "nightscout"
+        df, lines, "line", prov, utc_offset, subject or DEFAULT_SUBJECT, "nightscout"
     )
     prov.rows_kept = len(readings)
     return Recording(readings=readings, provenance=prov.check())
@@ -383,7 +383,7 @@ def read_nightscout_treatments_json(
     events = (
         ev.loc[~dup]
         .drop(columns=["_entry", "_utc"])
-        .assign(subject=subject or Path(path).stem, source="nightscout", intensity=None)
+        .assign(subject=subject or DEFAULT_SUBJECT, source="nightscout", intensity=None)
     )
     return Recording(events=events.reset_index(drop=True), provenance=prov.check())
 
@@ -398,7 +398,7 @@ def read_nightscout(
     path : str or PathLike
         The export.
     subject : str, optional
-        Subject id; defaults to the file stem.
+        Subject id; defaults to :data:`~soleus_analysis.schema.DEFAULT_SUBJECT` (never the file name).
     utc_offset : float, optional
         Minutes east of UTC for records without an offset of their own.
     """

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .. import __version__, plots
+from ..outputs import atomic_target
 from ..pipeline import CohortAnalysis, PersonAnalysis
 from ..recording import Provenance
 from ..schema import MGDL_PER_MMOL
@@ -57,24 +57,13 @@ SYNTHETIC_NOTE = "SYNTHETIC DATA (simulated, not a real person)"
 @contextmanager
 def _atomic_pdf(path: str | os.PathLike, title: str) -> Iterator[PdfPages]:
     """PdfPages writing to a temporary file renamed into place only when complete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".pdf.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with PdfPages(
+    with (
+        atomic_target(path, "PDF") as tmp,
+        PdfPages(
             tmp, metadata={"Title": title, "Creator": f"soleus_analysis {__version__}"}
-        ) as pdf:
-            yield pdf
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(
-            tmp, 0o666 & ~umask
-        )  # mkstemp makes the file private; a report is an ordinary file
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        ) as pdf,
+    ):
+        yield pdf
 
 
 def _page(paper: str, title: str, subtitle: str = "") -> Figure:
@@ -116,24 +105,33 @@ def _block(
     return y - _line_height(fig, fontsize) * (wrapped.count("\n") + 1) - gap
 
 
-def _source_line(p: Provenance) -> str:
+def _source_line(p: Provenance, show_file_names: bool = False) -> str:
     dropped = sum(p.rows_dropped.values())
     why = ", ".join(
         f"{n} {r}" for r, n in sorted(p.rows_dropped.items(), key=lambda kv: -kv[1])[:2]
     )
     fmt = p.format + (f", {p.units}" if p.units else "")
     line = (
-        f"{Path(p.path).name} ({fmt}): rows read {p.rows_read}, kept {p.rows_kept}, "
+        f"{p.display(show_file_names)} ({fmt}): rows read {p.rows_read}, kept {p.rows_kept}, "
         f"dropped {dropped}" + (f" ({why})" if dropped else "")
     )
     return line if len(line) <= 160 else line[:157] + "..."
 
 
 def footer_lines(
-    sources: Sequence[Provenance], synthetic: bool, page: int, n_pages: int
+    sources: Sequence[Provenance],
+    synthetic: bool,
+    page: int,
+    n_pages: int,
+    show_file_names: bool = False,
 ) -> list[str]:
-    """The footer text of one page: sources, row accounts, version, page, synthetic mark."""
-    lines = [_source_line(p) for p in sources[:FOOTER_FILES]]
+    """The footer text of one page: sources, row accounts, version, page, synthetic mark.
+
+    Each source is named by its label and short SHA-256
+    (:meth:`~soleus_analysis.recording.Provenance.display`), its file name only when
+    ``show_file_names``.
+    """
+    lines = [_source_line(p, show_file_names) for p in sources[:FOOTER_FILES]]
     if len(sources) > FOOTER_FILES:
         tot = [sum(p.rows_read for p in sources), sum(p.rows_kept for p in sources)]
         dropped = sum(sum(p.rows_dropped.values()) for p in sources)
@@ -151,12 +149,17 @@ def footer_lines(
 
 
 def _footer(
-    fig: Figure, sources: Sequence[Provenance], synthetic: bool, page: int, n_pages: int
+    fig: Figure,
+    sources: Sequence[Provenance],
+    synthetic: bool,
+    page: int,
+    n_pages: int,
+    show_file_names: bool,
 ) -> None:
     fig.add_artist(
         Line2D([LEFT, 1 - LEFT], [0.075, 0.075], color="#bbbbbb", lw=0.5, transform=fig.transFigure)
     )
-    lines = footer_lines(sources, synthetic, page, n_pages)
+    lines = footer_lines(sources, synthetic, page, n_pages, show_file_names)
     fig.text(LEFT, 0.018, "\n".join(lines[:-1]), fontsize=6, color="#444444", va="bottom")
     fig.text(
         LEFT,
@@ -175,10 +178,11 @@ def _save(
     title: str,
     sources: Sequence[Provenance],
     synthetic: bool,
+    show_file_names: bool = False,
 ) -> Path:
     try:
         for i, f in enumerate(figs):
-            _footer(f, sources, synthetic, i + 1, len(figs))
+            _footer(f, sources, synthetic, i + 1, len(figs), show_file_names)
         with _atomic_pdf(path, title) as pdf:
             for f in figs:
                 pdf.savefig(f)
@@ -304,7 +308,7 @@ def _page_summary(a: PersonAnalysis, paper: str) -> Figure:
     fig = _page(
         paper,
         "Glucose summary",
-        f"Person {a.subject} · {_period(a)} · {len(a.readings)} readings{interval}",
+        f"{a.subject} · {_period(a)} · {len(a.readings)} readings{interval}",
     )
     agp_ax = fig.add_axes((0.10, 0.58, 0.84, 0.30))
     plots.plot_agp(a.agp, ax=agp_ax, title="Ambulatory glucose profile (AGP), mg/dL")
@@ -392,7 +396,7 @@ def effect_lines(a: PersonAnalysis) -> list[str]:
 
 
 def _page_experiment(a: PersonAnalysis, paper: str) -> Figure:
-    fig = _page(paper, "Soleus pushups and your meals", f"Person {a.subject} · {_period(a)}")
+    fig = _page(paper, "Soleus pushups and your meals", f"{a.subject} · {_period(a)}")
     lines = effect_lines(a)
     y = _block(fig, LEFT, 0.915, lines[0], fontsize=11, weight="bold", gap=0.01)
     for line in lines[1:]:
@@ -446,7 +450,7 @@ HOW_TO_LOG = (
 def _page_days(a: PersonAnalysis, paper: str) -> Figure:
     n_days = a.readings["time"].dt.normalize().nunique() if len(a.readings) else 0
     title = "Daily glucose" + (", last 14 days" if n_days > 14 else "")
-    fig = _page(paper, title, f"Person {a.subject} · {_period(a)}")
+    fig = _page(paper, title, f"{a.subject} · {_period(a)}")
     if a.meals.empty:
         y = _block(fig, LEFT, 0.915, HOW_TO_LOG, fontsize=8.5, gap=0.015)
     else:
@@ -498,7 +502,7 @@ def _meal_table(a: PersonAnalysis, paper: str) -> list[Figure]:
         fig = _page(
             paper,
             "Meals" + (" (continued)" if i else ""),
-            f"Person {a.subject} · meals {i * MEALS_PER_PAGE + 1}–{i * MEALS_PER_PAGE + len(chunk)} "
+            f"{a.subject} · meals {i * MEALS_PER_PAGE + 1}–{i * MEALS_PER_PAGE + len(chunk)} "
             f"of {len(meals)} · baseline and peak in mg/dL, iAUC in mg/dL·min · excluded meals in grey",
         )
         cells = [
@@ -535,7 +539,11 @@ def person_report_pages(analysis: PersonAnalysis) -> int:
 
 
 def write_person_report(
-    analysis: PersonAnalysis, path: str | os.PathLike, *, paper: str = "a4"
+    analysis: PersonAnalysis,
+    path: str | os.PathLike,
+    *,
+    paper: str = "a4",
+    show_file_names: bool = False,
 ) -> Path:
     """Write the self-tracker's PDF report.
 
@@ -551,6 +559,9 @@ def write_person_report(
     path : path
         Output PDF; written to a temporary name and renamed when complete.
     paper : {"a4", "letter"}
+    show_file_names : bool
+        Name the source files in the footer (default: their labels and short SHA-256, since
+        file names often carry the person's name).
 
     Returns
     -------
@@ -577,6 +588,7 @@ def write_person_report(
         f"soleus_analysis report: {analysis.subject}",
         analysis.sources,
         analysis.synthetic,
+        show_file_names,
     )
 
 
@@ -734,6 +746,7 @@ def write_cohort_report(
     *,
     paper: str = "a4",
     title: str = "Cohort report",
+    show_file_names: bool = False,
 ) -> Path:
     """Write the cohort PDF report.
 
@@ -750,6 +763,8 @@ def write_cohort_report(
     paper : {"a4", "letter"}
     title : str
         Title of the first page and of the PDF.
+    show_file_names : bool
+        Name the source files in the footer (default: labels and short SHA-256).
     """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {sorted(PAPER)}")
@@ -764,4 +779,4 @@ def write_cohort_report(
         for f in figs:
             plt.close(f)
         raise
-    return _save(figs, path, title, analysis.sources, analysis.synthetic)
+    return _save(figs, path, title, analysis.sources, analysis.synthetic, show_file_names)
