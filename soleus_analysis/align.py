@@ -57,7 +57,7 @@ from . import response
 from .clean import default_max_gap, median_spacing
 from .errors import InputError
 
-__all__ = ["meal_responses", "meal_curves", "merge_meals", "prepare_meals"]
+__all__ = ["meal_responses", "meal_curves", "merge_meals", "prepare_meals", "same_person"]
 
 _NS_PER_MIN = 60_000_000_000
 _DEFAULT_SUBJECT = "unknown"
@@ -222,6 +222,29 @@ def _fill_subject(ev: pd.DataFrame, subjects: list[Any] | None) -> np.ndarray:
         subj = subj.copy()
         subj[missing] = fill
     return subj
+
+
+def same_person(events: pd.DataFrame, subjects: list[Any]) -> pd.DataFrame:
+    """Events under the readings' subject when each frame names exactly one, different, person.
+
+    One person's CGM export and log read from two files without ``subject=`` may carry two
+    different ids; matching nothing, every meal would be excluded as ``"no readings"``. When
+    the readings hold one subject and the events one other, the events are taken as that
+    person's, with a :class:`UserWarning` saying so. With several subjects on either side
+    nothing is changed (ids must then match).
+    """
+    if "subject" not in events.columns or len(subjects) != 1 or len(events) == 0:
+        return events
+    ids = pd.unique(events["subject"].dropna().astype(str))
+    if len(ids) == 1 and ids[0] != str(subjects[0]):
+        warnings.warn(
+            f"the readings are of subject {subjects[0]!r} and the events of {ids[0]!r}; "
+            f"taking the events as {subjects[0]!r}'s (give both the same subject to silence this)",
+            UserWarning,
+            stacklevel=3,
+        )
+        return events.assign(subject=subjects[0])
+    return events
 
 
 def _events_of_kind(events: pd.DataFrame, kind: str, subjects: list[Any]) -> pd.DataFrame:
@@ -526,6 +549,7 @@ def meal_responses(
 
     r = _prepare_readings(readings)
     subj_list = list(r.subjects)
+    events = same_person(events, subj_list)
     meals = merge_meals(prepare_meals(events, subj_list), merge_meals_within_min)
     spu = _events_of_kind(events, "spu", subj_list)
     exer = _events_of_kind(events, "exercise", subj_list)

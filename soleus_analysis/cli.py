@@ -123,7 +123,28 @@ def _privacy_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+class _OneLineGroup(click.Group):
+    """click's usage errors on one line (``soleus: error: ... (see 'soleus CMD --help')``)."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:
+            where = exc.ctx.command_path if getattr(exc, "ctx", None) else "soleus"
+            hint = f" (see '{where} --help')" if isinstance(exc, click.UsageError) else ""
+            msg = " ".join(exc.format_message().split())
+            click.echo(f"soleus: error: {msg}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("soleus: aborted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 @click.group(
+    cls=_OneLineGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Examples:\n\n\b\n  soleus inspect clarity_export.csv\n"
     "  soleus report --cgm clarity_export.csv --events my_spu_log.csv -o report.pdf\n"
@@ -212,6 +233,10 @@ def inspect(
 ) -> None:
     """Show each file's detected format, span, people, readings, events, and what was dropped."""
     from .io import read_cgm
+    from .outputs import check_target
+
+    if json_out:
+        check_target(json_out, "--json")
 
     _Ctx.label({f: "file" if len(files) == 1 else f"file {i + 1}" for i, f in enumerate(files)})
     out = []
@@ -509,7 +534,8 @@ def report(
     epilog="Examples:\n\n\b\n  soleus cohort data/hamilton2022 -o cohort.pdf\n"
     "  soleus cohort manifest.csv -o cohort.pdf --scheduler tcp://127.0.0.1:8786\n\n"
     "A manifest CSV has columns subject,cgm,events (several files separated by ';', paths relative to it).\n"
-    "A folder either holds manifest.csv or one sub-folder per person.\n" + _RULES_EPILOG
+    "A folder either holds manifest.csv or one sub-folder per person. One CGM file holding several\n"
+    "people (e.g. a research dataset with an id column) is a cohort too.\n" + _RULES_EPILOG
 )
 @click.argument("source", type=click.Path(exists=True))
 @click.option(
@@ -527,6 +553,7 @@ def report(
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@_reader_options
 @_rule_options
 @_privacy_option
 @_friendly
@@ -539,6 +566,10 @@ def cohort(
     paper,
     seed,
     no_progress,
+    units,
+    date_order,
+    include_scans,
+    utc_offset,
     window,
     baseline,
     spu_span,
@@ -551,6 +582,9 @@ def cohort(
 
     _Ctx.label({str(source): "the cohort source"})
     check_target(output, "-o/--output")
+    if out_dir:
+        for name in ("meals.csv", "people.csv", "pooled.csv"):
+            check_target(Path(out_dir) / name, "--out")
     rules = _rules(window, baseline, spu_span, min_coverage)
     res = run_cohort(
         source,
@@ -560,6 +594,7 @@ def cohort(
         progress=not no_progress,
         seed=seed,
         show_file_names=_Ctx.show_file_names,
+        read_options=_read_opts(units, date_order, include_scans, utc_offset),
     )
     write_cohort_report(res, output, paper=paper, show_file_names=_Ctx.show_file_names)
     if out_dir:
@@ -638,7 +673,12 @@ def _pooled_line(p: pd.Series) -> str:
 @_friendly
 def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduction) -> None:
     """Draw a randomised schedule of which meals get soleus pushups (balanced by time of day)."""
+    from .outputs import check_target
     from .plan import balance_table, make_schedule, to_ics
+
+    check_target(output, "-o/--output")
+    if ics:
+        check_target(ics, "--ics")
 
     try:
         sched = make_schedule(n_meals, start=start, seed=seed, spu_minutes=spu_minutes)
@@ -710,7 +750,11 @@ def reproduce(protocol, n, seed, n_boot, json_out, keep_files) -> None:
     """Simulate a published SPU study, write its files, analyse them blind, compare with the truth."""
     import math
 
+    from .outputs import check_target
     from .reproduce import reproduction_table, run_reproduction
+
+    if json_out:
+        check_target(json_out, "--json")
 
     res = run_reproduction(protocol, n=n, seed=seed, workdir=keep_files, n_boot=n_boot)
     click.echo(

@@ -215,6 +215,7 @@ def run_person(
     events: list[str],
     rules: dict[str, Any],
     show_file_names: bool = False,
+    read_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Read one person's files and compute their per-meal table (the job each worker runs).
 
@@ -228,7 +229,8 @@ def run_person(
     try:
         if not cgm:
             raise InputError("no CGM export listed for this person")
-        return person_result(subject, read_person(cgm, events, subject), rules)
+        rec = read_person(cgm, events, subject, only_accepted_options=True, **(read_options or {}))
+        return person_result(subject, rec, rules)
     except Exception as exc:  # one bad person never loses the whole run
         return {"subject": subject, "error": describe(exc, labels, show_file_names)}
 
@@ -296,11 +298,13 @@ def _map_dask(fn: Callable, jobs: list[tuple], scheduler: str, progress: bool) -
         return client.gather(futures)
 
 
-def _people_of_file(path: str | os.PathLike) -> list[tuple[str, Recording]]:
+def _people_of_file(
+    path: str | os.PathLike, options: dict[str, Any]
+) -> list[tuple[str, Recording]]:
     """Each person of a CGM file holding several (a research dataset), as their own recording."""
     from .io import read_cgm
 
-    rec = read_cgm(path)
+    rec = read_cgm(path, only_accepted_options=True, **options)
     out = []
     for subject in rec.subjects:
         keep_r = rec.readings["subject"].astype(str) == subject
@@ -327,6 +331,7 @@ def run_cohort(
     progress: bool = True,
     seed: int = 0,
     show_file_names: bool = False,
+    read_options: dict[str, Any] | None = None,
 ) -> CohortAnalysis:
     """Analyse every person of a cohort and pool them.
 
@@ -349,14 +354,17 @@ def run_cohort(
         Seed of the bootstrap.
     show_file_names : bool
         Name files in the skipped people's reasons (default: labels such as "CGM export 1").
+    read_options : dict, optional
+        Reader options (e.g. ``units``, ``date_order``), each passed to the readers that take it.
     """
     rules = dict(rules or {})
+    opts = {k: v for k, v in (read_options or {}).items() if v is not None}
     if scheduler:
         connect_scheduler(scheduler).close()  # a wrong address fails now, not after reading
     skipped: list[dict[str, Any]] = []
     if not isinstance(source, pd.DataFrame) and Path(source).is_file() and not is_manifest(source):
         fn: Callable = run_recording
-        jobs = [(subject, rec, rules) for subject, rec in _people_of_file(source)]
+        jobs = [(subject, rec, rules) for subject, rec in _people_of_file(source, opts)]
     else:
         people = source if isinstance(source, pd.DataFrame) else discover_people(source)
         problem = people["problem"] if "problem" in people else pd.Series(None, index=people.index)
@@ -366,7 +374,9 @@ def run_cohort(
             if isinstance(why, str) and why:
                 skipped.append({"subject": str(r.subject), "error": why})
             else:
-                jobs.append((str(r.subject), list(r.cgm), list(r.events), rules, show_file_names))
+                jobs.append(
+                    (str(r.subject), list(r.cgm), list(r.events), rules, show_file_names, opts)
+                )
     if scheduler:
         results = _map_dask(fn, jobs, scheduler, progress)
     else:
@@ -380,7 +390,13 @@ def pool_results(
     """Combine :func:`run_person` results (in any order) into a :class:`CohortAnalysis`.
 
     People whose files failed, or who add nothing (``skip``), are listed in ``failed`` with
-    their one-line reason; the meals of the latter still appear in the meal table.
+    their one-line reason; the meals of the latter still appear in the meal table. When nobody
+    has meals to pool, the pooled rows say so in their ``note``.
+
+    Raises
+    ------
+    InputError
+        When not one person's files could be read.
     """
     results = sorted(results, key=lambda r: str(r["subject"]))
     good = [r for r in results if "error" not in r]
@@ -389,14 +405,15 @@ def pool_results(
         + [{"subject": r["subject"], "error": r["skip"]} for r in good if r.get("skip")],
         columns=["subject", "error"],
     )
-    usable = [r for r in good if not r.get("skip")]
-    if not usable:
+    if not good:
         raise InputError(
-            "no person's files could be analysed: "
+            "no person's files could be read: "
             + "; ".join(f"{s}: {e}" for s, e in failed.head(3).itertuples(index=False))
         )
-    meals = pd.concat([r["meals"] for r in good if len(r["meals"])], ignore_index=True)
-    curves = pd.concat([r["curves"] for r in usable], ignore_index=True)
+    usable = [r for r in good if not r.get("skip")]
+    with_meals = [r["meals"] for r in good if len(r["meals"])]
+    meals = pd.concat(with_meals, ignore_index=True) if with_meals else good[0]["meals"]
+    curves = pd.concat([r["curves"] for r in usable or good], ignore_index=True)
     coverage = pd.DataFrame(
         {
             "subject": [r["subject"] for r in usable],

@@ -305,6 +305,13 @@ def read_person(
             raise InputError(
                 f"is a meal/activity log ({fmt}), not a CGM export; give it with --events", p
             )
+    both = {str(p) for p in cgm} & {str(p) for p in events}
+    if both:
+        raise InputError(
+            "is given both as a CGM export and as a log; give it once, as the CGM export "
+            "(its meal, insulin and exercise entries are read from there)",
+            sorted(both)[0],
+        )
     labels = file_labels(cgm, events)
     rec = read_many(cgm, subject=subject, only_accepted_options=only_accepted_options, **options)
     logs = []
