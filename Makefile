@@ -12,7 +12,7 @@ UV := $(BIN)/uv
 LATEST := .venv-latest
 LINT_PATHS := soleus_analysis tests benchmarks docs data
 
-.PHONY: demo test test-latest lint lock bench data clean
+.PHONY: demo examples test test-latest lint lock bench data clean
 
 $(BIN)/python:
 	@echo "[1/4] creating the virtual environment $(VENV)"
@@ -33,6 +33,13 @@ $(STAMP): $(UV) $(LOCK) pyproject.toml
 
 demo: $(STAMP)
 	@$(BIN)/python -m soleus_analysis.demo
+
+# the example PDFs committed under docs/examples/ and linked from the README; dated (PDF
+# CreationDate) by the last commit of the code and data they come from, so that regenerating
+# them without such a change gives the same bytes
+examples: $(STAMP)
+	@t=$$(git log -1 --format=%ct -- soleus_analysis data 2>/dev/null); \
+		SOURCE_DATE_EPOCH=$${t:-$$(date +%s)} $(BIN)/python -m soleus_analysis.demo --out docs/examples
 
 test: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
