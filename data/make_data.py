@@ -1,8 +1,9 @@
 """Generate the bundled SYNTHETIC datasets in data/ with fixed seeds.
 
 Run from the repository root: ``.venv/bin/python data/make_data.py`` (or ``make data``).
-Re-running gives the same bytes. Nothing here was measured in people: every file is simulated
-by ``soleus_analysis.simulate`` and says so in its name and first lines.
+Re-running gives the same bytes with the versions in requirements.lock (other releases may move
+a printed number by one unit of its last digit). Nothing here was measured in people: every file
+is simulated by ``soleus_analysis.simulate`` and says so in its name and first lines.
 """
 
 from __future__ import annotations

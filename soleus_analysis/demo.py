@@ -3,10 +3,13 @@
 Reads the bundled free-living self-tracker export and activity log, prints what the readers
 found, and writes the self-tracker report; then analyses the bundled 2022-protocol cohort and
 writes the cohort report. All bundled data are synthetic, and the reports say so.
+``python -m soleus_analysis.demo --out FOLDER`` writes the two PDFs into FOLDER instead
+(``make examples`` regenerates the committed examples in ``docs/examples/`` that way).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -53,5 +56,18 @@ def main(data_dir: Path = ROOT / "data", out_dir: Path = ROOT / "reports") -> in
     return 0
 
 
+def _cli(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m soleus_analysis.demo", description="Analyse the bundled synthetic data."
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "reports",
+        help="folder to write the two PDFs into (default: reports/)",
+    )
+    return main(out_dir=ap.parse_args(argv).out.resolve())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_cli())
