@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from .errors import InputError, UsageError, describe
 from .io import LOG_FORMATS
+from .io.base import column_list
 from .pipeline import CohortAnalysis, analyze_cohort, person_meals
 from .recording import Recording
 
@@ -113,7 +114,10 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     cgm_i = next((cols[c] for c in _CGM_COLS if c in cols), None)
     if "subject" not in cols or cgm_i is None:
         raise InputError(
-            f"manifest needs columns 'subject' and 'cgm' (found {', '.join(header)})", path, 1
+            "manifest needs columns 'subject' and 'cgm' (found "
+            f"{column_list(header, ('subject', *_CGM_COLS, *_EVENT_COLS, *_LAB_COLS))})",
+            path,
+            1,
         )
     base = path.parent
 

@@ -335,7 +335,7 @@ def _pooled_row(method: str, fit: Any, ok: pd.DataFrame) -> dict[str, Any]:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         row["note"] = f"could not be fitted with {n_people} people ({reason})"
     if row["note"] is None and not np.isfinite(float(row["reduction_pct"])):
-        row["note"] = f"no estimate: too few people with meals in both conditions ({n_people})"
+        row["note"] = f"too few people with meals in both conditions ({n_people} with meals)"
     return row
 
 

@@ -31,6 +31,7 @@ import pandas as pd
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from ..schema import CENSORED_HIGH, CENSORED_LOW, DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from .base import column_list
 from .encoding import read_text
 
 FORMAT = "generic"
@@ -123,6 +124,12 @@ def warn_rows(
         prov.warn(f"... and {n - MAX_ROW_WARNINGS} more rows dropped: {reason}")
 
 
+def _known(columns: Sequence[str]) -> list[str]:
+    """The columns whose names this reader recognises (so a message may quote the header)."""
+    names = {*_TIME_NAMES, *_GLUCOSE_NAMES, *_SUBJECT_NAMES}
+    return [c for c in columns if _norm(c) in names]
+
+
 def _norm(name: str) -> str:
     """Column name reduced for matching: lower case, parenthesised units and non-letters removed."""
     base = re.sub(r"\(.*?\)|\[.*?\]", "", str(name)).lower()
@@ -147,7 +154,9 @@ def _find(columns: Sequence[str], names: tuple[str, ...], what: str, path, given
         if given.lower() in lower:
             return lower[given.lower()]
         raise InputError(
-            f"no column {given!r} ({what}); columns are: {', '.join(map(str, columns))}", path, 1
+            f"no column {given!r} ({what}); columns are: {column_list(columns, _known(columns))}",
+            path,
+            1,
         )
     hits = [c for c in columns if _norm(c) in names]
     if len(hits) > 1:
@@ -310,7 +319,7 @@ def read_generic(
             raise InputError(
                 f"missing required {what} column; expected one named like "
                 f"{', '.join((_TIME_NAMES if what == 'time' else _GLUCOSE_NAMES)[:5])} "
-                f"(or pass {opt}=...); columns are: {', '.join(cols)}",
+                f"(or pass {opt}=...); columns are: {column_list(cols, _known(cols))}",
                 path,
                 1 if unit == "line" else None,
             )

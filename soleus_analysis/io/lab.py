@@ -25,6 +25,7 @@ import pandas as pd
 from ..errors import InputError
 from ..recording import Provenance
 from ..schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PMOL_PER_UU
+from .base import column_list
 from .logs import _Drops, csv_table, read_text
 
 __all__ = ["LabTable", "read_lab", "SAMPLE_COLUMNS"]
@@ -53,6 +54,8 @@ INSULIN_COLUMNS: dict[str, tuple[str, float]] = {
 }
 
 #: Plausible ranges (exclusive lower, inclusive upper): glucose mg/dL, insulin µU/mL.
+#: every column name of a lab table (a header holding one of them may be quoted in messages)
+LAB_COLUMN_WORDS: tuple[str, ...] = (*SAMPLE_COLUMNS, *GLUCOSE_COLUMNS, *INSULIN_COLUMNS)
 GLUCOSE_RANGE_MGDL: tuple[float, float] = (0.0, 1000.0)
 INSULIN_RANGE_UU: tuple[float, float] = (-1e-12, 5000.0)
 
@@ -149,7 +152,8 @@ def read_lab(path: str | PathLike, subject: str | None = None) -> LabTable:
     for need in ("condition", "minute"):
         if need not in cols:
             raise InputError(
-                f"no {need!r} column (found {cols}); expected subject,condition,minute,"
+                f"no {need!r} column (found {column_list(cols, LAB_COLUMN_WORDS)}); expected "
+                "subject,condition,minute,"
                 "glucose_mgdl,insulin_uU_ml",
                 p,
                 header_line,

@@ -32,6 +32,7 @@ import pandas as pd
 from ..errors import InputError
 from ..recording import Provenance, Recording
 from ..schema import DEFAULT_SUBJECT
+from .base import column_list
 from .spu_text import SPU_RE, spu_mask, spu_minutes
 
 #: At most this many warnings per drop reason (counts in ``rows_dropped`` are always complete).
@@ -440,7 +441,7 @@ def read_activity_log(
     col, unused = _resolve([c for c in table.columns if c != "_line"], _ACTIVITY_ALIASES)
     if "kind" not in col:
         raise InputError(
-            f"no 'kind' column (found {sorted(c for c in table.columns if c != '_line')}); "
+            f"no 'kind' column (found {column_list(sorted(set(table.columns) - {'_line'}), col.values())}); "
             "expected columns start, end or duration_min, kind",
             p,
             header_line,

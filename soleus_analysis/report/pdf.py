@@ -601,6 +601,9 @@ def pooled_lines(a: CohortAnalysis) -> list[str]:
     """The pooled estimates as printed on the cohort report's first page."""
     lines = []
     for i, (_, r) in enumerate(a.pooled.iterrows()):
+        if not np.isfinite(float(r["reduction_pct"])):
+            lines.append(f"No pooled estimate by {r['method']}: {r.get('note') or 'too few data'}.")
+            continue
         lines.append(
             ("Pooled reduction" if i == 0 else "Also")
             + f" in post-meal glucose iAUC with SPU, {r['method']}: "
