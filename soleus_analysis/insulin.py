@@ -507,8 +507,10 @@ def insulin_proxy_measures_batch(
     """
     if isinstance(baseline, str) and baseline != "t0":
         raise InputError(f"insulin proxy baseline must be 't0' or a number; got {baseline!r}")
-    if np.asarray(minutes_2d, dtype=float).size == 0:  # no windows at all
-        return pd.DataFrame({c: np.zeros(0) for c in PROXY_MEASURE_COLUMNS}, index=pd.RangeIndex(0))
+    t = np.asarray(minutes_2d, dtype=float)
+    if t.size == 0:  # no windows, or windows without a sample: nothing to model
+        n_rows = t.shape[0] if t.ndim == 2 else 1
+        return pd.DataFrame({c: np.full(n_rows, np.nan) for c in PROXY_MEASURE_COLUMNS})
     grid, proxy, _ = _proxy_grid(minutes_2d, glucose_2d, params, gb_mgdl)
     tt, pp, n = _compact(grid, proxy)
     if isinstance(baseline, str):

@@ -568,3 +568,37 @@ def test_adding_a_far_away_meal_changes_nothing_else(sc, rule):
     assert b.iloc[-1]["excluded_reason"] == "no readings"
     cols = [*MEASURES, "baseline_mgdl", "coverage", "excluded_reason", "second_meal_in_window"]
     pd.testing.assert_frame_equal(a[cols], b.iloc[:-1][cols])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_readings=st.integers(0, 40),
+    kinds=st.lists(st.sampled_from(["meal", "insulin", "spu", "exercise", "note"]), max_size=6),
+    offsets_h=st.lists(st.floats(-48, 48), min_size=6, max_size=6),
+    proxy=st.booleans(),
+)
+def test_meal_responses_never_fails_on_any_mix_of_events(n_readings, kinds, offsets_h, proxy):
+    """No meals, insulin only, meals outside the readings, no readings at all: one row per
+    (merged) meal and a reason for every excluded one, never an exception."""
+    t0 = pd.Timestamp("2025-01-01 12:00")
+    readings = pd.DataFrame(
+        {
+            "subject": "p",
+            "time": t0 + pd.to_timedelta(np.arange(n_readings) * 5, unit="min"),
+            "glucose_mgdl": 100.0 + np.arange(n_readings) % 7,
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "subject": "p",
+            "time": [t0 + pd.Timedelta(hours=h) for h in offsets_h[: len(kinds)]],
+            "end": [t0 + pd.Timedelta(hours=h, minutes=20) for h in offsets_h[: len(kinds)]],
+            "kind": kinds,
+        }
+    )
+    out = meal_responses(readings, events, insulin_proxy=proxy)
+    n_meals = kinds.count("meal")
+    assert len(out) <= n_meals and (n_meals == 0) == (len(out) == 0)
+    assert (out["excluded_reason"].isna() == out["included"]).all()
+    if n_readings == 0:
+        assert (out["excluded_reason"] == "no readings").all()

@@ -257,3 +257,25 @@ def test_proxy_nan_handling_and_batch_columns():
     ]
     np.testing.assert_allclose(df.iloc[0], df.iloc[1], rtol=1e-9)
     assert df["insulin_proxy_baseline_pmol_l"].iloc[0] == pytest.approx(25.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_rows=st.integers(0, 4),
+    n_samples=st.integers(0, 3),
+    seed=st.integers(0, 1000),
+)
+def test_proxy_batch_takes_any_number_of_windows_and_samples(n_rows, n_samples, seed):
+    """Zero windows, windows with no or one valid sample: a result row per window, no error
+    (a Dexcom export with one insulin entry and no meal used to crash the report here)."""
+    from soleus_analysis.insulin import PROXY_MEASURE_COLUMNS, insulin_proxy_measures_batch
+
+    rng = np.random.default_rng(seed)
+    minutes = np.sort(rng.uniform(-30, 180, (n_rows, n_samples)), axis=1)
+    glucose = rng.uniform(70, 200, (n_rows, n_samples))
+    glucose[rng.random((n_rows, n_samples)) < 0.3] = np.nan
+    out = insulin_proxy_measures_batch(minutes, glucose, window=(0, 120), gb_mgdl=90.0)
+    assert list(out.columns) == list(PROXY_MEASURE_COLUMNS)
+    assert len(out) == n_rows
+    few = (np.isfinite(glucose).sum(axis=1) if n_rows else np.zeros(0)) <= 1
+    assert out.loc[few, "insulin_proxy_iauc_pmol_l_min"].fillna(0).eq(0).all()
