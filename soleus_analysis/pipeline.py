@@ -258,7 +258,15 @@ def missing_data_verdict(
         )
     if n_spu == 0:
         return "No SPU bouts found in your files, so there is nothing to compare yet. " + how_spu
-    if len(meals) and not (meals["condition"] == "spu").any():
+    spu_times = events.loc[kinds == "spu", "time"]
+    t = readings["time"]
+    if not spu_times.between(t.min(), t.max()).any():
+        return (
+            f"Your SPU bouts cover {_span(spu_times)}, your CGM data {_span(t)}: no bout falls "
+            "in the CGM period, so every measured meal counts as a meal without SPU. Give the "
+            "log and the CGM export of the same weeks."
+        )
+    if not (included & (meals["condition"] == "spu")).any():
         return (
             f"{n_spu} SPU bout{'s' if n_spu != 1 else ''} found, but none during a meal's "
             "window, so every meal counts as a meal without SPU. Do the SPU in the minutes after "
