@@ -193,3 +193,15 @@ def test_every_fixture_and_bundled_file_inspects_and_reports(path, tmp_path):
         return
     res = run(["report", "--cgm", str(path), "-o", str(tmp_path / "r.pdf")])
     assert_outcome(res, [tmp_path / "r.pdf"])
+
+
+def test_two_devices_over_the_same_days_are_refused_and_re_exports_merged(corpus, tmp_path):
+    g6, g7 = corpus["dexcom_g6"].path, corpus["dexcom_g7_mmol"].path
+    res = run(["report", "--cgm", str(g6), "--cgm", str(g7), "-o", str(tmp_path / "r.pdf")])
+    line = assert_outcome(res, [])
+    assert "CGM export 2: holds different glucose readings than CGM export 1" in line
+    # the same export twice (consecutive downloads overlap): merged, not refused
+    copy = tmp_path / "second_download.csv"
+    copy.write_bytes(g6.read_bytes())
+    res = run(["analyze", "--cgm", str(g6), "--cgm", str(copy), "--out", str(tmp_path / "t")])
+    assert assert_outcome(res, [tmp_path / "t" / "manifest.json"]) == "ok"

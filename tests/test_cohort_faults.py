@@ -147,3 +147,24 @@ def test_multi_person_file_runs_as_a_cohort(tmp_path):
     assert out.stat().st_size > 5_000
     assert "skipped a: no meals in their files" in res.output
     assert "3 skipped" in res.output and "no estimate" in res.output
+
+
+def test_a_mixed_model_that_cannot_be_fitted_says_so_in_its_row():
+    """Two people, one with few meals: the random-intercept model's design is singular
+    (``LinAlgError`` used to lose the run); its row says why, the crossover row still stands."""
+    from soleus_analysis.io import read_person
+    from soleus_analysis.pipeline import analyze_cohort, person_meals
+
+    free = DATA.parent / "freeliving"
+    rec = read_person(
+        [free / "synthetic_freeliving_p01_dexcom.csv"],
+        [free / "synthetic_freeliving_p01_activity.csv"],
+        "a",
+    )
+    meals, curves = person_meals(rec)
+    few = meals.head(4).assign(subject="b")
+    res = analyze_cohort(pd.concat([meals, few], ignore_index=True), curves)
+    mixed = res.pooled[res.pooled["method"].str.startswith("mixed")].iloc[0]
+    assert np.isnan(mixed["reduction_pct"])
+    assert mixed["note"].startswith("could not be fitted with 2 people (Singular matrix")
+    assert set(res.people["subject"]) == {"a", "b"}

@@ -246,6 +246,8 @@ def read_many(
         occ = df.groupby(key + ["_file"], dropna=False, sort=False).cumcount()
         dup = df.assign(_occ=occ).duplicated(key + ["_occ"], keep="first")
         merged[name] = int(dup.sum())
+        if name == "readings":
+            _refuse_two_devices(df.loc[~dup], paths)
         keep = df.loc[~dup].drop(columns="_file")
         sort = ["subject", "time"] + (
             ["transmitter_time_s"] if "transmitter_time_s" in keep else []
@@ -262,6 +264,41 @@ def read_many(
         provenance=prov,
         sources=[r.provenance for r in recs],
     )
+
+
+#: two exports whose distinct readings share more than this span are two devices worn at once
+OVERLAP_LIMIT_MIN = 60.0
+
+
+def _refuse_two_devices(readings: pd.DataFrame, paths: list) -> None:
+    """Refuse exports of one person whose *different* readings cover the same hours.
+
+    Consecutive exports of one device overlap with the same readings (merged as duplicates).
+    Two sensors worn at once, or another person's export, give different readings over the same
+    time; interleaved, they would pass for one trace sampled twice as often.
+    """
+    if readings["_file"].nunique() < 2:
+        return
+    t = readings["time"]
+    spans = t.groupby(readings["_file"]).agg(["min", "max"])
+    files = list(spans.index)
+    for i, a in enumerate(files):
+        for b in files[i + 1 :]:
+            lo = max(spans.loc[a, "min"], spans.loc[b, "min"])
+            hi = min(spans.loc[a, "max"], spans.loc[b, "max"])
+            if hi - lo <= pd.Timedelta(minutes=OVERLAP_LIMIT_MIN):
+                continue
+            inside = t.between(lo, hi)
+            n_a = int((inside & (readings["_file"] == a)).sum())
+            n_b = int((inside & (readings["_file"] == b)).sum())
+            if min(n_a, n_b) >= 6:  # both hold readings of their own in the shared hours
+                hours = (hi - lo) / pd.Timedelta(hours=1)
+                raise InputError(
+                    f"holds different glucose readings than CGM export {a + 1} over the same "
+                    f"{hours:.0f} h ({lo:%d %b %Y} to {hi:%d %b %Y}): two sensors worn at once, or "
+                    "another person's export? Give one export per period (or each person apart)",
+                    paths[b],
+                )
 
 
 def read_person(
