@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..outputs import write_atomic
 from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
 
 DEXCOM_COLUMNS_MGDL: tuple[str, ...] = (
@@ -131,9 +132,7 @@ def _write_rows(
         buf, quoting=csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL, lineterminator="\n"
     )
     writer.writerows(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
-        fh.write(buf.getvalue())
+    write_atomic(path, buf.getvalue().encode("utf-8-sig" if bom else "utf-8"))
 
 
 def write_dexcom_clarity(
@@ -468,7 +467,12 @@ def write_study(study, outdir: str | PathLike) -> pd.DataFrame:
         rows.append((subject, cgm_path, events_path, lab_path))
     truth = study.truth.copy()
     truth["meal_time"] = pd.to_datetime(truth["meal_time"]).dt.strftime("%Y-%m-%d %H:%M")
-    truth.round(3).to_csv(outdir / f"synthetic_{name}_truth.csv", index=False, lineterminator="\n")
+    write_atomic(
+        outdir / f"synthetic_{name}_truth.csv",
+        truth.round(3).to_csv(index=False, lineterminator="\n").encode(),
+    )
     manifest = pd.DataFrame(rows, columns=["subject", "cgm_path", "events_path", "lab_path"])
-    manifest.to_csv(outdir / "manifest.csv", index=False, lineterminator="\n")
+    write_atomic(
+        outdir / "manifest.csv", manifest.to_csv(index=False, lineterminator="\n").encode()
+    )
     return manifest
