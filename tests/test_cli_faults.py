@@ -88,6 +88,10 @@ def test_report_and_analyze_give_something_for_every_cgm_export(runner, tmp_path
     assert res.exit_code == 0, res.output
     assert (tmp_path / "r.pdf").stat().st_size > 5_000
     assert says in res.output
+    from pypdf import PdfReader
+
+    pdf_text = " ".join(p.extract_text() for p in PdfReader(tmp_path / "r.pdf").pages)
+    assert says in " ".join(pdf_text.split())  # the PDF says it too
     res = runner.invoke(main, ["analyze", "--cgm", str(f), "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert says in res.output

@@ -434,8 +434,7 @@ def _page_experiment(a: PersonAnalysis, paper: str) -> Figure:
 
 
 HOW_TO_LOG = (
-    "No meal log was given, so the responses to meals cannot be measured yet. To find out "
-    "whether soleus pushups (SPU) blunt your glucose rise after meals:\n"
+    "To find out whether soleus pushups (SPU) blunt your glucose rise after meals:\n"
     "1. Log every meal (time, and carbs if you know them) in your CGM app or in a CSV activity "
     "log with the columns start,end,duration_min,kind,intensity,carbs_g,notes, e.g. "
     "'2026-03-02 12:20,,,lunch,,65,pasta'.\n"
@@ -452,7 +451,8 @@ def _page_days(a: PersonAnalysis, paper: str) -> Figure:
     title = "Daily glucose" + (", last 14 days" if n_days > 14 else "")
     fig = _page(paper, title, f"{a.subject} · {_period(a)}")
     if a.meals.empty:
-        y = _block(fig, LEFT, 0.915, HOW_TO_LOG, fontsize=8.5, gap=0.015)
+        y = _block(fig, LEFT, 0.915, a.verdict, fontsize=9, weight="bold", gap=0.008)
+        y = _block(fig, LEFT, y, HOW_TO_LOG, fontsize=8.5, gap=0.015)
     else:
         y = _block(
             fig,
