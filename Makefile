@@ -32,14 +32,14 @@ $(STAMP): $(UV) $(LOCK) pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@$(BIN)/python -m soleus_analysis.demo
+	@$(BIN)/python -m soleus_analysis.app.demo
 
 # the example PDFs committed under docs/examples/ and linked from the README; dated (PDF
 # CreationDate) by the last commit of the code and data they come from, so that regenerating
 # them without such a change gives the same bytes
 examples: $(STAMP)
 	@t=$$(git log -1 --format=%ct -- soleus_analysis data 2>/dev/null); \
-		SOURCE_DATE_EPOCH=$${t:-$$(date +%s)} $(BIN)/python -m soleus_analysis.demo --out docs/examples
+		SOURCE_DATE_EPOCH=$${t:-$$(date +%s)} $(BIN)/python -m soleus_analysis.app.demo --out docs/examples
 
 test: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

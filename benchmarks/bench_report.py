@@ -15,10 +15,10 @@ from pathlib import Path
 
 from bench_responses import person_year
 
+from soleus_analysis.core.schema import conform_events
 from soleus_analysis.io import read_person
 from soleus_analysis.pipeline import analyze_person
 from soleus_analysis.report import write_person_report
-from soleus_analysis.schema import conform_events
 from soleus_analysis.simulate.writers import write_activity_log, write_dexcom_clarity
 
 

@@ -20,7 +20,7 @@ import time
 import pandas as pd
 from scipy import stats
 
-from soleus_analysis.nof1 import summarise_nof1, validate_nof1
+from soleus_analysis.validation.nof1 import summarise_nof1, validate_nof1
 
 
 def _binom(k: int, n: int) -> str:

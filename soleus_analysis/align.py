@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,9 +56,17 @@ import pandas as pd
 
 from . import response
 from .clean import default_max_gap, median_spacing
-from .errors import InputError
+from .core.errors import InputError
 
-__all__ = ["meal_responses", "meal_curves", "merge_meals", "prepare_meals", "same_person"]
+__all__ = [
+    "meal_responses",
+    "meal_curves",
+    "merge_meals",
+    "prepare_meals",
+    "recognised_events",
+    "recognition_summary",
+    "same_person",
+]
 
 _NS_PER_MIN = 60_000_000_000
 _DEFAULT_SUBJECT = "unknown"
@@ -479,7 +488,7 @@ def meal_responses(
     ----------
     readings : pandas.DataFrame or Recording
         Readings: ``time``, ``glucose_mgdl`` (mg/dL), optional ``subject``, ``censored``. A
-        :class:`~soleus_analysis.recording.Recording` may be given instead (then ``events``
+        :class:`~soleus_analysis.core.recording.Recording` may be given instead (then ``events``
         defaults to its events).
     events : pandas.DataFrame
         Events as the readers return them (``subject``, ``time``, ``end``, ``kind``,
@@ -929,3 +938,84 @@ def meal_curves(
             "delta_mgdl": (values - base[:, None]).reshape(-1),
         }
     )
+
+
+# --------------------------------------------------------------------------------------------
+# what was recognised
+# --------------------------------------------------------------------------------------------
+
+#: Event kinds shown by :func:`recognised_events`, in display order.
+RECOGNISED_KINDS: tuple[str, ...] = ("meal", "spu", "exercise")
+
+
+def recognised_events(recording: Any, kinds: Sequence[str] = RECOGNISED_KINDS) -> pd.DataFrame:
+    """Tidy table of what the readers recognised as meals, SPU bouts and other exercise.
+
+    Parameters
+    ----------
+    recording : Recording or DataFrame
+        A recording (its ``events`` are used) or a canonical events frame.
+    kinds : sequence of str
+        Event kinds to list (default meals, SPU, exercise).
+
+    Returns
+    -------
+    DataFrame
+        One row per event, sorted by time: ``subject``, ``time``, ``end``, ``recognised_as``
+        (the event kind), ``duration_min`` (min; NaN when the end is unknown), ``carbs_g`` (g),
+        ``intensity``, ``label`` (the text it was recognised from), ``source`` (file/format).
+    """
+    ev = recording.events if hasattr(recording, "events") else recording
+    cols = [
+        "subject",
+        "time",
+        "end",
+        "recognised_as",
+        "duration_min",
+        "carbs_g",
+        "intensity",
+        "label",
+        "source",
+    ]
+    if ev is None or len(ev) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    ev = ev.loc[ev["kind"].astype("object").isin(list(kinds)).to_numpy()]
+    start = pd.to_datetime(ev["time"])
+    end = pd.to_datetime(ev["end"]) if "end" in ev.columns else pd.Series(pd.NaT, index=ev.index)
+    out = pd.DataFrame(
+        {
+            "subject": ev["subject"].astype("object") if "subject" in ev.columns else None,
+            "time": start,
+            "end": end,
+            "recognised_as": ev["kind"].astype("object"),
+            "duration_min": (end - start).dt.total_seconds().to_numpy(dtype=float) / 60.0,
+        },
+        index=ev.index,
+    )
+    for c in ("carbs_g", "intensity", "label", "source"):
+        out[c] = ev[c] if c in ev.columns else np.nan
+    order = {k: i for i, k in enumerate(kinds)}
+    out["_k"] = out["recognised_as"].map(order)
+    out = out.sort_values(["time", "_k"], kind="stable").drop(columns="_k")
+    return out.reset_index(drop=True).loc[:, cols]
+
+
+def recognition_summary(recognised: pd.DataFrame) -> pd.DataFrame:
+    """Counts of :func:`recognised_events` by what was recognised and from which source.
+
+    Returns
+    -------
+    DataFrame
+        ``recognised_as``, ``source``, ``n`` (events), ``total_min`` (summed duration, min),
+        ``carbs_g`` (summed, g).
+    """
+    if recognised.empty:
+        return pd.DataFrame(columns=["recognised_as", "source", "n", "total_min", "carbs_g"])
+    g = recognised.assign(source=recognised["source"].astype("object").fillna("?")).groupby(
+        ["recognised_as", "source"], sort=True
+    )
+    return g.agg(
+        n=("time", "size"),
+        total_min=("duration_min", "sum"),
+        carbs_g=("carbs_g", "sum"),
+    ).reset_index()

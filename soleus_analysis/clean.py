@@ -3,7 +3,7 @@
 Every function is pure (it returns a new frame) and reports what it changed: functions that
 remove or alter rows return ``(frame, count)`` or ``(frame, report)``, never silently.
 
-Readings follow :mod:`soleus_analysis.schema`: ``subject``, ``time`` (tz-naive local time),
+Readings follow :mod:`soleus_analysis.core.schema`: ``subject``, ``time`` (tz-naive local time),
 ``glucose_mgdl`` (mg/dL), ``censored`` (``"low"``/``"high"`` or missing), ``source``; readers may
 append extra columns such as ``transmitter_time_s`` (Dexcom).
 """
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .schema import CENSORED_HIGH, CENSORED_LOW
+from .core.errors import InputError
+from .core.schema import CENSORED_HIGH, CENSORED_LOW
 
 __all__ = [
     "sort_readings",

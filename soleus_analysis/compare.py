@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import InputError
+from .core.errors import InputError
 
 __all__ = [
     "crossover",

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from .errors import InputError
+from .core.errors import InputError
+from .core.schema import MGDL_PER_MMOL
 from .response import (
     MEASURE_COLUMNS,
     _as_rows,
@@ -37,7 +38,6 @@ from .response import (
     auc_measures_batch,
     baseline_premeal,
 )
-from .schema import MGDL_PER_MMOL
 
 __all__ = [
     "PROXY_PARAMS",
@@ -77,7 +77,7 @@ def homa_ir(g0_mgdl, i0_uU_ml):
     Parameters
     ----------
     g0_mgdl : float or array_like
-        Fasting glucose, mg/dL (converted with :data:`~soleus_analysis.schema.MGDL_PER_MMOL`).
+        Fasting glucose, mg/dL (converted with :data:`~soleus_analysis.core.schema.MGDL_PER_MMOL`).
     i0_uU_ml : float or array_like
         Fasting insulin, µU/mL.
     """

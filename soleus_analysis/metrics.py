@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .core.errors import InputError
 
 __all__ = ["glycemic_metrics", "agp_percentiles", "METRIC_COLUMNS"]
 

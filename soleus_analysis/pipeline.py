@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from .recording import Provenance, Recording, combine_person  # noqa: F401 (re-exported)
-from .schema import DEFAULT_SUBJECT
+from .core.recording import Provenance, Recording, combine_person  # noqa: F401 (re-exported)
+from .core.schema import DEFAULT_SUBJECT
 
 #: the defaults of the analysis rules, shown in reports and the CLI help; the CGM-only insulin
 #: proxy (a model, not a measurement) is computed for every meal
@@ -168,7 +168,7 @@ def person_effect(
     SPU minutes hardly vary or the covariates cannot be separated.
     """
     from . import compare
-    from .errors import InputError
+    from .core.errors import InputError
 
     ok = meals[meals["excluded_reason"].isna()] if len(meals) else meals
     counts = ok["condition"].value_counts() if len(ok) else pd.Series(dtype=int)

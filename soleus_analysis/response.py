@@ -39,7 +39,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .core.errors import InputError
 
 __all__ = [
     "MEASURE_COLUMNS",

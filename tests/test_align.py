@@ -19,7 +19,7 @@ from soleus_analysis.align import (
     merge_meals,
     prepare_meals,
 )
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
 
 T0 = pd.Timestamp("2025-03-03 12:00")
 MEASURES = list(response.MEASURE_COLUMNS)
@@ -392,7 +392,7 @@ def test_15min_data_coverage_and_gaps():
 
 
 def test_recording_input():
-    from soleus_analysis.recording import Recording
+    from soleus_analysis.core.recording import Recording
 
     rec = Recording(readings=triangle_trace(), events=meals_at(0))
     out = meal_responses(rec)

@@ -21,7 +21,7 @@ from soleus_analysis.clean import (
     mark_censored,
     sort_readings,
 )
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
 
 T0 = pd.Timestamp("2025-10-26 00:00")
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from soleus_analysis.cli import main, spreadsheet_safe, write_table
+from soleus_analysis.app.cli import main, spreadsheet_safe, write_table
 
 SUBCOMMANDS = ["inspect", "analyze", "report", "cohort", "plan", "reproduce", "simulate"]
 

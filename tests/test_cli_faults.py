@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from soleus_analysis import outputs
-from soleus_analysis.cli import main
-from soleus_analysis.errors import UsageError
+from soleus_analysis.core import outputs
+from soleus_analysis.app.cli import main
+from soleus_analysis.core.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 FREE = ROOT / "data" / "freeliving"
@@ -215,8 +215,8 @@ def test_concurrent_writers_and_a_reader_never_see_a_part_or_a_mix(tmp_path):
 def test_sigterm_removes_the_temporary_file(tmp_path):
     script = (
         "import signal, sys, time\n"
-        "from soleus_analysis.cli import _on_sigterm\n"
-        "from soleus_analysis.outputs import atomic_target\n"
+        "from soleus_analysis.app.cli import _on_sigterm\n"
+        "from soleus_analysis.core.outputs import atomic_target\n"
         "signal.signal(signal.SIGTERM, _on_sigterm)\n"
         f"with atomic_target({str(tmp_path / 'out.pdf')!r}) as tmp:\n"
         "    tmp.write_bytes(b'partial')\n"

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from soleus_analysis.cli import main
+from soleus_analysis.app.cli import main
 from tests.corpus import PERSONAL, write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent

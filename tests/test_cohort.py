@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from soleus_analysis.cohort import discover_people, read_manifest, run_cohort
-from soleus_analysis.errors import InputError
+from soleus_analysis.app.runner import discover_people, read_manifest, run_cohort
+from soleus_analysis.core.errors import InputError
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "hamilton2022"
 RULES = {"window": (0, 180), "baseline": "premeal"}

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from soleus_analysis.cli import main
-from soleus_analysis.cohort import connect_scheduler, run_cohort
-from soleus_analysis.errors import UsageError
+from soleus_analysis.app.cli import main
+from soleus_analysis.app.runner import connect_scheduler, run_cohort
+from soleus_analysis.core.errors import UsageError
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "hamilton2022"
 RULES = {"window": (0, 180), "baseline": "premeal"}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from soleus_analysis import compare as C
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
 
 # ------------------------------------------------------------------------------------------
 # fixtures

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 import soleus_analysis as sa
-from soleus_analysis.errors import InputError
-from soleus_analysis.recording import Provenance, Recording, combine_provenance
-from soleus_analysis.schema import (
+from soleus_analysis.core.errors import InputError
+from soleus_analysis.core.recording import Provenance, Recording, combine_provenance
+from soleus_analysis.core.schema import (
     MGDL_PER_MMOL,
     conform_events,
     conform_readings,

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
+from soleus_analysis.core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
 from soleus_analysis.io import detect_format, read_cgm
 from soleus_analysis.io.apple_health import read_apple_health, sniff
 from soleus_analysis.io.detect import MODULES
-from soleus_analysis.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
 
 FIX = Path(__file__).parent / "fixtures" / "apple"
 SMALL = FIX / "export_small.xml"

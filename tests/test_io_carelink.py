@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
+from soleus_analysis.core.schema import MGDL_PER_MMOL
 from soleus_analysis.io.carelink import READERS, SNIFFERS, read_carelink, sniff_carelink
-from soleus_analysis.schema import MGDL_PER_MMOL
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 EU = REAL / "carelink_eu_guardian_connect.csv"

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
+from soleus_analysis.core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
 from soleus_analysis.io.dexcom import read_dexcom, sniff, spu_mask, spu_minutes
-from soleus_analysis.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
 
 FIX = Path(__file__).parent / "fixtures" / "dexcom"
 HEADER = (

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
+from soleus_analysis.core.schema import MGDL_PER_MMOL
 from soleus_analysis.io.generic import READERS, SNIFFERS, read_generic, sniff_generic
-from soleus_analysis.schema import MGDL_PER_MMOL
 
 FIX = Path(__file__).parent / "fixtures" / "generic"
 REAL = Path(__file__).parent / "fixtures" / "real"

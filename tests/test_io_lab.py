@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
+from soleus_analysis.core.schema import MGDL_PER_MMOL, PMOL_PER_UU
 from soleus_analysis.io.lab import LabTable, read_lab
-from soleus_analysis.schema import MGDL_PER_MMOL, PMOL_PER_UU
 
 FIX = Path(__file__).parent / "fixtures" / "lab"
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
+from soleus_analysis.core.schema import MGDL_PER_MMOL
 from soleus_analysis.io.libreview import map_columns, read_libreview, sniff
-from soleus_analysis.schema import MGDL_PER_MMOL
 
 REAL = Path(__file__).parent / "fixtures" / "real" / "libreview_uk_mmol.csv"
 

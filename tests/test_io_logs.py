@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
+from soleus_analysis.core.schema import DEFAULT_SUBJECT
 from soleus_analysis.io import logs
 from soleus_analysis.io.logs import (
     parse_datetimes,
@@ -19,7 +20,6 @@ from soleus_analysis.io.logs import (
     read_cronometer_exercises,
     read_myfitnesspal,
 )
-from soleus_analysis.schema import DEFAULT_SUBJECT
 
 FIX = Path(__file__).parent / "fixtures" / "logs"
 TS = pd.Timestamp

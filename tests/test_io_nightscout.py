@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from soleus_analysis.errors import InputError
+from soleus_analysis.core.errors import InputError
 from soleus_analysis.io.nightscout import (
     ENTRIES_CSV,
     ENTRIES_JSON,

@@ -1,4 +1,4 @@
-"""Tests of soleus_analysis.nof1: N-of-1 validation, the true estimand, what was recognised,
+"""Tests of soleus_analysis.validation.nof1: N-of-1 validation, the true estimand, what was recognised,
 the planner round trip and the tolerant SPU logging rules of the readers."""
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ import pandas as pd
 import pytest
 
 from soleus_analysis import io
-from soleus_analysis.align import meal_responses
-from soleus_analysis.nof1 import (
+from soleus_analysis.align import meal_responses, recognised_events, recognition_summary
+from soleus_analysis.app.plan import make_schedule
+from soleus_analysis.core.recording import Recording
+from soleus_analysis.validation.nof1 import (
     VALIDATION_COLUMNS,
     nof1_truth,
-    recognised_events,
-    recognition_summary,
     summarise_nof1,
     validate_nof1,
 )
-from soleus_analysis.plan import make_schedule
-from soleus_analysis.recording import Recording
 
 FIX = Path(__file__).parent / "fixtures" / "nof1"
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soleus_analysis.plan import balance_table, make_schedule, to_ics
+from soleus_analysis.app.plan import balance_table, make_schedule, to_ics
 
 
 def test_same_seed_same_schedule_other_seed_differs():

@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from soleus_analysis import pipeline
-from soleus_analysis.recording import Provenance, Recording
+from soleus_analysis.core.recording import Provenance, Recording
 from soleus_analysis.report import pdf, write_cohort_report, write_person_report
 
 NAME, SERIAL, DOB = "Jane Q Public", "SN-ZX81-7731", "1971-02-03"

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from soleus_analysis.cli import main
-from soleus_analysis.errors import InputError
-from soleus_analysis.reproduce import (
+from soleus_analysis.app.cli import main
+from soleus_analysis.core.errors import InputError
+from soleus_analysis.validation.reproduce import (
     analyse_study_files,
     glucose_diff,
     reproduction_table,

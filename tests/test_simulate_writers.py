@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soleus_analysis.schema import conform_events, conform_readings
+from soleus_analysis.core.schema import conform_events, conform_readings
 from soleus_analysis.simulate import (
     write_activity_log,
     write_dexcom_clarity,

@@ -1,4 +1,4 @@
-"""Tests of soleus_analysis.validation (simulated trials, coverage, insulin proxy agreement)."""
+"""Tests of soleus_analysis.validation.trials (simulated trials, coverage, insulin proxy agreement)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
-from soleus_analysis.errors import InputError
-from soleus_analysis.validation import (
+from soleus_analysis.core.errors import InputError
+from soleus_analysis.validation.trials import (
     add_coverage,
     analyse_trials,
     insulin_proxy_agreement,

@@ -12,8 +12,8 @@ from os import PathLike
 
 import pandas as pd
 
-from ..errors import InputError
-from ..recording import Recording, combine_person, combine_provenance
+from ..core.errors import InputError
+from ..core.recording import Recording, combine_person, combine_provenance
 from .base import check_input_file, file_sha256
 from .detect import all_readers, detect_format
 

@@ -4,7 +4,7 @@ The export is parsed streaming with a hardened expat parser (refusing like :mod:
 with its exception types, acting only on the elements that matter): memory does not grow
 with the file, the internal DTD real exports begin with is allowed, but any entity declaration
 (e.g. "billion laughs") or external reference (an external DTD or entity, XXE) is refused with
-an :class:`~soleus_analysis.errors.InputError` before anything is expanded or fetched.
+an :class:`~soleus_analysis.core.errors.InputError` before anything is expanded or fetched.
 
 Rows
     A "row" is a top-level ``<Record>`` or ``<Workout>`` element (children of ``<HealthData>``).
@@ -13,7 +13,7 @@ Rows
 
 Kept
     - ``HKQuantityTypeIdentifierBloodGlucose`` -> readings (``mg/dL`` or ``mmol<180.15...>/L``,
-      converted with :data:`~soleus_analysis.schema.MGDL_PER_MMOL`);
+      converted with :data:`~soleus_analysis.core.schema.MGDL_PER_MMOL`);
     - ``HKQuantityTypeIdentifierDietaryCarbohydrates`` (g) -> one ``meal`` event per start time
       (records with the same start time summed);
     - ``HKQuantityTypeIdentifierInsulinDelivery`` (IU) -> ``insulin`` events;
@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 
-from ..errors import InputError
-from ..recording import Provenance, Recording
-from ..schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
+from ..core.errors import InputError
+from ..core.recording import Provenance, Recording
+from ..core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
 from .spu_text import SPU_RE
 
 FORMAT = "apple_health"
@@ -451,7 +451,7 @@ def read_apple_health(path: str | PathLike, subject: str | None = None) -> Recor
     path : str or PathLike
         The ``export.xml`` file (or the ``export.zip`` holding it).
     subject : str, optional
-        Subject id for every row; defaults to :data:`~soleus_analysis.schema.DEFAULT_SUBJECT` (never the file name).
+        Subject id for every row; defaults to :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT` (never the file name).
 
     Returns
     -------

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from os import PathLike
 from pathlib import Path
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 
 def check_input_file(path: str | PathLike) -> Path:

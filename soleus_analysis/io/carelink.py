@@ -27,7 +27,7 @@ De-duplication (documented rule)
       survives.
 
 Headers must be in English (CareLink's language setting); other languages raise an
-:class:`~soleus_analysis.errors.InputError` naming the columns it needs.
+:class:`~soleus_analysis.core.errors.InputError` naming the columns it needs.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..recording import Provenance, Recording
-from ..schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from ..core.errors import InputError
+from ..core.recording import Provenance, Recording
+from ..core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .encoding import read_text
 from .generic import warn_rows
 
@@ -346,7 +346,7 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     path : str or PathLike
         The CareLink export (US ``,`` or European ``;`` with decimal commas).
     subject : str, optional
-        Subject id; defaults to :data:`~soleus_analysis.schema.DEFAULT_SUBJECT` (never the file name).
+        Subject id; defaults to :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT` (never the file name).
 
     Returns
     -------

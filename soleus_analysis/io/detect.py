@@ -14,7 +14,7 @@ from collections.abc import Callable
 from os import PathLike
 from types import ModuleType
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .base import check_input_file
 
 HEAD_BYTES = 64 * 1024

@@ -1,4 +1,4 @@
-"""Dexcom Clarity CSV export (G6 and G7) -> :class:`~soleus_analysis.recording.Recording`.
+"""Dexcom Clarity CSV export (G6 and G7) -> :class:`~soleus_analysis.core.recording.Recording`.
 
 Layout (see ``docs``/FORMATS): one header row (``Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,
 Event Subtype,...,Glucose Value (mg/dL),...,Transmitter Time (Long Integer),Transmitter ID``), then
@@ -10,7 +10,7 @@ Rules this reader follows:
 - The header row is found by content (a line holding ``Event Type`` and ``Glucose Value (``), not
   by position; a UTF-8 BOM, quoted or unquoted fields and 13- or 14-field rows are all accepted.
 - Units come only from the glucose column name (``mg/dL`` or ``mmol/L``); mmol/L values are
-  converted with :data:`~soleus_analysis.schema.MGDL_PER_MMOL`.
+  converted with :data:`~soleus_analysis.core.schema.MGDL_PER_MMOL`.
 - Every ``EGV`` row is one reading, including repeated local times (daylight-saving fall-back,
   phone time-zone change). Readings carry ``transmitter_time_s`` and are sorted by
   ``(time, transmitter_time_s)`` so repeated local times keep their true order.
@@ -30,9 +30,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InputError
-from ..recording import Provenance, Recording
-from ..schema import CENSORED_HIGH, CENSORED_LOW, DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from ..core.errors import InputError
+from ..core.recording import Provenance, Recording
+from ..core.schema import (
+    CENSORED_HIGH,
+    CENSORED_LOW,
+    DEFAULT_SUBJECT,
+    MGDL_PER_MMOL,
+    PLAUSIBLE_MGDL,
+)
 from .encoding import decode_bytes
 from .spu_text import spu_mask, spu_minutes
 

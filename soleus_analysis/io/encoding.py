@@ -5,7 +5,7 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 
 def decode_bytes(

@@ -28,9 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..recording import Provenance, Recording
-from ..schema import CENSORED_HIGH, CENSORED_LOW, DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from ..core.errors import InputError
+from ..core.recording import Provenance, Recording
+from ..core.schema import (
+    CENSORED_HIGH,
+    CENSORED_LOW,
+    DEFAULT_SUBJECT,
+    MGDL_PER_MMOL,
+    PLAUSIBLE_MGDL,
+)
 from .base import column_list
 from .encoding import read_text
 
@@ -283,7 +289,7 @@ def read_generic(
         A CSV (``,``, ``;`` or tab separated) or Parquet file (sniffed by its ``PAR1`` magic).
     subject : str, optional
         Subject id when the file has no subject column (or for its empty cells); defaults to
-        :data:`~soleus_analysis.schema.DEFAULT_SUBJECT`. A subject column, when present, wins.
+        :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT`. A subject column, when present, wins.
     units : {"mg/dL", "mmol/L"}, optional
         Glucose units. Required when the glucose column's name does not state them; must agree
         with the name when it does.

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..recording import Provenance
-from ..schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PMOL_PER_UU
+from ..core.errors import InputError
+from ..core.recording import Provenance
+from ..core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PMOL_PER_UU
 from .base import column_list
 from .logs import _Drops, csv_table, read_text
 
@@ -126,14 +126,14 @@ def read_lab(path: str | PathLike, subject: str | None = None) -> LabTable:
         Long CSV with ``subject`` (optional), ``condition``, ``minute`` and at least one of the
         glucose / insulin columns with units in the name.
     subject : str, optional
-        Subject id used when the file has no ``subject`` column (default :data:`~soleus_analysis.schema.DEFAULT_SUBJECT`, never the file name); a
+        Subject id used when the file has no ``subject`` column (default :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT`, never the file name); a
         ``subject`` column, when present, wins.
 
     Returns
     -------
     LabTable
-        Samples in canonical units (glucose mg/dL with :data:`~soleus_analysis.schema.MGDL_PER_MMOL`,
-        insulin µU/mL = pmol/L / :data:`~soleus_analysis.schema.PMOL_PER_UU`).
+        Samples in canonical units (glucose mg/dL with :data:`~soleus_analysis.core.schema.MGDL_PER_MMOL`,
+        insulin µU/mL = pmol/L / :data:`~soleus_analysis.core.schema.PMOL_PER_UU`).
 
     Raises
     ------

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..recording import Provenance, Recording
-from ..schema import DEFAULT_SUBJECT
+from ..core.errors import InputError
+from ..core.recording import Provenance, Recording
+from ..core.schema import DEFAULT_SUBJECT
 from .base import column_list
 from .spu_text import SPU_RE, spu_mask, spu_minutes
 
@@ -415,7 +415,7 @@ def read_activity_log(
         The CSV file (``,``, ``;`` or tab separated; ``#`` lines are comments).
     subject : str, optional
         Subject id for every row (overrides a ``subject`` column); defaults to the ``subject``
-        column, else :data:`~soleus_analysis.schema.DEFAULT_SUBJECT`.
+        column, else :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT`.
     date_order : {"dmy", "mdy"}, optional
         Day/month order of slashed dates (``02/03/2026``); inferred from the column when it can
         be told, else required.
@@ -652,7 +652,7 @@ def read_cronometer(
     path : str or PathLike
         The servings CSV (``Day,Time,Group,Food Name,Amount,...,Carbs (g),...``).
     subject : str, optional
-        Subject id; defaults to :data:`~soleus_analysis.schema.DEFAULT_SUBJECT` (never the file name).
+        Subject id; defaults to :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT` (never the file name).
     merge_minutes : float
         Largest gap (min) between consecutive items of one meal.
     date_order : {"dmy", "mdy"}, optional

@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..recording import Provenance, Recording
-from ..schema import DEFAULT_SUBJECT, PLAUSIBLE_MGDL
+from ..core.errors import InputError
+from ..core.recording import Provenance, Recording
+from ..core.schema import DEFAULT_SUBJECT, PLAUSIBLE_MGDL
 from .encoding import read_text
 from .generic import warn_rows
 from .spu_text import SPU_RE, spu_minutes
@@ -222,7 +222,7 @@ def read_nightscout_entries_json(
     path : str or PathLike
         JSON list of entry objects.
     subject : str, optional
-        Subject id; defaults to :data:`~soleus_analysis.schema.DEFAULT_SUBJECT` (never the file name).
+        Subject id; defaults to :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT` (never the file name).
     utc_offset : float, optional
         Minutes east of UTC, used for records that state no offset of their own.
 
@@ -398,7 +398,7 @@ def read_nightscout(
     path : str or PathLike
         The export.
     subject : str, optional
-        Subject id; defaults to :data:`~soleus_analysis.schema.DEFAULT_SUBJECT` (never the file name).
+        Subject id; defaults to :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT` (never the file name).
     utc_offset : float, optional
         Minutes east of UTC for records without an offset of their own.
     """

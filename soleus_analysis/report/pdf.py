@@ -3,7 +3,7 @@
 Every page has the same frame: a title at the top, content between :data:`CONTENT_BOTTOM` and the
 title, and a provenance footer below a rule (source files and formats, rows read/kept/dropped,
 toolkit version, page number and "SYNTHETIC DATA" when it is). Nothing from
-:attr:`soleus_analysis.recording.Provenance.metadata` (names, dates of birth, serials) is printed.
+:attr:`soleus_analysis.core.recording.Provenance.metadata` (names, dates of birth, serials) is printed.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .. import __version__, plots
-from ..outputs import atomic_target
+from ..core.outputs import atomic_target
+from ..core.recording import Provenance
+from ..core.schema import MGDL_PER_MMOL
 from ..pipeline import CohortAnalysis, PersonAnalysis
-from ..recording import Provenance
-from ..schema import MGDL_PER_MMOL
 
 #: page sizes in inches
 PAPER = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
@@ -128,7 +128,7 @@ def footer_lines(
     """The footer text of one page: sources, row accounts, version, page, synthetic mark.
 
     Each source is named by its label and short SHA-256
-    (:meth:`~soleus_analysis.recording.Provenance.display`), its file name only when
+    (:meth:`~soleus_analysis.core.recording.Provenance.display`), its file name only when
     ``show_file_names``.
     """
     lines = [_source_line(p, show_file_names) for p in sources[:FOOTER_FILES]]

@@ -7,9 +7,9 @@ simulator's noise-free ground truth (:attr:`Study.truth`, :func:`population_trut
 
 from __future__ import annotations
 
-from .cohort import Study, population_truth, simulate_study
 from .protocols import PROTOCOLS, Protocol, get_protocol
 from .sensor import SENSORS, SensorSpec
+from .study import Study, population_truth, simulate_study
 from .writers import (
     write_activity_log,
     write_dexcom_clarity,

@@ -67,7 +67,7 @@ def calibrate_spu_intensity(
     float
         The intensity (multiplier of :data:`SPU_GAIN`).
     """
-    from .cohort import population_truth
+    from .study import population_truth
 
     def gap(intensity: float) -> float:
         red = population_truth(protocol, n=n, seed=seed, spu_intensity=intensity)
@@ -106,7 +106,7 @@ def calibrate_spu_gain(
     float
         The gain.
     """
-    from .cohort import population_truth
+    from .study import population_truth
 
     def gap(gain: float) -> float:
         red = population_truth(protocol, n=n, seed=seed, spu_gain=gain, spu_intensity=1.0)
@@ -118,7 +118,7 @@ def calibrate_spu_gain(
 if __name__ == "__main__":  # pragma: no cover - the documented calibration command
     import time
 
-    from .cohort import population_truth
+    from .study import population_truth
 
     t0 = time.perf_counter()
     gain = calibrate_spu_gain()

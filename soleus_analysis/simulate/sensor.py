@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-from ..schema import CENSORED_HIGH, CENSORED_LOW
+from ..core.schema import CENSORED_HIGH, CENSORED_LOW
 
 #: AR(2) coefficients and innovation SD (mg/dL) of Dexcom G6 noise (Vettoretti et al. 2019).
 AR_COEFS: tuple[float, float] = (1.260, -0.402)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..outputs import write_atomic
-from ..schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
+from ..core.outputs import write_atomic
+from ..core.schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
 
 DEXCOM_COLUMNS_MGDL: tuple[str, ...] = (
     "Index",

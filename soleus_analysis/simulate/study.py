@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..core.schema import PMOL_PER_UU, conform_events, conform_readings
 from ..response import iauc_batch
-from ..schema import PMOL_PER_UU, conform_events, conform_readings
 from .calibration import SPU_GAIN
 from .physiology import SimResult, sample_parameters, simulate
 from .protocols import Protocol, get_protocol

@@ -22,11 +22,11 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .errors import InputError, UsageError, describe
-from .io import LOG_FORMATS
-from .io.base import column_list
-from .pipeline import CohortAnalysis, analyze_cohort, person_meals
-from .recording import Recording
+from ..core.errors import InputError, UsageError, describe
+from ..core.recording import Recording
+from ..io import LOG_FORMATS
+from ..io.base import column_list
+from ..pipeline import CohortAnalysis, analyze_cohort, person_meals
 
 _CGM_COLS = ("cgm", "cgm_path", "cgm_paths", "cgm_file", "cgm_files")
 _EVENT_COLS = ("events", "events_path", "events_paths", "log", "logs", "events_file")
@@ -48,7 +48,7 @@ def _manifest_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 
     Only a line whose first character is ``#`` is a comment: a ``#`` inside a path is kept.
     """
-    from .io.encoding import read_text
+    from ..io.encoding import read_text
 
     text = read_text(path, "a manifest CSV")
     rows = []
@@ -160,7 +160,7 @@ def discover_people(source: str | os.PathLike) -> pd.DataFrame:
     A folder holding ``manifest.csv`` uses it; otherwise each sub-folder is one person (its CGM
     exports and logs are told apart by their sniffed format).
     """
-    from .io import detect_format
+    from ..io import detect_format
 
     src = Path(source)
     if src.is_file():
@@ -191,7 +191,7 @@ def person_result(subject: str, rec: Recording, rules: dict[str, Any]) -> dict[s
     ``skip``: None, or why the person adds nothing to the pooled analysis (no meals, no
     measurable meal) while their meals still appear in the meal table.
     """
-    from .metrics import glycemic_metrics
+    from ..metrics import glycemic_metrics
 
     meals, curves = person_meals(rec, rules)
     cov = float(glycemic_metrics(rec.readings)["coverage_pct"].iloc[0])
@@ -227,7 +227,7 @@ def run_person(
     person's files by their labels, e.g. ``"CGM export 2"``) when their files cannot be read or
     analysed. Nothing a person's files hold stops the run.
     """
-    from .io import file_labels, read_person
+    from ..io import file_labels, read_person
 
     labels = file_labels(cgm, events)
     try:
@@ -306,7 +306,7 @@ def _people_of_file(
     path: str | os.PathLike, options: dict[str, Any]
 ) -> list[tuple[str, Recording]]:
     """Each person of a CGM file holding several (a research dataset), as their own recording."""
-    from .io import read_cgm
+    from ..io import read_cgm
 
     rec = read_cgm(path, only_accepted_options=True, **options)
     out = []

@@ -10,7 +10,7 @@ Every file the toolkit writes (tables, JSON, PDFs, schedules) goes through :func
   ``SystemExit`` by the ``soleus`` command) the temporary file is removed and the target is left
   as it was.
 - A target that exists and is not a regular file (a folder, a device such as ``/dev/full``, a
-  FIFO, a socket) is refused with :class:`~soleus_analysis.errors.UsageError`; so is a target
+  FIFO, a socket) is refused with :class:`~soleus_analysis.core.errors.UsageError`; so is a target
   whose folder is a file. A symbolic link is **written through**: the file it points to is
   replaced (atomically, in that file's folder) and the link itself stays.
 - A new file gets the ordinary permissions of the user's umask; a replaced file keeps its mode.

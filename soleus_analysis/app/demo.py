@@ -3,7 +3,7 @@
 Reads the bundled free-living self-tracker export and activity log, prints what the readers
 found, and writes the self-tracker report; then analyses the bundled 2022-protocol cohort and
 writes the cohort report. All bundled data are synthetic, and the reports say so.
-``python -m soleus_analysis.demo --out FOLDER`` writes the two PDFs into FOLDER instead
+``python -m soleus_analysis.app.demo --out FOLDER`` writes the two PDFs into FOLDER instead
 (``make examples`` regenerates the committed examples in ``docs/examples/`` that way).
 """
 
@@ -14,15 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(data_dir: Path = ROOT / "data", out_dir: Path = ROOT / "reports") -> int:
     """Run the demo; return a process exit code."""
-    from .cohort import read_manifest, run_cohort
-    from .io import read_person
-    from .pipeline import analyze_person
-    from .report import write_cohort_report, write_person_report
+    from ..io import read_person
+    from ..pipeline import analyze_person
+    from ..report import write_cohort_report, write_person_report
+    from .runner import read_manifest, run_cohort
 
     t0 = time.perf_counter()
     person_files = read_manifest(data_dir / "freeliving" / "manifest.csv").iloc[0]
@@ -58,7 +58,7 @@ def main(data_dir: Path = ROOT / "data", out_dir: Path = ROOT / "reports") -> in
 
 def _cli(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m soleus_analysis.demo", description="Analyse the bundled synthetic data."
+        prog="python -m soleus_analysis.app.demo", description="Analyse the bundled synthetic data."
     )
     ap.add_argument(
         "--out",

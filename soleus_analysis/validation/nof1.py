@@ -1,4 +1,4 @@
-"""Person-level (N-of-1) helpers: validation of the N-of-1 analysis and "what was recognised".
+"""Validation of the N-of-1 analysis on simulated self-trackers.
 
 :func:`validate_nof1` simulates many self-trackers on the ``freeliving`` protocol (14 days, three
 meals a day, 30 min of soleus pushups (SPU) after a random half of the meals, Dexcom G7), runs
@@ -19,8 +19,6 @@ that would be found for these meals if the measurement were perfect (no sensor n
 drift). The ratio of arithmetic means (:meth:`Study.true_reduction`) is a different quantity
 (large meals weigh more) and is reported alongside, not used for coverage.
 
-:func:`recognised_events` lists what the readers recognised in a recording (meals, SPU bouts,
-other exercise) with its source and label, so a report or notebook can show it.
 """
 
 from __future__ import annotations
@@ -31,14 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .align import meal_responses
-from .compare import n_of_1
-from .recording import Recording
+from ..align import meal_responses
+from ..compare import n_of_1
 
 __all__ = [
     "nof1_truth",
-    "recognised_events",
-    "recognition_summary",
     "summarise_nof1",
     "validate_nof1",
 ]
@@ -181,7 +176,7 @@ def validate_nof1(
         module docstring, %), ``true_ratio_of_means_pct`` (%), ``covered`` (truth inside the
         CI) and ``significant`` (``p_permutation < alpha``).
     """
-    from .simulate import simulate_freeliving
+    from ..simulate import simulate_freeliving
 
     if n_people < 1:
         raise ValueError(f"n_people must be >= 1, got {n_people}")
@@ -245,86 +240,3 @@ def summarise_nof1(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------------------------
-# what was recognised
-# --------------------------------------------------------------------------------------------
-
-#: Event kinds shown by :func:`recognised_events`, in display order.
-RECOGNISED_KINDS: tuple[str, ...] = ("meal", "spu", "exercise")
-
-
-def recognised_events(
-    recording: Recording | pd.DataFrame, kinds: Sequence[str] = RECOGNISED_KINDS
-) -> pd.DataFrame:
-    """Tidy table of what the readers recognised as meals, SPU bouts and other exercise.
-
-    Parameters
-    ----------
-    recording : Recording or DataFrame
-        A recording (its ``events`` are used) or a canonical events frame.
-    kinds : sequence of str
-        Event kinds to list (default meals, SPU, exercise).
-
-    Returns
-    -------
-    DataFrame
-        One row per event, sorted by time: ``subject``, ``time``, ``end``, ``recognised_as``
-        (the event kind), ``duration_min`` (min; NaN when the end is unknown), ``carbs_g`` (g),
-        ``intensity``, ``label`` (the text it was recognised from), ``source`` (file/format).
-    """
-    ev = recording.events if isinstance(recording, Recording) else recording
-    cols = [
-        "subject",
-        "time",
-        "end",
-        "recognised_as",
-        "duration_min",
-        "carbs_g",
-        "intensity",
-        "label",
-        "source",
-    ]
-    if ev is None or len(ev) == 0:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-    ev = ev.loc[ev["kind"].astype("object").isin(list(kinds)).to_numpy()]
-    start = pd.to_datetime(ev["time"])
-    end = pd.to_datetime(ev["end"]) if "end" in ev.columns else pd.Series(pd.NaT, index=ev.index)
-    out = pd.DataFrame(
-        {
-            "subject": ev["subject"].astype("object") if "subject" in ev.columns else None,
-            "time": start,
-            "end": end,
-            "recognised_as": ev["kind"].astype("object"),
-            "duration_min": (end - start).dt.total_seconds().to_numpy(dtype=float) / 60.0,
-        },
-        index=ev.index,
-    )
-    for c in ("carbs_g", "intensity", "label", "source"):
-        out[c] = ev[c] if c in ev.columns else np.nan
-    order = {k: i for i, k in enumerate(kinds)}
-    out["_k"] = out["recognised_as"].map(order)
-    out = out.sort_values(["time", "_k"], kind="stable").drop(columns="_k")
-    return out.reset_index(drop=True).loc[:, cols]
-
-
-def recognition_summary(recognised: pd.DataFrame) -> pd.DataFrame:
-    """Counts of :func:`recognised_events` by what was recognised and from which source.
-
-    Returns
-    -------
-    DataFrame
-        ``recognised_as``, ``source``, ``n`` (events), ``total_min`` (summed duration, min),
-        ``carbs_g`` (summed, g).
-    """
-    if recognised.empty:
-        return pd.DataFrame(columns=["recognised_as", "source", "n", "total_min", "carbs_g"])
-    g = recognised.assign(source=recognised["source"].astype("object").fillna("?")).groupby(
-        ["recognised_as", "source"], sort=True
-    )
-    return g.agg(
-        n=("time", "size"),
-        total_min=("duration_min", "sum"),
-        carbs_g=("carbs_g", "sum"),
-    ).reset_index()

@@ -42,13 +42,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import compare
-from .align import meal_responses
-from .cohort import read_manifest
-from .errors import InputError
-from .insulin import lab_responses
-from .io import read_cgm, read_events
-from .io.lab import read_lab
+from .. import compare
+from ..align import meal_responses
+from ..app.runner import read_manifest
+from ..core.errors import InputError
+from ..insulin import lab_responses
+from ..io import read_cgm, read_events
+from ..io.lab import read_lab
 
 __all__ = [
     "PUBLISHED",
@@ -91,7 +91,7 @@ class StudyAnalysis:
     folder : pathlib.Path
         Folder of the manifest.
     manifest : pandas.DataFrame
-        :func:`soleus_analysis.cohort.read_manifest`: ``subject`` and lists of absolute paths
+        :func:`soleus_analysis.app.runner.read_manifest`: ``subject`` and lists of absolute paths
         ``cgm``, ``events``, ``lab``.
     window : (float, float)
         Response window, minutes after the drink.
@@ -377,7 +377,7 @@ def run_reproduction(
         times), ``insulin_reported_by_study`` and ``insulin_note``, ``published`` (the papers'
         headline numbers) and ``files`` (the folder when kept, else None).
     """
-    from .simulate import simulate_study, write_study
+    from ..simulate import simulate_study, write_study
 
     study = simulate_study(protocol, n=n, seed=seed)
     proto = study.protocol

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
-from .errors import InputError, UsageError, describe
-from .outputs import spreadsheet_safe, write_atomic, write_set, write_table
+from .. import __version__
+from ..core.errors import InputError, UsageError, describe
+from ..core.outputs import spreadsheet_safe, write_atomic, write_set, write_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -232,8 +232,8 @@ def inspect(
     utc_offset: int | None,
 ) -> None:
     """Show each file's detected format, span, people, readings, events, and what was dropped."""
-    from .io import read_cgm
-    from .outputs import check_target
+    from ..core.outputs import check_target
+    from ..io import read_cgm
 
     if json_out:
         check_target(json_out, "--json")
@@ -396,7 +396,7 @@ def _person_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _load_person(
     cgm: tuple[str, ...], events: tuple[str, ...], subject: str | None, **options: Any
 ):
-    from .io import file_labels, read_person
+    from ..io import file_labels, read_person
 
     _Ctx.label(file_labels(cgm, events))
     return read_person(cgm, events, subject, only_accepted_options=True, **options)
@@ -442,8 +442,8 @@ def analyze(
     The tables are written as a set: ``manifest.json`` (each file's SHA-256) is written last,
     so a reader can tell a complete set from one a run is still writing.
     """
-    from .outputs import check_target
-    from .pipeline import analyze_person
+    from ..core.outputs import check_target
+    from ..pipeline import analyze_person
 
     for name in ANALYZE_FILES:
         check_target(Path(out_dir) / name, "--out")
@@ -453,7 +453,7 @@ def analyze(
         cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset)
     )
     a = analyze_person(rec, rules, seed=seed)
-    from .outputs import MANIFEST, table_bytes
+    from ..core.outputs import MANIFEST, table_bytes
 
     files = {name: a.meals for name in ("meals.csv", "meals.parquet")}
     files["metrics.csv"] = a.metrics
@@ -515,9 +515,9 @@ def report(
     min_coverage,
 ) -> None:
     """Write the self-tracker PDF report: AGP summary, the SPU experiment, meal table."""
-    from .outputs import check_target
-    from .pipeline import analyze_person
-    from .report import write_person_report
+    from ..core.outputs import check_target
+    from ..pipeline import analyze_person
+    from ..report import write_person_report
 
     check_target(output, "-o/--output")
     rules = _rules(window, baseline, spu_span, min_coverage)  # usage errors before any reading
@@ -576,9 +576,9 @@ def cohort(
     min_coverage,
 ) -> None:
     """Analyse many people (a folder or a manifest) and write the cohort PDF report."""
-    from .cohort import run_cohort
-    from .outputs import check_target, table_bytes
-    from .report import write_cohort_report
+    from ..core.outputs import check_target, table_bytes
+    from ..report import write_cohort_report
+    from .runner import run_cohort
 
     _Ctx.label({str(source): "the cohort source"})
     check_target(output, "-o/--output")
@@ -673,7 +673,7 @@ def _pooled_line(p: pd.Series) -> str:
 @_friendly
 def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduction) -> None:
     """Draw a randomised schedule of which meals get soleus pushups (balanced by time of day)."""
-    from .outputs import check_target
+    from ..core.outputs import check_target
     from .plan import balance_table, make_schedule, to_ics
 
     check_target(output, "-o/--output")
@@ -696,8 +696,8 @@ def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduc
         )
     )
     if from_cgm:
-        from . import compare
-        from .pipeline import person_meals
+        from .. import compare
+        from ..pipeline import person_meals
 
         rec = _load_person(from_cgm, events, None)
         meals, _ = person_meals(rec)
@@ -750,8 +750,8 @@ def reproduce(protocol, n, seed, n_boot, json_out, keep_files) -> None:
     """Simulate a published SPU study, write its files, analyse them blind, compare with the truth."""
     import math
 
-    from .outputs import check_target
-    from .reproduce import reproduction_table, run_reproduction
+    from ..core.outputs import check_target
+    from ..validation.reproduce import reproduction_table, run_reproduction
 
     if json_out:
         check_target(json_out, "--json")
@@ -804,7 +804,7 @@ def reproduce(protocol, n, seed, n_boot, json_out, keep_files) -> None:
 @_friendly
 def simulate(protocol, n, seed, output) -> None:
     """Write a simulated study as real export files (CGM, activity logs, lab table) plus a manifest."""
-    from .simulate import simulate_study, write_study
+    from ..simulate import simulate_study, write_study
 
     study = simulate_study(protocol, n=n, seed=seed)
     manifest = write_study(study, output)

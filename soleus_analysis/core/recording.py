@@ -128,7 +128,7 @@ class Recording:
     Attributes
     ----------
     readings : pandas.DataFrame
-        Canonical readings (see :mod:`soleus_analysis.schema`), sorted by subject and time.
+        Canonical readings (see :mod:`soleus_analysis.core.schema`), sorted by subject and time.
     events : pandas.DataFrame
         Canonical events, sorted by subject and time.
     provenance : Provenance

@@ -6,7 +6,7 @@ simulated crossover study of ``n`` people analysed with the same functions a use
 :func:`soleus_analysis.align.meal_responses` for CGM, :func:`soleus_analysis.compare.crossover`
 for the reduction and its paired bootstrap CI). The trials use the in-memory frames of the
 simulated study; the round trip through the export files is checked separately (by
-:mod:`soleus_analysis.reproduce` and its tests).
+:mod:`soleus_analysis.validation.reproduce` and its tests).
 
 Speed: all trials of a run are simulated as **one** large cohort of ``n_trials * n`` people
 (independent draws from the protocol's population; the simulator is vectorised over people),
@@ -41,12 +41,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .align import meal_responses
-from .compare import crossover
-from .errors import InputError
-from .insulin import lab_responses
-from .response import iauc_batch
-from .simulate import Study, population_truth, simulate_study
+from ..align import meal_responses
+from ..compare import crossover
+from ..core.errors import InputError
+from ..insulin import lab_responses
+from ..response import iauc_batch
+from ..simulate import Study, population_truth, simulate_study
 
 __all__ = [
     "CGM_PRESETS",
@@ -151,7 +151,7 @@ def simulate_trials(
         from :data:`CGM_BEFORE_MIN` before each drink to :data:`CGM_AFTER_EXTRA_MIN` after the
         protocol's window end.
     """
-    from .simulate import get_protocol
+    from ..simulate import get_protocol
 
     if n_trials < 1:
         raise InputError(f"n_trials must be >= 1, got {n_trials}")
@@ -207,7 +207,7 @@ def true_population_reduction(
     float
         ``100 * (1 - mean(iAUC_SPU) / mean(iAUC_control))`` of plasma glucose, baseline t0, %.
     """
-    from .simulate import get_protocol
+    from ..simulate import get_protocol
 
     w = get_protocol(protocol).window_min if window is None else float(window)
     return _population_cached(str(protocol), float(w), int(n_population), int(seed))
