@@ -6,34 +6,31 @@ after each meal on a common minute grid for mean-curve plots. The measures thems
 peak, ...) are defined once, in :mod:`soleus_analysis.response`; this module only cuts the
 windows and decides the rules.
 
-Rules and their defaults (all parameters of :func:`meal_responses`)
---------------------------------------------------------------------
-- Window: ``window=(0, 120)`` minutes after the meal; the curve is cut at the window edges by
-  linear interpolation with the readings just outside (only across a spacing no longer than
-  the gap limit), so an off-grid meal still gets an area over exactly 0..120 min.
-- Merging: meals of one subject less than ``merge_meals_within_min=30`` minutes after the
-  previous meal are merged into it (chained: 0, 20 and 40 min become one meal at 0 min);
-  carbs are summed, labels joined with ``" + "``, ``merged_meals`` counts the logged meals.
+Rules (every one a field of :class:`soleus_analysis.core.rules.Rules`, defaults there)
+--------------------------------------------------------------------------------------
+- Window: ``window`` minutes after the meal; the curve is cut at the window edges by linear
+  interpolation with the readings just outside (only across a spacing no longer than the gap
+  limit), so an off-grid meal still gets an area over exactly the window.
+- Merging: meals of one subject less than ``merge_meals_within_min`` minutes after the
+  previous meal are merged into it (chained: 0, 20 and 40 min become one meal at 0 min); carbs
+  are summed, labels joined with ``" + "``, ``merged_meals`` counts the logged meals.
 - Second meal: a (merged) meal starting after 0 and no later than the window end flags
-  ``second_meal_in_window``; it excludes the meal only with ``exclude_second_meal=True``
-  (default False: a free-living day is full of such meals; the flag lets the analysis adjust).
+  ``second_meal_in_window``; it excludes the meal only with ``exclude_second_meal``.
 - Coverage: readings in the half-open window ``[start, end)`` divided by the expected number
-  ``(end - start) / interval_min`` (capped at 1), so complete 5-min data give 24/24 for 0..120
-  whether or not the meal is on the sensor's grid. Below ``min_coverage=0.7`` -> excluded.
+  ``(end - start) / interval`` (capped at 1). Below ``min_coverage`` -> excluded.
 - Gaps: the longest spacing between consecutive readings that overlaps the window (a window
   edge stands in for a missing reading before or after the data); longer than ``max_gap_min``
-  (default ``max(20, 3 * interval)``: 20 min for 5-min data, 45 min for 15-min data) ->
-  excluded.
+  (default ``max(20, 3 * interval)``) -> excluded.
 - Censored readings (device "Low"/"High") in the window -> excluded (``exclude_censored``).
 - Baselines: ``"t0"`` (interpolated at the meal time), ``"premeal"`` (mean of the readings
-  with ``premeal_span[0] <= t <= premeal_span[1]``, default -30..0 min), ``"p40_24h"`` (40th
-  percentile of the readings in the 24 h before the meal, needing ``p40_min_coverage=0.5`` of
-  the expected readings), or a number in mg/dL. None -> excluded "no baseline".
+  with ``premeal_span[0] <= t <= premeal_span[1]``), ``"p40_24h"`` (40th percentile of the
+  readings in the 24 h before the meal, needing ``p40_min_coverage`` of the expected readings),
+  or a number in mg/dL. None -> excluded "no baseline".
 - Condition: minutes of SPU bouts (events of kind ``"spu"``, ``time`` to ``end``; overlapping
   bouts counted once) inside ``[meal + spu_span[0], meal + spu_span[1]]`` (``None`` = window
-  end; default -15 min to the window end); ``"spu"`` when at least ``min_spu_minutes=1``,
-  else ``"control"``; the minutes are kept as ``spu_minutes`` (a dose). A bout without an end
-  lasts ``spu_default_min=1`` minute and is counted in ``spu_bouts_no_end``.
+  end); ``"spu"`` when at least ``min_spu_minutes``, else ``"control"``; the minutes are kept
+  as ``spu_minutes`` (a dose). A bout without an end lasts ``spu_default_min`` minutes and is
+  counted in ``spu_bouts_no_end``.
 - Other exercise (kind ``"exercise"``, an event without end being an instant) overlapping the
   window flags ``other_exercise``.
 
@@ -54,9 +51,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import response
-from .clean import default_max_gap, median_spacing
+from . import insulin, response
+from .clean import CleanReadings, as_clean, default_max_gap
 from .core.errors import InputError
+from .core.rules import Rules
+from .core.schema import DEFAULT_SUBJECT
+from .core.validate import check_events
 
 __all__ = [
     "meal_responses",
@@ -69,7 +69,6 @@ __all__ = [
 ]
 
 _NS_PER_MIN = 60_000_000_000
-_DEFAULT_SUBJECT = "unknown"
 _BASELINE_RULES = ("t0", "premeal", "p40_24h")
 
 
@@ -81,22 +80,33 @@ def _time_ns(values: Any) -> np.ndarray:
     return pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[ns]").view("i8")
 
 
-def _subjects(frame: pd.DataFrame) -> pd.Series | None:
-    if "subject" not in frame.columns or frame["subject"].isna().all():
-        return None
-    return frame["subject"].astype(object)
-
-
 @dataclass
 class _Readings:
-    """Readings as arrays: sorted by subject code then time; subject i is ``bounds[i]:bounds[i+1]``."""
+    """Clean readings as arrays: subject ``k`` is ``bounds[k]:bounds[k+1]`` (from :func:`clean`)."""
 
     subjects: dict[Any, int]
     bounds: np.ndarray
     t: np.ndarray  # int64 ns
     g: np.ndarray  # mg/dL
     cens: np.ndarray  # bool
-    interval: np.ndarray  # median spacing per subject, minutes
+    interval: np.ndarray  # minutes per subject
+
+    @classmethod
+    def of_clean(cls, c: CleanReadings) -> _Readings:
+        r = c.readings
+        cens = (
+            r["censored"].notna().to_numpy(dtype=bool)
+            if "censored" in r.columns
+            else np.zeros(len(r), dtype=bool)
+        )
+        return cls(
+            subjects={s: i for i, s in enumerate(c.subjects)},
+            bounds=c.bounds,
+            t=c.t_ns,
+            g=r["glucose_mgdl"].to_numpy(dtype=np.float64),
+            cens=cens,
+            interval=c.interval_min.to_numpy(dtype=np.float64),
+        )
 
     def of(self, subject: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
         """(t, g, cens, interval) of one subject, or None when it has no readings."""
@@ -105,61 +115,6 @@ class _Readings:
             return None
         sl = slice(self.bounds[i], self.bounds[i + 1])
         return self.t[sl], self.g[sl], self.cens[sl], float(self.interval[i])
-
-
-def _prepare_readings(readings: pd.DataFrame) -> _Readings:
-    """Sorted, NaN-free, de-duplicated reading arrays of every subject.
-
-    Sorted by subject and time, stably (repeated local times keep ``transmitter_time_s`` order
-    when present, else their original order); exact duplicates (same subject, time, value and
-    censoring) are dropped.
-    """
-    for col in ("time", "glucose_mgdl"):
-        if col not in readings.columns:
-            raise InputError(f"readings lack column {col!r}; expected subject, time, glucose_mgdl")
-    subj = _subjects(readings)
-    if subj is None:
-        subj_arr = np.full(len(readings), _DEFAULT_SUBJECT, dtype=object)
-    else:
-        subj_arr = subj.to_numpy(dtype=object)
-    codes, uniques = pd.factorize(subj_arr, use_na_sentinel=False)
-    t = _time_ns(readings["time"].to_numpy())
-    g = pd.to_numeric(readings["glucose_mgdl"], errors="coerce").to_numpy(dtype=np.float64)
-    cens = (
-        readings["censored"].notna().to_numpy(dtype=bool)
-        if "censored" in readings.columns
-        else np.zeros(len(readings), dtype=bool)
-    )
-    ok = (t != np.iinfo(np.int64).min) & np.isfinite(g)
-    keys = [t, codes]
-    if "transmitter_time_s" in readings.columns:
-        tx = pd.to_numeric(readings["transmitter_time_s"], errors="coerce").to_numpy(np.float64)
-        keys = [tx, *keys]
-    order = np.lexsort([k[ok] for k in keys])
-    sel = np.flatnonzero(ok)[order]
-    t, g, cens, codes = t[sel], g[sel], cens[sel], codes[sel]
-    # exact duplicates: only rows sharing a time with a neighbour can be one
-    tie = np.zeros(len(t), dtype=bool)
-    if len(t) > 1:
-        same = (t[1:] == t[:-1]) & (codes[1:] == codes[:-1])
-        tie[1:] |= same
-        tie[:-1] |= same
-    keep = np.ones(len(t), dtype=bool)
-    if tie.any():
-        ti = np.flatnonzero(tie)
-        sub = pd.DataFrame({"c": codes[ti], "t": t[ti], "g": g[ti], "z": cens[ti]})
-        keep[ti[sub.duplicated().to_numpy()]] = False
-    codes, t, g, cens = codes[keep], t[keep], g[keep], cens[keep]
-    k = len(uniques)
-    bounds = np.searchsorted(codes, np.arange(k + 1))
-    return _Readings(
-        subjects={s: i for i, s in enumerate(uniques)},
-        bounds=bounds,
-        t=t,
-        g=g,
-        cens=cens,
-        interval=median_spacing(codes, t, k),
-    )
 
 
 def prepare_meals(events: pd.DataFrame, subjects: list[Any] | None = None) -> pd.DataFrame:
@@ -227,7 +182,7 @@ def _fill_subject(ev: pd.DataFrame, subjects: list[Any] | None) -> np.ndarray:
                 f"{int(missing.sum())} event(s) have no subject while the readings hold "
                 f"{len(subjects)} subjects; give events a 'subject' column"
             )
-        fill = subjects[0] if subjects else _DEFAULT_SUBJECT
+        fill = subjects[0] if subjects else DEFAULT_SUBJECT
         subj = subj.copy()
         subj[missing] = fill
     return subj
@@ -461,74 +416,33 @@ def _floor2(x: float) -> str:
 
 
 def meal_responses(
-    readings: pd.DataFrame,
+    readings: Any,
     events: pd.DataFrame | None = None,
-    window: tuple[float, float] = (0, 120),
-    baseline: str | float = "premeal",
-    *,
-    premeal_span: tuple[float, float] = (-30, 0),
-    spu_span: tuple[float, float | None] = (-15, None),
-    min_spu_minutes: float = 1.0,
-    spu_default_min: float = 1.0,
-    merge_meals_within_min: float | None = 30,
-    min_coverage: float = 0.7,
-    max_gap_min: float | None = None,
-    exclude_censored: bool = True,
-    exclude_second_meal: bool = False,
-    interval_min: float | None = None,
-    p40_min_coverage: float = 0.5,
-    decay_span_min: float = response.DECAY_SPAN_MIN,
-    insulin_proxy: bool = False,
+    rules: Rules | dict | None = None,
+    **changes: Any,
 ) -> pd.DataFrame:
     """One row per meal: window measures, baseline, SPU condition and dose, exclusions.
 
-    The rules are described in the module docstring (:mod:`soleus_analysis.align`).
+    The rules are those of :class:`~soleus_analysis.core.rules.Rules` (described in this
+    module's docstring); the steps are :func:`prepare_meals` and :func:`merge_meals`, then
+    :func:`spu_condition`, :func:`meal_windows`, :func:`meal_baselines`, the measures of
+    :func:`soleus_analysis.response.auc_measures_batch` and :func:`exclusion_reasons`.
 
     Parameters
     ----------
-    readings : pandas.DataFrame or Recording
-        Readings: ``time``, ``glucose_mgdl`` (mg/dL), optional ``subject``, ``censored``. A
-        :class:`~soleus_analysis.core.recording.Recording` may be given instead (then ``events``
-        defaults to its events).
+    readings : pandas.DataFrame, CleanReadings or Recording
+        Readings: ``time``, ``glucose_mgdl`` (mg/dL), optional ``subject``, ``censored``; or the
+        clean stage's output (:func:`soleus_analysis.clean.clean`); or a recording (then
+        ``events`` defaults to its events).
     events : pandas.DataFrame
         Events as the readers return them (``subject``, ``time``, ``end``, ``kind``,
         ``carbs_g``, ``label`` ...) or a bare table of meal times (``time``, optional
         ``subject``; without ``kind`` every row is a meal).
-    window : (float, float), default (0, 120)
-        Minutes relative to the meal.
-    baseline : {"premeal", "t0", "p40_24h"} or float
-        Baseline rule, or a fixed baseline in mg/dL.
-    premeal_span : (float, float), default (-30, 0)
-        Minutes of the ``"premeal"`` mean (both ends included).
-    spu_span : (float, float or None), default (-15, None)
-        Minutes relative to the meal over which SPU bouts count; None = window end.
-    min_spu_minutes : float, default 1
-        SPU minutes in the span needed for condition ``"spu"``.
-    spu_default_min : float, default 1
-        Duration (minutes) given to an SPU bout without an end.
-    merge_meals_within_min : float or None, default 30
-        Meals closer than this (minutes) are merged; None disables.
-    min_coverage : float, default 0.7
-        Fraction of expected readings needed in the window.
-    max_gap_min : float, optional
-        Longest tolerated spacing of readings in the window, minutes (default per subject
-        ``max(20, 3 * interval)``).
-    exclude_censored : bool, default True
-        Exclude windows holding a censored (Low/High) reading.
-    exclude_second_meal : bool, default False
-        Exclude meals with another meal inside the window (they are always flagged).
-    interval_min : float, optional
-        Sampling interval (minutes); default each subject's median spacing.
-    p40_min_coverage : float, default 0.5
-        Fraction of the expected 24 h of readings needed for the ``"p40_24h"`` baseline.
-    decay_span_min : float, default 60
-        Horizon of the post-peak decay rate, minutes.
-    insulin_proxy : bool, default False
-        Add ``insulin_proxy_baseline_pmol_l``, ``insulin_proxy_iauc_pmol_l_min`` (pmol/L·min)
-        and ``insulin_proxy_peak_pmol_l`` from
-        :func:`soleus_analysis.insulin.insulin_proxy_measures_batch`: a model-based *proxy* of
-        insulin exposure driven by the glucose trace from ``min(window[0], premeal_span[0])``
-        with the meal's baseline as basal glucose; not measured insulin.
+    rules : Rules or dict, optional
+        The analysis rules; default :class:`~soleus_analysis.core.rules.Rules`.
+    **changes
+        Rules to change for this call, by name, e.g. ``window=(0, 180)``, ``baseline="t0"``,
+        ``insulin_proxy=False``.
 
     Returns
     -------
@@ -540,175 +454,281 @@ def meal_responses(
         ``minutes_to_next_meal``, ``minutes_since_prev_meal``, ``baseline_mgdl``, the
         measures of :data:`soleus_analysis.response.MEASURE_COLUMNS` (mg/dL, mg/dL·min, min),
         ``n_readings`` (in the closed window), ``coverage`` (0..1), ``max_gap_in_window_min``,
-        ``n_censored``, ``excluded_reason`` (None when the meal counts), ``included``.
+        ``n_censored``, ``excluded_reason`` (None when the meal counts), ``included``, and with
+        the ``insulin_proxy`` rule ``insulin_proxy_baseline_pmol_l``,
+        ``insulin_proxy_iauc_pmol_l_min`` (pmol/L·min) and ``insulin_proxy_peak_pmol_l``: a
+        model-based *proxy* of insulin exposure, not measured insulin. ``attrs["rules"]`` holds
+        the rules used (:meth:`~soleus_analysis.core.rules.Rules.to_dict`).
     """
     if events is None and hasattr(readings, "events"):
         events = readings.events
-    if hasattr(readings, "readings"):
-        readings = readings.readings
     if events is None:
         raise InputError("meal_responses needs events (or a bare table of meal times)")
-    w0, w1 = float(window[0]), float(window[1])
-    if not w1 > w0:
-        raise InputError(f"window {window!r}: expected (start, end) minutes with end > start")
-    if isinstance(baseline, str) and baseline not in _BASELINE_RULES:
-        raise InputError(f"baseline {baseline!r}: expected one of {_BASELINE_RULES} or a number")
-    s0 = float(spu_span[0])
-    s1 = w1 if spu_span[1] is None else float(spu_span[1])
+    rules = Rules.coerce(rules, **changes)
+    c = as_clean(readings, rules)
+    r = _Readings.of_clean(c)
+    events = same_person(check_events(events), list(c.subjects))
+    meals = merge_meals(prepare_meals(events, list(c.subjects)), rules.merge_meals_within_min)
+    cond = spu_condition(meals, events, list(c.subjects), rules)
+    win = meal_windows(meals, r, rules)
+    baseline = meal_baselines(meals, r, rules)
+    w0, w1 = rules.window
+    measures = response.auc_measures_batch(
+        win.minutes, win.glucose, baseline, window=(w0, w1), decay_span=rules.decay_span_min
+    )
+    no_readings = win.cols["n_readings"] == 0
+    measures.loc[no_readings, :] = np.nan
+    next_min = _neighbour_minutes(meals)
+    second = np.isfinite(next_min[0]) & (next_min[0] > 0) & (next_min[0] <= w1)
+    reasons = exclusion_reasons(meals, win.cols, baseline, second, rules)
+    out = _meal_table(meals, cond, next_min, second, baseline, measures, win.cols, reasons)
+    if rules.insulin_proxy:
+        prox = _insulin_proxy(win.proxy_minutes, win.proxy_glucose, baseline, (w0, w1))
+        for col in prox.columns:
+            out[col] = prox[col].to_numpy(dtype=np.float64)
+    out.attrs["rules"] = rules.to_dict()
+    return out
 
-    r = _prepare_readings(readings)
-    subj_list = list(r.subjects)
-    events = same_person(events, subj_list)
-    meals = merge_meals(prepare_meals(events, subj_list), merge_meals_within_min)
-    spu = _events_of_kind(events, "spu", subj_list)
-    exer = _events_of_kind(events, "exercise", subj_list)
 
+def spu_condition(
+    meals: pd.DataFrame, events: pd.DataFrame, subjects: list[Any], rules: Rules
+) -> pd.DataFrame:
+    """SPU minutes, bouts without an end and other exercise of each meal (see module rules).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per meal (``meals``' order): ``condition``, ``spu_minutes`` (min), ``spu_bouts_no_end``,
+        ``other_exercise``.
+    """
     n = len(meals)
-    cols: dict[str, np.ndarray] = {
-        "baseline_mgdl": np.full(n, np.nan),
-        "n_readings": np.zeros(n, dtype=np.int64),
-        "coverage": np.zeros(n),
-        "max_gap_in_window_min": np.full(n, np.nan),
-        "gap_limit": np.full(n, np.inf),
-        "n_censored": np.zeros(n, dtype=np.int64),
-        "spu_minutes": np.zeros(n),
-        "spu_bouts_no_end": np.zeros(n, dtype=np.int64),
-        "other_exercise": np.zeros(n, dtype=bool),
-        "minutes_to_next_meal": np.full(n, np.nan),
-        "minutes_since_prev_meal": np.full(n, np.nan),
-    }
-    mins_parts: list[np.ndarray] = []
-    gluc_parts: list[np.ndarray] = []
-    row_parts: list[np.ndarray] = []
-    proxy_parts: list[tuple[np.ndarray, np.ndarray]] = []
-    proxy_from = min(w0, float(premeal_span[0]))
-
-    meal_t = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
-    has_time = ~np.isnat(meals["meal_time"].to_numpy(dtype="datetime64[ns]"))
+    w0, w1 = rules.window
+    s0 = rules.spu_span[0]
+    s1 = w1 if rules.spu_span[1] is None else rules.spu_span[1]
+    spu_min = np.zeros(n)
+    no_end_n = np.zeros(n, dtype=np.int64)
+    other = np.zeros(n, dtype=bool)
+    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
+    has_time = mt_all != np.iinfo(np.int64).min
+    spu = _events_of_kind(events, "spu", subjects)
+    exer = _events_of_kind(events, "exercise", subjects)
     spu_groups = spu.groupby("subject", sort=False).indices if len(spu) else {}
     ex_groups = exer.groupby("subject", sort=False).indices if len(exer) else {}
-    ns = float(_NS_PER_MIN)
-
-    for subject, idx_m in meals.loc[has_time].groupby("subject", sort=False).indices.items():
-        rows = np.flatnonzero(has_time)[idx_m]
-        mt = meal_t[rows]
-        # neighbouring meals (meals are sorted by time within subject)
-        if len(mt) > 1:
-            d = np.diff(mt) / ns
-            cols["minutes_to_next_meal"][rows[:-1]] = d
-            cols["minutes_since_prev_meal"][rows[1:]] = d
-        # condition: SPU minutes in the span, other exercise in the window
+    ns = _NS_PER_MIN
+    for subject, idx in meals.loc[has_time].groupby("subject", sort=False).indices.items():
+        rows = np.flatnonzero(has_time)[idx]
+        mt = mt_all[rows]
         if subject in spu_groups:
             b = spu.iloc[spu_groups[subject]]
             st = b["start"].to_numpy(dtype=np.int64)
             no_end = b["no_end"].to_numpy(dtype=bool)
-            en = np.where(no_end, st + int(round(spu_default_min * ns)), b["end"].to_numpy())
+            en = np.where(no_end, st + int(round(rules.spu_default_min * ns)), b["end"].to_numpy())
             lo, hi = mt + int(round(s0 * ns)), mt + int(round(s1 * ns))
-            cols["spu_minutes"][rows] = _overlap_minutes(st, en, lo, hi)
+            spu_min[rows] = _overlap_minutes(st, en, lo, hi)
             if no_end.any():
-                cols["spu_bouts_no_end"][rows] = (
+                no_end_n[rows] = (
                     (st[no_end][None, :] <= hi[:, None]) & (en[no_end][None, :] >= lo[:, None])
                 ).sum(axis=1)
         if subject in ex_groups:
             b = exer.iloc[ex_groups[subject]]
-            cols["other_exercise"][rows] = _any_overlap(
+            other[rows] = _any_overlap(
                 b["start"].to_numpy(dtype=np.int64),
                 b["end"].to_numpy(dtype=np.int64),
                 mt + int(round(w0 * ns)),
                 mt + int(round(w1 * ns)),
             )
+    return pd.DataFrame(
+        {
+            "condition": np.where(spu_min >= rules.min_spu_minutes, "spu", "control").astype(
+                object
+            ),
+            "spu_minutes": spu_min,
+            "spu_bouts_no_end": no_end_n,
+            "other_exercise": other,
+        }
+    )
+
+
+@dataclass
+class _Windows:
+    """Each meal's window: counts and gap (``cols``) and the curve handed to the measures."""
+
+    cols: dict[str, np.ndarray]
+    minutes: np.ndarray  # (meals, samples), minutes after the meal, NaN padded
+    glucose: np.ndarray  # mg/dL
+    proxy_minutes: np.ndarray | None  # the curve from the pre-meal span on (insulin proxy)
+    proxy_glucose: np.ndarray | None
+
+
+def _place(n: int, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple:
+    """Stack per-subject (rows, minutes, glucose) blocks into (n, width) NaN-padded arrays."""
+    width = max([m.shape[1] for _, m, _ in parts], default=1)
+    minutes = np.full((n, width), np.nan)
+    glucose = np.full((n, width), np.nan)
+    for rows, m, g in parts:
+        minutes[rows, : m.shape[1]] = m
+        glucose[rows, : g.shape[1]] = g
+    return minutes, glucose
+
+
+def meal_windows(meals: pd.DataFrame, r: _Readings, rules: Rules) -> _Windows:
+    """Readings in each meal's window: count, coverage, longest gap, censored, and the curve.
+
+    The curve holds the readings in the window plus the neighbour on each side when it lies
+    within the gap limit (the measures cut the curve at the window edges by interpolation).
+    """
+    n = len(meals)
+    w0, w1 = rules.window
+    cols = {
+        "n_readings": np.zeros(n, dtype=np.int64),
+        "coverage": np.zeros(n),
+        "max_gap_in_window_min": np.full(n, np.nan),
+        "gap_limit": np.full(n, np.inf),
+        "n_censored": np.zeros(n, dtype=np.int64),
+    }
+    curves, proxy = [], []
+    proxy_from = min(w0, rules.premeal_span[0])
+    ns = _NS_PER_MIN
+    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
+    has_time = mt_all != np.iinfo(np.int64).min
+    for subject, idx in meals.loc[has_time].groupby("subject", sort=False).indices.items():
         data = r.of(subject)
         if data is None:
             continue
+        rows = np.flatnonzero(has_time)[idx]
+        mt = mt_all[rows]
         t, g, cz, iv = data
         nr = len(t)
-        if interval_min is not None:
-            iv = float(interval_min)
-        if not np.isfinite(iv):
-            iv = 5.0
-        gap_lim = float(max_gap_min) if max_gap_min is not None else default_max_gap(iv)
-        cols["gap_limit"][rows] = gap_lim
-        gap_ns = gap_lim * ns
-
-        s = mt + int(round(w0 * ns))
-        e = mt + int(round(w1 * ns))
+        iv = _interval(iv, rules)
+        gap_ns = _gap_limit(iv, rules) * ns
+        cols["gap_limit"][rows] = gap_ns / ns
+        s, e = mt + int(round(w0 * ns)), mt + int(round(w1 * ns))
         lo = np.searchsorted(t, s, side="left")
         hi = np.searchsorted(t, e, side="right")
         hi_open = np.searchsorted(t, e, side="left")
         cols["n_readings"][rows] = hi - lo
-        expected = (w1 - w0) / iv
-        cols["coverage"][rows] = np.minimum((hi_open - lo) / expected, 1.0)
+        cols["coverage"][rows] = np.minimum((hi_open - lo) / ((w1 - w0) / iv), 1.0)
         cs = np.concatenate([[0], np.cumsum(cz)])
         cols["n_censored"][rows] = cs[hi] - cs[lo]
-
-        # longest spacing overlapping the window; window edges stand in beyond the data
-        dd = np.diff(t).astype(np.float64) / ns
-        inner = _range_max(dd, np.maximum(lo - 1, 0), np.minimum(hi, nr - 1) - 1)
-        first_in = np.where(lo < nr, t[np.minimum(lo, nr - 1)], e)
-        edge_lo = np.where(lo == 0, (np.minimum(first_in, e) - s) / ns, np.nan)
-        last_in = np.where(hi > 0, t[np.maximum(hi - 1, 0)], s)
-        edge_hi = np.where(hi == nr, (e - np.maximum(last_in, s)) / ns, np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            cols["max_gap_in_window_min"][rows] = np.nanmax(
-                np.column_stack([inner, edge_lo, edge_hi]), axis=1
-            )
-
-        # the curve: readings in the window plus the neighbour on each side when it lies within
-        # the gap limit (the measures cut the curve at the window edges by interpolation)
+        cols["max_gap_in_window_min"][rows] = _longest_gap(t, lo, hi, s, e)
         ok_prev = (lo > 0) & (lo < nr)
         ok_prev &= (t[np.minimum(lo, nr - 1)] - t[np.maximum(lo - 1, 0)]) <= gap_ns
         ok_next = (hi < nr) & (hi > 0)
         ok_next &= (t[np.minimum(hi, nr - 1)] - t[np.maximum(hi - 1, 0)]) <= gap_ns
         a = lo - ok_prev.astype(np.int64)
         cnt = hi + ok_next.astype(np.int64) - a
-        mins_parts.append(_rel_minutes(t, mt, a, cnt))
-        gluc_parts.append(_padded(g, a, cnt))
-        row_parts.append(rows)
-        if insulin_proxy:  # the model starts at basal: give it the pre-meal readings too
+        curves.append((rows, _rel_minutes(t, mt, a, cnt), _padded(g, a, cnt)))
+        if rules.insulin_proxy:  # the model starts at basal: give it the pre-meal readings too
             a_p = np.minimum(np.searchsorted(t, mt + int(round(proxy_from * ns))), a)
-            proxy_parts.append(
-                (_rel_minutes(t, mt, a_p, a + cnt - a_p), _padded(g, a_p, a + cnt - a_p))
-            )
+            k = a + cnt - a_p
+            proxy.append((rows, _rel_minutes(t, mt, a_p, k), _padded(g, a_p, k)))
+    minutes, glucose = _place(n, curves)
+    pm, pg = _place(n, proxy) if rules.insulin_proxy else (None, None)
+    return _Windows(cols, minutes, glucose, pm, pg)
 
-        # baseline
-        if isinstance(baseline, str):
-            cols["baseline_mgdl"][rows] = _baseline(
-                baseline, t, g, mt, gap_ns, iv, premeal_span, p40_min_coverage
-            )
-        else:
-            cols["baseline_mgdl"][rows] = float(baseline)
 
-    # measures, one batch over every subject's windows
-    width = max([p.shape[1] for p in mins_parts], default=1)
-    minutes_2d = np.full((n, width), np.nan)
-    glucose_2d = np.full((n, width), np.nan)
-    for rows, mp, gp in zip(row_parts, mins_parts, gluc_parts, strict=True):
-        minutes_2d[rows, : mp.shape[1]] = mp
-        glucose_2d[rows, : gp.shape[1]] = gp
-    measures = response.auc_measures_batch(
-        minutes_2d, glucose_2d, cols["baseline_mgdl"], window=(w0, w1), decay_span=decay_span_min
-    )
-    no_readings = cols["n_readings"] == 0
-    measures.loc[no_readings, :] = np.nan
+def _interval(iv: float, rules: Rules) -> float:
+    """The sampling interval used for a subject: the rule's, else inferred, else 5 min."""
+    if rules.interval_min is not None:
+        return float(rules.interval_min)
+    return iv if np.isfinite(iv) else 5.0
 
-    spu_min = cols["spu_minutes"]
-    condition = np.where(spu_min >= min_spu_minutes, "spu", "control").astype(object)
-    next_min = cols["minutes_to_next_meal"]
-    second = np.isfinite(next_min) & (next_min > 0) & (next_min <= w1)
 
-    reasons = _reasons(
-        has_time=has_time,
-        no_readings=no_readings,
-        no_baseline=np.isnan(cols["baseline_mgdl"]),
+def _gap_limit(iv: float, rules: Rules) -> float:
+    return float(rules.max_gap_min) if rules.max_gap_min is not None else default_max_gap(iv)
+
+
+def _longest_gap(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, s: np.ndarray, e: np.ndarray):
+    """Longest spacing overlapping each window [s, e] (ns); window edges stand in beyond data."""
+    nr = len(t)
+    ns = _NS_PER_MIN
+    dd = np.diff(t).astype(np.float64) / ns
+    inner = _range_max(dd, np.maximum(lo - 1, 0), np.minimum(hi, nr - 1) - 1)
+    first_in = np.where(lo < nr, t[np.minimum(lo, nr - 1)], e)
+    edge_lo = np.where(lo == 0, (np.minimum(first_in, e) - s) / ns, np.nan)
+    last_in = np.where(hi > 0, t[np.maximum(hi - 1, 0)], s)
+    edge_hi = np.where(hi == nr, (e - np.maximum(last_in, s)) / ns, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmax(np.column_stack([inner, edge_lo, edge_hi]), axis=1)
+
+
+def meal_baselines(meals: pd.DataFrame, r: _Readings, rules: Rules) -> np.ndarray:
+    """Baseline (mg/dL) of each meal by the ``baseline`` rule; NaN where it cannot be formed."""
+    n = len(meals)
+    if not isinstance(rules.baseline, str):
+        return np.full(n, float(rules.baseline))
+    out = np.full(n, np.nan)
+    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
+    has_time = mt_all != np.iinfo(np.int64).min
+    for subject, idx in meals.loc[has_time].groupby("subject", sort=False).indices.items():
+        data = r.of(subject)
+        if data is None:
+            continue
+        rows = np.flatnonzero(has_time)[idx]
+        t, g, _, iv = data
+        iv = _interval(iv, rules)
+        out[rows] = _baseline(
+            rules.baseline,
+            t,
+            g,
+            mt_all[rows],
+            _gap_limit(iv, rules) * _NS_PER_MIN,
+            iv,
+            rules.premeal_span,
+            rules.p40_min_coverage,
+        )
+    return out
+
+
+def _neighbour_minutes(meals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes to the next and since the previous meal of the same subject (NaN at the ends)."""
+    n = len(meals)
+    to_next, since_prev = np.full(n, np.nan), np.full(n, np.nan)
+    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
+    has_time = mt_all != np.iinfo(np.int64).min
+    for _, idx in meals.loc[has_time].groupby("subject", sort=False).indices.items():
+        rows = np.flatnonzero(has_time)[idx]
+        if len(rows) > 1:  # meals are sorted by time within subject
+            d = np.diff(mt_all[rows]) / _NS_PER_MIN
+            to_next[rows[:-1]] = d
+            since_prev[rows[1:]] = d
+    return to_next, since_prev
+
+
+def exclusion_reasons(
+    meals: pd.DataFrame,
+    cols: dict[str, np.ndarray],
+    baseline: np.ndarray,
+    second: np.ndarray,
+    rules: Rules,
+) -> list[str | None]:
+    """Why each meal is excluded (``"; "``-joined, None when it counts), by the rules."""
+    n = len(meals)
+    return _reasons(
+        has_time=~np.isnat(meals["meal_time"].to_numpy(dtype="datetime64[ns]")),
+        no_readings=cols["n_readings"] == 0,
+        no_baseline=np.isnan(baseline),
         coverage=cols["coverage"],
-        min_coverage=min_coverage,
+        min_coverage=rules.min_coverage,
         max_gap=cols["max_gap_in_window_min"],
         gap_limits=cols["gap_limit"],
-        censored=(cols["n_censored"] > 0) if exclude_censored else np.zeros(n, dtype=bool),
-        second=second if exclude_second_meal else np.zeros(n, dtype=bool),
+        censored=(cols["n_censored"] > 0) if rules.exclude_censored else np.zeros(n, dtype=bool),
+        second=second if rules.exclude_second_meal else np.zeros(n, dtype=bool),
     )
 
+
+def _meal_table(
+    meals: pd.DataFrame,
+    cond: pd.DataFrame,
+    neighbours: tuple[np.ndarray, np.ndarray],
+    second: np.ndarray,
+    baseline: np.ndarray,
+    measures: pd.DataFrame,
+    cols: dict[str, np.ndarray],
+    reasons: list[str | None],
+) -> pd.DataFrame:
+    """The per-meal table of :func:`meal_responses`, columns in their documented order."""
     mtime = meals["meal_time"]
     data: dict[str, Any] = {
         "subject": meals["subject"].to_numpy(dtype=object),
@@ -719,14 +739,14 @@ def meal_responses(
         "time_of_day_h": (
             mtime.dt.hour + mtime.dt.minute / 60.0 + mtime.dt.second / 3600.0
         ).to_numpy(dtype=np.float64),
-        "condition": condition,
-        "spu_minutes": spu_min,
-        "spu_bouts_no_end": cols["spu_bouts_no_end"],
-        "other_exercise": cols["other_exercise"],
+        "condition": cond["condition"].to_numpy(dtype=object),
+        "spu_minutes": cond["spu_minutes"].to_numpy(dtype=np.float64),
+        "spu_bouts_no_end": cond["spu_bouts_no_end"].to_numpy(dtype=np.int64),
+        "other_exercise": cond["other_exercise"].to_numpy(dtype=bool),
         "second_meal_in_window": second,
-        "minutes_to_next_meal": next_min,
-        "minutes_since_prev_meal": cols["minutes_since_prev_meal"],
-        "baseline_mgdl": cols["baseline_mgdl"],
+        "minutes_to_next_meal": neighbours[0],
+        "minutes_since_prev_meal": neighbours[1],
+        "baseline_mgdl": baseline,
     }
     for c in response.MEASURE_COLUMNS:
         data[c] = measures[c].to_numpy(dtype=np.float64)
@@ -735,24 +755,7 @@ def meal_responses(
     # object dtype on every pandas version: None where the meal counts, a string otherwise
     data["excluded_reason"] = pd.Series(reasons, dtype=object)
     data["included"] = np.array([x is None for x in reasons], dtype=bool)
-    if insulin_proxy:
-        prox = _insulin_proxy(n, row_parts, proxy_parts, cols["baseline_mgdl"], (w0, w1))
-        for c in prox.columns:
-            data[c] = prox[c].to_numpy(dtype=np.float64)
-    out = pd.DataFrame(data)
-    out.attrs["rules"] = {
-        "window": (w0, w1),
-        "baseline": baseline,
-        "premeal_span": tuple(premeal_span),
-        "spu_span": (s0, spu_span[1]),
-        "min_spu_minutes": min_spu_minutes,
-        "merge_meals_within_min": merge_meals_within_min,
-        "min_coverage": min_coverage,
-        "max_gap_min": max_gap_min,
-        "exclude_censored": exclude_censored,
-        "exclude_second_meal": exclude_second_meal,
-    }
-    return out
+    return pd.DataFrame(data)
 
 
 def _baseline(
@@ -785,27 +788,16 @@ def _baseline(
 
 
 def _insulin_proxy(
-    n: int,
-    row_parts: list[np.ndarray],
-    proxy_parts: list[tuple[np.ndarray, np.ndarray]],
+    minutes_2d: np.ndarray,
+    glucose_2d: np.ndarray,
     baseline_mgdl: np.ndarray,
     window: tuple[float, float],
 ) -> pd.DataFrame:
     """Insulin-exposure *proxy* measures per meal (model-based, not measured insulin)."""
-    from . import insulin  # only needed on request
-
-    width = max([p[0].shape[1] for p in proxy_parts], default=1)
-    minutes_2d = np.full((n, width), np.nan)
-    glucose_2d = np.full((n, width), np.nan)
-    for rows, (mp, gp) in zip(row_parts, proxy_parts, strict=True):
-        minutes_2d[rows, : mp.shape[1]] = mp
-        glucose_2d[rows, : gp.shape[1]] = gp
     res = insulin.insulin_proxy_measures_batch(
         minutes_2d, glucose_2d, window=window, baseline="t0", gb_mgdl=baseline_mgdl
     )
-    keep = ["insulin_proxy_baseline_pmol_l", "insulin_proxy_iauc_pmol_l_min"]
-    keep += ["insulin_proxy_peak_pmol_l"]
-    return res[[c for c in keep if c in res.columns]]
+    return res[[c for c in insulin.PROXY_MEASURE_COLUMNS if c in res.columns]]
 
 
 def _reasons(
@@ -849,36 +841,38 @@ def _reasons(
 # --------------------------------------------------------------------------- curves
 
 
+def curve_grid(rules: Rules) -> np.ndarray:
+    """Minutes of the mean-curve grid: from the pre-meal span's start (or the window's, if
+    earlier) to the window end, every ``curve_step_min`` minutes."""
+    start = min(rules.premeal_span[0], rules.window[0])
+    step = rules.curve_step_min
+    return np.arange(start, rules.window[1] + step / 2, step, dtype=np.float64)
+
+
 def meal_curves(
-    readings: pd.DataFrame,
+    readings: Any,
     meals: pd.DataFrame,
     grid: np.ndarray | None = None,
-    *,
-    baseline: str | float = "premeal",
-    premeal_span: tuple[float, float] = (-30, 0),
-    max_gap_min: float | None = None,
-    interval_min: float | None = None,
+    rules: Rules | dict | None = None,
+    **changes: Any,
 ) -> pd.DataFrame:
     """Glucose around each meal on a common minute grid, for mean-curve plots.
 
     Parameters
     ----------
-    readings : pandas.DataFrame
-        Readings (``subject``, ``time``, ``glucose_mgdl`` mg/dL).
+    readings : pandas.DataFrame or CleanReadings
+        Readings (``subject``, ``time``, ``glucose_mgdl`` mg/dL) or the clean stage's output.
     meals : pandas.DataFrame
         Meals: the output of :func:`meal_responses` (filter it first, e.g. to included meals)
         or any table with ``meal_time`` (or ``time``), optional ``subject`` and ``condition``.
     grid : array_like, optional
-        Minutes relative to the meal; default ``np.arange(-30, 181, 5)``.
-    baseline : {"premeal", "t0", "p40_24h"} or float, default "premeal"
-        Used for ``delta_mgdl`` only when ``meals`` has no ``baseline_mgdl`` column.
-    premeal_span : (float, float), default (-30, 0)
-        Minutes of the ``"premeal"`` baseline.
-    max_gap_min : float, optional
-        No interpolation across spacings longer than this (minutes); default as in
-        :func:`meal_responses`.
-    interval_min : float, optional
-        Sampling interval, minutes (default: each subject's median spacing).
+        Minutes relative to the meal; default :func:`curve_grid` of the rules.
+    rules : Rules or dict, optional
+        ``baseline`` and ``premeal_span`` (used for ``delta_mgdl`` only when ``meals`` has no
+        ``baseline_mgdl`` column), ``max_gap_min`` (no interpolation across longer spacings),
+        ``interval_min``, and the grid; default :class:`~soleus_analysis.core.rules.Rules`.
+    **changes
+        Rules to change for this call, by name.
 
     Returns
     -------
@@ -887,9 +881,11 @@ def meal_curves(
         (linearly interpolated, NaN across gaps or outside the data) and ``delta_mgdl``
         (glucose minus the meal's baseline), one row per meal and grid minute.
     """
-    grid_arr = np.arange(-30, 181, 5) if grid is None else np.asarray(grid, dtype=np.float64)
-    r = _prepare_readings(readings)
-    subj_list = list(r.subjects)
+    rules = Rules.coerce(rules, **changes)
+    grid_arr = curve_grid(rules) if grid is None else np.asarray(grid, dtype=np.float64)
+    c = as_clean(readings, rules)
+    r = _Readings.of_clean(c)
+    subj_list = list(c.subjects)
     m = meals.rename(columns={"time": "meal_time"}) if "meal_time" not in meals else meals
     if "meal_time" not in m.columns:
         raise InputError("meals lack a 'meal_time' (or 'time') column")
@@ -905,28 +901,20 @@ def meal_curves(
         m["baseline_mgdl"].to_numpy(dtype=np.float64) if "baseline_mgdl" in m.columns else None
     )
     values = np.full((len(m), len(grid_arr)), np.nan)
-    base = np.full(len(m), np.nan)
     ns = float(_NS_PER_MIN)
-    for s in pd.unique(subj[ok_time]):
-        data = r.of(s)
+    for s_ in pd.unique(subj[ok_time]):
+        data = r.of(s_)
         if data is None:
             continue
-        rows = np.flatnonzero(ok_time & (subj == s))
+        rows = np.flatnonzero(ok_time & (subj == s_))
         t, g, _, iv = data
-        if interval_min is not None:
-            iv = float(interval_min)
-        if not np.isfinite(iv):
-            iv = 5.0
-        gap_ns = (float(max_gap_min) if max_gap_min is not None else default_max_gap(iv)) * ns
+        gap_ns = _gap_limit(_interval(iv, rules), rules) * ns
         x = mt_all[rows][:, None] + np.round(grid_arr * ns).astype(np.int64)[None, :]
         values[rows] = _interp_gap(t, g, x, gap_ns)
-        if base_given is None:
-            if isinstance(baseline, str):
-                base[rows] = _baseline(baseline, t, g, mt_all[rows], gap_ns, iv, premeal_span, 0.5)
-            else:
-                base[rows] = float(baseline)
     if base_given is not None:
         base = base_given
+    else:
+        base = meal_baselines(m.assign(subject=subj), r, rules)
     k = len(grid_arr)
     return pd.DataFrame(
         {

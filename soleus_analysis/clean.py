@@ -1,7 +1,14 @@
-"""Cleaning canonical readings: sort, de-duplicate, sampling interval, gaps, warm-up, censoring.
+"""The clean stage: readings sorted, de-duplicated, with their sampling interval and gaps, once.
 
-Every function is pure (it returns a new frame) and reports what it changed: functions that
-remove or alter rows return ``(frame, count)`` or ``(frame, report)``, never silently.
+:func:`clean` is the one place where readings are prepared for analysis: it drops readings
+without a time or a usable glucose value and exact duplicates (counting each by reason), sorts
+them by subject and time (repeated local times in the device's order), infers each subject's
+sampling interval and finds the gaps. Everything after it (:mod:`soleus_analysis.align`,
+:mod:`soleus_analysis.metrics`, the plots) takes its :class:`CleanReadings`; given a plain frame
+they call :func:`clean` themselves, so there is one definition of each step.
+
+The other functions are the steps, usable on their own; each is pure and reports what it
+changed (``(frame, count)`` or ``(frame, report)``), never silently.
 
 Readings follow :mod:`soleus_analysis.core.schema`: ``subject``, ``time`` (tz-naive local time),
 ``glucose_mgdl`` (mg/dL), ``censored`` (``"low"``/``"high"`` or missing), ``source``; readers may
@@ -10,19 +17,27 @@ append extra columns such as ``transmitter_time_s`` (Dexcom).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .core.errors import InputError
-from .core.schema import CENSORED_HIGH, CENSORED_LOW
+from .core.rules import Rules
+from .core.schema import CENSORED_HIGH, CENSORED_LOW, DEFAULT_SUBJECT
+from .core.validate import check_readings
 
 __all__ = [
+    "CleanReadings",
+    "clean",
+    "as_clean",
     "sort_readings",
     "drop_duplicate_readings",
     "infer_interval",
     "median_spacing",
+    "median_spacing_ranges",
+    "range_reduce",
     "default_max_gap",
     "find_gaps",
     "drop_warmup",
@@ -37,6 +52,315 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str = "reading
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(f"{what} lack column(s) {missing}; expected at least {list(columns)}")
+
+
+#: reasons :func:`clean` drops a reading for
+DROP_NO_TIME = "no time"
+DROP_NO_GLUCOSE = "no glucose value"
+DROP_NON_POSITIVE = "glucose not above 0 mg/dL"
+DROP_DUPLICATE = "duplicate reading"
+
+
+@dataclass(frozen=True)
+class CleanReadings:
+    """Readings as every step after the clean stage takes them (see :func:`clean`).
+
+    Attributes
+    ----------
+    readings : pandas.DataFrame
+        Canonical readings with a valid time and a glucose value above 0 mg/dL, without exact
+        duplicates, sorted by subject, time and (where the export has it) the transmitter's
+        clock; index 0..n-1.
+    subjects : list
+        The subjects in sort order; ``codes[i]`` indexes this list for reading ``i``.
+    codes : numpy.ndarray of int
+        Subject code of each reading (non-decreasing).
+    bounds : numpy.ndarray of int
+        Subject ``k``'s readings are rows ``bounds[k]:bounds[k + 1]``.
+    t_ns : numpy.ndarray of int64
+        Reading times, nanoseconds.
+    interval_min : pandas.Series
+        Sampling interval per subject, minutes: the rule's ``interval_min`` or the median
+        spacing of distinct reading times (NaN with fewer than two distinct times).
+    gaps : pandas.DataFrame
+        Spans without readings longer than the gap limit: ``subject``, ``gap_start``,
+        ``gap_end``, ``gap_min`` (minutes).
+    dropped : dict
+        Reason -> readings dropped (``n_in = len(readings) + sum(dropped.values())``).
+    rules : Rules
+        The rules used (``interval_min``, ``max_gap_min``).
+    """
+
+    readings: pd.DataFrame
+    subjects: list
+    codes: np.ndarray
+    bounds: np.ndarray
+    t_ns: np.ndarray
+    interval_min: pd.Series
+    gaps: pd.DataFrame
+    dropped: dict[str, int] = field(default_factory=dict)
+    rules: Rules = field(default_factory=Rules)
+
+    def interval_of(self, subject: Any) -> float:
+        """Sampling interval of ``subject``, minutes (NaN when unknown)."""
+        return float(self.interval_min.get(subject, np.nan))
+
+    def rows_of(self, subject: Any) -> slice:
+        """Row slice of ``subject``'s readings (empty when it has none)."""
+        try:
+            k = self.subjects.index(subject)
+        except ValueError:
+            return slice(0, 0)
+        return slice(int(self.bounds[k]), int(self.bounds[k + 1]))
+
+
+def clean(data: Any, rules: Rules | dict | None = None) -> CleanReadings:
+    """The clean stage: valid, de-duplicated, sorted readings, their interval and gaps.
+
+    Steps, in order: drop readings without a time (``"no time"``) or without a glucose value
+    (``"no glucose value"``) or with glucose at or below 0 mg/dL (``"glucose not above 0
+    mg/dL"``); sort by subject, time and ``transmitter_time_s`` when present (so repeated
+    local times at a daylight-saving fall-back keep the device's order); drop exact duplicates
+    (same subject, time, glucose, censoring and transmitter time: the same reading exported
+    twice, ``"duplicate reading"``); infer each subject's sampling interval and find the gaps.
+    Censored (Low/High) readings are kept: they hold the device limit.
+
+    Parameters
+    ----------
+    data : Recording or pandas.DataFrame or CleanReadings
+        Readings (``time`` local and tz-naive, ``glucose_mgdl`` in mg/dL, optional
+        ``subject``, ``censored``, reader extras), or a recording holding them. Readings
+        without a ``subject`` column are given :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT`.
+    rules : Rules or dict, optional
+        ``interval_min`` and ``max_gap_min`` are used; defaults :class:`Rules`.
+
+    Returns
+    -------
+    CleanReadings
+    """
+    if isinstance(data, CleanReadings):
+        return data
+    rules = Rules.coerce(rules)
+    readings = data.readings if hasattr(data, "readings") else data
+    readings = check_readings(readings)
+    if "subject" not in readings.columns or readings["subject"].isna().all():
+        readings = readings.assign(subject=DEFAULT_SUBJECT)
+    n = len(readings)
+    t = readings["time"].to_numpy(dtype="datetime64[ns]").view("i8")
+    g = pd.to_numeric(readings["glucose_mgdl"], errors="coerce").to_numpy(dtype=np.float64)
+    no_time = t == np.iinfo(np.int64).min
+    no_value = ~no_time & ~np.isfinite(g)
+    non_pos = ~no_time & np.isfinite(g) & (g <= 0)
+    dropped = {
+        DROP_NO_TIME: int(no_time.sum()),
+        DROP_NO_GLUCOSE: int(no_value.sum()),
+        DROP_NON_POSITIVE: int(non_pos.sum()),
+    }
+    ok = ~(no_time | no_value | non_pos)
+    subj = readings["subject"]
+    if subj.isna().any():
+        subj = subj.astype(object).where(subj.notna(), DEFAULT_SUBJECT)
+    runs = _sorted_runs(subj)
+    if runs is None:
+        codes, uniques = pd.factorize(subj, sort=True)
+        codes = codes.astype(np.int64)
+    else:  # subjects already grouped in ascending runs (as readers return them)
+        run_len, uniques = runs
+        codes = np.repeat(np.arange(len(uniques), dtype=np.int64), run_len)
+    tx = (
+        pd.to_numeric(readings["transmitter_time_s"], errors="coerce").to_numpy(np.float64)
+        if "transmitter_time_s" in readings.columns
+        else None
+    )
+    sel = np.flatnonzero(ok)
+    c, tt = codes[sel], t[sel]
+    sorted_ = bool(np.all(c[1:] >= c[:-1]))
+    if sorted_ and len(c) > 1:
+        same = c[1:] == c[:-1]
+        dt = tt[1:] - tt[:-1]
+        sorted_ = bool(np.all(~same | (dt >= 0)))
+        if sorted_ and tx is not None:
+            x = tx[sel]
+            tie = same & (dt == 0)
+            sorted_ = bool(np.all(~tie | ~(x[1:] < x[:-1])))
+    if not sorted_:
+        keys = [tt, c] if tx is None else [tx[sel], tt, c]
+        sel = sel[np.lexsort(keys)]
+        c, tt = codes[sel], t[sel]
+    # exact duplicates: only readings sharing subject and time with a neighbour can be one
+    if len(sel) > 1:
+        tie = (c[1:] == c[:-1]) & (tt[1:] == tt[:-1])
+        if tie.any():
+            cand = np.zeros(len(sel), dtype=bool)
+            cand[1:] |= tie
+            cand[:-1] |= tie
+            ci = np.flatnonzero(cand)
+            key = {"c": c[ci], "t": tt[ci], "g": g[sel][ci]}
+            if "censored" in readings.columns:
+                key["z"] = readings["censored"].to_numpy(dtype=object)[sel][ci]
+            if tx is not None:
+                key["x"] = tx[sel][ci]
+            dup = pd.DataFrame(key).duplicated().to_numpy()
+            if dup.any():
+                keep = np.ones(len(sel), dtype=bool)
+                keep[ci[dup]] = False
+                sel, c, tt = sel[keep], c[keep], tt[keep]
+    dropped[DROP_DUPLICATE] = int(ok.sum() - len(sel))
+    if len(sel) == n and sorted_:
+        out = (
+            readings
+            if isinstance(readings.index, pd.RangeIndex)
+            else readings.reset_index(drop=True)
+        )
+    else:
+        out = readings.iloc[sel].reset_index(drop=True)
+    k = len(uniques)
+    bounds = np.searchsorted(c, np.arange(k + 1))
+    present = np.flatnonzero(bounds[1:] > bounds[:-1])
+    subjects = [uniques[i] for i in present]
+    if len(present) < k:  # subjects whose every reading was dropped
+        remap = np.full(k, -1, dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        c = remap[c]
+        bounds = np.searchsorted(c, np.arange(len(present) + 1))
+    if rules.interval_min is not None:
+        iv = np.full(len(subjects), float(rules.interval_min))
+    else:
+        iv = median_spacing_ranges(np.diff(tt), _NS_PER_MIN, bounds[:-1], bounds[1:])
+    interval = pd.Series(
+        iv, index=pd.Index(subjects, dtype=object, name="subject"), name="interval_min"
+    )
+    gaps = _gaps(out, c, tt, subjects, iv, rules.max_gap_min)
+    return CleanReadings(
+        readings=out,
+        subjects=subjects,
+        codes=c,
+        bounds=bounds,
+        t_ns=tt,
+        interval_min=interval,
+        gaps=gaps,
+        dropped={r: v for r, v in dropped.items() if v},
+        rules=rules,
+    )
+
+
+def as_clean(data: Any, rules: Rules | dict | None = None) -> CleanReadings:
+    """``data`` itself when it is already :class:`CleanReadings`, else :func:`clean` of it."""
+    return data if isinstance(data, CleanReadings) else clean(data, rules)
+
+
+def range_reduce(
+    ufunc: np.ufunc, a: np.ndarray, lo: np.ndarray, hi: np.ndarray, **kw
+) -> np.ndarray:
+    """``ufunc.reduce(a[lo[i]:hi[i]])`` for sorted, non-overlapping, non-empty ranges."""
+    if len(lo) == 0:
+        return np.empty(0, dtype=kw.get("dtype", a.dtype))
+    idx = np.empty(2 * len(lo), dtype=np.intp)
+    idx[0::2] = lo
+    idx[1::2] = hi
+    if idx[-1] >= len(a):
+        idx = idx[:-1]
+    return ufunc.reduceat(a, idx, **kw)[0::2]
+
+
+def _sorted_runs(subject: pd.Series) -> tuple[np.ndarray, list] | None:
+    """Run lengths and values of an Arrow-backed string column in ascending runs, else None.
+
+    Readers return readings grouped by subject in sorted order; then the run-end encoding gives
+    the groups far faster than hashing every row. Anything else (nulls, unsorted runs, a
+    non-Arrow column) returns None and the caller falls back to :func:`pandas.factorize`.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = subject.array.__arrow_array__()
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if len(arr) == 0 or arr.null_count:
+        return None
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    ree = pc.run_end_encode(arr)
+    values = ree.values.to_pylist()
+    if len(values) > 65536 or any(a >= b for a, b in zip(values, values[1:], strict=False)):
+        return None
+    return np.diff(ree.run_ends.to_numpy().astype(np.intp), prepend=0), values
+
+
+def median_spacing_ranges(
+    dt: np.ndarray, per_min: int, starts: np.ndarray, stops: np.ndarray
+) -> np.ndarray:
+    """The sampling interval: median spacing (min) of consecutive distinct readings per subject.
+
+    The one definition of the interval (NaN with fewer than two distinct times).
+
+    ``dt`` holds the integer time steps between consecutive sorted readings (``per_min`` per
+    minute). Each subject's median is first guessed (its middle spacing) and verified by
+    counting spacings below and up to the guess, which settles regular data in a few passes
+    over small boolean arrays; subjects whose guess fails get an exact median of their own
+    spacings.
+    """
+    n_groups = len(starts)
+    out = np.full(n_groups, np.nan)
+    lo, hi = starts, np.maximum(stops - 1, starts)  # spacings of subject s: dt[lo:hi]
+    has = hi > lo
+    if not has.any():
+        return out
+    lo, hi, idx = lo[has], hi[has], np.flatnonzero(has)
+    guess = dt[(lo + hi) // 2]
+    zero = dt == 0  # duplicated timestamps (readings are sorted)
+    n_zero = range_reduce(np.add, zero, lo, hi, dtype=np.intp) if zero.any() else 0
+    m = (hi - lo) - n_zero
+    below, upto = np.zeros(len(lo), np.intp), np.zeros(len(lo), np.intp)
+    distinct = np.unique(guess)
+    if len(distinct) <= 4:  # one pass per distinct guess over the whole array
+        for g in distinct:
+            at = np.flatnonzero(guess == g)
+            below[at] = range_reduce(np.add, dt < g, lo[at], hi[at], dtype=np.intp)
+            upto[at] = range_reduce(np.add, dt <= g, lo[at], hi[at], dtype=np.intp)
+    else:
+        for j, (a, b, g) in enumerate(zip(lo.tolist(), hi.tolist(), guess.tolist(), strict=True)):
+            seg = dt[a:b]
+            below[j] = np.count_nonzero(seg < g)
+            upto[j] = np.count_nonzero(seg <= g)
+    below -= n_zero
+    upto -= n_zero
+    good = (guess > 0) & (below <= (m - 1) // 2) & (upto > m // 2)
+    out[idx[good]] = guess[good] / per_min
+    for j in np.flatnonzero(~good & (m > 0)):
+        seg = dt[lo[j] : hi[j]]
+        out[idx[j]] = np.median(seg[seg > 0] / per_min)
+    return out
+
+
+def _gaps(
+    readings: pd.DataFrame,
+    codes: np.ndarray,
+    t_ns: np.ndarray,
+    subjects: list,
+    interval: np.ndarray,
+    max_gap_min: float | None,
+) -> pd.DataFrame:
+    """Spacings longer than the gap limit (``max_gap_min`` or the default of each interval)."""
+    if max_gap_min is None:
+        limit = np.array([default_max_gap(v) for v in interval], dtype=np.float64)
+    else:
+        limit = np.full(len(subjects), float(max_gap_min))
+    d = np.diff(t_ns).astype(np.float64) / _NS_PER_MIN
+    idx = np.flatnonzero((codes[1:] == codes[:-1]) & (d > limit[codes[1:]])) if len(d) else []
+    idx = np.asarray(idx, dtype=np.intp)
+    times = readings["time"].to_numpy(dtype="datetime64[ns]")
+    return pd.DataFrame(
+        {
+            "subject": pd.Series(np.asarray(subjects, dtype=object)[codes[idx]], dtype=object),
+            "gap_start": times[idx],
+            "gap_end": times[idx + 1],
+            "gap_min": d[idx],
+        }
+    )
 
 
 def _time_ns(series: pd.Series) -> np.ndarray:
@@ -106,14 +430,14 @@ def _subject_codes(frame: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
 
 
 def median_spacing(codes: np.ndarray, t_ns: np.ndarray, n_groups: int) -> np.ndarray:
-    """Median positive spacing of sorted times within each group, in minutes.
+    """Median positive spacing of times within each group, minutes (:func:`median_spacing_ranges`).
 
     Parameters
     ----------
     codes : numpy.ndarray of int
         Group (subject) code of each reading, ``0 .. n_groups - 1``.
     t_ns : numpy.ndarray of int64
-        Reading times in nanoseconds, sorted within each group (groups contiguous or not).
+        Reading times in nanoseconds (any order).
     n_groups : int
         Number of groups.
 
@@ -124,13 +448,8 @@ def median_spacing(codes: np.ndarray, t_ns: np.ndarray, n_groups: int) -> np.nda
     """
     order = np.lexsort((t_ns, codes))
     c, tt = codes[order], t_ns[order]
-    d = np.diff(tt).astype(np.float64) / _NS_PER_MIN
-    keep = (c[1:] == c[:-1]) & (d > 0)
-    out = np.full(n_groups, np.nan)
-    if keep.any():
-        med = pd.Series(d[keep]).groupby(c[1:][keep]).median()
-        out[med.index.to_numpy()] = med.to_numpy()
-    return out
+    bounds = np.searchsorted(c, np.arange(n_groups + 1))
+    return median_spacing_ranges(np.diff(tt), _NS_PER_MIN, bounds[:-1], bounds[1:])
 
 
 def infer_interval(readings: pd.DataFrame) -> pd.Series:

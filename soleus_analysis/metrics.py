@@ -18,11 +18,14 @@ excursion walk loops in Python, over turning points (a few per day), never over 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .clean import as_clean, clean, range_reduce
 from .core.errors import InputError
+from .core.rules import Rules
 
 __all__ = ["glycemic_metrics", "agp_percentiles", "METRIC_COLUMNS"]
 
@@ -61,126 +64,48 @@ _MIN_PER_DAY = 1440
 # --------------------------------------------------------------------------------------------
 # input preparation
 # --------------------------------------------------------------------------------------------
-def _sorted_runs(subject: pd.Series) -> tuple[np.ndarray, list] | None:
-    """Run lengths and values of an Arrow-backed string column in ascending runs, else None.
-
-    Readers return readings grouped by subject in sorted order; then the run-end encoding gives
-    the groups far faster than hashing every row. Anything else (nulls, unsorted runs, a
-    non-Arrow column) returns None and the caller falls back to :func:`pandas.factorize`.
-    """
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        arr = subject.array.__arrow_array__()
-    except (ImportError, AttributeError, TypeError, ValueError):
-        return None
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if len(arr) == 0 or arr.null_count:
-        return None
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return None
-    ree = pc.run_end_encode(arr)
-    values = ree.values.to_pylist()
-    if len(values) > 65536 or any(a >= b for a, b in zip(values, values[1:], strict=False)):
-        return None
-    return np.diff(ree.run_ends.to_numpy().astype(np.intp), prepend=0), values
-
-
-def _prepare_groups(readings: pd.DataFrame) -> tuple:
-    """Usable readings sorted by (subject, time), without a per-row subject label when avoidable.
+def _prepare_groups(readings: Any, interval_min: float | None = None) -> tuple:
+    """Arrays of the clean stage's readings (:func:`soleus_analysis.clean.clean`).
 
     Returns
     -------
-    t, per_min, gl, starts, stops, subjects, codes
+    t, per_min, gl, starts, stops, subjects, codes, interval
         Times as integers in the column's own unit (``per_min`` units per minute), glucose
-        (mg/dL), each subject's row range ``[starts, stops)``, the sorted subjects, and the
-        per-row subject codes, or None when the rows came grouped in sorted runs.
+        (mg/dL), each subject's row range ``[starts, stops)``, the sorted subjects, the
+        per-row subject codes and each subject's sampling interval (minutes).
     """
-    for col in ("subject", "time", "glucose_mgdl"):
-        if col not in readings.columns:
-            raise InputError(f"readings lack column {col!r}; expected subject, time, glucose_mgdl")
-    time = pd.to_datetime(readings["time"])
-    if getattr(time.dt, "tz", None) is not None:
-        time = time.dt.tz_localize(None)
-    t = time.to_numpy()
+    rules = None if interval_min is None else Rules(interval_min=interval_min)
+    c = as_clean(readings, rules)
+    if interval_min is not None and c.rules.interval_min != interval_min:
+        c = clean(c.readings, rules)
+    t = c.readings["time"].to_numpy()
     unit, count = np.datetime_data(t.dtype)
     if unit not in ("s", "ms", "us", "ns") or count != 1:
         t, unit = t.astype("datetime64[ns]"), "ns"
     per_min = 60 * {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
-    t = t.view("int64")
-    gl = pd.to_numeric(readings["glucose_mgdl"], errors="coerce").to_numpy(dtype="float64")
-    subject = readings["subject"].astype(str)
-    runs = _sorted_runs(subject)
-    keep = (gl > 0) & (gl < np.inf) & (t != np.iinfo(np.int64).min)
-    codes = None
-    if runs is None:
-        codes, uniques = pd.factorize(subject, sort=True)
-        uniques = list(uniques)
-        keep &= codes >= 0
-    else:
-        run_len, uniques = runs
-    all_kept = bool(keep.all())
-    if not all_kept:
-        t, gl = t[keep], gl[keep]
-        if codes is not None:
-            codes = codes[keep]
-        else:
-            run_len = np.add.reduceat(keep, np.cumsum(run_len) - run_len, dtype=np.intp)
-    if codes is None:
-        stops = np.cumsum(run_len)
-        starts = stops - run_len
-        back = np.flatnonzero(t[1:] < t[:-1])
-        if len(back) and not np.all(np.isin(back + 1, starts)):
-            codes = np.repeat(np.arange(len(uniques)), run_len)
-    if codes is not None:
-        ordered = bool(np.all(codes[1:] >= codes[:-1]))
-        if ordered:
-            back = np.flatnonzero(t[1:] < t[:-1])
-            ordered = len(back) == 0 or bool(np.all(codes[back + 1] != codes[back]))
-        if not ordered:
-            order = np.lexsort((t, codes))
-            codes, t, gl = codes[order], t[order], gl[order]
-        bounds = np.searchsorted(codes, np.arange(len(uniques) + 1), side="left")
-        starts, stops = bounds[:-1], bounds[1:]
-    # subjects without a usable reading are left out
-    present = np.flatnonzero(stops > starts)
-    if len(present) < len(uniques):
-        starts, stops = starts[present], stops[present]
-        uniques = [uniques[i] for i in present]
-        if codes is not None:
-            remap = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int64)
-            remap[present] = np.arange(len(present))
-            codes = remap[codes]
-    return t, per_min, gl, starts, stops, list(uniques), codes
+    gl = c.readings["glucose_mgdl"].to_numpy(dtype="float64")
+    starts, stops = c.bounds[:-1], c.bounds[1:]
+    return (
+        t.view("int64"),
+        per_min,
+        gl,
+        starts,
+        stops,
+        list(c.subjects),
+        c.codes,
+        c.interval_min.to_numpy(dtype=np.float64),
+    )
 
 
-def _prepare(readings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-    """Sorted (subject code, time in ns, glucose) arrays of the usable readings, and the subjects."""
-    t, per_min, gl, starts, stops, subjects, codes = _prepare_groups(readings)
-    if codes is None:
-        codes = np.repeat(np.arange(len(subjects)), stops - starts)
+def _prepare(readings: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Sorted (subject code, time in ns, glucose) arrays of the clean readings, and the subjects."""
+    t, per_min, gl, _, _, subjects, codes, _ = _prepare_groups(readings)
     return codes, t * (_NS_PER_MIN // per_min), gl, subjects
 
 
 # --------------------------------------------------------------------------------------------
 # segment reductions (contiguous index ranges; no per-element group labels)
 # --------------------------------------------------------------------------------------------
-def _range_reduce(
-    ufunc: np.ufunc, a: np.ndarray, lo: np.ndarray, hi: np.ndarray, **kw
-) -> np.ndarray:
-    """``ufunc.reduce(a[lo[i]:hi[i]])`` for sorted, non-overlapping, non-empty ranges."""
-    if len(lo) == 0:
-        return np.empty(0, dtype=kw.get("dtype", a.dtype))
-    idx = np.empty(2 * len(lo), dtype=np.intp)
-    idx[0::2] = lo
-    idx[1::2] = hi
-    if idx[-1] >= len(a):
-        idx = idx[:-1]
-    return ufunc.reduceat(a, idx, **kw)[0::2]
-
-
 def _broadcast_ranges(vals: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int, fill: float):
     """Array of length ``n`` holding ``vals[i]`` on ``[lo[i], hi[i])`` and ``fill`` elsewhere."""
     edges = np.empty(2 * len(lo) + 2, dtype=np.intp)
@@ -219,13 +144,13 @@ def _range_mean_sd(
     if clean:
         n[full] = rhi - rlo
     else:
-        n[full] = _range_reduce(np.add, ok, rlo, rhi, dtype=np.intp)
+        n[full] = range_reduce(np.add, ok, rlo, rhi, dtype=np.intp)
         bad = ~ok
         if not scratch:
             a = a.copy()
             scratch = True
         np.copyto(a, 0.0, where=bad)
-    s[full] = _range_reduce(np.add, a, rlo, rhi)
+    s[full] = range_reduce(np.add, a, rlo, rhi)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s / n
         if want_sd:
@@ -240,54 +165,10 @@ def _range_mean_sd(
             np.multiply(a, a, out=a)
             if not clean:
                 np.copyto(a, 0.0, where=bad)
-            ss[full] = _range_reduce(np.add, a, rlo, rhi)
+            ss[full] = range_reduce(np.add, a, rlo, rhi)
         sd = np.sqrt(ss / (n - 1))
     sd[n < 2] = np.nan
     return n, mean, sd
-
-
-def _infer_interval(
-    dt: np.ndarray, per_min: int, starts: np.ndarray, stops: np.ndarray
-) -> np.ndarray:
-    """Median spacing (min) of consecutive distinct readings per subject; NaN when undefined.
-
-    ``dt`` holds the integer time steps between consecutive sorted readings (``per_min`` per
-    minute). Each subject's median is first guessed (its middle spacing) and verified by
-    counting spacings below and up to the guess, which settles regular data in a few passes
-    over small boolean arrays; subjects whose guess fails get an exact median of their own
-    spacings.
-    """
-    n_groups = len(starts)
-    out = np.full(n_groups, np.nan)
-    lo, hi = starts, np.maximum(stops - 1, starts)  # spacings of subject s: dt[lo:hi]
-    has = hi > lo
-    if not has.any():
-        return out
-    lo, hi, idx = lo[has], hi[has], np.flatnonzero(has)
-    guess = dt[(lo + hi) // 2]
-    zero = dt == 0  # duplicated timestamps (readings are sorted)
-    n_zero = _range_reduce(np.add, zero, lo, hi, dtype=np.intp) if zero.any() else 0
-    m = (hi - lo) - n_zero
-    below, upto = np.zeros(len(lo), np.intp), np.zeros(len(lo), np.intp)
-    distinct = np.unique(guess)
-    if len(distinct) <= 4:  # one pass per distinct guess over the whole array
-        for g in distinct:
-            at = np.flatnonzero(guess == g)
-            below[at] = _range_reduce(np.add, dt < g, lo[at], hi[at], dtype=np.intp)
-            upto[at] = _range_reduce(np.add, dt <= g, lo[at], hi[at], dtype=np.intp)
-    else:
-        for j, (a, b, g) in enumerate(zip(lo.tolist(), hi.tolist(), guess.tolist(), strict=True)):
-            seg = dt[a:b]
-            below[j] = np.count_nonzero(seg < g)
-            upto[j] = np.count_nonzero(seg <= g)
-    below -= n_zero
-    upto -= n_zero
-    good = (guess > 0) & (below <= (m - 1) // 2) & (upto > m // 2)
-    out[idx[good]] = guess[good] / per_min
-    for j in np.flatnonzero(~good & (m > 0)):
-        seg = dt[lo[j] : hi[j]]
-        out[idx[j]] = np.median(seg[seg > 0] / per_min)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -487,8 +368,8 @@ def _argext_ranges(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, is_max: np.nda
 
 def _extreme_values(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, is_max: np.ndarray):
     """Largest (``is_max``) or smallest finite ``x`` over sorted, disjoint, non-empty ``[lo, hi)``."""
-    hmax = _range_reduce(np.fmax, x, lo, hi)
-    hmin = _range_reduce(np.fmin, x, lo, hi)
+    hmax = range_reduce(np.fmax, x, lo, hi)
+    hmin = range_reduce(np.fmin, x, lo, hi)
     return np.where(is_max, hmax, hmin)
 
 
@@ -803,12 +684,12 @@ def _level_stats(
     _, mean, sd = _range_mean_sd(gl, lo, hi, ok=np.ones(len(gl), dtype=bool))
     band = _bands(gl)
     counts = np.stack(
-        [_range_reduce(np.add, band == b, lo, hi, dtype=np.intp) for b in range(6)], axis=1
+        [range_reduce(np.add, band == b, lo, hi, dtype=np.intp) for b in range(6)], axis=1
     )
     f = _risk_f(gl)
     risk = 10.0 * f**2
-    lbgi = _range_reduce(np.add, np.where(f < 0, risk, 0.0), lo, hi) / n
-    hbgi = _range_reduce(np.add, np.where(f > 0, risk, 0.0), lo, hi) / n
+    lbgi = range_reduce(np.add, np.where(f < 0, risk, 0.0), lo, hi) / n
+    hbgi = range_reduce(np.add, np.where(f > 0, risk, 0.0), lo, hi) / n
     return mean, sd, counts, lbgi, hbgi
 
 
@@ -827,7 +708,7 @@ def glycemic_metrics(
 
     Parameters
     ----------
-    readings : pandas.DataFrame
+    readings : pandas.DataFrame or CleanReadings
         Canonical readings: ``subject``, ``time`` (local, tz-naive), ``glucose_mgdl`` (mg/dL).
         Rows with missing glucose are ignored (a subject without any usable reading gets no
         row); censored readings count at the device limit.
@@ -886,7 +767,9 @@ def glycemic_metrics(
     the truncated mode of the spacings, which is the same for regular data) and MAGE a 5-min grid,
     built as iglu's ``CGMS2DayByDay``. Checked against ``iglu-python`` 0.4.3 in the tests.
     """
-    t, per_min, gl, starts, stops, subjects, _ = _prepare_groups(readings)
+    if interval_min is not None and not interval_min > 0:
+        raise InputError(f"interval_min must be > 0 minutes, got {interval_min!r}")
+    t, per_min, gl, starts, stops, subjects, _, interval = _prepare_groups(readings, interval_min)
     n_groups = len(subjects)
     if n_groups == 0:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in METRIC_COLUMNS}).astype(
@@ -894,12 +777,6 @@ def glycemic_metrics(
         )
     n = (stops - starts).astype(float)
     steps = np.diff(t)  # time steps between consecutive rows (across subjects at boundaries)
-    if interval_min is None:
-        interval = _infer_interval(steps, per_min, starts, stops)
-    else:
-        if not interval_min > 0:
-            raise InputError(f"interval_min must be > 0 minutes, got {interval_min!r}")
-        interval = np.full(n_groups, float(interval_min))
     span_min = (t[stops - 1] - t[starts]) / per_min
     step = np.where(np.isfinite(interval), interval, 0.0)
     days = (span_min + step) / _MIN_PER_DAY
@@ -980,7 +857,7 @@ def agp_percentiles(
 
     Parameters
     ----------
-    readings : pandas.DataFrame
+    readings : pandas.DataFrame or CleanReadings
         Canonical readings (``subject``, ``time``, ``glucose_mgdl`` in mg/dL).
     bin_minutes : int, default 15
         Width of the time-of-day bins (min); must divide 1440.

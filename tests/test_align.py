@@ -404,7 +404,10 @@ def test_insulin_proxy_option_adds_named_proxy_columns():
     cols = [c for c in out.columns if "insulin" in c]
     assert cols and all(c.startswith("insulin_proxy_") for c in cols)
     assert (out["insulin_proxy_iauc_pmol_l_min"] > 0).all()
-    assert "insulin_proxy_iauc_pmol_l_min" not in meal_responses(triangle_trace(), meals_at(0))
+    off = meal_responses(triangle_trace(), meals_at(0), insulin_proxy=False)
+    assert "insulin_proxy_iauc_pmol_l_min" not in off
+    # one set of defaults (Rules): the proxy is on unless switched off
+    assert "insulin_proxy_iauc_pmol_l_min" in meal_responses(triangle_trace(), meals_at(0))
 
 
 # --------------------------------------------------------------------------- curves

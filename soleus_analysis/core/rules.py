@@ -1,0 +1,337 @@
+"""Every analysis choice in one object, with one set of defaults.
+
+:class:`Rules` carries what decides a number: the response window and baseline, when a meal
+counts as an SPU meal, which meals are merged or excluded, the cleaning limits, the insulin
+proxy switch and the comparison's interval. The command line builds it from its options, and the
+pipeline, the cohort runner, the reproduction, the notebooks and the reports all take it, so the
+same data give the same numbers whichever way they are analysed. Every output states the rules
+it used (:meth:`Rules.describe`, :meth:`Rules.to_dict`).
+
+>>> from soleus_analysis.core.rules import Rules
+>>> Rules().window
+(0.0, 120.0)
+>>> Rules(window=(0, 180)).replace(baseline="t0").baseline
+'t0'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+__all__ = ["BASELINE_RULES", "CROSSOVER_CI_METHODS", "Rules"]
+
+#: baseline rules by name (a number in mg/dL is a fixed baseline)
+BASELINE_RULES: tuple[str, ...] = ("premeal", "t0", "p40_24h")
+#: intervals of the crossover reduction (see :func:`soleus_analysis.compare.crossover`)
+CROSSOVER_CI_METHODS: tuple[str, ...] = ("expanded", "percentile", "bca")
+
+
+def _pair(value: Any, name: str, *, open_end: bool = False) -> tuple:
+    """``(start, end)`` minutes as floats; ``end`` may be None when ``open_end``."""
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise InputError(f"rule {name}: expected (start, end) in minutes, got {value!r}") from None
+    try:
+        lo = float(lo)
+        hi = None if hi is None and open_end else float(hi)
+    except (TypeError, ValueError):
+        raise InputError(f"rule {name}: expected numbers in minutes, got {value!r}") from None
+    if not math.isfinite(lo) or (hi is not None and not math.isfinite(hi)):
+        raise InputError(f"rule {name}: expected finite minutes, got {value!r}")
+    if hi is not None and not hi > lo:
+        raise InputError(f"rule {name}: expected start < end, got {value!r}")
+    return (lo, hi)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "the window end"
+    return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The analysis rules: what a meal window is, when a meal counts, how effects are estimated.
+
+    Every field has one default, here. A frozen value: change it with :meth:`replace`.
+
+    Parameters
+    ----------
+    window : (float, float), default (0, 120)
+        Minutes after the meal over which the response (iAUC, peak, ...) is measured.
+    baseline : {"premeal", "t0", "p40_24h"} or float, default "premeal"
+        The meal's baseline: the mean of the readings in ``premeal_span``, the value at the
+        meal (interpolated), the 40th percentile of the previous 24 h, or a number in mg/dL.
+    premeal_span : (float, float), default (-30, 0)
+        Minutes of the ``"premeal"`` baseline (both ends included).
+    p40_min_coverage : float, default 0.5
+        Fraction of the expected readings of the previous 24 h the ``"p40_24h"`` baseline needs.
+    spu_span : (float, float or None), default (-15, None)
+        Minutes relative to the meal in which soleus-pushup minutes count; None is the window
+        end.
+    min_spu_minutes : float, default 1
+        SPU minutes in ``spu_span`` that make a meal an SPU meal.
+    spu_default_min : float, default 1
+        Minutes given to an SPU bout logged without an end or duration.
+    merge_meals_within_min : float or None, default 30
+        Meals starting less than this many minutes after the previous one are merged into it;
+        None disables merging.
+    exclude_second_meal : bool, default False
+        Exclude a meal with another meal starting inside its window (it is always flagged).
+    min_coverage : float, default 0.7
+        Fraction of the expected readings a window needs.
+    max_gap_min : float or None, default None
+        Longest tolerated spacing of readings in a window, minutes; None is
+        ``max(20, 3 x the sampling interval)``.
+    interval_min : float or None, default None
+        Sampling interval, minutes; None infers each person's median spacing.
+    exclude_censored : bool, default True
+        Exclude windows holding a device Low/High reading.
+    decay_span_min : float, default 60
+        Horizon of the post-peak decay rate, minutes.
+    insulin_proxy : bool, default True
+        Add the CGM-only insulin-exposure *proxy* (a population model, not measured insulin).
+    curve_step_min : float, default 5
+        Step of the mean-curve grid, minutes (the grid runs from the start of the pre-meal
+        span, or the window start if earlier, to the window end).
+    ci_level : float, default 0.95
+        Confidence level of every interval.
+    crossover_ci : {"expanded", "percentile", "bca"}, default "expanded"
+        Bootstrap interval of the crossover reduction.
+    n_boot : int, default 4000
+        Bootstrap resamples.
+    n_perm : int, default 5000
+        Permutations of the N-of-1 randomisation test.
+    min_meals_per_condition : int, default 3
+        Included meals per condition before a person's effect is estimated at all.
+    verdict_min_n : int, default 5
+        Meals per condition (or people with both conditions) before a verdict makes a claim.
+    dose_min_levels : int, default 3
+        Distinct SPU durations before a dose-response is estimated.
+    dose_min_meals : int, default 6
+        SPU meals before a dose-response is estimated.
+    """
+
+    window: tuple[float, float] = (0.0, 120.0)
+    baseline: str | float = "premeal"
+    premeal_span: tuple[float, float] = (-30.0, 0.0)
+    p40_min_coverage: float = 0.5
+    spu_span: tuple[float, float | None] = (-15.0, None)
+    min_spu_minutes: float = 1.0
+    spu_default_min: float = 1.0
+    merge_meals_within_min: float | None = 30.0
+    exclude_second_meal: bool = False
+    min_coverage: float = 0.7
+    max_gap_min: float | None = None
+    interval_min: float | None = None
+    exclude_censored: bool = True
+    decay_span_min: float = 60.0
+    insulin_proxy: bool = True
+    curve_step_min: float = 5.0
+    ci_level: float = 0.95
+    crossover_ci: str = "expanded"
+    n_boot: int = 4000
+    n_perm: int = 5000
+    min_meals_per_condition: int = 3
+    verdict_min_n: int = 5
+    dose_min_levels: int = 3
+    dose_min_meals: int = 6
+    #: where the rules came from (e.g. a study's rules.json), for the statement of the rules
+    source: str = field(default="defaults", compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "window", _pair(self.window, "window"))
+        set_(self, "premeal_span", _pair(self.premeal_span, "premeal_span"))
+        set_(self, "spu_span", _pair(self.spu_span, "spu_span", open_end=True))
+        if isinstance(self.baseline, str):
+            if self.baseline not in BASELINE_RULES:
+                raise InputError(
+                    f"rule baseline {self.baseline!r}: expected one of {', '.join(BASELINE_RULES)} "
+                    "or a number in mg/dL"
+                )
+        else:
+            try:
+                set_(self, "baseline", float(self.baseline))
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"rule baseline {self.baseline!r}: expected a rule name or a number"
+                ) from None
+        for name in ("min_coverage", "p40_min_coverage"):
+            v = float(getattr(self, name))
+            if not 0.0 <= v <= 1.0:
+                raise InputError(f"rule {name}: expected a fraction in 0..1, got {v!r}")
+            set_(self, name, v)
+        if not 0.5 < float(self.ci_level) < 1.0:
+            raise InputError(f"rule ci_level: expected a level in (0.5, 1), got {self.ci_level!r}")
+        if self.crossover_ci not in CROSSOVER_CI_METHODS:
+            raise InputError(
+                f"rule crossover_ci {self.crossover_ci!r}: expected one of "
+                + ", ".join(CROSSOVER_CI_METHODS)
+            )
+        for name in ("min_spu_minutes", "spu_default_min", "decay_span_min", "curve_step_min"):
+            v = float(getattr(self, name))
+            if not (math.isfinite(v) and v >= 0) or (name == "curve_step_min" and v == 0):
+                raise InputError(f"rule {name}: expected a positive number of minutes, got {v!r}")
+            set_(self, name, v)
+        for name in ("merge_meals_within_min", "max_gap_min", "interval_min"):
+            v = getattr(self, name)
+            if v is not None:
+                v = float(v)
+                if not (math.isfinite(v) and v > 0):
+                    raise InputError(f"rule {name}: expected minutes > 0 or None, got {v!r}")
+                set_(self, name, v)
+        for name in (
+            "n_boot",
+            "n_perm",
+            "min_meals_per_condition",
+            "verdict_min_n",
+            "dose_min_levels",
+            "dose_min_meals",
+        ):
+            v = getattr(self, name)
+            if isinstance(v, bool) or int(v) != v or int(v) < 0:
+                raise InputError(f"rule {name}: expected a whole number >= 0, got {v!r}")
+            set_(self, name, int(v))
+
+    # ------------------------------------------------------------------ building
+    def replace(self, **changes: Any) -> Rules:
+        """A copy with some rules changed; a name that is not a rule is an error."""
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise InputError(
+                f"not an analysis rule: {', '.join(unknown)}; the rules are: "
+                + ", ".join(f.name for f in fields(self) if f.name != "source")
+            )
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def coerce(cls, rules: Rules | dict[str, Any] | None = None, **changes: Any) -> Rules:
+        """``rules`` (a Rules, a dict of rule names, or None for the defaults) with ``changes``."""
+        if rules is None:
+            base = cls()
+        elif isinstance(rules, Rules):
+            base = rules
+        elif isinstance(rules, dict):
+            base = cls().replace(**rules)
+        else:
+            raise InputError(
+                f"rules: expected a Rules object or a dict, got {type(rules).__name__}"
+            )
+        return base.replace(**changes) if changes else base
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "a dict") -> Rules:
+        """Rules from :meth:`to_dict`'s form (lists for pairs are accepted)."""
+        data = {k: v for k, v in data.items() if k != "source"}
+        return cls().replace(**data, source=source)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> Rules:
+        """Rules from a JSON file holding an object of rule names, e.g. a study's ``rules.json``.
+
+        Raises
+        ------
+        InputError
+            When the file is not JSON, not an object, or names something that is not a rule.
+        """
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"cannot read the rules as JSON ({type(exc).__name__})", p) from None
+        if not isinstance(data, dict):
+            raise InputError("expected a JSON object of rule names and values", p)
+        try:
+            return cls.from_dict(data, source=p.name)
+        except InputError as exc:
+            raise InputError(exc.reason, p) from None
+
+    # ------------------------------------------------------------------ stating
+    def to_dict(self) -> dict[str, Any]:
+        """Every rule as plain JSON-able values (pairs as lists), ``source`` included."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def changed(self) -> dict[str, Any]:
+        """The rules that differ from the defaults."""
+        default = Rules()
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "source" and getattr(self, f.name) != getattr(default, f.name)
+        }
+
+    def baseline_text(self) -> str:
+        """The baseline rule in words."""
+        if self.baseline == "premeal":
+            lo, hi = self.premeal_span
+            return f"the mean of the readings from {_fmt(lo)} to {_fmt(hi)} min (pre-meal)"
+        if self.baseline == "t0":
+            return "the glucose at the meal (t0)"
+        if self.baseline == "p40_24h":
+            return "the 40th percentile of the previous 24 h"
+        return f"a fixed {self.baseline:g} mg/dL"
+
+    def describe(self) -> str:
+        """The statement of the rules a report or notebook prints (one paragraph)."""
+        w0, w1 = self.window
+        s0, s1 = self.spu_span
+        start = f"{_fmt(-s0)} min before the meal" if s0 < 0 else f"{_fmt(s0)} min after it"
+        end = "the end of its window" if s1 is None else f"{_fmt(s1)} min after the meal"
+        gap = (
+            f"{self.max_gap_min:g} min"
+            if self.max_gap_min is not None
+            else "3 sampling intervals (at least 20 min)"
+        )
+        merge = (
+            f"meals less than {self.merge_meals_within_min:g} min apart are merged; "
+            if self.merge_meals_within_min
+            else "meals are not merged; "
+        )
+        parts = [
+            f"Response: incremental area (iAUC) over {w0:g} to {w1:g} min after each meal, above "
+            f"{self.baseline_text()}.",
+            f"SPU meal: at least {self.min_spu_minutes:g} min of soleus pushups from {start} to "
+            f"{end}; other meals are control meals.",
+            "Exclusions: "
+            + merge
+            + f"a window needs {100 * self.min_coverage:.0f}% of the expected readings and no "
+            f"gap longer than {gap}"
+            + (
+                "; a window with a sensor Low/High reading is excluded"
+                if self.exclude_censored
+                else ""
+            )
+            + (
+                "; a meal with another inside its window is excluded"
+                if self.exclude_second_meal
+                else ""
+            )
+            + ".",
+            f"Intervals: {100 * self.ci_level:g}%"
+            + (
+                "; insulin figures from CGM are a model-based proxy." if self.insulin_proxy else "."
+            ),
+        ]
+        text = " ".join(parts)
+        if self.source != "defaults":
+            text += f" (Rules from {self.source}.)"
+        return text
+
+    @property
+    def ci_label(self) -> str:
+        """The interval's level as column names carry it, e.g. ``"ci95"``."""
+        return f"ci{100 * self.ci_level:g}".replace(".", "_")
