@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from soleus_analysis.core import outputs
 from soleus_analysis.app.cli import main
+from soleus_analysis.core import outputs
 from soleus_analysis.core.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
