@@ -1,7 +1,13 @@
-"""One call from a person's recordings (or a cohort's) to everything a report or notebook shows.
+"""One call from a person's recordings (or many people's meal tables) to everything a report,
+notebook or table shows.
 
-This module only chains analysis functions; it opens no files (the CLI and cohort runner read
-files, then call these).
+This module only chains analysis functions; it opens no files (the command line and the runner
+read files, then call these). The chain, for one person (:func:`analyze_person`):
+:func:`soleus_analysis.clean.clean` -> :func:`soleus_analysis.align.meal_responses` and
+:func:`~soleus_analysis.align.meal_curves` -> :func:`soleus_analysis.metrics.glycemic_metrics`
+-> :func:`person_effect` (the N-of-1 estimate, dose-response, verdict). For many people
+(:func:`pool_people`): per-person means, the paired crossover and the mixed model. Every step
+takes the same :class:`~soleus_analysis.core.rules.Rules`, and every result keeps it.
 """
 
 from __future__ import annotations
@@ -10,20 +16,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from . import stats
+from .align import meal_curves, meal_responses
+from .clean import CleanReadings, clean
+from .core.errors import InputError
 from .core.recording import Provenance, Recording, combine_person  # noqa: F401 (re-exported)
+from .core.rules import Rules
 from .core.schema import DEFAULT_SUBJECT
-
-#: the defaults of the analysis rules, shown in reports and the CLI help; the CGM-only insulin
-#: proxy (a model, not a measurement) is computed for every meal
-DEFAULT_RULES: dict[str, Any] = {"window": (0, 120), "baseline": "premeal", "insulin_proxy": True}
+from .metrics import agp_percentiles, glycemic_metrics
 
 #: the per-meal column of the CGM-only insulin-exposure proxy (pmol/L·min)
 PROXY_COLUMN = "insulin_proxy_iauc_pmol_l_min"
-
-#: fewest included meals per condition before an effect is estimated at all
-MIN_MEALS_PER_CONDITION = 3
+#: the estimand of one person's effect (:func:`soleus_analysis.stats.n_of_1`)
+PERSON_ESTIMAND = "reduction_geomean_pct"
+#: the estimand of the pooled and per-person figures of a cohort (ratio of arithmetic means)
+COHORT_ESTIMAND = "reduction_mean_ratio_pct"
 
 
 @dataclass
@@ -34,8 +44,10 @@ class PersonAnalysis:
     ----------
     subject : str
         The person's id (never a name from an export preamble).
-    readings, events : DataFrame
-        Canonical frames the analysis used.
+    readings : DataFrame
+        The clean readings the analysis used (:func:`soleus_analysis.clean.clean`).
+    events : DataFrame
+        Canonical events.
     metrics : DataFrame
         One row of :func:`soleus_analysis.metrics.glycemic_metrics`.
     agp : DataFrame
@@ -45,20 +57,23 @@ class PersonAnalysis:
     curves : DataFrame
         :func:`soleus_analysis.align.meal_curves` of the included meals.
     effect : DataFrame or None
-        :func:`soleus_analysis.compare.n_of_1` (one row) when both conditions have enough meals.
+        :func:`soleus_analysis.stats.n_of_1` (one row; estimand :data:`PERSON_ESTIMAND`) when
+        both conditions have enough meals.
     dose : DataFrame or None
-        :func:`soleus_analysis.compare.dose_response` when SPU minutes vary enough.
+        :func:`soleus_analysis.stats.dose_response` when SPU minutes vary enough.
     verdict : str
-        Plain-language answer from :func:`soleus_analysis.compare.verdict`.
+        Plain-language answer (:func:`soleus_analysis.stats.verdict`, or what is missing).
     insulin_proxy_effect : DataFrame or None
-        :func:`soleus_analysis.compare.n_of_1` on the CGM-only insulin-exposure *proxy*
+        :func:`soleus_analysis.stats.n_of_1` on the CGM-only insulin-exposure *proxy*
         (:data:`PROXY_COLUMN`): a model's estimate, not measured insulin.
     sources : list of Provenance
         Row accounts of every file read.
+    cleaning : dict
+        Readings the clean stage dropped, by reason.
     synthetic : bool
         True when any source is synthetic data.
-    rules : dict
-        The window/baseline/condition rules used.
+    rules : Rules
+        The rules used.
     """
 
     subject: str
@@ -73,30 +88,35 @@ class PersonAnalysis:
     verdict: str
     insulin_proxy_effect: pd.DataFrame | None = None
     sources: list[Provenance] = field(default_factory=list)
+    cleaning: dict[str, int] = field(default_factory=dict)
     synthetic: bool = False
-    rules: dict[str, Any] = field(default_factory=dict)
+    rules: Rules = field(default_factory=Rules)
 
 
 @dataclass
 class CohortAnalysis:
-    """Everything the cohort report draws, as returned by :func:`analyze_cohort`.
+    """Everything the cohort report draws, as returned by :func:`pool_people`.
 
     Attributes
     ----------
     people : DataFrame
-        One row per person: ``subject``, ``n_control``, ``n_spu`` (included meals),
-        ``coverage_pct``, ``reduction_pct`` and, with several meals per condition, its CI.
+        One row per person with included meals: ``subject``, ``n_control``, ``n_spu``,
+        ``coverage_pct``, ``control``, ``treatment`` (mean responses), and
+        ``reduction_mean_ratio_pct`` (from the person's means); with several meals per
+        condition also ``reduction_geomean_pct`` and its interval (the person's own N-of-1).
     pooled : DataFrame
-        Pooled estimate rows (``method``, ``reduction_pct``, ``ci95_low``, ``ci95_high``, ``p``).
+        Pooled estimates, columns :data:`POOLED_COLUMNS` (interval columns named from the
+        rules' level): ``method``, ``estimand``, ``estimate_pct``, the interval, ``p``, ``test``,
+        ``n_people``, ``note`` (why a row has no estimate).
     meals : DataFrame
         All people's per-meal tables stacked.
     curves : DataFrame
         All people's meal curves stacked.
     failed : DataFrame
-        People whose files could not be read: ``subject``, ``error``.
+        People skipped: ``subject``, ``error``.
     sources : list of Provenance
     synthetic : bool
-    rules : dict
+    rules : Rules
     """
 
     people: pd.DataFrame
@@ -106,7 +126,7 @@ class CohortAnalysis:
     failed: pd.DataFrame
     sources: list[Provenance] = field(default_factory=list)
     synthetic: bool = False
-    rules: dict[str, Any] = field(default_factory=dict)
+    rules: Rules = field(default_factory=Rules)
 
 
 def is_synthetic(sources: Sequence[Provenance]) -> bool:
@@ -116,15 +136,21 @@ def is_synthetic(sources: Sequence[Provenance]) -> bool:
     )
 
 
-def split_rules(rules: dict[str, Any] | None) -> dict[str, Any]:
-    """Complete ``rules`` with :data:`DEFAULT_RULES`."""
-    return {**DEFAULT_RULES, **(rules or {})}
-
-
 def person_meals(
-    rec: Recording, rules: dict[str, Any] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-meal responses and the included meals' curves of one person.
+    rec: Recording | CleanReadings,
+    events: pd.DataFrame | None = None,
+    rules: Rules | dict | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, CleanReadings]:
+    """Per-meal responses and the included meals' curves of one person, from one clean stage.
+
+    Parameters
+    ----------
+    rec : Recording or CleanReadings
+        The person's recording (its events are used when ``events`` is None), or readings
+        already through :func:`soleus_analysis.clean.clean`.
+    events : DataFrame, optional
+        Events; default the recording's.
+    rules : Rules or dict, optional
 
     Returns
     -------
@@ -132,18 +158,16 @@ def person_meals(
         :func:`soleus_analysis.align.meal_responses` (every meal, excluded ones with a reason).
     curves : DataFrame
         :func:`soleus_analysis.align.meal_curves` of the included meals.
+    cleaned : CleanReadings
+        The clean stage's output the two were computed from.
     """
-    from .align import meal_curves, meal_responses
-
-    r = split_rules(rules)
-    meals = meal_responses(rec.readings, rec.events, **r)
+    rules = Rules.coerce(rules)
+    events = rec.events if events is None else events
+    cleaned = clean(rec, rules)
+    meals = meal_responses(cleaned, events, rules)
     included = meals[meals["excluded_reason"].isna()]
-    curves = (
-        meal_curves(rec.readings, included, baseline=r["baseline"])
-        if len(included)
-        else _no_curves()
-    )
-    return meals, curves
+    curves = meal_curves(cleaned, included, rules=rules) if len(included) else _no_curves()
+    return meals, curves, cleaned
 
 
 def _no_curves() -> pd.DataFrame:
@@ -152,44 +176,37 @@ def _no_curves() -> pd.DataFrame:
     )
 
 
-def _enough(meals: pd.DataFrame) -> bool:
-    ok = meals[meals["excluded_reason"].isna()]
-    counts = ok["condition"].value_counts()
-    return all(counts.get(c, 0) >= MIN_MEALS_PER_CONDITION for c in ("control", "spu"))
+def _counts(meals: pd.DataFrame) -> dict[str, int]:
+    ok = meals[meals["excluded_reason"].isna()] if len(meals) else meals
+    counts = ok["condition"].value_counts() if len(ok) else pd.Series(dtype=int)
+    return {c: int(counts.get(c, 0)) for c in ("control", "spu")}
 
 
 def person_effect(
-    meals: pd.DataFrame, *, seed: int = 0
+    meals: pd.DataFrame, rules: Rules | dict | None = None, *, seed: int = 0
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, str]:
     """The person's own SPU effect (N-of-1), dose-response and plain-language verdict.
 
-    With fewer than :data:`MIN_MEALS_PER_CONDITION` included meals in either condition no
-    effect is estimated and the verdict says so. The dose-response is left out (``None``) when
-    SPU minutes hardly vary or the covariates cannot be separated.
+    With fewer than ``rules.min_meals_per_condition`` included meals in either condition no
+    effect is estimated and the verdict says so. The dose-response is left out (``None``) with
+    fewer than ``rules.dose_min_meals`` SPU meals or ``rules.dose_min_levels`` distinct SPU
+    durations, or when the covariates cannot be separated.
     """
-    from . import compare
-    from .core.errors import InputError
-
-    ok = meals[meals["excluded_reason"].isna()] if len(meals) else meals
-    counts = ok["condition"].value_counts() if len(ok) else pd.Series(dtype=int)
-    if len(meals) == 0 or not _enough(meals):
-        row = {
-            "reduction_pct": float("nan"),
-            "ci95_low": float("nan"),
-            "ci95_high": float("nan"),
-            "n_spu": int(counts.get("spu", 0)),
-            "n_control": int(counts.get("control", 0)),
-        }
-        return None, None, compare.verdict(row)
-    effect = compare.n_of_1(meals, seed=seed)
+    rules = Rules.coerce(rules)
+    n = _counts(meals)
+    if min(n.values()) < rules.min_meals_per_condition:
+        row = {PERSON_ESTIMAND: np.nan, "n_spu": n["spu"], "n_control": n["control"]}
+        return None, None, stats.verdict(row, min_n=rules.verdict_min_n)
+    effect = stats.n_of_1(meals, n_perm=rules.n_perm, seed=seed, ci=rules.ci_level)
+    ok = meals[meals["excluded_reason"].isna()]
     spu = ok[ok["condition"] == "spu"]
     dose = None
-    if spu["spu_minutes"].nunique() >= 3 and len(spu) >= 6:
+    if spu["spu_minutes"].nunique() >= rules.dose_min_levels and len(spu) >= rules.dose_min_meals:
         try:
-            dose = compare.dose_response(meals)
+            dose = stats.dose_response(meals, ci=rules.ci_level)
         except InputError:
             dose = None
-    return effect, dose, compare.verdict(effect.iloc[0])
+    return effect, dose, stats.verdict(effect.iloc[0], min_n=rules.verdict_min_n)
 
 
 def _span(times: pd.Series) -> str:
@@ -276,7 +293,7 @@ def missing_data_verdict(
 
 
 def analyze_person(
-    rec: Recording, rules: dict[str, Any] | None = None, *, seed: int = 0
+    rec: Recording, rules: Rules | dict | None = None, *, seed: int = 0
 ) -> PersonAnalysis:
     """Run the whole self-tracker analysis on one person's recording.
 
@@ -288,31 +305,27 @@ def analyze_person(
     ----------
     rec : Recording
         Readings and events of one person (see :func:`combine_person`).
-    rules : dict, optional
-        Options of :func:`soleus_analysis.align.meal_responses` (``window`` in minutes,
-        ``baseline``, SPU span, exclusion thresholds); defaults :data:`DEFAULT_RULES`.
+    rules : Rules or dict, optional
+        The analysis rules; default :class:`~soleus_analysis.core.rules.Rules`.
     seed : int
         Seed of the randomisation test and bootstrap.
     """
-    from . import compare
-    from .metrics import agp_percentiles, glycemic_metrics
-
-    r = split_rules(rules)
+    rules = Rules.coerce(rules)
     subject = rec.subjects[0] if rec.subjects else DEFAULT_SUBJECT
-    meals, curves = person_meals(rec, r)
-    effect, dose, verdict = person_effect(meals, seed=seed)
-    missing = missing_data_verdict(rec.readings, rec.events, meals)
+    meals, curves, cleaned = person_meals(rec, None, rules)
+    effect, dose, verdict = person_effect(meals, rules, seed=seed)
+    missing = missing_data_verdict(cleaned.readings, rec.events, meals)
     if missing is not None and effect is None:
         verdict = missing
     proxy = None
     if effect is not None and PROXY_COLUMN in meals:
-        proxy = compare.n_of_1(meals, PROXY_COLUMN, seed=seed)
+        proxy = stats.n_of_1(meals, PROXY_COLUMN, n_perm=rules.n_perm, seed=seed, ci=rules.ci_level)
     return PersonAnalysis(
         subject=subject,
-        readings=rec.readings,
+        readings=cleaned.readings,
         events=rec.events,
-        metrics=glycemic_metrics(rec.readings),
-        agp=agp_percentiles(rec.readings),
+        metrics=glycemic_metrics(cleaned),
+        agp=agp_percentiles(cleaned),
         meals=meals,
         curves=curves,
         effect=effect,
@@ -320,102 +333,150 @@ def analyze_person(
         verdict=verdict,
         insulin_proxy_effect=proxy,
         sources=list(rec.sources),
+        cleaning=dict(cleaned.dropped),
         synthetic=is_synthetic(rec.sources),
-        rules=r,
+        rules=rules,
     )
 
 
-#: columns of :attr:`CohortAnalysis.pooled`
-POOLED_COLUMNS = ["method", "reduction_pct", "ci95_low", "ci95_high", "p", "note"]
+def pooled_columns(rules: Rules) -> list[str]:
+    """Columns of :attr:`CohortAnalysis.pooled` (the interval named from the rules' level)."""
+    lab = rules.ci_label
+    return [
+        "method",
+        "estimand",
+        "estimate_pct",
+        f"{lab}_low",
+        f"{lab}_high",
+        "p",
+        "test",
+        "n_people",
+        "note",
+    ]
 
 
-def _pooled_row(method: str, fit: Any, ok: pd.DataFrame) -> dict[str, Any]:
+#: columns of :attr:`CohortAnalysis.pooled` at the default level
+POOLED_COLUMNS = pooled_columns(Rules())
+
+
+def _pooled_row(
+    method: str, estimand: str, test: str, fit: Any, ok: pd.DataFrame, rules: Rules
+) -> dict[str, Any]:
     """One pooled estimate; a model that cannot be fitted says why in ``note``, never raises."""
-    import numpy as np
-
+    lab = rules.ci_label
     nan = float("nan")
-    row = {"method": method, "reduction_pct": nan, "ci95_low": nan, "ci95_high": nan, "p": nan}
     n_people = ok["subject"].nunique() if len(ok) else 0
+    row = {
+        "method": method,
+        "estimand": estimand,
+        "estimate_pct": nan,
+        f"{lab}_low": nan,
+        f"{lab}_high": nan,
+        "p": nan,
+        "test": test,
+        "n_people": n_people,
+        "note": None,
+    }
     try:
-        row.update(fit())
-        row["note"] = None
+        est, lo, hi, p = fit()
+        row.update({"estimate_pct": est, f"{lab}_low": lo, f"{lab}_high": hi, "p": p})
     except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, IndexError, KeyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         row["note"] = f"could not be fitted with {n_people} people ({reason})"
-    if row["note"] is None and not np.isfinite(float(row["reduction_pct"])):
+    if row["note"] is None and not np.isfinite(float(row["estimate_pct"])):
         row["note"] = f"too few people with meals in both conditions ({n_people} with meals)"
     return row
 
 
-def _crossover_row(compare: Any, ok: pd.DataFrame, seed: int) -> dict[str, Any]:
-    cross = compare.crossover(ok, "iauc_mgdl_min", seed=seed).iloc[0]
-    return {
-        "reduction_pct": cross["reduction_pct"],
-        "ci95_low": cross["ci95_low"],
-        "ci95_high": cross["ci95_high"],
-        "p": cross["p_ttest"],
-    }
+def _crossover_fit(ok: pd.DataFrame, rules: Rules, seed: int):
+    lab = rules.ci_label
+    c = stats.crossover(
+        ok,
+        "iauc_mgdl_min",
+        seed=seed,
+        ci=rules.ci_level,
+        n_boot=rules.n_boot,
+        ci_method=rules.crossover_ci,
+    ).iloc[0]
+    return (
+        c[COHORT_ESTIMAND],
+        c[f"{COHORT_ESTIMAND[:-4]}_{lab}_low"],
+        c[f"{COHORT_ESTIMAND[:-4]}_{lab}_high"],
+        c["p_mean_diff"],
+    )
 
 
-def _mixed_row(compare: Any, ok: pd.DataFrame) -> dict[str, Any]:
-    mm = compare.mixed_model(ok, "iauc_mgdl_min")
-    red = mm[mm["term"] == "reduction_pct"].iloc[0]
-    eff = mm[mm["term"].str.contains("spu")].iloc[0]
-    return {
-        "reduction_pct": red["estimate"],
-        "ci95_low": red["ci95_low"],
-        "ci95_high": red["ci95_high"],
-        "p": eff["p"],
-    }
+def _mixed_fit(ok: pd.DataFrame, rules: Rules):
+    lab = rules.ci_label
+    mm = stats.mixed_model(ok, "iauc_mgdl_min", ci=rules.ci_level)
+    red = mm[mm["term"] == COHORT_ESTIMAND].iloc[0]
+    return red["estimate"], red[f"{lab}_low"], red[f"{lab}_high"], red["p"]
 
 
-def _cohort_people(ok: pd.DataFrame, coverage: pd.DataFrame | None, *, seed: int) -> pd.DataFrame:
-    """One row per person with included meals: meals per condition, reduction and its CI."""
-    from . import compare
+def _one_person_fit(ok: pd.DataFrame, rules: Rules, seed: int):
+    lab = rules.ci_label
+    e = stats.n_of_1(ok, n_perm=rules.n_perm, seed=seed, ci=rules.ci_level).iloc[0]
+    return (
+        e[PERSON_ESTIMAND],
+        e[f"{PERSON_ESTIMAND[:-4]}_{lab}_low"],
+        e[f"{PERSON_ESTIMAND[:-4]}_{lab}_high"],
+        e["p_permutation"],
+    )
 
-    cols = ["subject", "n_control", "n_spu"]
+
+def _cohort_people(
+    ok: pd.DataFrame, coverage: pd.DataFrame | None, rules: Rules, *, seed: int
+) -> pd.DataFrame:
+    """One row per person with included meals: meals per condition and both named estimands."""
+    cols = ["subject", "n_control", "n_spu", "control", "treatment", COHORT_ESTIMAND]
     if len(ok) == 0:
-        people = pd.DataFrame(columns=[*cols, "reduction_pct"])
-    else:
-        counts = (
-            ok.pivot_table(
-                index="subject", columns="condition", values="iauc_mgdl_min", aggfunc="count"
-            )
-            .reindex(columns=["control", "spu"])
-            .fillna(0)
-            .astype(int)
+        return pd.DataFrame(columns=cols)
+    counts = (
+        ok.pivot_table(
+            index="subject", columns="condition", values="iauc_mgdl_min", aggfunc="count"
         )
-        people = compare.per_person(ok, "iauc_mgdl_min").merge(
-            counts.rename(columns={"control": "n_control", "spu": "n_spu"}).reset_index(),
-            on="subject",
-            how="left",
+        .reindex(columns=["control", "spu"])
+        .fillna(0)
+        .astype(int)
+    )
+    people = stats.per_person(ok, "iauc_mgdl_min").merge(
+        counts.rename(columns={"control": "n_control", "spu": "n_spu"}).reset_index(),
+        on="subject",
+        how="left",
+    )
+    several = counts.min(axis=1) >= rules.min_meals_per_condition
+    if several.any():
+        # people with several meals per condition: their own (covariate-adjusted) N-of-1
+        lab = rules.ci_label
+        stem = PERSON_ESTIMAND[:-4]
+        own = stats.n_of_1(
+            ok[ok["subject"].isin(several[several].index)], n_perm=0, seed=seed, ci=rules.ci_level
         )
-        several = counts.min(axis=1) >= MIN_MEALS_PER_CONDITION
-        if several.any():
-            # people with several meals per condition: their own (covariate-adjusted) estimate
-            own = compare.n_of_1(
-                ok[ok["subject"].isin(several[several].index)], n_perm=0, seed=seed
-            )
-            own = own[["subject", "reduction_pct", "ci95_low", "ci95_high"]]
-            simple = people.set_index("subject")["reduction_pct"]
-            people = people.drop(columns=["reduction_pct"]).merge(own, on="subject", how="left")
-            people["reduction_pct"] = people["reduction_pct"].fillna(people["subject"].map(simple))
-    if coverage is not None and len(people):
+        keep = ["subject", PERSON_ESTIMAND, f"{stem}_{lab}_low", f"{stem}_{lab}_high"]
+        people = people.merge(own[keep], on="subject", how="left")
+    if coverage is not None:
         people = people.merge(coverage, on="subject", how="left")
     return people
 
 
-def analyze_cohort(
+def pool_people(
     meals: pd.DataFrame,
     curves: pd.DataFrame,
     *,
     coverage: pd.DataFrame | None = None,
     failed: pd.DataFrame | None = None,
     sources: Sequence[Provenance] = (),
-    rules: dict[str, Any] | None = None,
+    rules: Rules | dict | None = None,
     seed: int = 0,
 ) -> CohortAnalysis:
-    """Pool many people's per-meal tables: per-person reductions, crossover and mixed model.
+    """Pool many people's per-meal tables: per-person figures, crossover and mixed model.
+
+    Pooled rows, each with one named estimand and its own interval and test: the paired
+    crossover of people's mean responses (``reduction_mean_ratio_pct``, bootstrap interval,
+    paired t-test of the differences) and, when someone has more than two meals, the mixed
+    model's ``reduction_mean_ratio_pct`` (delta-method interval, the SPU term's test). With one
+    person the pooled row is that person's N-of-1 (``reduction_geomean_pct``, randomisation
+    test), not a bootstrap over one pair.
 
     Parameters
     ----------
@@ -427,28 +488,55 @@ def analyze_cohort(
         ``subject``, ``coverage_pct`` per person.
     failed : DataFrame, optional
         People skipped: ``subject``, ``error``.
+    rules : Rules or dict, optional
+    seed : int
+        Seed of the bootstrap.
     """
-    from . import compare
-
+    rules = Rules.coerce(rules)
     ok = meals[meals["excluded_reason"].isna()] if len(meals) else meals
-    people = _cohort_people(ok, coverage, seed=seed)
-    pooled_rows = [
-        _pooled_row("paired crossover, bootstrap CI", lambda: _crossover_row(compare, ok, seed), ok)
-    ]
-    if len(ok) and (ok.groupby("subject").size() > 2).any():
-        pooled_rows.insert(
-            0,
+    people = _cohort_people(ok, coverage, rules, seed=seed)
+    n_people = ok["subject"].nunique() if len(ok) else 0
+    if n_people == 1:
+        rows = [
             _pooled_row(
-                "mixed model (random intercept per person)", lambda: _mixed_row(compare, ok), ok
-            ),
-        )
+                "N-of-1 (one person's randomised meals)",
+                PERSON_ESTIMAND,
+                "randomisation test",
+                lambda: _one_person_fit(ok, rules, seed),
+                ok,
+                rules,
+            )
+        ]
+    else:
+        rows = [
+            _pooled_row(
+                "paired crossover, bootstrap CI",
+                COHORT_ESTIMAND,
+                "paired t-test of the differences",
+                lambda: _crossover_fit(ok, rules, seed),
+                ok,
+                rules,
+            )
+        ]
+        if len(ok) and (ok.groupby("subject").size() > 2).any():
+            rows.insert(
+                0,
+                _pooled_row(
+                    "mixed model (random intercept per person)",
+                    COHORT_ESTIMAND,
+                    "Wald test of the SPU term",
+                    lambda: _mixed_fit(ok, rules),
+                    ok,
+                    rules,
+                ),
+            )
     return CohortAnalysis(
         people=people,
-        pooled=pd.DataFrame(pooled_rows, columns=POOLED_COLUMNS),
+        pooled=pd.DataFrame(rows, columns=pooled_columns(rules)),
         meals=meals,
         curves=curves,
         failed=failed if failed is not None else pd.DataFrame(columns=["subject", "error"]),
         sources=list(sources),
         synthetic=is_synthetic(sources),
-        rules=split_rules(rules),
+        rules=rules,
     )

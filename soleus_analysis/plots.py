@@ -21,6 +21,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from .stats import estimate_of
+
 #: colours by condition (colour-blind safe pair) and the AGP palette
 COLORS = {"control": "#6f6f6f", "spu": "#1b9e77"}
 LABELS = {"control": "sitting (no SPU)", "spu": "soleus pushups"}
@@ -253,40 +255,51 @@ def plot_forest(
     *,
     pooled: pd.Series | dict | None = None,
     label: str = "subject",
-    estimate: str = "reduction_pct",
+    estimate: str = "reduction_mean_ratio_pct",
     ax: plt.Axes | None = None,
 ) -> Figure:
-    """Forest plot of per-person reductions (%) with CIs, and the pooled estimate.
+    """Forest plot of per-person reductions (%) and the pooled estimate.
 
     Parameters
     ----------
     people : DataFrame
-        One row per person (top to bottom in this order) with ``estimate`` (%) and, where
-        available, ``ci95_low``/``ci95_high`` (%; NaN draws the point alone).
+        One row per person (top to bottom in this order) with ``estimate`` (%) and, where the
+        table has them, its own interval columns ``<estimand>_ci95_low``/``_high`` (%; NaN draws
+        the point alone; another estimand's interval is never drawn).
     pooled : Series or dict, optional
-        The pooled estimate (``reduction_pct``, ``ci95_low``, ``ci95_high``, %), drawn as a
-        diamond at the bottom.
+        A pooled row (``estimate_pct`` with its interval, %), drawn as a diamond at the bottom.
+    estimate : str
+        The per-person estimand column.
     """
     n = len(people)
     fig, ax = _fig_ax(ax, (5.5, max(2.5, 0.22 * n + 1.4)))
     y = np.arange(n)[::-1] + 1.0
-    est = people[estimate].to_numpy(float)
+    est = people[estimate].to_numpy(float) if n else np.zeros(0)
     xs = [est]
-    if {"ci95_low", "ci95_high"} <= set(people.columns):
-        lo, hi = people["ci95_low"].to_numpy(float), people["ci95_high"].to_numpy(float)
+    stem = estimate[: -len("_pct")]
+    lo_col = next(
+        (c for c in people.columns if c.startswith(f"{stem}_ci") and c.endswith("_low")), None
+    )
+    has_ci = lo_col is not None and lo_col.replace("_low", "_high") in people.columns
+    if has_ci:
+        lo = people[lo_col].to_numpy(float)
+        hi = people[lo_col.replace("_low", "_high")].to_numpy(float)
         ok = np.isfinite(lo) & np.isfinite(hi)
         ax.hlines(y[ok], lo[ok], hi[ok], color="#555555", lw=1)
         xs += [lo[ok], hi[ok]]
     ax.plot(est, y, "s", color=COLORS["spu"], ms=4, ls="none", label="person")
-    ticks, labels = list(y), list(people[label].astype(str))
+    ticks, labels = list(y), list(people[label].astype(str)) if n else []
+    level = "95%"
     if pooled is not None:
-        p = dict(pooled)
-        d, plo, phi = (float(p[k]) for k in (estimate, "ci95_low", "ci95_high"))
-        ax.fill([plo, d, phi, d], [0, 0.3, 0, -0.3], color="black", label="pooled (95% CI)")
-        ax.axvline(d, color="black", lw=0.6, ls=":")
-        ticks.append(0.0)
-        labels.append("pooled")
-        xs.append(np.array([plo, phi]))
+        _, d, plo, phi, level = estimate_of(pooled, "estimate_pct")
+        if np.isfinite([d, plo, phi]).all():
+            ax.fill(
+                [plo, d, phi, d], [0, 0.3, 0, -0.3], color="black", label=f"pooled ({level} CI)"
+            )
+            ax.axvline(d, color="black", lw=0.6, ls=":")
+            ticks.append(0.0)
+            labels.append("pooled")
+            xs.append(np.array([plo, phi]))
     allx = np.concatenate([np.atleast_1d(v) for v in xs] + [np.array([0.0])])
     allx = allx[np.isfinite(allx)]
     pad = 0.05 * max(float(np.ptp(allx)), 10.0)
@@ -295,7 +308,10 @@ def plot_forest(
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(ticks, labels, fontsize=6 if n > 25 else 8)
     ax.set_xlabel("reduction in glucose iAUC with SPU (%; right of 0 = lower with SPU)")
-    ax.set_title("Reduction by person (95% CI)", loc="left")
+    ax.set_title(
+        f"Reduction by person ({level} CI)" if has_ci else "Reduction of the mean, by person",
+        loc="left",
+    )
     return fig
 
 

@@ -127,5 +127,6 @@ def test_make_data_regenerates_the_same_data(tmp_path):
     names = _files(DATA)
     assert names
     assert all(
-        "synthetic" in Path(name).name or Path(name).name == "manifest.csv" for name in names
+        "synthetic" in Path(name).name or Path(name).name in ("manifest.csv", "rules.json")
+        for name in names
     )

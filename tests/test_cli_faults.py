@@ -95,7 +95,12 @@ def test_report_and_analyze_give_something_for_every_cgm_export(runner, tmp_path
     res = runner.invoke(main, ["analyze", "--cgm", str(f), "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert says in res.output
-    assert outputs.read_set(tmp_path / "o").keys() == {"meals.csv", "meals.parquet", "metrics.csv"}
+    assert outputs.read_set(tmp_path / "o").keys() == {
+        "meals.csv",
+        "meals.parquet",
+        "metrics.csv",
+        "rules.json",
+    }
 
 
 def test_a_log_of_another_period_is_named_with_both_periods(runner, tmp_path):
@@ -238,7 +243,9 @@ def test_analyze_writes_a_set_a_reader_can_trust(runner, tmp_path, monkeypatch):
     )
     assert res.exit_code == 0, res.output
     first = outputs.read_set(out)
-    assert set(first) == {"meals.csv", "meals.parquet", "metrics.csv", "effect.csv"}
+    assert set(first) == {"meals.csv", "meals.parquet", "metrics.csv", "effect.csv", "rules.json"}
+    stated = json.loads(first["rules.json"])
+    assert stated["window"] == [0.0, 120.0] and stated["statement"].startswith("Response:")
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["files"]) == set(first)
     # a run killed after its first file: the old manifest is gone, so the mix is refused
@@ -259,7 +266,7 @@ def test_analyze_writes_a_set_a_reader_can_trust(runner, tmp_path, monkeypatch):
     # a run without an effect removes the old effect.csv rather than leave it beside new tables
     res = runner.invoke(main, ["analyze", "--cgm", str(CGM), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert set(outputs.read_set(out)) == {"meals.csv", "meals.parquet", "metrics.csv"}
+    assert set(outputs.read_set(out)) == {"meals.csv", "meals.parquet", "metrics.csv", "rules.json"}
     assert not (out / "effect.csv").exists()
     (out / "metrics.csv").write_text("tampered\n")
     with pytest.raises(UsageError, match="does not match"):

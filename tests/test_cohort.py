@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from soleus_analysis.app.runner import discover_people, read_manifest, run_cohort
 from soleus_analysis.core.errors import InputError
@@ -81,7 +82,12 @@ def test_pooled_reduction_equals_ratio_of_person_means(serial):
     )
     expected = 100 * (1 - per["spu"].mean() / per["control"].mean())
     row = serial.pooled[serial.pooled["method"].str.startswith("paired")].iloc[0]
-    assert row["reduction_pct"] == pytest.approx(expected)
+    # the row names its estimand: the ratio of the people's mean responses, with its own test
+    assert row["estimand"] == "reduction_mean_ratio_pct"
+    assert row["estimate_pct"] == pytest.approx(expected)
+    assert row["test"] == "paired t-test of the differences"
+    d = per["spu"] - per["control"]
+    assert row["p"] == pytest.approx(stats.ttest_1samp(d, 0.0).pvalue)
 
 
 def test_manifest_rules(tmp_path):

@@ -64,7 +64,7 @@ def test_every_fault_loses_one_person_only(hostile):
     assert len(why) == 4
     # the skipped person's meals are not in the pooled table; the good ones' are
     assert set(res.meals["subject"]) == {"p01", "p02", "p03", "p04"}
-    assert np.isfinite(res.pooled["reduction_pct"]).all()
+    assert np.isfinite(res.pooled["estimate_pct"]).all()
 
 
 def test_two_people_fit_what_can_be_fitted_and_say_why_not(tmp_path):
@@ -76,17 +76,20 @@ def test_two_people_fit_what_can_be_fitted_and_say_why_not(tmp_path):
     res = run_cohort(tmp_path / "m.csv", RULES, workers=1, progress=False)
     assert list(res.pooled.columns) == [
         "method",
-        "reduction_pct",
+        "estimand",
+        "estimate_pct",
         "ci95_low",
         "ci95_high",
         "p",
+        "test",
+        "n_people",
         "note",
     ]
     cross = res.pooled[res.pooled["method"].str.startswith("paired")].iloc[0]
-    assert np.isfinite(cross["reduction_pct"])  # a paired estimate from two pairs
+    assert np.isfinite(cross["estimate_pct"])  # a paired estimate from two pairs
     # any row without an estimate says why in words
     for _, row in res.pooled.iterrows():
-        if not np.isfinite(row["reduction_pct"]):
+        if not np.isfinite(row["estimate_pct"]):
             assert isinstance(row["note"], str) and row["note"]
 
 
@@ -153,7 +156,7 @@ def test_a_mixed_model_that_cannot_be_fitted_says_so_in_its_row():
     """Two people, one with few meals: the random-intercept model's design is singular
     (``LinAlgError`` used to lose the run); its row says why, the crossover row still stands."""
     from soleus_analysis.io import read_person
-    from soleus_analysis.pipeline import analyze_cohort, person_meals
+    from soleus_analysis.pipeline import person_meals, pool_people
 
     free = DATA.parent / "freeliving"
     rec = read_person(
@@ -161,10 +164,10 @@ def test_a_mixed_model_that_cannot_be_fitted_says_so_in_its_row():
         [free / "synthetic_freeliving_p01_activity.csv"],
         "a",
     )
-    meals, curves = person_meals(rec)
+    meals, curves, _ = person_meals(rec)
     few = meals.head(4).assign(subject="b")
-    res = analyze_cohort(pd.concat([meals, few], ignore_index=True), curves)
+    res = pool_people(pd.concat([meals, few], ignore_index=True), curves)
     mixed = res.pooled[res.pooled["method"].str.startswith("mixed")].iloc[0]
-    assert np.isnan(mixed["reduction_pct"])
+    assert np.isnan(mixed["estimate_pct"])
     assert mixed["note"].startswith("could not be fitted with 2 people (Singular matrix")
     assert set(res.people["subject"]) == {"a", "b"}

@@ -95,10 +95,10 @@ def test_crossover_hand_worked(lab: pd.DataFrame) -> None:
     assert row["n_excluded"] == 2  # the excluded row and the "walk" row
     assert row["mean_control"] == pytest.approx(250.0)
     assert row["mean_treatment"] == pytest.approx(150.0)
-    assert row["reduction_pct"] == pytest.approx(40.0)
+    assert row["reduction_mean_ratio_pct"] == pytest.approx(40.0)
     ref_t = stats.ttest_rel(np.log(spu), np.log(ctrl))
-    assert row["t_stat"] == pytest.approx(ref_t.statistic)
-    assert row["p_ttest"] == pytest.approx(ref_t.pvalue)
+    assert row["t_log_ratio"] == pytest.approx(ref_t.statistic)
+    assert row["p_log_ratio"] == pytest.approx(ref_t.pvalue)
     assert row["dof"] == 3
     ref_w = stats.wilcoxon(spu - ctrl)
     assert row["p_wilcoxon"] == pytest.approx(ref_w.pvalue)
@@ -107,10 +107,10 @@ def test_crossover_hand_worked(lab: pd.DataFrame) -> None:
     assert row["mean_diff"] == pytest.approx(-100.0)
     assert row["dz"] == pytest.approx(-100.0 / sd)
     half = stats.t.ppf(0.975, 3) * sd / 2
-    assert row["diff_ci95_low"] == pytest.approx(-100 - half)
-    assert row["diff_ci95_high"] == pytest.approx(-100 + half)
+    assert row["mean_diff_ci95_low"] == pytest.approx(-100 - half)
+    assert row["mean_diff_ci95_high"] == pytest.approx(-100 + half)
     assert row["log_offset"] == 0.0
-    assert row["ci95_low"] < 40 < row["ci95_high"]
+    assert row["reduction_mean_ratio_ci95_low"] < 40 < row["reduction_mean_ratio_ci95_high"]
 
 
 def test_crossover_several_measures_and_seed(lab: pd.DataFrame) -> None:
@@ -119,7 +119,7 @@ def test_crossover_several_measures_and_seed(lab: pd.DataFrame) -> None:
     b = C.crossover(lab, ["glucose_iauc_mgdl_min", "insulin"], n_boot=500, seed=3)
     assert list(a["measure"]) == ["glucose_iauc_mgdl_min", "insulin"]
     pd.testing.assert_frame_equal(a, b)
-    assert a.loc[1, "reduction_pct"] == pytest.approx(40.0)
+    assert a.loc[1, "reduction_mean_ratio_pct"] == pytest.approx(40.0)
 
 
 def test_crossover_zero_iauc_uses_documented_offset() -> None:
@@ -137,7 +137,7 @@ def test_crossover_zero_iauc_uses_documented_offset() -> None:
     off = 0.1 * np.median(positive)
     assert row["log_offset"] == pytest.approx(off)
     ref = stats.ttest_rel(np.log(spu + off), np.log(ctrl + off))
-    assert row["p_ttest"] == pytest.approx(ref.pvalue)
+    assert row["p_log_ratio"] == pytest.approx(ref.pvalue)
 
 
 def test_per_person_values(lab: pd.DataFrame) -> None:
@@ -147,7 +147,7 @@ def test_per_person_values(lab: pd.DataFrame) -> None:
     np.testing.assert_allclose(pp["treatment"], [50, 150, 150, 250])
     np.testing.assert_allclose(pp["diff"], [-50, -50, -150, -150])
     np.testing.assert_allclose(pp["ratio"], [0.5, 0.75, 0.5, 0.625])
-    np.testing.assert_allclose(pp["reduction_pct"], [50, 25, 50, 37.5])
+    np.testing.assert_allclose(pp["reduction_mean_ratio_pct"], [50, 25, 50, 37.5])
 
 
 def test_missing_column_is_input_error(lab: pd.DataFrame) -> None:
@@ -169,9 +169,9 @@ def test_crossover_reduction_formula_and_scale_invariance(vals, scale) -> None:
     df["w"] = df["v"] * scale
     res = C.crossover(df, ["v", "w"], n_boot=200, seed=0)
     expected = 100 * (1 - t.mean() / c.mean())
-    assert res.loc[0, "reduction_pct"] == pytest.approx(expected, abs=1e-9)
-    assert res.loc[1, "reduction_pct"] == pytest.approx(expected, abs=1e-6)
-    assert res.loc[0, "p_ttest"] == pytest.approx(res.loc[1, "p_ttest"], nan_ok=True)
+    assert res.loc[0, "reduction_mean_ratio_pct"] == pytest.approx(expected, abs=1e-9)
+    assert res.loc[1, "reduction_mean_ratio_pct"] == pytest.approx(expected, abs=1e-6)
+    assert res.loc[0, "p_log_ratio"] == pytest.approx(res.loc[1, "p_log_ratio"], nan_ok=True)
 
 
 @pytest.mark.slow
@@ -190,7 +190,9 @@ def test_bootstrap_ci_coverage_lognormal() -> None:
             {"subject": subj, "condition": cond, "v": np.column_stack([c, t]).ravel()}
         )
         row = C.crossover(df, "v", n_boot=1000, seed=rep).iloc[0]
-        hits += row["ci95_low"] <= true <= row["ci95_high"]
+        hits += (
+            row["reduction_mean_ratio_ci95_low"] <= true <= row["reduction_mean_ratio_ci95_high"]
+        )
     assert 0.90 <= hits / reps <= 0.99
 
 
@@ -240,7 +242,7 @@ def test_mixed_model_recovers_planted_effect() -> None:
     assert res.loc["carbs_g", "ci95_low"] <= 20.0 <= res.loc["carbs_g", "ci95_high"]
     # planted reduction: -beta over the noise-free control mean of these meals
     mu_c = float((df["_a"] + 20.0 * (df["carbs_g"] - df["carbs_g"].mean()) + df["_period"]).mean())
-    red = res.loc["reduction_pct"]
+    red = res.loc["reduction_mean_ratio_pct"]
     assert red["ci95_low"] <= -100 * beta / mu_c <= red["ci95_high"]
 
 
@@ -308,13 +310,13 @@ def test_n_of_1_unadjusted_equals_two_sample_t() -> None:
     spu = (df["condition"] == "spu").to_numpy()
     ref = stats.ttest_ind(ly[spu], ly[~spu])
     diff = ly[spu].mean() - ly[~spu].mean()
-    assert row["reduction_pct"] == pytest.approx(100 * (1 - np.exp(diff)))
+    assert row["reduction_geomean_pct"] == pytest.approx(100 * (1 - np.exp(diff)))
     assert row["p_model"] == pytest.approx(ref.pvalue)
     ci = ref.confidence_interval(0.95)
-    assert row["ci95_low"] == pytest.approx(100 * (1 - np.exp(ci.high)))
-    assert row["ci95_high"] == pytest.approx(100 * (1 - np.exp(ci.low)))
+    assert row["reduction_geomean_ci95_low"] == pytest.approx(100 * (1 - np.exp(ci.high)))
+    assert row["reduction_geomean_ci95_high"] == pytest.approx(100 * (1 - np.exp(ci.low)))
     v = df["iauc_mgdl_min"].to_numpy()
-    assert row["reduction_unadjusted_pct"] == pytest.approx(
+    assert row["reduction_mean_ratio_pct"] == pytest.approx(
         100 * (1 - v[spu].mean() / v[~spu].mean())
     )
     assert (row["n_spu"], row["n_control"]) == (15, 15)
@@ -334,7 +336,7 @@ def test_n_of_1_adjusted_matches_statsmodels() -> None:
         ]
     )
     ref = sm.OLS(np.log(df["iauc_mgdl_min"].to_numpy()), x).fit()
-    assert row["reduction_pct"] == pytest.approx(100 * (1 - np.exp(ref.params[-1])))
+    assert row["reduction_geomean_pct"] == pytest.approx(100 * (1 - np.exp(ref.params[-1])))
     assert row["p_model"] == pytest.approx(ref.pvalues[-1])
     assert row["covariates"] == "carbs_g,time_of_day_h"
 
@@ -404,7 +406,7 @@ def test_effect_over_time_per_week_equals_within_week_log_difference() -> None:
     week = (df["meal_time"] >= "2024-01-08").to_numpy()
     for k, w in enumerate([~week, week]):
         d = ly[w & spu].mean() - ly[w & ~spu].mean()
-        assert res.loc[k, "reduction_pct"] == pytest.approx(100 * (1 - np.exp(d)))
+        assert res.loc[k, "reduction_geomean_pct"] == pytest.approx(100 * (1 - np.exp(d)))
         assert res.loc[k, "n_spu"] == (w & spu).sum()
 
 
@@ -418,7 +420,7 @@ def test_effect_over_time_detects_fading() -> None:
     res = C.effect_over_time(df)
     assert res["trend_ratio_change_pct"].iloc[0] > 0
     assert res["p_trend"].iloc[0] < 0.01
-    assert res["reduction_pct"].iloc[0] > res["reduction_pct"].iloc[-1]
+    assert res["reduction_geomean_pct"].iloc[0] > res["reduction_geomean_pct"].iloc[-1]
 
 
 # ------------------------------------------------------------------------------------------
@@ -431,9 +433,9 @@ def test_effect_over_time_detects_fading() -> None:
     [
         (
             {
-                "reduction_pct": 35.2,
-                "ci95_low": 20.4,
-                "ci95_high": 48.0,
+                "reduction_geomean_pct": 35.2,
+                "reduction_geomean_ci95_low": 20.4,
+                "reduction_geomean_ci95_high": 48.0,
                 "n_spu": 20,
                 "n_control": 20,
             },
@@ -441,9 +443,9 @@ def test_effect_over_time_detects_fading() -> None:
         ),
         (
             {
-                "reduction_pct": 20.0,
-                "ci95_low": -40.0,
-                "ci95_high": 55.0,
+                "reduction_geomean_pct": 20.0,
+                "reduction_geomean_ci95_low": -40.0,
+                "reduction_geomean_ci95_high": 55.0,
                 "n_spu": 10,
                 "n_control": 10,
             },
@@ -451,9 +453,9 @@ def test_effect_over_time_detects_fading() -> None:
         ),
         (
             {
-                "reduction_pct": 3.0,
-                "ci95_low": -10.0,
-                "ci95_high": 14.0,
+                "reduction_geomean_pct": 3.0,
+                "reduction_geomean_ci95_low": -10.0,
+                "reduction_geomean_ci95_high": 14.0,
                 "n_spu": 40,
                 "n_control": 40,
             },
@@ -461,9 +463,9 @@ def test_effect_over_time_detects_fading() -> None:
         ),
         (
             {
-                "reduction_pct": 40.0,
-                "ci95_low": 10.0,
-                "ci95_high": 60.0,
+                "reduction_geomean_pct": 40.0,
+                "reduction_geomean_ci95_low": 10.0,
+                "reduction_geomean_ci95_high": 60.0,
                 "n_spu": 3,
                 "n_control": 20,
             },
@@ -471,23 +473,28 @@ def test_effect_over_time_detects_fading() -> None:
         ),
         (
             {
-                "reduction_pct": -15.0,
-                "ci95_low": -25.0,
-                "ci95_high": -5.0,
+                "reduction_geomean_pct": -15.0,
+                "reduction_geomean_ci95_low": -25.0,
+                "reduction_geomean_ci95_high": -5.0,
                 "n_spu": 30,
                 "n_control": 30,
             },
             "Your post-meal glucose rise was about 15% higher with SPU",
         ),
         (
-            {"reduction_pct": 50.0, "ci95_low": 30.0, "ci95_high": 60.0, "n_pairs": 2},
+            {
+                "reduction_geomean_pct": 50.0,
+                "reduction_geomean_ci95_low": 30.0,
+                "reduction_geomean_ci95_high": 60.0,
+                "n_pairs": 2,
+            },
             "Not enough participants yet to tell",
         ),
         (
             {
-                "reduction_pct": np.nan,
-                "ci95_low": np.nan,
-                "ci95_high": np.nan,
+                "reduction_geomean_pct": np.nan,
+                "reduction_geomean_ci95_low": np.nan,
+                "reduction_geomean_ci95_high": np.nan,
                 "n_spu": 9,
                 "n_control": 9,
             },
@@ -500,7 +507,12 @@ def test_verdict_thresholds(row: dict, start: str) -> None:
 
 
 def test_verdict_mixed_model_row() -> None:
-    row = {"term": "reduction_pct", "estimate": 30.4, "ci95_low": 12.0, "ci95_high": 45.0}
+    row = {
+        "term": "reduction_mean_ratio_pct",
+        "estimate": 30.4,
+        "ci95_low": 12.0,
+        "ci95_high": 45.0,
+    }
     assert C.verdict(row, who="participants'") == (
         "SPU lowered participants' post-meal glucose rise by about 30% (95% CI 12% to 45%)."
     )
@@ -521,7 +533,7 @@ def test_power_crossover_matches_noncentral_t() -> None:
         crit = stats.t.ppf(0.975, n - 1)
         exact = stats.nct.sf(crit, n - 1, ncp) + stats.nct.cdf(-crit, n - 1, ncp)
         assert r["power"] == pytest.approx(exact, abs=0.035)
-        assert r["ci95_low"] <= r["power"] <= r["ci95_high"]
+        assert r["power_ci95_low"] <= r["power"] <= r["power_ci95_high"]
     assert C.n_needed(res, 0.8) == res.loc[res["power"] >= 0.8, "n"].min()
 
 

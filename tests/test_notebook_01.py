@@ -20,8 +20,8 @@ def test_estimates_recover_the_printed_truth(executed) -> None:
     for tag in ("hamilton2022", "elek2025"):
         assert res[f"{tag}_n_participants"] == PARAMS["RUN_FRESH_N"]
         for key in ("glucose_iauc", "insulin_iauc"):
-            est = res[f"{tag}_{key}_reduction_pct"]
-            lo, hi = res[f"{tag}_{key}_reduction_ci95"]
+            est = res[f"{tag}_{key}_reduction_mean_ratio_pct"]
+            lo, hi = res[f"{tag}_{key}_reduction_mean_ratio_ci95"]
             truth = res[f"{tag}_true_{key}_reduction_pct"]
             assert lo <= truth <= hi, (tag, key, lo, truth, hi)
             assert abs(est - truth) < 10, (tag, key, est, truth)
@@ -29,9 +29,9 @@ def test_estimates_recover_the_printed_truth(executed) -> None:
         assert lo < res[f"{tag}_glucose_diff_60_120_mgdl"] < hi
         assert lo > 0  # SPU lowered glucose at 1-2 h in the simulation
     # CGM: only the hamilton2022 protocol has one; noisier but near the plasma truth
-    cgm = res["hamilton2022_cgm_glucose_iauc_reduction_pct"]
+    cgm = res["hamilton2022_cgm_glucose_iauc_reduction_mean_ratio_pct"]
     assert abs(cgm - res["hamilton2022_true_glucose_iauc_reduction_pct"]) < 20
-    assert res["elek2025_cgm_glucose_iauc_reduction_pct"] is None
+    assert res["elek2025_cgm_glucose_iauc_reduction_mean_ratio_pct"] is None
     assert res["elek2025_insulin_reported_by_study"] is False
 
 

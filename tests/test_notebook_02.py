@@ -71,9 +71,12 @@ def test_counts_match_the_bundled_log(run):
 def test_effect_verdict_and_power(run):
     res, _, _ = run
     assert res["verdict"] and "SPU" in res["verdict"]
-    assert res["ci95_low"] <= res["reduction_pct"] <= res["ci95_high"]
+    lo, hi = res["reduction_geomean_ci95_low"], res["reduction_geomean_ci95_high"]
+    assert lo <= res["reduction_geomean_pct"] <= hi
     # the CI holds the noise-free truth of the bundled person
-    assert res["ci95_low"] <= _true_adjusted_reduction() <= res["ci95_high"]
+    assert lo <= _true_adjusted_reduction() <= hi
+    # the notebook uses the rules the command line uses by default
+    assert res["rules"]["window"] == [0.0, 120.0] and res["rules"]["baseline"] == "premeal"
     assert 0 < res["p_permutation"] <= 1
     assert res["weeks"] == 2  # 14 days from a Monday: two calendar weeks
     if res["meals_needed_80pct"] is not None:

@@ -147,13 +147,15 @@ def test_forest_points_and_intervals_equal_estimates():
     people = pd.DataFrame(
         {
             "subject": ["a", "b", "c"],
-            "reduction_pct": [10.0, 35.0, -5.0],
-            "ci95_low": [0.0, 20.0, np.nan],
-            "ci95_high": [20.0, 50.0, np.nan],
+            "reduction_geomean_pct": [10.0, 35.0, -5.0],
+            "reduction_geomean_ci95_low": [0.0, 20.0, np.nan],
+            "reduction_geomean_ci95_high": [20.0, 50.0, np.nan],
+            "ci95_low": [-99.0, -99.0, -99.0],  # another estimate's interval: never drawn
+            "ci95_high": [99.0, 99.0, 99.0],
         }
     )
-    pooled = {"reduction_pct": 18.0, "ci95_low": 8.0, "ci95_high": 28.0}
-    fig = plots.plot_forest(people, pooled=pooled)
+    pooled = {"estimate_pct": 18.0, "ci95_low": 8.0, "ci95_high": 28.0}
+    fig = plots.plot_forest(people, pooled=pooled, estimate="reduction_geomean_pct")
     ax = fig.axes[0]
     pts = [ln for ln in ax.get_lines() if ln.get_label() == "person"][0]
     np.testing.assert_allclose(pts.get_xdata(), [10.0, 35.0, -5.0])

@@ -91,13 +91,13 @@ def cohort():
     meals, curves, srcs = [], [], []
     for i in range(5):
         rec = synth_person(subject=f"S{i + 1:02d}", days=4, seed=10 + i)
-        m, c = pipeline.person_meals(rec)
+        m, c, _ = pipeline.person_meals(rec)
         meals.append(m)
         curves.append(c)
         srcs += rec.sources
     cov = pd.DataFrame({"subject": [f"S{i + 1:02d}" for i in range(5)], "coverage_pct": 99.0})
     failed = pd.DataFrame({"subject": ["S99"], "error": ["S99.csv line 3: bad date"]})
-    return pipeline.analyze_cohort(
+    return pipeline.pool_people(
         pd.concat(meals, ignore_index=True),
         pd.concat(curves, ignore_index=True),
         coverage=cov,
@@ -138,11 +138,10 @@ def test_person_report_pages_and_numbers(person, person_pdf):
     assert f"{gmi:.1f}%" in pages[0]
     assert f"{g.mean():.0f} mg/dL" in pages[0]
     e = person.effect.iloc[0]
-    assert 35 < e["reduction_pct"] < 65  # simulated: SPU halves the rise
-    assert (
-        f"{e['reduction_pct']:.0f}% (95% CI {e['ci95_low']:.0f}% to {e['ci95_high']:.0f}%)"
-        in (pages[1])
-    )
+    assert 35 < e["reduction_geomean_pct"] < 65  # simulated: SPU halves the rise
+    lo, hi = e["reduction_geomean_ci95_low"], e["reduction_geomean_ci95_high"]
+    assert f"{e['reduction_geomean_pct']:.0f}% (95% CI {lo:.0f}% to {hi:.0f}%)" in pages[1]
+    assert "ratio of geometric means" in pages[1]  # the estimand, in words
     assert person.verdict in pages[1]
     assert "Dose-response" in pages[1]
     # table: first and last meal time printed
@@ -190,7 +189,7 @@ def test_cohort_report(cohort, tmp_path):
     assert len(pages) == pdf.cohort_report_pages(cohort)
     p0 = cohort.pooled.iloc[0]
     assert (
-        f"{p0['reduction_pct']:.1f}% (95% CI {p0['ci95_low']:.1f}% to {p0['ci95_high']:.1f}%)"
+        f"{p0['estimate_pct']:.1f}% (95% CI {p0['ci95_low']:.1f}% to {p0['ci95_high']:.1f}%)"
         in pages[0]
     )
     assert "5 people" in pages[0]
@@ -262,7 +261,7 @@ def test_insulin_proxy_line_is_named_a_proxy_and_matches_the_analysis(person):
     q = a.insulin_proxy_effect.iloc[0]
     line = next(ln for ln in effect_lines(a) if "PROXY" in ln)
     assert "not a measurement" in line
-    assert f"{q['reduction_pct']:.0f}% lower" in line
+    assert f"{q['reduction_geomean_pct']:.0f}% (95% CI" in line
 
 
 def test_report_file_is_an_ordinary_file(person, tmp_path):
@@ -281,13 +280,14 @@ def test_rules_sentence_follows_the_rules_used(person):
 
     from soleus_analysis.report.pdf import effect_lines
 
-    default = next(ln for ln in effect_lines(person) if ln.startswith("Rules:"))
-    assert "from 15 min before it to the end of its window" in default
+    default = next(ln for ln in effect_lines(person) if ln.startswith("Rules."))
+    assert "from 15 min before the meal to the end of its window" in default
+    assert default == "Rules. " + person.rules.describe()  # the statement of Rules itself
     custom = dataclasses.replace(
-        person, rules={**person.rules, "spu_span": (0.0, 60.0), "window": (0, 180)}
+        person, rules=person.rules.replace(spu_span=(0.0, 60.0), window=(0, 180))
     )
-    text = next(ln for ln in effect_lines(custom) if ln.startswith("Rules:"))
-    assert "over 0 to 180 min" in text and "from 0 min after it to 60 min after it" in text
+    text = next(ln for ln in effect_lines(custom) if ln.startswith("Rules."))
+    assert "over 0 to 180 min" in text and "from 0 min after it to 60 min after the meal" in text
 
 
 def test_adjustment_sentence_names_the_covariates_used():

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from soleus_analysis.app.cli import main
 from soleus_analysis.core.errors import InputError
+from soleus_analysis.core.rules import Rules
 from soleus_analysis.validation.reproduce import (
     analyse_study_files,
     glucose_diff,
@@ -25,16 +26,16 @@ REQUIRED_KEYS = {
     "synthetic",
     "seed",
     "n_participants",
-    "glucose_iauc_reduction_pct",
-    "glucose_iauc_reduction_ci95",
-    "insulin_iauc_reduction_pct",
-    "insulin_iauc_reduction_ci95",
+    "glucose_iauc_reduction_mean_ratio_pct",
+    "glucose_iauc_reduction_mean_ratio_ci95",
+    "insulin_iauc_reduction_mean_ratio_pct",
+    "insulin_iauc_reduction_mean_ratio_ci95",
     "glucose_diff_60_120_mgdl",
     "true_glucose_iauc_reduction_pct",
     "true_insulin_iauc_reduction_pct",
-    "cgm_glucose_iauc_reduction_pct",
-    "cgm_glucose_iauc_reduction_ci95",
-    "glucose_iauc_p_ttest",
+    "cgm_glucose_iauc_reduction_mean_ratio_pct",
+    "cgm_glucose_iauc_reduction_mean_ratio_ci95",
+    "glucose_iauc_p_mean_diff",
     "glucose_iauc_p_wilcoxon",
 }
 
@@ -77,20 +78,33 @@ def hand_study(tmp_path: Path) -> Path:
 
 
 def test_analyse_hand_worked(hand_study: Path) -> None:
-    res = analyse_study_files(hand_study, n_boot=500, seed=1)
-    assert res.window == (0.0, 120.0)  # default: 0 to the last sampling time
+    rules = Rules(window=(0, 120), baseline="t0", n_boot=500)
+    res = analyse_study_files(hand_study, rules, seed=1)
+    assert res.window == (0.0, 120.0)
     s = res.summary()
     assert s["n_participants"] == 3
-    assert s["glucose_iauc_reduction_pct"] == pytest.approx(100 * (1 - 1340 / 3600), abs=1e-9)
+    assert s["glucose_iauc_reduction_mean_ratio_pct"] == pytest.approx(
+        100 * (1 - 1340 / 3600), abs=1e-9
+    )
     assert s["glucose_diff_60_120_mgdl"] == pytest.approx((12.5 + 35 + 9) / 3, abs=1e-9)
     # no insulin column, no CGM -> NaN, not an error
-    assert math.isnan(s["insulin_iauc_reduction_pct"])
-    assert math.isnan(s["cgm_glucose_iauc_reduction_pct"])
+    assert math.isnan(s["insulin_iauc_reduction_mean_ratio_pct"])
+    assert math.isnan(s["cgm_glucose_iauc_reduction_mean_ratio_pct"])
     lo, hi = s["glucose_diff_60_120_ci95"]
     assert lo < s["glucose_diff_60_120_mgdl"] < hi
     # same folder via the manifest path
-    again = analyse_study_files(hand_study / "manifest.csv", n_boot=500, seed=1).summary()
-    assert again["glucose_iauc_reduction_pct"] == s["glucose_iauc_reduction_pct"]
+    again = analyse_study_files(hand_study / "manifest.csv", rules, seed=1).summary()
+    assert (
+        again["glucose_iauc_reduction_mean_ratio_pct"] == s["glucose_iauc_reduction_mean_ratio_pct"]
+    )
+    # the study's own rules.json is the default: a 60-min window gives 0..60 areas
+    (hand_study / "rules.json").write_text('{"window": [0, 60], "baseline": "t0", "n_boot": 500}')
+    short = analyse_study_files(hand_study, seed=1)
+    assert short.window == (0.0, 60.0)
+    # 0..60 triangles: control 1500, 3000, 900; spu 750, 900, 360
+    assert short.summary()["glucose_iauc_reduction_mean_ratio_pct"] == pytest.approx(
+        100 * (1 - (750 + 900 + 360) / (1500 + 3000 + 900)), abs=1e-9
+    )
 
 
 def test_glucose_diff_span_and_missing_condition() -> None:
@@ -120,10 +134,11 @@ def test_run_reproduction_recovers_truth(tmp_path: Path) -> None:
     # files were written, named synthetic, and kept
     names = [p.name for p in tmp_path.iterdir()]
     assert "manifest.csv" in names
-    assert all(n.startswith("synthetic_") for n in names if n != "manifest.csv")
+    assert "rules.json" in names  # the protocol's own analysis rules
+    assert all(n.startswith("synthetic_") for n in names if n not in ("manifest.csv", "rules.json"))
     for key in ("glucose_iauc", "insulin_iauc"):
-        est = res[f"{key}_reduction_pct"]
-        lo, hi = res[f"{key}_reduction_ci95"]
+        est = res[f"{key}_reduction_mean_ratio_pct"]
+        lo, hi = res[f"{key}_reduction_mean_ratio_ci95"]
         truth = res[f"true_{key}_reduction_pct"]
         assert lo <= truth <= hi, (key, lo, truth, hi)
         assert abs(est - truth) < 10
@@ -134,7 +149,13 @@ def test_run_reproduction_recovers_truth(tmp_path: Path) -> None:
         100 * (1 - m["spu"] / m["control"]), abs=0.01
     )
     # CGM estimate: noisier (sensor lag and noise), still near the plasma truth
-    assert abs(res["cgm_glucose_iauc_reduction_pct"] - res["true_glucose_iauc_reduction_pct"]) < 20
+    assert (
+        abs(
+            res["cgm_glucose_iauc_reduction_mean_ratio_pct"]
+            - res["true_glucose_iauc_reduction_pct"]
+        )
+        < 20
+    )
     assert abs(res["glucose_diff_60_120_mgdl"] - res["true_glucose_diff_60_120_mgdl"]) < 8
     table = reproduction_table(res)
     assert list(table["measure"].str.contains("glucose iAUC reduction")) == [
@@ -169,7 +190,7 @@ def test_cli_reproduce_json_and_simulate_inspect(tmp_path: Path) -> None:
     assert REQUIRED_KEYS <= set(data)
     assert data["protocol"] == "elek2025" and data["n_participants"] == 10
     assert data["insulin_reported_by_study"] is False
-    lo, hi = data["glucose_iauc_reduction_ci95"]
+    lo, hi = data["glucose_iauc_reduction_mean_ratio_ci95"]
     assert lo <= data["true_glucose_iauc_reduction_pct"] <= hi
 
     sim = tmp_path / "sim"

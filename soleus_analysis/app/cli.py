@@ -20,6 +20,8 @@ import click
 from .. import __version__
 from ..core.errors import InputError, UsageError, describe
 from ..core.outputs import spreadsheet_safe, write_atomic, write_set, write_table
+from ..core.rules import BASELINE_RULES, Rules
+from ..report.text import pooled_sentence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -288,14 +290,23 @@ def inspect(
         write_atomic(json_out, json.dumps(out, indent=2, default=str).encode(), "--json")
 
 
-_RULES_EPILOG = """
-\b
-Rules (defaults in brackets):
-  --window 0,120       minutes after the meal over which the response is measured
-  --baseline premeal   premeal (mean of -30..0 min) | t0 | p40_24h | a number in mg/dL
-  --spu-span -15,END   minutes around the meal in which SPU bouts count (END = window end)
-  --min-coverage 0.7   fraction of expected readings a window needs
-"""
+def _rules_epilog() -> str:
+    """The rule options and their defaults, from the one set of defaults (:class:`Rules`)."""
+    d = Rules()
+    s0, s1 = d.spu_span
+    return (
+        "\n\b\nRules (defaults in brackets; every rule: --rules FILE, a JSON object of rule names):\n"
+        f"  --window {d.window[0]:g},{d.window[1]:g}       minutes after the meal over which the "
+        "response is measured\n"
+        f"  --baseline {d.baseline}   premeal (mean of {d.premeal_span[0]:g}..{d.premeal_span[1]:g} "
+        "min) | t0 | p40_24h | a number in mg/dL\n"
+        f"  --spu-span {s0:g},{'END' if s1 is None else f'{s1:g}'}   minutes around the meal in "
+        "which SPU bouts count (END = window end)\n"
+        f"  --min-coverage {d.min_coverage:g}   fraction of expected readings a window needs\n"
+    )
+
+
+_RULES_EPILOG = _rules_epilog()
 
 
 def _parse_pair(value: str | None, name: str) -> tuple[float, float | None] | None:
@@ -314,9 +325,10 @@ def _parse_pair(value: str | None, name: str) -> tuple[float, float | None] | No
     return lo, hi
 
 
-def _rules(
+def _rule_changes(
     window: str | None, baseline: str | None, spu_span: str | None, min_coverage: float | None
 ) -> dict:
+    """The rules the options change, by name (checked by :class:`Rules` itself)."""
     rules: dict = {}
     if window:
         w = _parse_pair(window, "--window")
@@ -327,9 +339,10 @@ def _rules(
         try:
             rules["baseline"] = float(baseline)
         except ValueError:
-            if baseline not in {"premeal", "t0", "p40_24h"}:
+            if baseline not in BASELINE_RULES:
                 raise click.BadParameter(
-                    "expected premeal, t0, p40_24h or a number in mg/dL", param_hint="--baseline"
+                    f"expected {', '.join(BASELINE_RULES)} or a number in mg/dL",
+                    param_hint="--baseline",
                 ) from None
             rules["baseline"] = baseline
     if spu_span:
@@ -339,7 +352,25 @@ def _rules(
     return rules
 
 
+_RULE_OPTION_NAMES = ("window", "baseline", "spu_span", "min_coverage", "rules_file")
+
+
 def _rule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The rule options; the command receives ``rules``: a :class:`Rules` when ``--rules`` gave
+    a file (changed by the other options), else the dict of changes (for a study's own rules)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opts = {k: kwargs.pop(k) for k in _RULE_OPTION_NAMES}
+        changes = _rule_changes(
+            opts["window"], opts["baseline"], opts["spu_span"], opts["min_coverage"]
+        )
+        if opts["rules_file"]:
+            kwargs["rules"] = Rules.from_file(opts["rules_file"]).replace(**changes)
+        else:
+            kwargs["rules"] = changes
+        return fn(*args, **kwargs)
+
     for opt in reversed(
         [
             click.option("--window", help="Response window in minutes after the meal, e.g. 0,120."),
@@ -352,10 +383,16 @@ def _rule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 type=click.FloatRange(0, 1),
                 help="Fraction of readings a window needs.",
             ),
+            click.option(
+                "--rules",
+                "rules_file",
+                type=click.Path(dir_okay=False),
+                help="A JSON file of analysis rules (any rule by name; the options above change it).",
+            ),
         ]
     ):
-        fn = opt(fn)
-    return fn
+        wrapper = opt(wrapper)
+    return wrapper
 
 
 def _person_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -403,13 +440,14 @@ def _load_person(
 
 
 #: the files of an ``analyze`` result set; a file a run does not write is removed
-ANALYZE_FILES = ("meals.csv", "meals.parquet", "metrics.csv", "effect.csv")
+ANALYZE_FILES = ("meals.csv", "meals.parquet", "metrics.csv", "effect.csv", "rules.json")
 
 
 @main.command(
     epilog="Example:\n\n\b\n  soleus analyze --cgm clarity.csv --events spu_log.csv --out results/\n"
     + _RULES_EPILOG
 )
+@_friendly
 @_person_options
 @_reader_options
 @click.option(
@@ -421,7 +459,6 @@ ANALYZE_FILES = ("meals.csv", "meals.parquet", "metrics.csv", "effect.csv")
 )
 @_rule_options
 @_privacy_option
-@_friendly
 def analyze(
     cgm,
     events,
@@ -432,10 +469,7 @@ def analyze(
     include_scans,
     utc_offset,
     out_dir,
-    window,
-    baseline,
-    spu_span,
-    min_coverage,
+    rules,
 ) -> None:
     """Per-meal table (CSV and Parquet), CGM metrics and the SPU comparison for one person.
 
@@ -448,7 +482,7 @@ def analyze(
     for name in ANALYZE_FILES:
         check_target(Path(out_dir) / name, "--out")
 
-    rules = _rules(window, baseline, spu_span, min_coverage)  # usage errors before any reading
+    rules = Rules.coerce(None, **rules) if isinstance(rules, dict) else rules
     rec = _load_person(
         cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset)
     )
@@ -459,18 +493,24 @@ def analyze(
     files["metrics.csv"] = a.metrics
     if a.effect is not None:
         files["effect.csv"] = a.effect
-    write_set(
-        out_dir,
-        {name: table_bytes(frame, Path(name).suffix) for name, frame in files.items()},
-        stale=ANALYZE_FILES,
-    )
+    content = {name: table_bytes(frame, Path(name).suffix) for name, frame in files.items()}
+    content["rules.json"] = _rules_json(a.rules)
+    write_set(out_dir, content, stale=ANALYZE_FILES)
     click.echo(f"{a.subject}: {_glucose_line(a.metrics)}")
     n_ok = int(a.meals["excluded_reason"].isna().sum()) if len(a.meals) else 0
     click.echo(f"meals: {len(a.meals)} found, {n_ok} included")
     click.echo(a.verdict)
+    click.echo(f"rules: {a.rules.describe()}")
     click.echo(
-        f"written: {Path(out_dir) / 'meals.csv'}, " + ", ".join([*list(files)[1:], MANIFEST])
+        f"written: {Path(out_dir) / 'meals.csv'}, " + ", ".join([*list(content)[1:], MANIFEST])
     )
+
+
+def _rules_json(rules: Rules) -> bytes:
+    """The rules an output was made with, as the ``rules.json`` written beside it."""
+    return (
+        json.dumps({**rules.to_dict(), "statement": rules.describe()}, indent=2) + "\n"
+    ).encode()
 
 
 def _glucose_line(metrics: pd.DataFrame) -> str:
@@ -489,6 +529,7 @@ def _glucose_line(metrics: pd.DataFrame) -> str:
     "  soleus report --cgm libre.csv --events cronometer.csv --events spu_log.csv -o report.pdf --paper letter\n"
     + _RULES_EPILOG
 )
+@_friendly
 @_person_options
 @_reader_options
 @click.option(
@@ -497,7 +538,6 @@ def _glucose_line(metrics: pd.DataFrame) -> str:
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
 @_rule_options
 @_privacy_option
-@_friendly
 def report(
     cgm,
     events,
@@ -509,10 +549,7 @@ def report(
     utc_offset,
     output,
     paper,
-    window,
-    baseline,
-    spu_span,
-    min_coverage,
+    rules,
 ) -> None:
     """Write the self-tracker PDF report: AGP summary, the SPU experiment, meal table."""
     from ..core.outputs import check_target
@@ -520,7 +557,7 @@ def report(
     from ..report import write_person_report
 
     check_target(output, "-o/--output")
-    rules = _rules(window, baseline, spu_span, min_coverage)  # usage errors before any reading
+    rules = Rules.coerce(None, **rules) if isinstance(rules, dict) else rules
     rec = _load_person(
         cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset)
     )
@@ -537,6 +574,7 @@ def report(
     "A folder either holds manifest.csv or one sub-folder per person. One CGM file holding several\n"
     "people (e.g. a research dataset with an id column) is a cohort too.\n" + _RULES_EPILOG
 )
+@_friendly
 @click.argument("source", type=click.Path(exists=True))
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF to write."
@@ -556,7 +594,6 @@ def report(
 @_reader_options
 @_rule_options
 @_privacy_option
-@_friendly
 def cohort(
     source,
     output,
@@ -570,10 +607,7 @@ def cohort(
     date_order,
     include_scans,
     utc_offset,
-    window,
-    baseline,
-    spu_span,
-    min_coverage,
+    rules,
 ) -> None:
     """Analyse many people (a folder or a manifest) and write the cohort PDF report."""
     from ..core.outputs import check_target, table_bytes
@@ -585,7 +619,6 @@ def cohort(
     if out_dir:
         for name in ("meals.csv", "people.csv", "pooled.csv"):
             check_target(Path(out_dir) / name, "--out")
-    rules = _rules(window, baseline, spu_span, min_coverage)
     res = run_cohort(
         source,
         rules,
@@ -599,9 +632,12 @@ def cohort(
     write_cohort_report(res, output, paper=paper, show_file_names=_Ctx.show_file_names)
     if out_dir:
         tables = {"meals.csv": res.meals, "people.csv": res.people, "pooled.csv": res.pooled}
-        write_set(out_dir, {n: table_bytes(t, ".csv") for n, t in tables.items()})
+        content = {n: table_bytes(t, ".csv") for n, t in tables.items()}
+        content["rules.json"] = _rules_json(res.rules)
+        write_set(out_dir, content)
     for _, p in res.pooled.iterrows():
-        click.echo(_pooled_line(p))
+        click.echo(pooled_sentence(p))
+    click.echo(f"rules: {res.rules.describe()}")
     for _, f in res.failed.iterrows():
         click.echo(f"skipped {f['subject']}: {f['error']}", err=True)
     n_people = len(res.people)
@@ -609,22 +645,6 @@ def cohort(
         f"wrote {output} ({n_people} {'person' if n_people == 1 else 'people'}, "
         f"{len(res.failed)} skipped)"
     )
-
-
-def _pooled_line(p: pd.Series) -> str:
-    """One pooled estimate for the terminal; an estimate that could not be made says why."""
-    import math
-
-    if not math.isfinite(float(p["reduction_pct"])):
-        return f"{p['method']}: no estimate ({p.get('note') or 'too few people or meals'})"
-    ci = (
-        f"95% CI {p['ci95_low']:.1f} to {p['ci95_high']:.1f}"
-        if math.isfinite(float(p["ci95_low"])) and math.isfinite(float(p["ci95_high"]))
-        else "no CI"
-    )
-    pval = f", p = {p['p']:.3g}" if math.isfinite(float(p["p"])) else ""
-    note = f" ({p['note']})" if isinstance(p.get("note"), str) and p.get("note") else ""
-    return f"{p['method']}: {p['reduction_pct']:.1f}% ({ci}){pval}{note}"
 
 
 @main.command(
@@ -700,7 +720,7 @@ def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduc
         from ..pipeline import person_meals
 
         rec = _load_person(from_cgm, events, None)
-        meals, _ = person_meals(rec)
+        meals, _, _ = person_meals(rec)
         pw = compare.power_n_of_1(reduction, [20, 40, 60, 80, 120, 160], from_data=meals, seed=seed)
         click.echo(
             f"power to detect a {reduction:g}% reduction, from your own meal-to-meal variability:"

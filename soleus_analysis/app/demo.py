@@ -22,6 +22,7 @@ def main(data_dir: Path = ROOT / "data", out_dir: Path = ROOT / "reports") -> in
     from ..io import read_person
     from ..pipeline import analyze_person
     from ..report import write_cohort_report, write_person_report
+    from ..report.text import pooled_sentence
     from .runner import read_manifest, run_cohort
 
     t0 = time.perf_counter()
@@ -42,15 +43,13 @@ def main(data_dir: Path = ROOT / "data", out_dir: Path = ROOT / "reports") -> in
     print(f"wrote {p1.relative_to(ROOT) if p1.is_relative_to(ROOT) else p1}")
 
     cohort_dir = data_dir / "hamilton2022"
-    # the 2022 protocol measured 3 h after the drink; CGM baseline = mean of the 30 min before it
-    rules = {"window": (0, 180), "baseline": "premeal"}
-    res = run_cohort(cohort_dir, rules, progress=False, workers=1)
+    # the study folder's rules.json holds the 2022 protocol's rules (a 3-h window)
+    res = run_cohort(cohort_dir, progress=False, workers=1)
     title = "Hamilton 2022 protocol, synthetic cohort"
     p2 = write_cohort_report(res, out_dir / "cohort_report_hamilton2022_synthetic.pdf", title=title)
     for _, p in res.pooled.iterrows():
-        print(
-            f"cohort, {p['method']}: {p['reduction_pct']:.1f}% (95% CI {p['ci95_low']:.1f} to {p['ci95_high']:.1f})"
-        )
+        print(f"cohort, {pooled_sentence(p)}")
+    print(f"rules: {res.rules.describe()}")
     print(f"wrote {p2.relative_to(ROOT) if p2.is_relative_to(ROOT) else p2}")
     print(f"demo done in {time.perf_counter() - t0:.1f} s")
     return 0

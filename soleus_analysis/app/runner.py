@@ -24,9 +24,11 @@ from tqdm.auto import tqdm
 
 from ..core.errors import InputError, UsageError, describe
 from ..core.recording import Recording
+from ..core.rules import Rules
 from ..io import LOG_FORMATS
 from ..io.base import column_list
-from ..pipeline import CohortAnalysis, analyze_cohort, person_meals
+from ..metrics import glycemic_metrics
+from ..pipeline import CohortAnalysis, person_meals, pool_people
 
 _CGM_COLS = ("cgm", "cgm_path", "cgm_paths", "cgm_file", "cgm_files")
 _EVENT_COLS = ("events", "events_path", "events_paths", "log", "logs", "events_file")
@@ -184,17 +186,16 @@ def discover_people(source: str | os.PathLike) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def person_result(subject: str, rec: Recording, rules: dict[str, Any]) -> dict[str, Any]:
+def person_result(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
     """One person's per-meal table, curves and CGM coverage from their recording.
 
     Returns a dict with ``subject``, ``meals``, ``curves``, ``coverage_pct``, ``sources``, and
     ``skip``: None, or why the person adds nothing to the pooled analysis (no meals, no
     measurable meal) while their meals still appear in the meal table.
     """
-    from ..metrics import glycemic_metrics
-
-    meals, curves = person_meals(rec, rules)
-    cov = float(glycemic_metrics(rec.readings)["coverage_pct"].iloc[0])
+    meals, curves, cleaned = person_meals(rec, None, rules)
+    m = glycemic_metrics(cleaned)
+    cov = float(m["coverage_pct"].iloc[0]) if len(m) else float("nan")
     skip = None
     if len(rec.readings) == 0:
         skip = "no glucose readings in their CGM files"
@@ -217,7 +218,7 @@ def run_person(
     subject: str,
     cgm: list[str],
     events: list[str],
-    rules: dict[str, Any],
+    rules: Rules,
     show_file_names: bool = False,
     read_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -239,7 +240,7 @@ def run_person(
         return {"subject": subject, "error": describe(exc, labels, show_file_names)}
 
 
-def run_recording(subject: str, rec: Recording, rules: dict[str, Any]) -> dict[str, Any]:
+def run_recording(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
     """:func:`person_result` for a person already read (from a file of several people)."""
     try:
         return person_result(subject, rec, rules)
@@ -326,9 +327,30 @@ def _people_of_file(
     return out
 
 
+#: a study folder's own analysis rules (written by the simulator for its protocols)
+RULES_FILE = "rules.json"
+
+
+def study_rules(source: Any, rules: Rules | dict | None = None) -> Rules:
+    """The rules a cohort is analysed with: the study's ``rules.json``, changed by ``rules``.
+
+    A study folder (or the folder of a manifest) may hold ``rules.json``: the rules its protocol
+    defines (e.g. a 3-hour window for a glucose-drink test). A :class:`Rules` given replaces
+    them; a dict changes them by name (the command line's options do that).
+    """
+    if isinstance(rules, Rules):
+        return rules
+    base = Rules()
+    if not isinstance(source, pd.DataFrame):
+        folder = Path(source) if Path(source).is_dir() else Path(source).parent
+        if (folder / RULES_FILE).is_file() and (Path(source).is_dir() or is_manifest(source)):
+            base = Rules.from_file(folder / RULES_FILE)
+    return Rules.coerce(base, **(rules or {}))
+
+
 def run_cohort(
     source: str | os.PathLike | pd.DataFrame,
-    rules: dict[str, Any] | None = None,
+    rules: Rules | dict | None = None,
     *,
     scheduler: str | None = None,
     workers: int | None = None,
@@ -345,8 +367,10 @@ def run_cohort(
         A manifest CSV, a folder (see :func:`discover_people`), a frame like
         :func:`read_manifest` returns, or one CGM file holding several people (e.g. a research
         dataset with an ``id`` column), each of whom is analysed as a person.
-    rules : dict, optional
-        Options of :func:`soleus_analysis.align.meal_responses`.
+    rules : Rules or dict, optional
+        The analysis rules. Default: the study's own ``rules.json`` when the source is a folder
+        (or a manifest in a folder) holding one (see :func:`study_rules`), else
+        :class:`~soleus_analysis.core.rules.Rules`; a dict changes those rules by name.
     scheduler : str, optional
         Address of a Dask distributed scheduler (e.g. ``"tcp://10.0.0.5:8786"``); default: local
         processes.
@@ -361,7 +385,7 @@ def run_cohort(
     read_options : dict, optional
         Reader options (e.g. ``units``, ``date_order``), each passed to the readers that take it.
     """
-    rules = dict(rules or {})
+    rules = study_rules(source, rules)
     opts = {k: v for k, v in (read_options or {}).items() if v is not None}
     if scheduler:
         connect_scheduler(scheduler).close()  # a wrong address fails now, not after reading
@@ -389,7 +413,7 @@ def run_cohort(
 
 
 def pool_results(
-    results: Iterable[dict[str, Any]], rules: dict[str, Any] | None = None, *, seed: int = 0
+    results: Iterable[dict[str, Any]], rules: Rules | dict | None = None, *, seed: int = 0
 ) -> CohortAnalysis:
     """Combine :func:`run_person` results (in any order) into a :class:`CohortAnalysis`.
 
@@ -425,6 +449,6 @@ def pool_results(
         }
     )
     sources = list({id(s): s for r in good for s in r["sources"]}.values())
-    return analyze_cohort(
+    return pool_people(
         meals, curves, coverage=coverage, failed=failed, sources=sources, rules=rules, seed=seed
     )

@@ -30,6 +30,8 @@ __all__ = ["BASELINE_RULES", "CROSSOVER_CI_METHODS", "Rules"]
 
 #: baseline rules by name (a number in mg/dL is a fixed baseline)
 BASELINE_RULES: tuple[str, ...] = ("premeal", "t0", "p40_24h")
+#: keys of a rules file that describe it rather than set a rule
+NOT_RULES = frozenset({"source", "comment", "statement"})
 #: intervals of the crossover reduction (see :func:`soleus_analysis.compare.crossover`)
 CROSSOVER_CI_METHODS: tuple[str, ...] = ("expanded", "percentile", "bca")
 
@@ -231,8 +233,12 @@ class Rules:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "a dict") -> Rules:
-        """Rules from :meth:`to_dict`'s form (lists for pairs are accepted)."""
-        data = {k: v for k, v in data.items() if k != "source"}
+        """Rules from :meth:`to_dict`'s form (lists for pairs are accepted).
+
+        The keys ``source``, ``comment`` and ``statement`` (the text :meth:`describe` wrote
+        beside the rules in an output) are not rules and are ignored.
+        """
+        data = {k: v for k, v in data.items() if k not in NOT_RULES}
         return cls().replace(**data, source=source)
 
     @classmethod

@@ -33,7 +33,7 @@ def check_frame(frame: Any, columns: Sequence[str], what: str) -> pd.DataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(
-            f"{what} lack column(s) {', '.join(map(repr, missing))}; expected at least "
+            f"{what}: missing column(s) {', '.join(map(repr, missing))}; expected at least "
             + ", ".join(columns)
         )
     return frame

@@ -31,7 +31,9 @@ from .. import __version__, plots
 from ..core.outputs import atomic_target
 from ..core.recording import Provenance
 from ..core.schema import MGDL_PER_MMOL
-from ..pipeline import CohortAnalysis, PersonAnalysis
+from ..pipeline import COHORT_ESTIMAND, PERSON_ESTIMAND, CohortAnalysis, PersonAnalysis
+from ..stats import estimate_of
+from .text import pooled_sentence
 
 #: page sizes in inches
 PAPER = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
@@ -350,15 +352,30 @@ def _adjusted_for(covariates: str) -> str:
     return "adjusted for " + " and ".join(words) if words else "not adjusted for covariates"
 
 
+def _estimate_text(row: Any, estimand: str, nd: int = 0) -> str:
+    """ "X% (95% CI L% to H%)" of ``estimand`` with its own interval (named from its level)."""
+    _, est, lo, hi, level = estimate_of(row, estimand)
+    return (
+        f"{_fmt(est, nd, '%')} ({level} CI {_fmt(lo, nd, '%')} to {_fmt(hi, nd, '%')})"
+        if np.isfinite(float(lo)) and np.isfinite(float(hi))
+        else f"{_fmt(est, nd, '%')} (no interval: {_why_no_interval(row)})"
+    )
+
+
+def _why_no_interval(row: Any) -> str:
+    n = min(int(row.get("n_spu", 0) or 0), int(row.get("n_control", 0) or 0))
+    return f"too few meals ({n} in the smaller group)" if n < 3 else "it could not be computed"
+
+
 def effect_lines(a: PersonAnalysis) -> list[str]:
     """The experiment's sentences as printed on page 2 (verdict first)."""
     lines = [a.verdict]
     if a.effect is not None and len(a.effect):
         e = a.effect.iloc[0]
         lines.append(
-            "Estimated reduction of the post-meal glucose rise (iAUC) with SPU: "
-            f"{_fmt(e['reduction_pct'], 0, '%')} (95% CI {_fmt(e['ci95_low'], 0, '%')} to "
-            f"{_fmt(e['ci95_high'], 0, '%')}), {_adjusted_for(e.get('covariates', ''))}; "
+            "Estimated reduction of the typical post-meal glucose rise (iAUC) with SPU, as the "
+            "ratio of geometric means "
+            f"{_adjusted_for(e.get('covariates', ''))}: {_estimate_text(e, PERSON_ESTIMAND)}; "
             f"randomisation test {_fmt_p(e['p_permutation'])}. Based on {int(e['n_spu'])} meals "
             f"with SPU and {int(e['n_control'])} without."
         )
@@ -367,8 +384,7 @@ def effect_lines(a: PersonAnalysis) -> list[str]:
         lines.append(
             "Insulin-exposure PROXY (modelled from your glucose trace with population parameters; "
             "not a measurement of your insulin): "
-            f"{_fmt(q['reduction_pct'], 0, '%')} lower with SPU (95% CI {_fmt(q['ci95_low'], 0, '%')} "
-            f"to {_fmt(q['ci95_high'], 0, '%')})."
+            f"{_estimate_text(q, PERSON_ESTIMAND)} lower with SPU."
         )
     meals = a.meals
     n_ex = int(meals["excluded_reason"].notna().sum()) if len(meals) else 0
@@ -382,17 +398,13 @@ def effect_lines(a: PersonAnalysis) -> list[str]:
         f"{len(meals)} meals found, {len(meals) - n_ex} analysed, {n_ex} excluded"
         + (f" ({why})." if why else ".")
     )
-    r = a.rules
-    w = r.get("window", (0, 120))
-    s0, s1 = r.get("spu_span", (-15, None))
-    start = f"{_fmt(-s0)} min before it" if s0 < 0 else f"{_fmt(s0)} min after it"
-    end = "the end of its window" if s1 is None else f"{_fmt(s1)} min after it"
-    lines.append(
-        f"Rules: glucose rise over {_fmt(w[0])} to {_fmt(w[1])} min after each meal above the "
-        f"'{r.get('baseline', 'premeal')}' baseline; a meal counts as SPU when soleus pushups "
-        f"overlap the span from {start} to {end}."
-    )
+    lines.append("Rules. " + a.rules.describe())
     return lines
+
+
+def _dose_ci(d: Any) -> str:
+    _, _, lo, hi, level = estimate_of(d, "estimate")
+    return f"{level} CI {_fmt(lo, 0)} to {_fmt(hi, 0)}"
 
 
 def _page_experiment(a: PersonAnalysis, paper: str) -> Figure:
@@ -415,10 +427,9 @@ def _page_experiment(a: PersonAnalysis, paper: str) -> Figure:
             0.60,
             y,
             "Dose-response: each extra 10 minutes of SPU changed the glucose rise by "
-            f"{_fmt(d['estimate'], 0)} mg/dL·min (95% CI {_fmt(d['ci95_low'], 0)} to "
-            f"{_fmt(d['ci95_high'], 0)}), about {_fmt(d['reduction_pct_per_dose'], 0, '%')} "
-            f"lower per 10 minutes (95% CI {_fmt(d['reduction_ci95_low'], 0, '%')} to "
-            f"{_fmt(d['reduction_ci95_high'], 0, '%')}); {_fmt_p(d['p'])}.",
+            f"{_fmt(d['estimate'], 0)} mg/dL·min ({_dose_ci(d)}), a reduction of the mean "
+            f"response of {_estimate_text(d, 'reduction_per_dose_pct')} per 10 minutes; "
+            f"{_fmt_p(d['p'])}.",
             fontsize=8.5,
         )
     else:
@@ -598,21 +609,10 @@ def write_person_report(
 
 
 def pooled_lines(a: CohortAnalysis) -> list[str]:
-    """The pooled estimates as printed on the cohort report's first page."""
-    lines = []
-    for i, (_, r) in enumerate(a.pooled.iterrows()):
-        if not np.isfinite(float(r["reduction_pct"])):
-            lines.append(f"No pooled estimate by {r['method']}: {r.get('note') or 'too few data'}.")
-            continue
-        lines.append(
-            ("Pooled reduction" if i == 0 else "Also")
-            + f" in post-meal glucose iAUC with SPU, {r['method']}: "
-            f"{_fmt(r['reduction_pct'], 1, '%')} (95% CI {_fmt(r['ci95_low'], 1, '%')} to "
-            f"{_fmt(r['ci95_high'], 1, '%')}), {_fmt_p(r['p'])}."
-        )
-    if not lines:
-        lines.append("No pooled estimate: too few people with meals in both conditions.")
-    return lines
+    """The pooled estimates as printed on the cohort report's first page
+    (:func:`soleus_analysis.report.text.pooled_sentence`, the terminal's words)."""
+    lines = [pooled_sentence(r) + "." for _, r in a.pooled.iterrows()]
+    return lines or ["No pooled estimate: too few people with meals in both conditions."]
 
 
 def _cohort_counts(a: CohortAnalysis) -> str:
@@ -659,18 +659,14 @@ def _page_cohort_curves(a: CohortAnalysis, paper: str) -> Figure:
     plots.plot_meal_curves(a.curves, band="sem", ax=fig.add_axes((0.10, 0.55, 0.84, 0.33)))
     if {"control", "treatment"} <= set(a.people.columns) and len(a.people):
         plots.plot_paired(a.people, ax=fig.add_axes((0.10, 0.14, 0.38, 0.32)))
-    r = a.rules
-    w = r.get("window", (0, 120))
     _block(
         fig,
         0.56,
         0.45,
         "Left: each person's mean glucose iAUC without and with SPU (grey lines), and the "
-        "mean of all people (black).\n"
-        f"Rules: rise over {_fmt(w[0])} to {_fmt(w[1])} min after each meal above the "
-        f"'{r.get('baseline', 'premeal')}' baseline. The curves above are means of all meals "
-        "with their standard error.",
-        fontsize=8,
+        "mean of all people (black). The curves above are means of all meals with their "
+        "standard error.\nRules. " + a.rules.describe(),
+        fontsize=7.5,
         width=0.37,
     )
     return fig
@@ -683,7 +679,7 @@ _PEOPLE_COLS: list[tuple[str, str, Any, int]] = [
     ("coverage_pct", "CGM coverage", lambda v: _fmt(v, 0, "%"), 12),
     ("control", "iAUC no SPU", lambda v: _fmt(v), 11),
     ("treatment", "iAUC SPU", lambda v: _fmt(v), 8),
-    ("reduction_pct", "reduction", lambda v: _fmt(v, 1, "%"), 9),
+    (COHORT_ESTIMAND, "reduction of mean", lambda v: _fmt(v, 1, "%"), 17),
 ]
 
 
@@ -694,8 +690,10 @@ def people_table_pages(n_people: int) -> int:
 
 def _people_table(a: CohortAnalysis, paper: str) -> list[Figure]:
     cols = [c for c in _PEOPLE_COLS if c[0] in a.people.columns]
-    has_ci = {"ci95_low", "ci95_high"} <= set(a.people.columns)
-    header = [h for _, h, _, _ in cols] + (["95% CI"] if has_ci else [])
+    lab = a.rules.ci_label
+    stem = PERSON_ESTIMAND[: -len("_pct")]
+    has_ci = {f"{stem}_{lab}_low", f"{stem}_{lab}_high"} <= set(a.people.columns)
+    header = [h for _, h, _, _ in cols] + ([f"N-of-1 geo. mean, {lab[2:]}% CI"] if has_ci else [])
     widths = [w for *_, w in cols] + ([18] if has_ci else [])
     figs = []
     n_pages = people_table_pages(len(a.people))
@@ -710,7 +708,10 @@ def _people_table(a: CohortAnalysis, paper: str) -> list[Figure]:
         for _, r in chunk.iterrows():
             row = [fmt(r[c]) for c, _, fmt, _ in cols]
             if has_ci:
-                row.append(f"{_fmt(r['ci95_low'], 1, '%')} to {_fmt(r['ci95_high'], 1, '%')}")
+                row.append(
+                    f"{_fmt(r[PERSON_ESTIMAND], 1, '%')} ({_fmt(r[f'{stem}_{lab}_low'], 0, '%')} "
+                    f"to {_fmt(r[f'{stem}_{lab}_high'], 0, '%')})"
+                )
             cells.append(row)
         _table(
             fig,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zlib
 from os import PathLike
 from pathlib import Path
@@ -475,4 +476,19 @@ def write_study(study, outdir: str | PathLike) -> pd.DataFrame:
     write_atomic(
         outdir / "manifest.csv", manifest.to_csv(index=False, lineterminator="\n").encode()
     )
+    write_atomic(outdir / "rules.json", study_rules_json(study.protocol))
     return manifest
+
+
+def study_rules_json(protocol) -> bytes:
+    """The study's own analysis rules (its ``rules.json``): the protocol's response window.
+
+    Every other rule keeps its default; the cohort runner and the study analysis read this file
+    (:func:`soleus_analysis.app.runner.study_rules`), so ``soleus cohort``, the notebooks and
+    the reports analyse the study the same way.
+    """
+    rules = {
+        "window": [0.0, float(protocol.window_min)],
+        "comment": f"analysis rules of the {protocol.name} protocol (synthetic study)",
+    }
+    return (json.dumps(rules, indent=2) + "\n").encode()

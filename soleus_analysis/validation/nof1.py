@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..align import meal_responses
 from ..compare import n_of_1
+from ..core.rules import Rules
 
 __all__ = [
     "nof1_truth",
@@ -100,7 +101,7 @@ def nof1_truth(
     return pd.DataFrame(
         {
             "subject": res["subject"].to_numpy(),
-            "true_pct": res["reduction_pct"].to_numpy(dtype=float),
+            "true_pct": res["reduction_geomean_pct"].to_numpy(dtype=float),
             "true_ratio_of_means_pct": ratio.reindex(res["subject"]).to_numpy(dtype=float),
             "n_meals": res["n_meals"].to_numpy(),
         }
@@ -114,19 +115,20 @@ def _one_person(
     *,
     n_perm: int,
     seed: int,
-    rules: dict[str, Any],
+    rules: Rules,
 ) -> dict[str, Any]:
-    meals = meal_responses(readings, events, **rules)
+    meals = meal_responses(readings, events, rules)
     res = n_of_1(meals, n_perm=n_perm, seed=seed).iloc[0]
     included = meals.loc[meals["excluded_reason"].isna() & meals["condition"].notna()]
     tr = nof1_truth(truth, included["meal_time"]).iloc[0]
-    lo, hi = float(res["ci95_low"]), float(res["ci95_high"])
+    lo = float(res["reduction_geomean_ci95_low"])
+    hi = float(res["reduction_geomean_ci95_high"])
     true = float(tr["true_pct"])
     return {
         "n_meals": int(res["n_meals"]),
         "n_spu": int(res["n_spu"]),
         "n_control": int(res["n_control"]),
-        "estimate_pct": float(res["reduction_pct"]),
+        "estimate_pct": float(res["reduction_geomean_pct"]),
         "ci95_low": lo,
         "ci95_high": hi,
         "p_permutation": float(res["p_permutation"]),
@@ -144,7 +146,7 @@ def validate_nof1(
     *,
     n_perm: int = 2000,
     alpha: float = 0.05,
-    rules: dict[str, Any] | None = None,
+    rules: Rules | dict | None = None,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Simulate self-trackers and check the N-of-1 analysis against each one's truth.
@@ -162,9 +164,9 @@ def validate_nof1(
         Re-assignments of the randomisation test per person.
     alpha : float
         Significance level for the ``significant`` column (on ``p_permutation``).
-    rules : dict, optional
-        Options of :func:`soleus_analysis.align.meal_responses` (default window 0-120 min,
-        pre-meal baseline).
+    rules : Rules or dict, optional
+        The analysis rules (default :class:`~soleus_analysis.core.rules.Rules`, the
+        self-tracker's; the insulin proxy is switched off).
     **overrides
         Protocol fields of the ``freeliving`` protocol (e.g. ``days=7``).
 
@@ -183,7 +185,8 @@ def validate_nof1(
     if not effect:
         overrides = {**overrides, "spu_gain": 0.0}
     study = simulate_freeliving(n=n_people, seed=seed, **overrides)
-    r = {"window": (0, 120), "baseline": "premeal", **(rules or {})}
+    # the self-tracker's rules; the insulin proxy is not validated here
+    r = Rules.coerce(rules).replace(insulin_proxy=False)
     cgm = study.cgm.groupby("subject", sort=False)
     ev = study.events.groupby("subject", sort=False)
     tr = study.truth.groupby("subject", sort=False)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,9 @@ from scipy import stats
 
 from .. import compare
 from ..align import meal_responses
-from ..app.runner import read_manifest
+from ..app.runner import read_manifest, study_rules
 from ..core.errors import InputError
+from ..core.rules import Rules
 from ..insulin import lab_responses
 from ..io import read_cgm, read_events
 from ..io.lab import read_lab
@@ -112,6 +113,8 @@ class StudyAnalysis:
         :func:`~soleus_analysis.align.meal_responses` of the CGM (empty without CGM).
     cgm_comparison : pandas.DataFrame
         :func:`~soleus_analysis.compare.crossover` of the CGM iAUC (empty without CGM).
+    rules : Rules
+        The rules the study was analysed with (``window`` and ``baseline`` above are theirs).
     """
 
     folder: Path
@@ -126,6 +129,7 @@ class StudyAnalysis:
     events: pd.DataFrame
     cgm_meals: pd.DataFrame
     cgm_comparison: pd.DataFrame
+    rules: Rules = field(default_factory=Rules)
 
     def summary(self) -> dict[str, Any]:
         """Key estimates as plain numbers (JSON-ready; NaN where not available).
@@ -133,8 +137,9 @@ class StudyAnalysis:
         Returns
         -------
         dict
-            ``n_participants``, ``glucose_iauc_reduction_pct`` (%) and ``..._ci95`` ([low,
-            high], %), ``glucose_iauc_p_ttest``, ``glucose_iauc_p_wilcoxon``, the same for
+            ``n_participants``, ``glucose_iauc_reduction_mean_ratio_pct`` (%) and
+            ``glucose_iauc_reduction_mean_ratio_ci95`` ([low, high], %),
+            ``glucose_iauc_p_mean_diff``, ``glucose_iauc_p_wilcoxon``, the same for
             ``insulin_iauc_`` and ``cgm_glucose_iauc_``, ``glucose_diff_60_120_mgdl`` (mg/dL)
             with ``..._ci95``, ``window_min`` and ``baseline``.
         """
@@ -161,19 +166,25 @@ class StudyAnalysis:
         return out
 
 
+#: the estimand reported for each measure (the ratio of mean responses, as the papers report)
+ESTIMAND = "reduction_mean_ratio_pct"
+
+
 def _estimate_keys(key: str, row: pd.Series | None) -> dict[str, Any]:
+    """The crossover's ratio of means with its own interval and test, under ``key``."""
+    stem = ESTIMAND[: -len("_pct")]
     if row is None:
         nan = math.nan
         return {
-            f"{key}_reduction_pct": nan,
-            f"{key}_reduction_ci95": [nan, nan],
-            f"{key}_p_ttest": nan,
+            f"{key}_{ESTIMAND}": nan,
+            f"{key}_{stem}_ci95": [nan, nan],
+            f"{key}_p_mean_diff": nan,
             f"{key}_p_wilcoxon": nan,
         }
     return {
-        f"{key}_reduction_pct": float(row["reduction_pct"]),
-        f"{key}_reduction_ci95": [float(row["ci95_low"]), float(row["ci95_high"])],
-        f"{key}_p_ttest": float(row["p_ttest"]),
+        f"{key}_{ESTIMAND}": float(row[ESTIMAND]),
+        f"{key}_{stem}_ci95": [float(row[f"{stem}_ci95_low"]), float(row[f"{stem}_ci95_high"])],
+        f"{key}_p_mean_diff": float(row["p_mean_diff"]),
         f"{key}_p_wilcoxon": float(row["p_wilcoxon"]),
     }
 
@@ -222,10 +233,8 @@ def glucose_diff(samples: pd.DataFrame, span: tuple[float, float] = DIFF_SPAN_MI
 
 def analyse_study_files(
     source: str | PathLike,
-    window: tuple[float, float] | None = None,
-    baseline: str = "t0",
+    rules: Rules | dict | None = None,
     *,
-    n_boot: int = 4000,
     seed: int = 0,
 ) -> StudyAnalysis:
     """Analyse a crossover study from its files only (lab table, CGM exports, activity logs).
@@ -235,12 +244,10 @@ def analyse_study_files(
     source : str or PathLike
         A study folder holding ``manifest.csv`` or the manifest itself: columns ``subject``,
         ``cgm_path``, ``events_path``, ``lab_path`` (relative to the manifest; empty = absent).
-    window : (float, float), optional
-        Response window, minutes after the drink; default 0 to the last lab sampling time.
-    baseline : {"t0", "premeal"}
-        Baseline rule of the iAUC (lab and CGM alike).
-    n_boot : int
-        Bootstrap resamples of the reduction CIs.
+    rules : Rules or dict, optional
+        The analysis rules (``window``, ``baseline`` for the lab and the CGM alike, ``n_boot``,
+        ``crossover_ci``); default the study's ``rules.json``
+        (:func:`soleus_analysis.app.runner.study_rules`), else the defaults.
     seed : int
         Seed of the bootstrap.
 
@@ -261,14 +268,19 @@ def analyse_study_files(
     lab = pd.concat([read_lab(p).samples for p in lab_files], ignore_index=True).drop_duplicates(
         ["subject", "condition", "minute"]
     )
-    if window is None:
-        window = (0.0, float(pd.to_numeric(lab["minute"]).max()))
-    window = (float(window[0]), float(window[1]))
+    rules = study_rules(source, rules)
+    window, baseline = rules.window, rules.baseline
     responses = lab_responses(lab, window=window, baseline=baseline)
     measures = [_GLUCOSE]
     if responses[_INSULIN].notna().any():
         measures.append(_INSULIN)
-    comparison = compare.crossover(responses, measures, n_boot=n_boot, seed=seed)
+    cross = {
+        "n_boot": rules.n_boot,
+        "seed": seed,
+        "ci": rules.ci_level,
+        "ci_method": rules.crossover_ci,
+    }
+    comparison = compare.crossover(responses, measures, **cross)
 
     readings = [read_cgm(p, subject=r.subject).readings for r in people.itertuples() for p in r.cgm]
     events = [
@@ -278,10 +290,10 @@ def analyse_study_files(
     ev = pd.concat(events, ignore_index=True) if events else pd.DataFrame()
     cgm_meals, cgm_cmp = pd.DataFrame(), pd.DataFrame()
     if len(rd) and len(ev):
-        cgm_meals = meal_responses(rd, ev, window=window, baseline=baseline)
+        cgm_meals = meal_responses(rd, ev, rules)
         ok = cgm_meals[cgm_meals["included"]]
         if len(ok):
-            cgm_cmp = compare.crossover(ok, _CGM, n_boot=n_boot, seed=seed)
+            cgm_cmp = compare.crossover(ok, _CGM, **cross)
     return StudyAnalysis(
         folder=Path(source) if Path(source).is_dir() else Path(source).parent,
         manifest=people,
@@ -295,6 +307,7 @@ def analyse_study_files(
         events=ev,
         cgm_meals=cgm_meals,
         cgm_comparison=cgm_cmp,
+        rules=rules,
     )
 
 
@@ -386,18 +399,20 @@ def run_reproduction(
             f"protocol {protocol!r} is not a crossover study; expected one of "
             "hamilton2022, elek2025"
         )
-    window = (0.0, float(proto.window_min))
+    rules = Rules(window=(0.0, float(proto.window_min)), baseline="t0", n_boot=n_boot)
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="soleus_synthetic_") as tmp:
             write_study(study, tmp)
-            analysis = analyse_study_files(tmp, window, "t0", n_boot=n_boot, seed=seed)
+            analysis = analyse_study_files(tmp, rules, seed=seed)
         files = None
     else:
         write_study(study, workdir)
-        analysis = analyse_study_files(workdir, window, "t0", n_boot=n_boot, seed=seed)
+        analysis = analyse_study_files(workdir, rules, seed=seed)
         files = str(Path(workdir))
     result: dict[str, Any] = {"protocol": proto.name, "synthetic": True, "seed": int(seed)}
     result.update(analysis.summary())
+    result["rules"] = rules.to_dict()
+    result["rules_statement"] = rules.describe()
     # ground truth: read only now, after the blind analysis
     lab_minutes = np.asarray(proto.lab_minutes, dtype=float)
     curves = study.true_curves[study.true_curves["minute"].isin(lab_minutes)]
@@ -426,9 +441,9 @@ def reproduction_table(result: dict[str, Any]) -> pd.DataFrame:
     pub = result.get("published", {}) or {}
     insulin_note = result.get("insulin_note", "")
     specs = [
-        ("glucose iAUC reduction (venous)", "%", "glucose_iauc_reduction", "true_glucose_iauc_reduction_pct", "glucose_iauc_reduction_pct", ""),
-        ("insulin iAUC reduction (venous)", "%", "insulin_iauc_reduction", "true_insulin_iauc_reduction_pct", "insulin_iauc_reduction_pct", insulin_note),
-        ("glucose iAUC reduction (CGM)", "%", "cgm_glucose_iauc_reduction", "true_glucose_iauc_reduction_pct", "glucose_iauc_reduction_pct", "truth is plasma glucose"),
+        ("glucose iAUC reduction of the mean (venous)", "%", "glucose_iauc_reduction_mean_ratio", "true_glucose_iauc_reduction_pct", "glucose_iauc_reduction_pct", ""),
+        ("insulin iAUC reduction of the mean (venous)", "%", "insulin_iauc_reduction_mean_ratio", "true_insulin_iauc_reduction_pct", "insulin_iauc_reduction_pct", insulin_note),
+        ("glucose iAUC reduction of the mean (CGM)", "%", "cgm_glucose_iauc_reduction_mean_ratio", "true_glucose_iauc_reduction_pct", "glucose_iauc_reduction_pct", "truth is plasma glucose"),
         ("glucose 60-120 min, control - SPU", "mg/dL", "glucose_diff_60_120", "true_glucose_diff_60_120_mgdl", "glucose_diff_60_120_mgdl", ""),
     ]  # fmt: skip
     rows = []

@@ -44,6 +44,7 @@ from scipy import stats
 from ..align import meal_responses
 from ..compare import crossover
 from ..core.errors import InputError
+from ..core.rules import Rules
 from ..insulin import lab_responses
 from ..response import iauc_batch
 from ..simulate import Study, population_truth, simulate_study
@@ -62,6 +63,9 @@ __all__ = [
     "summarise_trials",
     "true_population_reduction",
 ]
+
+#: the estimand the trials validate: the crossover's ratio of mean responses
+ESTIMAND = "reduction_mean_ratio_pct"
 
 #: Sensor preset simulated for each CGM sampling interval (minutes).
 CGM_PRESETS: dict[int, str] = {5: "dexcom_g6", 15: "libre2"}
@@ -245,9 +249,8 @@ def _responses(
         resp = lab_responses(study.venous, window=(0.0, window), baseline=baseline)
         value = _GLUCOSE_LAB
     else:
-        resp = meal_responses(
-            study.cgm, study.events, window=(0.0, window), baseline=baseline, premeal_span=(-30, 0)
-        )
+        rules = Rules(window=(0.0, window), baseline=baseline, insulin_proxy=False)
+        resp = meal_responses(study.cgm, study.events, rules)
         resp = resp.loc[resp["excluded_reason"].isna()]
         value = _GLUCOSE_CGM
     resp = resp[["subject", "condition", value]].copy()
@@ -326,9 +329,9 @@ def analyse_trials(
             {
                 "trial": int(k),
                 "n_pairs": int(res["n_pairs"]),
-                "estimate": float(res["reduction_pct"]),
-                "ci95_low": float(res["ci95_low"]),
-                "ci95_high": float(res["ci95_high"]),
+                "estimate": float(res[ESTIMAND]),
+                "ci95_low": float(res["reduction_mean_ratio_ci95_low"]),
+                "ci95_high": float(res["reduction_mean_ratio_ci95_high"]),
             }
         )
     out = pd.DataFrame(rows)
