@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soleus_analysis.simulate import PROTOCOLS, population_truth, simulate_study
-from soleus_analysis.simulate.calibration import SPU_GAIN
+from soleus_analysis.simulate.constants import SPU_GAIN
 from soleus_analysis.simulate.physiology import basal_state, sample_parameters, simulate
 from soleus_analysis.simulate.sensor import (
     SensorSpec,

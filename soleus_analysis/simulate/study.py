@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..core.schema import PMOL_PER_UU, conform_events, conform_readings
 from ..response import iauc_batch
-from .calibration import SPU_GAIN
+from .constants import SPU_GAIN
 from .physiology import SimResult, sample_parameters, simulate
 from .protocols import Protocol, get_protocol
 from .sensor import SENSORS, draw_sensor, sense
