@@ -2,8 +2,8 @@
 
 Everything produced here is synthetic and labelled so. The simulator writes the same export
 formats the readers take, so the analysis runs on its files blind and is checked against the
-simulator's noise-free ground truth (:attr:`Study.truth`, :func:`population_truth`) by
-:mod:`soleus_analysis.validation`.
+simulator's noise-free ground truth (:attr:`Study.truth`, :func:`truth_reduction`,
+:func:`population_truth`) by :mod:`soleus_analysis.validation`.
 
 Modules, in the order they import each other (no module imports one listed after it):
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .protocols import PROTOCOLS, Protocol, get_protocol
 from .sensor import SENSORS, SensorSpec
-from .study import Study, population_truth, simulate_study
+from .study import Study, population_truth, simulate_study, truth_reduction
 from .writers import (
     write_activity_log,
     write_dexcom_clarity,
@@ -45,6 +45,7 @@ __all__ = [
     "population_truth",
     "simulate_freeliving",
     "simulate_study",
+    "truth_reduction",
     "write_activity_log",
     "write_dexcom_clarity",
     "write_lab_table",
