@@ -16,10 +16,12 @@ from soleus_analysis.app.plan import make_schedule
 from soleus_analysis.core.recording import Recording
 from soleus_analysis.validation.nof1 import (
     VALIDATION_COLUMNS,
+    nof1_acceptance,
     nof1_truth,
     summarise_nof1,
     validate_nof1,
 )
+from soleus_analysis.validation.trials import binomial_ci
 
 FIX = Path(__file__).parent / "fixtures" / "nof1"
 
@@ -102,6 +104,39 @@ def test_summarise_nof1_counts(small_validation):
     assert s.loc[False, "false_positive_pct"] == pytest.approx(100 * 2 / 8)
     assert np.isnan(s.loc[True, "false_positive_pct"])
     assert s.loc[True, "n_people"] == 8
+    # the rates carry the one interval of a rate (Wilson) and their counts
+    k = int(df["covered"].sum())
+    assert s.loc[True, "n_covered"] == k
+    assert (s.loc[True, "coverage_ci95_low"], s.loc[True, "coverage_ci95_high"]) == binomial_ci(
+        k, 8
+    )
+    assert s.loc[False, "n_positive"] == 2 and s.loc[False, "positive_pct"] == 25.0
+    assert (s.loc[False, "positive_ci95_low"], s.loc[False, "positive_ci95_high"]) == binomial_ci(
+        2, 8
+    )
+    assert s.loc[True, "mean_bias_pp"] == pytest.approx(
+        (df["estimate_pct"] - df["true_pct"]).mean()
+    )
+    width = (df["ci95_high"] - df["ci95_low"]).median()
+    assert s.loc[True, "median_ci_width_pp"] == pytest.approx(width)
+
+
+def _summary(coverage: float, false_positive: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "effect": [False, True],
+            "coverage_pct": [95.0, coverage],
+            "false_positive_pct": [false_positive, np.nan],
+        }
+    )
+
+
+def test_nof1_acceptance_targets():
+    assert nof1_acceptance(_summary(90.0, 5.0))  # both targets met on the edge
+    assert not nof1_acceptance(_summary(89.0, 5.0))
+    assert not nof1_acceptance(_summary(95.0, 6.0))
+    with pytest.raises(ValueError, match="with and without"):
+        nof1_acceptance(_summary(95.0, 1.0).iloc[[1]])
 
 
 def test_validate_nof1_no_effect_truth_near_zero():

@@ -14,11 +14,13 @@ from click.testing import CliRunner
 from soleus_analysis.app.cli import main
 from soleus_analysis.core.errors import InputError
 from soleus_analysis.core.rules import Rules
+from soleus_analysis.simulate import truth_reduction
 from soleus_analysis.validation.reproduce import (
     analyse_study_files,
     glucose_diff,
     reproduction_table,
     run_reproduction,
+    truth_summary,
 )
 
 REQUIRED_KEYS = {
@@ -165,6 +167,25 @@ def test_run_reproduction_recovers_truth(tmp_path: Path) -> None:
         False,
     ]
     assert np.isfinite(table["truth"]).all()
+    inside = (table["ci95_low"] <= table["truth"]) & (table["truth"] <= table["ci95_high"])
+    assert table["covered"].tolist() == inside.tolist()
+    assert table["covered"].iloc[:2].all()  # venous glucose and insulin, checked above
+
+
+def test_truth_summary_is_the_simulators_truth() -> None:
+    truth = pd.DataFrame(
+        {
+            "condition": ["control", "spu", "control", "spu"],
+            "glucose_iauc_mgdl_min": [4000.0, 2000.0, 6000.0, 2000.0],
+            "insulin_iauc_uU_ml_min": [100.0, 50.0, 100.0, 100.0],
+        }
+    )
+    # glucose 1 - 2000/5000 = 60%, insulin 1 - 75/100 = 25%
+    out = truth_summary(truth)
+    assert out == pytest.approx(
+        {"true_glucose_iauc_reduction_pct": 60.0, "true_insulin_iauc_reduction_pct": 25.0}
+    )
+    assert out == {f"true_{k}": v for k, v in truth_reduction(truth).items()}
 
 
 def test_cli_reproduce_json_and_simulate_inspect(tmp_path: Path) -> None:

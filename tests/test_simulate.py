@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soleus_analysis.simulate import PROTOCOLS, population_truth, simulate_study
-from soleus_analysis.simulate.calibration import SPU_GAIN
+from soleus_analysis.simulate import PROTOCOLS, population_truth, simulate_study, truth_reduction
+from soleus_analysis.simulate.constants import SPU_GAIN
 from soleus_analysis.simulate.physiology import basal_state, sample_parameters, simulate
 from soleus_analysis.simulate.sensor import (
     SensorSpec,
@@ -207,12 +207,33 @@ def test_truth_matches_independent_iauc(study):
         assert got.glucose_iauc_mgdl_min == pytest.approx(expect, rel=1e-4)
 
 
+def test_true_iauc_any_window(study):
+    # over the protocol window: the truth table itself
+    full = study.true_iauc().set_index(["subject", "condition"])["true_iauc"]
+    truth = study.truth.set_index(["subject", "condition"])
+    np.testing.assert_allclose(full, truth.loc[full.index, "glucose_iauc_mgdl_min"], rtol=1e-12)
+    ins = study.true_iauc(value="insulin_uU_ml").set_index(["subject", "condition"])["true_iauc"]
+    np.testing.assert_allclose(ins, truth.loc[ins.index, "insulin_iauc_uU_ml_min"], rtol=1e-12)
+    # another window, also between grid minutes: the independent iAUC of the cut curve
+    c = study.true_curves
+    for window in (120.0, 90.5):
+        got = study.true_iauc(window).set_index(["subject", "condition"])["true_iauc"]
+        for (subj, cond), g in list(c.groupby(["subject", "condition"]))[:3]:
+            t, y = g.minute.to_numpy(), g.glucose_mgdl.to_numpy()
+            tt = np.r_[t[(t >= 0) & (t < window)], window]
+            expect = _trapz_iauc(tt, np.interp(tt, t, y))
+            assert got.loc[(subj, cond)] == pytest.approx(expect, rel=1e-4)
+    with pytest.raises(ValueError, match="crossover"):
+        simulate_study("freeliving", seed=1, days=1).true_iauc()
+
+
 def test_true_reduction_definition(study):
     t = study.truth
     m = t.groupby("condition").glucose_iauc_mgdl_min.mean()
     assert study.true_reduction()["glucose_iauc_reduction_pct"] == pytest.approx(
         100 * (1 - m["spu"] / m["control"])
     )
+    assert study.true_reduction() == truth_reduction(study.truth)
 
 
 def test_elek_protocol_shape():

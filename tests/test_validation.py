@@ -13,7 +13,10 @@ from soleus_analysis.core.errors import InputError
 from soleus_analysis.validation.trials import (
     add_coverage,
     analyse_trials,
+    binomial_ci,
+    covered,
     insulin_proxy_agreement,
+    paired_reduction,
     proxy_table,
     run_trials,
     simulate_trials,
@@ -66,6 +69,8 @@ def test_summarise_by_hand():
     assert s["coverage_population_pct"] == pytest.approx(50.0)
     assert s["coverage_sample_pct"] == pytest.approx(75.0)
     assert s["mean_ci_width_pp"] == pytest.approx((20 + 18 + 5 + 10) / 4)
+    assert s["median_ci_width_pp"] == pytest.approx((10 + 18) / 2)
+    assert s["n_covered"] == 2
     lo, hi = proportion_confint(2, 4, alpha=0.05, method="wilson")
     assert s["coverage_ci95_low"] == pytest.approx(100 * lo, abs=1e-3)
     assert s["coverage_ci95_high"] == pytest.approx(100 * hi, abs=1e-3)
@@ -83,6 +88,36 @@ def test_summarise_groups_and_failed_trials():
     assert s.loc["b", "n_failed"] == 1
     assert s.loc["b", "bias_pp"] == pytest.approx(-4.0)
     assert s.loc["b", "coverage_pct"] == pytest.approx(0.0)
+
+
+def test_binomial_ci_is_the_wilson_interval():
+    for k, n in ((0, 4), (2, 4), (4, 4), (95, 100), (1, 1), (190, 200)):
+        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert binomial_ci(k, n) == pytest.approx((100 * lo, 100 * hi), abs=1e-9)
+    lo, hi = proportion_confint(9, 10, alpha=0.10, method="wilson")
+    assert binomial_ci(9, 10, level=0.90) == pytest.approx((100 * lo, 100 * hi), abs=1e-9)
+    assert all(np.isnan(binomial_ci(0, 0)))
+
+
+def test_covered_rule():
+    got = covered([1.0, 1.0, np.nan, 1.0, 1.0], [3.0, 3.0, 3.0, np.nan, 3.0], [2, 3, 2, 2, np.nan])
+    assert got.tolist() == [True, True, False, False, False]
+    assert bool(covered(0.0, 1.0, 1.0)) and not bool(covered(0.0, 1.0, 1.5))
+
+
+def test_paired_reduction_by_hand():
+    frame = pd.DataFrame(
+        {
+            "trial": [0, 0, 0, 0, 0, 1, 1],
+            "subject": ["a", "a", "b", "b", "c", "d", "d"],
+            "condition": ["control", "spu", "control", "spu", "control", "control", "spu"],
+            "v": [100.0, 50.0, 300.0, 150.0, 999.0, 10.0, 9.0],
+        }
+    )
+    # c has no SPU test and is left out: trial 0 = 1 - 100/200 = 50%, trial 1 = 10%
+    by = paired_reduction(frame, "v", by=["trial"])
+    assert by.to_dict() == pytest.approx({0: 50.0, 1: 10.0})
+    assert paired_reduction(frame[frame["trial"] == 0], "v") == pytest.approx(50.0)
 
 
 def test_summarise_needs_columns():

@@ -41,7 +41,7 @@ Soleus pushups
     ``E_spu`` is a dimensionless multiplier of insulin-independent uptake ``Vm0``. It follows the
     command ``u(t) * spu_gain`` (``u`` = 1 while pushing up, else 0) with first-order time
     constants :data:`SPU_TAU_ON_MIN` (rising) and :data:`SPU_TAU_OFF_MIN` (falling). The size
-    ``spu_gain`` is set once in :mod:`soleus_analysis.simulate.calibration`.
+    ``spu_gain`` is set once in :mod:`soleus_analysis.simulate.constants`.
 
 Each person starts at the basal steady state: ``Gb`` and ``Ib`` are drawn and ``kp1``, ``Sb``,
 the basal tissue glucose and the insulin masses follow from setting every derivative to zero.

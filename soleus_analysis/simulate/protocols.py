@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .calibration import ELEK2025_SPU_INTENSITY
+from .constants import ELEK2025_SPU_INTENSITY
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,8 @@ class Protocol:
     glucose_assay_cv, insulin_assay_cv : float
         Multiplicative lab assay noise (CV) on venous glucose and insulin.
     spu_gain : float or None
-        SPU size (multiplier of ``Vm0`` at full SPU); None = the calibrated constant in
-        :mod:`soleus_analysis.simulate.calibration`.
+        SPU size (multiplier of ``Vm0`` at full SPU); None = the calibrated constant
+        :data:`~soleus_analysis.simulate.constants.SPU_GAIN`.
     spu_intensity : float
         Multiplier of the SPU gain for this protocol (1 = the Hamilton 2022 lab SPU the gain is
         calibrated on; lower = less intense or less sustained SPU).
@@ -159,7 +159,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "Insulin is simulated and stored but the study did not report it; control test first, "
             "SPU test 7 days later; SPU from the drink to 120 min. The SPU intensity relative to "
             "Hamilton's coached lab SPU is set so the simulated reduction is the reported ~32% "
-            "(see soleus_analysis.simulate.calibration): the replication's smaller effect is "
+            "(see soleus_analysis.simulate.constants): the replication's smaller effect is "
             "attributed to less intense SPU, an assumption, not a finding."
         ),
     ),

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..core.schema import PMOL_PER_UU, conform_events, conform_readings
 from ..response import iauc_batch
-from .calibration import SPU_GAIN
+from .constants import SPU_GAIN
 from .physiology import SimResult, sample_parameters, simulate
 from .protocols import Protocol, get_protocol
 from .sensor import SENSORS, draw_sensor, sense
@@ -84,10 +84,54 @@ class Study:
             ``glucose_iauc_reduction_pct`` and ``insulin_iauc_reduction_pct``:
             ``100 * (1 - mean(SPU) / mean(control))`` over the tests (free-living: meals).
         """
-        return _reduction(self.truth)
+        return truth_reduction(self.truth)
+
+    def true_iauc(self, window: float | None = None, value: str = "glucose_mgdl") -> pd.DataFrame:
+        """Noise-free iAUC of each test over ``0..window`` (baseline at t0), from the curves.
+
+        The same integral as :attr:`truth` (which holds it over the protocol's window), for any
+        window: the ground truth of an analysis that uses another window.
+
+        Parameters
+        ----------
+        window : float, optional
+            Window end, minutes after the drink (default the protocol's ``window_min``).
+        value : {"glucose_mgdl", "insulin_uU_ml"}
+            Noise-free curve of :attr:`true_curves` to integrate.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per test in the order of :attr:`true_curves`: ``subject``, ``condition``
+            and ``true_iauc`` (mg/dL·min for glucose, µU/mL·min for insulin).
+        """
+        if self.protocol.design != "crossover_ogtt":
+            raise ValueError("true_iauc needs a crossover study (every test starts at minute 0)")
+        w = float(self.protocol.window_min if window is None else window)
+        curves = self.true_curves
+        keys = curves[["subject", "condition"]].drop_duplicates(ignore_index=True)
+        values = curves[value].to_numpy(float).reshape(len(keys), -1)
+        minutes = curves["minute"].to_numpy(float)[: values.shape[1]]
+        keys["true_iauc"] = _iauc_rows(minutes, values, w)
+        return keys
 
 
-def _reduction(truth: pd.DataFrame) -> dict[str, float]:
+def truth_reduction(truth: pd.DataFrame) -> dict[str, float]:
+    """Noise-free SPU reduction of a truth table, percent: the one definition of the truth.
+
+    Parameters
+    ----------
+    truth : pandas.DataFrame
+        One row per test or meal: ``condition`` (``"control"``/``"spu"``),
+        ``glucose_iauc_mgdl_min`` and ``insulin_iauc_uU_ml_min`` (as :attr:`Study.truth` or the
+        ``synthetic_<protocol>_truth.csv`` file hold them).
+
+    Returns
+    -------
+    dict
+        ``glucose_iauc_reduction_pct`` and ``insulin_iauc_reduction_pct``:
+        ``100 * (1 - mean(SPU) / mean(control))`` over the rows.
+    """
     means = truth.groupby("condition")[["glucose_iauc_mgdl_min", "insulin_iauc_uU_ml_min"]].mean()
     out = {}
     for col, key in (
@@ -110,9 +154,13 @@ def _apply(protocol: str | Protocol, overrides: dict) -> Protocol:
 
 
 def _iauc_rows(minutes: np.ndarray, values: np.ndarray, window: float) -> np.ndarray:
-    """iAUC (baseline = value at minute 0) of each row over 0..window, via response.iauc_batch."""
+    """iAUC (baseline = value at minute 0) of each row over 0..window, via response.iauc_batch.
+
+    The rows are cut from minute 0 to the first minute at or after ``window``, which
+    :func:`~soleus_analysis.response.iauc_batch` then clips at ``window`` exactly.
+    """
     i0 = int(np.searchsorted(minutes, 0.0))
-    i1 = int(np.searchsorted(minutes, window, side="right"))
+    i1 = int(np.searchsorted(minutes, window, side="left")) + 1
     t = np.broadcast_to(minutes[i0:i1], (values.shape[0], i1 - i0))
     return iauc_batch(t, values[:, i0:i1], values[:, i0], window=(0.0, window))
 
@@ -211,7 +259,7 @@ def population_truth(
             ),
         }
     )
-    out = _reduction(truth)
+    out = truth_reduction(truth)
     out["n"] = n
     return out
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..core.outputs import write_atomic
 from ..core.schema import CENSORED_HIGH, CENSORED_LOW, MGDL_PER_MMOL
+from .study import Study
 
 DEXCOM_COLUMNS_MGDL: tuple[str, ...] = (
     "Index",
@@ -421,7 +422,7 @@ def write_activity_log(events: pd.DataFrame, path: str | PathLike) -> Path:
     return out
 
 
-def write_study(study, outdir: str | PathLike) -> pd.DataFrame:
+def write_study(study: Study, outdir: str | PathLike) -> pd.DataFrame:
     """Write a simulated study as files and a manifest.
 
     Per person: a CGM export (Dexcom Clarity for Dexcom sensors, LibreView for Libre) and an

@@ -5,7 +5,10 @@ meals a day, 30 min of soleus pushups (SPU) after a random half of the meals, De
 the same analysis a self-tracker gets (:func:`soleus_analysis.align.meal_responses` on the noisy
 CGM readings and logged events, then :func:`soleus_analysis.compare.n_of_1`) and compares each
 person's estimate with that person's *true* reduction. :func:`summarise_nof1` turns that into
-the two acceptance figures: CI coverage and the false-positive rate without an SPU effect.
+the two acceptance figures, CI coverage and the false-positive rate without an SPU effect (with
+the same summary, coverage rule and interval of a rate as the crossover trials of
+:mod:`soleus_analysis.validation.trials`), and :func:`nof1_acceptance` checks them against
+:data:`COVERAGE_TARGET_PCT` and :data:`FALSE_POSITIVE_TARGET_PCT`.
 
 The true N-of-1 estimand
 ------------------------
@@ -32,12 +35,22 @@ import pandas as pd
 from ..align import meal_responses
 from ..compare import n_of_1
 from ..core.rules import Rules
+from ..simulate import simulate_freeliving
+from .trials import binomial_ci, covered, summarise_trials
 
 __all__ = [
+    "COVERAGE_TARGET_PCT",
+    "FALSE_POSITIVE_TARGET_PCT",
+    "nof1_acceptance",
     "nof1_truth",
     "summarise_nof1",
     "validate_nof1",
 ]
+
+#: Acceptance: at least this % of people with an SPU effect have their true reduction in the CI.
+COVERAGE_TARGET_PCT: float = 90.0
+#: Acceptance: at most this % of people without an SPU effect get ``p_permutation < alpha``.
+FALSE_POSITIVE_TARGET_PCT: float = 5.0
 
 #: Columns of :func:`validate_nof1`.
 VALIDATION_COLUMNS: tuple[str, ...] = (
@@ -121,21 +134,17 @@ def _one_person(
     res = n_of_1(meals, n_perm=n_perm, seed=seed).iloc[0]
     included = meals.loc[meals["excluded_reason"].isna() & meals["condition"].notna()]
     tr = nof1_truth(truth, included["meal_time"]).iloc[0]
-    lo = float(res["reduction_geomean_ci95_low"])
-    hi = float(res["reduction_geomean_ci95_high"])
-    true = float(tr["true_pct"])
     return {
         "n_meals": int(res["n_meals"]),
         "n_spu": int(res["n_spu"]),
         "n_control": int(res["n_control"]),
         "estimate_pct": float(res["reduction_geomean_pct"]),
-        "ci95_low": lo,
-        "ci95_high": hi,
+        "ci95_low": float(res["reduction_geomean_ci95_low"]),
+        "ci95_high": float(res["reduction_geomean_ci95_high"]),
         "p_permutation": float(res["p_permutation"]),
         "p_model": float(res["p_model"]),
-        "true_pct": true,
+        "true_pct": float(tr["true_pct"]),
         "true_ratio_of_means_pct": float(tr["true_ratio_of_means_pct"]),
-        "covered": bool(lo <= true <= hi) if np.isfinite([lo, hi, true]).all() else False,
     }
 
 
@@ -178,8 +187,6 @@ def validate_nof1(
         module docstring, %), ``true_ratio_of_means_pct`` (%), ``covered`` (truth inside the
         CI) and ``significant`` (``p_permutation < alpha``).
     """
-    from ..simulate import simulate_freeliving
-
     if n_people < 1:
         raise ValueError(f"n_people must be >= 1, got {n_people}")
     if not effect:
@@ -203,12 +210,16 @@ def validate_nof1(
         )
         rows.append({"subject": subj, "effect": bool(effect), **row})
     out = pd.DataFrame(rows)
+    out["covered"] = covered(out["ci95_low"], out["ci95_high"], out["true_pct"])
     out["significant"] = out["p_permutation"] < alpha
     return out.loc[:, list(VALIDATION_COLUMNS)]
 
 
 def summarise_nof1(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Acceptance figures of :func:`validate_nof1` results, one row per ``effect`` setting.
+
+    The summary of :func:`soleus_analysis.validation.trials.summarise_trials` (each person one
+    trial, the truth that person's true N-of-1 reduction), plus the rate of positive tests.
 
     Parameters
     ----------
@@ -220,26 +231,77 @@ def summarise_nof1(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``effect``, ``n_people``, ``coverage_pct`` (% of people whose CI holds their true
-        reduction), ``positive_pct`` (% with ``p_permutation < alpha``: power with an effect,
-        the false-positive rate without), ``false_positive_pct`` (same figure, NaN when
-        ``effect`` is True), ``mean_estimate_pct``, ``mean_true_pct``, ``mean_bias_pp``
-        (estimate minus truth, percentage points), ``median_ci_width_pp``.
+        ``effect``, ``n_people``, ``n_covered`` and ``coverage_pct`` (people and % of people
+        whose CI holds their true reduction) with ``coverage_ci95_low``/``coverage_ci95_high``
+        (Wilson interval, %), ``n_positive`` and ``positive_pct`` (people and % with
+        ``p_permutation < alpha``: power with an effect, the false-positive rate without) with
+        ``positive_ci95_low``/``positive_ci95_high``,
+        ``false_positive_pct`` (same figure, NaN when ``effect`` is True),
+        ``mean_estimate_pct``, ``mean_true_pct``, ``mean_bias_pp`` (estimate minus truth,
+        percentage points; over the people with an estimate), ``median_ci_width_pp``, and the
+        rest of the trial summary (``n_failed``, ``bias_se_pp``, ``rmse_pp``,
+        ``sd_estimate_pp``, ``mean_ci_width_pp``).
     """
-    rows = []
-    for eff, g in df.groupby("effect", sort=True):
-        pos = 100.0 * float((g["p_permutation"] < alpha).mean())
-        rows.append(
-            {
-                "effect": bool(eff),
-                "n_people": len(g),
-                "coverage_pct": 100.0 * float(g["covered"].mean()),
-                "positive_pct": pos,
-                "false_positive_pct": np.nan if eff else pos,
-                "mean_estimate_pct": float(g["estimate_pct"].mean()),
-                "mean_true_pct": float(g["true_pct"].mean()),
-                "mean_bias_pp": float((g["estimate_pct"] - g["true_pct"]).mean()),
-                "median_ci_width_pp": float((g["ci95_high"] - g["ci95_low"]).median()),
-            }
-        )
-    return pd.DataFrame(rows)
+    tab = df.assign(
+        estimate=df["estimate_pct"],
+        error=df["estimate_pct"] - df["true_pct"],
+        positive=(df["p_permutation"] < alpha).to_numpy(bool),
+    ).sort_values("effect", kind="stable")
+    out = summarise_trials(tab, by=["effect"]).rename(
+        columns={
+            "n_trials": "n_people",
+            "mean_estimate": "mean_estimate_pct",
+            "mean_truth": "mean_true_pct",
+            "bias_pp": "mean_bias_pp",
+        }
+    )
+    positives = tab.groupby("effect")["positive"].agg(["sum", "size"]).reindex(out["effect"])
+    out["effect"] = out["effect"].astype(bool)
+    out["n_positive"] = positives["sum"].to_numpy(int)
+    out["positive_pct"] = 100.0 * (positives["sum"] / positives["size"]).to_numpy(float)
+    limits = [binomial_ci(int(k), int(n)) for k, n in positives.to_numpy()]
+    out["positive_ci95_low"] = [lo for lo, _ in limits]
+    out["positive_ci95_high"] = [hi for _, hi in limits]
+    out["false_positive_pct"] = np.where(out["effect"], np.nan, out["positive_pct"])
+    first = [
+        "effect",
+        "n_people",
+        "n_covered",
+        "coverage_pct",
+        "coverage_ci95_low",
+        "coverage_ci95_high",
+        "n_positive",
+        "positive_pct",
+        "positive_ci95_low",
+        "positive_ci95_high",
+        "false_positive_pct",
+        "mean_estimate_pct",
+        "mean_true_pct",
+        "mean_bias_pp",
+        "median_ci_width_pp",
+    ]
+    return out[first + [c for c in out.columns if c not in first]].reset_index(drop=True)
+
+
+def nof1_acceptance(summary: pd.DataFrame) -> bool:
+    """Whether :func:`summarise_nof1` figures meet the N-of-1 acceptance targets.
+
+    Coverage with an SPU effect at least :data:`COVERAGE_TARGET_PCT` and the false-positive
+    rate without one at most :data:`FALSE_POSITIVE_TARGET_PCT`; both settings are needed.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`summarise_nof1` of results with and without an effect.
+
+    Returns
+    -------
+    bool
+    """
+    rows = summary.set_index("effect")
+    if not {True, False} <= set(rows.index):
+        raise ValueError("the acceptance needs results with and without an SPU effect")
+    return bool(
+        rows.loc[True, "coverage_pct"] >= COVERAGE_TARGET_PCT
+        and rows.loc[False, "false_positive_pct"] <= FALSE_POSITIVE_TARGET_PCT
+    )

@@ -50,6 +50,8 @@ from ..core.rules import Rules
 from ..insulin import lab_responses
 from ..io import read_cgm, read_events
 from ..io.lab import read_lab
+from ..simulate import simulate_study, truth_reduction, write_study
+from .trials import covered
 
 __all__ = [
     "PUBLISHED",
@@ -328,16 +330,11 @@ def truth_summary(truth: pd.DataFrame, curves: pd.DataFrame | None = None) -> di
     Returns
     -------
     dict
-        ``true_glucose_iauc_reduction_pct``, ``true_insulin_iauc_reduction_pct`` (%) and, with
+        ``true_glucose_iauc_reduction_pct``, ``true_insulin_iauc_reduction_pct`` (%, the
+        simulator's definition, :func:`soleus_analysis.simulate.truth_reduction`) and, with
         ``curves``, ``true_glucose_diff_60_120_mgdl`` (mg/dL).
     """
-    means = truth.groupby("condition")[[_GLUCOSE, _INSULIN]].mean()
-    out = {
-        f"true_{k}_reduction_pct": float(
-            100.0 * (1.0 - means.loc["spu", c] / means.loc["control", c])
-        )
-        for k, c in (("glucose_iauc", _GLUCOSE), ("insulin_iauc", _INSULIN))
-    }
+    out = {f"true_{k}": v for k, v in truth_reduction(truth).items()}
     if curves is not None:
         out["true_glucose_diff_60_120_mgdl"] = float(glucose_diff(curves)["diff_mgdl"].mean())
     return out
@@ -390,8 +387,6 @@ def run_reproduction(
         times), ``insulin_reported_by_study`` and ``insulin_note``, ``published`` (the papers'
         headline numbers) and ``files`` (the folder when kept, else None).
     """
-    from ..simulate import simulate_study, write_study
-
     study = simulate_study(protocol, n=n, seed=seed)
     proto = study.protocol
     if proto.design != "crossover_ogtt":
@@ -436,7 +431,8 @@ def reproduction_table(result: dict[str, Any]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``measure``, ``unit``, ``estimate``, ``ci95_low``, ``ci95_high``, ``truth``,
-        ``published`` (NaN where the paper gives none) and ``note``.
+        ``covered`` (the CI holds the truth; False where either is missing), ``published`` (NaN
+        where the paper gives none) and ``note``.
     """
     pub = result.get("published", {}) or {}
     insulin_note = result.get("insulin_note", "")
@@ -458,6 +454,7 @@ def reproduction_table(result: dict[str, Any]) -> pd.DataFrame:
                 "ci95_low": float(ci[0]),
                 "ci95_high": float(ci[1]),
                 "truth": float(result.get(tkey, math.nan)),
+                "covered": bool(covered(ci[0], ci[1], result.get(tkey, math.nan))),
                 "published": float(pub.get(pkey, math.nan)),
                 "note": note
                 if math.isfinite(float(result.get(est_key, math.nan)))

@@ -27,9 +27,13 @@ its target is ``truth_population``. Coverage of ``truth_sample`` is reported as 
 higher, because a trial's own noise-free reduction is closer to the trial's estimate than the
 population value is (both share the same people).
 
-The truth always uses plasma glucose with the t0 baseline over the analysis window, so the bias
-of a CGM or a pre-meal baseline analysis shows how far that method choice moves the estimate
-from the physiological quantity.
+The truth always uses plasma glucose with the t0 baseline over the analysis window
+(:meth:`soleus_analysis.simulate.Study.true_iauc`), so the bias of a CGM or a pre-meal baseline
+analysis shows how far that method choice moves the estimate from the physiological quantity.
+
+Shared by every validation (:mod:`.nof1` uses them too): the coverage rule :func:`covered`, the
+interval of a rate :func:`binomial_ci`, the reduction over paired people
+:func:`paired_reduction` and the summary :func:`summarise_trials`.
 """
 
 from __future__ import annotations
@@ -46,8 +50,7 @@ from ..compare import crossover
 from ..core.errors import InputError
 from ..core.rules import Rules
 from ..insulin import lab_responses
-from ..response import iauc_batch
-from ..simulate import Study, population_truth, simulate_study
+from ..simulate import Study, get_protocol, population_truth, simulate_study
 
 __all__ = [
     "CGM_PRESETS",
@@ -56,7 +59,10 @@ __all__ = [
     "TrialSet",
     "add_coverage",
     "analyse_trials",
+    "binomial_ci",
+    "covered",
     "insulin_proxy_agreement",
+    "paired_reduction",
     "proxy_table",
     "run_trials",
     "simulate_trials",
@@ -155,8 +161,6 @@ def simulate_trials(
         from :data:`CGM_BEFORE_MIN` before each drink to :data:`CGM_AFTER_EXTRA_MIN` after the
         protocol's window end.
     """
-    from ..simulate import get_protocol
-
     if n_trials < 1:
         raise InputError(f"n_trials must be >= 1, got {n_trials}")
     if cgm_interval is not None:
@@ -211,33 +215,35 @@ def true_population_reduction(
     float
         ``100 * (1 - mean(iAUC_SPU) / mean(iAUC_control))`` of plasma glucose, baseline t0, %.
     """
-    from ..simulate import get_protocol
-
     w = get_protocol(protocol).window_min if window is None else float(window)
     return _population_cached(str(protocol), float(w), int(n_population), int(seed))
 
 
-def _sample_truth_rows(study: Study, window: float) -> pd.DataFrame:
-    """Noise-free plasma glucose iAUC (baseline t0, 0..window) per subject and condition."""
-    curves = study.true_curves
-    keys = curves[["subject", "condition"]].drop_duplicates(ignore_index=True)
-    n_sys = len(keys)
-    minutes = curves["minute"].to_numpy(float)
-    width = len(curves) // n_sys
-    t = minutes.reshape(n_sys, width)
-    g = curves["glucose_mgdl"].to_numpy(float).reshape(n_sys, width)
-    i0 = int(np.searchsorted(t[0], 0.0))
-    base = g[:, i0]
-    keys["true_iauc"] = iauc_batch(t, g, base, window=(0.0, float(window)))
-    return keys
+def paired_reduction(
+    frame: pd.DataFrame, value: str, by: list[str] | None = None
+) -> float | pd.Series:
+    """``100 * (1 - mean(SPU) / mean(control))`` over the people with both conditions, %.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per subject and condition (``"control"``/``"spu"``; repeated rows are
+        averaged), with ``value`` and the ``by`` columns.
+    value : str
+        Column to reduce (e.g. an iAUC).
+    by : list of str, optional
+        Groups (e.g. ``["trial"]``): one reduction per group.
 
-def _reduction_by_trial(frame: pd.DataFrame, value: str) -> pd.Series:
-    """100 * (1 - mean(spu) / mean(control)) per trial, over people with both conditions."""
-    wide = frame.pivot_table(index=["trial", "subject"], columns="condition", values=value)
-    wide = wide.dropna()
-    means = wide.groupby(level="trial").mean()
-    return 100.0 * (1.0 - means["spu"] / means["control"])
+    Returns
+    -------
+    float or pandas.Series
+        The reduction (a Series indexed by the groups when ``by`` is given).
+    """
+    index = [*by, "subject"] if by else ["subject"]
+    wide = frame.pivot_table(index=index, columns="condition", values=value).dropna()
+    means = wide.groupby(level=by).mean() if by else wide.mean()
+    out = 100.0 * (1.0 - means["spu"] / means["control"])
+    return out if by else float(out)
 
 
 def _responses(
@@ -318,9 +324,9 @@ def analyse_trials(
         )
     resp, value = _responses(trials, sampling, baseline, w)
 
-    truth = _sample_truth_rows(trials.study, w)
+    truth = trials.study.true_iauc(w)
     truth["trial"] = truth["subject"].astype(str).map(trials.trial_of).astype("int64")
-    truth_sample = _reduction_by_trial(truth, "true_iauc")
+    truth_sample = paired_reduction(truth, "true_iauc", by=["trial"])
 
     rows = []
     for k, part in resp.groupby("trial", sort=True):
@@ -346,6 +352,25 @@ def analyse_trials(
     return out
 
 
+def covered(low, high, truth) -> np.ndarray:
+    """Whether each confidence interval holds its truth: ``low <= truth <= high``.
+
+    The one coverage rule of the validation (trials and N-of-1 alike).
+
+    Parameters
+    ----------
+    low, high, truth : array_like
+        Interval limits and true values (same units); a missing value (NaN) counts as not
+        covered.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    lo, hi, tr = (np.asarray(x, dtype=float) for x in (low, high, truth))
+    return (lo <= tr) & (tr <= hi)
+
+
 def add_coverage(trials: pd.DataFrame, estimand: str = "population") -> pd.DataFrame:
     """Add coverage flags and the error of each trial.
 
@@ -365,12 +390,8 @@ def add_coverage(trials: pd.DataFrame, estimand: str = "population") -> pd.DataF
     """
     _check_choice("estimand", estimand, ("population", "sample"))
     out = trials.copy()
-    lo = out["ci95_low"].to_numpy(float)
-    hi = out["ci95_high"].to_numpy(float)
     for name in ("population", "sample"):
-        truth = out[f"truth_{name}"].to_numpy(float)
-        with np.errstate(invalid="ignore"):
-            out[f"covered_{name}"] = (lo <= truth) & (truth <= hi)
+        out[f"covered_{name}"] = covered(out["ci95_low"], out["ci95_high"], out[f"truth_{name}"])
     out["covered"] = out[f"covered_{estimand}"]
     out["error"] = out["estimate"] - out[f"truth_{estimand}"]
     return out
@@ -429,14 +450,30 @@ def run_trials(
     return analyse_trials(trials, sampling, baseline, window, estimand=estimand, **options)
 
 
-def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+def binomial_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a rate of ``k`` in ``n`` (coverage, power, false positives), %.
+
+    The one interval of a proportion in the validation
+    (:func:`scipy.stats.binomtest` ``.proportion_ci(method="wilson")``).
+
+    Parameters
+    ----------
+    k : int
+        Events (e.g. trials whose CI covered the truth).
+    n : int
+        Trials.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    (float, float)
+        Lower and upper limit, percent (NaN, NaN when ``n`` is 0).
+    """
     if n == 0:
         return np.nan, np.nan
-    p = k / n
-    den = 1 + z**2 / n
-    mid = (p + z**2 / (2 * n)) / den
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return 100 * (mid - half), 100 * (mid + half)
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return 100.0 * float(ci.low), 100.0 * float(ci.high)
 
 
 def summarise_trials(trials: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
@@ -455,12 +492,13 @@ def summarise_trials(trials: pd.DataFrame, by: list[str] | None = None) -> pd.Da
     -------
     pandas.DataFrame
         ``n_trials``, ``n_failed`` (trials without an estimate, left out of the bias and
-        counted as not covered), ``mean_estimate`` (%), ``mean_truth`` (% , mean of the truth ``error``
-        refers to), ``bias_pp`` (mean error, percentage points), ``bias_se_pp`` (its Monte
-        Carlo standard error), ``rmse_pp``, ``sd_estimate_pp``, ``coverage_pct`` (% of trials
-        whose CI covers the truth), ``coverage_ci95_low``, ``coverage_ci95_high`` (Wilson
-        interval of the coverage, %), ``coverage_population_pct`` and ``coverage_sample_pct``
-        (when present), ``mean_ci_width_pp``; plus the ``by`` columns first.
+        counted as not covered), ``mean_estimate`` (%), ``mean_truth`` (% , mean of the truth
+        ``error`` refers to), ``bias_pp`` (mean error, percentage points), ``bias_se_pp`` (its
+        Monte Carlo standard error), ``rmse_pp``, ``sd_estimate_pp``, ``n_covered`` and
+        ``coverage_pct`` (trials and % of trials whose CI covers the truth),
+        ``coverage_ci95_low``, ``coverage_ci95_high`` (:func:`binomial_ci` of the coverage, %),
+        ``coverage_population_pct`` and ``coverage_sample_pct`` (when present),
+        ``mean_ci_width_pp`` and ``median_ci_width_pp``; plus the ``by`` columns first.
     """
     need = ["estimate", "ci95_low", "ci95_high", "error", "covered"]
     missing = [c for c in need if c not in trials.columns]
@@ -488,14 +526,16 @@ def summarise_trials(trials: pd.DataFrame, by: list[str] | None = None) -> pd.Da
         row["bias_se_pp"] = float(np.std(err, ddof=1) / np.sqrt(m)) if m > 1 else np.nan
         row["rmse_pp"] = float(np.sqrt(np.mean(err**2)))
         row["sd_estimate_pp"] = float(np.std(est, ddof=1)) if m > 1 else np.nan
+        row["n_covered"] = int(cov.sum())
         row["coverage_pct"] = float(100 * cov.mean())
-        row["coverage_ci95_low"], row["coverage_ci95_high"] = _wilson(int(cov.sum()), n_all)
+        row["coverage_ci95_low"], row["coverage_ci95_high"] = binomial_ci(row["n_covered"], n_all)
         for name in ("population", "sample"):
             col = f"covered_{name}"
             if col in whole.columns:
                 row[f"coverage_{name}_pct"] = float(100 * whole[col].to_numpy(bool).mean())
         width = part["ci95_high"].to_numpy(float) - part["ci95_low"].to_numpy(float)
         row["mean_ci_width_pp"] = float(np.mean(width))
+        row["median_ci_width_pp"] = float(np.median(width))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -531,13 +571,9 @@ def proxy_table(study: Study, window: float | None = None) -> pd.DataFrame:
         proxy_iauc_pmol_l_min=resp["insulin_proxy_iauc_pmol_l_min"]
     )
     resp["subject"] = resp["subject"].astype(str)
-    curves = study.true_curves
-    keys = curves[["subject", "condition"]].drop_duplicates(ignore_index=True)
-    n_sys = len(keys)
-    t = curves["minute"].to_numpy(float).reshape(n_sys, -1)
-    ins = curves["insulin_uU_ml"].to_numpy(float).reshape(n_sys, -1)
-    i0 = int(np.searchsorted(t[0], 0.0))
-    keys["true_insulin_iauc_uU_ml_min"] = iauc_batch(t, ins, ins[:, i0], window=(0.0, w))
+    keys = study.true_iauc(w, "insulin_uU_ml").rename(
+        columns={"true_iauc": "true_insulin_iauc_uU_ml_min"}
+    )
     keys["subject"] = keys["subject"].astype(str)
     keys["condition"] = keys["condition"].astype(str)
     resp["condition"] = resp["condition"].astype(str)
@@ -591,7 +627,7 @@ def insulin_proxy_agreement(study: Study, window: float | None = None) -> pd.Dat
         ly = np.log(tr["spu"].to_numpy(float) / tr["control"].to_numpy(float))
     ok = np.isfinite(lx) & np.isfinite(ly)
     row["pearson_r_within"] = _corr(lx[ok], ly[ok])[0]
-    row["proxy_reduction_pct"] = float(100 * (1 - px["spu"].mean() / px["control"].mean()))
-    row["true_insulin_reduction_pct"] = float(100 * (1 - tr["spu"].mean() / tr["control"].mean()))
+    row["proxy_reduction_pct"] = paired_reduction(tab, "proxy_iauc_pmol_l_min")
+    row["true_insulin_reduction_pct"] = paired_reduction(tab, "true_insulin_iauc_uU_ml_min")
     row["reduction_gap_pp"] = row["proxy_reduction_pct"] - row["true_insulin_reduction_pct"]
     return pd.DataFrame([row])
