@@ -38,7 +38,7 @@ def test_estimates_recover_the_printed_truth(executed) -> None:
 def test_says_simulated_and_draws_figures(executed) -> None:
     _, nb = executed
     md = " ".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
-    assert "simulated" in md and "calibration.py" in md and "spu_gain" in md
+    assert "simulated" in md and "constants.py" in md and "spu_gain" in md
     printed = " ".join(
         o.get("text", "")
         for c in nb.cells
