@@ -148,63 +148,17 @@ def clean(data: Any, rules: Rules | dict | None = None) -> CleanReadings:
     n = len(readings)
     t = readings["time"].to_numpy(dtype="datetime64[ns]").view("i8")
     g = pd.to_numeric(readings["glucose_mgdl"], errors="coerce").to_numpy(dtype=np.float64)
-    no_time = t == np.iinfo(np.int64).min
-    no_value = ~no_time & ~np.isfinite(g)
-    non_pos = ~no_time & np.isfinite(g) & (g <= 0)
-    dropped = {
-        DROP_NO_TIME: int(no_time.sum()),
-        DROP_NO_GLUCOSE: int(no_value.sum()),
-        DROP_NON_POSITIVE: int(non_pos.sum()),
-    }
-    ok = ~(no_time | no_value | non_pos)
-    subj = readings["subject"]
-    if subj.isna().any():
-        subj = subj.astype(object).where(subj.notna(), DEFAULT_SUBJECT)
-    runs = _sorted_runs(subj)
-    if runs is None:
-        codes, uniques = pd.factorize(subj, sort=True)
-        codes = codes.astype(np.int64)
-    else:  # subjects already grouped in ascending runs (as readers return them)
-        run_len, uniques = runs
-        codes = np.repeat(np.arange(len(uniques), dtype=np.int64), run_len)
+    ok, dropped = _usable(t, g)
+    codes, uniques = _subject_codes_sorted(readings["subject"])
     tx = (
         pd.to_numeric(readings["transmitter_time_s"], errors="coerce").to_numpy(np.float64)
         if "transmitter_time_s" in readings.columns
         else None
     )
-    sel = np.flatnonzero(ok)
+    sel, sorted_ = _device_order(np.flatnonzero(ok), codes, t, tx)
+    cens = readings["censored"].to_numpy(dtype=object) if "censored" in readings.columns else None
+    sel = _drop_exact_duplicates(sel, codes, t, g, cens, tx)
     c, tt = codes[sel], t[sel]
-    sorted_ = bool(np.all(c[1:] >= c[:-1]))
-    if sorted_ and len(c) > 1:
-        same = c[1:] == c[:-1]
-        dt = tt[1:] - tt[:-1]
-        sorted_ = bool(np.all(~same | (dt >= 0)))
-        if sorted_ and tx is not None:
-            x = tx[sel]
-            tie = same & (dt == 0)
-            sorted_ = bool(np.all(~tie | ~(x[1:] < x[:-1])))
-    if not sorted_:
-        keys = [tt, c] if tx is None else [tx[sel], tt, c]
-        sel = sel[np.lexsort(keys)]
-        c, tt = codes[sel], t[sel]
-    # exact duplicates: only readings sharing subject and time with a neighbour can be one
-    if len(sel) > 1:
-        tie = (c[1:] == c[:-1]) & (tt[1:] == tt[:-1])
-        if tie.any():
-            cand = np.zeros(len(sel), dtype=bool)
-            cand[1:] |= tie
-            cand[:-1] |= tie
-            ci = np.flatnonzero(cand)
-            key = {"c": c[ci], "t": tt[ci], "g": g[sel][ci]}
-            if "censored" in readings.columns:
-                key["z"] = readings["censored"].to_numpy(dtype=object)[sel][ci]
-            if tx is not None:
-                key["x"] = tx[sel][ci]
-            dup = pd.DataFrame(key).duplicated().to_numpy()
-            if dup.any():
-                keep = np.ones(len(sel), dtype=bool)
-                keep[ci[dup]] = False
-                sel, c, tt = sel[keep], c[keep], tt[keep]
     dropped[DROP_DUPLICATE] = int(ok.sum() - len(sel))
     if len(sel) == n and sorted_:
         out = (
@@ -242,6 +196,84 @@ def clean(data: Any, rules: Rules | dict | None = None) -> CleanReadings:
         dropped={r: v for r, v in dropped.items() if v},
         rules=rules,
     )
+
+
+def _usable(t: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """Readings with a time and a glucose value above 0 mg/dL; the others counted by reason."""
+    no_time = t == np.iinfo(np.int64).min
+    no_value = ~no_time & ~np.isfinite(g)
+    non_pos = ~no_time & np.isfinite(g) & (g <= 0)
+    dropped = {
+        DROP_NO_TIME: int(no_time.sum()),
+        DROP_NO_GLUCOSE: int(no_value.sum()),
+        DROP_NON_POSITIVE: int(non_pos.sum()),
+    }
+    return ~(no_time | no_value | non_pos), dropped
+
+
+def _subject_codes_sorted(subject: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer code of each reading's subject, subjects in sort order (a missing one is the
+    default subject)."""
+    if subject.isna().any():
+        subject = subject.astype(object).where(subject.notna(), DEFAULT_SUBJECT)
+    runs = _sorted_runs(subject)
+    if runs is None:
+        codes, uniques = pd.factorize(subject, sort=True)
+        return codes.astype(np.int64), list(uniques)
+    run_len, uniques = runs  # grouped in ascending runs already, as readers return them
+    return np.repeat(np.arange(len(uniques), dtype=np.int64), run_len), list(uniques)
+
+
+def _device_order(
+    sel: np.ndarray, codes: np.ndarray, t: np.ndarray, tx: np.ndarray | None
+) -> tuple[np.ndarray, bool]:
+    """``sel`` ordered by subject, time and transmitter time; and whether it already was."""
+    c, tt = codes[sel], t[sel]
+    sorted_ = bool(np.all(c[1:] >= c[:-1]))
+    if sorted_ and len(c) > 1:
+        same = c[1:] == c[:-1]
+        dt = tt[1:] - tt[:-1]
+        sorted_ = bool(np.all(~same | (dt >= 0)))
+        if sorted_ and tx is not None:
+            x = tx[sel]
+            sorted_ = bool(np.all(~(same & (dt == 0)) | ~(x[1:] < x[:-1])))
+    if not sorted_:
+        keys = [tt, c] if tx is None else [tx[sel], tt, c]
+        sel = sel[np.lexsort(keys)]
+    return sel, sorted_
+
+
+def _drop_exact_duplicates(
+    sel: np.ndarray,
+    codes: np.ndarray,
+    t: np.ndarray,
+    g: np.ndarray,
+    cens: np.ndarray | None,
+    tx: np.ndarray | None,
+) -> np.ndarray:
+    """``sel`` (sorted) without exact repeats: only readings sharing subject and time with a
+    neighbour can be one, so only those are compared (value, censoring, transmitter time)."""
+    if len(sel) < 2:
+        return sel
+    c, tt = codes[sel], t[sel]
+    tie = (c[1:] == c[:-1]) & (tt[1:] == tt[:-1])
+    if not tie.any():
+        return sel
+    cand = np.zeros(len(sel), dtype=bool)
+    cand[1:] |= tie
+    cand[:-1] |= tie
+    ci = np.flatnonzero(cand)
+    key = {"c": c[ci], "t": tt[ci], "g": g[sel][ci]}
+    if cens is not None:
+        key["z"] = cens[sel][ci]
+    if tx is not None:
+        key["x"] = tx[sel][ci]
+    dup = pd.DataFrame(key).duplicated().to_numpy()
+    if not dup.any():
+        return sel
+    keep = np.ones(len(sel), dtype=bool)
+    keep[ci[dup]] = False
+    return sel[keep]
 
 
 def as_clean(data: Any, rules: Rules | dict | None = None) -> CleanReadings:

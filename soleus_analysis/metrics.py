@@ -174,6 +174,9 @@ def _range_mean_sd(
 # --------------------------------------------------------------------------------------------
 # iglu-style regular day-by-day grid
 # --------------------------------------------------------------------------------------------
+# Longer than most functions here: one vectorised pass over every subject's readings builds the
+# day-by-day grid (interpolation, gap limits, day edges); split up, each part would re-walk the
+# same arrays, and this is the hot path of every metric (see benchmarks/bench_metrics.py).
 def _day_grid(
     t: np.ndarray,
     per_min: int,
@@ -525,6 +528,9 @@ def _mage_minus(mm: list[float], sd: float) -> list[float]:
     return out
 
 
+# Longer than most: iglu's MAGE algorithm (moving averages, crossings, turning points, the
+# plus/minus excursions) kept in one place in its published order, so it can be read against
+# iglu line by line; the tests compare it with iglu-python.
 def _mage(
     values: np.ndarray,
     g_starts: np.ndarray,

@@ -574,3 +574,12 @@ def test_power_by_simulation_generic() -> None:
 
     res_p = C.power_by_simulation(lambda n, rng: rng.random(), lambda p: p, [3], n_sim=2000)
     assert res_p["power"].iloc[0] == pytest.approx(0.05, abs=0.015)
+
+
+def test_effect_over_time_names_its_interval_from_the_level() -> None:
+    df = _meals(np.random.default_rng(21), 42, reduction=0.4)
+    res = C.effect_over_time(df, adjust=(), ci=0.9)
+    for stem in ("reduction_geomean", "trend_ratio_change"):
+        assert {f"{stem}_ci90_low", f"{stem}_ci90_high"} <= set(res.columns)
+    assert not any("ci95" in c for c in res.columns)
+    assert (res["reduction_geomean_ci90_low"] < res["reduction_geomean_pct"]).all()

@@ -295,6 +295,9 @@ def simulate_study(
     return _crossover(proto, seed, rng)
 
 
+# Longer than most: one study recipe in the order a protocol runs it (people, visits, the
+# glucose drink, lab samples, CGM, logs, truth); split, the order of draws from one generator
+# (and so every bundled file) would be spread over several functions.
 def _crossover(proto: Protocol, seed: int, rng: np.random.Generator) -> Study:
     n = proto.n
     params = _people(proto, n, rng, _gain(proto))
@@ -476,6 +479,8 @@ def _clock_minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
+# Longer than most: the free-living recipe (days, meals, randomised SPU, CGM, logs, truth) in
+# the order its random draws are made; see _crossover.
 def _freeliving(proto: Protocol, seed: int, rng: np.random.Generator) -> Study:
     gain = _gain(proto)
     params = _people(proto, proto.n, rng, gain)

@@ -245,6 +245,72 @@ def n_of_1(
     return as_result(pd.DataFrame(rows), "N-of-1: one person's randomised meals")
 
 
+def _period_effects(
+    y: np.ndarray, d: np.ndarray, per: pd.Series, extra: np.ndarray, ci: float
+) -> pd.DataFrame:
+    """Level and SPU effect per period (log scale): one row per period with its interval."""
+    lab = ci_label(ci)
+    periods = sorted(per.unique())
+    pmat = np.column_stack([(per == p).to_numpy(dtype=float) for p in periods])
+    both = [
+        j
+        for j in range(len(periods))
+        if d[pmat[:, j] == 1].sum() >= 1 and (1 - d[pmat[:, j] == 1]).sum() >= 1
+    ]
+    x = np.column_stack([pmat, pmat[:, both] * d[:, None], extra])
+    fit = ols(y, x) if len(y) > np.linalg.matrix_rank(x) else None
+    rows = []
+    for j, p in enumerate(periods):
+        in_p = pmat[:, j] == 1
+        row = {
+            "period": str(p),
+            "period_start": p.start_time,
+            "n_spu": int(d[in_p].sum()),
+            "n_control": int((1 - d[in_p]).sum()),
+            "reduction_geomean_pct": np.nan,
+            f"reduction_geomean_{lab}_low": np.nan,
+            f"reduction_geomean_{lab}_high": np.nan,
+        }
+        if fit is not None and j in both:
+            beta, cov, dof, _ = fit
+            k = len(periods) + both.index(j)
+            b, se = beta[k], np.sqrt(cov[k, k])
+            q = stats.t.ppf(0.5 + ci / 2, dof)
+            row["reduction_geomean_pct"] = 100 * (1 - np.exp(b))
+            row[f"reduction_geomean_{lab}_low"] = 100 * (1 - np.exp(b + q * se))
+            row[f"reduction_geomean_{lab}_high"] = 100 * (1 - np.exp(b - q * se))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _effect_trend(
+    y: np.ndarray, d: np.ndarray, times: pd.Series, periods: list, extra: np.ndarray, ci: float
+) -> dict[str, float]:
+    """Change of the SPU/control ratio per period: ``spu x t`` over continuous time."""
+    lab = ci_label(ci)
+    out = {
+        "trend_ratio_change_pct": np.nan,
+        f"trend_ratio_change_{lab}_low": np.nan,
+        f"trend_ratio_change_{lab}_high": np.nan,
+        "p_trend": np.nan,
+    }
+    p0 = periods[0]
+    span = (p0.end_time - p0.start_time) + pd.Timedelta(1, "ns")
+    tt = ((times - p0.start_time) / span).to_numpy(dtype=float)
+    tc = tt - tt.mean()
+    x = np.column_stack([np.ones_like(y), tc, d, d * tc, extra])
+    rank = np.linalg.matrix_rank(x)
+    if len(periods) > 1 and len(y) - rank >= 2 and rank == x.shape[1]:
+        beta, cov, dof, _ = ols(y, x)
+        g, se = beta[3], np.sqrt(cov[3, 3])
+        q = stats.t.ppf(0.5 + ci / 2, dof)
+        out["trend_ratio_change_pct"] = 100 * (np.exp(g) - 1)
+        out[f"trend_ratio_change_{lab}_low"] = 100 * (np.exp(g - q * se) - 1)
+        out[f"trend_ratio_change_{lab}_high"] = 100 * (np.exp(g + q * se) - 1)
+        out["p_trend"] = float(2 * stats.t.sf(abs(g / se), dof))
+    return out
+
+
 def effect_over_time(
     meals: pd.DataFrame,
     value: str = "iauc_mgdl_min",
@@ -317,67 +383,8 @@ def effect_over_time(
         extra.append(subj_d.to_numpy())
     extra_m = np.column_stack(extra) if sum(e.shape[1] for e in extra) else np.empty((len(y), 0))
     per = times.dt.to_period(period)
-    labels = sorted(per.unique())
-    q = lambda dof: stats.t.ppf(0.5 + ci / 2, dof)  # noqa: E731
-    lab = ci_label(ci)
-    rows = []
-    pmat = np.column_stack([(per == lab).to_numpy(dtype=float) for lab in labels])
-    eff_cols = []
-    for j, _lab in enumerate(labels):
-        in_p = pmat[:, j] == 1
-        if d[in_p].sum() >= 1 and (1 - d[in_p]).sum() >= 1:
-            eff_cols.append(j)
-    x1 = np.column_stack([pmat, pmat[:, eff_cols] * d[:, None], extra_m])
-    res1 = ols(y, x1) if len(y) > np.linalg.matrix_rank(x1) else None
-    for j, lab in enumerate(labels):
-        in_p = pmat[:, j] == 1
-        row = {
-            "period": str(lab),
-            "period_start": lab.start_time,
-            "n_spu": int(d[in_p].sum()),
-            "n_control": int((1 - d[in_p]).sum()),
-            "reduction_geomean_pct": np.nan,
-            f"reduction_geomean_{lab}_low": np.nan,
-            f"reduction_geomean_{lab}_high": np.nan,
-        }
-        if res1 is not None and j in eff_cols:
-            beta, cov, dof, _ = res1
-            k = len(labels) + eff_cols.index(j)
-            b, se = beta[k], np.sqrt(cov[k, k])
-            row.update(
-                {
-                    "reduction_geomean_pct": 100 * (1 - np.exp(b)),
-                    f"reduction_geomean_{lab}_low": 100 * (1 - np.exp(b + q(dof) * se)),
-                    f"reduction_geomean_{lab}_high": 100 * (1 - np.exp(b - q(dof) * se)),
-                }
-            )
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    # trend of the log ratio over continuous time (in periods)
-    p0 = labels[0]
-    span = (p0.end_time - p0.start_time) + pd.Timedelta(1, "ns")
-    tt = ((times - p0.start_time) / span).to_numpy(dtype=float)
-    tc = tt - tt.mean()
-    x2 = np.column_stack([np.ones_like(y), tc, d, d * tc, extra_m])
-    trend = {
-        "trend_ratio_change_pct": np.nan,
-        f"trend_ratio_change_{lab}_low": np.nan,
-        f"trend_ratio_change_{lab}_high": np.nan,
-    }
-    trend["p_trend"] = np.nan
-    if len(labels) > 1 and len(y) - np.linalg.matrix_rank(x2) >= 2:
-        if np.linalg.matrix_rank(x2) == x2.shape[1]:
-            beta, cov, dof, _ = ols(y, x2)
-            g, se = beta[3], np.sqrt(cov[3, 3])
-            trend.update(
-                {
-                    "trend_ratio_change_pct": 100 * (np.exp(g) - 1),
-                    f"trend_ratio_change_{lab}_low": 100 * (np.exp(g - q(dof) * se) - 1),
-                    f"trend_ratio_change_{lab}_high": 100 * (np.exp(g + q(dof) * se) - 1),
-                    "p_trend": float(2 * stats.t.sf(abs(g / se), dof)),
-                }
-            )
-    for key, val in trend.items():
+    out = _period_effects(y, d, per, extra_m, ci)
+    for key, val in _effect_trend(y, d, times, sorted(per.unique()), extra_m, ci).items():
         out[key] = val
     out["log_offset"] = off
     out["covariates"] = ",".join(used)
