@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .core.errors import InputError
 from .core.rules import Rules
@@ -303,9 +305,6 @@ def _sorted_runs(subject: pd.Series) -> tuple[np.ndarray, list] | None:
     non-Arrow column) returns None and the caller falls back to :func:`pandas.factorize`.
     """
     try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         arr = subject.array.__arrow_array__()
     except (ImportError, AttributeError, TypeError, ValueError):
         return None

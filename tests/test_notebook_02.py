@@ -13,6 +13,7 @@ import pytest
 from tests.notebook_runner import ROOT, run_notebook
 
 DATA = ROOT / "data" / "freeliving"
+CGM = DATA / "synthetic_freeliving_p01_dexcom.csv"
 LOG = DATA / "synthetic_freeliving_p01_activity.csv"
 TRUTH = DATA / "synthetic_freeliving_truth.csv"
 
@@ -95,3 +96,18 @@ def test_report_written_and_figures_shown(run):
         for out in c.get("outputs", [])
     )
     assert n_png >= 2  # AGP and meal curves/dots at least
+
+
+def test_the_notebook_gives_the_numbers_of_the_report(run):
+    """Notebook 02 and `soleus report` on the same files: the same estimate and verdict."""
+    from soleus_analysis.io import read_person
+    from soleus_analysis.pipeline import analyze_person
+
+    res, _, _ = run
+    a = analyze_person(read_person([CGM], [LOG]), seed=1)
+    e = a.effect.iloc[0]
+    assert res["reduction_geomean_pct"] == pytest.approx(e["reduction_geomean_pct"], abs=1e-4)
+    assert res["reduction_geomean_ci95_low"] == pytest.approx(
+        e["reduction_geomean_ci95_low"], abs=1e-4
+    )
+    assert res["verdict"] == a.verdict

@@ -2,6 +2,9 @@
 
 Every subcommand's ``--help`` shows an example. Bad usage or bad input exits with code 2 and a
 one-line message naming the file and row; ``--debug`` shows the traceback instead.
+
+The analysis is imported inside each command, not at the top: ``soleus --help`` and a usage
+error then answer without loading pandas, scipy and matplotlib (seconds on a small machine).
 """
 
 from __future__ import annotations

@@ -14,17 +14,17 @@ import sys
 import time
 from pathlib import Path
 
+from ..io import read_person
+from ..pipeline import analyze_person
+from ..report import write_cohort_report, write_person_report
+from ..report.text import pooled_sentence
+from .runner import read_manifest, run_cohort
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(data_dir: Path = ROOT / "data", out_dir: Path = ROOT / "reports") -> int:
     """Run the demo; return a process exit code."""
-    from ..io import read_person
-    from ..pipeline import analyze_person
-    from ..report import write_cohort_report, write_person_report
-    from ..report.text import pooled_sentence
-    from .runner import read_manifest, run_cohort
-
     t0 = time.perf_counter()
     person_files = read_manifest(data_dir / "freeliving" / "manifest.csv").iloc[0]
     rec = read_person(

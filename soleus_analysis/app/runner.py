@@ -25,8 +25,9 @@ from tqdm.auto import tqdm
 from ..core.errors import InputError, UsageError, describe
 from ..core.recording import Recording
 from ..core.rules import Rules
-from ..io import LOG_FORMATS
+from ..io import LOG_FORMATS, detect_format, file_labels, read_cgm, read_person
 from ..io.base import column_list
+from ..io.encoding import read_text
 from ..metrics import glycemic_metrics
 from ..pipeline import CohortAnalysis, person_meals, pool_people
 
@@ -50,8 +51,6 @@ def _manifest_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 
     Only a line whose first character is ``#`` is a comment: a ``#`` inside a path is kept.
     """
-    from ..io.encoding import read_text
-
     text = read_text(path, "a manifest CSV")
     rows = []
     header: list[str] | None = None
@@ -162,8 +161,6 @@ def discover_people(source: str | os.PathLike) -> pd.DataFrame:
     A folder holding ``manifest.csv`` uses it; otherwise each sub-folder is one person (its CGM
     exports and logs are told apart by their sniffed format).
     """
-    from ..io import detect_format
-
     src = Path(source)
     if src.is_file():
         return read_manifest(src)
@@ -228,8 +225,6 @@ def run_person(
     person's files by their labels, e.g. ``"CGM export 2"``) when their files cannot be read or
     analysed. Nothing a person's files hold stops the run.
     """
-    from ..io import file_labels, read_person
-
     labels = file_labels(cgm, events)
     try:
         if not cgm:
@@ -307,8 +302,6 @@ def _people_of_file(
     path: str | os.PathLike, options: dict[str, Any]
 ) -> list[tuple[str, Recording]]:
     """Each person of a CGM file holding several (a research dataset), as their own recording."""
-    from ..io import read_cgm
-
     rec = read_cgm(path, only_accepted_options=True, **options)
     out = []
     for subject in rec.subjects:

@@ -162,7 +162,7 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Neutralise text cells a spreadsheet would run as a formula (leading = + - @), by a leading '."""
-    import pandas as pd
+    import pandas as pd  # here, not at the top: the command line imports this module at start-up
 
     out = frame.copy()
     for col in out.columns:
