@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -490,6 +490,16 @@ def meal_responses(
     return out
 
 
+def _meals_by_subject(meals: pd.DataFrame) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+    """``(subject, rows, meal times in ns)`` for each subject's timed meals (time order)."""
+    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
+    has_time = mt_all != np.iinfo(np.int64).min
+    timed = np.flatnonzero(has_time)
+    for subject, idx in meals.loc[has_time].groupby("subject", sort=False).indices.items():
+        rows = timed[idx]
+        yield subject, rows, mt_all[rows]
+
+
 def spu_condition(
     meals: pd.DataFrame, events: pd.DataFrame, subjects: list[Any], rules: Rules
 ) -> pd.DataFrame:
@@ -508,16 +518,12 @@ def spu_condition(
     spu_min = np.zeros(n)
     no_end_n = np.zeros(n, dtype=np.int64)
     other = np.zeros(n, dtype=bool)
-    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
-    has_time = mt_all != np.iinfo(np.int64).min
     spu = _events_of_kind(events, "spu", subjects)
     exer = _events_of_kind(events, "exercise", subjects)
     spu_groups = spu.groupby("subject", sort=False).indices if len(spu) else {}
     ex_groups = exer.groupby("subject", sort=False).indices if len(exer) else {}
     ns = _NS_PER_MIN
-    for subject, idx in meals.loc[has_time].groupby("subject", sort=False).indices.items():
-        rows = np.flatnonzero(has_time)[idx]
-        mt = mt_all[rows]
+    for subject, rows, mt in _meals_by_subject(meals):
         if subject in spu_groups:
             b = spu.iloc[spu_groups[subject]]
             st = b["start"].to_numpy(dtype=np.int64)
@@ -589,14 +595,10 @@ def meal_windows(meals: pd.DataFrame, r: _Readings, rules: Rules) -> _Windows:
     curves, proxy = [], []
     proxy_from = min(w0, rules.premeal_span[0])
     ns = _NS_PER_MIN
-    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
-    has_time = mt_all != np.iinfo(np.int64).min
-    for subject, idx in meals.loc[has_time].groupby("subject", sort=False).indices.items():
+    for subject, rows, mt in _meals_by_subject(meals):
         data = r.of(subject)
         if data is None:
             continue
-        rows = np.flatnonzero(has_time)[idx]
-        mt = mt_all[rows]
         t, g, cz, iv = data
         nr = len(t)
         iv = _interval(iv, rules)
@@ -659,20 +661,17 @@ def meal_baselines(meals: pd.DataFrame, r: _Readings, rules: Rules) -> np.ndarra
     if not isinstance(rules.baseline, str):
         return np.full(n, float(rules.baseline))
     out = np.full(n, np.nan)
-    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
-    has_time = mt_all != np.iinfo(np.int64).min
-    for subject, idx in meals.loc[has_time].groupby("subject", sort=False).indices.items():
+    for subject, rows, mt in _meals_by_subject(meals):
         data = r.of(subject)
         if data is None:
             continue
-        rows = np.flatnonzero(has_time)[idx]
         t, g, _, iv = data
         iv = _interval(iv, rules)
         out[rows] = _baseline(
             rules.baseline,
             t,
             g,
-            mt_all[rows],
+            mt,
             _gap_limit(iv, rules) * _NS_PER_MIN,
             iv,
             rules.premeal_span,
@@ -685,12 +684,9 @@ def _neighbour_minutes(meals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Minutes to the next and since the previous meal of the same subject (NaN at the ends)."""
     n = len(meals)
     to_next, since_prev = np.full(n, np.nan), np.full(n, np.nan)
-    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
-    has_time = mt_all != np.iinfo(np.int64).min
-    for _, idx in meals.loc[has_time].groupby("subject", sort=False).indices.items():
-        rows = np.flatnonzero(has_time)[idx]
+    for _, rows, mt in _meals_by_subject(meals):
         if len(rows) > 1:  # meals are sorted by time within subject
-            d = np.diff(mt_all[rows]) / _NS_PER_MIN
+            d = np.diff(mt) / _NS_PER_MIN
             to_next[rows[:-1]] = d
             since_prev[rows[1:]] = d
     return to_next, since_prev

@@ -7,8 +7,9 @@ sampling interval and finds the gaps. Everything after it (:mod:`soleus_analysis
 :mod:`soleus_analysis.metrics`, the plots) takes its :class:`CleanReadings`; given a plain frame
 they call :func:`clean` themselves, so there is one definition of each step.
 
-The other functions are the steps, usable on their own; each is pure and reports what it
-changed (``(frame, count)`` or ``(frame, report)``), never silently.
+:func:`infer_interval` and :func:`find_gaps` read those results; :func:`drop_warmup` and
+:func:`mark_censored` are optional steps after it (not in the default path), pure and reporting
+what they changed (``(frame, count)``), never silently.
 
 Readings follow :mod:`soleus_analysis.core.schema`: ``subject``, ``time`` (tz-naive local time),
 ``glucose_mgdl`` (mg/dL), ``censored`` (``"low"``/``"high"`` or missing), ``source``; readers may
@@ -25,35 +26,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .core.errors import InputError
 from .core.rules import Rules
 from .core.schema import CENSORED_HIGH, CENSORED_LOW, DEFAULT_SUBJECT
-from .core.validate import check_readings
+from .core.validate import check_frame, check_readings
 
 __all__ = [
     "CleanReadings",
-    "clean",
     "as_clean",
-    "sort_readings",
-    "drop_duplicate_readings",
+    "clean",
+    "default_max_gap",
+    "drop_warmup",
+    "find_gaps",
     "infer_interval",
-    "median_spacing",
+    "mark_censored",
     "median_spacing_ranges",
     "range_reduce",
-    "default_max_gap",
-    "find_gaps",
-    "drop_warmup",
-    "mark_censored",
-    "clean_readings",
 ]
 
 _NS_PER_MIN = 60_000_000_000
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str = "readings") -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(f"{what} lack column(s) {missing}; expected at least {list(columns)}")
 
 
 #: reasons :func:`clean` drops a reading for
@@ -394,120 +384,14 @@ def _gaps(
     )
 
 
-def _time_ns(series: pd.Series) -> np.ndarray:
-    """Datetimes as int64 nanoseconds (any datetime64 resolution accepted)."""
-    return pd.to_datetime(series).to_numpy(dtype="datetime64[ns]").view("i8")
+def infer_interval(readings: Any) -> pd.Series:
+    """Sampling interval of each subject: :attr:`CleanReadings.interval_min` of :func:`clean`.
 
-
-def sort_readings(readings: pd.DataFrame) -> pd.DataFrame:
-    """Sort readings by subject and time, stably.
-
-    Repeated local times (daylight-saving fall-back, phone time-zone changes) keep the order of
-    ``transmitter_time_s`` when that column exists, otherwise their original order.
-
-    Parameters
-    ----------
-    readings : pandas.DataFrame
-        Canonical readings (``subject`` optional, ``time`` required).
-
-    Returns
-    -------
-    pandas.DataFrame
-        A sorted copy with a fresh 0..n-1 index.
+    The median spacing of the distinct times of the readings the analysis uses, minutes,
+    indexed by subject; NaN for a subject with fewer than two distinct times. Order does not
+    matter.
     """
-    _require(readings, ("time",))
-    keys = [c for c in ("subject", "time", "transmitter_time_s") if c in readings.columns]
-    return readings.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
-
-
-def drop_duplicate_readings(
-    readings: pd.DataFrame, subset: list[str] | None = None
-) -> tuple[pd.DataFrame, int]:
-    """Drop exact duplicate readings (e.g. from overlapping exports), keeping the first.
-
-    Parameters
-    ----------
-    readings : pandas.DataFrame
-        Canonical readings.
-    subset : list of str, optional
-        Columns that define a duplicate. By default the measurement itself: ``subject``,
-        ``time``, ``glucose_mgdl``, ``censored`` and, when present, ``transmitter_time_s``, so
-        two readings at the same local time with different transmitter times or values
-        (daylight-saving repeats) are both kept, while the same reading exported twice (even
-        from two files with a different ``source``) is kept once.
-
-    Returns
-    -------
-    frame : pandas.DataFrame
-        Readings without duplicates, original order, fresh index.
-    n_dropped : int
-        Number of rows removed.
-    """
-    if subset is None:
-        subset = [
-            c
-            for c in ("subject", "time", "glucose_mgdl", "censored", "transmitter_time_s")
-            if c in readings.columns
-        ]
-    dup = readings.duplicated(subset=subset, keep="first")
-    return readings.loc[~dup].reset_index(drop=True), int(dup.sum())
-
-
-def _subject_codes(frame: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
-    if "subject" not in frame.columns:
-        return np.zeros(len(frame), dtype=np.int64), pd.Index([None], dtype=object)
-    codes, uniques = pd.factorize(frame["subject"], use_na_sentinel=False)
-    return codes.astype(np.int64), pd.Index(uniques, dtype=object)
-
-
-def median_spacing(codes: np.ndarray, t_ns: np.ndarray, n_groups: int) -> np.ndarray:
-    """Median positive spacing of times within each group, minutes (:func:`median_spacing_ranges`).
-
-    Parameters
-    ----------
-    codes : numpy.ndarray of int
-        Group (subject) code of each reading, ``0 .. n_groups - 1``.
-    t_ns : numpy.ndarray of int64
-        Reading times in nanoseconds (any order).
-    n_groups : int
-        Number of groups.
-
-    Returns
-    -------
-    numpy.ndarray
-        Minutes per group; NaN for a group with fewer than two distinct times.
-    """
-    order = np.lexsort((t_ns, codes))
-    c, tt = codes[order], t_ns[order]
-    bounds = np.searchsorted(c, np.arange(n_groups + 1))
-    return median_spacing_ranges(np.diff(tt), _NS_PER_MIN, bounds[:-1], bounds[1:])
-
-
-def infer_interval(readings: pd.DataFrame) -> pd.Series:
-    """Sampling interval of each subject: the median spacing of distinct reading times.
-
-    Parameters
-    ----------
-    readings : pandas.DataFrame
-        Readings with ``time`` (and ``subject``; without it all rows are one subject, keyed
-        ``None``). Need not be sorted.
-
-    Returns
-    -------
-    pandas.Series
-        Minutes between readings, indexed by subject; NaN for a subject with fewer than two
-        distinct times.
-    """
-    _require(readings, ("time",))
-    codes, uniques = _subject_codes(readings)
-    t = _time_ns(readings["time"])
-    ok = t != np.iinfo(np.int64).min  # NaT
-    result = pd.Series(
-        median_spacing(codes[ok], t[ok], len(uniques)), index=uniques, dtype=np.float64
-    )
-    result.index.name = "subject"
-    result.name = "interval_min"
-    return result
+    return clean(readings).interval_min
 
 
 def default_max_gap(interval_min: float) -> float:
@@ -527,11 +411,11 @@ def default_max_gap(interval_min: float) -> float:
 
 
 def find_gaps(
-    readings: pd.DataFrame,
+    readings: Any,
     max_gap_min: float | None = None,
     interval_min: float | None = None,
 ) -> pd.DataFrame:
-    """Spans without readings longer than ``max_gap_min``.
+    """Spans without readings longer than the gap limit: :attr:`CleanReadings.gaps`.
 
     Parameters
     ----------
@@ -541,7 +425,7 @@ def find_gaps(
         A spacing strictly greater than this (minutes) is a gap. Default per subject:
         :func:`default_max_gap` of the subject's interval.
     interval_min : float, optional
-        Sampling interval (minutes) to use instead of :func:`infer_interval`.
+        Sampling interval (minutes) to use instead of the inferred one.
 
     Returns
     -------
@@ -549,31 +433,7 @@ def find_gaps(
         One row per gap: ``subject``, ``gap_start`` (last reading before), ``gap_end`` (first
         reading after), ``gap_min`` (minutes).
     """
-    _require(readings, ("time",))
-    r = sort_readings(readings.loc[readings["time"].notna()])
-    codes, uniques = _subject_codes(r)
-    t = _time_ns(r["time"])
-    if max_gap_min is None:
-        if interval_min is None:
-            iv = infer_interval(r).to_numpy()
-        else:
-            iv = np.full(len(uniques), float(interval_min))
-        limit_by_code = np.array([default_max_gap(v) for v in iv], dtype=np.float64)
-    else:
-        limit_by_code = np.full(len(uniques), float(max_gap_min))
-    d = np.diff(t).astype(np.float64) / _NS_PER_MIN
-    same = codes[1:] == codes[:-1]
-    is_gap = same & (d > limit_by_code[codes[1:]]) if len(d) else np.zeros(0, dtype=bool)
-    idx = np.flatnonzero(is_gap)
-    times = r["time"].to_numpy(dtype="datetime64[ns]")
-    return pd.DataFrame(
-        {
-            "subject": pd.Series(np.asarray(uniques, dtype=object)[codes[idx]], dtype=object),
-            "gap_start": times[idx],
-            "gap_end": times[idx + 1],
-            "gap_min": d[idx],
-        }
-    )
+    return clean(readings, Rules(max_gap_min=max_gap_min, interval_min=interval_min)).gaps
 
 
 def drop_warmup(
@@ -605,14 +465,12 @@ def drop_warmup(
     Returns
     -------
     frame : pandas.DataFrame
-        Sorted readings without warm-up readings.
+        The clean readings (:func:`clean`) without warm-up readings.
     n_dropped : int
-        Number of readings removed.
+        Number of warm-up readings removed.
     """
-    r = sort_readings(readings.loc[readings["time"].notna()])
-    n_nat = len(readings) - len(r)
-    codes, uniques = _subject_codes(r)
-    t = _time_ns(r["time"])
+    c = clean(readings)
+    r, codes, t, uniques = c.readings, c.codes, c.t_ns, c.subjects
     if sensor_starts is None:
         d = np.diff(t).astype(np.float64) / _NS_PER_MIN
         first = np.ones(len(t), dtype=bool)
@@ -623,7 +481,7 @@ def drop_warmup(
             new |= first
         s_codes, s_t = codes[new], t[new]
     else:
-        _require(sensor_starts, ("time",), "sensor_starts")
+        check_frame(sensor_starts, ("time",), "sensor_starts")
         if "subject" in sensor_starts.columns and "subject" in r.columns:
             lookup = {s: i for i, s in enumerate(uniques)}
             s_codes = np.array(
@@ -631,7 +489,7 @@ def drop_warmup(
             )
         else:
             s_codes = np.zeros(len(sensor_starts), dtype=np.int64)
-        s_t = _time_ns(sensor_starts["time"])
+        s_t = sensor_starts["time"].to_numpy(dtype="datetime64[ns]").view("i8")
     drop = np.zeros(len(t), dtype=bool)
     warm = int(round(warmup_min * _NS_PER_MIN))
     for code in np.unique(s_codes[s_codes >= 0]):
@@ -642,7 +500,7 @@ def drop_warmup(
         since = np.where(has, t[rows] - starts[np.maximum(k, 0)], -1)
         drop[rows] = has & (since < warm)
     out = r.loc[~drop].reset_index(drop=True)
-    return out, int(drop.sum()) + n_nat
+    return out, int(drop.sum())
 
 
 def mark_censored(
@@ -671,7 +529,7 @@ def mark_censored(
     counts : dict
         ``{"low": n newly flagged low, "high": n newly flagged high, "total": n censored after}``.
     """
-    _require(readings, ("glucose_mgdl",))
+    check_frame(readings, ("glucose_mgdl",), "readings")
     out = readings.copy()
     if "censored" in out.columns:
         cens = out["censored"].astype(object).where(out["censored"].notna(), None)
@@ -693,83 +551,3 @@ def mark_censored(
     out["censored"] = cens.astype(object)
     counts["total"] = int(out["censored"].notna().sum())
     return out, counts
-
-
-def clean_readings(
-    readings: pd.DataFrame,
-    *,
-    dedupe: bool = True,
-    warmup_min: float | None = None,
-    new_sensor_gap_min: float = 120.0,
-    censor_low_mgdl: float | None = None,
-    censor_high_mgdl: float | None = None,
-    max_gap_min: float | None = None,
-    interval_min: float | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Run the cleaning steps in order and account for every row.
-
-    Steps: drop rows without a time or without a glucose value (censored readings are kept:
-    they hold the device limit), sort (:func:`sort_readings`), drop exact duplicates
-    (:func:`drop_duplicate_readings`), optionally drop sensor warm-up (:func:`drop_warmup`),
-    optionally mark censored values (:func:`mark_censored`), then measure the sampling interval
-    (:func:`infer_interval`) and gaps (:func:`find_gaps`), which are reported, not removed.
-
-    Parameters
-    ----------
-    readings : pandas.DataFrame
-        Canonical readings.
-    dedupe : bool, default True
-        Drop exact duplicates.
-    warmup_min : float, optional
-        Minutes of warm-up to drop after each inferred sensor start; None (default) keeps all.
-    new_sensor_gap_min : float, default 120
-        Spacing (minutes) that marks a new sensor, for the warm-up step.
-    censor_low_mgdl, censor_high_mgdl : float, optional
-        Device reporting limits for :func:`mark_censored`, mg/dL.
-    max_gap_min, interval_min : float, optional
-        Passed to :func:`find_gaps`, minutes.
-
-    Returns
-    -------
-    frame : pandas.DataFrame
-        Clean, sorted readings.
-    report : dict
-        ``n_in``, ``n_missing`` (no time or glucose), ``n_duplicates``, ``n_warmup``, ``n_out``
-        (``n_in == n_missing + n_duplicates + n_warmup + n_out``), ``n_censored_marked``,
-        ``n_censored``, ``interval_min`` (dict subject -> minutes), ``gaps`` (DataFrame from
-        :func:`find_gaps`) and ``n_gaps``.
-    """
-    _require(readings, ("time", "glucose_mgdl"))
-    n_in = len(readings)
-    has_value = readings["glucose_mgdl"].notna()
-    if "censored" in readings.columns:
-        has_value |= readings["censored"].notna()
-    ok = readings["time"].notna() & has_value
-    r = sort_readings(readings.loc[ok])
-    n_missing = int((~ok).sum())
-    n_dup = 0
-    if dedupe:
-        r, n_dup = drop_duplicate_readings(r)
-    n_warm = 0
-    if warmup_min:
-        r, n_warm = drop_warmup(r, warmup_min, new_sensor_gap_min=new_sensor_gap_min)
-    r, cens = mark_censored(r, censor_low_mgdl, censor_high_mgdl)
-    iv = infer_interval(r) if interval_min is None else None
-    gaps = find_gaps(r, max_gap_min=max_gap_min, interval_min=interval_min)
-    report: dict[str, Any] = {
-        "n_in": n_in,
-        "n_missing": n_missing,
-        "n_duplicates": n_dup,
-        "n_warmup": n_warm,
-        "n_out": len(r),
-        "n_censored_marked": cens["low"] + cens["high"],
-        "n_censored": cens["total"],
-        "interval_min": (
-            {k: float(v) for k, v in iv.items()}
-            if iv is not None
-            else dict.fromkeys(r["subject"].unique() if "subject" in r else [None], interval_min)
-        ),
-        "gaps": gaps,
-        "n_gaps": len(gaps),
-    }
-    return r, report

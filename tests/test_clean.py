@@ -12,14 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soleus_analysis.clean import (
-    clean_readings,
+    DROP_DUPLICATE,
+    DROP_NO_GLUCOSE,
+    DROP_NON_POSITIVE,
+    clean,
     default_max_gap,
-    drop_duplicate_readings,
     drop_warmup,
     find_gaps,
     infer_interval,
     mark_censored,
-    sort_readings,
 )
 from soleus_analysis.core.errors import InputError
 
@@ -48,7 +49,7 @@ def test_sort_keeps_transmitter_order_for_repeated_local_times():
             "transmitter_time_s": [4000, 400, 100, 5],
         }
     )
-    out = sort_readings(df)
+    out = clean(df).readings
     assert out["glucose_mgdl"].tolist() == [105.0, 110.0, 120.0, 90.0]
     assert out.index.tolist() == [0, 1, 2, 3]
 
@@ -62,12 +63,13 @@ def test_drop_duplicates_counts_and_keeps_dst_repeats():
             "source": ["f1", "f2", "f1", "f1", "f1"],
         }
     )
-    out, n = drop_duplicate_readings(df)
+    c = clean(df)
     # rows 1 (same reading from another file) and 4 are duplicates; 120 at 02:30 is a repeat
-    assert n == 2
-    assert out["glucose_mgdl"].tolist() == [110.0, 120.0, 100.0]
-    out, n = drop_duplicate_readings(df, subset=list(df.columns))
-    assert n == 1  # with source compared too, only row 4 is an exact copy
+    assert c.dropped == {DROP_DUPLICATE: 2}
+    assert sorted(c.readings["glucose_mgdl"].tolist()) == [100.0, 110.0, 120.0]
+    # with a transmitter clock, the same local time and value at another device time is kept
+    tx = df.assign(transmitter_time_s=[10, 10, 20, 30, 3630])
+    assert clean(tx).dropped == {DROP_DUPLICATE: 1}
 
 
 def test_infer_interval_per_subject():
@@ -122,21 +124,23 @@ def test_mark_censored():
     assert counts["total"] == 0 and "censored" in out.columns
 
 
-def test_clean_readings_accounts_for_every_row():
+def test_clean_accounts_for_every_row():
     df = regular("a", 5, 30)
     df.loc[3, "glucose_mgdl"] = np.nan  # a missing value
+    df.loc[4, "glucose_mgdl"] = 0.0  # not a glucose value (the metrics and align agree)
     df = pd.concat([df, df.iloc[[5, 6]]], ignore_index=True)  # two duplicates
     df = df.sample(frac=1.0, random_state=1)
-    out, rep = clean_readings(df)
-    assert rep["n_in"] == 32
-    assert rep["n_missing"] == 1 and rep["n_duplicates"] == 2 and rep["n_warmup"] == 0
-    assert rep["n_out"] == len(out) == 29
-    assert rep["n_in"] == rep["n_missing"] + rep["n_duplicates"] + rep["n_warmup"] + rep["n_out"]
-    assert out["time"].is_monotonic_increasing
-    assert rep["interval_min"] == {"a": 5.0}
-    assert rep["n_gaps"] == 0
+    c = clean(df)
+    assert c.dropped == {DROP_NO_GLUCOSE: 1, DROP_NON_POSITIVE: 1, DROP_DUPLICATE: 2}
+    assert len(df) == len(c.readings) + sum(c.dropped.values()) == 32
+    assert len(c.readings) == 28
+    assert c.readings["time"].is_monotonic_increasing
+    assert c.interval_min.to_dict() == {"a": 5.0}
+    assert c.gaps.empty
     with pytest.raises(InputError):
-        clean_readings(df.drop(columns="time"))
+        clean(df.drop(columns="time"))
+    with pytest.raises(InputError, match="time zone"):  # the schema's rule, everywhere
+        clean(df.assign(time=df["time"].dt.tz_localize("UTC")))
 
 
 @settings(max_examples=25, deadline=None)
@@ -144,9 +148,9 @@ def test_clean_readings_accounts_for_every_row():
 def test_clean_is_idempotent_and_balanced(idx):
     base = regular("a", 5, 41)
     df = base.iloc[idx].reset_index(drop=True)
-    out, rep = clean_readings(df)
-    assert rep["n_out"] == len(set(idx))  # duplicates of the same reading collapse
-    assert rep["n_in"] == rep["n_missing"] + rep["n_duplicates"] + rep["n_warmup"] + rep["n_out"]
-    again, rep2 = clean_readings(out)
-    assert rep2["n_duplicates"] == 0
-    pd.testing.assert_frame_equal(out, again)
+    c = clean(df)
+    assert len(c.readings) == len(set(idx))  # duplicates of the same reading collapse
+    assert len(df) == len(c.readings) + sum(c.dropped.values())
+    again = clean(c.readings)
+    assert again.dropped == {}
+    pd.testing.assert_frame_equal(c.readings, again.readings)

@@ -732,26 +732,45 @@ def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduc
             click.echo(f"  {int(r['meals']):>4} meals: {100 * r['power']:.0f}%")
 
 
+def _protocol_options(
+    protocols: tuple[str, ...], *, min_people: int, seed_of: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--protocol, --n and --seed of the commands that simulate a study."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for opt in reversed(
+            [
+                click.option(
+                    "--protocol",
+                    type=click.Choice(list(protocols)),
+                    default=protocols[0],
+                    show_default=True,
+                    help="Study protocol to simulate.",
+                ),
+                click.option(
+                    "--n",
+                    "n",
+                    default=None,
+                    type=click.IntRange(min_people, 10000),
+                    help="People (default: the protocol's).",
+                ),
+                click.option("--seed", default=0, show_default=True, help=f"Seed of {seed_of}."),
+            ]
+        ):
+            fn = opt(fn)
+        return fn
+
+    return decorate
+
+
 @main.command(
     epilog="Example:\n\n\b\n  soleus reproduce --protocol hamilton2022 --seed 1 --json result.json\n\n"
     "The data are SIMULATED (soleus_analysis.simulate): the simulated files are analysed blind and\n"
     "the estimate is shown next to the simulator's noise-free ground truth."
 )
-@click.option(
-    "--protocol",
-    type=click.Choice(["hamilton2022", "elek2025"]),
-    default="hamilton2022",
-    show_default=True,
-    help="Study protocol to simulate.",
+@_protocol_options(
+    ("hamilton2022", "elek2025"), min_people=2, seed_of="the simulation and bootstrap"
 )
-@click.option(
-    "--n",
-    "n",
-    default=None,
-    type=click.IntRange(2, 10000),
-    help="People (default: the protocol's).",
-)
-@click.option("--seed", default=0, show_default=True, help="Seed of the simulation and bootstrap.")
 @click.option(
     "--n-boot",
     default=4000,
@@ -806,21 +825,9 @@ def reproduce(protocol, n, seed, n_boot, json_out, keep_files) -> None:
     epilog="Example:\n\n\b\n  soleus simulate --protocol freeliving --seed 3 -o synthetic_tracker/\n\n"
     "Every file written is SYNTHETIC and says so in its name (synthetic_...) or contents."
 )
-@click.option(
-    "--protocol",
-    type=click.Choice(["hamilton2022", "elek2025", "freeliving"]),
-    default="hamilton2022",
-    show_default=True,
-    help="Study protocol to simulate.",
+@_protocol_options(
+    ("hamilton2022", "elek2025", "freeliving"), min_people=1, seed_of="the simulation"
 )
-@click.option(
-    "--n",
-    "n",
-    default=None,
-    type=click.IntRange(1, 10000),
-    help="People (default: the protocol's).",
-)
-@click.option("--seed", default=0, show_default=True, help="Seed of the simulation.")
 @click.option(
     "-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder to write."
 )
