@@ -1,5 +1,6 @@
 """Every fixture file, real and hand-made, and every bundled data file: the format is sniffed from
-the content, and the row account adds up (rows read = kept + dropped, by reason)."""
+the content, and the row account adds up (rows read = kept + dropped, by reason). A lab table is
+sniffed too, read by ``read_lab`` and refused by ``read_cgm`` with what it is."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ EXPECTED = {
     "dexcom/g6_mgdl_preamble_bom.csv": "dexcom_clarity",
     "dexcom/g7_mmol_quoted.csv": "dexcom_clarity",
     "generic/iglu_like.csv": "generic",
+    "lab/ogtt_small.csv": "lab_ogtt",
     "logs/activity_log.csv": "activity_log",
     "logs/cronometer_exercises.csv": "cronometer_exercises",
     "logs/cronometer_servings.csv": "cronometer",
@@ -39,11 +41,7 @@ EXPECTED = {
 
 
 def test_every_fixture_is_listed():
-    found = {
-        str(p.relative_to(FIX))
-        for p in FIX.rglob("*")
-        if p.is_file() and p.suffix != ".md" and p.parent.name != "lab"
-    }
+    found = {str(p.relative_to(FIX)) for p in FIX.rglob("*") if p.is_file() and p.suffix != ".md"}
     assert found == set(EXPECTED)
 
 
@@ -51,6 +49,12 @@ def test_every_fixture_is_listed():
 def test_fixture_sniffed_and_balanced(name):
     path = FIX / name
     assert sa.detect_format(path) == EXPECTED[name]
+    if EXPECTED[name] == "lab_ogtt":
+        lab = sa.read_lab(path)
+        assert lab.provenance.balanced and len(lab.samples)
+        with pytest.raises(sa.InputError, match="lab OGTT table"):
+            sa.read_cgm(path)
+        return
     rec = sa.read_cgm(path, units="mg/dL") if EXPECTED[name] == "generic" else sa.read_cgm(path)
     p = rec.provenance
     assert p.format == EXPECTED[name]
@@ -65,6 +69,7 @@ def test_bundled_data_reads_and_is_labelled_synthetic(path):
     if path.name.endswith("_truth.csv"):
         pytest.skip("ground truth, read only by validation code")
     if path.name.endswith("_lab.csv"):
+        assert sa.detect_format(path) == "lab_ogtt"
         lab = sa.read_lab(path)
         assert lab.provenance.balanced and len(lab.samples)
         return

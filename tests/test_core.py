@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import soleus_analysis as sa
-from soleus_analysis.core.errors import InputError
+from soleus_analysis.core.errors import AccountError, InputError
 from soleus_analysis.core.recording import Provenance, Recording, combine_provenance
 from soleus_analysis.core.schema import (
     MGDL_PER_MMOL,
@@ -64,7 +64,7 @@ def test_provenance_balance_and_combination():
     assert (c.rows_read, c.rows_kept, c.rows_dropped) == (13, 8, {"calibration": 4, "preamble": 1})
     assert c.warnings == ["log 2: line 4: bad value"]  # by its label, never its file name
     bad = Provenance(path="z", format="f", rows_read=2, rows_kept=1)
-    with pytest.raises(AssertionError, match="rows_read=2"):
+    with pytest.raises(AccountError, match="rows_read=2"):
         bad.check()
 
 

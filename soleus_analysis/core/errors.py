@@ -104,3 +104,11 @@ def describe(
                 text = text.replace(form, label)
     lines = text.strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+class AccountError(RuntimeError):
+    """A reader's row account does not add up: a bug in the reader, not bad input.
+
+    Raised by :meth:`~soleus_analysis.core.recording.Provenance.check` when ``rows_read`` is not
+    ``rows_kept`` plus the rows dropped by reason.
+    """

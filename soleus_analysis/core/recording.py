@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from .errors import AccountError
 from .schema import conform_events, conform_readings, empty_events, empty_readings
 
 #: hexadecimal digits of a file's SHA-256 shown in outputs (enough to tell files apart)
@@ -85,9 +86,15 @@ class Provenance:
         return self.rows_read == self.rows_kept + sum(self.rows_dropped.values())
 
     def check(self) -> Provenance:
-        """Raise ``AssertionError`` unless the row account adds up; return self."""
+        """Return self when the row account adds up.
+
+        Raises
+        ------
+        AccountError
+            When ``rows_read != rows_kept + sum(rows_dropped.values())`` (a reader's bug).
+        """
         if not self.balanced:
-            raise AssertionError(
+            raise AccountError(
                 f"{self.path}: rows_read={self.rows_read} != rows_kept={self.rows_kept} + "
                 f"dropped={sum(self.rows_dropped.values())} {self.rows_dropped}"
             )

@@ -1,7 +1,30 @@
 """Readers: one module per format family, each returning the canonical :class:`Recording`.
 
 ``read_cgm`` and ``read_events`` dispatch on the format sniffed from the content (or the one
-given); ``read_many`` combines several exports of one person.
+given); ``read_many`` combines several exports of one person, ``read_person`` a person's
+exports and logs. :func:`read_lab` reads the lab OGTT table (a :class:`~.lab.LabTable`, not a
+recording); the dispatcher knows it too and says so when one is given as an export or a log.
+
+Adding a format
+---------------
+A CSV (or JSON, XML) format is one module in this package that holds only that format's rules
+and declares::
+
+    SNIFFERS = [("my_format", sniff)]  # sniff(text, raw) -> bool on the file's head
+    READERS = {"my_format": read_my_format}  # read(path, subject=None, **options) -> Recording
+
+then its name goes once into :data:`.detect.MODULES` (before ``generic``, which takes any CSV
+with a time and a glucose column). The reader starts with :func:`.base.check_input_file`, finds
+its header with :func:`.base.find_header` (or reads a table of named columns with
+:func:`.base.read_table`), decodes text only through :mod:`.encoding`, and accounts for every
+row: :class:`.base.RowAccount` / :class:`.base.TextRows` (or :func:`.base.warn_dropped` for
+rows it drops itself) count each row kept or dropped under a named reason and write the
+warnings, at most :data:`.base.MAX_WARNINGS_PER_REASON` per reason, so that
+``provenance.rows_read == rows_kept + sum(rows_dropped.values())``. SPU bouts in free text are
+recognised with :mod:`.spu_text`. A reader module never imports a private (``_name``) helper of
+another reader module; what two formats share goes into :mod:`.base`, :mod:`.encoding` or
+:mod:`.spu_text` under a public name. ``tests/test_all_fixtures.py`` then wants a fixture of
+the format.
 """
 
 from __future__ import annotations
@@ -15,7 +38,8 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Recording, combine_person, combine_provenance
 from .base import check_input_file, file_sha256
-from .detect import all_readers, detect_format
+from .detect import all_readers, all_tables, detect_format
+from .lab import read_lab
 
 __all__ = [
     "read_cgm",
@@ -24,15 +48,17 @@ __all__ = [
     "read_person",
     "detect_format",
     "formats",
+    "read_lab",
     "file_labels",
     "one_person",
     "LOG_FORMATS",
+    "EVENT_HUBS",
 ]
 
 
 def formats() -> list[str]:
-    """Names of every format the readers take (for ``format=``)."""
-    return sorted(all_readers())
+    """Names of every format the readers take (for ``format=``; ``lab_ogtt``: :func:`read_lab`)."""
+    return sorted(all_readers() | all_tables())
 
 
 def _accepted(reader, options: dict) -> dict:
@@ -50,9 +76,10 @@ def _read(
     name = format or detect_format(path)
     readers = all_readers()
     if name not in readers:
-        raise InputError(
-            f"unknown format {name!r}; expected one of: {', '.join(sorted(readers))}", path
-        )
+        tables = all_tables()
+        if name in tables:
+            raise InputError(tables[name][1], path)
+        raise InputError(f"unknown format {name!r}; expected one of: {', '.join(formats())}", path)
     if only_accepted:
         options = _accepted(readers[name], options)
     rec = readers[name](path, **options)

@@ -45,6 +45,7 @@ from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReference
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
+from .base import check_input_file, read_head, warn_dropped
 from .spu_text import SPU_RE
 
 FORMAT = "apple_health"
@@ -60,9 +61,6 @@ GLUCOSE_RANGE_MGDL: tuple[float, float] = (0.0, 1000.0)
 
 #: Records of one type collected as strings before being compacted into typed arrays.
 _CHUNK = 50_000
-
-#: At most this many warnings per drop reason (the count in ``rows_dropped`` is always complete).
-MAX_WARNINGS_PER_REASON = 50
 
 _DATE_RE = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?: ?[+-]\d{2}:?\d{2}| ?Z)?"
 _DURATION_MIN = {"min": 1.0, "s": 1 / 60, "sec": 1 / 60, "hr": 60.0, "h": 60.0, "ms": 1 / 60000}
@@ -147,9 +145,7 @@ def _hardened_parser() -> Any:
 def _open_export(path: str | PathLike) -> Iterator[IO[bytes]]:
     """Open ``export.xml`` directly or inside Apple's ``export.zip``."""
     p = Path(path)
-    with open(p, "rb") as fh:
-        magic = fh.read(4)
-    if magic.startswith(b"PK"):
+    if read_head(p, 4).startswith(b"PK"):
         with zipfile.ZipFile(p) as zf:
             names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "export.xml"]
             if not names:
@@ -310,14 +306,6 @@ def parse_local_times(values: pd.Series) -> pd.Series:
     return out.astype("datetime64[ns]")
 
 
-def _warn_lines(prov: Provenance, reason: str, lines: np.ndarray, detail: str = "") -> None:
-    prov.drop(reason, len(lines))
-    for ln in lines[:MAX_WARNINGS_PER_REASON]:
-        prov.warn(f"dropped ({reason}){detail}", int(ln))
-    if len(lines) > MAX_WARNINGS_PER_REASON:
-        prov.warn(f"... and {len(lines) - MAX_WARNINGS_PER_REASON} more dropped ({reason})")
-
-
 def _frame(raw: dict[str, list]) -> pd.DataFrame:
     """Lists of attribute strings -> DataFrame (object columns, int ``line``), also when empty."""
     return pd.DataFrame(
@@ -340,8 +328,8 @@ def _quantity_frame(df: pd.DataFrame, prov: Provenance) -> pd.DataFrame:
     """Records with a valid time and numeric value; bad rows dropped into ``prov``."""
     bad_t = df["time"].isna().to_numpy()
     bad_v = ~bad_t & ~np.isfinite(df["num"].to_numpy(dtype=float))
-    _warn_lines(prov, "impossible timestamp", df["line"].to_numpy()[bad_t], " (startDate)")
-    _warn_lines(prov, "bad value", df["line"].to_numpy()[bad_v], " (value is not a number)")
+    warn_dropped(prov, "impossible timestamp", df["line"].to_numpy()[bad_t], "startDate")
+    warn_dropped(prov, "bad value", df["line"].to_numpy()[bad_v], "value is not a number")
     return df.loc[~(bad_t | bad_v)]
 
 
@@ -352,18 +340,18 @@ def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.D
     is_mmol = unit.str.lower().str.startswith("mmol") & unit.str.endswith("/L")
     bad_u = ~(is_mg | is_mmol)
     if bad_u.any():
-        _warn_lines(
-            prov, "unknown unit", df.loc[bad_u, "line"].to_numpy(), " (expected mg/dL or mmol/L)"
+        warn_dropped(
+            prov, "unknown unit", df.loc[bad_u, "line"].to_numpy(), "expected mg/dL or mmol/L"
         )
     mgdl = np.where(is_mmol, df["num"] * MGDL_PER_MMOL, df["num"])
     lo, hi = GLUCOSE_RANGE_MGDL
     bad_g = ~bad_u & ~((mgdl > lo) & (mgdl <= hi))
     if bad_g.any():
-        _warn_lines(
+        warn_dropped(
             prov,
             "impossible glucose value",
             df.loc[bad_g, "line"].to_numpy(),
-            f" (outside {lo:g}-{hi:g} mg/dL)",
+            f"outside {lo:g}-{hi:g} mg/dL",
         )
     keep = ~(bad_u | bad_g)
     units = sorted({"mg/dL" if m else "mmol/L" for m in is_mg[keep]})
@@ -383,7 +371,7 @@ def _carb_events(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFr
     df = _quantity_frame(raw, prov)
     bad = df["num"] < 0
     if bad.any():
-        _warn_lines(prov, "bad value", df.loc[bad, "line"].to_numpy(), " (negative carbohydrates)")
+        warn_dropped(prov, "bad value", df.loc[bad, "line"].to_numpy(), "negative carbohydrates")
         df = df.loc[~bad]
     g = df.groupby("time", sort=True)["num"].agg(["sum", "size"]).reset_index()
     return pd.DataFrame(
@@ -424,8 +412,8 @@ def _workout_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.
     minutes = pd.to_numeric(df["duration"], errors="coerce") * df["unit"].map(_DURATION_MIN)
     end = end.where(end.notna(), start + pd.to_timedelta(minutes, unit="min"))
     bad_t = (start.isna() | end.isna() | (end < start)).to_numpy()
-    _warn_lines(
-        prov, "impossible timestamp", df["line"].to_numpy()[bad_t], " (workout startDate/endDate)"
+    warn_dropped(
+        prov, "impossible timestamp", df["line"].to_numpy()[bad_t], "workout startDate/endDate"
     )
     df, start, end = df.loc[~bad_t], start[~bad_t], end[~bad_t]
     activity = df["type"].str.replace(WORKOUT_PREFIX, "", regex=False)
@@ -468,9 +456,7 @@ def read_apple_health(path: str | PathLike, subject: str | None = None) -> Recor
         For an empty, truncated or malformed file (with the line), a document that is not
         ``<HealthData>``, or any entity declaration / external reference (nothing is expanded).
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", p)
+    p = check_input_file(path)
     if p.stat().st_size == 0:
         raise InputError("the file is empty; expected an Apple Health export.xml", p)
     subj = subject or DEFAULT_SUBJECT

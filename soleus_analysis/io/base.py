@@ -1,18 +1,57 @@
-"""What every reader shares before it parses a byte: the input check and the file's digest."""
+"""What every reader shares: the path check, the head read, the header finder, the row account.
+
+A reader module holds only its format's rules (which line is the header, what each column
+means, which rows are kept); everything below is written once, here:
+
+- :func:`check_input_file` (a regular, readable file; FIFOs and devices refused before they are
+  opened), :func:`file_sha256`, :func:`read_head` (the first :data:`HEAD_BYTES` of a file);
+- :func:`sniff_delimiter`, :func:`split_line`, :func:`find_header` (the header line among
+  preamble lines), :func:`first_header`, :func:`read_table` / :func:`csv_table` (a CSV of named
+  columns, one row per record, with its line numbers) and :func:`column_list` (column names in
+  messages);
+- the row account: :class:`RowAccount` (each row kept or dropped once, the first reason wins;
+  the warnings written at the end, in line order) and :class:`TextRows` (the same over a frame
+  of text cells, by column key); :func:`warn_dropped` and :func:`warn_each` for readers that
+  account for their rows directly, all under one cap, :data:`MAX_WARNINGS_PER_REASON`;
+- vectorised text parsing: :func:`to_float`, :func:`numbers`, :func:`strip_text`,
+  :func:`upper_text`, :func:`isin`.
+
+Text decoding (UTF-8 with BOM removed, else Windows-1252; binary refused) is in
+:mod:`.encoding`, the rule that recognises soleus-pushup bouts in free text in :mod:`.spu_text`.
+"""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ..core.errors import InputError
+from ..core.recording import Provenance
+from .encoding import NOT_UTF8, UTF8, decode_bytes, read_decoded
+
+#: Bytes of a file's head that sniffers and header finders look at.
+HEAD_BYTES = 64 * 1024
+
+#: At most this many single-row warnings per reason (or per kind of note) in one file; the rest
+#: are summed up in one ``"... and K more row(s) ..."`` line. Counts in ``rows_dropped`` are
+#: always complete.
+MAX_WARNINGS_PER_REASON = 20
 
 
+# --------------------------------------------------------------------------- the file
 def check_input_file(path: str | PathLike) -> Path:
     """``path`` as a :class:`~pathlib.Path`, after checking it is a readable regular file.
 
@@ -49,6 +88,203 @@ def file_sha256(path: str | PathLike) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+def read_head(path: str | PathLike, size: int = HEAD_BYTES) -> bytes:
+    """The first ``size`` bytes of ``path`` (after :func:`check_input_file`)."""
+    with open(check_input_file(path), "rb") as fh:
+        return fh.read(size)
+
+
+# --------------------------------------------------------------------------- CSV lines
+def sniff_delimiter(line: str) -> str:
+    """The delimiter of a CSV line: the most frequent of ``,`` ``;`` tab (``,`` on a tie or none)."""
+    return max((",", ";", "\t"), key=line.count)
+
+
+def split_line(line: str, delimiter: str | None = None) -> tuple[list[str], str]:
+    """One CSV line's fields (not stripped) and the delimiter used (sniffed when not given)."""
+    delim = delimiter or sniff_delimiter(line)
+    return next(csv.reader([line], delimiter=delim)), delim
+
+
+def norm_name(name: str) -> str:
+    """Normalise a column name: lower case, runs of non-alphanumerics to ``_`` (``Carbs (g)`` -> ``carbs_g``)."""
+    return re.sub(r"[^0-9a-z]+", "_", name.replace("\ufeff", "").strip().lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class Header:
+    """The header line of a CSV export found among its preamble lines (see :func:`find_header`).
+
+    Attributes
+    ----------
+    index : int
+        0-based index of the header line (so ``index`` lines come before it).
+    encoding : str
+        ``"utf-8-sig"`` or ``"cp1252"`` (see :func:`~.encoding.decode_bytes`).
+    delimiter : str
+        The header line's delimiter.
+    fields : list of str
+        The header cells, stripped.
+    head : list of str
+        The decoded lines of the file's head (the header and the lines before it among them).
+    """
+
+    index: int
+    encoding: str
+    delimiter: str
+    fields: list[str]
+    head: list[str]
+
+    @property
+    def line(self) -> int:
+        """1-based line number of the header."""
+        return self.index + 1
+
+
+def find_header(
+    path: str | PathLike,
+    is_header: Callable[[str], bool],
+    *,
+    what: str,
+    missing: str,
+    max_lines: int,
+    delimiter: str | None = None,
+) -> Header:
+    """Find the header line of a CSV export among the (non-blank) lines of its head.
+
+    Parameters
+    ----------
+    path : path
+        The export.
+    is_header : callable
+        ``is_header(line) -> bool`` on a line's text; the first line for which it holds is the
+        header.
+    what : str
+        What the file should be, for the message about an empty file (``"a LibreView CSV
+        export"``).
+    missing : str
+        The message when no line of the first ``max_lines`` is a header.
+    max_lines : int
+        How many lines of the head may come before the header.
+    delimiter : str, optional
+        The delimiter of the header line; sniffed from it (:func:`sniff_delimiter`) if omitted.
+
+    Raises
+    ------
+    InputError
+        An empty file, binary data, or no header line (``missing``, line 1).
+    """
+    raw = read_head(path)
+    if not raw.strip():
+        raise InputError(f"the file is empty; expected {what}", path)
+    text, enc = decode_bytes(raw, path)
+    lines = text.splitlines()
+    for i, line in enumerate(lines[:max_lines]):
+        if line.strip() and is_header(line):
+            fields, delim = split_line(line, delimiter)
+            return Header(i, enc, delim, [f.strip() for f in fields], lines)
+    raise InputError(missing, path, 1)
+
+
+def first_header(text: str, comments: bool = True) -> list[str]:
+    """Normalised names (:func:`norm_name`) of the first non-blank (non-``#``) line's cells."""
+    for ln in text.splitlines():
+        if ln.strip() and not (comments and ln.lstrip().startswith("#")):
+            return [norm_name(c) for c in split_line(ln)[0]]
+    return []
+
+
+def csv_table(
+    text: str, path: str | PathLike, prov: Provenance, comments: bool = False
+) -> tuple[pd.DataFrame, int]:
+    """Split CSV text into a string DataFrame with normalised column names and a ``_line`` column.
+
+    Blank lines (and, with ``comments=True``, lines starting with ``#``) are skipped and are not
+    rows. Rows with more non-empty fields than the header are dropped (``"more fields than the
+    header"``); short rows are padded with empty fields. Sets ``prov.rows_read``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        All cells as stripped ``str``; ``_line`` holds each row's 1-based first line.
+    header_line : int
+        1-based line of the header.
+    """
+    first = ""
+    for ln in text.splitlines():
+        if ln.strip() and not (comments and ln.lstrip().startswith("#")):
+            first = ln
+            break
+    if not first:
+        raise InputError("no header row (only blank or comment lines)", path)
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(first))
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    too_long: list[int] = []
+    prev = 0
+    try:
+        for cells in reader:
+            start = prev + 1
+            prev = reader.line_num
+            if not cells or not any(c.strip() for c in cells):
+                continue
+            if comments and cells[0].lstrip().startswith("#"):
+                continue
+            if header is None:
+                header = [norm_name(c) for c in cells]
+                header_line = start
+                continue
+            if len(cells) > len(header):
+                if any(c.strip() for c in cells[len(header) :]):
+                    too_long.append(start)
+                    continue
+                cells = cells[: len(header)]
+            rows.append(cells + [""] * (len(header) - len(cells)))
+            lines.append(start)
+    except csv.Error as err:
+        raise InputError(f"malformed CSV ({err})", path, prev + 1) from None
+    if header is None:  # pragma: no cover - the first non-blank line is always read
+        raise InputError("no header row (only blank or comment lines)", path)
+    named = [h for h in header if h]
+    dup = sorted({h for h in named if named.count(h) > 1})
+    if dup:
+        raise InputError(f"duplicate column(s) {dup}; expected each column once", path, header_line)
+    prov.rows_read = len(rows) + len(too_long)
+    warn_dropped(prov, "more fields than the header", too_long)
+    if not rows and not too_long:
+        raise InputError("a header but no data rows", path, header_line)
+    cols = [h if h else f"_unnamed{i}" for i, h in enumerate(header)]
+    table = pd.DataFrame(rows, columns=cols, dtype=object)
+    table = table.apply(lambda s: s.astype(str).str.strip()) if len(table) else table
+    table["_line"] = np.asarray(lines, dtype="int64")
+    return table, header_line
+
+
+def read_table(
+    path: str | PathLike, format: str, comments: bool = False
+) -> tuple[pd.DataFrame, int, Provenance]:
+    """Read a CSV of named columns (a meal/activity log, a lab table) with :func:`csv_table`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        See :func:`csv_table`.
+    header_line : int
+        1-based line of the header.
+    prov : Provenance
+        The file's account (``rows_read`` set), with a warning when the file is not UTF-8.
+    """
+    p = check_input_file(path)
+    text, enc = read_decoded(p, "a CSV text file", empty="a CSV log with a header row")
+    prov = Provenance(path=str(p), format=format)
+    if enc != UTF8:
+        prov.warn(NOT_UTF8)
+    table, header_line = csv_table(text, p, prov, comments)
+    return table, header_line, prov
+
+
 _TITLE_LIKE = re.compile(r":\s*\S|\d{1,4}[-./]\d{1,2}[-./]\d{1,4}")
 
 
@@ -74,3 +310,249 @@ def column_list(columns: Sequence[object], known: Iterable[str] = (), limit: int
         )
     shown = ", ".join(cols[:limit])
     return shown + (f", ... ({len(cols)} in all)" if len(cols) > limit else "")
+
+
+# --------------------------------------------------------------------------- warnings
+def warn_each(
+    prov: Provenance,
+    where: Sequence[int] | np.ndarray,
+    message: str | Sequence[str],
+    summary: str,
+    unit: str = "line",
+) -> None:
+    """Warn about rows one by one, at most :data:`MAX_WARNINGS_PER_REASON` of them.
+
+    Parameters
+    ----------
+    prov : Provenance
+        Where the warnings go.
+    where : sequence of int
+        1-based line numbers (or entry/row numbers, see ``unit``) of the rows.
+    message : str or sequence of str
+        The warning, or one per row.
+    summary : str
+        What the rows beyond the cap share, after ``"... and K more row(s) "``.
+    unit : str
+        ``"line"`` (the warning starts ``line N:``) or e.g. ``"entry"`` (``entry N:``).
+    """
+    n = len(where)
+    for i, w in enumerate(where[:MAX_WARNINGS_PER_REASON]):
+        text = message if isinstance(message, str) else message[i]
+        if unit == "line":
+            prov.warn(text, int(w))
+        else:
+            prov.warn(f"{unit} {int(w)}: {text}")
+    if n > MAX_WARNINGS_PER_REASON:
+        prov.warn(f"... and {n - MAX_WARNINGS_PER_REASON} more row(s) {summary}")
+
+
+def dropped_warning(reason: str, what: str | None = None) -> str:
+    """The warning about a dropped row: ``<what>; row dropped (<reason>)``, or ``dropped (<reason>)``."""
+    return f"{what}; row dropped ({reason})" if what else f"dropped ({reason})"
+
+
+def warn_dropped(
+    prov: Provenance,
+    reason: str,
+    where: Sequence[int] | np.ndarray,
+    detail: Sequence[str] | str | None = None,
+    *,
+    unit: str = "line",
+) -> None:
+    """Count ``len(where)`` rows dropped for ``reason`` and warn about each (capped).
+
+    Each warning reads ``dropped (<reason>)``, followed by `` (<detail>)`` when a detail (one
+    for all rows, or one per row, e.g. the offending value) is given. See :func:`warn_each` for
+    ``where`` and ``unit``.
+    """
+    n = len(where)
+    if not n:
+        return
+    prov.drop(reason, n)
+    plain = dropped_warning(reason)
+    if detail is None:
+        message: str | list[str] = plain
+    elif isinstance(detail, str):
+        message = f"{plain} ({detail})"
+    else:
+        message = [f"{plain} ({d})" for d in detail[:MAX_WARNINGS_PER_REASON]]
+    warn_each(prov, where, message, plain, unit)
+
+
+# --------------------------------------------------------------------------- the row account
+class RowAccount:
+    """Every row of one file kept or dropped once, with its line: the first reason wins.
+
+    :meth:`drop` and :meth:`keep` act only on rows not yet handled; :meth:`commit` writes the
+    drops into the provenance: reasons in the order of their first row, each with a warning per
+    row in line order (:func:`dropped_warning`, capped by :func:`warn_each`), unless it was
+    dropped with ``warn=False``.
+
+    Parameters
+    ----------
+    prov : Provenance
+        The account of the file.
+    lines : array of int
+        1-based line number of each row.
+    """
+
+    def __init__(self, prov: Provenance, lines: np.ndarray) -> None:
+        self.prov = prov
+        self.lines = np.asarray(lines)
+        self.n = len(self.lines)
+        self.kept = np.zeros(self.n, dtype=bool)
+        self.dropped = np.zeros(self.n, dtype=bool)
+        self._reason = np.full(self.n, None, dtype=object)
+        self._what = np.full(self.n, None, dtype=object)  # what was wrong, for the warning
+        self._warn = np.zeros(self.n, dtype=bool)
+
+    @property
+    def handled(self) -> np.ndarray:
+        """Rows kept or dropped."""
+        return self.kept | self.dropped
+
+    @property
+    def open(self) -> np.ndarray:
+        """Rows neither kept nor dropped yet."""
+        return ~(self.kept | self.dropped)
+
+    def drop(
+        self,
+        mask: np.ndarray | pd.Series,
+        reason: str | np.ndarray,
+        what: str | np.ndarray | None = None,
+        *,
+        warn: bool = True,
+    ) -> None:
+        """Drop the open rows of ``mask`` for ``reason`` (one for all rows, or one per row).
+
+        Each gets a warning (:func:`dropped_warning`; ``what`` was wrong with it: one for all
+        rows, or one per row), unless ``warn=False``.
+        """
+        m = np.asarray(mask, dtype=bool) & ~(self.kept | self.dropped)
+        if not m.any():
+            return
+        self.dropped |= m
+        self._reason[m] = reason if isinstance(reason, str) else np.asarray(reason)[m]
+        if warn:
+            self._warn |= m
+            if what is not None:
+                self._what[m] = what if isinstance(what, str) else np.asarray(what)[m]
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep the open rows of ``mask``."""
+        self.kept |= np.asarray(mask, dtype=bool) & ~(self.kept | self.dropped)
+
+    def commit(self) -> np.ndarray:
+        """Write the drops into the provenance; return the mask of rows not dropped."""
+        idx = np.flatnonzero(self.dropped)
+        codes, reasons = pd.factorize(self._reason[idx])
+        for k, reason in enumerate(reasons):
+            rows = idx[codes == k]
+            self.prov.drop(str(reason), len(rows))
+            rows = rows[self._warn[rows]]
+            what = self._what[rows[:MAX_WARNINGS_PER_REASON]]
+            text = [dropped_warning(reason, w) for w in what]
+            warn_each(self.prov, self.lines[rows], text, dropped_warning(reason))
+        return ~self.dropped
+
+
+class TextRows(RowAccount):
+    """The text rows of one file (a frame of cells) with their lines and their row account.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Text cells, one row per data row.
+    cols : dict
+        Canonical key -> column name; keys whose column is absent read as empty text.
+    lines : array of int
+        1-based line number of each row.
+    prov : Provenance
+        The account of the file.
+    """
+
+    def __init__(
+        self, df: pd.DataFrame, cols: dict[str, str], lines: np.ndarray, prov: Provenance
+    ) -> None:
+        super().__init__(prov, lines)
+        self.df = df
+        self.cols = {k: v for k, v in cols.items() if v in df.columns}
+
+    def has(self, key: str) -> bool:
+        """True when the file has the column ``key``."""
+        return key in self.cols
+
+    def raw(self, key: str, mask: np.ndarray) -> np.ndarray:
+        """Column ``key`` (rows in ``mask``) as an object array of text, not stripped."""
+        if key not in self.cols:
+            return np.full(int(mask.sum()), "", dtype=object)
+        return self.df[self.cols[key]].to_numpy(dtype=object)[mask]
+
+    def col(self, key: str, mask: np.ndarray | None = None) -> pd.Series:
+        """Column ``key`` (rows in ``mask``, default all) as stripped text ('' where absent)."""
+        if key not in self.cols:
+            idx = self.df.index if mask is None else self.df.index[mask]
+            return pd.Series("", index=idx, dtype=object)
+        s = self.df[self.cols[key]]
+        if mask is not None:
+            s = s[mask]
+        if mask is None or mask.sum() > 1000:
+            return pd.Series(strip_text(s.to_numpy()), index=s.index, dtype=object).fillna("")
+        return s.astype(object).str.strip().fillna("")
+
+
+# --------------------------------------------------------------------------- vectorised parsing
+_NUMBER_RE = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+
+
+def to_float(values: np.ndarray, decimal_comma: bool = False) -> np.ndarray:
+    """Parse text numbers to float64 (NaN where the text is not a plain number), vectorised.
+
+    Parameters
+    ----------
+    values : numpy.ndarray of str
+        The text cells.
+    decimal_comma : bool
+        Also accept ``5,6`` as 5.6.
+    """
+    if len(values) == 0:
+        return np.zeros(0, dtype="float64")
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    if decimal_comma:
+        arr = pc.replace_substring(arr, ",", ".")
+    ok = pc.match_substring_regex(arr, _NUMBER_RE)
+    arr = pc.utf8_trim_whitespace(pc.if_else(ok, arr, pa.scalar(None, pa.string())))
+    return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
+
+
+def strip_text(values: np.ndarray) -> np.ndarray:
+    """Strip whitespace from an array of text cells (vectorised); returns an object array."""
+    if len(values) == 0:
+        return np.asarray(values, dtype=object)
+    arr = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+    return pc.fill_null(arr, "").to_numpy(zero_copy_only=False).astype(object)
+
+
+def upper_text(values: np.ndarray) -> np.ndarray:
+    """Upper-case, stripped text cells (vectorised); returns an object array."""
+    if len(values) == 0:
+        return np.asarray(values, dtype=object)
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    arr = pc.fill_null(pc.utf8_upper(pc.utf8_trim_whitespace(arr)), "")
+    return arr.to_numpy(zero_copy_only=False).astype(object)
+
+
+def numbers(text: pd.Series, missing: Iterable[str] = ("",)) -> tuple[pd.Series, np.ndarray]:
+    """Numbers from text cells (decimal comma accepted; NaN where none) and the mask of the
+    cells that are not a number without being ``missing`` (compared stripped, without case)."""
+    txt = text.astype(str).str.strip()
+    num = pd.to_numeric(txt.str.replace(",", ".", regex=False), errors="coerce")
+    words = {w.lower() for w in missing}
+    blank = txt.eq("") if words == {""} else txt.str.lower().isin(words)
+    return num, (~blank & num.isna()).to_numpy().copy()
+
+
+def isin(values: np.ndarray, choices: Iterable[object]) -> np.ndarray:
+    """Hash-based membership test of an object array (faster than numpy's sort-based isin)."""
+    return pd.Series(values, dtype=object).isin(list(choices)).to_numpy()

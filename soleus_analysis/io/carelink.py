@@ -42,8 +42,8 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
+from .base import check_input_file, warn_dropped
 from .encoding import read_text
-from .generic import warn_rows
 
 FORMAT = "carelink"
 
@@ -213,8 +213,8 @@ def _frame(sections, path, prov: Provenance) -> pd.DataFrame:
                 short.append(ln)
             else:
                 long_.append(ln)
-        warn_rows(prov, "truncated row (too few fields)", short)
-        warn_rows(prov, "malformed row (too many fields)", long_)
+        warn_dropped(prov, "truncated row (too few fields)", short)
+        warn_dropped(prov, "malformed row (too many fields)", long_)
         f = pd.DataFrame(good_rows, columns=header, dtype=str)
         f = f.loc[:, ~f.columns.duplicated()]
         f["_line"] = good_lines
@@ -360,7 +360,7 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     InputError
         No section/header found, a non-English header, or an unreadable Date column.
     """
-    text = read_text(path)
+    text = read_text(check_input_file(path))
     delim, meta, sections = _split(text, path)
     dec = delim == ";"
     subj = subject or DEFAULT_SUBJECT
@@ -388,11 +388,11 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     df["time"] = _timestamps(df["Date"], df["Time"], fmt)
     lines = df["_line"].to_numpy()
     bad_t = df["time"].isna().to_numpy()
-    warn_rows(
+    warn_dropped(
         prov,
         "unparseable timestamp",
         lines[bad_t],
-        details=list((df["Date"] + " " + df["Time"])[bad_t]),
+        list((df["Date"] + " " + df["Time"])[bad_t]),
     )
 
     sg_text = pd.Series("", index=df.index)
@@ -408,10 +408,8 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     implausible = (
         has_sg & ~bad_sg & ((sg < PLAUSIBLE_MGDL[0]) | (sg > PLAUSIBLE_MGDL[1])).to_numpy()
     )
-    warn_rows(prov, "unparseable sensor glucose", lines[bad_sg], details=list(sg_text[bad_sg]))
-    warn_rows(
-        prov, "implausible sensor glucose", lines[implausible], details=list(sg_text[implausible])
-    )
+    warn_dropped(prov, "unparseable sensor glucose", lines[bad_sg], list(sg_text[bad_sg]))
+    warn_dropped(prov, "implausible sensor glucose", lines[implausible], list(sg_text[implausible]))
     is_reading = has_sg & ~bad_sg & ~implausible
 
     readings = pd.DataFrame(
@@ -427,7 +425,7 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     # oldest first (rows come newest first); the file's order is kept among equal times
     readings = readings.iloc[::-1].sort_values("time", kind="stable")
     dup = readings.duplicated(["time", "glucose_mgdl"]).to_numpy()
-    warn_rows(prov, "duplicate", readings["_line"].to_numpy()[dup])
+    warn_dropped(prov, "duplicate", readings["_line"].to_numpy()[dup])
     readings = readings.loc[~dup].drop(columns="_line").reset_index(drop=True)
 
     rest = df.loc[~has_sg & ~bad_t]
@@ -445,7 +443,7 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     # rows whose every event was removed are dropped under the (first) removal reason
     gone = ev.loc[~ev["_row"].isin(kept_rows)].drop_duplicates("_row")
     for reason, grp in gone.groupby(removed[gone.index], sort=True):
-        warn_rows(prov, str(reason), df.loc[grp["_row"].to_numpy(), "_line"].to_numpy())
+        warn_dropped(prov, str(reason), df.loc[grp["_row"].to_numpy(), "_line"].to_numpy())
     events = ev.loc[removed == ""].assign(subject=subj, source=FORMAT, intensity=None)
 
     other = rest.loc[~rest["_row"].isin(ev_rows)]

@@ -1,10 +1,12 @@
-"""Sniff a file's format from its content (never its name).
+"""Sniff a file's format from its content (never its name): the table of every format read.
 
 Each reader module exposes ``SNIFFERS``: a list of ``(format_name, sniff)`` pairs, where
 ``sniff(text, raw) -> bool`` looks at the first :data:`HEAD_BYTES` of the file (``raw``) and the
 same bytes decoded as UTF-8 with any BOM removed (``text``), and ``READERS``: a mapping
-``format_name -> read(path, **options) -> Recording``. Modules are asked in :data:`MODULES` order,
-most specific first.
+``format_name -> read(path, **options) -> Recording``. A module of tables that are no
+recording (the lab OGTT table) gives ``TABLES``: ``format_name -> (read, message)``, the message
+saying what the file is when it is given where a CGM export or a log belongs. Modules are asked
+in :data:`MODULES` order, most specific first.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from os import PathLike
 from types import ModuleType
 
 from ..core.errors import InputError
-from .base import check_input_file
+from .base import HEAD_BYTES, read_head
+from .encoding import sniff_text
 
-HEAD_BYTES = 64 * 1024
+__all__ = ["HEAD_BYTES", "MODULES", "all_readers", "all_tables", "detect_format", "read_head_text"]
 
 #: Reader modules in the order they are asked; the generic CSV reader comes last.
 MODULES: tuple[str, ...] = (
@@ -27,38 +30,49 @@ MODULES: tuple[str, ...] = (
     "nightscout",
     "apple_health",
     "logs",
+    "lab",
     "generic",
 )
 
 
 def _modules() -> list[ModuleType]:
+    # imported once (below, at import time); looked up by name so that MODULES is the one list
     return [importlib.import_module(f"{__package__}.{m}") for m in MODULES]
 
 
-def read_head(path: str | PathLike) -> tuple[str, bytes]:
+_modules()
+
+
+def read_head_text(path: str | PathLike) -> tuple[str, bytes]:
     """Return ``(text, raw)``: the first bytes of ``path`` and their UTF-8 text (BOM removed).
 
     Raises
     ------
     InputError
-        If the file does not exist, is empty, or is binary data that is not a known format.
+        If the file does not exist or is empty.
     """
-    p = check_input_file(path)
-    with open(p, "rb") as fh:
-        raw = fh.read(HEAD_BYTES)
+    raw = read_head(path)
     if not raw.strip():
         raise InputError(
             "the file is empty; expected a CGM export or a log with a header row", path
         )
-    text = raw.decode("utf-8-sig", errors="replace")
-    return text, raw
+    return sniff_text(raw), raw
 
 
 def all_readers() -> dict[str, Callable]:
-    """Every format name the toolkit reads, mapped to its reader function."""
+    """Every format read into a :class:`~soleus_analysis.core.recording.Recording`, mapped to
+    its reader function."""
     out: dict[str, Callable] = {}
     for mod in _modules():
         out.update(mod.READERS)
+    return out
+
+
+def all_tables() -> dict[str, tuple[Callable, str]]:
+    """Formats read into something else (the lab OGTT table): ``name -> (reader, message)``."""
+    out: dict[str, tuple[Callable, str]] = {}
+    for mod in _modules():
+        out.update(getattr(mod, "TABLES", {}))
     return out
 
 
@@ -70,7 +84,7 @@ def detect_format(path: str | PathLike) -> str:
     InputError
         Naming the file and the formats tried when none matches.
     """
-    text, raw = read_head(path)
+    text, raw = read_head_text(path)
     for mod in _modules():
         for name, sniff in mod.SNIFFERS:
             if sniff(text, raw):
@@ -83,7 +97,7 @@ def detect_format(path: str | PathLike) -> str:
     # the first line is never quoted back: in some exports it holds the person's name
     raise InputError(
         "unknown format: the first lines match no export this toolkit reads; expected one of: "
-        + ", ".join(sorted(all_readers())),
+        + ", ".join(sorted(all_readers() | all_tables())),
         path,
         1,
     )

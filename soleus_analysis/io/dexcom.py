@@ -27,8 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
@@ -39,7 +37,8 @@ from ..core.schema import (
     MGDL_PER_MMOL,
     PLAUSIBLE_MGDL,
 )
-from .encoding import decode_bytes
+from .base import TextRows, check_input_file, find_header, isin, strip_text, to_float, upper_text
+from .encoding import NOT_UTF8, UTF8
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "dexcom_clarity"
@@ -61,7 +60,6 @@ REASON_TOO_MANY = "too many fields"
 _PREAMBLE_TYPES = {"FIRSTNAME", "LASTNAME", "DATEOFBIRTH", "DEVICE", "ALERT"}
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
 _TOO_MANY = "\x00too many fields"
-_HEAD_CHARS = 64 * 1024
 
 # canonical key -> prefix of the normalised (lower-case, single-spaced) column name
 _COLUMN_PREFIXES: dict[str, str] = {
@@ -81,70 +79,18 @@ _COLUMN_PREFIXES: dict[str, str] = {
 }
 
 
-# ----------------------------------------------------------------------------------------------
-# helpers shared with the LibreView reader
-# ----------------------------------------------------------------------------------------------
-_NUMBER_RE = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
-
-
-def _to_float(values: np.ndarray, decimal_comma: bool = False) -> np.ndarray:
-    """Parse text numbers to float64 (NaN where the text is not a plain number), vectorised.
-
-    Parameters
-    ----------
-    values : numpy.ndarray of str
-        The text cells.
-    decimal_comma : bool
-        Also accept ``5,6`` as 5.6.
-    """
-    if len(values) == 0:
-        return np.zeros(0, dtype="float64")
-    arr = pa.array(values, type=pa.string(), from_pandas=True)
-    if decimal_comma:
-        arr = pc.replace_substring(arr, ",", ".")
-    ok = pc.match_substring_regex(arr, _NUMBER_RE)
-    arr = pc.utf8_trim_whitespace(pc.if_else(ok, arr, pa.scalar(None, pa.string())))
-    return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
-
-
-def _strip(values: np.ndarray) -> np.ndarray:
-    """Strip whitespace from an array of text cells (vectorised); returns an object array."""
-    if len(values) == 0:
-        return np.asarray(values, dtype=object)
-    arr = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
-    return pc.fill_null(arr, "").to_numpy(zero_copy_only=False).astype(object)
-
-
-def _upper(values: np.ndarray) -> np.ndarray:
-    """Upper-case, stripped text cells (vectorised); returns an object array."""
-    if len(values) == 0:
-        return np.asarray(values, dtype=object)
-    arr = pa.array(values, type=pa.string(), from_pandas=True)
-    arr = pc.fill_null(pc.utf8_upper(pc.utf8_trim_whitespace(arr)), "")
-    return arr.to_numpy(zero_copy_only=False).astype(object)
-
-
-def _isin(values: np.ndarray, choices) -> np.ndarray:
-    """Hash-based membership test of an object array (faster than numpy's sort-based isin)."""
-    return pd.Series(values, dtype=object).isin(list(choices)).to_numpy()
-
-
 def _norm(name: str) -> str:
     return " ".join(str(name).replace("\ufeff", "").strip().lower().split())
 
 
-def _first_line_unterminated(path: Path) -> tuple[bool, str]:
-    """Return (file lacks a final newline, its last line) reading only the file's tail."""
+def _unterminated(path: Path) -> bool:
+    """True when the file does not end with a newline (reading only its last byte)."""
     with open(path, "rb") as fh:
         fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - 4096))
-        tail = fh.read()
-    if not tail:
-        return False, ""
-    unterminated = not tail.endswith((b"\n", b"\r"))
-    last = tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
-    return unterminated, last
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, 2)
+        return fh.read(1) not in (b"\n", b"\r")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -167,26 +113,6 @@ def sniff(text: str, raw: bytes) -> bool:
 # ----------------------------------------------------------------------------------------------
 # reading
 # ----------------------------------------------------------------------------------------------
-def _find_header(path: Path) -> tuple[int, str, list[str]]:
-    """Return (0-based line index of the header, encoding, header fields)."""
-    with open(path, "rb") as fh:
-        raw = fh.read(_HEAD_CHARS)
-    if not raw.strip():
-        raise InputError("the file is empty; expected a Dexcom Clarity CSV export", path)
-    text, enc = decode_bytes(raw, path)
-    lines = text.splitlines()
-    for i, line in enumerate(lines[:200]):
-        if _is_header(line):
-            fields = next(csv.reader([line]))
-            return i, enc, [f.strip() for f in fields]
-    raise InputError(
-        "no Dexcom Clarity header row found; expected a line with 'Event Type' and "
-        "'Glucose Value (mg/dL)' (or '(mmol/L)')",
-        path,
-        1,
-    )
-
-
 def _map_columns(header: list[str], path: Path, line: int) -> dict[str, str]:
     cols: dict[str, str] = {}
     normed = [(_norm(h), h) for h in header]
@@ -302,62 +228,6 @@ def _read_frame(
     return df, np.asarray(lines, dtype=np.int64)
 
 
-class _Rows:
-    """The text rows of one file with their line numbers and the running row account."""
-
-    def __init__(self, df: pd.DataFrame, cols: dict[str, str], lines: np.ndarray, prov: Provenance):
-        self.df = df
-        self.cols = {k: v for k, v in cols.items() if v in df.columns}
-        self.lines = lines
-        self.prov = prov
-        self.n = len(df)
-        self.handled = np.zeros(self.n, dtype=bool)
-        self.kept = np.zeros(self.n, dtype=bool)
-        self._cache: dict[str, pd.Series] = {}
-
-    def has(self, key: str) -> bool:
-        return key in self.cols
-
-    def raw(self, key: str, mask: np.ndarray) -> np.ndarray:
-        """Column ``key`` (rows in ``mask``) as an object array of text, not stripped."""
-        if key not in self.cols:
-            return np.full(int(mask.sum()), "", dtype=object)
-        return self.df[self.cols[key]].to_numpy(dtype=object)[mask]
-
-    def col(self, key: str, mask: np.ndarray | None = None) -> pd.Series:
-        """Column ``key`` (rows in ``mask``, default all) as stripped text ('' where absent)."""
-        if key not in self.cols:
-            idx = self.df.index if mask is None else self.df.index[mask]
-            return pd.Series("", index=idx, dtype=object)
-        s = self.df[self.cols[key]]
-        if mask is not None:
-            s = s[mask]
-        if mask is None or mask.sum() > 1000:
-            return pd.Series(_strip(s.to_numpy()), index=s.index, dtype=object).fillna("")
-        return s.astype(object).str.strip().fillna("")
-
-    def drop(self, mask: np.ndarray, reason: str, what: str | None = None, limit: int = 20) -> None:
-        """Count unhandled rows in ``mask`` as dropped; warn with line numbers when ``what``."""
-        mask = mask & ~self.handled
-        n = int(mask.sum())
-        if not n:
-            return
-        self.prov.drop(reason, n)
-        self.handled |= mask
-        if what is None:
-            return
-        where = self.lines[mask]
-        for ln in where[:limit]:
-            self.prov.warn(f"{what}; row dropped ({reason})", int(ln))
-        if n > limit:
-            self.prov.warn(f"... and {n - limit} more row(s) dropped ({reason})")
-
-    def keep(self, mask: np.ndarray) -> None:
-        mask = mask & ~self.handled
-        self.kept |= mask
-        self.handled |= mask
-
-
 def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     """Read a Dexcom Clarity CSV export (G6 or G7, mg/dL or mmol/L).
 
@@ -385,19 +255,23 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
         No header row, a missing required column, unknown units, no timestamp column, or no
         data rows.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", p)
-    if p.is_dir():
-        raise InputError("is a folder, expected a file", p)
+    p = check_input_file(path)
     subject = subject or DEFAULT_SUBJECT
-    hidx, enc, header = _find_header(p)
-    hline = hidx + 1
+    head = find_header(
+        p,
+        _is_header,
+        what="a Dexcom Clarity CSV export",
+        missing="no Dexcom Clarity header row found; expected a line with 'Event Type' and "
+        "'Glucose Value (mg/dL)' (or '(mmol/L)')",
+        max_lines=200,
+        delimiter=",",
+    )
+    hidx, enc, header, hline = head.index, head.encoding, head.fields, head.line
     cols = _map_columns(header, p, hline)
     units = _units(cols["glucose"], p, hline)
     prov = Provenance(path=str(p), format=FORMAT, units=units)
-    if enc != "utf-8-sig":
-        prov.warn("file is not UTF-8; read as Windows-1252")
+    if enc != UTF8:
+        prov.warn(NOT_UTF8)
 
     # parse only the columns used (renamed timestamp: all, to find it by content)
     used = {"event_type", "event_subtype", "glucose", "insulin", "carbs", "duration"}
@@ -411,8 +285,8 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
         raise InputError("no data rows below the header", p, hline)
     cols["time"] = _find_time_column(df, cols, p, hline)
     prov.rows_read = len(df)
-    rows = _Rows(df, cols, lines, prov)
-    et = _upper(rows.raw("event_type", np.ones(rows.n, dtype=bool)))
+    rows = TextRows(df, cols, lines, prov)
+    et = upper_text(rows.raw("event_type", np.ones(rows.n, dtype=bool)))
     codes, uniques = pd.factorize(et)
 
     def is_type(*names: str) -> np.ndarray:
@@ -428,15 +302,15 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     for c in df.columns:
         if blank.any():
             blank[blank] = (df[c][blank].astype(object).str.strip() == "").to_numpy()
-    rows.drop(blank, REASON_EMPTY_ROW)
+    rows.drop(blank, REASON_EMPTY_ROW, warn=False)
     # a final line cut off mid-row
     rows.drop(_truncated_last(p, rows, et), REASON_TRUNCATED, "row cut off (truncated file)")
 
     pre = is_type(*_PREAMBLE_TYPES) & ~rows.handled
     if pre.any():
         prov.metadata.update(_preamble_metadata(p, hidx, enc, cols, lines[pre]))
-    rows.drop(pre, REASON_PREAMBLE)
-    rows.drop(is_type("CALIBRATION"), REASON_CALIBRATION)
+    rows.drop(pre, REASON_PREAMBLE, warn=False)
+    rows.drop(is_type("CALIBRATION"), REASON_CALIBRATION, warn=False)
 
     times = _parse_time(df[cols["time"]])
     timed_types = is_type("EGV", *_EVENT_TYPES)
@@ -445,14 +319,17 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     readings = _readings(rows, is_type("EGV"), times, units, subject)
     events = _events(rows, et, is_type(*_EVENT_TYPES), times, subject)
 
+    # rows of other event types: one warning per type (after the rows' own warnings)
     rest = ~rows.handled
-    if rest.any():
-        for name in pd.unique(et[rest]):
-            mask = rest & is_type(name)
-            reason = f"event type {name!r} (unsupported)" if name else "no event type"
-            prov.warn(f"{int(mask.sum())} row(s) dropped: {reason}", int(lines[mask][0]))
-            rows.drop(mask, reason)
-
+    other = []
+    for name in pd.unique(et[rest]):
+        mask = rest & is_type(name)
+        reason = f"event type {name!r} (unsupported)" if name else "no event type"
+        other.append((f"{int(mask.sum())} row(s) dropped: {reason}", int(lines[mask][0])))
+        rows.drop(mask, reason, warn=False)
+    rows.commit()
+    for message, line in other:
+        prov.warn(message, line)
     prov.rows_kept = int(rows.kept.sum())
     prov.check()
     return Recording(readings=readings, events=events, provenance=prov)
@@ -461,11 +338,10 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
 _EVENT_TYPES = ("INSULIN", "CARBS", "EXERCISE", "HEALTH", "NOTE", "NOTES")
 
 
-def _truncated_last(path: Path, rows: _Rows, et: np.ndarray) -> np.ndarray:
+def _truncated_last(path: Path, rows: TextRows, et: np.ndarray) -> np.ndarray:
     """Mask of the last row when the file ends without a newline in the middle of a row."""
     mask = np.zeros(rows.n, dtype=bool)
-    unterminated, _ = _first_line_unterminated(path)
-    if not unterminated or rows.n == 0 or rows.handled[-1]:
+    if not _unterminated(path) or rows.n == 0 or rows.handled[-1]:
         return mask
     last = rows.df.iloc[-1].astype(str).str.strip()
     filled = int((last != "").sum())
@@ -537,19 +413,19 @@ def _preamble_metadata(
 
 
 def _readings(
-    rows: _Rows, egv: np.ndarray, times: pd.Series, units: str, subject: str
+    rows: TextRows, egv: np.ndarray, times: pd.Series, units: str, subject: str
 ) -> pd.DataFrame:
     egv = egv & ~rows.handled
     rawv = rows.raw("glucose", egv)
-    val = _to_float(rawv, decimal_comma=units == "mmol/L")
+    val = to_float(rawv, decimal_comma=units == "mmol/L")
     word = np.full(len(rawv), "", dtype=object)
     nonnum = np.isnan(val)
-    word[nonnum] = _upper(rawv[nonnum])
+    word[nonnum] = upper_text(rawv[nonnum])
     rawv = rawv.copy()
-    rawv[nonnum] = _strip(rawv[nonnum])
+    rawv[nonnum] = strip_text(rawv[nonnum])
     sub = np.full(len(rawv), "", dtype=object)
     if rows.has("event_subtype") and nonnum.any():
-        sub[nonnum] = _upper(rows.col("event_subtype", egv).to_numpy()[nonnum])
+        sub[nonnum] = upper_text(rows.col("event_subtype", egv).to_numpy()[nonnum])
     low = (word == "LOW") | ((rawv == "") & (sub == "LOW"))
     high = (word == "HIGH") | ((rawv == "") & (sub == "HIGH"))
     cens = low | high
@@ -566,9 +442,9 @@ def _readings(
     idx = np.flatnonzero(egv)
     rows.drop(_scatter(rows.n, idx, empty), REASON_EMPTY_VALUE, "EGV row without a glucose value")
     bad_full = _scatter(rows.n, idx, bad)
-    for ln, v in list(zip(rows.lines[bad_full], rawv[bad].tolist(), strict=True))[:20]:
-        rows.prov.warn(f"impossible glucose value {v!r}; row dropped ({REASON_BAD_VALUE})", int(ln))
-    rows.drop(bad_full, REASON_BAD_VALUE)
+    what = np.full(rows.n, None, dtype=object)
+    what[bad_full] = [f"impossible glucose value {v!r}" for v in rawv[bad]]
+    rows.drop(bad_full, REASON_BAD_VALUE, what)
     rows.keep(_scatter(rows.n, idx, ok))
 
     censored = np.where(low, CENSORED_LOW, np.where(high, CENSORED_HIGH, None))[ok]
@@ -581,7 +457,7 @@ def _readings(
             "source": FORMAT,
         }
     )
-    tt = _to_float(rows.raw("transmitter_time", egv))[ok]
+    tt = to_float(rows.raw("transmitter_time", egv))[ok]
     out["transmitter_time_s"] = pd.array(tt, dtype="Float64").round().astype("Int64")
     if rows.has("transmitter_id"):
         tid = rows.raw("transmitter_id", egv)[ok]
@@ -602,7 +478,7 @@ def _scatter(n: int, idx: np.ndarray, sub: np.ndarray) -> np.ndarray:
 
 
 def _events(
-    rows: _Rows, et: np.ndarray, mask: np.ndarray, times: pd.Series, subject: str
+    rows: TextRows, et: np.ndarray, mask: np.ndarray, times: pd.Series, subject: str
 ) -> pd.DataFrame:
     mask = mask & ~rows.handled
     if not mask.any():
@@ -616,8 +492,8 @@ def _events(
         other = rows.col(key, mask)
         text = text.where(text != "", other)
         joined = joined.str.cat(other, sep=" ")
-    insulin = _to_float(rows.col("insulin", mask).to_numpy(), decimal_comma=True)
-    carbs = _to_float(rows.col("carbs", mask).to_numpy(), decimal_comma=True)
+    insulin = to_float(rows.col("insulin", mask).to_numpy(), decimal_comma=True)
+    carbs = to_float(rows.col("carbs", mask).to_numpy(), decimal_comma=True)
     dur = pd.to_timedelta(
         rows.col("duration", mask).where(lambda s: s != "", None), errors="coerce"
     )
@@ -628,7 +504,7 @@ def _events(
         ["insulin", "meal", "exercise", "health"],
         default="note",
     ).astype(object)
-    is_spu = spu_mask(joined).to_numpy() & _isin(kind, ["exercise", "note"])
+    is_spu = spu_mask(joined).to_numpy() & isin(kind, ["exercise", "note"])
     kind[is_spu] = "spu"
     end = (pd.Series(start) + pd.Series(dur.to_numpy())).to_numpy()
     spu_len = spu_minutes(joined).to_numpy()

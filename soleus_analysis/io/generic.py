@@ -23,7 +23,6 @@ import io
 import re
 from collections.abc import Sequence
 from os import PathLike
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,13 +36,10 @@ from ..core.schema import (
     MGDL_PER_MMOL,
     PLAUSIBLE_MGDL,
 )
-from .base import column_list
+from .base import column_list, read_head, sniff_delimiter, warn_dropped
 from .encoding import read_text
 
 FORMAT = "generic"
-
-#: At most this many single-row warnings per reason; the rest are summarised in one line.
-MAX_ROW_WARNINGS = 20
 
 #: Plausible range of a glucose value in mg/dL; values outside are dropped as implausible.
 
@@ -89,45 +85,6 @@ _LOW_WORDS = {"low", "lo", "below", "<40"}
 _HIGH_WORDS = {"high", "hi", "above", ">400"}
 #: Cells meaning "no value" (R writes NA, pandas NaN, JSON null).
 _MISSING_WORDS = {"", "na", "nan", "null", "none", "n/a", "-"}
-
-
-# --------------------------------------------------------------------------------------------
-# helpers shared by the carelink and nightscout readers
-# --------------------------------------------------------------------------------------------
-def warn_rows(
-    prov: Provenance,
-    reason: str,
-    where: Sequence[int],
-    unit: str = "line",
-    details: Sequence[str] | None = None,
-) -> None:
-    """Drop ``len(where)`` rows for ``reason`` and warn once per row (capped).
-
-    Parameters
-    ----------
-    prov : Provenance
-        The account to update.
-    reason : str
-        Drop reason (the key in ``rows_dropped``).
-    where : sequence of int
-        1-based line numbers (or entry/row numbers, see ``unit``) of the rows dropped.
-    unit : str
-        ``"line"`` for text files, ``"entry"``/``"row"`` otherwise.
-    details : sequence of str, optional
-        Per-row detail appended to the message (e.g. the offending value).
-    """
-    n = len(where)
-    if not n:
-        return
-    prov.drop(reason, n)
-    for i, w in enumerate(where[:MAX_ROW_WARNINGS]):
-        extra = f" ({details[i]})" if details is not None else ""
-        if unit == "line":
-            prov.warn(f"dropped: {reason}{extra}", line=int(w))
-        else:
-            prov.warn(f"{unit} {int(w)}: dropped: {reason}{extra}")
-    if n > MAX_ROW_WARNINGS:
-        prov.warn(f"... and {n - MAX_ROW_WARNINGS} more rows dropped: {reason}")
 
 
 def _known(columns: Sequence[str]) -> list[str]:
@@ -177,8 +134,7 @@ def _find(columns: Sequence[str], names: tuple[str, ...], what: str, path, given
 
 def _header_columns(text: str) -> tuple[list[str], str]:
     first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
-    sep = max(counts, key=counts.get) if max(counts.values()) else ","
+    sep = sniff_delimiter(first)
     cols = next(csv.reader([first], delimiter=sep)) if first else []
     return [c.strip() for c in cols], sep
 
@@ -311,8 +267,7 @@ def read_generic(
     InputError
         Missing time or glucose column, units unknown, or a time column that cannot be parsed.
     """
-    head = Path(path).open("rb").read(4) if Path(path).is_file() else b""
-    is_parquet = head == b"PAR1"
+    is_parquet = read_head(path, 4) == b"PAR1"
     df, where, unit = _load_table(path, is_parquet)
     cols = [str(c) for c in df.columns]
     prov = Provenance(path=str(path), format=FORMAT)
@@ -389,13 +344,19 @@ def read_generic(
             )
 
     glucose_text = df[gcol].astype("string").to_numpy()
-    warn_rows(prov, "unparseable timestamp", where[bad_t], unit, list(df[tcol].astype(str)[bad_t]))
+    warn_dropped(
+        prov, "unparseable timestamp", where[bad_t], list(df[tcol].astype(str)[bad_t]), unit=unit
+    )
     m = ~bad_t & missing
-    warn_rows(prov, "missing glucose", where[m], unit)
+    warn_dropped(prov, "missing glucose", where[m], unit=unit)
     m = ~bad_t & nonnum
-    warn_rows(prov, "non-numeric glucose", where[m], unit, [str(v) for v in glucose_text[m]])
+    warn_dropped(
+        prov, "non-numeric glucose", where[m], [str(v) for v in glucose_text[m]], unit=unit
+    )
     m = ~bad_t & ~missing & ~nonnum & implausible
-    warn_rows(prov, "implausible glucose", where[m], unit, [str(v) for v in glucose_text[m]])
+    warn_dropped(
+        prov, "implausible glucose", where[m], [str(v) for v in glucose_text[m]], unit=unit
+    )
 
     if scol is not None:
         cells = df[scol].astype("string").str.strip()
@@ -413,7 +374,7 @@ def read_generic(
         }
     )
     dup = out.duplicated(["subject", "time", "glucose_mgdl", "censored"]).to_numpy()
-    warn_rows(prov, "duplicate", where[ok][dup], unit)
+    warn_dropped(prov, "duplicate", where[ok][dup], unit=unit)
     out = out.loc[~dup]
     out = out.sort_values(["subject", "time"], kind="stable").reset_index(drop=True)
     prov.rows_kept = len(out)

@@ -25,10 +25,11 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Provenance
 from ..core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PMOL_PER_UU
-from .base import column_list
-from .logs import _Drops, csv_table, read_text
+from .base import RowAccount, column_list, first_header, numbers, read_table
 
 __all__ = ["LabTable", "read_lab", "SAMPLE_COLUMNS"]
+
+FORMAT = "lab_ogtt"
 
 #: Canonical columns of :attr:`LabTable.samples`, in order.
 SAMPLE_COLUMNS: tuple[str, ...] = (
@@ -72,7 +73,7 @@ class LabTable:
         Then ``sample``, ``date``, ``notes`` and other extra columns when present. Sorted by
         subject, condition, minute.
     provenance : Provenance
-        Rows read / kept / dropped with reasons (format ``"lab_ogtt"``).
+        Rows read / kept / dropped with reasons (format :data:`FORMAT`, ``"lab_ogtt"``).
     """
 
     samples: pd.DataFrame
@@ -143,11 +144,7 @@ def read_lab(path: str | PathLike, subject: str | None = None) -> LabTable:
         the lines).
     """
     p = Path(path)
-    text, notes = read_text(p)
-    prov = Provenance(path=str(p), format="lab_ogtt")
-    for n in notes:
-        prov.warn(n)
-    table, header_line = csv_table(text, p, prov, comments=True)
+    table, header_line, prov = read_table(p, FORMAT, comments=True)
     cols = [c for c in table.columns if c != "_line"]
     for need in ("condition", "minute"):
         if need not in cols:
@@ -168,43 +165,40 @@ def read_lab(path: str | PathLike, subject: str | None = None) -> LabTable:
             header_line,
         )
     lines = table["_line"].to_numpy()
-    drops = _Drops(table)
+    drops = RowAccount(prov, lines)
 
     def numeric(col: str | None) -> tuple[pd.Series, np.ndarray]:
         if col is None:
             return pd.Series(np.nan, index=table.index), np.zeros(len(table), dtype=bool)
-        txt = table[col].str.replace(",", ".", regex=False)
-        num = pd.to_numeric(txt, errors="coerce")
-        blank = txt.eq("") | txt.str.lower().isin({"na", "nan", "n/a", "-"})
-        return num, (~blank & num.isna()).to_numpy()
+        return numbers(table[col], missing=("", "na", "nan", "n/a", "-"))
 
     subj = (
         table["subject"]
         if "subject" in cols
         else pd.Series(subject or DEFAULT_SUBJECT, index=table.index)
     )
-    drops.flag(subj.eq("").to_numpy(), "missing subject")
-    drops.flag(table["condition"].eq("").to_numpy(), "missing condition")
+    drops.drop(subj.eq("").to_numpy(), "missing subject")
+    drops.drop(table["condition"].eq("").to_numpy(), "missing condition")
     minute, minute_bad = numeric("minute")
-    drops.flag(minute_bad | minute.isna().to_numpy(), "bad minute")
+    drops.drop(minute_bad | minute.isna().to_numpy(), "bad minute")
     glucose, g_bad = numeric(g_col)
     insulin, i_bad = numeric(i_col)
     glucose = glucose * (GLUCOSE_COLUMNS[g_col][1] if g_col else 1.0)
     insulin = insulin * (INSULIN_COLUMNS[i_col][1] if i_col else 1.0)
-    drops.flag(g_bad, "bad glucose value")
-    drops.flag(i_bad, "bad insulin value")
+    drops.drop(g_bad, "bad glucose value")
+    drops.drop(i_bad, "bad insulin value")
     lo, hi = GLUCOSE_RANGE_MGDL
-    drops.flag(
+    drops.drop(
         (glucose.notna() & ~((glucose > lo) & (glucose <= hi))).to_numpy(),
         "impossible glucose value",
     )
     lo, hi = INSULIN_RANGE_UU
-    drops.flag(
+    drops.drop(
         (insulin.notna() & ~((insulin > lo) & (insulin <= hi))).to_numpy(),
         "impossible insulin value",
     )
-    drops.flag((glucose.isna() & insulin.isna()).to_numpy(), "no glucose or insulin value")
-    keep = drops.commit(prov)
+    drops.drop((glucose.isna() & insulin.isna()).to_numpy(), "no glucose or insulin value")
+    keep = drops.commit()
 
     samples = pd.DataFrame(
         {
@@ -238,3 +232,28 @@ def read_lab(path: str | PathLike, subject: str | None = None) -> LabTable:
     prov.rows_kept = len(samples)
     samples = samples.drop(columns="_line").sort_values(key, kind="stable").reset_index(drop=True)
     return LabTable(samples=samples, provenance=prov.check())
+
+
+def sniff_lab(text: str, raw: bytes) -> bool:
+    """A header (after ``#`` comments) with ``condition``, ``minute`` and a glucose or insulin
+    column (whose units :func:`read_lab` checks)."""
+    cols = first_header(text)
+    return (
+        "condition" in cols
+        and "minute" in cols
+        and any(c.startswith(("glucose", "insulin")) for c in cols)
+    )
+
+
+SNIFFERS = [(FORMAT, sniff_lab)]
+#: A lab table is no :class:`~soleus_analysis.core.recording.Recording` (no readings or events
+#: in time), so ``read_cgm`` has no reader for it; :func:`read_lab` reads it, and a lab table
+#: given where a CGM export or a log belongs is refused with this message.
+READERS: dict = {}
+TABLES = {
+    FORMAT: (
+        read_lab,
+        "is a lab OGTT table (lab_ogtt), not a CGM export or a log; read it with read_lab, "
+        "or name it in the lab_path column of a study manifest",
+    )
+}

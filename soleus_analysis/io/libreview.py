@@ -45,8 +45,16 @@ from ..core.schema import (
     MGDL_PER_MMOL,
     PLAUSIBLE_MGDL,
 )
-from .dexcom import _Rows, _to_float, _upper
-from .encoding import decode_bytes
+from .base import (
+    TextRows,
+    check_input_file,
+    find_header,
+    split_line,
+    to_float,
+    upper_text,
+    warn_each,
+)
+from .encoding import NOT_UTF8, UTF8
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "libreview"
@@ -68,8 +76,6 @@ REASON_EMPTY_FOOD = "empty food record"
 REASON_EMPTY_ROW = "empty row"
 REASON_TRUNCATED = "truncated row"
 REASON_TOO_MANY = "too many fields"
-
-_HEAD_BYTES = 64 * 1024
 
 # key -> alternatives (normalised: lower case, no accents); the first matching column wins
 _TIME_WORDS = ("timestamp", "zeitstempel", "horodatage", "fecha y hora", "data/ora", "tijdstempel")
@@ -124,18 +130,13 @@ def _is_header(fields: list[str]) -> bool:
     return any(_has(n, _TYPE_WORDS) for n in normed) and any(_has(n, _TIME_WORDS) for n in normed)
 
 
-def _split(line: str) -> tuple[list[str], str]:
-    """Split one CSV line with the more plausible delimiter (``,`` or ``;`` or tab)."""
-    delim = max((",", ";", "\t"), key=line.count)
-    return next(csv.reader([line], delimiter=delim)), delim
+def _is_header_line(line: str) -> bool:
+    return _is_header(split_line(line)[0])
 
 
 def sniff(text: str, raw: bytes) -> bool:
     """True when the head of a file looks like a LibreView CSV export (any language)."""
-    for line in text.splitlines()[:6]:
-        if line.strip() and _is_header(_split(line)[0]):
-            return True
-    return False
+    return any(line.strip() and _is_header_line(line) for line in text.splitlines()[:6])
 
 
 def map_columns(header: list[str]) -> dict[str, str]:
@@ -341,34 +342,6 @@ def parse_libre_times(
 # ----------------------------------------------------------------------------------------------
 # reading
 # ----------------------------------------------------------------------------------------------
-def _find_header(path: Path) -> tuple[int, str, str, list[str], list[str]]:
-    """Return (header line index, encoding, delimiter, header cells, title cells)."""
-    with open(path, "rb") as fh:
-        raw = fh.read(_HEAD_BYTES)
-    if not raw.strip():
-        raise InputError("the file is empty; expected a LibreView CSV export", path)
-    text, enc = decode_bytes(raw, path)
-    lines = text.splitlines()
-    for i, line in enumerate(lines[:30]):
-        if not line.strip():
-            continue
-        fields, delim = _split(line)
-        if _is_header(fields):
-            title: list[str] = []
-            for j in range(i - 1, -1, -1):
-                if lines[j].strip():
-                    title = [f.strip() for f in _split(lines[j])[0]]
-                    break
-            return i, enc, delim, [f.strip() for f in fields], title
-    raise InputError(
-        "no LibreView header row found; expected a line with 'Device Timestamp' and "
-        "'Record Type' (or Gerätezeitstempel/Aufzeichnungstyp, Horodatage de "
-        "l'appareil/Type d'enregistrement)",
-        path,
-        1,
-    )
-
-
 def _read_rows(
     path: Path, skip: int, enc: str, delim: str, ncols: int
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -427,14 +400,22 @@ def read_libreview(
         No header row, missing required columns, unknown units, no data rows, or a date order
         that cannot be told.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", p)
-    if p.is_dir():
-        raise InputError("is a folder, expected a file", p)
+    p = check_input_file(path)
     subject = subject or DEFAULT_SUBJECT
-    hidx, enc, delim, header, title = _find_header(p)
-    hline = hidx + 1
+    head = find_header(
+        p,
+        _is_header_line,
+        what="a LibreView CSV export",
+        missing="no LibreView header row found; expected a line with 'Device Timestamp' and "
+        "'Record Type' (or Gerätezeitstempel/Aufzeichnungstyp, Horodatage de "
+        "l'appareil/Type d'enregistrement)",
+        max_lines=30,
+    )
+    hidx, enc, delim, header = head.index, head.encoding, head.delimiter, head.fields
+    hline = head.line
+    # the title line (the last non-blank line before the header): when, and by whom, generated
+    before = [ln for ln in head.head[:hidx] if ln.strip()]
+    title = [f.strip() for f in split_line(before[-1])[0]] if before else []
     cols = map_columns(header)
     for key, label in (
         ("time", "Device Timestamp"),
@@ -445,8 +426,8 @@ def read_libreview(
             raise InputError(f"missing required column {label!r}", p, hline)
     units = _units_of(cols, p, hline)
     prov = Provenance(path=str(p), format=FORMAT, units=units)
-    if enc != "utf-8-sig":
-        prov.warn("file is not UTF-8; read as Windows-1252")
+    if enc != UTF8:
+        prov.warn(NOT_UTF8)
     if len(title) >= 3:
         prov.metadata["generated_on"] = title[2]
     if len(title) >= 5 and title[4]:
@@ -456,7 +437,7 @@ def read_libreview(
     if len(df) == 0:
         raise InputError("no data rows below the header", p, hline)
     prov.rows_read = len(df)
-    rows = _Rows(df, cols, lines, prov)
+    rows = TextRows(df, cols, lines, prov)
     n = rows.n
     allrows = np.ones(n, dtype=bool)
 
@@ -464,13 +445,13 @@ def read_libreview(
     blank = np.ones(n, dtype=bool)
     for c in df.columns:
         blank &= (df[c].astype(object).str.strip() == "").to_numpy()
-    rows.drop(blank, REASON_EMPTY_ROW)
+    rows.drop(blank, REASON_EMPTY_ROW, warn=False)
     nf = df.attrs["n_fields"]
     type_pos = header.index(cols["record_type"])
     rows.drop(nf <= type_pos, REASON_TRUNCATED, "row cut off before its record type")
 
     rtype_txt = rows.col("record_type", allrows)
-    rtype = _to_float(rtype_txt.to_numpy())
+    rtype = to_float(rtype_txt.to_numpy())
     bad_type = ~np.isin(rtype, [0, 1, 2, 3, 4, 5, 6])
     rows.drop(bad_type, REASON_BAD_TYPE, "record type is not 0-6")
 
@@ -501,9 +482,9 @@ def read_libreview(
         if m.any():
             raw[m] = rows.col(key, m).to_numpy()
     word = np.full(n, "", dtype=object)
-    word[is_r] = _upper(raw[is_r])
+    word[is_r] = upper_text(raw[is_r])
     val = np.full(n, np.nan)
-    val[is_r] = _to_float(raw[is_r], decimal_comma=True)
+    val[is_r] = to_float(raw[is_r], decimal_comma=True)
     if units == "mmol/L":
         val = val * MGDL_PER_MMOL
     low = is_r & np.isin(word, ["LO", "LOW"])
@@ -536,19 +517,20 @@ def read_libreview(
 
     # ---------------------------------------------------------------- the rest
     rows.drop(empty & ~rows.handled, REASON_EMPTY_VALUE, "reading without a glucose value")
-    for ln, v in list(zip(lines[bad & ~rows.handled], raw[bad & ~rows.handled], strict=True))[:20]:
-        prov.warn(f"impossible glucose value {v!r}; row dropped ({REASON_BAD_VALUE})", int(ln))
-    rows.drop(bad, REASON_BAD_VALUE)
-    rows.drop(rtype == 1, REASON_SCAN)
-    rows.drop(rtype == 2, REASON_STRIP)
-    rows.drop(rtype == 3, REASON_KETONE)
+    what = np.full(n, None, dtype=object)
+    what[bad] = [f"impossible glucose value {v!r}" for v in raw[bad]]
+    rows.drop(bad, REASON_BAD_VALUE, what)
+    rows.drop(rtype == 1, REASON_SCAN, warn=False)
+    rows.drop(rtype == 2, REASON_STRIP, warn=False)
+    rows.drop(rtype == 3, REASON_KETONE, warn=False)
     rows.drop(rtype == 4, REASON_EMPTY_INSULIN, "insulin record without an amount")
     rows.drop(rtype == 5, REASON_EMPTY_FOOD, "food record without carbs or text")
-    rows.drop(rtype == 6, REASON_TYPE6)
+    rows.drop(rtype == 6, REASON_TYPE6, warn=False)
     rest = ~rows.handled
     if rest.any():  # pragma: no cover - every row is classified above
         rows.drop(rest, "unclassified row", "row not understood")
 
+    rows.commit()
     prov.rows_kept = int(rows.kept.sum())
     prov.check()
     ev = [e for e in events if len(e)]
@@ -569,14 +551,14 @@ def _event_frame(subject: str, times: np.ndarray, **cols) -> pd.DataFrame:
 
 
 def _insulin_events(
-    rows: _Rows, rtype: np.ndarray, times: np.ndarray, subject: str
+    rows: TextRows, rtype: np.ndarray, times: np.ndarray, subject: str
 ) -> pd.DataFrame:
     m = (rtype == 4) & ~rows.handled
     if not m.any():
         return pd.DataFrame()
 
     def num(key: str) -> np.ndarray:
-        return _to_float(rows.col(key, m).to_numpy(), decimal_comma=True)
+        return to_float(rows.col(key, m).to_numpy(), decimal_comma=True)
 
     rapid, long_ = num("rapid"), num("long")
     meal, corr = num("meal_insulin"), num("correction_insulin")
@@ -614,12 +596,14 @@ def _insulin_events(
     )
 
 
-def _food_events(rows: _Rows, rtype: np.ndarray, times: np.ndarray, subject: str) -> pd.DataFrame:
+def _food_events(
+    rows: TextRows, rtype: np.ndarray, times: np.ndarray, subject: str
+) -> pd.DataFrame:
     m = (rtype == 5) & ~rows.handled
     if not m.any():
         return pd.DataFrame()
-    grams = _to_float(rows.col("carbs_g", m).to_numpy(), decimal_comma=True)
-    servings = _to_float(rows.col("carbs_servings", m).to_numpy(), decimal_comma=True)
+    grams = to_float(rows.col("carbs_g", m).to_numpy(), decimal_comma=True)
+    servings = to_float(rows.col("carbs_servings", m).to_numpy(), decimal_comma=True)
     food = rows.col("food_text", m).to_numpy()
     has = ~np.isnan(grams) | ~np.isnan(servings) | (food != "")
     neg = has & (grams < 0)
@@ -629,8 +613,12 @@ def _food_events(rows: _Rows, rtype: np.ndarray, times: np.ndarray, subject: str
     rows.drop(bad_mask, REASON_BAD_VALUE, "negative carbohydrate amount")
     has &= ~neg
     only_serv = has & np.isnan(grams) & ~np.isnan(servings)
-    for ln in rows.lines[idx[only_serv]][:20]:
-        rows.prov.warn("carbohydrates given only in servings; carbs_g left empty", int(ln))
+    warn_each(
+        rows.prov,
+        rows.lines[idx[only_serv]],
+        "carbohydrates given only in servings; carbs_g left empty",
+        "with carbohydrates given only in servings",
+    )
     label = np.where(
         food != "", food, np.where(only_serv, [f"{s:g} servings" for s in servings], "")
     )
@@ -646,7 +634,7 @@ _EXERCISE_WORDS = re.compile(r"^\s*(exercise|sport|bewegung|exercice|ejercicio)\
 
 
 def _note_events(
-    rows: _Rows, notes: np.ndarray, has_note: np.ndarray, times: np.ndarray, subject: str
+    rows: TextRows, notes: np.ndarray, has_note: np.ndarray, times: np.ndarray, subject: str
 ) -> pd.DataFrame:
     m = has_note & ~np.isnat(times)
     if not m.any():

@@ -19,9 +19,6 @@ rows). Each dropped row is counted under its reason and warned about with its 1-
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
@@ -32,11 +29,16 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT
-from .base import column_list
+from .base import (
+    MAX_WARNINGS_PER_REASON,
+    RowAccount,
+    column_list,
+    first_header,
+    numbers,
+    read_table,
+    warn_each,
+)
 from .spu_text import SPU_RE, spu_mask, spu_minutes
-
-#: At most this many warnings per drop reason (counts in ``rows_dropped`` are always complete).
-MAX_WARNINGS_PER_REASON = 50
 
 #: Default meal times (local clock) used when a diary row has no time, by normalised group name.
 DEFAULT_MEAL_TIMES: dict[str, str] = {
@@ -74,145 +76,6 @@ _TIME_PART = (
 )
 _DT_RE = rf"^\s*{_DATE_PART}(?:(?:[ T]+|\s*,\s*){_TIME_PART})?\s*$"
 _TIME_RE = rf"^\s*{_TIME_PART}\s*$"
-
-
-# --------------------------------------------------------------------------- text and CSV
-def norm_name(name: str) -> str:
-    """Normalise a column name: lower case, runs of non-alphanumerics to ``_`` (``Carbs (g)`` -> ``carbs_g``)."""
-    return re.sub(r"[^0-9a-z]+", "_", name.replace("\ufeff", "").strip().lower()).strip("_")
-
-
-def read_text(path: str | PathLike) -> tuple[str, list[str]]:
-    """Read a text file (UTF-8 with or without BOM; else cp1252 with a warning).
-
-    Returns
-    -------
-    text, warnings
-    """
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", p)
-    raw = p.read_bytes()
-    if not raw.strip():
-        raise InputError("the file is empty; expected a CSV log with a header row", p)
-    if b"\x00" in raw[:4096]:
-        raise InputError("binary data; expected a CSV text file", p)
-    try:
-        return raw.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace"), ["file is not UTF-8; read as Windows-1252"]
-
-
-def _is_comment(cells: list[str]) -> bool:
-    return cells[0].lstrip().startswith("#")
-
-
-def _delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-
-
-def csv_table(
-    text: str, path: str | PathLike, prov: Provenance, comments: bool = False
-) -> tuple[pd.DataFrame, int]:
-    """Split CSV text into a string DataFrame with normalised column names and a ``_line`` column.
-
-    Blank lines (and, with ``comments=True``, lines starting with ``#``) are skipped and are not
-    rows. Rows with more non-empty fields than the header are dropped (``"more fields than the
-    header"``); short rows are padded with empty fields.
-
-    Returns
-    -------
-    table : pandas.DataFrame
-        All cells as stripped ``str``; ``_line`` holds each row's 1-based first line.
-    header_line : int
-        1-based line of the header.
-    """
-    first = ""
-    for ln in text.splitlines():
-        if ln.strip() and not (comments and ln.lstrip().startswith("#")):
-            first = ln
-            break
-    if not first:
-        raise InputError("no header row (only blank or comment lines)", path)
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first))
-    header: list[str] | None = None
-    header_line = 0
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    too_long: list[int] = []
-    prev = 0
-    try:
-        for cells in reader:
-            start = prev + 1
-            prev = reader.line_num
-            if not cells or not any(c.strip() for c in cells):
-                continue
-            if comments and _is_comment(cells):
-                continue
-            if header is None:
-                header = [norm_name(c) for c in cells]
-                header_line = start
-                continue
-            if len(cells) > len(header):
-                if any(c.strip() for c in cells[len(header) :]):
-                    too_long.append(start)
-                    continue
-                cells = cells[: len(header)]
-            rows.append(cells + [""] * (len(header) - len(cells)))
-            lines.append(start)
-    except csv.Error as err:
-        raise InputError(f"malformed CSV ({err})", path, prev + 1) from None
-    assert header is not None
-    named = [h for h in header if h]
-    dup = sorted({h for h in named if named.count(h) > 1})
-    if dup:
-        raise InputError(f"duplicate column(s) {dup}; expected each column once", path, header_line)
-    prov.rows_read = len(rows) + len(too_long)
-    if too_long:
-        warn_lines(prov, "more fields than the header", np.asarray(too_long))
-    if not rows and not too_long:
-        raise InputError("a header but no data rows", path, header_line)
-    cols = [h if h else f"_unnamed{i}" for i, h in enumerate(header)]
-    table = pd.DataFrame(rows, columns=cols, dtype=object)
-    table = table.apply(lambda s: s.astype(str).str.strip()) if len(table) else table
-    table["_line"] = np.asarray(lines, dtype="int64")
-    return table, header_line
-
-
-def warn_lines(prov: Provenance, reason: str, lines: np.ndarray, detail: str = "") -> None:
-    """Count ``len(lines)`` rows dropped for ``reason`` and warn with each line (capped)."""
-    prov.drop(reason, len(lines))
-    for ln in lines[:MAX_WARNINGS_PER_REASON]:
-        prov.warn(f"dropped ({reason}){detail}", int(ln))
-    if len(lines) > MAX_WARNINGS_PER_REASON:
-        prov.warn(f"... and {len(lines) - MAX_WARNINGS_PER_REASON} more dropped ({reason})")
-
-
-class _Drops:
-    """First-reason-wins bookkeeping of dropped rows of one table."""
-
-    def __init__(self, table: pd.DataFrame) -> None:
-        self.lines = table["_line"].to_numpy()
-        self.reason = np.full(len(table), None, dtype=object)
-
-    @property
-    def ok(self) -> np.ndarray:
-        return pd.isna(self.reason)
-
-    def flag(self, mask: np.ndarray | pd.Series, reason: str | np.ndarray) -> None:
-        m = np.asarray(mask, dtype=bool) & self.ok
-        if isinstance(reason, np.ndarray):
-            self.reason[m] = reason[m]
-        else:
-            self.reason[m] = reason
-
-    def commit(self, prov: Provenance) -> np.ndarray:
-        """Record drops in ``prov`` (in line order per reason); return the keep mask."""
-        bad = ~self.ok
-        for r in pd.unique(self.reason[bad]):
-            warn_lines(prov, str(r), self.lines[bad & (self.reason == r)])
-        return self.ok
 
 
 # --------------------------------------------------------------------------- date and time
@@ -356,17 +219,9 @@ def _resolve(
     return found, unused
 
 
-def _first_header(text: str, comments: bool = True) -> list[str]:
-    for ln in text.splitlines():
-        if ln.strip() and not (comments and ln.lstrip().startswith("#")):
-            cells = next(csv.reader([ln], delimiter=_delimiter(ln)))
-            return [norm_name(c) for c in cells]
-    return []
-
-
 def sniff_activity_log(text: str, raw: bytes) -> bool:
     """Header (after ``#`` comments) with a ``kind`` column and ``start`` (or ``date`` + ``time``)."""
-    cols = set(_first_header(text))
+    cols = set(first_header(text))
     has_start = bool(cols & {"start", "start_time"}) or {"date", "time"} <= cols
     return "kind" in cols and has_start
 
@@ -395,13 +250,6 @@ def classify_kind(words: pd.Series) -> tuple[pd.Series, pd.Series]:
     kind[w.isin(EXERCISE_WORDS)] = "exercise"
     kind[w.str.contains(r"\bsoleus\b") | w.isin(SPU_WORDS)] = "spu"
     return kind, w
-
-
-def _numbers(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Numbers from text (decimal comma accepted); mask of non-empty cells that are not numbers."""
-    txt = col.astype(str).str.strip()
-    num = pd.to_numeric(txt.str.replace(",", ".", regex=False), errors="coerce")
-    return num, (txt.ne("") & num.isna()).to_numpy().copy()
 
 
 def read_activity_log(
@@ -433,11 +281,7 @@ def read_activity_log(
         Empty file, no data rows, missing ``kind`` or start columns, ambiguous date order.
     """
     p = Path(path)
-    text, notes = read_text(p)
-    prov = Provenance(path=str(p), format="activity_log")
-    for n in notes:
-        prov.warn(n)
-    table, header_line = csv_table(text, p, prov, comments=True)
+    table, header_line, prov = read_table(p, "activity_log", comments=True)
     col, unused = _resolve([c for c in table.columns if c != "_line"], _ACTIVITY_ALIASES)
     if "kind" not in col:
         raise InputError(
@@ -457,7 +301,7 @@ def read_activity_log(
         prov.warn(f"ignored column {u!r}")
     table = table.loc[:, ~table.columns.str.startswith("_unnamed")]
     lines = table["_line"].to_numpy()
-    drops = _Drops(table)
+    drops = RowAccount(prov, table["_line"].to_numpy())
     empty = pd.Series("", index=table.index, dtype=object)
 
     def get(name: str) -> pd.Series:
@@ -466,11 +310,11 @@ def read_activity_log(
     # planner schedules: only rows marked done happened
     if "done" in col:
         done = get("done").str.lower().isin(TRUTHY)
-        drops.flag(~done.to_numpy(), "planned but not marked done")
+        drops.drop(~done.to_numpy(), "planned but not marked done")
 
     # kind
     kind, word = classify_kind(get("kind"))
-    drops.flag(word.eq("").to_numpy(), "missing kind")
+    drops.drop(word.eq("").to_numpy(), "missing kind")
 
     # start: a datetime, or date + clock time
     start_txt = get("start")
@@ -487,12 +331,12 @@ def read_activity_log(
     else:
         start = parse_datetimes(start_txt, date_order, path=p, column=col["start"], lines=lines)
         missing = start_txt.eq("")
-        drops.flag(
+        drops.drop(
             (~missing & start.isna() & parse_times(start_txt).notna()).to_numpy(),
             "start time without a date",
         )
-    drops.flag(missing.to_numpy(), "missing start")
-    drops.flag(start.isna().to_numpy(), "impossible timestamp")
+    drops.drop(missing.to_numpy(), "missing start")
+    drops.drop(start.isna().to_numpy(), "impossible timestamp")
 
     # end: datetime, or bare clock time on the start's day (next day when before the start)
     end_txt = get("end")
@@ -506,15 +350,19 @@ def read_activity_log(
     end_clock = start.dt.normalize() + parse_times(end_txt)
     end_clock = end_clock.where(~(end_clock < start), end_clock + pd.Timedelta(days=1))
     end = end_full.where(end_full.notna(), end_clock)
-    drops.flag((end_txt.ne("") & end.isna()).to_numpy(), "bad end time")
-    drops.flag((end < start).to_numpy(), "end before start")
-    dur, dur_bad = _numbers(get("duration_min"))
+    drops.drop((end_txt.ne("") & end.isna()).to_numpy(), "bad end time")
+    drops.drop((end < start).to_numpy(), "end before start")
+    dur, dur_bad = numbers(get("duration_min"))
     dur_bad |= (dur < 0).to_numpy() | (dur > 24 * 60).to_numpy()
-    drops.flag(dur_bad, "bad duration")
+    drops.drop(dur_bad, "bad duration")
     end_dur = start + pd.to_timedelta(dur, unit="min")
     conflict = end.notna() & end_dur.notna() & ((end - end_dur).abs() > pd.Timedelta(minutes=1))
-    for ln in lines[conflict.to_numpy() & drops.ok][:MAX_WARNINGS_PER_REASON]:
-        prov.warn("end and duration_min disagree; used end", int(ln))
+    warn_each(
+        prov,
+        lines[conflict.to_numpy() & drops.open],
+        "end and duration_min disagree; used end",
+        "where end and duration_min disagree (end used)",
+    )
     end = end.where(end.notna(), end_dur)
     # tolerant: a note or exercise row whose text names SPU ("SPU 30") is an SPU bout, its
     # minutes taken from the text when no end or duration was given
@@ -527,17 +375,17 @@ def read_activity_log(
 
     # unknown words: exercise when a span is given, else dropped
     unknown = kind.isna().to_numpy() & word.ne("").to_numpy()
-    drops.flag(unknown & ~has_span, np.array([f"unknown kind {w!r}" for w in word], dtype=object))
+    drops.drop(unknown & ~has_span, np.array([f"unknown kind {w!r}" for w in word], dtype=object))
     kind = kind.where(~(unknown & has_span), "exercise")
     activity = kind.isin(["spu", "exercise"]).to_numpy()
-    drops.flag(activity & ~has_span, "no end or duration")
+    drops.drop(activity & ~has_span, "no end or duration")
 
-    carbs, carbs_bad = _numbers(get("carbs_g"))
-    drops.flag(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
-    insulin, ins_bad = _numbers(get("insulin_u"))
-    drops.flag(ins_bad | (insulin < 0).to_numpy(), "bad insulin")
+    carbs, carbs_bad = numbers(get("carbs_g"))
+    drops.drop(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
+    insulin, ins_bad = numbers(get("insulin_u"))
+    drops.drop(ins_bad | (insulin < 0).to_numpy(), "bad insulin")
 
-    keep = drops.commit(prov)
+    keep = drops.commit()
     note_txt = get("notes")
     generic = word.isin({"meal", "food", "note", "notes", "insulin", "spu", "spus", "exercise"})
     orig = get("kind")
@@ -589,7 +437,7 @@ def _diary_times(
     day: pd.Series,
     time_txt: pd.Series,
     group: pd.Series,
-    drops: _Drops,
+    drops: RowAccount,
     prov: Provenance,
     siblings: bool = True,
 ) -> pd.Series:
@@ -597,41 +445,48 @@ def _diary_times(
     and group (when ``siblings``); else the group's default time (with a warning); else dropped
     ``"no time"``."""
     clock = parse_times(time_txt)
-    drops.flag((time_txt.ne("") & clock.isna()).to_numpy(), "impossible timestamp")
+    drops.drop((time_txt.ne("") & clock.isna()).to_numpy(), "impossible timestamp")
     t = day + clock
     if siblings:
-        timed = t.where(drops.ok)
+        timed = t.where(drops.open)
         sibling = timed.groupby([day, group.str.lower()], dropna=False).transform("min")
     else:
         sibling = pd.Series(pd.NaT, index=t.index, dtype="datetime64[ns]")
     default = day + _default_times(group)
     use_default = t.isna() & sibling.isna() & default.notna() & day.notna()
-    lines = table["_line"].to_numpy()
-    for ln, g, d in zip(
-        lines[use_default.to_numpy() & drops.ok][:MAX_WARNINGS_PER_REASON],
-        group[use_default & drops.ok],
-        default[use_default & drops.ok].dt.strftime("%H:%M"),
-        strict=False,
-    ):
-        prov.warn(f"no time given; used the default {d} for {g!r}", int(ln))
+    told = use_default.to_numpy() & drops.open
+    said = [
+        f"no time given; used the default {d} for {g!r}"
+        for g, d in zip(
+            group[told][:MAX_WARNINGS_PER_REASON],
+            default[told][:MAX_WARNINGS_PER_REASON].dt.strftime("%H:%M"),
+            strict=True,
+        )
+    ]
+    warn_each(
+        prov,
+        table["_line"].to_numpy()[told],
+        said,
+        "without a time, given their meal's default time",
+    )
     out = t.where(t.notna(), sibling).where(lambda x: x.notna(), default)
-    drops.flag((out.isna() & day.notna()).to_numpy(), "no time")
+    drops.drop((out.isna() & day.notna()).to_numpy(), "no time")
     return out
 
 
 def sniff_cronometer(text: str, raw: bytes) -> bool:
     """Cronometer servings export: ``Day``, ``Group`` and ``Food Name`` columns."""
-    return {"day", "group", "food_name"} <= set(_first_header(text, comments=False))
+    return {"day", "group", "food_name"} <= set(first_header(text, comments=False))
 
 
 def sniff_cronometer_exercises(text: str, raw: bytes) -> bool:
     """Cronometer exercise export: ``Day``, ``Exercise`` and ``Minutes`` columns."""
-    return {"day", "exercise", "minutes"} <= set(_first_header(text, comments=False))
+    return {"day", "exercise", "minutes"} <= set(first_header(text, comments=False))
 
 
 def sniff_myfitnesspal(text: str, raw: bytes) -> bool:
     """MyFitnessPal export: ``Date``, ``Meal`` and ``Carbohydrates (g)`` columns."""
-    return {"date", "meal", "carbohydrates_g"} <= set(_first_header(text, comments=False))
+    return {"date", "meal", "carbohydrates_g"} <= set(first_header(text, comments=False))
 
 
 def read_cronometer(
@@ -667,11 +522,7 @@ def read_cronometer(
         ``rows_kept`` is the number of items that went into a meal, not the number of meals.
     """
     p = Path(path)
-    text, notes = read_text(p)
-    prov = Provenance(path=str(p), format="cronometer")
-    for n in notes:
-        prov.warn(n)
-    table, header_line = csv_table(text, p, prov)
+    table, header_line, prov = read_table(p, "cronometer")
     _require(
         table,
         ["day", "group", "food_name", "carbs_g"],
@@ -680,17 +531,17 @@ def read_cronometer(
         "Cronometer servings export",
     )
     lines = table["_line"].to_numpy()
-    drops = _Drops(table)
+    drops = RowAccount(prov, table["_line"].to_numpy())
     day = parse_datetimes(table["day"], date_order, path=p, column="Day", lines=lines)
-    drops.flag(day.isna().to_numpy(), "impossible timestamp")
+    drops.drop(day.isna().to_numpy(), "impossible timestamp")
     time_txt = table["time"] if "time" in table else pd.Series("", index=table.index, dtype=object)
     group = table["group"]
     start = _diary_times(table, day.dt.normalize(), time_txt, group, drops, prov)
-    carbs, carbs_bad = _numbers(table["carbs_g"])
-    drops.flag(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
-    kcal = _numbers(table["energy_kcal"])[0] if "energy_kcal" in table else np.nan
-    net = _numbers(table["net_carbs_g"])[0] if "net_carbs_g" in table else np.nan
-    keep = drops.commit(prov)
+    carbs, carbs_bad = numbers(table["carbs_g"])
+    drops.drop(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
+    kcal = numbers(table["energy_kcal"])[0] if "energy_kcal" in table else np.nan
+    net = numbers(table["net_carbs_g"])[0] if "net_carbs_g" in table else np.nan
+    keep = drops.commit()
     items = pd.DataFrame(
         {
             "day": day.dt.normalize(),
@@ -744,17 +595,13 @@ def read_cronometer_exercises(
         take their group's default time (with a warning) or are dropped (``"no time"``).
     """
     p = Path(path)
-    text, notes = read_text(p)
-    prov = Provenance(path=str(p), format="cronometer_exercises")
-    for n in notes:
-        prov.warn(n)
-    table, header_line = csv_table(text, p, prov)
+    table, header_line, prov = read_table(p, "cronometer_exercises")
     _require(table, ["day", "exercise", "minutes"], p, header_line, "Cronometer exercise export")
     lines = table["_line"].to_numpy()
-    drops = _Drops(table)
+    drops = RowAccount(prov, table["_line"].to_numpy())
     empty = pd.Series("", index=table.index, dtype=object)
     day = parse_datetimes(table["day"], date_order, path=p, column="Day", lines=lines)
-    drops.flag(day.isna().to_numpy(), "impossible timestamp")
+    drops.drop(day.isna().to_numpy(), "impossible timestamp")
     start = _diary_times(
         table,
         day.dt.normalize(),
@@ -764,10 +611,10 @@ def read_cronometer_exercises(
         prov,
         siblings=False,
     )
-    minutes, min_bad = _numbers(table["minutes"])
-    drops.flag(min_bad | ~(minutes > 0).to_numpy(), "no duration")
-    kcal = _numbers(table["calories_burned"])[0] if "calories_burned" in table else np.nan
-    keep = drops.commit(prov)
+    minutes, min_bad = numbers(table["minutes"])
+    drops.drop(min_bad | ~(minutes > 0).to_numpy(), "no duration")
+    kcal = numbers(table["calories_burned"])[0] if "calories_burned" in table else np.nan
+    keep = drops.commit()
     name = table["exercise"]
     out = pd.DataFrame(
         {
@@ -802,23 +649,19 @@ def read_myfitnesspal(
         ``n_items`` (rows summed) and ``kcal``. Provenance counts rows, not meals.
     """
     p = Path(path)
-    text, notes = read_text(p)
-    prov = Provenance(path=str(p), format="myfitnesspal")
-    for n in notes:
-        prov.warn(n)
-    table, header_line = csv_table(text, p, prov)
+    table, header_line, prov = read_table(p, "myfitnesspal")
     _require(table, ["date", "meal", "carbohydrates_g"], p, header_line, "MyFitnessPal export")
     lines = table["_line"].to_numpy()
-    drops = _Drops(table)
+    drops = RowAccount(prov, table["_line"].to_numpy())
     empty = pd.Series("", index=table.index, dtype=object)
     day = parse_datetimes(table["date"], date_order, path=p, column="Date", lines=lines)
-    drops.flag(day.isna().to_numpy(), "impossible timestamp")
+    drops.drop(day.isna().to_numpy(), "impossible timestamp")
     meal = table["meal"]
     start = _diary_times(table, day.dt.normalize(), table.get("time", empty), meal, drops, prov)
-    carbs, carbs_bad = _numbers(table["carbohydrates_g"])
-    drops.flag(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
-    kcal = _numbers(table["calories"])[0] if "calories" in table else np.nan
-    keep = drops.commit(prov)
+    carbs, carbs_bad = numbers(table["carbohydrates_g"])
+    drops.drop(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
+    kcal = numbers(table["calories"])[0] if "calories" in table else np.nan
+    keep = drops.commit()
     note = table.get("note", empty)
     rows = pd.DataFrame(
         {

@@ -28,7 +28,6 @@ import io
 import json
 import re
 from os import PathLike
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,8 +35,8 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, PLAUSIBLE_MGDL
-from .encoding import read_text
-from .generic import warn_rows
+from .base import check_input_file, read_head, warn_dropped
+from .encoding import read_text, sniff_text
 from .spu_text import SPU_RE, spu_minutes
 
 ENTRIES_JSON = "nightscout_entries_json"
@@ -176,13 +175,13 @@ def _entries_frame(
 
     sgv = pd.to_numeric(_col(df, "sgv"), errors="coerce").astype("float64").to_numpy()
     bad_t = t.isna().to_numpy() & ~not_sgv
-    warn_rows(prov, "unparseable timestamp", where[bad_t], unit)
+    warn_dropped(prov, "unparseable timestamp", where[bad_t], unit=unit)
     rest = ~not_sgv & ~bad_t
     missing = rest & np.isnan(sgv)
-    warn_rows(prov, "missing or non-numeric sgv", where[missing], unit)
+    warn_dropped(prov, "missing or non-numeric sgv", where[missing], unit=unit)
     implausible = rest & ~missing & ((sgv < PLAUSIBLE_MGDL[0]) | (sgv > PLAUSIBLE_MGDL[1]))
-    warn_rows(
-        prov, "implausible sgv", where[implausible], unit, [f"{v:g}" for v in sgv[implausible]]
+    warn_dropped(
+        prov, "implausible sgv", where[implausible], [f"{v:g}" for v in sgv[implausible]], unit=unit
     )
     ok = rest & ~missing & ~implausible
 
@@ -231,10 +230,11 @@ def read_nightscout_entries_json(
     Recording
         Readings (``sgv`` in mg/dL, local time, oldest first, with ``direction`` when present).
     """
+    check_input_file(path)
     data = _load_json(path, "entries")
     prov = Provenance(path=str(path), format=ENTRIES_JSON, units="mg/dL", rows_read=len(data))
     df, not_obj, entry_no = _records(data, path, "entries")
-    warn_rows(prov, "not a JSON object", not_obj, "entry")
+    warn_dropped(prov, "not a JSON object", not_obj, unit="entry")
     if not {"sgv", "date", "dateString"} & set(df.columns):
         raise InputError(
             "entries lack 'sgv' and 'date'/'dateString'; expected Nightscout entries "
@@ -255,7 +255,7 @@ def read_nightscout_entries_csv(
     Parameters are as for :func:`read_nightscout_entries_json`. All rows are ``sgv`` rows (the
     CSV carries no type). A row with too few fields or a bad value is dropped with its line.
     """
-    text = read_text(path)
+    text = read_text(check_input_file(path))
     first = text.lstrip().split("\n", 1)[0]
     sep = "\t" if first.count("\t") > first.count(",") else ","
     names = ["dateString", "date", "sgv", "direction", "device"]
@@ -278,7 +278,7 @@ def read_nightscout_entries_csv(
         raise InputError("no data rows; expected dateString,date,sgv,direction,device", path)
     prov = Provenance(path=str(path), format=ENTRIES_CSV, units="mg/dL", rows_read=len(df))
     short = (df["sgv"].str.strip() == "").to_numpy() & (df["date"].str.strip() == "").to_numpy()
-    warn_rows(prov, "too few fields (expected dateString,date,sgv,...)", lines[short])
+    warn_dropped(prov, "too few fields (expected dateString,date,sgv,...)", lines[short])
     df, lines = df.loc[~short].reset_index(drop=True), lines[~short]
     df["type"] = "sgv"
     df["date"] = df["date"].where(df["date"].str.strip() != "")
@@ -306,10 +306,11 @@ def read_nightscout_treatments_json(
         Events: meals (``carbs_g``, g), insulin (``insulin_u``, units), exercise and SPU bouts
         (``end`` from ``duration`` in minutes), notes. No readings.
     """
+    check_input_file(path)
     data = _load_json(path, "treatments")
     prov = Provenance(path=str(path), format=TREATMENTS_JSON, rows_read=len(data))
     df, not_obj, entry_no = _records(data, path, "treatments")
-    warn_rows(prov, "not a JSON object", not_obj, "entry")
+    warn_dropped(prov, "not a JSON object", not_obj, unit="entry")
     if "created_at" not in df.columns and "timestamp" not in df.columns:
         raise InputError("treatments lack 'created_at'; expected Nightscout treatments", path)
     stamp = _col(df, "created_at", None)
@@ -331,7 +332,7 @@ def read_nightscout_treatments_json(
     is_ins = insulin > 0
 
     bad_t = t.isna().to_numpy()
-    warn_rows(prov, "unparseable timestamp", entry_no[bad_t], "entry")
+    warn_dropped(prov, "unparseable timestamp", entry_no[bad_t], unit="entry")
     ok = ~bad_t
     tv = t.to_numpy()
     # an SPU bout without a duration takes its minutes from its text ("SPU 30")
@@ -402,11 +403,8 @@ def read_nightscout(
     utc_offset : float, optional
         Minutes east of UTC for records without an offset of their own.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("no such file", path)
-    raw = p.open("rb").read(64 * 1024)
-    text = raw.decode("utf-8-sig", errors="replace")
+    raw = read_head(path)
+    text = sniff_text(raw)
     for name, sniff in SNIFFERS:
         if sniff(text, raw):
             return READERS[name](path, subject=subject, utc_offset=utc_offset)
