@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "Recording": "soleus_analysis.core.recording",
     "Provenance": "soleus_analysis.core.recording",
     "InputError": "soleus_analysis.core.errors",
+    "Rules": "soleus_analysis.core.rules",
     "MGDL_PER_MMOL": "soleus_analysis.core.schema",
     "iauc": "soleus_analysis.response",
     "auc_measures": "soleus_analysis.response",
@@ -51,6 +52,7 @@ _SUBMODULES = frozenset(
         "report",
         "response",
         "simulate",
+        "stats",
         "validation",
     }
 )
