@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -175,14 +175,20 @@ def _footer(
 
 
 def _save(
-    figs: list[Figure],
+    pages: Sequence[Callable[[], Figure | list[Figure]]],
     path: str | os.PathLike,
     title: str,
     sources: Sequence[Provenance],
     synthetic: bool,
     show_file_names: bool = False,
 ) -> Path:
+    """Draw the pages (each callable returns a figure or a list of them), add the footers and
+    write the PDF atomically; every figure is closed, whatever happens."""
+    figs: list[Figure] = []
     try:
+        for page in pages:
+            drawn = page()
+            figs.extend(drawn if isinstance(drawn, list) else [drawn])
         for i, f in enumerate(figs):
             _footer(f, sources, synthetic, i + 1, len(figs), show_file_names)
         with _atomic_pdf(path, title) as pdf:
@@ -581,20 +587,14 @@ def write_person_report(
     """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {sorted(PAPER)}")
-    figs: list[Figure] = []
-    try:
-        figs.append(_page_summary(analysis, paper))
-        if len(analysis.meals):
-            figs.append(_page_experiment(analysis, paper))
-        figs.append(_page_days(analysis, paper))
-        if len(analysis.meals):
-            figs.extend(_meal_table(analysis, paper))
-    except BaseException:
-        for f in figs:
-            plt.close(f)
-        raise
+    pages = [lambda: _page_summary(analysis, paper)]
+    if len(analysis.meals):
+        pages.append(lambda: _page_experiment(analysis, paper))
+    pages.append(lambda: _page_days(analysis, paper))
+    if len(analysis.meals):
+        pages.append(lambda: _meal_table(analysis, paper))
     return _save(
-        figs,
+        pages,
         path,
         f"soleus_analysis report: {analysis.subject}",
         analysis.sources,
@@ -772,15 +772,11 @@ def write_cohort_report(
     """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {sorted(PAPER)}")
-    figs: list[Figure] = []
-    try:
-        figs.append(_page_cohort_summary(analysis, paper, title))
-        figs.append(_page_cohort_curves(analysis, paper))
-        figs.extend(_people_table(analysis, paper))
-        if len(analysis.failed):
-            figs.append(_page_failed(analysis, paper))
-    except BaseException:
-        for f in figs:
-            plt.close(f)
-        raise
-    return _save(figs, path, title, analysis.sources, analysis.synthetic, show_file_names)
+    pages = [
+        lambda: _page_cohort_summary(analysis, paper, title),
+        lambda: _page_cohort_curves(analysis, paper),
+        lambda: _people_table(analysis, paper),
+    ]
+    if len(analysis.failed):
+        pages.append(lambda: _page_failed(analysis, paper))
+    return _save(pages, path, title, analysis.sources, analysis.synthetic, show_file_names)
