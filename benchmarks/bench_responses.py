@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from soleus_analysis.align import meal_curves, meal_responses
+from soleus_analysis.core.rules import Rules
 
 
 def person_year(
@@ -98,17 +99,18 @@ def main() -> None:
     n_meals = int((events["kind"] == "meal").sum())
     print(f"synthetic person-year: {len(readings):,} readings (5-min), {n_meals:,} meals")
     print(f"{'call':<44}{'median s':>10}{'min s':>9}{'max s':>9}")
-    meals = meal_responses(readings, events)
+    glucose_only = Rules(insulin_proxy=False)
+    meals = meal_responses(readings, events, glucose_only)
     cases = {
-        "meal_responses baseline='premeal'": lambda: meal_responses(readings, events),
-        "meal_responses baseline='t0'": lambda: meal_responses(readings, events, baseline="t0"),
+        "meal_responses baseline='premeal'": lambda: meal_responses(readings, events, glucose_only),
+        "meal_responses baseline='t0'": lambda: meal_responses(
+            readings, events, glucose_only, baseline="t0"
+        ),
         "meal_responses baseline='p40_24h'": lambda: meal_responses(
-            readings, events, baseline="p40_24h"
+            readings, events, glucose_only, baseline="p40_24h"
         ),
-        "meal_responses insulin_proxy=True": lambda: meal_responses(
-            readings, events, insulin_proxy=True
-        ),
-        "meal_curves (-30..180 every 5 min)": lambda: meal_curves(readings, meals),
+        "meal_responses, default rules (+ proxy)": lambda: meal_responses(readings, events),
+        "meal_curves (-30..120 every 5 min)": lambda: meal_curves(readings, meals),
     }
     for name, fn in cases.items():
         med, lo, hi = _time(fn, args.repeats)

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from soleus_analysis import plots
-from soleus_analysis.cohort import read_manifest
+from soleus_analysis.app.runner import read_manifest
 from soleus_analysis.io import read_person
 from soleus_analysis.pipeline import analyze_person
 
