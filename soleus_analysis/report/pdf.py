@@ -443,8 +443,9 @@ def _page_experiment(a: PersonAnalysis, paper: str) -> Figure:
             fig,
             LEFT,
             y,
-            "Dose-response: not shown yet. It needs at least 6 SPU meals with 3 or more "
-            "different SPU durations (for example 10, 20 and 40 minutes).",
+            f"Dose-response: not shown yet. It needs at least {a.rules.dose_min_meals} SPU meals "
+            f"with {a.rules.dose_min_levels} or more different SPU durations (for example 10, 20 "
+            "and 40 minutes).",
             fontsize=8.5,
         )
     return fig
