@@ -140,7 +140,7 @@ def prepare_meals(events: pd.DataFrame, subjects: list[Any] | None = None) -> pd
         kind = ev["kind"].astype(object).where(ev["kind"].notna(), "meal")
         ev = ev.loc[kind.astype(str).str.strip().str.lower() == "meal"]
     subj = _fill_subject(ev, subjects)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "subject": subj,
             "time": pd.to_datetime(ev["time"]).to_numpy(dtype="datetime64[ns]"),
@@ -156,6 +156,9 @@ def prepare_meals(events: pd.DataFrame, subjects: list[Any] | None = None) -> pd
             ),
         }
     ).reset_index(drop=True)
+    if "block" in ev.columns and ev["block"].notna().any():  # the planner's block
+        out["block"] = ev["block"].astype(object).where(ev["block"].notna(), None).to_numpy()
+    return out
 
 
 def _with_time(events: pd.DataFrame) -> pd.DataFrame:
@@ -192,7 +195,7 @@ def same_person(events: pd.DataFrame, subjects: list[Any]) -> pd.DataFrame:
     """Events under the readings' subject when each frame names exactly one, different, person.
 
     One person's CGM export and log read from two files without ``subject=`` may carry two
-    different ids; matching nothing, every meal would be excluded as ``"no readings"``. When
+    different ids; matching nothing, every meal would be excluded for having no readings. When
     the readings hold one subject and the events one other, the events are taken as that
     person's, with a :class:`UserWarning` saying so. With several subjects on either side
     nothing is changed (ids must then match).
@@ -285,6 +288,8 @@ def merge_meals(meals: pd.DataFrame, within_min: float | None = 30.0) -> pd.Data
             "merged_meals": size.astype(np.int64),
         }
     )
+    if "block" in m.columns:  # a merged meal keeps its first meal's randomisation block
+        merged["block"] = ok["block"].to_numpy(dtype=object)[first]
     rest = m.loc[nat]
     if len(rest):
         tail = pd.DataFrame(
@@ -296,6 +301,8 @@ def merge_meals(meals: pd.DataFrame, within_min: float | None = 30.0) -> pd.Data
                 "merged_meals": np.ones(len(rest), dtype=np.int64),
             }
         )
+        if "block" in m.columns:
+            tail["block"] = rest["block"].to_numpy(dtype=object)
         merged = pd.concat([merged, tail], ignore_index=True)
     return merged
 
@@ -411,10 +418,6 @@ def _any_overlap(
 # --------------------------------------------------------------------------- main
 
 
-def _floor2(x: float) -> str:
-    return f"{math.floor(x * 100 + 1e-9) / 100:.2f}"
-
-
 def meal_responses(
     readings: Any,
     events: pd.DataFrame | None = None,
@@ -478,10 +481,9 @@ def meal_responses(
     )
     no_readings = win.cols["n_readings"] == 0
     measures.loc[no_readings, :] = np.nan
-    next_min = _neighbour_minutes(meals)
-    second = np.isfinite(next_min[0]) & (next_min[0] > 0) & (next_min[0] <= w1)
-    reasons = exclusion_reasons(meals, win.cols, baseline, second, rules)
-    out = _meal_table(meals, cond, next_min, second, baseline, measures, win.cols, reasons)
+    neighbours = _neighbour_minutes(meals)
+    reasons = exclusion_reasons(meals, win.cols, baseline, neighbours, rules)
+    out = _meal_table(meals, cond, neighbours, w1, baseline, measures, win.cols, reasons)
     if rules.insulin_proxy:
         prox = _insulin_proxy(win.proxy_minutes, win.proxy_glucose, baseline, (w0, w1))
         for col in prox.columns:
@@ -508,7 +510,9 @@ def spu_condition(
     Returns
     -------
     pandas.DataFrame
-        Per meal (``meals``' order): ``condition``, ``spu_minutes`` (min), ``spu_bouts_no_end``,
+        Per meal (``meals``' order): ``condition``, ``spu_minutes`` (min from the meal's start
+        to the span's end), ``spu_premeal_minutes`` (min in the ``spu_premeal_min`` before the
+        meal; a dose reported apart that never sets the condition), ``spu_bouts_no_end``,
         ``other_exercise``.
     """
     n = len(meals)
@@ -516,6 +520,7 @@ def spu_condition(
     s0 = rules.spu_span[0]
     s1 = w1 if rules.spu_span[1] is None else rules.spu_span[1]
     spu_min = np.zeros(n)
+    premeal = np.zeros(n)
     no_end_n = np.zeros(n, dtype=np.int64)
     other = np.zeros(n, dtype=bool)
     spu = _events_of_kind(events, "spu", subjects)
@@ -531,6 +536,8 @@ def spu_condition(
             en = np.where(no_end, st + int(round(rules.spu_default_min * ns)), b["end"].to_numpy())
             lo, hi = mt + int(round(s0 * ns)), mt + int(round(s1 * ns))
             spu_min[rows] = _overlap_minutes(st, en, lo, hi)
+            before = mt - int(round(rules.spu_premeal_min * ns))
+            premeal[rows] = _overlap_minutes(st, en, before, mt)
             if no_end.any():
                 no_end_n[rows] = (
                     (st[no_end][None, :] <= hi[:, None]) & (en[no_end][None, :] >= lo[:, None])
@@ -549,6 +556,7 @@ def spu_condition(
                 object
             ),
             "spu_minutes": spu_min,
+            "spu_premeal_minutes": premeal,
             "spu_bouts_no_end": no_end_n,
             "other_exercise": other,
         }
@@ -591,6 +599,8 @@ def meal_windows(meals: pd.DataFrame, r: _Readings, rules: Rules) -> _Windows:
         "max_gap_in_window_min": np.full(n, np.nan),
         "gap_limit": np.full(n, np.inf),
         "n_censored": np.zeros(n, dtype=np.int64),
+        "gap_from": np.full(n, np.nan),
+        "gap_to": np.full(n, np.nan),
     }
     curves, proxy = [], []
     proxy_from = min(w0, rules.premeal_span[0])
@@ -612,7 +622,10 @@ def meal_windows(meals: pd.DataFrame, r: _Readings, rules: Rules) -> _Windows:
         cols["coverage"][rows] = np.minimum((hi_open - lo) / ((w1 - w0) / iv), 1.0)
         cs = np.concatenate([[0], np.cumsum(cz)])
         cols["n_censored"][rows] = cs[hi] - cs[lo]
-        cols["max_gap_in_window_min"][rows] = _longest_gap(t, lo, hi, s, e)
+        g_len, g_from, g_to = _longest_gap(t, lo, hi, s, e)
+        cols["max_gap_in_window_min"][rows] = g_len
+        cols["gap_from"][rows] = (g_from - mt) / ns
+        cols["gap_to"][rows] = (g_to - mt) / ns
         ok_prev = (lo > 0) & (lo < nr)
         ok_prev &= (t[np.minimum(lo, nr - 1)] - t[np.maximum(lo - 1, 0)]) <= gap_ns
         ok_next = (hi < nr) & (hi > 0)
@@ -640,19 +653,54 @@ def _gap_limit(iv: float, rules: Rules) -> float:
     return float(rules.max_gap_min) if rules.max_gap_min is not None else default_max_gap(iv)
 
 
-def _longest_gap(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, s: np.ndarray, e: np.ndarray):
-    """Longest spacing overlapping each window [s, e] (ns); window edges stand in beyond data."""
+def _longest_gap(
+    t: np.ndarray, lo: np.ndarray, hi: np.ndarray, s: np.ndarray, e: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Longest stretch without readings *inside* each window [s, e] (ns), and where it lies.
+
+    Each spacing between consecutive readings counts only for the part of it inside the window
+    (a reading exactly at a window edge closes the window there, whatever lies beyond); where no
+    reading precedes (follows) the window at all, the stretch from the window's start to the
+    first reading (from the last reading to its end) counts. Returns (minutes, from, to) with
+    from/to in ns; NaN minutes for a window with no spacing to measure.
+    """
     nr = len(t)
-    ns = _NS_PER_MIN
-    dd = np.diff(t).astype(np.float64) / ns
-    inner = _range_max(dd, np.maximum(lo - 1, 0), np.minimum(hi, nr - 1) - 1)
-    first_in = np.where(lo < nr, t[np.minimum(lo, nr - 1)], e)
-    edge_lo = np.where(lo == 0, (np.minimum(first_in, e) - s) / ns, np.nan)
-    last_in = np.where(hi > 0, t[np.maximum(hi - 1, 0)], s)
-    edge_hi = np.where(hi == nr, (e - np.maximum(last_in, s)) / ns, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmax(np.column_stack([inner, edge_lo, edge_hi]), axis=1)
+    m = len(s)
+    best = np.full(m, np.nan)
+    a_best = np.full(m, np.nan)
+    b_best = np.full(m, np.nan)
+    if nr == 0:
+        return best, a_best, b_best
+    # candidate stretches: [t[k], t[k+1]] for k in lo-1 .. hi-1 (clipped to the window), plus
+    # the edges when the data begin inside or end inside the window
+    first_k = np.maximum(lo - 1, 0)
+    last_k = np.minimum(hi, nr - 1)  # index of the first reading after the window (or last)
+    width = int(np.max(last_k - first_k)) + 1 if m else 1
+    k = first_k[:, None] + np.arange(width)[None, :]
+    valid = k < last_k[:, None]
+    kk = np.minimum(k, nr - 2) if nr > 1 else np.zeros_like(k)
+    left = np.where(valid & (nr > 1), t[kk], np.nan).astype(np.float64)
+    right = np.where(valid & (nr > 1), t[np.minimum(kk + 1, nr - 1)], np.nan).astype(np.float64)
+    sa, ea = s[:, None].astype(np.float64), e[:, None].astype(np.float64)
+    left_c, right_c = np.maximum(left, sa), np.minimum(right, ea)
+    length = np.where(right_c > left_c, right_c - left_c, np.nan)
+    # data that begin after the window's start, or end before its end
+    first_in = np.where(lo < nr, t[np.minimum(lo, nr - 1)], e).astype(np.float64)
+    begins = (lo == 0)[:, None]
+    last_in = np.where(hi > 0, t[np.maximum(hi - 1, 0)], s).astype(np.float64)
+    ends = (hi == nr)[:, None]
+    edge_l = np.where(begins[:, 0], np.minimum(first_in, e) - s, np.nan)
+    edge_r = np.where(ends[:, 0], e - np.maximum(last_in, s), np.nan)
+    cand = np.column_stack([length, edge_l, edge_r])
+    cand_from = np.column_stack([left_c, s.astype(np.float64), np.maximum(last_in, s)])
+    cand_to = np.column_stack([right_c, np.minimum(first_in, e), e.astype(np.float64)])
+    has = np.isfinite(cand).any(axis=1)
+    j = np.where(has, np.nanargmax(np.where(np.isfinite(cand), cand, -np.inf), axis=1), 0)
+    rows = np.arange(m)
+    best = np.where(has, cand[rows, j], np.nan) / _NS_PER_MIN
+    a_best = np.where(has, cand_from[rows, j], np.nan)
+    b_best = np.where(has, cand_to[rows, j], np.nan)
+    return best, a_best, b_best
 
 
 def meal_baselines(meals: pd.DataFrame, r: _Readings, rules: Rules) -> np.ndarray:
@@ -692,33 +740,100 @@ def _neighbour_minutes(meals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return to_next, since_prev
 
 
+#: the reason of a meal whose window holds no CGM reading at all
+REASON_NO_READINGS = "no CGM readings during this meal's window"
+#: the reason of a meal without a time
+REASON_NO_TIME = "no meal time"
+
+
+def _baseline_reason(rules: Rules) -> str:
+    if rules.baseline == "premeal":
+        lo, hi = rules.premeal_span
+        span = f"{-lo:g} min before" if hi == 0 else f"{lo:g} to {hi:g} min around"
+        return f"no CGM readings in the {span} this meal (no baseline)"
+    if rules.baseline == "t0":
+        return "no CGM reading at the time of this meal (no baseline)"
+    return (
+        f"less than {100 * rules.p40_min_coverage:.0f}% of the 24 h before this meal has CGM "
+        "readings (no baseline)"
+    )
+
+
+def _gap_reason(gap: float, start: float, end: float, rules: Rules) -> str:
+    """Where the CGM data stop, in words (minutes relative to the meal)."""
+    w0, w1 = rules.window
+    if start <= w0 and end >= w1:
+        return "no CGM readings in this meal's window"
+    if start <= w0:
+        return f"the CGM data start only {end:.0f} min after this meal"
+    if end >= w1:
+        return f"the CGM data stop {start:.0f} min after this meal"
+    return f"the CGM data pause for {gap:.0f} min ({start:.0f} to {end:.0f} min after this meal)"
+
+
 def exclusion_reasons(
     meals: pd.DataFrame,
     cols: dict[str, np.ndarray],
     baseline: np.ndarray,
-    second: np.ndarray,
+    neighbours: tuple[np.ndarray, np.ndarray],
     rules: Rules,
 ) -> list[str | None]:
-    """Why each meal is excluded (``"; "``-joined, None when it counts), by the rules."""
-    n = len(meals)
-    return _reasons(
-        has_time=~np.isnat(meals["meal_time"].to_numpy(dtype="datetime64[ns]")),
-        no_readings=cols["n_readings"] == 0,
-        no_baseline=np.isnan(baseline),
-        coverage=cols["coverage"],
-        min_coverage=rules.min_coverage,
-        max_gap=cols["max_gap_in_window_min"],
-        gap_limits=cols["gap_limit"],
-        censored=(cols["n_censored"] > 0) if rules.exclude_censored else np.zeros(n, dtype=bool),
-        second=second if rules.exclude_second_meal else np.zeros(n, dtype=bool),
+    """Why each meal is excluded, in plain words (``"; "``-joined, None when it counts).
+
+    Checked: a time; readings in the window; a baseline; coverage of the expected readings;
+    the longest gap of the readings *inside* the window (naming where the data stop); a sensor
+    Low/High reading; and, by ``exclude_overlapping_meals``, another meal starting inside this
+    meal's window or this meal starting inside another's.
+    """
+    w1 = rules.window[1]
+    to_next, since_prev = neighbours
+    has_time = ~np.isnat(meals["meal_time"].to_numpy(dtype="datetime64[ns]"))
+    low_cov = cols["coverage"] < rules.min_coverage
+    gap = np.isfinite(cols["max_gap_in_window_min"]) & (
+        cols["max_gap_in_window_min"] > cols["gap_limit"]
     )
+    out: list[str | None] = []
+    for i in range(len(meals)):
+        if not has_time[i]:
+            out.append(REASON_NO_TIME)
+            continue
+        if cols["n_readings"][i] == 0:
+            out.append(REASON_NO_READINGS)  # the window is empty: nothing else to say
+            continue
+        parts = []
+        if np.isnan(baseline[i]):
+            parts.append(_baseline_reason(rules))
+        if low_cov[i]:
+            parts.append(
+                f"only {math.floor(100 * cols['coverage'][i]):.0f}% of the expected CGM readings "
+                f"in the window ({100 * rules.min_coverage:.0f}% needed)"
+            )
+        if gap[i]:
+            parts.append(
+                _gap_reason(
+                    cols["max_gap_in_window_min"][i], cols["gap_from"][i], cols["gap_to"][i], rules
+                )
+            )
+        if rules.exclude_censored and cols["n_censored"][i] > 0:
+            parts.append("a sensor Low/High reading in the window")
+        if rules.exclude_overlapping_meals:
+            if np.isfinite(to_next[i]) and 0 < to_next[i] <= w1:
+                parts.append(f"another meal starts {to_next[i]:.0f} min after this one")
+            if np.isfinite(since_prev[i]) and 0 < since_prev[i] <= w1:
+                parts.append(f"it starts {since_prev[i]:.0f} min after another meal")
+        out.append("; ".join(parts) if parts else None)
+    return out
+
+
+def _within(minutes: np.ndarray, window_end: float) -> np.ndarray:
+    return np.isfinite(minutes) & (minutes > 0) & (minutes <= window_end)
 
 
 def _meal_table(
     meals: pd.DataFrame,
     cond: pd.DataFrame,
     neighbours: tuple[np.ndarray, np.ndarray],
-    second: np.ndarray,
+    window_end: float,
     baseline: np.ndarray,
     measures: pd.DataFrame,
     cols: dict[str, np.ndarray],
@@ -737,13 +852,17 @@ def _meal_table(
         ).to_numpy(dtype=np.float64),
         "condition": cond["condition"].to_numpy(dtype=object),
         "spu_minutes": cond["spu_minutes"].to_numpy(dtype=np.float64),
+        "spu_premeal_minutes": cond["spu_premeal_minutes"].to_numpy(dtype=np.float64),
         "spu_bouts_no_end": cond["spu_bouts_no_end"].to_numpy(dtype=np.int64),
         "other_exercise": cond["other_exercise"].to_numpy(dtype=bool),
-        "second_meal_in_window": second,
+        "second_meal_in_window": _within(neighbours[0], window_end),
+        "previous_meal_in_window": _within(neighbours[1], window_end),
         "minutes_to_next_meal": neighbours[0],
         "minutes_since_prev_meal": neighbours[1],
         "baseline_mgdl": baseline,
     }
+    if "block" in meals.columns:  # the planner's randomisation block, carried to the tests
+        data["block"] = meals["block"].to_numpy(dtype=object)
     for c in response.MEASURE_COLUMNS:
         data[c] = measures[c].to_numpy(dtype=np.float64)
     for c in ("n_readings", "coverage", "max_gap_in_window_min", "n_censored"):
@@ -794,44 +913,6 @@ def _insulin_proxy(
         minutes_2d, glucose_2d, window=window, baseline="t0", gb_mgdl=baseline_mgdl
     )
     return res[[c for c in insulin.PROXY_MEASURE_COLUMNS if c in res.columns]]
-
-
-def _reasons(
-    *,
-    has_time: np.ndarray,
-    no_readings: np.ndarray,
-    no_baseline: np.ndarray,
-    coverage: np.ndarray,
-    min_coverage: float,
-    max_gap: np.ndarray,
-    gap_limits: np.ndarray,
-    censored: np.ndarray,
-    second: np.ndarray,
-) -> list[str | None]:
-    """Exclusion reasons per meal, joined with "; " (None when the meal counts)."""
-    out: list[str | None] = []
-    low_cov = coverage < min_coverage
-    gap = np.isfinite(max_gap) & (max_gap > gap_limits)
-    for i in range(len(has_time)):
-        if not has_time[i]:
-            out.append("no meal time")
-            continue
-        if no_readings[i]:
-            out.append("no readings")  # the window is empty: nothing else to say
-            continue
-        parts = []
-        if no_baseline[i]:
-            parts.append("no baseline")
-        if low_cov[i]:
-            parts.append(f"coverage {_floor2(coverage[i])} < {min_coverage:.2f}")
-        if gap[i]:
-            parts.append(f"gap of {max_gap[i]:.0f} min in window")
-        if censored[i]:
-            parts.append("censored reading in window")
-        if second[i]:
-            parts.append("second meal in window")
-        out.append("; ".join(parts) if parts else None)
-    return out
 
 
 # --------------------------------------------------------------------------- curves

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .align import meal_curves, meal_responses
+from .align import REASON_NO_READINGS, meal_curves, meal_responses
 from .clean import CleanReadings, clean
 from .core.errors import InputError
 from .core.recording import Provenance, Recording, combine_person  # noqa: F401 (re-exported)
@@ -182,6 +182,14 @@ def _counts(meals: pd.DataFrame) -> dict[str, int]:
     return {c: int(counts.get(c, 0)) for c in ("control", "spu")}
 
 
+def _block_column(meals: pd.DataFrame) -> str | None:
+    """``"block"`` when the meals carry the planner's randomisation blocks (the randomisation
+    test then permutes within them, as the schedule randomised), else None."""
+    if "block" in meals.columns and meals["block"].notna().any():
+        return "block"
+    return None
+
+
 def person_effect(
     meals: pd.DataFrame, rules: Rules | dict | None = None, *, seed: int = 0
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, str]:
@@ -197,7 +205,9 @@ def person_effect(
     if min(n.values()) < rules.min_meals_per_condition:
         row = {PERSON_ESTIMAND: np.nan, "n_spu": n["spu"], "n_control": n["control"]}
         return None, None, stats.verdict(row, min_n=rules.verdict_min_n)
-    effect = stats.n_of_1(meals, n_perm=rules.n_perm, seed=seed, ci=rules.ci_level)
+    effect = stats.n_of_1(
+        meals, n_perm=rules.n_perm, seed=seed, ci=rules.ci_level, block=_block_column(meals)
+    )
     ok = meals[meals["excluded_reason"].isna()]
     spu = ok[ok["condition"] == "spu"]
     dose = None
@@ -258,7 +268,7 @@ def missing_data_verdict(
             + ". "
             + how_meals
         )
-    if len(meals) and (meals["excluded_reason"].astype(str) == "no readings").all():
+    if len(meals) and (meals["excluded_reason"].astype(str) == REASON_NO_READINGS).all():
         return (
             f"Your meal log covers {_span(events.loc[kinds == 'meal', 'time'])}, your CGM data "
             f"{_span(readings['time'])}: no meal falls in the CGM period, so no meal response "
@@ -270,8 +280,7 @@ def missing_data_verdict(
         why = "; ".join(f"{n} {r}" for r, n in reasons.items())
         return (
             f"{len(meals)} meal{'s' if len(meals) != 1 else ''} found, but none could be "
-            f"measured ({why}): each needs CGM readings from 30 min before it to the end of its "
-            "window."
+            f"measured ({why})."
         )
     if n_spu == 0:
         return "No SPU bouts found in your files, so there is nothing to compare yet. " + how_spu
@@ -319,7 +328,14 @@ def analyze_person(
         verdict = missing
     proxy = None
     if effect is not None and PROXY_COLUMN in meals:
-        proxy = stats.n_of_1(meals, PROXY_COLUMN, n_perm=rules.n_perm, seed=seed, ci=rules.ci_level)
+        proxy = stats.n_of_1(
+            meals,
+            PROXY_COLUMN,
+            n_perm=rules.n_perm,
+            seed=seed,
+            ci=rules.ci_level,
+            block=_block_column(meals),
+        )
     return PersonAnalysis(
         subject=subject,
         readings=cleaned.readings,
@@ -415,7 +431,9 @@ def _mixed_fit(ok: pd.DataFrame, rules: Rules):
 
 def _one_person_fit(ok: pd.DataFrame, rules: Rules, seed: int):
     lab = rules.ci_label
-    e = stats.n_of_1(ok, n_perm=rules.n_perm, seed=seed, ci=rules.ci_level).iloc[0]
+    e = stats.n_of_1(
+        ok, n_perm=rules.n_perm, seed=seed, ci=rules.ci_level, block=_block_column(ok)
+    ).iloc[0]
     return (
         e[PERSON_ESTIMAND],
         e[f"{PERSON_ESTIMAND[:-4]}_{lab}_low"],

@@ -138,7 +138,9 @@ def test_baseline_rules_on_known_trace():
 def test_p40_needs_half_a_day_of_readings():
     m = np.arange(-600, 181, 5, dtype=float)  # only 10 h before the meal: 120 < 144 readings
     out = meal_responses(trace(m, np.full(len(m), 100.0)), meals_at(0), baseline="p40_24h")
-    assert out.iloc[0]["excluded_reason"] == "no baseline"
+    assert out.iloc[0]["excluded_reason"] == (
+        "less than 50% of the 24 h before this meal has CGM readings (no baseline)"
+    )
     out = meal_responses(
         trace(m, np.full(len(m), 100.0)), meals_at(0), baseline="p40_24h", p40_min_coverage=0.4
     )
@@ -189,10 +191,15 @@ def test_second_meal_flag_and_option():
     ev = meals_at(0, 90, 300)
     out = meal_responses(triangle_trace(stop=500), ev)
     assert out["second_meal_in_window"].tolist() == [True, False, False]
-    assert out["excluded_reason"].isna().all()  # flagged only, by default
-    out = meal_responses(triangle_trace(stop=500), ev, exclude_second_meal=True)
-    assert out.iloc[0]["excluded_reason"] == "second meal in window"
-    assert out.iloc[1:]["excluded_reason"].isna().all()
+    assert out["previous_meal_in_window"].tolist() == [False, True, False]
+    # both meals of an overlapping pair are excluded by default, each saying why
+    assert out["excluded_reason"].tolist()[:2] == [
+        "another meal starts 90 min after this one",
+        "it starts 90 min after another meal",
+    ]
+    assert pd.isna(out.iloc[2]["excluded_reason"])
+    out = meal_responses(triangle_trace(stop=500), ev, exclude_overlapping_meals=False)
+    assert out["excluded_reason"].isna().all()  # the rule is a parameter: flagged only
     # a meal exactly at the window end (120 min) is inside the window
     out = meal_responses(triangle_trace(stop=500), meals_at(0, 120))
     assert bool(out.iloc[0]["second_meal_in_window"])
@@ -212,7 +219,9 @@ def test_exclusion_coverage():
     out = meal_responses(trace(m[keep], g[keep]), meals_at(0)).iloc[0]
     # [0, 120) now holds 0, 10, ..., 110 = 12 of the expected 24 readings; spacing 10 <= 20
     assert out["coverage"] == pytest.approx(0.5)
-    assert out["excluded_reason"] == "coverage 0.50 < 0.70"
+    assert out["excluded_reason"] == (
+        "only 50% of the expected CGM readings in the window (70% needed)"
+    )
     out = meal_responses(trace(m[keep], g[keep]), meals_at(0), min_coverage=0.5).iloc[0]
     assert pd.isna(out["excluded_reason"])
 
@@ -222,10 +231,13 @@ def test_exclusion_gap():
     keep = ~((m >= 30) & (m <= 65))  # readings at 25 then 70: a 45-min gap
     out = meal_responses(trace(m[keep], g[keep]), meals_at(0), min_coverage=0.5).iloc[0]
     assert out["max_gap_in_window_min"] == pytest.approx(45.0)
-    assert out["excluded_reason"] == "gap of 45 min in window"
+    assert out["excluded_reason"] == "the CGM data pause for 45 min (25 to 70 min after this meal)"
     # 8 of 24 readings are missing, so with the default coverage rule both reasons are given
     out = meal_responses(trace(m[keep], g[keep]), meals_at(0)).iloc[0]
-    assert out["excluded_reason"] == "coverage 0.66 < 0.70; gap of 45 min in window"
+    assert out["excluded_reason"] == (
+        "only 66% of the expected CGM readings in the window (70% needed); "
+        "the CGM data pause for 45 min (25 to 70 min after this meal)"
+    )
     out = meal_responses(
         trace(m[keep], g[keep]), meals_at(0), min_coverage=0.5, max_gap_min=45
     ).iloc[0]
@@ -236,7 +248,7 @@ def test_gap_at_the_end_of_the_data_counts():
     m, g = full_5min(stop=90)  # data stop at 90 min: 30 min of the window uncovered
     out = meal_responses(trace(m, g), meals_at(0), min_coverage=0.0).iloc[0]
     assert out["max_gap_in_window_min"] == pytest.approx(30.0)
-    assert out["excluded_reason"] == "gap of 30 min in window"
+    assert out["excluded_reason"] == "the CGM data stop 90 min after this meal"
 
 
 def test_exclusion_censored():
@@ -244,7 +256,7 @@ def test_exclusion_censored():
     cens = np.where(m == 50, "high", None).astype(object)
     out = meal_responses(trace(m, g, censored=cens), meals_at(0)).iloc[0]
     assert out["n_censored"] == 1
-    assert out["excluded_reason"] == "censored reading in window"
+    assert out["excluded_reason"] == "a sensor Low/High reading in the window"
     out = meal_responses(trace(m, g, censored=cens), meals_at(0), exclude_censored=False)
     assert pd.isna(out.iloc[0]["excluded_reason"])
     # a censored reading outside the window does not matter
@@ -259,10 +271,12 @@ def test_exclusion_no_readings_and_no_baseline():
     ev = meals_at(0, 3000)  # first: no premeal readings (only the one at 0 min ... see below)
     out = meal_responses(trace(m, g), ev, premeal_span=(-30, -5))
     assert len(out) == 2  # every meal gets a row
-    assert out.iloc[0]["excluded_reason"] == "no baseline"
+    assert out.iloc[0]["excluded_reason"] == (
+        "no CGM readings in the -30 to -5 min around this meal (no baseline)"
+    )
     assert np.isnan(out.iloc[0]["baseline_mgdl"])
     assert out.iloc[0]["coverage"] == pytest.approx(1.0)
-    assert out.iloc[1]["excluded_reason"] == "no readings"
+    assert out.iloc[1]["excluded_reason"] == "no CGM readings during this meal's window"
     assert out.iloc[1]["n_readings"] == 0
     assert np.isnan(out.iloc[1]["iauc_mgdl_min"])
 
@@ -271,7 +285,9 @@ def test_meal_of_a_subject_without_readings():
     r = triangle_trace()
     ev = pd.concat([meals_at(0), meals_at(0, subject="b")], ignore_index=True)
     out = meal_responses(r, ev)
-    assert out.set_index("subject").loc["b", "excluded_reason"] == "no readings"
+    assert out.set_index("subject").loc["b", "excluded_reason"] == (
+        "no CGM readings during this meal's window"
+    )
     assert pd.isna(out.set_index("subject").loc["a", "excluded_reason"])
 
 
@@ -294,15 +310,17 @@ def bouts(*spans, kind="spu") -> pd.DataFrame:
 
 def test_spu_minutes_by_hand():
     r = triangle_trace()
-    # span [-15, 120]: bout -30..-5 overlaps 10 min; bouts 0..10 and 5..20 overlap each other,
-    # union 0..20 = 20 min; a bout without end at 30 counts 1 min -> 31 min in all
+    # span [0, 120]: bouts 0..10 and 5..20 overlap each other, union 0..20 = 20 min; a bout
+    # without end at 30 counts 1 min -> 21 min; the bout -30..-5 is before the meal: 10 of its
+    # minutes fall in the 15 min before it, the pre-meal dose, which never sets the condition
     ev = pd.concat([meals_at(0), bouts((-30, -5), (0, 10), (5, 20), (30, None))], ignore_index=True)
     out = meal_responses(r, ev).iloc[0]
-    assert out["spu_minutes"] == pytest.approx(10 + 20 + 1)
+    assert out["spu_minutes"] == pytest.approx(20 + 1)
+    assert out["spu_premeal_minutes"] == pytest.approx(10)
     assert out["spu_bouts_no_end"] == 1
     assert out["condition"] == "spu"
     out = meal_responses(r, ev, spu_default_min=5).iloc[0]
-    assert out["spu_minutes"] == pytest.approx(10 + 20 + 5)
+    assert out["spu_minutes"] == pytest.approx(20 + 5)
     # a narrower span (0..15): 0..15 of the union = 15 min
     assert meal_responses(r, ev, spu_span=(0, 15)).iloc[0]["spu_minutes"] == pytest.approx(15)
 
@@ -311,9 +329,11 @@ def test_spu_threshold_and_bouts_outside_span():
     r = triangle_trace()
     ev = pd.concat([meals_at(0), bouts((-60, -14.5), (125, 200))], ignore_index=True)
     out = meal_responses(r, ev).iloc[0]
-    assert out["spu_minutes"] == pytest.approx(0.5)  # -15..-14.5; 125.. is after the window
+    assert out["spu_minutes"] == 0.0  # nothing after the meal's start; 125.. is after the window
+    assert out["spu_premeal_minutes"] == pytest.approx(0.5)  # -15..-14.5
     assert out["condition"] == "control"
-    assert meal_responses(r, ev, min_spu_minutes=0.5).iloc[0]["condition"] == "spu"
+    # minutes before the meal never make it an SPU meal, whatever the threshold
+    assert meal_responses(r, ev, min_spu_minutes=0.5).iloc[0]["condition"] == "control"
 
 
 def test_other_exercise_flag():
@@ -388,7 +408,10 @@ def test_15min_data_coverage_and_gaps():
     # three missing: 60 min spacing, and 5/8 coverage
     keep = ~np.isin(m, [45, 60, 75])
     out = meal_responses(trace(m[keep], g[keep]), ev).iloc[0]
-    assert out["excluded_reason"] == "coverage 0.62 < 0.70; gap of 60 min in window"
+    assert out["excluded_reason"] == (
+        "only 62% of the expected CGM readings in the window (70% needed); "
+        "the CGM data pause for 60 min (23 to 83 min after this meal)"
+    )
 
 
 def test_recording_input():
@@ -512,13 +535,15 @@ def test_realistic_libre_and_cronometer():
     assert out["carbs_g"].tolist() == [62.0, 45.0, 70.0, 30.0, 70.0]
     assert out["merged_meals"].tolist() == [3, 1, 1, 1, 2]
     assert out["meal_label"].tolist() == ["Breakfast", "Lunch", "Dinner", "Breakfast", "Lunch"]
-    # SPU: 12:35-13:35 overlaps lunch's span [12:25, 14:40] for 60 min; 8:00-8:04 on day 2
-    # overlaps breakfast's span [7:50, 10:05] for 4 min
-    assert out["spu_minutes"].tolist() == [0.0, 60.0, 0.0, 4.0, 0.0]
-    assert out["condition"].tolist() == ["control", "spu", "control", "spu", "control"]
+    # SPU: 12:35-13:35 runs 55 min after lunch's start at 12:40 (its 5 earlier minutes are the
+    # pre-meal dose); 8:00-8:04 on day 2 ends before breakfast at 8:05: a pre-meal dose only
+    assert out["spu_minutes"].tolist() == [0.0, 55.0, 0.0, 0.0, 0.0]
+    assert out["spu_premeal_minutes"].tolist() == [0.0, 5.0, 0.0, 4.0, 0.0]
+    assert out["condition"].tolist() == ["control", "spu", "control", "control", "control"]
     # lunch on day 2 falls in the sensor gap (readings at 10:47 then 13:02): excluded
     reason = out.iloc[4]["excluded_reason"]
-    assert "gap of 135 min in window" in reason and "no baseline" in reason
+    assert "the CGM data start only 52 min after this meal" in reason
+    assert "no CGM readings in the 30 min before this meal (no baseline)" in reason
     assert out.iloc[:4]["excluded_reason"].isna().all()
     # the breakfast bump (50 mg/dL above the daily rhythm) clearly beats the flat dinner
     assert out.iloc[0]["delta_peak_mgdl"] > 35
@@ -568,7 +593,7 @@ def test_adding_a_far_away_meal_changes_nothing_else(sc, rule):
     far = float(minutes[-1]) + 1000.0
     b = meal_responses(r, meals_at(*offsets, far), baseline=rule)
     assert len(b) == len(a) + 1
-    assert b.iloc[-1]["excluded_reason"] == "no readings"
+    assert b.iloc[-1]["excluded_reason"] == "no CGM readings during this meal's window"
     cols = [*MEASURES, "baseline_mgdl", "coverage", "excluded_reason", "second_meal_in_window"]
     pd.testing.assert_frame_equal(a[cols], b.iloc[:-1][cols])
 
@@ -605,3 +630,74 @@ def test_meal_responses_never_fails_on_any_mix_of_events(n_readings, kinds, offs
     assert (out["excluded_reason"].isna() == out["included"]).all()
     if n_readings == 0:
         assert (out["excluded_reason"] == "no readings").all()
+
+
+# --------------------------------------------------------------------------- issue 11: the edges
+
+
+def clock_meals(*hhmm: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"subject": "a", "time": pd.to_datetime([f"2025-03-03 {t}" for t in hhmm]), "kind": "meal"}
+    )
+
+
+def clock_bout(start: str, end: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "subject": "a",
+            "time": [pd.Timestamp(f"2025-03-03 {start}")],
+            "end": [pd.Timestamp(f"2025-03-03 {end}")],
+            "kind": "spu",
+        }
+    )
+
+
+@pytest.mark.parametrize("bout, premeal", [(("11:45", "12:00"), 15.0), (("11:00", "11:50"), 5.0)])
+def test_spu_before_the_meal_never_makes_an_spu_meal(bout, premeal):
+    """A bout ending at (or before) the meal's start: a control meal with a pre-meal dose."""
+    ev = pd.concat([clock_meals("12:00"), clock_bout(*bout)], ignore_index=True)
+    out = meal_responses(triangle_trace(), ev).iloc[0]
+    assert out["condition"] == "control"
+    assert out["spu_minutes"] == 0.0
+    assert out["spu_premeal_minutes"] == pytest.approx(premeal)
+
+
+def test_spu_rule_cannot_reach_before_the_meal():
+    with pytest.raises(InputError, match="pre-meal dose"):
+        meal_responses(triangle_trace(), clock_meals("12:00"), spu_span=(-15, None))
+
+
+def test_meals_whose_windows_overlap_are_both_flagged_and_excluded():
+    """Meals at 12:00 and 12:45: the second's baseline is the first's rise."""
+    r = triangle_trace(stop=400)
+    out = meal_responses(r, clock_meals("12:00", "12:45"))
+    assert out["second_meal_in_window"].tolist() == [True, False]
+    assert out["previous_meal_in_window"].tolist() == [False, True]
+    assert out["included"].tolist() == [False, False]
+    assert out["excluded_reason"].tolist() == [
+        "another meal starts 45 min after this one",
+        "it starts 45 min after another meal",
+    ]
+
+
+def test_a_reading_on_the_window_edge_closes_the_window_there():
+    """A complete window with a reading exactly at its end, then a long break: no gap."""
+    m = np.arange(-60, 121, 5, dtype=float)  # the last reading exactly at 120 min ...
+    m = np.concatenate([m, [600.0]])  # ... and the next one 8 h later
+    out = meal_responses(trace(m, np.full(len(m), 100.0)), meals_at(0)).iloc[0]
+    assert out["max_gap_in_window_min"] == pytest.approx(5.0)
+    assert pd.isna(out["excluded_reason"])
+    # the same at the window's start: a reading exactly at 0, nothing in the 8 h before
+    m = np.concatenate([[-480.0], np.arange(0, 181, 5, dtype=float)])
+    out = meal_responses(trace(m, np.full(len(m), 100.0)), meals_at(0), baseline="t0").iloc[0]
+    assert out["max_gap_in_window_min"] == pytest.approx(5.0)
+    assert pd.isna(out["excluded_reason"])
+
+
+def test_a_long_hole_before_the_window_counts_only_inside_it():
+    """An 11-day hole ending 25 min after the meal: a 25-min gap, said in words."""
+    m = np.concatenate([[-11 * 1440.0], np.arange(25, 181, 5, dtype=float)])
+    out = meal_responses(trace(m, np.full(len(m), 100.0)), meals_at(0)).iloc[0]
+    assert out["max_gap_in_window_min"] == pytest.approx(25.0)
+    assert "the CGM data start only 25 min after this meal" in out["excluded_reason"]
+    assert "16" not in out["excluded_reason"]  # never the hole's 16 thousand minutes

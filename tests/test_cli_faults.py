@@ -50,7 +50,8 @@ def dexcom(path: Path, days: int = 3, *, egv: bool = True, insulin: int = 1, car
         lines.append(f"{i},2025-11-0{2 + j % 2}T12:00:00,Insulin,Fast-Acting,,,Android G7,,4,,,,")
         i += 1
     for j in range(carbs):
-        lines.append(f"{i},2025-11-0{2 + j % 2}T{8 + j // 2:02d}:10:00,Carbs,,,,Android G7,,,50,,,")
+        hour = 8 + 5 * (j // 2)  # meals 5 h apart: their windows never overlap
+        lines.append(f"{i},2025-11-0{2 + j % 2}T{hour:02d}:10:00,Carbs,,,,Android G7,,,50,,,")
         i += 1
     path.write_text("\n".join(lines) + "\n")
     return path

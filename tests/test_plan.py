@@ -75,3 +75,40 @@ def test_bad_arguments():
         make_schedule(1)
     with pytest.raises(ValueError):
         make_schedule(10, block_size=3)
+
+
+def test_no_meal_is_predetermined():
+    """Every meal, in every position (an incomplete last block too), is SPU with probability
+    1/2: for make_schedule(20), meals 19 and 20 used to be SPU for every seed."""
+    n_seeds = 400
+    spu = pd.concat(
+        [
+            make_schedule(20, start="2026-01-05", seed=seed)
+            .query("kind == 'meal'")
+            .set_index("meal_no")["condition"]
+            .eq("spu")
+            for seed in range(n_seeds)
+        ],
+        axis=1,
+    ).mean(axis=1)
+    # binomial(400, 1/2): 4 standard errors either side
+    assert spu.between(0.5 - 4 * 0.025, 0.5 + 4 * 0.025).all(), spu[~spu.between(0.4, 0.6)]
+
+
+def test_a_schedule_reads_back_with_its_blocks_and_without_warnings(tmp_path):
+    from soleus_analysis.align import meal_responses
+    from soleus_analysis.io import read_events
+
+    s = make_schedule(12, start="2026-01-05", seed=3)
+    s["done"] = "x"
+    path = tmp_path / "schedule.csv"
+    s.to_csv(path, index=False)
+    log = read_events(path)
+    assert log.provenance.warnings == []
+    meals = log.events[log.events["kind"] == "meal"]
+    assert meals["block"].tolist() == s.loc[s["kind"] == "meal", "block"].tolist()
+    # the block reaches the meal table, where the randomisation test permutes within it
+    t = pd.date_range("2026-01-05", "2026-01-10", freq="5min")
+    readings = pd.DataFrame({"subject": "person 1", "time": t, "glucose_mgdl": 100.0})
+    out = meal_responses(readings, log.events)
+    assert out["block"].tolist() == meals["block"].tolist()

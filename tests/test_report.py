@@ -281,13 +281,16 @@ def test_rules_sentence_follows_the_rules_used(person):
     from soleus_analysis.report.pdf import effect_lines
 
     default = next(ln for ln in effect_lines(person) if ln.startswith("Rules."))
-    assert "from 15 min before the meal to the end of its window" in default
+    assert "from the start of the meal to the end of its window" in default
     assert default == "Rules. " + person.rules.describe()  # the statement of Rules itself
     custom = dataclasses.replace(
         person, rules=person.rules.replace(spu_span=(0.0, 60.0), window=(0, 180))
     )
     text = next(ln for ln in effect_lines(custom) if ln.startswith("Rules."))
-    assert "over 0 to 180 min" in text and "from 0 min after it to 60 min after the meal" in text
+    assert (
+        "over 0 to 180 min" in text
+        and "from the start of the meal to 60 min after the meal" in text
+    )
 
 
 def test_adjustment_sentence_names_the_covariates_used():

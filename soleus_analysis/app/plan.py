@@ -84,16 +84,16 @@ def make_schedule(
     day = idx // k
     occurrence = day  # n-th time this slot occurs
     block_in_slot = occurrence // block_size
-    # per slot, per block: a random half of the block's meals get SPU
+    # per slot, per block: a random half of the block's meals get SPU. An incomplete last block
+    # takes its meals' labels from a random order of a full block, so every meal, in every
+    # position, is SPU with probability 1/2 and none is predetermined
+    full = np.array(["spu", "control"] * (block_size // 2), dtype=object)
     cond = np.empty(n_meals, dtype=object)
     for s in range(k):
         members = idx[slot_i == s]
         for b in np.unique(block_in_slot[members]):
             m = members[block_in_slot[members] == b]
-            labels = np.array(["spu", "control"] * (block_size // 2))[: len(m)]
-            if len(m) < block_size:  # an incomplete last block: still as balanced as it can be
-                labels = np.array(["spu", "control"] * ((len(m) + 1) // 2))[: len(m)]
-            cond[m] = rng.permutation(labels)
+            cond[m] = rng.permutation(full)[: len(m)]
     times = [
         first + pd.Timedelta(days=int(d)) + pd.Timedelta(slots[s][1] + ":00")
         for d, s in zip(day, slot_i, strict=True)

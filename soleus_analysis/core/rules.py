@@ -77,9 +77,13 @@ class Rules:
         Minutes of the ``"premeal"`` baseline (both ends included).
     p40_min_coverage : float, default 0.5
         Fraction of the expected readings of the previous 24 h the ``"p40_24h"`` baseline needs.
-    spu_span : (float, float or None), default (-15, None)
-        Minutes relative to the meal in which soleus-pushup minutes count; None is the window
-        end.
+    spu_span : (float, float or None), default (0, None)
+        Minutes after the meal's start in which soleus-pushup minutes count toward the
+        condition; None is the window end. It starts at the meal or later: a meal is an SPU meal
+        when SPU happens while its response is measured, never for minutes before it.
+    spu_premeal_min : float, default 15
+        Minutes before the meal whose SPU is reported separately, as ``spu_premeal_minutes`` (a
+        pre-meal dose); they never make a meal an SPU meal.
     min_spu_minutes : float, default 1
         SPU minutes in ``spu_span`` that make a meal an SPU meal.
     spu_default_min : float, default 1
@@ -87,8 +91,9 @@ class Rules:
     merge_meals_within_min : float or None, default 30
         Meals starting less than this many minutes after the previous one are merged into it;
         None disables merging.
-    exclude_second_meal : bool, default False
-        Exclude a meal with another meal starting inside its window (it is always flagged).
+    exclude_overlapping_meals : bool, default True
+        Exclude a meal with another meal starting inside its window, and that other meal (its
+        baseline and rise carry the first meal's response); both are always flagged.
     min_coverage : float, default 0.7
         Fraction of the expected readings a window needs.
     max_gap_min : float or None, default None
@@ -127,11 +132,12 @@ class Rules:
     baseline: str | float = "premeal"
     premeal_span: tuple[float, float] = (-30.0, 0.0)
     p40_min_coverage: float = 0.5
-    spu_span: tuple[float, float | None] = (-15.0, None)
+    spu_span: tuple[float, float | None] = (0.0, None)
+    spu_premeal_min: float = 15.0
     min_spu_minutes: float = 1.0
     spu_default_min: float = 1.0
     merge_meals_within_min: float | None = 30.0
-    exclude_second_meal: bool = False
+    exclude_overlapping_meals: bool = True
     min_coverage: float = 0.7
     max_gap_min: float | None = None
     interval_min: float | None = None
@@ -155,6 +161,11 @@ class Rules:
         set_(self, "window", _pair(self.window, "window"))
         set_(self, "premeal_span", _pair(self.premeal_span, "premeal_span"))
         set_(self, "spu_span", _pair(self.spu_span, "spu_span", open_end=True))
+        if self.spu_span[0] < 0:
+            raise InputError(
+                f"rule spu_span {self.spu_span!r}: it starts at the meal or later (0 or more "
+                "minutes); SPU before the meal is the pre-meal dose (rule spu_premeal_min)"
+            )
         if isinstance(self.baseline, str):
             if self.baseline not in BASELINE_RULES:
                 raise InputError(
@@ -180,7 +191,13 @@ class Rules:
                 f"rule crossover_ci {self.crossover_ci!r}: expected one of "
                 + ", ".join(CROSSOVER_CI_METHODS)
             )
-        for name in ("min_spu_minutes", "spu_default_min", "decay_span_min", "curve_step_min"):
+        for name in (
+            "min_spu_minutes",
+            "spu_default_min",
+            "spu_premeal_min",
+            "decay_span_min",
+            "curve_step_min",
+        ):
             v = float(getattr(self, name))
             if not (math.isfinite(v) and v >= 0) or (name == "curve_step_min" and v == 0):
                 raise InputError(f"rule {name}: expected a positive number of minutes, got {v!r}")
@@ -295,7 +312,7 @@ class Rules:
         """The statement of the rules a report or notebook prints (one paragraph)."""
         w0, w1 = self.window
         s0, s1 = self.spu_span
-        start = f"{_fmt(-s0)} min before the meal" if s0 < 0 else f"{_fmt(s0)} min after it"
+        start = "the start of the meal" if s0 == 0 else f"{_fmt(s0)} min after the meal's start"
         end = "the end of its window" if s1 is None else f"{_fmt(s1)} min after the meal"
         gap = (
             f"{self.max_gap_min:g} min"
@@ -311,7 +328,8 @@ class Rules:
             f"Response: incremental area (iAUC) over {w0:g} to {w1:g} min after each meal, above "
             f"{self.baseline_text()}.",
             f"SPU meal: at least {self.min_spu_minutes:g} min of soleus pushups from {start} to "
-            f"{end}; other meals are control meals.",
+            f"{end}; other meals are control meals (SPU in the {self.spu_premeal_min:g} min "
+            "before a meal is reported apart, as a pre-meal dose).",
             "Exclusions: "
             + merge
             + f"a window needs {100 * self.min_coverage:.0f}% of the expected readings and no "
@@ -322,8 +340,8 @@ class Rules:
                 else ""
             )
             + (
-                "; a meal with another inside its window is excluded"
-                if self.exclude_second_meal
+                "; two meals whose windows overlap are both excluded"
+                if self.exclude_overlapping_meals
                 else ""
             )
             + ".",

@@ -202,6 +202,10 @@ _ACTIVITY_ALIASES: dict[str, tuple[str, ...]] = {
     "subject": ("subject", "participant", "person"),
     "done": ("done", "completed"),
     "condition": ("condition", "arm"),
+    # the planner's own columns (soleus plan): the block is kept, the others are its bookkeeping
+    "block": ("block",),
+    "meal_no": ("meal_no",),
+    "slot": ("slot",),
 }
 
 
@@ -415,6 +419,9 @@ def read_activity_log(
     if "condition" in col:
         cond = get("condition")
         out["condition"] = cond.where(cond.ne(""), None)
+    if "block" in col:  # the planner's randomisation block: the N-of-1 test permutes within it
+        block = get("block")
+        out["block"] = block.where(block.ne(""), None)
     out = out.loc[keep].sort_values(["subject", "time"], kind="stable").reset_index(drop=True)
     prov.rows_kept = len(out)
     return Recording(events=out, provenance=prov.check())
