@@ -53,6 +53,7 @@ import pandas as pd
 
 from . import insulin, response
 from .clean import CleanReadings, as_clean, default_max_gap
+from .core.clock import local_to_clock_ns
 from .core.errors import InputError
 from .core.rules import Rules
 from .core.schema import DEFAULT_SUBJECT
@@ -86,7 +87,8 @@ class _Readings:
 
     subjects: dict[Any, int]
     bounds: np.ndarray
-    t: np.ndarray  # int64 ns
+    t: np.ndarray  # int64 ns, the device clock (windows are measured on it)
+    local: np.ndarray  # int64 ns, local time (meal times are local)
     g: np.ndarray  # mg/dL
     cens: np.ndarray  # bool
     interval: np.ndarray  # minutes per subject
@@ -102,7 +104,8 @@ class _Readings:
         return cls(
             subjects={s: i for i, s in enumerate(c.subjects)},
             bounds=c.bounds,
-            t=c.t_ns,
+            t=c.clock_ns,
+            local=c.t_ns,
             g=r["glucose_mgdl"].to_numpy(dtype=np.float64),
             cens=cens,
             interval=c.interval_min.to_numpy(dtype=np.float64),
@@ -115,6 +118,14 @@ class _Readings:
             return None
         sl = slice(self.bounds[i], self.bounds[i + 1])
         return self.t[sl], self.g[sl], self.cens[sl], float(self.interval[i])
+
+    def clock(self, subject: Any, local_ns: np.ndarray) -> np.ndarray:
+        """Local times (ns, e.g. meals) of ``subject`` on the device clock of its readings."""
+        i = self.subjects.get(subject)
+        if i is None:
+            return local_ns
+        sl = slice(self.bounds[i], self.bounds[i + 1])
+        return local_to_clock_ns(self.local[sl], self.t[sl], local_ns)
 
 
 def prepare_meals(events: pd.DataFrame, subjects: list[Any] | None = None) -> pd.DataFrame:
@@ -609,6 +620,7 @@ def meal_windows(meals: pd.DataFrame, r: _Readings, rules: Rules) -> _Windows:
         data = r.of(subject)
         if data is None:
             continue
+        mt = r.clock(subject, mt)
         t, g, cz, iv = data
         nr = len(t)
         iv = _interval(iv, rules)
@@ -713,6 +725,7 @@ def meal_baselines(meals: pd.DataFrame, r: _Readings, rules: Rules) -> np.ndarra
         data = r.of(subject)
         if data is None:
             continue
+        mt = r.clock(subject, mt)
         t, g, _, iv = data
         iv = _interval(iv, rules)
         out[rows] = _baseline(
@@ -986,7 +999,7 @@ def meal_curves(
         rows = np.flatnonzero(ok_time & (subj == s_))
         t, g, _, iv = data
         gap_ns = _gap_limit(_interval(iv, rules), rules) * ns
-        x = mt_all[rows][:, None] + np.round(grid_arr * ns).astype(np.int64)[None, :]
+        x = r.clock(s_, mt_all[rows])[:, None] + np.round(grid_arr * ns).astype(np.int64)[None, :]
         values[rows] = _interp_gap(t, g, x, gap_ns)
     if base_given is not None:
         base = base_given

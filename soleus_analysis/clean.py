@@ -2,7 +2,7 @@
 
 :func:`clean` is the one place where readings are prepared for analysis: it drops readings
 without a time or a usable glucose value and exact duplicates (counting each by reason), sorts
-them by subject and time (repeated local times in the device's order), infers each subject's
+them by subject and the device's clock (:mod:`soleus_analysis.core.clock`), infers each subject's
 sampling interval and finds the gaps. Everything after it (:mod:`soleus_analysis.align`,
 :mod:`soleus_analysis.metrics`, the plots) takes its :class:`CleanReadings`; given a plain frame
 they call :func:`clean` themselves, so there is one definition of each step.
@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .core.clock import device_clock_ns
 from .core.rules import Rules
 from .core.schema import CENSORED_HIGH, CENSORED_LOW, DEFAULT_SUBJECT
 from .core.validate import check_frame, check_readings
@@ -62,7 +63,7 @@ class CleanReadings:
     readings : pandas.DataFrame
         Canonical readings with a valid time and a glucose value above 0 mg/dL, without exact
         duplicates, sorted by subject, time and (where the export has it) the transmitter's
-        clock; index 0..n-1.
+        clock (:attr:`clock_ns`); index 0..n-1.
     subjects : list
         The subjects in sort order; ``codes[i]`` indexes this list for reading ``i``.
     codes : numpy.ndarray of int
@@ -70,7 +71,11 @@ class CleanReadings:
     bounds : numpy.ndarray of int
         Subject ``k``'s readings are rows ``bounds[k]:bounds[k + 1]``.
     t_ns : numpy.ndarray of int64
-        Reading times, nanoseconds.
+        Local reading times, nanoseconds (may step back where a fall-back repeats an hour).
+    clock_ns : numpy.ndarray of int64
+        The device's clock, ns (:func:`~soleus_analysis.core.clock.device_clock_ns`): equal to
+        ``t_ns`` except after a clock change inside an export with transmitter times; non-decreasing
+        within each subject. Windows, gaps and intervals are measured on it.
     interval_min : pandas.Series
         Sampling interval per subject, minutes: the rule's ``interval_min`` or the median
         spacing of distinct reading times (NaN with fewer than two distinct times).
@@ -88,6 +93,7 @@ class CleanReadings:
     codes: np.ndarray
     bounds: np.ndarray
     t_ns: np.ndarray
+    clock_ns: np.ndarray
     interval_min: pd.Series
     gaps: pd.DataFrame
     dropped: dict[str, int] = field(default_factory=dict)
@@ -111,10 +117,11 @@ def clean(data: Any, rules: Rules | dict | None = None) -> CleanReadings:
 
     Steps, in order: drop readings without a time (``"no time"``) or without a glucose value
     (``"no glucose value"``) or with glucose at or below 0 mg/dL (``"glucose not above 0
-    mg/dL"``); sort by subject, time and ``transmitter_time_s`` when present (so repeated
-    local times at a daylight-saving fall-back keep the device's order); drop exact duplicates
-    (same subject, time, glucose, censoring and transmitter time: the same reading exported
-    twice, ``"duplicate reading"``); infer each subject's sampling interval and find the gaps.
+    mg/dL"``); sort by subject and the device's clock (local time, corrected from
+    ``transmitter_time_s`` where the export has it, so the hour a daylight-saving fall-back
+    repeats stays in the order it was measured); drop exact duplicates (same subject, time,
+    glucose, censoring and transmitter time: the same reading exported twice, ``"duplicate
+    reading"``); infer each subject's sampling interval and find the gaps, on that clock.
     Censored (Low/High) readings are kept: they hold the device limit.
 
     Parameters
@@ -147,10 +154,16 @@ def clean(data: Any, rules: Rules | dict | None = None) -> CleanReadings:
         if "transmitter_time_s" in readings.columns
         else None
     )
-    sel, sorted_ = _device_order(np.flatnonzero(ok), codes, t, tx)
+    tx_id = (
+        readings["transmitter_id"].to_numpy(dtype=object)
+        if tx is not None and "transmitter_id" in readings.columns
+        else None
+    )
+    clock = device_clock_ns(codes, t, tx, tx_id) if tx is not None else t
+    sel, sorted_ = _device_order(np.flatnonzero(ok), codes, clock, t)
     cens = readings["censored"].to_numpy(dtype=object) if "censored" in readings.columns else None
-    sel = _drop_exact_duplicates(sel, codes, t, g, cens, tx)
-    c, tt = codes[sel], t[sel]
+    sel = _drop_exact_duplicates(sel, codes, clock, t, g, cens, tx)
+    c, tt, ck = codes[sel], t[sel], clock[sel]
     dropped[DROP_DUPLICATE] = int(ok.sum() - len(sel))
     if len(sel) == n and sorted_:
         out = (
@@ -172,17 +185,18 @@ def clean(data: Any, rules: Rules | dict | None = None) -> CleanReadings:
     if rules.interval_min is not None:
         iv = np.full(len(subjects), float(rules.interval_min))
     else:
-        iv = median_spacing_ranges(np.diff(tt), _NS_PER_MIN, bounds[:-1], bounds[1:])
+        iv = median_spacing_ranges(np.diff(ck), _NS_PER_MIN, bounds[:-1], bounds[1:])
     interval = pd.Series(
         iv, index=pd.Index(subjects, dtype=object, name="subject"), name="interval_min"
     )
-    gaps = _gaps(out, c, tt, subjects, iv, rules.max_gap_min)
+    gaps = _gaps(out, c, ck, subjects, iv, rules.max_gap_min)
     return CleanReadings(
         readings=out,
         subjects=subjects,
         codes=c,
         bounds=bounds,
         t_ns=tt,
+        clock_ns=ck,
         interval_min=interval,
         gaps=gaps,
         dropped={r: v for r, v in dropped.items() if v},
@@ -217,45 +231,43 @@ def _subject_codes_sorted(subject: pd.Series) -> tuple[np.ndarray, list]:
 
 
 def _device_order(
-    sel: np.ndarray, codes: np.ndarray, t: np.ndarray, tx: np.ndarray | None
+    sel: np.ndarray, codes: np.ndarray, clock: np.ndarray, t: np.ndarray
 ) -> tuple[np.ndarray, bool]:
-    """``sel`` ordered by subject, time and transmitter time; and whether it already was."""
-    c, tt = codes[sel], t[sel]
+    """``sel`` ordered by subject, device clock and local time; and whether it already was."""
+    c, ck, tt = codes[sel], clock[sel], t[sel]
     sorted_ = bool(np.all(c[1:] >= c[:-1]))
     if sorted_ and len(c) > 1:
         same = c[1:] == c[:-1]
-        dt = tt[1:] - tt[:-1]
-        sorted_ = bool(np.all(~same | (dt >= 0)))
-        if sorted_ and tx is not None:
-            x = tx[sel]
-            sorted_ = bool(np.all(~(same & (dt == 0)) | ~(x[1:] < x[:-1])))
+        dk = ck[1:] - ck[:-1]
+        sorted_ = bool(np.all(~same | (dk > 0) | ((dk == 0) & (tt[1:] >= tt[:-1]))))
     if not sorted_:
-        keys = [tt, c] if tx is None else [tx[sel], tt, c]
-        sel = sel[np.lexsort(keys)]
+        sel = sel[np.lexsort([tt, ck, c])]
     return sel, sorted_
 
 
 def _drop_exact_duplicates(
     sel: np.ndarray,
     codes: np.ndarray,
+    clock: np.ndarray,
     t: np.ndarray,
     g: np.ndarray,
     cens: np.ndarray | None,
     tx: np.ndarray | None,
 ) -> np.ndarray:
-    """``sel`` (sorted) without exact repeats: only readings sharing subject and time with a
-    neighbour can be one, so only those are compared (value, censoring, transmitter time)."""
+    """``sel`` (sorted) without exact repeats: only readings sharing subject and clock time
+    with a neighbour can be one, so only those are compared (local time, value, censoring,
+    transmitter time)."""
     if len(sel) < 2:
         return sel
-    c, tt = codes[sel], t[sel]
-    tie = (c[1:] == c[:-1]) & (tt[1:] == tt[:-1])
+    c, ck = codes[sel], clock[sel]
+    tie = (c[1:] == c[:-1]) & (ck[1:] == ck[:-1])
     if not tie.any():
         return sel
     cand = np.zeros(len(sel), dtype=bool)
     cand[1:] |= tie
     cand[:-1] |= tie
     ci = np.flatnonzero(cand)
-    key = {"c": c[ci], "t": tt[ci], "g": g[sel][ci]}
+    key = {"c": c[ci], "k": ck[ci], "t": t[sel][ci], "g": g[sel][ci]}
     if cens is not None:
         key["z"] = cens[sel][ci]
     if tx is not None:
@@ -470,7 +482,8 @@ def drop_warmup(
         Number of warm-up readings removed.
     """
     c = clean(readings)
-    r, codes, t, uniques = c.readings, c.codes, c.t_ns, c.subjects
+    r, codes, uniques = c.readings, c.codes, c.subjects
+    t = c.clock_ns if sensor_starts is None else c.t_ns  # given starts are local times
     if sensor_starts is None:
         d = np.diff(t).astype(np.float64) / _NS_PER_MIN
         first = np.ones(len(t), dtype=bool)

@@ -26,6 +26,7 @@ import pandas as pd
 from .clean import as_clean, clean, range_reduce
 from .core.errors import InputError
 from .core.rules import Rules
+from .core.schema import DEVICE_UNITS, MGDL_PER_MMOL
 
 __all__ = ["glycemic_metrics", "agp_percentiles", "METRIC_COLUMNS"]
 
@@ -69,10 +70,11 @@ def _prepare_groups(readings: Any, interval_min: float | None = None) -> tuple:
 
     Returns
     -------
-    t, per_min, gl, starts, stops, subjects, codes, interval
+    t, per_min, gl, starts, stops, subjects, codes, interval, mmol
         Times as integers in the column's own unit (``per_min`` units per minute), glucose
         (mg/dL), each subject's row range ``[starts, stops)``, the sorted subjects, the
-        per-row subject codes and each subject's sampling interval (minutes).
+        per-row subject codes, each subject's sampling interval (minutes) and which readings
+        the device reported in mmol/L (None when none say so).
     """
     rules = None if interval_min is None else Rules(interval_min=interval_min)
     c = as_clean(readings, rules)
@@ -85,8 +87,20 @@ def _prepare_groups(readings: Any, interval_min: float | None = None) -> tuple:
     per_min = 60 * {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
     gl = c.readings["glucose_mgdl"].to_numpy(dtype="float64")
     starts, stops = c.bounds[:-1], c.bounds[1:]
+    t = t.view("int64")
+    mmol = (
+        (c.readings[DEVICE_UNITS] == "mmol/L").to_numpy(dtype=bool)
+        if DEVICE_UNITS in c.readings.columns
+        else None
+    )
+    if len(t) > 1 and np.any((t[1:] < t[:-1]) & (c.codes[1:] == c.codes[:-1])):
+        # a clock change repeated local times (the clean stage orders by the device's clock):
+        # the metrics are defined on local time, as iglu's, so order by it here
+        o = np.lexsort((t, c.codes))
+        t, gl = t[o], gl[o]
+        mmol = None if mmol is None else mmol[o]
     return (
-        t.view("int64"),
+        t,
         per_min,
         gl,
         starts,
@@ -94,12 +108,13 @@ def _prepare_groups(readings: Any, interval_min: float | None = None) -> tuple:
         list(c.subjects),
         c.codes,
         c.interval_min.to_numpy(dtype=np.float64),
+        mmol if mmol is not None and mmol.any() else None,
     )
 
 
 def _prepare(readings: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """Sorted (subject code, time in ns, glucose) arrays of the clean readings, and the subjects."""
-    t, per_min, gl, _, _, subjects, codes, _ = _prepare_groups(readings)
+    t, per_min, gl, _, _, subjects, codes, _, _ = _prepare_groups(readings)
     return codes, t * (_NS_PER_MIN // per_min), gl, subjects
 
 
@@ -233,6 +248,7 @@ def _day_grid(
     np.subtract(gl[1:], gl[:-1], out=slope[:-1])
     with np.errstate(invalid="ignore", divide="ignore"):
         slope[:-1] /= buf[:-1]
+    slope[:-1][buf[:-1] == 0] = 0.0  # readings at one time own no grid point between them
     lasts = stops - 1
     slope[lasts] = 0.0
     gap = np.flatnonzero(buf[:-1] > inter_gap)
@@ -633,15 +649,34 @@ def _mage(
     return out
 
 
-def _bands(g: np.ndarray) -> np.ndarray:
-    """Band of each glucose value: 0 <54 | 1 54-<70 | 2 70-140 | 3 >140-180 | 4 >180-250 | 5 >250."""
+#: Consensus band limits (Battelino 2019/2023) in each unit: very low, low, tight, range, high.
+BAND_LIMITS: dict[str, tuple[float, float, float, float, float]] = {
+    "mg/dL": (54.0, 70.0, 140.0, 180.0, 250.0),
+    "mmol/L": (3.0, 3.9, 7.8, 10.0, 13.9),
+}
+
+
+def _bands_in(v: np.ndarray, limits: tuple[float, float, float, float, float]) -> np.ndarray:
+    very_low, low, tight, high, very_high = limits
     return (
-        (g >= 54).view(np.int8)
-        + (g >= 70).view(np.int8)
-        + (g > 140).view(np.int8)
-        + (g > 180).view(np.int8)
-        + (g > 250).view(np.int8)
+        (v >= very_low).view(np.int8)
+        + (v >= low).view(np.int8)
+        + (v > tight).view(np.int8)
+        + (v > high).view(np.int8)
+        + (v > very_high).view(np.int8)
     )
+
+
+def _bands(g: np.ndarray, mmol: np.ndarray | None = None) -> np.ndarray:
+    """Band of each glucose value (mg/dL): 0 <54 | 1 54-<70 | 2 70-140 | 3 >140-180 |
+    4 >180-250 | 5 >250, or by the mmol/L limits 3.0/3.9/7.8/10.0/13.9 for the readings
+    ``mmol`` marks, on the value as the device reported it (mg/dL / 18.0156, to 0.01 mmol/L):
+    a reading of 10.0 mmol/L is in range although 180.16 mg/dL is not."""
+    band = _bands_in(g, BAND_LIMITS["mg/dL"])
+    if mmol is not None and mmol.any():
+        v = np.round(g[mmol] / MGDL_PER_MMOL, 2)
+        band[mmol] = _bands_in(v, BAND_LIMITS["mmol/L"])
+    return band
 
 
 def _risk_f(g: np.ndarray) -> np.ndarray:
@@ -654,19 +689,20 @@ _MAX_HIST_MGDL = 4096
 
 
 def _level_stats(
-    gl: np.ndarray, starts: np.ndarray, stops: np.ndarray
+    gl: np.ndarray, starts: np.ndarray, stops: np.ndarray, mmol: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mean, SD (ddof=1), band counts (n_groups x 6), LBGI and HBGI of each subject's readings.
 
-    Whole-number readings (the usual CGM export) go through one per-subject histogram of the
-    values, so each reading is touched once; other values are reduced over each subject's
-    contiguous rows.
+    Whole-number readings (the usual mg/dL export) go through one per-subject histogram of the
+    values, so each reading is touched once; other values (and readings reported in mmol/L,
+    ``mmol``, banded by the mmol/L limits) are reduced over each subject's contiguous rows.
     """
     n_groups = len(starts)
     n = (stops - starts).astype(float)
     gi = gl.astype(np.int64)
     top = int(gi.max()) if len(gi) else 0
-    if top <= _MAX_HIST_MGDL and n_groups * (top + 1) <= 50_000_000 and np.array_equal(gi, gl):
+    hist_ok = mmol is None and top <= _MAX_HIST_MGDL and n_groups * (top + 1) <= 50_000_000
+    if hist_ok and np.array_equal(gi, gl):
         k = top + 1
         if n_groups > 1:  # bin of (subject, value): subject * k + value
             gi += np.repeat(np.arange(n_groups) * k, stops - starts)
@@ -688,7 +724,7 @@ def _level_stats(
     del gi
     lo, hi = starts, stops
     _, mean, sd = _range_mean_sd(gl, lo, hi, ok=np.ones(len(gl), dtype=bool))
-    band = _bands(gl)
+    band = _bands(gl, mmol)
     counts = np.stack(
         [range_reduce(np.add, band == b, lo, hi, dtype=np.intp) for b in range(6)], axis=1
     )
@@ -717,7 +753,9 @@ def glycemic_metrics(
     readings : pandas.DataFrame or CleanReadings
         Canonical readings: ``subject``, ``time`` (local, tz-naive), ``glucose_mgdl`` (mg/dL).
         Rows with missing glucose are ignored (a subject without any usable reading gets no
-        row); censored readings count at the device limit.
+        row); censored readings count at the device limit. Readings whose optional
+        ``device_units`` is ``"mmol/L"`` are put in the time-in-range bands by the mmol/L
+        consensus limits (3.0, 3.9, 7.8, 10.0, 13.9) as the device reported them.
     interval_min : float, optional
         Expected spacing of readings (min). By default the median spacing of each subject's
         consecutive distinct readings.
@@ -775,7 +813,9 @@ def glycemic_metrics(
     """
     if interval_min is not None and not interval_min > 0:
         raise InputError(f"interval_min must be > 0 minutes, got {interval_min!r}")
-    t, per_min, gl, starts, stops, subjects, _, interval = _prepare_groups(readings, interval_min)
+    t, per_min, gl, starts, stops, subjects, _, interval, mmol = _prepare_groups(
+        readings, interval_min
+    )
     n_groups = len(subjects)
     if n_groups == 0:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in METRIC_COLUMNS}).astype(
@@ -797,7 +837,7 @@ def glycemic_metrics(
     coverage = np.minimum(100.0, 100.0 * present / expected)
     del steps
 
-    mean, sd, counts, lbgi, hbgi = _level_stats(gl, starts, stops)
+    mean, sd, counts, lbgi, hbgi = _level_stats(gl, starts, stops, mmol)
     share = 100.0 * counts / n[:, None]
     tbr54, tbr70 = share[:, 0], share[:, 0] + share[:, 1]
     titr, tir = share[:, 2], share[:, 2] + share[:, 3]

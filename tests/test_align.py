@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from soleus_analysis import response
 from soleus_analysis.align import (
+    REASON_NO_READINGS,
     meal_curves,
     meal_responses,
     merge_meals,
@@ -629,7 +630,7 @@ def test_meal_responses_never_fails_on_any_mix_of_events(n_readings, kinds, offs
     assert len(out) <= n_meals and (n_meals == 0) == (len(out) == 0)
     assert (out["excluded_reason"].isna() == out["included"]).all()
     if n_readings == 0:
-        assert (out["excluded_reason"] == "no readings").all()
+        assert (out["excluded_reason"] == REASON_NO_READINGS).all()
 
 
 # --------------------------------------------------------------------------- issue 11: the edges

@@ -103,10 +103,11 @@ def test_dst_fallback_keeps_repeated_local_times_in_transmitter_order():
     rec = read_dexcom(FIX / "dst_fallback.csv")
     r = rec.readings
     assert len(r) == 6  # nothing dropped as a duplicate
-    # by local time, ties ordered by transmitter time (first pass of 01:xx before the second)
-    assert list(r["glucose_mgdl"]) == [100, 101, 113, 102, 114, 103]
+    # in the order the transmitter measured them: the whole first pass of 01:xx, then the
+    # repeated hour (interleaving by local time would put 113 between 101 and 102)
+    assert list(r["glucose_mgdl"]) == [100, 101, 102, 103, 113, 114]
     assert r["time"].duplicated().sum() == 2
-    assert list(r["transmitter_time_s"]) == [10000, 10300, 13900, 10600, 14200, 10900]
+    assert list(r["transmitter_time_s"]) == [10000, 10300, 10600, 10900, 13900, 14200]
 
 
 def test_bad_rows_dropped_with_reason_and_line():

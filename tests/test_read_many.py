@@ -60,8 +60,8 @@ def test_overlap_is_merged_and_counted(tmp_path):
 
 def test_repeats_within_one_file_are_kept(tmp_path):
     """The repeated local hour of a daylight-saving fall-back is kept in each file, and merged
-    only against the other export, not against itself. Readings stay in local-clock order (the
-    analysis windows need it); transmitter time orders the two readings of a repeated time."""
+    only against the other export, not against itself. Readings are in the order the device
+    measured them (its clock), so the repeated hour follows the first one."""
     first = _egv("2025-11-02 00:00", 24)  # 00:00 .. 01:55
     again = [(t, v + 7, tx + 3600) for t, v, tx in first[12:]]  # 01:00 .. 01:55 once more
     rows = first + again
@@ -71,9 +71,8 @@ def test_repeats_within_one_file_are_kept(tmp_path):
     assert len(rec.readings) == 36  # 24 + 12 repeated times, all kept once
     assert rec.provenance.rows_dropped["duplicate across files"] == 36 - 18
     r = rec.readings
-    assert r["time"].is_monotonic_increasing  # local clock order, as the analysis needs ...
-    for _, same in r.groupby("time"):  # ... and transmitter time orders each repeated time
-        assert same["transmitter_time_s"].is_monotonic_increasing
+    assert r["transmitter_time_s"].is_monotonic_increasing and r["transmitter_time_s"].is_unique
+    assert list(r["glucose_mgdl"].iloc[24:]) == [v for _, v, _ in again]  # second pass last
     assert r["time"].duplicated().sum() == 12
 
 

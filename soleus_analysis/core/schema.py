@@ -5,7 +5,9 @@ Readings (one row per sensor reading)
     ``glucose_mgdl`` (float64, mg/dL), ``censored`` (``"low"``/``"high"`` where the device reported
     only below/above its range, ``glucose_mgdl`` then holds the device limit; else missing),
     ``source`` (str, format/device). Readers may append extra columns after these
-    (e.g. ``transmitter_time_s`` for Dexcom, ``record_type`` for LibreView).
+    (e.g. ``transmitter_time_s`` for Dexcom, ``record_type`` for LibreView) and
+    ``device_units`` (:data:`DEVICE_UNITS`: ``"mg/dL"`` or ``"mmol/L"``, the units the device
+    reported the value in; glucose is classified by the consensus thresholds of those units).
 
 Events (one row per meal, bout of activity, insulin dose or note)
     ``subject``, ``time`` (start, local), ``end`` (local or NaT), ``kind`` (one of :data:`EVENT_KINDS`),
@@ -23,6 +25,13 @@ MGDL_PER_MMOL: float = 18.0156
 #: Subject id of a file that names no person: never the file name, which often carries the
 #: person's name (``CLARITY_Export_<Last>_<First>_<date>.csv``).
 DEFAULT_SUBJECT = "person 1"
+
+#: Optional reading column: the units the device reported each value in (``"mg/dL"`` or
+#: ``"mmol/L"``); missing means mg/dL.
+DEVICE_UNITS = "device_units"
+
+#: The glucose units a device may report in.
+GLUCOSE_UNITS: tuple[str, ...] = ("mg/dL", "mmol/L")
 
 #: pmol/L per µU/mL of insulin.
 PMOL_PER_UU: float = 6.0

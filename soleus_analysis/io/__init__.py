@@ -33,10 +33,13 @@ import inspect
 from collections.abc import Iterable
 from os import PathLike
 
+import numpy as np
 import pandas as pd
 
+from ..core.clock import device_clock_ns
 from ..core.errors import InputError
 from ..core.recording import Recording, combine_person, combine_provenance
+from ..core.schema import DEVICE_UNITS, GLUCOSE_UNITS
 from .base import check_input_file, file_sha256
 from .detect import all_readers, all_tables, detect_format
 from .lab import read_lab
@@ -85,6 +88,9 @@ def _read(
     rec = readers[name](path, **options)
     rec.provenance.check()
     rec.provenance.sha256 = file_sha256(path)
+    units = rec.provenance.units
+    if len(rec.readings) and DEVICE_UNITS not in rec.readings and units in GLUCOSE_UNITS:
+        rec.readings[DEVICE_UNITS] = units  # the units the values were reported in
     return rec
 
 
@@ -276,10 +282,10 @@ def read_many(
         if name == "readings":
             _refuse_two_devices(df.loc[~dup], paths)
         keep = df.loc[~dup].drop(columns="_file")
-        sort = ["subject", "time"] + (
-            ["transmitter_time_s"] if "transmitter_time_s" in keep else []
-        )
-        out[name] = keep.sort_values(sort, kind="stable").reset_index(drop=True)
+        if name == "readings" and "transmitter_time_s" in keep:
+            out[name] = _in_device_order(keep)
+        else:
+            out[name] = keep.sort_values(["subject", "time"], kind="stable").reset_index(drop=True)
     prov = combine_provenance([r.provenance for r in recs])
     n_merged = merged["readings"] + merged["events"]
     prov.rows_kept -= n_merged
@@ -291,6 +297,18 @@ def read_many(
         provenance=prov,
         sources=[r.provenance for r in recs],
     )
+
+
+def _in_device_order(readings: pd.DataFrame) -> pd.DataFrame:
+    """Readings sorted by subject and the device's clock (local time for ties)."""
+    codes = pd.factorize(readings["subject"], sort=True)[0]
+    local = readings["time"].to_numpy(dtype="datetime64[ns]").view("i8")
+    tx = pd.to_numeric(readings["transmitter_time_s"], errors="coerce").to_numpy(np.float64)
+    tid = (
+        readings["transmitter_id"].to_numpy(dtype=object) if "transmitter_id" in readings else None
+    )
+    clock = device_clock_ns(codes, local, tx, tid)
+    return readings.iloc[np.lexsort((local, clock, codes))].reset_index(drop=True)
 
 
 #: two exports whose distinct readings share more than this span are two devices worn at once

@@ -44,7 +44,7 @@ from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReference
 
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
-from ..core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL
+from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL
 from .base import check_input_file, read_head, warn_dropped
 from .spu_text import SPU_RE
 
@@ -363,6 +363,7 @@ def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.D
             "glucose_mgdl": mgdl[keep.to_numpy()],
             "censored": None,
             "source": SOURCE,
+            DEVICE_UNITS: np.where(is_mmol[keep].to_numpy(), "mmol/L", "mg/dL").astype(object),
         }
     )
 

@@ -12,8 +12,9 @@ Rules this reader follows:
 - Units come only from the glucose column name (``mg/dL`` or ``mmol/L``); mmol/L values are
   converted with :data:`~soleus_analysis.core.schema.MGDL_PER_MMOL`.
 - Every ``EGV`` row is one reading, including repeated local times (daylight-saving fall-back,
-  phone time-zone change). Readings carry ``transmitter_time_s`` and are sorted by
-  ``(time, transmitter_time_s)`` so repeated local times keep their true order.
+  phone time-zone change). Readings carry ``transmitter_time_s`` and are sorted by the
+  device's clock (:func:`~soleus_analysis.core.clock.device_clock_ns`), so the hour a fall-back
+  repeats stays in the order it was measured.
 - ``Low`` / ``High`` are censored readings at the G6/G7 display limits 40 and 400 mg/dL.
 - Preamble rows are counted as dropped; personal data go only into ``provenance.metadata``.
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..core.clock import device_clock_ns
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import (
@@ -243,7 +245,7 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     Recording
         ``readings``: one row per ``EGV`` row (glucose in mg/dL; ``Low``/``High`` censored at
         40/400 mg/dL), with extra columns ``transmitter_time_s`` (Int64, seconds) and
-        ``transmitter_id``, sorted by ``(time, transmitter_time_s)``. ``events``: insulin
+        ``transmitter_id``, in the device's clock order. ``events``: insulin
         (``insulin_u`` in units, label Fast-/Long-Acting), carbs (kind ``meal``, ``carbs_g`` in
         g), exercise (``intensity``, ``end`` = start + duration; kind ``spu`` when its text
         names soleus pushups), health (label = subtype) and notes. ``provenance``: every row
@@ -462,12 +464,17 @@ def _readings(
     if rows.has("transmitter_id"):
         tid = rows.raw("transmitter_id", egv)[ok]
         out["transmitter_id"] = np.where(tid == "", None, tid)
-    tv = out["time"].to_numpy()
-    if len(out) > 1:
-        dt = np.diff(tv)
-        ordered = (dt > np.timedelta64(0)) | ((dt == np.timedelta64(0)) & (np.diff(tt) >= 0))
-        if not (ordered.all() and not np.isnat(tv).any()):
-            out = out.sort_values(["time", "transmitter_time_s"], kind="stable")
+    if len(out) > 1:  # in the order the device measured them (its clock), local time for ties
+        local = out["time"].to_numpy(dtype="datetime64[ns]").view("i8")
+        clock = device_clock_ns(
+            np.zeros(len(out), dtype=np.int64),
+            local,
+            tt,
+            out["transmitter_id"].to_numpy(dtype=object) if "transmitter_id" in out else None,
+        )
+        order = np.lexsort((local, clock))
+        if np.any(order != np.arange(len(out))):
+            out = out.iloc[order]
     return out.reset_index(drop=True)
 
 
