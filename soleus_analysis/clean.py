@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .core.clock import device_clock_ns
+from .core.clock import readings_clock_ns
 from .core.rules import Rules
 from .core.schema import CENSORED_HIGH, CENSORED_LOW, DEFAULT_SUBJECT
 from .core.validate import check_frame, check_readings
@@ -118,7 +118,7 @@ def clean(data: Any, rules: Rules | dict | None = None) -> CleanReadings:
     Steps, in order: drop readings without a time (``"no time"``) or without a glucose value
     (``"no glucose value"``) or with glucose at or below 0 mg/dL (``"glucose not above 0
     mg/dL"``); sort by subject and the device's clock (local time, corrected from
-    ``transmitter_time_s`` where the export has it, so the hour a daylight-saving fall-back
+    ``transmitter_time_s`` or ``utc_time_s`` where the export has it, so the hour a daylight-saving fall-back
     repeats stays in the order it was measured); drop exact duplicates (same subject, time,
     glucose, censoring and transmitter time: the same reading exported twice, ``"duplicate
     reading"``); infer each subject's sampling interval and find the gaps, on that clock.
@@ -153,13 +153,8 @@ def clean(data: Any, rules: Rules | dict | None = None) -> CleanReadings:
         pd.to_numeric(readings["transmitter_time_s"], errors="coerce").to_numpy(np.float64)
         if "transmitter_time_s" in readings.columns
         else None
-    )
-    tx_id = (
-        readings["transmitter_id"].to_numpy(dtype=object)
-        if tx is not None and "transmitter_id" in readings.columns
-        else None
-    )
-    clock = device_clock_ns(codes, t, tx, tx_id) if tx is not None else t
+    )  # part of what makes two readings the same one
+    clock = readings_clock_ns(readings, codes)
     sel, sorted_ = _device_order(np.flatnonzero(ok), codes, clock, t)
     cens = readings["censored"].to_numpy(dtype=object) if "censored" in readings.columns else None
     sel = _drop_exact_duplicates(sel, codes, clock, t, g, cens, tx)

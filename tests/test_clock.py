@@ -169,3 +169,54 @@ def test_local_to_clock_takes_the_first_pass_of_a_repeated_time():
     when = np.array([MIDNIGHT + pd.Timedelta(m) for m in ("90min", "150min")], dtype="M8[ns]")
     got = (local_to_clock_ns(local, clock, when.view("i8")) - local[0]) // NS
     assert list(got) == [90, 210]  # 01:30 first pass; 02:30 local is after the change
+
+
+def _fall_back_instants():
+    """(UTC instant, local time string with its offset) every 5 min across the US fall-back."""
+    utc = pd.Timestamp("2024-11-03 04:00") + pd.to_timedelta(np.arange(0, 301, 5), unit="min")
+    off = np.where(utc < pd.Timestamp("2024-11-03 06:00"), -4, -5)  # EDT, then EST
+    local = utc + pd.to_timedelta(off, unit="h")
+    return utc, local, off
+
+
+def test_nightscout_across_a_fall_back_orders_by_the_instant(tmp_path):
+    import json
+
+    utc, local, off = _fall_back_instants()
+    elapsed = np.asarray((utc - utc[0]).total_seconds() / 60.0)
+    entries = [
+        {
+            "type": "sgv",
+            "sgv": float(g),
+            "date": int(u.value // 1_000_000),
+            "dateString": f"{lt:%Y-%m-%dT%H:%M:%S}.000{o:+03d}:00",
+        }
+        for u, lt, o, g in zip(utc, local, off, triangle(elapsed, 90.0), strict=True)
+    ]
+    path = tmp_path / "entries.json"
+    path.write_text(json.dumps(entries[::-1]))  # Nightscout serves newest first
+    rec = read_cgm(path)
+    assert rec.readings["utc_time_s"].is_monotonic_increasing
+    row = meal_responses(rec, pd.DataFrame({"time": [MIDNIGHT + pd.Timedelta("90min")]}))
+    assert row.iloc[0]["n_readings"] == 25
+    assert row.iloc[0]["iauc_mgdl_min"] == pytest.approx(3600.0, abs=1e-9)
+
+
+def test_apple_health_across_a_fall_back_orders_by_the_instant(tmp_path):
+    utc, local, off = _fall_back_instants()
+    elapsed = np.asarray((utc - utc[0]).total_seconds() / 60.0)
+    recs = "\n".join(
+        f' <Record type="HKQuantityTypeIdentifierBloodGlucose" sourceName="CGM" unit="mg/dL"'
+        f' value="{g:g}" startDate="{lt:%Y-%m-%d %H:%M:%S} {o:+03d}00"'
+        f' endDate="{lt:%Y-%m-%d %H:%M:%S} {o:+03d}00"/>'
+        for lt, o, g in zip(local, off, triangle(elapsed, 90.0), strict=True)
+    )
+    path = tmp_path / "export.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n'
+        f' <ExportDate value="2024-11-04 00:00:00 -0500"/>\n{recs}\n</HealthData>\n'
+    )
+    rec = read_cgm(path)
+    row = meal_responses(rec, pd.DataFrame({"time": [MIDNIGHT + pd.Timedelta("90min")]}))
+    assert row.iloc[0]["n_readings"] == 25
+    assert row.iloc[0]["iauc_mgdl_min"] == pytest.approx(3600.0, abs=1e-9)

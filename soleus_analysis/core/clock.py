@@ -3,8 +3,9 @@
 CGM exports stamp readings with the *local wall-clock* time of the phone or receiver. That clock
 repeats an hour at a daylight-saving fall-back, skips one in spring, and jumps when a traveller
 changes time zone. Dexcom exports also carry the transmitter's own counter
-(``transmitter_time_s``, seconds since the transmitter started), which does neither. From the two
-this module builds a monotone clock:
+(``transmitter_time_s``, seconds since the transmitter started) and Nightscout and Apple Health
+the UTC instant (``utc_time_s``), which do neither. From the two this module builds a monotone
+clock:
 
 ``clock = local + shift``, where ``shift`` (a whole number of 15-minute steps) is 0 at the start
 of a subject's data and changes exactly where the difference between local time and transmitter
@@ -22,7 +23,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["device_clock_ns", "local_to_clock_ns", "SESSION_JUMP_S", "CLOCK_STEP_S"]
+__all__ = [
+    "CLOCK_COLUMNS",
+    "CLOCK_STEP_S",
+    "SESSION_JUMP_S",
+    "device_clock_ns",
+    "local_to_clock_ns",
+    "readings_clock_ns",
+]
+
+#: Reading columns that hold a clock that never repeats, in order of preference: the Dexcom
+#: transmitter's counter (s) and the UTC instant (s since 1970; Nightscout, Apple Health).
+CLOCK_COLUMNS: tuple[str, ...] = ("transmitter_time_s", "utc_time_s")
 
 _NS = 1_000_000_000
 
@@ -110,6 +122,22 @@ def device_clock_ns(
     shift_o += np.repeat(carried, np.diff(np.append(starts, len(o))))
     clock[has[o]] = loc[o] + shift_o
     return clock
+
+
+def readings_clock_ns(readings: pd.DataFrame, subject_codes: np.ndarray) -> np.ndarray:
+    """:func:`device_clock_ns` of a readings frame from its first :data:`CLOCK_COLUMNS` column
+    (split by ``transmitter_id`` when present); the local times when it has none."""
+    local = readings["time"].to_numpy(dtype="datetime64[ns]").view("i8")
+    for col in CLOCK_COLUMNS:
+        if col in readings.columns:
+            secs = pd.to_numeric(readings[col], errors="coerce").to_numpy(np.float64)
+            ids = (
+                readings["transmitter_id"].to_numpy(dtype=object)
+                if col == "transmitter_time_s" and "transmitter_id" in readings.columns
+                else None
+            )
+            return device_clock_ns(subject_codes, local, secs, ids)
+    return local.copy()
 
 
 def local_to_clock_ns(

@@ -36,7 +36,7 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
-from ..core.clock import device_clock_ns
+from ..core.clock import CLOCK_COLUMNS, readings_clock_ns
 from ..core.errors import InputError
 from ..core.recording import Recording, combine_person, combine_provenance
 from ..core.schema import DEVICE_UNITS, GLUCOSE_UNITS
@@ -282,7 +282,7 @@ def read_many(
         if name == "readings":
             _refuse_two_devices(df.loc[~dup], paths)
         keep = df.loc[~dup].drop(columns="_file")
-        if name == "readings" and "transmitter_time_s" in keep:
+        if name == "readings" and any(c in keep for c in CLOCK_COLUMNS):
             out[name] = _in_device_order(keep)
         else:
             out[name] = keep.sort_values(["subject", "time"], kind="stable").reset_index(drop=True)
@@ -303,11 +303,7 @@ def _in_device_order(readings: pd.DataFrame) -> pd.DataFrame:
     """Readings sorted by subject and the device's clock (local time for ties)."""
     codes = pd.factorize(readings["subject"], sort=True)[0]
     local = readings["time"].to_numpy(dtype="datetime64[ns]").view("i8")
-    tx = pd.to_numeric(readings["transmitter_time_s"], errors="coerce").to_numpy(np.float64)
-    tid = (
-        readings["transmitter_id"].to_numpy(dtype=object) if "transmitter_id" in readings else None
-    )
-    clock = device_clock_ns(codes, local, tx, tid)
+    clock = readings_clock_ns(readings, codes)
     return readings.iloc[np.lexsort((local, clock, codes))].reset_index(drop=True)
 
 

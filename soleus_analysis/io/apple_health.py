@@ -196,7 +196,7 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
     quantity = {GLUCOSE: ("glucose", glucose), CARBS: ("carbs", carbs)}
 
     def flush(key: str, dest: dict[str, list]) -> None:  # keep memory small: typed arrays
-        chunks[key].append(_compact(dest))
+        chunks[key].append(_compact(dest, key == "glucose"))
         for v in dest.values():
             v.clear()
 
@@ -283,7 +283,7 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
     for key, rest in (("glucose", glucose), ("carbs", carbs), ("insulin", insulin)):
         if len(rest["line"]) >= chunk:
             flush(key, rest)
-        chunks[key].append(_compact(rest))
+        chunks[key].append(_compact(rest, key == "glucose"))
     return {
         "glucose": pd.concat(chunks["glucose"], ignore_index=True),
         "carbs": pd.concat(chunks["carbs"], ignore_index=True),
@@ -306,6 +306,17 @@ def parse_local_times(values: pd.Series) -> pd.Series:
     return out.astype("datetime64[ns]")
 
 
+def parse_utc_offsets(values: pd.Series) -> pd.Series:
+    """Minutes east of UTC written at the end of Apple Health dates (``+0100`` -> 60, ``Z`` ->
+    0); NaN where a date carries none."""
+    s = pd.Series(values, dtype="object").astype(str).str.strip()
+    m = s.str.extract(r"([+-])(\d{2}):?(\d{2})$|(Z)$")
+    sign = np.where(m[0] == "-", -1.0, 1.0)
+    mins = pd.to_numeric(m[1], errors="coerce") * 60 + pd.to_numeric(m[2], errors="coerce")
+    out = pd.Series(sign * mins.to_numpy(dtype=float), index=s.index)
+    return out.where(m[3].isna(), 0.0)
+
+
 def _frame(raw: dict[str, list]) -> pd.DataFrame:
     """Lists of attribute strings -> DataFrame (object columns, int ``line``), also when empty."""
     return pd.DataFrame(
@@ -313,10 +324,14 @@ def _frame(raw: dict[str, list]) -> pd.DataFrame:
     )
 
 
-def _compact(raw: dict[str, list]) -> pd.DataFrame:
-    """Attribute strings of quantity records -> typed columns (``time``, ``num``, categories)."""
+def _compact(raw: dict[str, list], offsets: bool = False) -> pd.DataFrame:
+    """Attribute strings of quantity records -> typed columns (``time``, ``num``, categories;
+    with ``offsets`` also ``utc_offset_min``, minutes east of UTC)."""
     df = _frame(raw)
-    df["time"] = parse_local_times(df.pop("date"))
+    date = df.pop("date")
+    df["time"] = parse_local_times(date)
+    if offsets:
+        df["utc_offset_min"] = parse_utc_offsets(date).astype("float32")
     df["num"] = pd.to_numeric(df.pop("value"), errors="coerce").astype("float64")
     for c in ("unit", "reason"):
         if c in df:
@@ -364,6 +379,12 @@ def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.D
             "censored": None,
             "source": SOURCE,
             DEVICE_UNITS: np.where(is_mmol[keep].to_numpy(), "mmol/L", "mg/dL").astype(object),
+            # the instant (s since 1970), where the date gave its offset: orders readings
+            # across a daylight-saving or time-zone change
+            "utc_time_s": (
+                df.loc[keep, "time"].to_numpy(dtype="datetime64[ns]").view("i8") / 1e9
+                - 60.0 * df.loc[keep, "utc_offset_min"].to_numpy(dtype=np.float64)
+            ),
         }
     )
 

@@ -11,7 +11,8 @@ Entries
     Only ``type == "sgv"`` rows become readings (``sgv`` is mg/dL); ``mbg``/``cal`` rows are
     counted as dropped ``"type mbg (meter)"``/``"type cal (calibration)"``. Repeats (same
     ``date`` and ``sgv``, often with different ``_id``) are dropped as ``"duplicate"``.
-    Readings are ordered by their UTC instant, so a time-zone change keeps the true order.
+    Readings are ordered by their UTC instant, kept as ``utc_time_s`` (s since 1970) so the
+    clean stage orders them on that clock across a daylight-saving or time-zone change.
     The CSV form has no header: ``dateString,date,sgv,direction,device`` (comma or tab).
 
 Treatments
@@ -204,7 +205,9 @@ def _entries_frame(
     prov.drop("duplicate", n)
     if n:
         prov.warn(f"{n} duplicate entries (same date and sgv) removed")
-    out = out.loc[~dup].drop(columns=["_utc", "_where"]).reset_index(drop=True)
+    out = out.loc[~dup].drop(columns=["_where"]).reset_index(drop=True)
+    utc_ns = out.pop("_utc").to_numpy(dtype="datetime64[ns]").view("i8")
+    out["utc_time_s"] = utc_ns / 1e9  # the instant: orders readings across clock changes
     prov.rows_kept = len(out)
     if out.empty:
         prov.warn("no sgv readings in this file")
