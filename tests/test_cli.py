@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -122,6 +123,19 @@ def test_plan_writes_a_schedule_the_log_reader_takes_back_and_power_from_data(ru
         float(ln.split(":")[1].strip("% ")) for ln in res.output.splitlines() if "meals:" in ln
     ]
     assert powers == sorted(powers) and all(0 <= p <= 100 for p in powers)  # more meals, more power
+    # meals needed, against the normal-approximation closed form for a two-group comparison of
+    # log responses: m = 4 (z_0.975 + z_0.8)^2 s^2 / log(0.7)^2, s from the printed CV
+    import re
+
+    from scipy.stats import norm
+
+    cv = float(re.search(r"CV (\d+)% between comparable meals", res.output).group(1)) / 100
+    need = re.search(r"meals needed for 80% power: (\d+) \((\d+) with", res.output)
+    assert need, res.output
+    s2 = np.log1p(cv**2)
+    closed = 4 * (norm.ppf(0.975) + norm.ppf(0.8)) ** 2 * s2 / np.log(0.7) ** 2
+    assert abs(int(need.group(1)) - closed) <= max(15, 0.15 * closed)
+    assert int(need.group(2)) == int(need.group(1)) // 2
     # nothing ticked as done yet: every row is counted as planned-but-not-done, none kept
     rec = sa.read_events(out)
     sched = pd.read_csv(out)

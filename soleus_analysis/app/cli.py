@@ -650,6 +650,11 @@ def cohort(
     )
 
 
+#: power the planner sizes an experiment for, and the largest experiment it considers (meals)
+PLAN_POWER = 0.8
+PLAN_MAX_MEALS = 300
+
+
 @main.command(
     epilog="Examples:\n\n\b\n  soleus plan --meals 42 --start 2026-12-01 --seed 1 -o schedule.csv --ics schedule.ics\n"
     "  soleus plan --meals 42 --from my_clarity_export.csv --events my_log.csv -o schedule.csv\n\n"
@@ -724,12 +729,27 @@ def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduc
 
         rec = _load_person(from_cgm, events, None)
         meals, _, _ = person_meals(rec)
-        pw = compare.power_n_of_1(reduction, [20, 40, 60, 80, 120, 160], from_data=meals, seed=seed)
+        grid = list(range(10, PLAN_MAX_MEALS + 1, 10))
+        pw = compare.power_n_of_1(reduction, grid, from_data=meals, seed=seed)
+        need = compare.n_needed(pw, PLAN_POWER)
+        cv = float(pw["residual_cv"].iloc[0])
         click.echo(
-            f"power to detect a {reduction:g}% reduction, from your own meal-to-meal variability:"
+            f"power to detect a {reduction:g}% reduction, from your own meal-to-meal variability "
+            f"(CV {100 * cv:.0f}% between comparable meals, {len(meals)} meals read):"
         )
-        for _, r in pw.iterrows():
+        for _, r in pw.loc[pw["meals"].isin([20, 40, 60, 80, 120, 160])].iterrows():
             click.echo(f"  {int(r['meals']):>4} meals: {100 * r['power']:.0f}%")
+        if need is None:
+            click.echo(
+                f"meals needed for {100 * PLAN_POWER:.0f}% power: more than {PLAN_MAX_MEALS} "
+                f"(a {reduction:g}% reduction is small next to this variability)"
+            )
+        else:
+            click.echo(
+                f"meals needed for {100 * PLAN_POWER:.0f}% power: {need} "
+                f"({need // 2} with soleus pushups, {need - need // 2} without)"
+                + (f"; this schedule has {n_meals}" if n_meals < need else "")
+            )
 
 
 def _protocol_options(
