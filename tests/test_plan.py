@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -112,3 +113,32 @@ def test_a_schedule_reads_back_with_its_blocks_and_without_warnings(tmp_path):
     readings = pd.DataFrame({"subject": "person 1", "time": t, "glucose_mgdl": 100.0})
     out = meal_responses(readings, log.events)
     assert out["block"].tolist() == meals["block"].tolist()
+
+
+def test_the_person_effect_permutes_within_the_schedule_blocks():
+    """The randomisation test of the person's effect re-randomises as the schedule did: within
+    its blocks (complete shuffling would also break the slot balance the planner made)."""
+    from soleus_analysis.compare import n_of_1
+    from soleus_analysis.pipeline import person_effect
+
+    s = make_schedule(24, start="2026-01-05", seed=11)
+    meals = s.loc[s["kind"] == "meal"].reset_index(drop=True)
+    rng = np.random.default_rng(4)
+    spu = (meals["condition"] == "spu").to_numpy()
+    slot = pd.Categorical(meals["slot"]).codes
+    meals = pd.DataFrame(
+        {
+            "subject": "person 1",
+            "meal_time": pd.to_datetime(meals["start"]),
+            "condition": meals["condition"],
+            "spu_minutes": np.where(spu, 30.0, 0.0),
+            "iauc_mgdl_min": np.exp(8 + 0.4 * slot - 0.3 * spu + rng.normal(0, 0.3, len(meals))),
+            "excluded_reason": None,
+            "block": meals["block"],
+        }
+    )
+    effect, _, _ = person_effect(meals)
+    blocked = n_of_1(meals, block="block").iloc[0]
+    free = n_of_1(meals).iloc[0]
+    assert effect.iloc[0]["p_permutation"] == blocked["p_permutation"]
+    assert blocked["p_permutation"] != free["p_permutation"]
