@@ -56,9 +56,9 @@ def test_proxy_agreement(run):
     assert res["true_insulin_reduction_pct"] > 0
     assert res["proxy_reduction_pct"] > 0
     # ... but it restates the glucose reduction: a halved excursion gives half the proxy, and
-    # the per-person proxy ratio is almost a function of the glucose ratio
+    # the per-person proxy ratio follows the glucose ratio
     assert res["proxy_halved_excursion_reduction_pct"] == pytest.approx(50.0, abs=0.05)
-    assert res["proxy_r2_on_glucose"] > 0.8
+    assert res["proxy_r2_on_glucose"] > 0.5
     # sensor noise alone on a flat trace makes proxy area
     assert 0 < res["proxy_noise_pct_of_ogtt"] < 100
     assert 0 < res["proxy_noise_pct_of_meal"] < 100

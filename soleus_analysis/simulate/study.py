@@ -570,7 +570,7 @@ def _finish_events(events: pd.DataFrame, proto: Protocol) -> pd.DataFrame:
 def _transmitter_id(rng: np.random.Generator, generation: str) -> str:
     chars = np.array(list("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"))
     body = "".join(rng.choice(chars, 5))
-    return ("8" + body) if generation == "dexcom_g6" else body + "X"
+    return ("8" + body) if generation.startswith("dexcom_g6") else body + "X"
 
 
 def _crossover_cgm(

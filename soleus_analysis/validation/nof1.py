@@ -1,10 +1,11 @@
 """Validation of the N-of-1 analysis on simulated self-trackers.
 
 :func:`validate_nof1` simulates many self-trackers on the ``freeliving`` protocol (14 days, three
-meals a day, 30 min of soleus pushups (SPU) after a random half of the meals, Dexcom G7), runs
+meals a day, 30 min of soleus pushups (SPU) after half of the meals, randomised within blocks of
+two meals per meal slot as the planner does, Dexcom G7), runs
 the same analysis a self-tracker gets (:func:`soleus_analysis.align.meal_responses` on the noisy
 CGM readings and logged events, then :func:`soleus_analysis.compare.n_of_1`) and compares each
-person's estimate with that person's *true* reduction. :func:`summarise_nof1` turns that into
+person's estimate with that person's *true* effect. :func:`summarise_nof1` turns that into
 the two acceptance figures, CI coverage and the false-positive rate without an SPU effect (with
 the same summary, coverage rule and interval of a rate as the crossover trials of
 :mod:`soleus_analysis.validation.trials`), and :func:`nof1_acceptance` checks them against
