@@ -5,7 +5,9 @@ effect and as many without any effect (``spu_gain=0``), analyses each one's nois
 events exactly as a self-tracker's data are analysed, and prints
 (:func:`soleus_analysis.validation.nof1.summarise_nof1`, every figure computed there):
 
-- coverage: % of people whose 95% CI holds their true N-of-1 reduction (target >= 90%);
+- coverage: % of people whose 95% CI holds their true N-of-1 reduction (target >= 90%), the
+  truth defined by the simulator from both potential outcomes of every meal
+  (:func:`soleus_analysis.simulate.person_effect`);
 - false-positive rate: % of people without an effect with randomisation-test p < 0.05
   (target <= 5%), with a Wilson 95% CI.
 

@@ -14,10 +14,10 @@ from soleus_analysis import io
 from soleus_analysis.align import meal_responses, recognised_events, recognition_summary
 from soleus_analysis.app.plan import make_schedule
 from soleus_analysis.core.recording import Recording
+from soleus_analysis.simulate import blocked_assignment, person_effect
 from soleus_analysis.validation.nof1 import (
     VALIDATION_COLUMNS,
     nof1_acceptance,
-    nof1_truth,
     summarise_nof1,
     validate_nof1,
 )
@@ -27,48 +27,118 @@ FIX = Path(__file__).parent / "fixtures" / "nof1"
 
 
 # ------------------------------------------------------------------ the true estimand
+# The truth is the simulator's definition from both potential outcomes of every meal
+# (soleus_analysis.simulate.person_effect), never an estimator run on noise-free data.
 
 
-def _truth_frame(factor: float, carbs: np.ndarray, spu: np.ndarray) -> pd.DataFrame:
-    """Noise-free responses exactly log-linear in carbs, times ``factor`` on SPU meals."""
+def _truth_frame(factor, carbs: np.ndarray, spu: np.ndarray) -> pd.DataFrame:
+    """Potential outcomes exactly log-linear in carbs, the SPU outcome ``factor`` times control."""
     n = len(carbs)
     times = pd.Timestamp("2025-06-02 08:00") + pd.to_timedelta(np.arange(n) * 24, unit="h")
-    value = 1000.0 * np.exp(0.01 * carbs) * np.where(spu, factor, 1.0)
+    control = 1000.0 * np.exp(0.01 * carbs)
+    with_spu = control * np.broadcast_to(np.asarray(factor, dtype=float), (n,))
     return pd.DataFrame(
         {
             "subject": "p01",
             "condition": np.where(spu, "spu", "control"),
             "meal_time": times,
             "carbs_g": carbs,
-            "glucose_iauc_mgdl_min": value,
+            "glucose_iauc_mgdl_min": np.where(spu, with_spu, control),
+            "glucose_iauc_control_mgdl_min": control,
+            "glucose_iauc_spu_mgdl_min": with_spu,
         }
     )
 
 
-def test_nof1_truth_recovers_the_factor_with_imbalanced_carbs():
-    # SPU meals get more carbs: the adjusted ratio is exactly the factor (0.6 -> 40%), while the
-    # ratio of arithmetic means is not (computed here by hand).
+def test_person_effect_recovers_the_factor_with_imbalanced_carbs():
+    # SPU meals get more carbs: the potential-outcome truth is exactly the factor (0.6 -> 40%)
+    # whatever the assignment; the ratio of arithmetic means is not when the factor varies
     carbs = np.array([40, 50, 60, 70, 80, 90, 100, 110], dtype=float)
     spu = np.array([0, 0, 0, 1, 0, 1, 1, 1], dtype=bool)
     t = _truth_frame(0.6, carbs, spu)
-    out = nof1_truth(t).iloc[0]
-    assert out["true_pct"] == pytest.approx(40.0, abs=1e-8)
-    v = t["glucose_iauc_mgdl_min"].to_numpy()
-    expected_ratio = 100 * (1 - v[spu].mean() / v[~spu].mean())
-    assert out["true_ratio_of_means_pct"] == pytest.approx(expected_ratio)
-    assert expected_ratio < 40 - 1  # the two estimands differ here
+    out = person_effect(t).iloc[0]
+    assert out["true_reduction_geomean_pct"] == pytest.approx(40.0, abs=1e-8)
     assert out["n_meals"] == 8
+    # a factor that varies by meal: the truth is the geometric mean of the factors, by hand
+    factor = np.linspace(0.4, 0.8, 8)
+    t = _truth_frame(factor, carbs, spu)
+    out = person_effect(t).iloc[0]
+    assert out["true_reduction_geomean_pct"] == pytest.approx(
+        100 * (1 - np.exp(np.mean(np.log(factor)))), abs=1e-8
+    )
+    y0 = t["glucose_iauc_control_mgdl_min"].to_numpy()
+    expected_ratio = 100 * (1 - (factor * y0).mean() / y0.mean())
+    assert out["true_ratio_of_means_pct"] == pytest.approx(expected_ratio)
+    assert abs(expected_ratio - out["true_reduction_geomean_pct"]) > 1  # the two differ here
 
 
-def test_nof1_truth_restricted_to_given_meals():
+def test_person_effect_needs_both_outcomes_and_ignores_the_assignment():
     carbs = np.full(8, 60.0)
-    spu = np.array([0, 1] * 4, dtype=bool)
-    t = _truth_frame(0.5, carbs, spu)
-    # spoil two meals; excluding them restores the exact 50%
-    t.loc[[0, 1], "glucose_iauc_mgdl_min"] = [10.0, 5000.0]
-    keep = t["meal_time"].iloc[2:]
-    assert nof1_truth(t, keep).iloc[0]["true_pct"] == pytest.approx(50.0, abs=1e-8)
-    assert nof1_truth(t, keep).iloc[0]["n_meals"] == 6
+    t = _truth_frame(0.5, carbs, np.array([0, 1] * 4, dtype=bool))
+    other = _truth_frame(0.5, carbs, np.array([1, 1, 1, 0, 0, 0, 0, 1], dtype=bool))
+    assert person_effect(t).iloc[0]["true_reduction_geomean_pct"] == pytest.approx(50.0)
+    assert person_effect(other).iloc[0]["true_reduction_geomean_pct"] == pytest.approx(50.0)
+    with pytest.raises(ValueError, match="potential outcomes"):
+        person_effect(t.drop(columns=["glucose_iauc_spu_mgdl_min"]))
+
+
+def test_blocked_assignment_is_the_planners_design():
+    slots = ["breakfast", "lunch", "dinner"]
+    spu, block = blocked_assignment(7, slots, 2, 0.5, np.random.default_rng(3))
+    assert len(spu) == len(block) == 21
+    assert block[0] == "breakfast-1" and block[3] == "breakfast-1" and block[6] == "breakfast-2"
+    tab = pd.DataFrame({"spu": spu, "block": block})
+    sizes = tab.groupby("block")["spu"].agg(["sum", "size"])
+    full = sizes[sizes["size"] == 2]
+    assert len(full) == 9 and (full["sum"] == 1).all()  # one SPU meal per complete block
+    assert (sizes["size"] == 1).sum() == 3  # day 7: each slot's incomplete last block
+    # the incomplete block is random: over many draws about half of its meals get SPU
+    last = [
+        blocked_assignment(7, slots, 2, 0.5, np.random.default_rng(k))[0][18] for k in range(400)
+    ]
+    assert 0.4 < np.mean(last) < 0.6
+
+
+def test_simulated_potential_outcomes():
+    from soleus_analysis.simulate import simulate_study
+
+    s = simulate_study("freeliving", seed=5, days=2)
+    t = s.truth
+    factual = t["glucose_iauc_mgdl_min"].to_numpy()
+    is_spu = (t["condition"] == "spu").to_numpy()
+    # the factual value is one of the two potential outcomes; SPU lowers every meal's
+    np.testing.assert_allclose(
+        factual,
+        np.where(is_spu, t["glucose_iauc_spu_mgdl_min"], t["glucose_iauc_control_mgdl_min"]),
+    )
+    assert (t["glucose_iauc_spu_mgdl_min"] < t["glucose_iauc_control_mgdl_min"]).all()
+    assert list(t["block"].iloc[:3]) == ["breakfast-1", "lunch-1", "dinner-1"]
+    eff = s.person_truth().iloc[0]
+    assert eff["n_meals"] == 6
+    assert 0 < eff["true_reduction_geomean_pct"] < 60
+    # without an SPU effect the two outcomes are the same meal: the truth is exactly zero
+    null = simulate_study("freeliving", seed=5, days=2, spu_gain=0.0)
+    np.testing.assert_allclose(
+        null.truth["glucose_iauc_spu_mgdl_min"], null.truth["glucose_iauc_control_mgdl_min"]
+    )
+    assert null.person_truth().iloc[0]["true_reduction_geomean_pct"] == pytest.approx(0, abs=1e-9)
+
+
+def test_activity_log_carries_the_block(tmp_path):
+    from soleus_analysis.simulate import simulate_study, write_study
+
+    s = simulate_study("freeliving", seed=5, days=2)
+    man = write_study(s, tmp_path)
+    log = tmp_path / man["events_path"].iloc[0]
+    with open(log, newline="") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    assert rows[0]["block"] == "breakfast-1"
+    meals = [r for r in rows if r["kind"] == "meal"]
+    spu = [r for r in rows if r["kind"] == "spu"]
+    assert len(meals) == 6 and len(spu) == 3 and all(r["block"] for r in rows)
+    # the reader takes the log back (today it names the extra column in a warning)
+    rec = io.read_events(log)
+    assert (rec.events["kind"] == "meal").sum() == 6
 
 
 # ------------------------------------------------------------------ validation (small)
@@ -141,9 +211,10 @@ def test_nof1_acceptance_targets():
 
 def test_validate_nof1_no_effect_truth_near_zero():
     df = validate_nof1(2, effect=False, seed=5, n_perm=100, days=4)
-    # without an SPU effect the noise-free responses do not depend on the condition, apart from
-    # the (small) imperfection of the carbs/meal-period adjustment
+    # without an SPU effect both potential outcomes of every meal are the same simulation, so
+    # the truth is exactly zero (was: < 10 in absolute value, when it came from a regression)
     assert (df["true_pct"].abs() < 10).all()
+    assert (df["true_pct"].abs() < 1e-9).all()
 
 
 # ------------------------------------------------------------------ what was recognised

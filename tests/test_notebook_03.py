@@ -55,6 +55,20 @@ def test_proxy_agreement(run):
     # the proxy sees SPU as lower insulin demand: a positive reduction, like the true insulin
     assert res["true_insulin_reduction_pct"] > 0
     assert res["proxy_reduction_pct"] > 0
+    # ... but it restates the glucose reduction: a halved excursion gives half the proxy, and
+    # the per-person proxy ratio follows the glucose ratio
+    assert res["proxy_halved_excursion_reduction_pct"] == pytest.approx(50.0, abs=0.05)
+    assert res["proxy_r2_on_glucose"] > 0.5
+    # sensor noise alone on a flat trace makes proxy area
+    assert 0 < res["proxy_noise_pct_of_ogtt"] < 100
+    assert 0 < res["proxy_noise_pct_of_meal"] < 100
+
+
+def test_sensor_model_effect_reported(run):
+    res, _ = run
+    assert set(res["sensor_effect"]) == {"dexcom_g6", "dexcom_g6_drift"}
+    for row in res["sensor_effect"].values():
+        assert abs(row["bias_pp"]) < 10
 
 
 def test_figures_drawn(run):

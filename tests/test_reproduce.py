@@ -14,8 +14,10 @@ from click.testing import CliRunner
 from soleus_analysis.app.cli import main
 from soleus_analysis.core.errors import InputError
 from soleus_analysis.core.rules import Rules
-from soleus_analysis.simulate import truth_reduction
+from soleus_analysis.simulate import population_truth, truth_reduction
 from soleus_analysis.validation.reproduce import (
+    N_POPULATION,
+    POPULATION_SEED,
     analyse_study_files,
     glucose_diff,
     reproduction_table,
@@ -39,6 +41,8 @@ REQUIRED_KEYS = {
     "cgm_glucose_iauc_reduction_mean_ratio_ci95",
     "glucose_iauc_p_mean_diff",
     "glucose_iauc_p_wilcoxon",
+    "population_true_glucose_iauc_reduction_pct",
+    "population_true_insulin_iauc_reduction_pct",
 }
 
 # Hand-worked lab table: samples at 0, 60, 120 min; iAUC above t0 by trapezoids over 0..120.
@@ -138,12 +142,24 @@ def test_run_reproduction_recovers_truth(tmp_path: Path) -> None:
     assert "manifest.csv" in names
     assert "rules.json" in names  # the protocol's own analysis rules
     assert all(n.startswith("synthetic_") for n in names if n not in ("manifest.csv", "rules.json"))
+    # the intervals target the population (people are resampled): coverage is judged against
+    # the population truth, the simulated people's own truth is only near the estimate
+    assert res["population_n"] == N_POPULATION
     for key in ("glucose_iauc", "insulin_iauc"):
         est = res[f"{key}_reduction_mean_ratio_pct"]
         lo, hi = res[f"{key}_reduction_mean_ratio_ci95"]
         truth = res[f"true_{key}_reduction_pct"]
-        assert lo <= truth <= hi, (key, lo, truth, hi)
+        population = res[f"population_true_{key}_reduction_pct"]
+        assert lo <= population <= hi, (key, lo, population, hi)
         assert abs(est - truth) < 10
+    # the population truth is the simulator's, on its own large independent cohort
+    pop = population_truth("hamilton2022", n=N_POPULATION, seed=POPULATION_SEED)
+    assert res["population_true_glucose_iauc_reduction_pct"] == pytest.approx(
+        pop["glucose_iauc_reduction_pct"]
+    )
+    assert res["population_true_glucose_diff_60_120_mgdl"] == pytest.approx(
+        pop["glucose_diff_60_120_mgdl"]
+    )
     # the truth equals the simulator's truth file, recomputed here independently
     tr = pd.read_csv(tmp_path / "synthetic_hamilton2022_truth.csv")
     m = tr.groupby("condition")["glucose_iauc_mgdl_min"].mean()
@@ -170,6 +186,9 @@ def test_run_reproduction_recovers_truth(tmp_path: Path) -> None:
     inside = (table["ci95_low"] <= table["truth"]) & (table["truth"] <= table["ci95_high"])
     assert table["covered"].tolist() == inside.tolist()
     assert table["covered"].iloc[:2].all()  # venous glucose and insulin, checked above
+    # the table's truth is the population's; the sample truth is shown beside it
+    assert table["truth"].iloc[0] == res["population_true_glucose_iauc_reduction_pct"]
+    assert table["sample_truth"].iloc[0] == res["true_glucose_iauc_reduction_pct"]
 
 
 def test_truth_summary_is_the_simulators_truth() -> None:
@@ -212,7 +231,7 @@ def test_cli_reproduce_json_and_simulate_inspect(tmp_path: Path) -> None:
     assert data["protocol"] == "elek2025" and data["n_participants"] == 10
     assert data["insulin_reported_by_study"] is False
     lo, hi = data["glucose_iauc_reduction_mean_ratio_ci95"]
-    assert lo <= data["true_glucose_iauc_reduction_pct"] <= hi
+    assert lo <= data["population_true_glucose_iauc_reduction_pct"] <= hi
 
     sim = tmp_path / "sim"
     r = runner.invoke(main, ["simulate", "--protocol", "hamilton2022", "--n", "2", "-o", str(sim)])

@@ -275,3 +275,45 @@ def test_freeliving_healthy_tracker_looks_like_healthy_cgm():
     assert ((c >= 70) & (c <= 180)).mean() > 0.95
     # the noise-free plasma curve never drops far below the person's basal glucose
     assert s.true_curves.glucose_mgdl.min() > s.params.Gb.iloc[0] - 15
+
+
+# ----------------------------------------------------------------- sensor drift, implied physiology
+
+
+def test_offset_drift_polynomial():
+    from soleus_analysis.simulate.sensor import SENSORS, draw_sensor, offset
+
+    assert offset(0.0, (6.38, 0.0, 0.0)) == pytest.approx(6.38)
+    # Vettoretti et al. 2019 (EMBC) Dexcom G6 offset: -6.398 + 6.179 d - 0.448 d^2
+    drift = SENSORS["dexcom_g6_drift"]
+    assert offset(5.0, (drift.offset_mgdl, *drift.offset_drift)) == pytest.approx(
+        -6.398 + 6.179 * 5 - 0.448 * 25
+    )
+    c = draw_sensor(SENSORS["dexcom_g6"], np.random.default_rng(0))
+    assert c["b1"] == 0.0 and c["b2"] == 0.0  # the default preset: a constant offset
+    minutes = np.arange(0.0, 600.0)
+    flat = np.full(600, 100.0)
+    coefs = {"tau": 7.0, "a0": 1.0, "a1": 0.0, "a2": 0.0, "b": 0.0, "b1": 6.0, "b2": 0.0}
+    spec = SensorSpec(noise_sd_mgdl=0.0, gap_rate=0.0)
+    r = sense(minutes, flat, np.array([100.0, 500.0]), np.array([1.0, 4.0]),
+              np.random.default_rng(0), spec, coefs)  # fmt: skip
+    assert r["glucose_mgdl"].tolist() == [106.0, 124.0]  # 100 + 6 d
+
+
+@pytest.mark.slow
+def test_implied_physiology_of_the_calibrated_effect():
+    from soleus_analysis.simulate import implied_physiology
+
+    r = implied_physiology("hamilton2022", n=300, seed=5)
+    # the sitting volunteers have normal glucose tolerance on average (2-h < 140 mg/dL)
+    assert 110 < r["control_2h_mgdl"] < 140
+    assert r["control_fasting_mgdl"] < 100
+    # the calibrated SPU term takes up a large share of the drink (stated in notebook 01)
+    assert 150 < r["spu_uptake_mg_min"] < 350
+    assert r["spu_uptake_g"] == pytest.approx(r["spu_uptake_pct_of_drink"] * 0.75)
+    per_kg = r["spu_uptake_mg_min"] / (0.01 * 80)  # about 80 kg body weight
+    assert r["spu_uptake_mg_kg_muscle_min"] == pytest.approx(per_kg, rel=0.2)
+    assert r["spu_oxygen_ml_min"] == pytest.approx(r["spu_uptake_mg_min"] / 180.156 * 134.4)
+    assert r["glucose_iauc_reduction_pct"] == pytest.approx(52.0, abs=4.0)
+    former = implied_physiology("hamilton2022", n=300, seed=5, population="sedentary_igt")
+    assert former["control_2h_mgdl"] > 160  # the former population: impaired tolerance

@@ -210,3 +210,36 @@ def test_run_trials_and_bad_options():
         simulate_trials("freeliving", n_trials=1)
     with pytest.raises(InputError):
         analyse_trials(simulate_trials(n_trials=1, n=3, cgm_interval=None), "cgm")
+
+
+# ------------------------------------------------------------------ what the proxy can tell
+
+
+def test_proxy_halved_excursion_gives_half_the_proxy():
+    from soleus_analysis.validation.trials import proxy_scaling
+
+    out = proxy_scaling(0.5)
+    assert out["glucose_reduction_pct"] == pytest.approx(50.0, abs=1e-6)
+    assert out["proxy_reduction_pct"] == pytest.approx(50.0, abs=0.05)
+
+
+def test_proxy_noise_floor_is_positive():
+    from soleus_analysis.validation.trials import proxy_noise_floor
+
+    out = proxy_noise_floor(40, 120.0, "dexcom_g7", seed=2)
+    assert out["n_traces"] == 40
+    assert out["proxy_iauc_mean_pmol_l_min"] > 0  # noise alone makes proxy area
+    assert out["glucose_iauc_mean_mgdl_min"] > 0
+
+
+def test_proxy_findings_and_statement(trials):
+    from soleus_analysis.validation.trials import PROXY_STATEMENT, proxy_findings
+
+    f = proxy_findings(trials.study, n_noise=20).iloc[0]
+    assert f["n_people"] >= 15
+    # the proxy's ratio follows the glucose ratio closely
+    assert f["r2_proxy_on_glucose"] > 0.5
+    assert f["scaled_half_proxy_reduction_pct"] == pytest.approx(50.0, abs=0.05)
+    assert 0 < f["noise_pct_of_control_test"] < 100
+    assert -1 <= f["pearson_r"] <= 1
+    assert "proxy" in PROXY_STATEMENT and "not independent evidence" in PROXY_STATEMENT

@@ -3,7 +3,8 @@
 Everything produced here is synthetic and labelled so. The simulator writes the same export
 formats the readers take, so the analysis runs on its files blind and is checked against the
 simulator's noise-free ground truth (:attr:`Study.truth`, :func:`truth_reduction`,
-:func:`population_truth`) by :mod:`soleus_analysis.validation`.
+:func:`population_truth`, :func:`person_effect`) by :mod:`soleus_analysis.validation`;
+:func:`implied_physiology` states what the calibrated SPU effect means physically.
 
 Modules, in the order they import each other (no module imports one listed after it):
 
@@ -20,7 +21,15 @@ from __future__ import annotations
 
 from .protocols import PROTOCOLS, Protocol, get_protocol
 from .sensor import SENSORS, SensorSpec
-from .study import Study, population_truth, simulate_study, truth_reduction
+from .study import (
+    Study,
+    blocked_assignment,
+    implied_physiology,
+    person_effect,
+    population_truth,
+    simulate_study,
+    truth_reduction,
+)
 from .writers import (
     write_activity_log,
     write_dexcom_clarity,
@@ -41,7 +50,10 @@ __all__ = [
     "Protocol",
     "SensorSpec",
     "Study",
+    "blocked_assignment",
     "get_protocol",
+    "implied_physiology",
+    "person_effect",
     "population_truth",
     "simulate_freeliving",
     "simulate_study",

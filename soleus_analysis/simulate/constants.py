@@ -29,15 +29,19 @@ CALIBRATION_SEED: int = 20220901
 #: Set by running ``.venv/bin/python -m soleus_analysis.simulate.calibrate`` (which first calls
 #: ``calibrate_spu_gain(target_pct=52.0, protocol="hamilton2022", n=2000, seed=20220901)``,
 #: noise-free, Brent root finding to xtol 1e-4) and copying the printed value here.
-#: Result of that run (16 s on 2 cores, after the 2025 population revision: hamilton2022
-#: 'healthy_sedentary' SI 0.27, K 0.43, beta 0.60, Ib 50 pmol/L, and the counter-regulation term
-#: kcr = 0.05 in physiology.py): gain 2.6508; on the calibration cohort the mean glucose iAUC fell
-#: by 52.00% and the mean insulin iAUC by 57.72% (insulin is not calibrated). Noise-free on that
-#: cohort, the mean control excursion over 60-120 min is 90.3 mg/dL above t0 and the mean
-#: control-minus-SPU glucose difference over 60-120 min is 43.4 mg/dL (published ~50).
-#: (Before the revision: gain 3.0067, control excursion ~56 mg/dL, difference ~29 mg/dL.)
+#: Result of that run (22 s on 2 cores, after the 2026 population revision: hamilton2022
+#: 'healthy_sedentary' now the Dalla Man normal subject (normal glucose tolerance, mean 2-h glucose
+#: ~130 mg/dL), the drink absorbed 1.25 x as fast as a mixed meal): gain 3.7398; on the
+#: calibration cohort the mean glucose iAUC fell by 52.00% and the mean insulin iAUC by 56.56%
+#: (insulin is not calibrated). Noise-free on that cohort the mean control-minus-SPU glucose
+#: difference at 60, 90 and 120 min is 30.1 mg/dL (published ~50: a normal-tolerance sitting
+#: excursion is too small for a 52% reduction to be 50 mg/dL).
+#: (Before: gain 2.6508 with the insulin-resistant population now called 'sedentary_igt', whose
+#: mean 2-h glucose was ~186 mg/dL; difference 43.4 mg/dL. Before that: gain 3.0067.)
+#: What the gain means physically (extra uptake in mg/min and g, per kg of soleus) is computed
+#: by :func:`soleus_analysis.simulate.implied_physiology` and shown in notebook 01.
 #: Re-run it after any change to the physiology, populations or protocol defaults.
-SPU_GAIN: float = 2.6508
+SPU_GAIN: float = 3.7398
 
 
 #: Target reduction of the elek2025 protocol (Elek et al. 2025 report ~32% lower excursion).
@@ -46,9 +50,9 @@ ELEK2025_TARGET_PCT: float = 32.0
 #: SPU intensity of the elek2025 protocol relative to the Hamilton lab SPU (multiplier of
 #: SPU_GAIN). Set by the same command (``calibrate_spu_intensity(target_pct=32.0,
 #: protocol="elek2025", n=2000, seed=20220901)`` with SPU_GAIN above fixed).
-#: Result of that run (with SPU_GAIN = 2.6508 already in this file; the command must be run
-#: twice when SPU_GAIN changes, since the intensity search reads the constant): intensity 0.6156
-#: (glucose iAUC -32.00%, insulin iAUC -37.47% on the
-#: calibration cohort). The smaller replication effect is thereby attributed to less intense
+#: Result of that run (with SPU_GAIN = 3.7398 already in this file; the command must be run
+#: twice when SPU_GAIN changes, since the intensity search reads the constant): intensity 0.4363
+#: (glucose iAUC -32.00%, insulin iAUC -37.47% on the calibration cohort; before the 2026
+#: population revision 0.6156). The smaller replication effect is thereby attributed to less intense
 #: SPU, an assumption of the simulation, not a finding.
-ELEK2025_SPU_INTENSITY: float = 0.6156
+ELEK2025_SPU_INTENSITY: float = 0.4363

@@ -74,7 +74,16 @@ class Protocol:
     meals : tuple of (name, earliest "HH:MM", latest "HH:MM", carbs min g, carbs max g)
         Free-living: meal slots per day; time and carbs uniform in the ranges.
     spu_fraction : float
-        Free-living: fraction of meals followed by SPU (exactly this share, chosen at random).
+        Free-living: fraction of meals followed by SPU, randomised within blocks (see
+        ``block_size``).
+    block_size : int
+        Free-living: meals of the same meal slot per randomisation block, as the planner
+        (:func:`soleus_analysis.app.plan.make_schedule`) draws them: the slot's 1st and 2nd meal
+        form block 1, the 3rd and 4th block 2, ...; in each block ``round(spu_fraction *
+        block_size)`` meals get SPU, in random order. An incomplete last block (a slot with an odd
+        number of days) takes the first meals of a full block's random order, so each of its
+        meals still has SPU with probability ``spu_fraction``. Each meal's block is logged
+        (``block`` column of the activity log, ``<slot>-<k>`` as in the planner).
     unconfirmed : tuple of str
         Fields whose defaults the source papers do not confirm.
     notes : str
@@ -110,6 +119,7 @@ class Protocol:
     days: int = 14
     meals: tuple[tuple[str, str, str, float, float], ...] = field(default_factory=tuple)
     spu_fraction: float = 0.5
+    block_size: int = 2
     unconfirmed: tuple[str, ...] = ()
     notes: str = ""
 
@@ -130,10 +140,14 @@ PROTOCOLS: dict[str, Protocol] = {
         spu_end_min=180.0,
         order="random",
         cgm="dexcom_g6",
-        unconfirmed=("n", "carbs_g", "lab_minutes", "spu_start_min", "order"),
+        # a glucose drink empties and is absorbed faster than Dalla Man's mixed meal (assumed)
+        absorption_speed=1.25,
+        unconfirmed=("n", "carbs_g", "lab_minutes", "spu_start_min", "order", "absorption_speed"),
         notes=(
             "SPU is simulated continuously from the drink (t=0) to 180 min ('SPU during the OGTT'); "
-            "conditions 7 days apart in random order; a Dexcom G6 worn through both tests."
+            "conditions 7 days apart in random order; a Dexcom G6 worn through both tests. The "
+            "volunteers are simulated with normal glucose tolerance (population "
+            "healthy_sedentary), the glucose drink absorbed 1.25 x as fast as a mixed meal."
         ),
     ),
     "elek2025": Protocol(
@@ -167,7 +181,8 @@ PROTOCOLS: dict[str, Protocol] = {
         name="freeliving",
         description=(
             "One self-tracker, 14 days, three meals a day, SPU for 30 min from the start of a "
-            "random half of the meals, Dexcom G7"
+            "random half of the meals (randomised in blocks of two meals per meal slot, as the "
+            "planner does), Dexcom G7"
         ),
         design="freeliving",
         population="healthy",

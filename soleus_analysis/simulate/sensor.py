@@ -1,14 +1,30 @@
 """CGM sensor model: interstitial delay, calibration drift, AR(2) noise, limits, sampling, gaps.
 
-``CGM(t) = a(d) * IG(t) + b + v(t)`` where
+``CGM(t) = a(d) * IG(t) + b(d) + v(t)`` where
 
 - ``IG`` is interstitial glucose: ``dIG/dt = (G - IG) / tau`` (first order, ``tau`` ~ 7 min);
-- ``a(d) = a0 + a1 d + a2 d^2`` is the gain drift over ``d`` days of wear and ``b`` the offset
-  (Dexcom G6, Vettoretti et al. 2019: a0 = 0.942, a1 = 0.00494, a2 = -0.000585, b = 6.38 mg/dL);
-  each sensor draws its own coefficients around these means (spreads assumed, see
-  :class:`SensorSpec`);
+- ``a(d) = a0 + a1 d + a2 d^2`` is the gain drift over ``d`` days of wear and
+  ``b(d) = b0 + b1 d + b2 d^2`` the offset drift (mg/dL), the calibration-error model of
+  Vettoretti et al. (second-order polynomials of the days of wear); each sensor draws its own
+  ``a0, a1, a2, b0`` around the preset's means (spreads assumed, see :class:`SensorSpec`), ``b1``
+  and ``b2`` are the preset's;
 - ``v`` is AR(2) noise on the 5-min grid: ``v_k = 1.260 v_{k-1} - 0.402 v_{k-2} + w_k``,
   ``w_k ~ N(0, 3.25^2)`` mg/dL;
+
+Presets and what they leave out (see :data:`SENSORS`): ``dexcom_g6`` uses the Dexcom G6 values of
+Vettoretti et al. 2019 (Sensors 19:5320) as the project has them: gain ``0.942 + 0.00494 d -
+0.000585 d^2``, a constant offset ``b0 = 6.38`` mg/dL (``b1 = b2 = 0``: the paper's offset drift
+coefficients are not reproduced here) and one AR(2) process. ``dexcom_g6_drift`` is the
+time-varying calibration error identified on Dexcom G6 data by Vettoretti, Del Favero,
+Sparacino & Facchinetti 2019 (IEEE EMBC, doi:10.1109/EMBC.2019.8856790; values as implemented in
+the MIT-licensed LoopInsighT1 simulator): gain ``1.048 - 0.033 d + 0.002 d^2`` and offset
+``-6.398 + 6.179 d - 0.448 d^2`` mg/dL (about +11 mg/dL by day 4, +15 near day 7, +11 by day 10), with the
+same AR(2) noise (that paper adds a second, "common" AR(2) component shared by sensors worn
+together, not modelled here). :func:`soleus_analysis.validation.trials.sensor_model_effect`
+measures what the offset drift changes in the validation.
+
+Also:
+
 - readings are rounded to whole mg/dL and censored at the device limits (40 and 400 mg/dL:
   the reading is the limit and flagged ``"low"``/``"high"``);
 - sampling every 5 min (Dexcom G6/G7, Libre 3) or 15 min (Libre 1/2; the 15-min value is the
@@ -47,7 +63,10 @@ class SensorSpec:
     gain_sd : tuple of float
         Per-sensor SDs of ``(a0, a1, a2)`` (assumed).
     offset_mgdl, offset_sd_mgdl : float
-        Mean and per-sensor SD of the offset ``b``, mg/dL.
+        Mean and per-sensor SD of the offset ``b0`` at insertion, mg/dL.
+    offset_drift : tuple of float
+        ``(b1, b2)`` of the offset drift ``b(d) = b0 + b1 d + b2 d^2`` (mg/dL per day, per day²);
+        ``(0, 0)`` is a constant offset.
     ar : tuple of float
         AR(2) coefficients of the noise on the 5-min grid.
     noise_sd_mgdl : float
@@ -70,6 +89,7 @@ class SensorSpec:
     gain_sd: tuple[float, float, float] = (0.03, 0.002, 0.0001)
     offset_mgdl: float = 6.38
     offset_sd_mgdl: float = 3.0
+    offset_drift: tuple[float, float] = (0.0, 0.0)
     ar: tuple[float, float] = AR_COEFS
     noise_sd_mgdl: float = AR_INNOVATION_SD
     low_mgdl: float = 40.0
@@ -79,11 +99,18 @@ class SensorSpec:
     wear_days: float = 10.0
 
 
-#: Device presets. G6 uses the published noise model; the G7 and Libre 3 presets scale the
+#: Device presets. G6 uses the published noise model (``dexcom_g6_drift``: with the published
+#: time-varying offset, see the module docstring); the G7 and Libre 3 presets scale the
 #: innovation SD down for their lower MARD (Dexcom G7 8.2-9.1%, Garg 2022; Libre 3 7.8%,
 #: Alva 2023) and Libre 1/2 sample every 15 min. Scale factors are assumptions.
 SENSORS: dict[str, SensorSpec] = {
     "dexcom_g6": SensorSpec(),
+    "dexcom_g6_drift": SensorSpec(
+        name="dexcom_g6_drift",
+        gain=(1.048, -0.033, 0.002),
+        offset_mgdl=-6.398,
+        offset_drift=(6.179, -0.448),
+    ),
     "dexcom_g7": SensorSpec(name="dexcom_g7", noise_sd_mgdl=2.9, tau_min=6.0, wear_days=10.5),
     "libre3": SensorSpec(
         name="libre3",
@@ -133,8 +160,14 @@ def gain(days: np.ndarray | float, coefs: tuple[float, float, float]) -> np.ndar
     return coefs[0] + coefs[1] * d + coefs[2] * d**2
 
 
+def offset(days: np.ndarray | float, coefs: tuple[float, float, float]) -> np.ndarray:
+    """Calibration offset ``b0 + b1 d + b2 d^2`` (mg/dL) for ``d`` days of wear."""
+    return gain(days, coefs)
+
+
 def draw_sensor(spec: SensorSpec, rng: np.random.Generator) -> dict[str, float]:
-    """Draw one sensor's coefficients: ``tau`` (min), ``a0``, ``a1``, ``a2`` and ``b`` (mg/dL)."""
+    """Draw one sensor's coefficients: ``tau`` (min), ``a0``, ``a1``, ``a2``, ``b`` (= ``b0``,
+    mg/dL) and the preset's offset drift ``b1``, ``b2`` (mg/dL per day, per day²)."""
     z = rng.standard_normal(5)
     return {
         "tau": max(2.0, spec.tau_min + spec.tau_sd_min * z[0]),
@@ -142,6 +175,8 @@ def draw_sensor(spec: SensorSpec, rng: np.random.Generator) -> dict[str, float]:
         "a1": spec.gain[1] + spec.gain_sd[1] * z[2],
         "a2": spec.gain[2] + spec.gain_sd[2] * z[3],
         "b": spec.offset_mgdl + spec.offset_sd_mgdl * z[4],
+        "b1": float(spec.offset_drift[0]),
+        "b2": float(spec.offset_drift[1]),
     }
 
 
@@ -176,7 +211,7 @@ def sense(
     sample_minutes : numpy.ndarray
         Reading times, min on the same axis (every ``interval_min``; may be fractional).
     wear_days : numpy.ndarray
-        Days since sensor insertion at each reading (for the gain drift).
+        Days since sensor insertion at each reading (for the gain and offset drift).
     rng : numpy.random.Generator
         Source of randomness (noise, gaps, and the sensor's coefficients if ``coefs`` is None).
     sensor : str or SensorSpec
@@ -200,7 +235,8 @@ def sense(
     step = max(int(round(spec.interval_min / 5.0)), 1)
     v = ar2_noise(len(sample_minutes) * step, rng, spec.ar, spec.noise_sd_mgdl)[::step]
     a = gain(wear_days, (c["a0"], c["a1"], c["a2"]))
-    raw = a * ig_s + c["b"] + v
+    b = offset(wear_days, (c["b"], c.get("b1", 0.0), c.get("b2", 0.0)))
+    raw = a * ig_s + b + v
     value = np.round(raw)
     censored = np.full(len(value), None, dtype=object)
     censored[value < spec.low_mgdl] = CENSORED_LOW

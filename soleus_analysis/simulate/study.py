@@ -5,7 +5,9 @@
 canonical frames the readers produce, the noise-free curves, and the ground truth (glucose and
 insulin iAUC from the noise-free plasma curves, baseline at t0, over the protocol window).
 :func:`population_truth` gives the noise-free reduction of a very large cohort: the estimand of
-coverage studies.
+coverage studies of crossover trials. For free-living self-trackers every meal is simulated under
+both conditions (potential outcomes) and :func:`person_effect` defines each person's true effect
+from them. :func:`implied_physiology` reports what the calibrated SPU term means physically.
 """
 
 from __future__ import annotations
@@ -57,7 +59,12 @@ class Study:
     truth : pandas.DataFrame
         One row per test (meal): ``subject``, ``condition``, ``meal_time``, ``carbs_g``,
         ``glucose_iauc_mgdl_min``, ``insulin_iauc_uU_ml_min`` (noise-free, baseline t0, window
-        0..``protocol.window_min``).
+        0..``protocol.window_min``). Free-living studies add each meal's randomisation
+        ``block`` and its two potential outcomes, ``glucose_iauc_control_mgdl_min``,
+        ``glucose_iauc_spu_mgdl_min``, ``insulin_iauc_control_uU_ml_min`` and
+        ``insulin_iauc_spu_uU_ml_min`` (the same meal simulated without and with its SPU bout;
+        one of each pair is the factual value), from which :meth:`person_truth` defines each
+        person's true effect.
     """
 
     protocol: Protocol
@@ -85,6 +92,12 @@ class Study:
             ``100 * (1 - mean(SPU) / mean(control))`` over the tests (free-living: meals).
         """
         return truth_reduction(self.truth)
+
+    def person_truth(self, value: str = "glucose") -> pd.DataFrame:
+        """Each person's true N-of-1 effect (free-living studies): see :func:`person_effect`."""
+        if self.protocol.design != "freeliving":
+            raise ValueError("person_truth needs a free-living study (meals with both outcomes)")
+        return person_effect(self.truth, value)
 
     def true_iauc(self, window: float | None = None, value: str = "glucose_mgdl") -> pd.DataFrame:
         """Noise-free iAUC of each test over ``0..window`` (baseline at t0), from the curves.
@@ -241,7 +254,10 @@ def population_truth(
     Returns
     -------
     dict
-        ``glucose_iauc_reduction_pct``, ``insulin_iauc_reduction_pct`` (percent) and ``n``.
+        ``glucose_iauc_reduction_pct``, ``insulin_iauc_reduction_pct`` (percent, the
+        reduction of the mean iAUC, :func:`truth_reduction`), ``glucose_diff_60_120_mgdl``
+        (mean over people of the control-minus-SPU mean glucose at the protocol's lab minutes
+        from 60 to 120, mg/dL; NaN without such minutes) and ``n``.
     """
     proto = _apply(protocol, overrides)
     if proto.design != "crossover_ogtt":
@@ -250,6 +266,15 @@ def population_truth(
     params = _people(proto, n, rng, _gain(proto))
     systems = _crossover_systems(proto, params, rng)
     res = _simulate_crossover(proto, systems, 0.0, proto.window_min)
+    lab = np.asarray(proto.lab_minutes, dtype=float)
+    lab = lab[(lab >= 60.0) & (lab <= 120.0) & (lab <= proto.window_min)]
+    ctrl = (systems["condition"] == "control").to_numpy()
+    if lab.size:
+        cols = np.searchsorted(res.minutes, lab)
+        diff = res.glucose[ctrl][:, cols].mean(axis=1) - res.glucose[~ctrl][:, cols].mean(axis=1)
+        diff_mean = float(diff.mean())
+    else:
+        diff_mean = float("nan")
     truth = pd.DataFrame(
         {
             "condition": systems["condition"].to_numpy(),
@@ -260,8 +285,137 @@ def population_truth(
         }
     )
     out = truth_reduction(truth)
+    out["glucose_diff_60_120_mgdl"] = diff_mean
     out["n"] = n
     return out
+
+
+#: Soleus mass as a share of body mass (Hamilton et al. 2022: "~1% body mass", "the 1 kg soleus").
+SOLEUS_FRACTION_OF_BW: float = 0.01
+
+#: mg of glucose per mmol.
+_MG_PER_MMOL_GLUCOSE: float = 180.156
+#: mL of O2 (STPD) to oxidise 1 mmol of glucose completely (6 mol O2 per mol, 22.4 L/mol).
+_ML_O2_PER_MMOL_GLUCOSE: float = 6 * 22.4
+
+
+def spu_uptake_rate(systems: pd.DataFrame, res: SimResult) -> np.ndarray:
+    """Extra glucose uptake of the SPU term, mg/min per person, shape ``(n, T)``.
+
+    The SPU term of :mod:`~soleus_analysis.simulate.physiology` is
+    ``Vm0 * E_spu * Gt / (Km0 + Gt)`` (mg/kg/min), times body weight.
+    """
+    gt = res.states[1]
+    e = res.states[12]
+    vm0 = systems["Vm0"].to_numpy(float)[:, None]
+    km0 = systems["Km0"].to_numpy(float)[:, None]
+    bw = systems["BW"].to_numpy(float)[:, None]
+    return vm0 * e * gt / (km0 + gt) * bw
+
+
+def implied_physiology(
+    protocol: str | Protocol = "hamilton2022",
+    n: int = 2000,
+    seed: int = 0,
+    soleus_fraction: float = SOLEUS_FRACTION_OF_BW,
+    **overrides,
+) -> dict[str, float]:
+    """What the calibrated SPU effect and the population imply physically (noise-free cohort).
+
+    Simulates ``n`` people of a crossover protocol (both conditions, from the drink to the window
+    end) and reports, as means over people:
+
+    - ``spu_uptake_mg_min``: the extra glucose uptake of the SPU term averaged over the SPU bout
+      (mg/min per person), ``spu_uptake_peak_mg_min`` its per-person maximum;
+    - ``spu_uptake_g``: the same integrated over the window, g, and ``spu_uptake_pct_of_drink``
+      as % of the glucose drunk;
+    - ``spu_uptake_mg_kg_muscle_min`` and ``spu_uptake_umol_kg_muscle_min``: the bout average per
+      kg of soleus, taking the soleus as ``soleus_fraction`` of body mass;
+    - ``spu_oxygen_ml_min``: O2 needed to oxidise that uptake completely (6 O2 per glucose), mL/min
+      (an upper bound of what the soleus would have to consume if it burned it all);
+    - ``control_fasting_mgdl``, ``control_1h_mgdl``, ``control_2h_mgdl`` (and its SD over people,
+      ``control_2h_sd_mgdl``), ``control_2h_ge140_pct`` and ``control_2h_ge200_pct`` (% of people
+      at or above the impaired-tolerance and diabetes thresholds), ``control_peak_mgdl``,
+      ``spu_2h_mgdl``: plasma glucose of the sitting (control) and SPU tests;
+    - ``control_rise_60_120_mgdl`` (mean of the 60, 90 and 120 min values minus t0) and
+      ``diff_60_120_mgdl`` (control minus SPU over the same minutes, as Hamilton's "~50 mg/dL
+      lower between 1 and 2 h");
+    - ``fasting_insulin_uU_ml``, ``glucose_iauc_reduction_pct``, ``insulin_iauc_reduction_pct``.
+
+    Parameters
+    ----------
+    protocol : str or Protocol
+        A crossover protocol.
+    n, seed : int
+        Cohort size and seed.
+    soleus_fraction : float
+        Soleus mass / body mass.
+    **overrides
+        Protocol fields (e.g. ``population=...``, ``spu_gain=...``).
+
+    Returns
+    -------
+    dict
+        The quantities above (and ``n``, ``soleus_fraction``).
+    """
+    proto = _apply(protocol, overrides)
+    if proto.design != "crossover_ogtt":
+        raise ValueError("implied_physiology needs a crossover protocol")
+    rng = np.random.default_rng(seed)
+    params = _people(proto, n, rng, _gain(proto))
+    systems = _crossover_systems(proto, params, rng)
+    w = float(proto.window_min)
+    res = _simulate_crossover(proto, systems, 0.0, max(w, 120.0))
+    ctrl = (systems["condition"] == "control").to_numpy()
+    spu = ~ctrl
+    t = res.minutes
+    rate = spu_uptake_rate(systems, res)[spu]
+    bw = systems["BW"].to_numpy(float)[spu]
+    in_bout = (t >= proto.spu_start_min) & (t <= min(proto.spu_end_min, w))
+    in_win = t <= w
+    bout_mean = rate[:, in_bout].mean(axis=1)
+    total_g = np.trapezoid(rate[:, in_win], t[in_win], axis=1) / 1000.0
+    per_kg = bout_mean / (soleus_fraction * bw)
+    g = res.glucose
+    at = {m: int(np.searchsorted(t, m)) for m in (0.0, 60.0, 90.0, 120.0)}
+    g2 = g[ctrl, at[120.0]]
+    span = [at[60.0], at[90.0], at[120.0]]
+    rise = g[ctrl][:, span].mean(axis=1) - g[ctrl, at[0.0]]
+    diff = g[ctrl][:, span].mean(axis=1) - g[spu][:, span].mean(axis=1)
+    truth = pd.DataFrame(
+        {
+            "condition": systems["condition"].to_numpy(),
+            "glucose_iauc_mgdl_min": _iauc_rows(t, g, w),
+            "insulin_iauc_uU_ml_min": _iauc_rows(t, res.insulin / PMOL_PER_UU, w),
+        }
+    )
+    red = truth_reduction(truth)
+    return {
+        "n": int(n),
+        "soleus_fraction": float(soleus_fraction),
+        "spu_uptake_mg_min": float(bout_mean.mean()),
+        "spu_uptake_peak_mg_min": float(rate[:, in_win].max(axis=1).mean()),
+        "spu_uptake_g": float(total_g.mean()),
+        "spu_uptake_pct_of_drink": float(100.0 * total_g.mean() / proto.carbs_g),
+        "spu_uptake_mg_kg_muscle_min": float(per_kg.mean()),
+        "spu_uptake_umol_kg_muscle_min": float(1000.0 * per_kg.mean() / _MG_PER_MMOL_GLUCOSE),
+        "spu_oxygen_ml_min": float(
+            bout_mean.mean() / _MG_PER_MMOL_GLUCOSE * _ML_O2_PER_MMOL_GLUCOSE
+        ),
+        "control_fasting_mgdl": float(g[ctrl, at[0.0]].mean()),
+        "control_1h_mgdl": float(g[ctrl, at[60.0]].mean()),
+        "control_2h_mgdl": float(g2.mean()),
+        "control_2h_sd_mgdl": float(g2.std(ddof=1)),
+        "control_2h_ge140_pct": float(100.0 * np.mean(g2 >= 140.0)),
+        "control_2h_ge200_pct": float(100.0 * np.mean(g2 >= 200.0)),
+        "control_peak_mgdl": float(g[ctrl][:, in_win].max(axis=1).mean()),
+        "spu_2h_mgdl": float(g[spu, at[120.0]].mean()),
+        "control_rise_60_120_mgdl": float(rise.mean()),
+        "diff_60_120_mgdl": float(diff.mean()),
+        "fasting_insulin_uU_ml": float(res.insulin[ctrl, 0].mean() / PMOL_PER_UU),
+        "glucose_iauc_reduction_pct": red["glucose_iauc_reduction_pct"],
+        "insulin_iauc_reduction_pct": red["insulin_iauc_reduction_pct"],
+    }
 
 
 def simulate_study(
@@ -416,7 +570,7 @@ def _finish_events(events: pd.DataFrame, proto: Protocol) -> pd.DataFrame:
 def _transmitter_id(rng: np.random.Generator, generation: str) -> str:
     chars = np.array(list("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"))
     body = "".join(rng.choice(chars, 5))
-    return ("8" + body) if generation == "dexcom_g6" else body + "X"
+    return ("8" + body) if generation.startswith("dexcom_g6") else body + "X"
 
 
 def _crossover_cgm(
@@ -479,30 +633,130 @@ def _clock_minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
+def blocked_assignment(
+    n_days: int,
+    slots: list[str],
+    block_size: int,
+    spu_fraction: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The planner's randomisation: SPU within blocks of ``block_size`` meals per meal slot.
+
+    Meals are in day order, ``slots`` within each day (meal ``i`` is slot ``i % len(slots)`` of
+    day ``i // len(slots)``). Per slot, its 1st..``block_size``-th meals form block 1, the next
+    ones block 2, ...; each block gets ``round(spu_fraction * block_size)`` SPU meals in random
+    order (as :func:`soleus_analysis.app.plan.make_schedule`). An incomplete last block takes the
+    first meals of a full block's random order, so each of its meals has SPU with probability
+    ``spu_fraction``. Draws are made slot by slot, block by block.
+
+    Returns
+    -------
+    with_spu : numpy.ndarray of bool
+        Per meal, whether it gets SPU.
+    block : numpy.ndarray of str
+        Per meal, its block label ``"<slot>-<k>"`` (k from 1), as the planner's ``block``.
+    """
+    if block_size < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
+    k = len(slots)
+    n = n_days * k
+    idx = np.arange(n)
+    slot_i, occurrence = idx % k, idx // k
+    block_no = occurrence // block_size
+    n_spu = int(round(spu_fraction * block_size))
+    labels = np.array([True] * n_spu + [False] * (block_size - n_spu))
+    with_spu = np.zeros(n, dtype=bool)
+    for s in range(k):
+        members = idx[slot_i == s]
+        for b in np.unique(block_no[members]):
+            m = members[block_no[members] == b]
+            with_spu[m] = rng.permutation(labels)[: len(m)]
+    block = np.array([f"{slots[s]}-{b + 1}" for s, b in zip(slot_i, block_no, strict=True)])
+    return with_spu, block
+
+
+def person_effect(truth: pd.DataFrame, value: str = "glucose") -> pd.DataFrame:
+    """Each person's true SPU effect from the potential outcomes of their meals (free-living).
+
+    The N-of-1 estimand is defined from the generating model, not from any estimator: every
+    meal of the person is simulated noise-free under both conditions (same meal, same time,
+    same history of earlier meals; only this meal's SPU bout present or absent), giving
+    ``iAUC_spu`` and ``iAUC_control`` (plasma, baseline at the meal, over the window). The
+    person's true effect is the geometric mean over *all* the person's meals of the ratio
+    ``iAUC_spu / iAUC_control``:
+
+        ``true_reduction_geomean_pct = 100 * (1 - exp(mean_j log(iAUC_spu_j / iAUC_control_j)))``
+
+    which is the average causal effect on the log scale that a randomised comparison of the
+    person's meals targets (``reduction_geomean_pct`` of :func:`soleus_analysis.compare.n_of_1`
+    estimates it from the measured meals). Also given, descriptive only:
+    ``true_ratio_of_means_pct = 100 * (1 - mean_j iAUC_spu_j / mean_j iAUC_control_j)``.
+
+    Parameters
+    ----------
+    truth : pandas.DataFrame
+        :attr:`Study.truth` of a free-living study: ``subject`` and the potential outcomes
+        ``<value>_iauc_control_*`` and ``<value>_iauc_spu_*``.
+    value : {"glucose", "insulin"}
+        Which response.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per person: ``subject``, ``n_meals``, ``true_reduction_geomean_pct``,
+        ``true_ratio_of_means_pct`` (%).
+    """
+    unit = {"glucose": "mgdl_min", "insulin": "uU_ml_min"}[value]
+    c, t = f"{value}_iauc_control_{unit}", f"{value}_iauc_spu_{unit}"
+    if c not in truth.columns or t not in truth.columns:
+        raise ValueError(f"person_effect needs the potential outcomes {c!r} and {t!r}")
+    y0 = truth[c].to_numpy(float)
+    y1 = truth[t].to_numpy(float)
+    tiny = 1e-9  # a meal without any excursion in either condition has ratio 1
+    log_ratio = np.log(np.maximum(y1, tiny) / np.maximum(y0, tiny))
+    frame = pd.DataFrame(
+        {"subject": truth["subject"].to_numpy(), "lr": log_ratio, "y0": y0, "y1": y1}
+    )
+    g = frame.groupby("subject", sort=False)
+    out = g.agg(n_meals=("lr", "size"), mlr=("lr", "mean"), m0=("y0", "mean"), m1=("y1", "mean"))
+    return pd.DataFrame(
+        {
+            "subject": out.index.to_numpy(),
+            "n_meals": out["n_meals"].to_numpy(int),
+            "true_reduction_geomean_pct": 100.0 * (1.0 - np.exp(out["mlr"].to_numpy(float))),
+            "true_ratio_of_means_pct": 100.0 * (1.0 - (out["m1"] / out["m0"]).to_numpy(float)),
+        }
+    )
+
+
 # Longer than most: the free-living recipe (days, meals, randomised SPU, CGM, logs, truth) in
 # the order its random draws are made; see _crossover.
 def _freeliving(proto: Protocol, seed: int, rng: np.random.Generator) -> Study:
     gain = _gain(proto)
     params = _people(proto, proto.n, rng, gain)
     day0 = pd.Timestamp(proto.start_date)
+    slots = [m[0] for m in proto.meals]
+    # the randomisation has its own stream (as a planner's would): how meals are assigned does
+    # not change the people, meals and sensors a seed draws
+    assign_rng = np.random.default_rng([int(seed), 20260101])
     truth_rows, curve_frames, event_frames, cgm_frames = [], [], [], []
     for i, subject in enumerate(params["subject"]):
-        meals, spu_bouts = [], []
         rows = []
         for day in range(proto.days):
             for name, lo, hi, c_lo, c_hi in proto.meals:
                 t = day * 1440 + int(rng.integers(_clock_minutes(lo), _clock_minutes(hi) + 1))
                 carbs = float(5 * np.round(rng.uniform(c_lo, c_hi) / 5))
                 rows.append((t, carbs, name))
-        n_meals = len(rows)
-        n_spu = int(round(proto.spu_fraction * n_meals))
-        with_spu = np.zeros(n_meals, dtype=bool)
-        with_spu[rng.permutation(n_meals)[:n_spu]] = True
-        for (t, carbs, _), s in zip(rows, with_spu, strict=True):
-            meals.append((float(t), carbs))
-            if s:
-                spu_bouts.append((t + proto.spu_start_min, t + proto.spu_end_min))
-        minutes, g, ins = _freeliving_curves(params.iloc[[i]], proto, meals, spu_bouts)
+        with_spu, block = blocked_assignment(
+            proto.days, slots, proto.block_size, proto.spu_fraction, assign_rng
+        )
+        meals = [(float(t), carbs) for t, carbs, _ in rows]
+        starts = np.array([t for t, _, _ in rows], dtype=float)
+        bouts = [(t + proto.spu_start_min, t + proto.spu_end_min) for t in starts]
+        spu_bouts = [b for b, s in zip(bouts, with_spu, strict=True) if s]
+        minutes, g, ins, g_flip, i_flip = _freeliving_curves(
+            params.iloc[[i]], proto, meals, bouts, with_spu
+        )
         times = day0 + pd.to_timedelta(minutes, unit="min")
         curve_frames.append(
             pd.DataFrame(
@@ -516,13 +770,15 @@ def _freeliving(proto: Protocol, seed: int, rng: np.random.Generator) -> Study:
                 }
             )
         )
-        # truth per meal: windows relative to each meal
-        starts = np.array([t for t, _, _ in rows], dtype=float)
+        # truth per meal: windows relative to each meal, factual and with this meal's SPU flipped
         rel = np.arange(0.0, proto.window_min + 0.5)
         idx = (starts[:, None] + rel[None, :]).astype(int)
         idx = np.clip(idx, 0, len(minutes) - 1)
         g_iauc = _iauc_rows(rel, g[idx], proto.window_min)
         i_iauc = _iauc_rows(rel, ins[idx], proto.window_min)
+        rows_j = np.arange(len(starts))[:, None]
+        g_other = _iauc_rows(rel, g_flip[rows_j, idx], proto.window_min)
+        i_other = _iauc_rows(rel, i_flip[rows_j, idx], proto.window_min)
         cond = np.where(with_spu, "spu", "control")
         meal_times = day0 + pd.to_timedelta(starts, unit="min")
         truth_rows.append(
@@ -532,8 +788,13 @@ def _freeliving(proto: Protocol, seed: int, rng: np.random.Generator) -> Study:
                     "condition": cond,
                     "meal_time": meal_times,
                     "carbs_g": [c for _, c, _ in rows],
+                    "block": block,
                     "glucose_iauc_mgdl_min": g_iauc,
                     "insulin_iauc_uU_ml_min": i_iauc,
+                    "glucose_iauc_control_mgdl_min": np.where(with_spu, g_other, g_iauc),
+                    "glucose_iauc_spu_mgdl_min": np.where(with_spu, g_iauc, g_other),
+                    "insulin_iauc_control_uU_ml_min": np.where(with_spu, i_other, i_iauc),
+                    "insulin_iauc_spu_uU_ml_min": np.where(with_spu, i_iauc, i_other),
                 }
             )
         )
@@ -545,6 +806,7 @@ def _freeliving(proto: Protocol, seed: int, rng: np.random.Generator) -> Study:
                     "kind": "meal",
                     "carbs_g": [c for _, c, _ in rows],
                     "label": [nm for _, _, nm in rows],
+                    "block": block,
                 }
             )
         )
@@ -557,6 +819,7 @@ def _freeliving(proto: Protocol, seed: int, rng: np.random.Generator) -> Study:
                     "kind": "spu",
                     "intensity": "low",
                     "label": "soleus pushups (seated)",
+                    "block": block[with_spu],
                 }
             )
         )
@@ -592,30 +855,71 @@ def _freeliving_curves(
     person: pd.DataFrame,
     proto: Protocol,
     meals: list[tuple[float, float]],
-    spu_bouts: list[tuple[float, float]],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    bouts: list[tuple[float, float]],
+    with_spu: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Noise-free glucose (mg/dL) and insulin (µU/mL) of one person over ``proto.days`` days.
 
     Each day is one system of a stacked simulation running from ``-FREELIVING_LEAD_MIN`` to
     24:00 with that day's meals and SPU bouts plus those of the lead-in (previous evening); the
-    day curves are then joined (minute 0 = first midnight).
+    day curves are then joined (minute 0 = first midnight). ``bouts[j]`` is meal ``j``'s SPU
+    bout, done when ``with_spu[j]``.
+
+    For the potential outcomes, every meal ``j`` also gets its own system: meal ``j``'s day with
+    everything as it happened except meal ``j``'s SPU, flipped (removed if done, added if not).
+    Returns ``minutes, glucose, insulin`` (factual, joined) and ``glucose_flip, insulin_flip``:
+    shape ``(n_meals, len(minutes))``, the joined curve with meal ``j``'s day replaced by its
+    flipped system (only meal ``j``'s window of each row is used).
     """
     days = proto.days
     lead = FREELIVING_LEAD_MIN
-    systems = pd.concat([person] * days, ignore_index=True)
+    n_meals = len(meals)
+    starts = np.array([t for t, _ in meals], dtype=float)
+    meal_day = np.floor(starts / 1440.0).astype(int)
+
+    def day_inputs(d: int, done: np.ndarray):
+        lo, hi = d * 1440.0 - lead, (d + 1) * 1440.0
+        ms = [(t - d * 1440.0, c) for t, c in meals if lo <= t < hi]
+        sp = [
+            (a - d * 1440.0, b - d * 1440.0)
+            for (a, b), s in zip(bouts, done, strict=True)
+            if s and lo <= a < hi
+        ]
+        return ms, sp
+
     day_meals, day_spu = [], []
     for d in range(days):
-        lo, hi = d * 1440.0 - lead, (d + 1) * 1440.0
-        day_meals.append([(t - d * 1440.0, c) for t, c in meals if lo <= t < hi])
-        day_spu.append([(a - d * 1440.0, b - d * 1440.0) for a, b in spu_bouts if lo <= a < hi])
+        ms, sp = day_inputs(d, with_spu)
+        day_meals.append(ms)
+        day_spu.append(sp)
+    for j in range(n_meals):
+        flipped = with_spu.copy()
+        flipped[j] = not flipped[j]
+        ms, sp = day_inputs(int(meal_day[j]), flipped)
+        day_meals.append(ms)
+        day_spu.append(sp)
+    systems = pd.concat([person] * (days + n_meals), ignore_index=True)
     res = simulate(systems, -lead, 1440.0, day_meals, day_spu)
     keep = res.minutes >= 0
-    g = res.glucose[:, keep][:, :-1].ravel()
-    ins = (res.insulin[:, keep][:, :-1] / PMOL_PER_UU).ravel()
-    g = np.append(g, res.glucose[-1, -1])
-    ins = np.append(ins, res.insulin[-1, -1] / PMOL_PER_UU)
+    glu = res.glucose[:, keep]
+    ins_all = res.insulin[:, keep] / PMOL_PER_UU
+
+    def joined(rows_g: np.ndarray, rows_i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        g = np.append(rows_g[:, :-1].ravel(), rows_g[-1, -1])
+        i = np.append(rows_i[:, :-1].ravel(), rows_i[-1, -1])
+        return g, i
+
+    g, ins = joined(glu[:days], ins_all[:days])
+    per_day = glu.shape[1] - 1
+    g_flip = np.repeat(g[None, :], n_meals, axis=0)
+    i_flip = np.repeat(ins[None, :], n_meals, axis=0)
+    for j in range(n_meals):
+        d = int(meal_day[j])
+        a = d * per_day
+        g_flip[j, a : a + per_day + 1] = glu[days + j]
+        i_flip[j, a : a + per_day + 1] = ins_all[days + j]
     minutes = np.arange(len(g), dtype=float)
-    return minutes, g, ins
+    return minutes, g, ins, g_flip, i_flip
 
 
 def _freeliving_cgm(

@@ -383,9 +383,11 @@ def write_lab_table(venous: pd.DataFrame, path: str | PathLike) -> Path:
 def write_activity_log(events: pd.DataFrame, path: str | PathLike) -> Path:
     """Write events of one person as the project's activity log CSV.
 
-    Columns :data:`ACTIVITY_LOG_COLUMNS`; times are local ``YYYY-MM-DD HH:MM``; the first line is a
-    ``#`` comment saying the data are synthetic. Meals carry ``carbs_g`` (g); bouts carry
-    ``end`` and ``duration_min`` (min).
+    Columns :data:`ACTIVITY_LOG_COLUMNS`, plus ``block`` when the events carry one (the
+    randomisation block of a simulated self-tracker's meal and its SPU bout, ``<slot>-<k>`` as in
+    the planner's schedule); times are local ``YYYY-MM-DD HH:MM``; the first line is a ``#``
+    comment saying the data are synthetic. Meals carry ``carbs_g`` (g); bouts carry ``end`` and
+    ``duration_min`` (min).
 
     Parameters
     ----------
@@ -400,7 +402,8 @@ def write_activity_log(events: pd.DataFrame, path: str | PathLike) -> Path:
     """
     out = Path(path)
     note = "synthetic data: simulated by soleus_analysis.simulate, not a real person's log"
-    rows = [list(ACTIVITY_LOG_COLUMNS)]
+    with_block = "block" in events.columns and events["block"].notna().any()
+    rows = [list(ACTIVITY_LOG_COLUMNS) + (["block"] if with_block else [])]
     fmt = "%Y-%m-%d %H:%M"
     for e in events.sort_values("time", kind="stable").itertuples(index=False):
         start = pd.Timestamp(e.time)
@@ -417,6 +420,7 @@ def write_activity_log(events: pd.DataFrame, path: str | PathLike) -> Path:
                 "" if pd.isna(e.carbs_g) else f"{e.carbs_g:g}",
                 "" if e.label is None or pd.isna(e.label) else str(e.label),
             ]
+            + (["" if e.block is None or pd.isna(e.block) else str(e.block)] if with_block else [])
         )
     _write_rows(out, rows, quoted=False, comment=note)
     return out

@@ -1,10 +1,11 @@
 """Validation of the N-of-1 analysis on simulated self-trackers.
 
 :func:`validate_nof1` simulates many self-trackers on the ``freeliving`` protocol (14 days, three
-meals a day, 30 min of soleus pushups (SPU) after a random half of the meals, Dexcom G7), runs
+meals a day, 30 min of soleus pushups (SPU) after half of the meals, randomised within blocks of
+two meals per meal slot as the planner does, Dexcom G7), runs
 the same analysis a self-tracker gets (:func:`soleus_analysis.align.meal_responses` on the noisy
 CGM readings and logged events, then :func:`soleus_analysis.compare.n_of_1`) and compares each
-person's estimate with that person's *true* reduction. :func:`summarise_nof1` turns that into
+person's estimate with that person's *true* effect. :func:`summarise_nof1` turns that into
 the two acceptance figures, CI coverage and the false-positive rate without an SPU effect (with
 the same summary, coverage rule and interval of a rate as the crossover trials of
 :mod:`soleus_analysis.validation.trials`), and :func:`nof1_acceptance` checks them against
@@ -12,21 +13,29 @@ the same summary, coverage rule and interval of a rate as the crossover trials o
 
 The true N-of-1 estimand
 ------------------------
-:func:`~soleus_analysis.compare.n_of_1` estimates ``100 * (1 - exp(beta))`` where ``beta`` is the
-SPU coefficient of ``log(iAUC) ~ 1 + spu + carbs (centred) + meal period`` fitted to one
-person's meals: the covariate-adjusted ratio of geometric means of the response with and
-without SPU. The truth is computed *the same way* from the simulator's noise-free per-meal
-glucose iAUC (plasma glucose, baseline at the meal, 0-120 min, :attr:`Study.truth`): the same
-regression, the same covariates, on the same meals the analysis kept. It is the effect
-that would be found for these meals if the measurement were perfect (no sensor noise, lag or
-drift). The ratio of arithmetic means (:meth:`Study.true_reduction`) is a different quantity
-(large meals weigh more) and is reported alongside, not used for coverage.
+:func:`~soleus_analysis.compare.n_of_1` estimates ``reduction_geomean_pct = 100 * (1 -
+exp(beta))``, ``beta`` the SPU coefficient of ``log(iAUC) ~ 1 + spu + carbs (centred) + meal
+period`` fitted to one person's measured meals: the covariate-adjusted ratio of geometric means
+of the response with and without SPU. Its truth comes from the generating model, never from an
+estimator: the simulator runs every meal of the person noise-free under *both* conditions (the
+same meal at the same time after the same earlier meals, once with and once without its SPU
+bout; plasma glucose, baseline at the meal, 0-120 min) and defines the person's true effect as
 
+    ``true_pct = 100 * (1 - exp(mean over the person's meals of log(iAUC_spu / iAUC_control)))``
+
+(:func:`soleus_analysis.simulate.person_effect`, over all the person's meals): the average causal
+effect on the log scale, which a randomised comparison of the person's meals targets. A
+misspecified estimator (wrong covariates, a sensor that distorts the response) shows up as bias
+and lost coverage against it. ``true_ratio_of_means_pct`` (ratio of the mean potential outcomes)
+is reported alongside, descriptive only.
+
+The randomisation is the planner's: within blocks of two meals per meal slot
+(:func:`soleus_analysis.simulate.blocked_assignment`); each meal's block is in the activity log
+and the randomisation test re-assigns SPU within those blocks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -42,7 +51,6 @@ __all__ = [
     "COVERAGE_TARGET_PCT",
     "FALSE_POSITIVE_TARGET_PCT",
     "nof1_acceptance",
-    "nof1_truth",
     "summarise_nof1",
     "validate_nof1",
 ]
@@ -71,69 +79,34 @@ VALIDATION_COLUMNS: tuple[str, ...] = (
 )
 
 
-def nof1_truth(
-    truth: pd.DataFrame,
-    meal_times: Sequence[Any] | pd.Series | None = None,
-    *,
-    value: str = "glucose_iauc_mgdl_min",
-    adjust: Sequence[str] = ("carbs_g", "time_of_day_h"),
-) -> pd.DataFrame:
-    """The true N-of-1 reduction of each person from noise-free per-meal responses.
+def _with_blocks(meals: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """The meal table with each meal's randomisation ``block`` from the logged meal events.
 
-    The same log-scale regression as :func:`soleus_analysis.compare.n_of_1` (same covariates),
-    fitted to the noise-free values instead of the measured ones.
-
-    Parameters
-    ----------
-    truth : DataFrame
-        Per-meal ground truth (:attr:`soleus_analysis.simulate.Study.truth`): ``subject``,
-        ``condition``, ``meal_time``, ``carbs_g`` (g) and ``value``.
-    meal_times : sequence of datetime, optional
-        Keep only these meals (e.g. the ones the analysis included); all meals when None.
-    value : str
-        Noise-free response column (default glucose iAUC, mg/dL*min).
-    adjust : sequence of str
-        Covariates, as in :func:`~soleus_analysis.compare.n_of_1`.
-
-    Returns
-    -------
-    DataFrame
-        One row per person: ``subject``, ``true_pct`` (adjusted ratio of geometric means,
-        ``100 * (1 - exp(beta))``, %), ``true_ratio_of_means_pct`` (``100 * (1 - mean(SPU) /
-        mean(control))`` of the same meals, %), ``n_meals``.
+    Design information the self-tracker logged (the planner's block), not the simulator's truth;
+    meals without a logged block get their own block each (missing = no restriction).
     """
-    t = truth.copy()
-    if meal_times is not None:
-        keep = pd.to_datetime(pd.Series(list(meal_times))).to_numpy(dtype="datetime64[ns]")
-        t = t.loc[pd.to_datetime(t["meal_time"]).isin(keep).to_numpy()]
-    mt = pd.to_datetime(t["meal_time"])
-    t = t.assign(time_of_day_h=(mt.dt.hour + mt.dt.minute / 60.0).to_numpy(dtype=float))
-    res = n_of_1(t, value, n_perm=0, adjust=adjust)
-    means = t.groupby(["subject", "condition"])[value].mean().unstack()
-    ratio = 100.0 * (1.0 - means.get("spu") / means.get("control"))
-    return pd.DataFrame(
-        {
-            "subject": res["subject"].to_numpy(),
-            "true_pct": res["reduction_geomean_pct"].to_numpy(dtype=float),
-            "true_ratio_of_means_pct": ratio.reindex(res["subject"]).to_numpy(dtype=float),
-            "n_meals": res["n_meals"].to_numpy(),
-        }
-    )
+    if "block" in meals.columns and meals["block"].notna().any():
+        return meals
+    logged = events.loc[events["kind"] == "meal", ["time", "block"]] if "block" in events else None
+    if logged is None or logged.empty:
+        return meals.assign(block=None)
+    by_time = logged.drop_duplicates("time").set_index("time")["block"]
+    return meals.assign(block=pd.to_datetime(meals["meal_time"]).map(by_time).to_numpy())
 
 
 def _one_person(
     readings: pd.DataFrame,
     events: pd.DataFrame,
-    truth: pd.DataFrame,
+    truth: pd.Series,
     *,
     n_perm: int,
     seed: int,
     rules: Rules,
 ) -> dict[str, Any]:
-    meals = meal_responses(readings, events, rules)
-    res = n_of_1(meals, n_perm=n_perm, seed=seed).iloc[0]
-    included = meals.loc[meals["excluded_reason"].isna() & meals["condition"].notna()]
-    tr = nof1_truth(truth, included["meal_time"]).iloc[0]
+    meals = _with_blocks(meal_responses(readings, events, rules), events)
+    block = "block" if meals["block"].notna().any() else None
+    res = n_of_1(meals, n_perm=n_perm, seed=seed, block=block).iloc[0]
+    tr = truth
     return {
         "n_meals": int(res["n_meals"]),
         "n_spu": int(res["n_spu"]),
@@ -183,9 +156,10 @@ def validate_nof1(
     -------
     DataFrame
         One row per person, columns :data:`VALIDATION_COLUMNS`: meal counts, the estimate and
-        CI (%), ``p_permutation``, ``p_model``, ``true_pct`` (the true N-of-1 estimand, see the
-        module docstring, %), ``true_ratio_of_means_pct`` (%), ``covered`` (truth inside the
-        CI) and ``significant`` (``p_permutation < alpha``).
+        CI (%), ``p_permutation`` (randomisation test within the logged blocks), ``p_model``,
+        ``true_pct`` (the person's true effect from the potential outcomes, see the module
+        docstring, %), ``true_ratio_of_means_pct`` (%, descriptive), ``covered`` (truth inside
+        the CI) and ``significant`` (``p_permutation < alpha``).
     """
     if n_people < 1:
         raise ValueError(f"n_people must be >= 1, got {n_people}")
@@ -196,14 +170,16 @@ def validate_nof1(
     r = Rules.coerce(rules).replace(insulin_proxy=False)
     cgm = study.cgm.groupby("subject", sort=False)
     ev = study.events.groupby("subject", sort=False)
-    tr = study.truth.groupby("subject", sort=False)
+    # the truth, from the simulator's potential outcomes: read only to compare, after analysis
+    tr = study.person_truth().rename(columns={"true_reduction_geomean_pct": "true_pct"})
+    tr = tr.set_index("subject")
     seeds = np.random.SeedSequence(seed).generate_state(len(study.subjects))
     rows = []
     for subj, s in zip(study.subjects, seeds, strict=True):
         row = _one_person(
             cgm.get_group(subj),
             ev.get_group(subj),
-            tr.get_group(subj),
+            tr.loc[subj],
             n_perm=n_perm,
             seed=int(s),
             rules=r,

@@ -56,6 +56,7 @@ __all__ = [
     "CGM_PRESETS",
     "CGM_BEFORE_MIN",
     "FASTING_MINUTES",
+    "PROXY_STATEMENT",
     "TrialSet",
     "add_coverage",
     "analyse_trials",
@@ -63,8 +64,12 @@ __all__ = [
     "covered",
     "insulin_proxy_agreement",
     "paired_reduction",
+    "proxy_findings",
+    "proxy_noise_floor",
+    "proxy_scaling",
     "proxy_table",
     "run_trials",
+    "sensor_model_effect",
     "simulate_trials",
     "summarise_trials",
     "true_population_reduction",
@@ -152,7 +157,8 @@ def simulate_trials(
         CGM sampling interval in minutes (5: Dexcom G6, 15: Libre 2 historic values); None
         simulates no CGM (faster, venous only).
     **overrides
-        Protocol fields to change (see :func:`soleus_analysis.simulate.simulate_study`).
+        Protocol fields to change (see :func:`soleus_analysis.simulate.simulate_study`);
+        ``cgm`` replaces the sensor preset of ``cgm_interval`` (e.g. ``"dexcom_g6_drift"``).
 
     Returns
     -------
@@ -174,6 +180,7 @@ def simulate_trials(
     lab = overrides.pop("lab_minutes", proto.lab_minutes)
     lab = tuple(sorted(set(FASTING_MINUTES) | {float(m) for m in lab}))
     cgm = CGM_PRESETS[cgm_interval] if cgm_interval is not None else None
+    cgm = overrides.pop("cgm", cgm) if cgm is not None else None
     # CGM kept only where the analyses look (pre-meal span and the longest window): faster
     overrides.setdefault("cgm_before_min", CGM_BEFORE_MIN)
     overrides.setdefault("cgm_after_min", float(proto.window_min) + CGM_AFTER_EXTRA_MIN)
@@ -631,3 +638,224 @@ def insulin_proxy_agreement(study: Study, window: float | None = None) -> pd.Dat
     row["true_insulin_reduction_pct"] = paired_reduction(tab, "true_insulin_iauc_uU_ml_min")
     row["reduction_gap_pp"] = row["proxy_reduction_pct"] - row["true_insulin_reduction_pct"]
     return pd.DataFrame([row])
+
+
+# ------------------------------------------------------------- what the proxy can and cannot tell
+
+#: The plain statement of what the CGM-only insulin proxy can and cannot tell, for reports
+#: (figures from :func:`proxy_findings` on simulated hamilton2022 trials, notebook 03).
+PROXY_STATEMENT: str = (
+    "The insulin figures computed from a CGM are a model-based proxy, not a measurement of "
+    "insulin. The proxy runs one population-average beta cell (Dalla Man 2007) on the glucose "
+    "trace, so it is a fixed transform of that trace: a glucose excursion half as large gives a "
+    "proxy exactly half as large (a 50.0% 'insulin' reduction). In simulated trials its "
+    "reduction with soleus pushups restated the glucose reduction (49% against 50% for CGM "
+    "glucose, while the true insulin fell by 56%), its per-person SPU-to-control ratio followed "
+    "the glucose ratio (R² 0.70) and told less about the true insulin ratio than the glucose "
+    "ratio itself did (R² 0.25 against 0.35). Its confidence interval is therefore not "
+    "independent evidence and does not confirm the glucose result. It cannot tell a person's "
+    "insulin level, insulin sensitivity, secretion or clearance, nor whether SPU changed insulin "
+    "in any way other than through glucose. Sensor noise alone on a flat glucose trace gives a "
+    "proxy area of about 8-9% of a meal's or a glucose drink's, so small proxy differences mean "
+    "nothing. It has been checked only against simulated insulin: no public data set with CGM "
+    "and measured plasma insulin after meals was found to validate it on real people."
+)
+
+
+def _proxy_responses(study: Study, window: float) -> pd.DataFrame:
+    """Per test: CGM glucose iAUC and insulin-proxy iAUC (included tests), crossover studies."""
+    resp = meal_responses(
+        study.cgm, study.events, window=(0.0, window), baseline="t0", insulin_proxy=True
+    )
+    resp = resp.loc[resp["excluded_reason"].isna()]
+    out = resp[["subject", "condition", _GLUCOSE_CGM, "insulin_proxy_iauc_pmol_l_min"]].copy()
+    out["subject"] = out["subject"].astype(str)
+    out["condition"] = out["condition"].astype(str)
+    return out
+
+
+def proxy_scaling(scale: float = 0.5, window: float = 180.0) -> dict[str, float]:
+    """The proxy's reduction when a glucose excursion is scaled about its baseline by ``scale``.
+
+    A smooth one-peak excursion (70 mg/dL above a 90 mg/dL baseline, peak at 45 min, on a 5-min
+    grid from -30 min) and the same excursion times ``scale``: the proxy model is linear in
+    ``G - Gb`` above baseline and positively homogeneous in ``dG/dt``, so the proxy reduction
+    equals the glucose reduction, ``100 * (1 - scale)``, whatever the curve.
+
+    Returns
+    -------
+    dict
+        ``glucose_reduction_pct`` and ``proxy_reduction_pct`` (%).
+    """
+    from ..insulin import insulin_proxy_measures_batch
+    from ..response import iauc_batch
+
+    t = np.arange(-30.0, window + 30.0 + 1e-9, 5.0)
+    bump = 70.0 * np.clip(t, 0, None) / 45.0 * np.exp(1.0 - np.clip(t, 0, None) / 45.0)
+    g = np.vstack([90.0 + bump, 90.0 + scale * bump])
+    tt = np.vstack([t, t])
+    prox = insulin_proxy_measures_batch(tt, g, window=(0.0, window), baseline="t0")
+    pi = prox["insulin_proxy_iauc_pmol_l_min"].to_numpy(float)
+    gi = iauc_batch(tt, g, np.full(2, 90.0), window=(0.0, window))
+    return {
+        "scale": float(scale),
+        "glucose_reduction_pct": float(100.0 * (1.0 - gi[1] / gi[0])),
+        "proxy_reduction_pct": float(100.0 * (1.0 - pi[1] / pi[0])),
+    }
+
+
+def proxy_noise_floor(
+    n_traces: int = 500,
+    window: float = 180.0,
+    sensor: str = "dexcom_g6",
+    level_mgdl: float = 92.0,
+    before_min: float = 30.0,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Insulin-proxy iAUC (and glucose iAUC) of CGM traces of a perfectly flat plasma glucose.
+
+    Each trace is ``level_mgdl`` throughout, sensed by the simulator's sensor model (gain and
+    offset drift, AR(2) noise, rounding; no dropouts) from ``before_min`` before "t0" to the
+    window end, at a random day of wear; the proxy starts from the first reading, as the
+    analysis gives it the pre-meal readings. Any area is noise only.
+
+    Returns
+    -------
+    dict
+        ``n_traces``, ``window_min``, ``sensor``, ``proxy_iauc_mean_pmol_l_min`` (and
+        ``proxy_iauc_sd_pmol_l_min``), ``glucose_iauc_mean_mgdl_min`` (t0 baseline).
+    """
+    from dataclasses import replace
+
+    from ..insulin import insulin_proxy_measures_batch
+    from ..response import iauc_batch
+    from ..simulate.sensor import SENSORS, sense
+
+    spec = replace(SENSORS[sensor], gap_rate=0.0)
+    rng = np.random.default_rng(seed)
+    minutes = np.arange(-before_min - 60.0, window + 1.0)
+    flat = np.full(len(minutes), float(level_mgdl))
+    sample = np.arange(-before_min, window + 1e-9, spec.interval_min)
+    rows = []
+    for _ in range(int(n_traces)):
+        day = rng.uniform(0.5, spec.wear_days - 0.5)
+        r = sense(minutes, flat, sample, day + sample / 1440.0, rng, spec)
+        rows.append(r["glucose_mgdl"].to_numpy(float))
+    g = np.vstack(rows)
+    t = np.broadcast_to(sample, g.shape)
+    prox = insulin_proxy_measures_batch(t, g, window=(0.0, window), baseline="t0")
+    pi = prox["insulin_proxy_iauc_pmol_l_min"].to_numpy(float)
+    i0 = int(np.searchsorted(sample, 0.0))
+    gi = iauc_batch(t[:, i0:], g[:, i0:], g[:, i0], window=(0.0, window))
+    return {
+        "n_traces": int(n_traces),
+        "window_min": float(window),
+        "sensor": sensor,
+        "proxy_iauc_mean_pmol_l_min": float(np.mean(pi)),
+        "proxy_iauc_sd_pmol_l_min": float(np.std(pi, ddof=1)),
+        "glucose_iauc_mean_mgdl_min": float(np.mean(gi)),
+    }
+
+
+def _r2(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """R² and slope of the least-squares line of ``y`` on ``x``."""
+    if len(x) < 3 or np.ptp(x) == 0:
+        return np.nan, np.nan
+    slope, intercept = np.polyfit(x, y, 1)
+    resid = y - (slope * x + intercept)
+    return float(1.0 - resid.var() / y.var()), float(slope)
+
+
+def proxy_findings(
+    study: Study,
+    window: float | None = None,
+    *,
+    n_noise: int = 500,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """What the insulin proxy adds to the glucose trace, on a simulated crossover study with CGM.
+
+    Three quantities (all synthetic):
+
+    (a) the proxy reduction as a function of the glucose reduction: per person the log ratio
+        SPU/control of the proxy iAUC against that of the CGM glucose iAUC (``r2_proxy_on_glucose``,
+        ``slope_proxy_on_glucose``), the two reductions over the study (``proxy_reduction_pct``,
+        ``cgm_glucose_reduction_pct``), and :func:`proxy_scaling` (``scaled_half_proxy_reduction_pct``:
+        a glucose excursion halved);
+    (b) :func:`proxy_noise_floor` at the study's window and sensor (``noise_proxy_iauc_pmol_l_min``)
+        and as % of the mean control test's proxy iAUC (``noise_pct_of_control_test``);
+    (c) agreement with the simulator's true insulin (:func:`insulin_proxy_agreement`:
+        ``pearson_r``, ``pearson_r_within``, ``true_insulin_reduction_pct``, ``reduction_gap_pp``)
+        and whether the proxy tells more about the true insulin ratio than glucose alone:
+        ``r2_true_insulin_on_glucose`` and ``r2_true_insulin_on_proxy`` (per-person log ratios).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row with the columns named above and ``n_people``.
+    """
+    if study.cgm is None or study.cgm.empty:
+        raise InputError("the insulin proxy needs a study simulated with a CGM")
+    w = float(study.protocol.window_min if window is None else window)
+    resp = _proxy_responses(study, w)
+    truth = study.true_iauc(w, "insulin_uU_ml").rename(columns={"true_iauc": "true_insulin"})
+    truth["subject"] = truth["subject"].astype(str)
+    truth["condition"] = truth["condition"].astype(str)
+    tab = resp.merge(truth, on=["subject", "condition"], how="inner")
+    cols = [_GLUCOSE_CGM, "insulin_proxy_iauc_pmol_l_min", "true_insulin"]
+    wide = tab.pivot_table(index="subject", columns="condition", values=cols).dropna()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr = {
+            c: np.log(wide[c]["spu"].to_numpy(float) / wide[c]["control"].to_numpy(float))
+            for c in cols
+        }
+    ok = np.logical_and.reduce([np.isfinite(v) for v in lr.values()])
+    lg, lp, lt = (lr[c][ok] for c in cols)
+    row: dict = {"n_people": int(ok.sum())}
+    row["r2_proxy_on_glucose"], row["slope_proxy_on_glucose"] = _r2(lg, lp)
+    row["proxy_reduction_pct"] = paired_reduction(tab, "insulin_proxy_iauc_pmol_l_min")
+    row["cgm_glucose_reduction_pct"] = paired_reduction(tab, _GLUCOSE_CGM)
+    row["scaled_half_proxy_reduction_pct"] = proxy_scaling(0.5, w)["proxy_reduction_pct"]
+    sensor = study.protocol.cgm or "dexcom_g6"
+    noise = proxy_noise_floor(n_noise, w, sensor, seed=seed)
+    ctrl = tab.loc[tab["condition"] == "control", "insulin_proxy_iauc_pmol_l_min"].mean()
+    row["noise_proxy_iauc_pmol_l_min"] = noise["proxy_iauc_mean_pmol_l_min"]
+    row["control_test_proxy_iauc_pmol_l_min"] = float(ctrl)
+    row["noise_pct_of_control_test"] = float(100.0 * noise["proxy_iauc_mean_pmol_l_min"] / ctrl)
+    agree = insulin_proxy_agreement(study, w).iloc[0]
+    for key in ("pearson_r", "pearson_r_within", "true_insulin_reduction_pct", "reduction_gap_pp"):
+        row[key] = float(agree[key])
+    row["r2_true_insulin_on_glucose"] = _r2(lg, lt)[0]
+    row["r2_true_insulin_on_proxy"] = _r2(lp, lt)[0]
+    return pd.DataFrame([row])
+
+
+# --------------------------------------------------------------------------- the sensor model
+
+
+def sensor_model_effect(
+    n_trials: int = 40,
+    n: int | None = None,
+    seed: int = 0,
+    sensors: tuple[str, ...] = ("dexcom_g6", "dexcom_g6_drift"),
+    n_boot: int = 1000,
+    n_population: int = N_POPULATION,
+) -> pd.DataFrame:
+    """Bias and coverage of the CGM estimate under two sensor models, same simulated people.
+
+    The same trials (``hamilton2022``, same seed: same people, same venous samples) are
+    simulated with each sensor preset and analysed from the CGM (baseline t0, the protocol's
+    window) against the population truth. With ``("dexcom_g6", "dexcom_g6_drift")`` this is the
+    effect of the time-varying calibration offset (and gain) of Vettoretti et al. 2019.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`summarise_trials` per ``sensor``.
+    """
+    frames = []
+    for sensor in sensors:
+        ts = simulate_trials("hamilton2022", n_trials, n, seed, cgm_interval=5, cgm=sensor)
+        res = analyse_trials(ts, "cgm", "t0", n_boot=n_boot, n_population=n_population)
+        frames.append(res.assign(sensor=sensor))
+    return summarise_trials(pd.concat(frames, ignore_index=True), by=["sensor"])
