@@ -40,6 +40,7 @@ from .response import (
 )
 
 __all__ = [
+    "PROXY_CAVEAT",
     "PROXY_PARAMS",
     "matsuda",
     "homa_ir",
@@ -287,6 +288,14 @@ def lab_responses(
 
 
 # --------------------------------------------------------------------------- CGM proxy
+
+#: What a reader of a report must know about the proxy (the full statement, with the
+#: simulation figures behind it, is ``validation.trials.PROXY_STATEMENT``).
+PROXY_CAVEAT: str = (
+    "This figure is a fixed transform of your glucose trace (one population-average model "
+    "of insulin secretion run on it), so it restates the glucose result above and is not "
+    "separate evidence; it cannot show your insulin level, sensitivity or secretion."
+)
 
 #: Population parameters of the insulin proxy (Dalla Man et al. 2007, normal subjects).
 #: the per-meal columns of :func:`insulin_proxy_measures_batch`

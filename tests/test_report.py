@@ -253,7 +253,8 @@ def test_footer_sums_many_files():
 
 def test_insulin_proxy_line_is_named_a_proxy_and_matches_the_analysis(person):
     """The self-tracker report prints the CGM-only insulin figure as a model proxy, with the
-    numbers compare.n_of_1 returned for the proxy column."""
+    number compare.n_of_1 returned for the proxy column, and no interval: the proxy is a
+    transform of the glucose trace, so its interval would pose as separate evidence."""
     from soleus_analysis.report.pdf import effect_lines
 
     a = person
@@ -261,7 +262,8 @@ def test_insulin_proxy_line_is_named_a_proxy_and_matches_the_analysis(person):
     q = a.insulin_proxy_effect.iloc[0]
     line = next(ln for ln in effect_lines(a) if "PROXY" in ln)
     assert "not a measurement" in line
-    assert f"{q['reduction_geomean_pct']:.0f}% (95% CI" in line
+    assert f"{q['reduction_geomean_pct']:.0f}% lower with SPU" in line
+    assert "CI" not in line and "restates the glucose result" in line
 
 
 def test_report_file_is_an_ordinary_file(person, tmp_path):

@@ -31,6 +31,7 @@ from .. import __version__, plots
 from ..core.outputs import atomic_target
 from ..core.recording import Provenance
 from ..core.schema import MGDL_PER_MMOL
+from ..insulin import PROXY_CAVEAT
 from ..pipeline import COHORT_ESTIMAND, PERSON_ESTIMAND, CohortAnalysis, PersonAnalysis
 from ..stats import estimate_of
 from .text import pooled_sentence
@@ -387,10 +388,11 @@ def effect_lines(a: PersonAnalysis) -> list[str]:
         )
     if a.insulin_proxy_effect is not None and len(a.insulin_proxy_effect):
         q = a.insulin_proxy_effect.iloc[0]
+        _, est, _, _, _ = estimate_of(q, PERSON_ESTIMAND)
         lines.append(
             "Insulin-exposure PROXY (modelled from your glucose trace with population parameters; "
-            "not a measurement of your insulin): "
-            f"{_estimate_text(q, PERSON_ESTIMAND)} lower with SPU."
+            f"not a measurement of your insulin): {_fmt(est, 0, '%')} lower with SPU. "
+            + PROXY_CAVEAT
         )
     meals = a.meals
     n_ex = int(meals["excluded_reason"].notna().sum()) if len(meals) else 0
