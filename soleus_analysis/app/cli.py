@@ -786,7 +786,8 @@ def _protocol_options(
 @main.command(
     epilog="Example:\n\n\b\n  soleus reproduce --protocol hamilton2022 --seed 1 --json result.json\n\n"
     "The data are SIMULATED (soleus_analysis.simulate): the simulated files are analysed blind and\n"
-    "the estimate is shown next to the simulator's noise-free ground truth."
+    "the estimate is shown next to the simulator's truth: the population value of its generating\n"
+    "model (not this sample's), which a 95% interval should cover 95% of the time."
 )
 @_protocol_options(
     ("hamilton2022", "elek2025"), min_people=2, seed_of="the simulation and bootstrap"
@@ -823,6 +824,7 @@ def reproduce(protocol, n, seed, n_boot, json_out, keep_files) -> None:
         f"{res['protocol']}: {res['n_participants']} simulated people (SYNTHETIC data), seed {seed}"
     )
     click.echo(f"{'measure':<36}{'estimate':>10}  {'95% CI':<17}{'truth':>8}{'published':>11}")
+    click.echo("(truth: the simulator's population value, computed from its generating model)")
 
     def num(v: float) -> str:
         return "-" if not math.isfinite(v) else f"{v:.1f}"
