@@ -198,18 +198,34 @@ def _reader_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 default=None,
                 help="Nightscout: minutes to add to UTC when the file does not say.",
             ),
+            click.option(
+                "--tz",
+                default=None,
+                metavar="ZONE",
+                help="Your time zone (IANA name, e.g. Europe/Paris): orders readings across "
+                "daylight-saving changes in exports with only local times, and gives UTC-only "
+                "records their local time.",
+            ),
         ]
     ):
         fn = opt(fn)
     return fn
 
 
-def _read_opts(units, date_order, include_scans, utc_offset) -> dict[str, Any]:
+def _read_opts(units, date_order, include_scans, utc_offset, tz=None) -> dict[str, Any]:
+    if tz is not None:
+        from ..core.clock import check_time_zone
+
+        try:
+            tz = check_time_zone(tz)
+        except InputError as exc:
+            raise click.BadParameter(str(exc), param_hint="--tz") from None
     opts = {
         "units": units,
         "date_order": date_order,
         "include_scans": include_scans,
         "utc_offset": utc_offset,
+        "tz": tz,
     }
     return {k: v for k, v in opts.items() if v is not None}
 
@@ -235,6 +251,7 @@ def inspect(
     date_order: str | None,
     include_scans: bool | None,
     utc_offset: int | None,
+    tz: str | None,
 ) -> None:
     """Show each file's detected format, span, people, readings, events, and what was dropped."""
     from ..core.outputs import check_target
@@ -250,7 +267,7 @@ def inspect(
             f,
             format=fmt,
             only_accepted_options=True,
-            **_read_opts(units, date_order, include_scans, utc_offset),
+            **_read_opts(units, date_order, include_scans, utc_offset, tz),
         )
         p = rec.provenance
         p.label = _Ctx.labels[f]
@@ -471,6 +488,7 @@ def analyze(
     date_order,
     include_scans,
     utc_offset,
+    tz,
     out_dir,
     rules,
 ) -> None:
@@ -487,7 +505,7 @@ def analyze(
 
     rules = Rules.coerce(None, **rules) if isinstance(rules, dict) else rules
     rec = _load_person(
-        cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset)
+        cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset, tz)
     )
     a = analyze_person(rec, rules, seed=seed)
     from ..core.outputs import MANIFEST, table_bytes
@@ -550,6 +568,7 @@ def report(
     date_order,
     include_scans,
     utc_offset,
+    tz,
     output,
     paper,
     rules,
@@ -562,7 +581,7 @@ def report(
     check_target(output, "-o/--output")
     rules = Rules.coerce(None, **rules) if isinstance(rules, dict) else rules
     rec = _load_person(
-        cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset)
+        cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset, tz)
     )
     a = analyze_person(rec, rules, seed=seed)
     write_person_report(a, output, paper=paper, show_file_names=_Ctx.show_file_names)
@@ -610,6 +629,7 @@ def cohort(
     date_order,
     include_scans,
     utc_offset,
+    tz,
     rules,
 ) -> None:
     """Analyse many people (a folder or a manifest) and write the cohort PDF report."""
@@ -630,7 +650,7 @@ def cohort(
         progress=not no_progress,
         seed=seed,
         show_file_names=_Ctx.show_file_names,
-        read_options=_read_opts(units, date_order, include_scans, utc_offset),
+        read_options=_read_opts(units, date_order, include_scans, utc_offset, tz),
     )
     write_cohort_report(res, output, paper=paper, show_file_names=_Ctx.show_file_names)
     if out_dir:

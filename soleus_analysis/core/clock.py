@@ -20,8 +20,12 @@ transmitter time keep their local time (shift 0).
 
 from __future__ import annotations
 
+import zoneinfo
+
 import numpy as np
 import pandas as pd
+
+from .errors import InputError
 
 __all__ = [
     "CLOCK_COLUMNS",
@@ -29,7 +33,9 @@ __all__ = [
     "SESSION_JUMP_S",
     "device_clock_ns",
     "local_to_clock_ns",
+    "check_time_zone",
     "readings_clock_ns",
+    "utc_seconds_from_local",
 ]
 
 #: Reading columns that hold a clock that never repeats, in order of preference: the Dexcom
@@ -170,3 +176,52 @@ def local_to_clock_ns(
     reached = np.maximum.accumulate(np.asarray(local_ns, dtype=np.int64))
     k = np.minimum(np.searchsorted(reached, when_ns, side="left"), len(shift) - 1)
     return when_ns + shift[k]
+
+
+def check_time_zone(tz: str) -> str:
+    """``tz`` when it names an IANA time zone (``"Europe/Paris"``), else :class:`InputError`."""
+    try:
+        zoneinfo.ZoneInfo(str(tz))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InputError(
+            f"unknown time zone {tz!r}; expected an IANA name such as Europe/Paris or "
+            "America/New_York"
+        ) from None
+    return str(tz)
+
+
+def utc_seconds_from_local(local_ns: np.ndarray, subject_codes: np.ndarray, tz: str) -> np.ndarray:
+    """UTC instants (s since 1970) of local wall-clock times in the IANA zone ``tz``.
+
+    A local time the zone repeats (the fall-back hour) is taken in the order the readings are
+    given (the file's order): its first reading of that time is the first pass (summer time),
+    the second the repeat (standard time), per subject. A local time the zone skips (the
+    spring-forward hour, which a device clock never shows) is moved forward by the skip.
+
+    Parameters
+    ----------
+    local_ns : numpy.ndarray of int64
+        Local times, ns (tz-naive), in the order the device wrote them; NaT as int64 min.
+    subject_codes : numpy.ndarray of int
+        Subject of each time.
+    tz : str
+        IANA time zone.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Seconds since 1970-01-01 UTC (NaN where the local time is NaT).
+    """
+    tz = check_time_zone(tz)
+    local_ns = np.asarray(local_ns, dtype=np.int64)
+    nat = local_ns == np.iinfo(np.int64).min
+    occurrence = (
+        pd.DataFrame({"s": np.asarray(subject_codes), "t": local_ns}).groupby(["s", "t"]).cumcount()
+    )
+    first_pass = (occurrence.to_numpy() % 2) == 0
+    idx = pd.DatetimeIndex(local_ns.view("datetime64[ns]"))
+    aware = idx.tz_localize(tz, ambiguous=first_pass, nonexistent="shift_forward")
+    utc_ns = aware.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    out = utc_ns.view("i8").astype(np.float64) / 1e9
+    out[nat] = np.nan
+    return out

@@ -36,7 +36,12 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
-from ..core.clock import CLOCK_COLUMNS, readings_clock_ns
+from ..core.clock import (
+    CLOCK_COLUMNS,
+    check_time_zone,
+    readings_clock_ns,
+    utc_seconds_from_local,
+)
 from ..core.errors import InputError
 from ..core.recording import Recording, combine_person, combine_provenance
 from ..core.schema import DEVICE_UNITS, GLUCOSE_UNITS
@@ -83,6 +88,15 @@ def _read(
         if name in tables:
             raise InputError(tables[name][1], path)
         raise InputError(f"unknown format {name!r}; expected one of: {', '.join(formats())}", path)
+    options = dict(options)
+    tz = options.pop("tz", None)
+    if tz is not None:
+        tz = check_time_zone(tz)
+        params = inspect.signature(readers[name]).parameters
+        if "tz" in params:
+            options["tz"] = tz  # a reader of UTC instants makes local times with it
+        elif "utc_offset" in params and options.get("utc_offset") is None:
+            options["utc_offset"] = tz  # Nightscout: the zone's offset at each instant
     if only_accepted:
         options = _accepted(readers[name], options)
     rec = readers[name](path, **options)
@@ -91,6 +105,14 @@ def _read(
     units = rec.provenance.units
     if len(rec.readings) and DEVICE_UNITS not in rec.readings and units in GLUCOSE_UNITS:
         rec.readings[DEVICE_UNITS] = units  # the units the values were reported in
+    if tz is not None:
+        rec.provenance.metadata["time_zone"] = tz
+        r = rec.readings
+        if len(r) and not any(c in r.columns for c in CLOCK_COLUMNS):
+            # local times only: the zone gives each its instant (repeats in the file's order)
+            codes = pd.factorize(r["subject"])[0] if "subject" in r else np.zeros(len(r), int)
+            local = r["time"].to_numpy(dtype="datetime64[ns]").view("i8")
+            r["utc_time_s"] = utc_seconds_from_local(local, codes, tz)
     return rec
 
 
@@ -111,7 +133,10 @@ def read_cgm(
         A name from :func:`formats`; sniffed from the content when omitted.
     **options
         Passed to the format's reader, e.g. ``subject="p01"``, ``include_scans=True`` (LibreView),
-        ``date_order="dmy"``, ``units="mmol/L"`` (generic CSV).
+        ``date_order="dmy"``, ``units="mmol/L"`` (generic CSV), ``tz="Europe/Paris"`` (any
+        format: the person's IANA time zone; exports holding only local times get each
+        reading's UTC instant from it, as ``utc_time_s``, a fall-back's repeated hour taken in
+        the file's order; Nightscout records without an offset get their local time from it).
     only_accepted_options : bool
         Pass the reader only the options it takes (see :func:`read_events`).
 

@@ -4,8 +4,9 @@ Time rule (all three formats)
     Nightscout stores instants in UTC. The local wall-clock time is UTC shifted by, in order of
     preference: the offset written in the record's own ``dateString``/``created_at`` (e.g.
     ``+01:00``; a ``Z`` names UTC, not the local zone, so it does not count), the record's
-    ``utcOffset`` field (minutes), the caller's ``utc_offset=`` option (minutes), else UTC is
-    kept and one warning says so.
+    ``utcOffset`` field (minutes), the caller's ``utc_offset=`` option (minutes, or an IANA
+    zone such as ``"Europe/Paris"``, whose offset at each instant is used; ``tz=`` of
+    :func:`soleus_analysis.io.read_cgm` gives it), else UTC is kept and one warning says so.
 
 Entries
     Only ``type == "sgv"`` rows become readings (``sgv`` is mg/dL); ``mbg``/``cal`` rows are
@@ -130,14 +131,18 @@ def _local(
     utc: pd.Series,
     written: pd.Series,
     field_offset: pd.Series,
-    utc_offset: float | None,
+    utc_offset: float | str | None,
     prov: Provenance,
 ) -> pd.Series:
     """Shift UTC instants to local wall clock by the preferred offset (see module docstring)."""
     off = written.copy()
     fo = pd.to_numeric(field_offset, errors="coerce").astype("float64")
     off = off.fillna(fo)
-    if utc_offset is not None:
+    if isinstance(utc_offset, str):  # an IANA zone: each instant's own offset in it
+        aware = utc.dt.tz_localize("UTC").dt.tz_convert(utc_offset)
+        zone_off = (aware.dt.tz_localize(None) - utc).dt.total_seconds() / 60.0
+        off = off.fillna(zone_off)
+    elif utc_offset is not None:
         off = off.fillna(float(utc_offset))
     none = off.isna() & utc.notna()
     if none.any():
