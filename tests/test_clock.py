@@ -220,3 +220,19 @@ def test_apple_health_across_a_fall_back_orders_by_the_instant(tmp_path):
     row = meal_responses(rec, pd.DataFrame({"time": [MIDNIGHT + pd.Timedelta("90min")]}))
     assert row.iloc[0]["n_readings"] == 25
     assert row.iloc[0]["iauc_mgdl_min"] == pytest.approx(3600.0, abs=1e-9)
+
+
+def test_same_time_different_values_is_reported_and_both_kept(tmp_path):
+    from soleus_analysis.io import read_cgm
+
+    path = tmp_path / "plain.csv"
+    path.write_text(
+        "timestamp,glucose_mgdl\n2025-01-01 00:00,100\n2025-01-01 00:05,110\n"
+        "2025-01-01 00:05,140\n2025-01-01 00:10,120\n"
+    )
+    rec = read_cgm(path)
+    assert len(rec.readings) == 4
+    assert "2 readings share their time with a reading of a different value; all kept" in (
+        rec.provenance.warnings
+    )
+    assert len(clean(rec).readings) == 4

@@ -65,6 +65,8 @@ def test_local_only_export_with_the_zone_measures_real_time(tmp_path, case):
     rec = read_cgm(path, tz=tz)
     seconds = np.asarray((utc - pd.Timestamp("1970-01-01", tz="UTC")).total_seconds())
     assert np.allclose(np.sort(rec.readings["utc_time_s"]), seconds)
+    moved = [w for w in rec.provenance.warnings if "the local clock moved" in w]
+    assert len(moved) == 1 and ("-60 min" in moved[0]) == ("fall-back" in case)
     c = clean(rec)
     assert len(c.gaps) == 0  # neither a repeated nor a skipped hour is a gap
     row = meal_responses(rec, pd.DataFrame({"time": [pd.Timestamp(meal_local)]})).iloc[0]
@@ -132,7 +134,11 @@ def test_nightscout_records_without_offsets_get_local_time_from_the_zone(tmp_pat
     rec = read_cgm(path, tz=tz)
     got = rec.readings.sort_values("utc_time_s")["time"].to_numpy(dtype="datetime64[ns]")
     assert np.array_equal(got, local.to_numpy(dtype="datetime64[ns]"))
-    assert rec.provenance.warnings == []  # no "times kept in UTC"
+    # no "times kept in UTC"; the one change of the local clock is reported, with its hour
+    assert rec.provenance.warnings == [
+        "the local clock moved -60 min between 2024-11-03 01:55:00 and 2024-11-03 01:00:00 "
+        "(daylight saving or travel): readings kept, in the order the device measured them"
+    ]
 
 
 def test_unknown_zone_is_one_clear_line(tmp_path):

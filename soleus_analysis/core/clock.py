@@ -34,6 +34,7 @@ __all__ = [
     "device_clock_ns",
     "local_to_clock_ns",
     "check_time_zone",
+    "clock_changes",
     "readings_clock_ns",
     "utc_seconds_from_local",
 ]
@@ -225,3 +226,34 @@ def utc_seconds_from_local(local_ns: np.ndarray, subject_codes: np.ndarray, tz: 
     out = utc_ns.view("i8").astype(np.float64) / 1e9
     out[nat] = np.nan
     return out
+
+
+def clock_changes(
+    subject_codes: np.ndarray, local_ns: np.ndarray, clock_ns: np.ndarray
+) -> pd.DataFrame:
+    """Where the local clock changed against the device clock (daylight saving, travel).
+
+    Parameters
+    ----------
+    subject_codes, local_ns, clock_ns : numpy.ndarray
+        Per reading: subject, local time (ns) and device clock (ns), any order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per change: ``subject_code``, ``local_before`` (local time of the last reading
+        before it), ``local_after`` (of the first after it) and ``change_min`` (minutes the
+        local clock moved: -60 at a fall-back, +60 in spring).
+    """
+    o = np.lexsort((local_ns, clock_ns, subject_codes))
+    c, lo, ck = np.asarray(subject_codes)[o], np.asarray(local_ns)[o], np.asarray(clock_ns)[o]
+    shift = lo - ck
+    at = np.flatnonzero((c[1:] == c[:-1]) & (shift[1:] != shift[:-1]))
+    return pd.DataFrame(
+        {
+            "subject_code": c[at + 1],
+            "local_before": lo[at].view("datetime64[ns]"),
+            "local_after": lo[at + 1].view("datetime64[ns]"),
+            "change_min": (shift[at + 1] - shift[at]) / 60e9,
+        }
+    )

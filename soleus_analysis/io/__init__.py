@@ -39,6 +39,7 @@ import pandas as pd
 from ..core.clock import (
     CLOCK_COLUMNS,
     check_time_zone,
+    clock_changes,
     readings_clock_ns,
     utc_seconds_from_local,
 )
@@ -113,7 +114,39 @@ def _read(
             codes = pd.factorize(r["subject"])[0] if "subject" in r else np.zeros(len(r), int)
             local = r["time"].to_numpy(dtype="datetime64[ns]").view("i8")
             r["utc_time_s"] = utc_seconds_from_local(local, codes, tz)
+    _flag_time_oddities(rec)
     return rec
+
+
+def _flag_time_oddities(rec: Recording) -> None:
+    """Warn (in provenance) of changes of the local clock and of one time with two values.
+
+    Rules: readings at a local time the clock repeated are all kept and ordered by the device
+    clock (:mod:`soleus_analysis.core.clock`); two readings at the same device time with
+    different values are both kept (the clean stage drops only exact repeats).
+    """
+    r = rec.readings
+    if len(r) < 2:
+        return
+    codes = pd.factorize(r["subject"])[0] if "subject" in r else np.zeros(len(r), dtype=int)
+    local = r["time"].to_numpy(dtype="datetime64[ns]").view("i8")
+    clock = readings_clock_ns(r, codes)
+    changes = clock_changes(codes, local, clock)
+    for ch in changes.head(5).itertuples(index=False):
+        rec.provenance.warn(
+            f"the local clock moved {ch.change_min:+g} min between {ch.local_before} and "
+            f"{ch.local_after} (daylight saving or travel): readings kept, in the order the "
+            "device measured them"
+        )
+    if len(changes) > 5:
+        rec.provenance.warn(f"... and {len(changes) - 5} more changes of the local clock")
+    key = pd.DataFrame({"s": codes, "k": clock, "g": r["glucose_mgdl"].to_numpy()})
+    same_time = key.duplicated(["s", "k"], keep=False)
+    clash = int((same_time & ~key.duplicated(["s", "k", "g"], keep=False)).sum())
+    if clash:
+        rec.provenance.warn(
+            f"{clash} readings share their time with a reading of a different value; all kept"
+        )
 
 
 def read_cgm(
