@@ -25,6 +25,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from bench_readers import print_table  # the scripts run from benchmarks/, side by side
+
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE HealthData [
 <!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary)*)>
@@ -123,11 +125,7 @@ def main(argv: list[str] | None = None) -> None:
                 ),
                 (f"{name}: readings / rows", f"{res['readings']:,} / {res['rows_read']:,}"),
             ]
-    width = max(len(k) for k, _ in rows)
-    print(f"{'measure':<{width}}  value")
-    print("-" * (width + 40))
-    for k, v in rows:
-        print(f"{k:<{width}}  {v}")
+    print_table(rows)
 
 
 if __name__ == "__main__":

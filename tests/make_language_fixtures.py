@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -37,20 +38,6 @@ CLARITY_DE = [
     "Patienteninfo", "Geräteinfo", "Quellgeräte-ID", "Glukosewert (mmol/l)", "Insulinwert (IE)",
     "Kohlenhydratwert (Gramm)", "Dauer (hh:mm:ss)",
 ]  # fmt: skip
-#: Spanish: the five documented cells in Clarity's order, the undocumented ones in English.
-CLARITY_ES = [
-    "Index", "Marca temporal (AAAA-MM-DDThh:mm:ss)", "Tipo de evento", "Event Subtype",
-    "Patient Info", "Device Info", "Source Device ID", "Nivel de glucosa (mg/dL)",
-    "Nivel de insulina (u)", "Nivel de carbohidratos (gramos)", "Duration (hh:mm:ss)",
-    "Glucose Rate of Change (mg/dL/min)", "Transmitter Time (Long Integer)", "Transmitter ID",
-]  # fmt: skip
-#: Italian: the five documented cells in Clarity's order, the undocumented ones in English.
-CLARITY_IT = [
-    "Index", "Data e ora (AAAA-MM-GGThh:mm:ss)", "Tipo di evento", "Sottotipo di evento",
-    "Patient Info", "Device Info", "Source Device ID", "Valore del glucosio (mg/dL)",
-    "Insulin Value (u)", "Carb Value (grams)", "Duration (hh:mm:ss)",
-    "Glucose Rate of Change (mg/dL/min)", "Transmitter Time (Long Integer)", "ID trasmettitore",
-]  # fmt: skip
 #: The 13-column layout of older exports (no Transmitter ID), as in the BIG IDEAs Lab files.
 CLARITY_13 = [
     "Index", "Timestamp (YYYY-MM-DDThh:mm:ss)", "Event Type", "Event Subtype", "Patient Info",
@@ -60,6 +47,21 @@ CLARITY_13 = [
 ]  # fmt: skip
 CLARITY_12 = CLARITY_13[:-1]
 CLARITY_EN = CLARITY_13 + ["Transmitter ID"]
+
+
+def _localised(cells: dict[int, str]) -> list[str]:
+    """The English 14-column header with the documented cells of a language put in."""
+    return [cells.get(i, c) for i, c in enumerate(CLARITY_EN)]
+
+
+#: Spanish: the five documented cells in Clarity's order, the undocumented ones in English.
+CLARITY_ES = _localised({1: "Marca temporal (AAAA-MM-DDThh:mm:ss)", 2: "Tipo de evento",
+                         7: "Nivel de glucosa (mg/dL)", 8: "Nivel de insulina (u)",
+                         9: "Nivel de carbohidratos (gramos)"})  # fmt: skip
+#: Italian: the five documented cells in Clarity's order, the undocumented ones in English.
+CLARITY_IT = _localised({1: "Data e ora (AAAA-MM-GGThh:mm:ss)", 2: "Tipo di evento",
+                         3: "Sottotipo di evento", 7: "Valore del glucosio (mg/dL)",
+                         13: "ID trasmettitore"})  # fmt: skip
 
 
 def _clarity_rows(
@@ -168,7 +170,12 @@ def _fixed_zip(data: bytes) -> bytes:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 2, 20, 12, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info.filename))
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the time of saving
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-02-20T12:00:00Z", data
+                )
+            dst.writestr(fixed, data)
     return out.getvalue()
 
 
@@ -284,7 +291,9 @@ def _desktop(path: Path, header: list[str], delim: str, seed: int, mmol: bool) -
     rows = []
     for i, rec in enumerate(_libre_records(seed, n=120)):
         cells = dict(rec, id=str(1000 + i), time=rec["t"].strftime("%Y/%m/%d %H:%M"))
-        cells["carbs"] = rec.get("carbs_g")
+        carbs = rec.get("carbs_g")
+        # the Spanish software's carbohydrate column counts raciones (servings), not grams
+        cells["carbs"] = carbs if mmol or carbs is None else f"{int(carbs) / 10:g}"
         for k in ("historic", "scan"):
             if k in rec and mmol:
                 cells[k] = f"{int(rec[k]) / 18.0156:.1f}"

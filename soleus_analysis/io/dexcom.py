@@ -165,11 +165,6 @@ HIGH_WORDS = frozenset({"HIGH", "HOCH"})
 _PREAMBLE_TYPES = {"FIRSTNAME", "LASTNAME", "DATEOFBIRTH", "DEVICE", "ALERT"}
 _EVENT_TYPES = ("INSULIN", "CARBS", "EXERCISE", "HEALTH", "NOTE", "NOTES", "FASTING")
 
-_KNOWN: dict[str, str] = {}
-for _keys in CLARITY_HEADERS.values():
-    for _key, _cells in _keys.items():
-        for _cell in _cells:
-            _KNOWN.setdefault(_cell, _key)
 
 _DATE_MARK = re.compile(r"\(\w{4}-\w{2}-\w{2}t\w{2}:\w{2}:\w{2}\)")
 _UNIT_MARK = re.compile(r"\((mg/dl|mmol/l)\)")
@@ -177,9 +172,15 @@ _DURATION_MARK = "(hh:mm:ss)"
 
 
 def _norm(name: str) -> str:
+    """Lower case, single spaces, accents of Latin letters removed (``Gerät`` -> ``gerat``);
+    other scripts' marks kept (``プ`` stays ``プ``)."""
     t = unicodedata.normalize("NFKD", str(name).replace("\ufeff", ""))
-    t = "".join(ch for ch in t if not unicodedata.combining(ch))
-    return " ".join(t.strip().lower().split())
+    out: list[str] = []
+    for ch in t:
+        if unicodedata.combining(ch) and out and out[-1] < "\u0250":
+            continue
+        out.append(ch)
+    return " ".join(unicodedata.normalize("NFC", "".join(out)).strip().lower().split())
 
 
 def header_base(cell: str) -> str:
@@ -191,7 +192,7 @@ def header_language(header: list[str]) -> str:
     """The language of :data:`CLARITY_HEADERS` with most cells in ``header`` (``""`` if none)."""
     bases = {header_base(c) for c in header}
     votes = {
-        lang: sum(any(c in bases for c in cells) for cells in keys.values())
+        lang: sum(any(header_base(c) in bases for c in cells) for cells in keys.values())
         for lang, keys in CLARITY_HEADERS.items()
     }
     best = max(votes, key=lambda lang: votes[lang])
@@ -245,6 +246,13 @@ def map_header(header: list[str]) -> dict[str, str]:
 
 
 _EN_PREFIXES = {k: v for k, v in CLARITY_HEADERS["en"].items()}
+
+#: Every documented cell, normalised as :func:`header_base` normalises a file's cells -> key.
+_KNOWN: dict[str, str] = {}
+for _keys in CLARITY_HEADERS.values():
+    for _key, _cells in _keys.items():
+        for _cell in _cells:
+            _KNOWN.setdefault(header_base(_cell), _key)
 
 
 def _unterminated(path: Path) -> bool:
