@@ -79,33 +79,39 @@ _DURATION_MIN = {"min": 1.0, "s": 1 / 60, "sec": 1 / 60, "hr": 60.0, "h": 60.0, 
 
 # --------------------------------------------------------------------------- sniffing
 #: How an XML head may begin (declaration, DOCTYPE, comment or the document element itself).
-_XML_STARTS = (b"<?xml", b"<!DOCTYPE", b"<!--", b"<HealthData")
+_XML_STARTS = ("<?xml", "<!DOCTYPE", "<!--", "<HealthData")
+#: The byte-order marks of the encodings an export may come in, and the codecs they mean.
+_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8"))
 
 
-def xml_head(raw: bytes) -> bytes:
-    """The head of an XML file as UTF-8 bytes, whitespace and any BOM removed.
-
-    UTF-16 (with a BOM, or without one but starting with ``<``, as XML's autodetection
-    allows) is transcoded for the look; the file itself is handed to expat as bytes, which
-    reads UTF-16 natively.
-    """
-    enc = None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        enc = "utf-16"
-    elif raw[:2] == b"<\x00":
-        enc = "utf-16-le"
-    elif raw[:2] == b"\x00<":
-        enc = "utf-16-be"
-    if enc is not None:
-        raw = raw[: len(raw) // 2 * 2].decode(enc, errors="replace").encode("utf-8")
-    return raw.lstrip(b"\xef\xbb\xbf \t\r\n")
+def _head_codec(raw: bytes) -> tuple[str, bytes]:
+    """The codec of an XML head (by BOM, or UTF-16's ``<`` without one) and the head sans BOM."""
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return codec, raw[len(bom) :]
+    if raw[:2] == b"<\x00":
+        return "utf-16-le", raw
+    if raw[:2] == b"\x00<":
+        return "utf-16-be", raw
+    return "utf-8", raw
 
 
 def sniff(text: str, raw: bytes) -> bool:
-    """True when the head is XML (any encoding, with or without a declaration) whose
-    document element (or DOCTYPE) is ``HealthData``."""
-    head = xml_head(raw)
-    return head.startswith(_XML_STARTS) and b"HealthData" in head[:65536]
+    """True when the head is XML (UTF-8 or UTF-16, with or without a declaration) whose
+    document element (or DOCTYPE) is ``HealthData``.
+
+    The marks are looked for in the head's own encoding (encoded, so the head is never
+    decoded here); the file itself is handed to expat as bytes, which reads UTF-16 natively.
+    """
+    codec, head = _head_codec(raw)
+    width = 1 if codec == "utf-8" else 2
+    space = {c.encode(codec) for c in " \t\r\n"}
+    k = 0
+    while head[k : k + width] in space and k < len(head):
+        k += width
+    head = head[k:]
+    starts = tuple(m.encode(codec) for m in _XML_STARTS)
+    return head.startswith(starts) and "HealthData".encode(codec) in head[: 2 * 65536]
 
 
 def _export_member(zf: zipfile.ZipFile) -> str | None:

@@ -612,10 +612,13 @@ def _event_types(
     otherwise a carb value makes it ``CARBS``, an insulin value ``INSULIN``, a duration
     ``EXERCISE``. Other words stay as they are (dropped as unsupported).
     """
-    uniq, inv = np.unique(raw_type.astype(str), return_inverse=True)
+    inv, uniq = pd.factorize(raw_type)
+    uniq = np.asarray(uniq, dtype=object)
     mapped = np.array([EVENT_WORDS.get(u, u) for u in uniq], dtype=object)
-    known = np.array([u in EVENT_WORDS or u == "" for u in uniq])
+    known = np.array([u in EVENT_WORDS or u == "" for u in uniq], dtype=bool)
     notes: list[tuple[str, int]] = []
+    if known.all():  # the usual case: nothing to read from the rows
+        return mapped[inv], notes
     all_rows = np.ones(rows.n, dtype=bool)
 
     def filled(key: str) -> np.ndarray:
