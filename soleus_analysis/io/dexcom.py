@@ -7,15 +7,22 @@ untimed preamble rows (``FirstName``, ``LastName``, ``DateOfBirth``, ``Device``,
 
 Rules this reader follows:
 
-- The header row is found by content (a line holding ``Event Type`` and ``Glucose Value (``), not
-  by position; a UTF-8 BOM, quoted or unquoted fields and 13- or 14-field rows are all accepted.
+- The header row is found by content, not by position: its cells are named in one of the
+  documented languages (:data:`CLARITY_HEADERS`: English, Japanese, German, Spanish, Italian;
+  sources in ``docs/formats.md``), or it has Clarity's layout in any other language
+  (:func:`layout_columns`). ``,`` or ``;`` separated, a UTF-8 BOM, quoted or unquoted fields,
+  the 14-, 13-, 12- and 11-column layouts are all accepted; so is the export saved as ``.xlsx``
+  (read with pandas through openpyxl).
+- Event types are read in English; words of other languages by :data:`EVENT_WORDS`, or by what
+  their rows hold (see :func:`read_dexcom`). Rows without a timestamp are the preamble.
 - Units come only from the glucose column name (``mg/dL`` or ``mmol/L``); mmol/L values are
   converted with :data:`~soleus_analysis.core.schema.MGDL_PER_MMOL`.
 - Every ``EGV`` row is one reading, including repeated local times (daylight-saving fall-back,
   phone time-zone change). Readings carry ``transmitter_time_s`` and are sorted by the
   device's clock (:func:`~soleus_analysis.core.clock.device_clock_ns`), so the hour a fall-back
   repeats stays in the order it was measured.
-- ``Low`` / ``High`` are censored readings at the G6/G7 display limits 40 and 400 mg/dL.
+- ``Low`` / ``High`` (German ``Niedrig`` / ``Hoch``) are censored readings at the G6/G7 display
+  limits 40 and 400 mg/dL.
 - Preamble rows are counted as dropped; personal data go only into ``provenance.metadata``.
 """
 

@@ -7,9 +7,17 @@ record type rather than sorted.
 
 Rules this reader follows:
 
-- Columns are matched by meaning in English, German, French (and a few other languages) after
-  lower-casing and removing accents, e.g. any column naming *historic* (``Verlauf``,
-  ``Historique``) glucose with units is the historic series. Units come from those names.
+- Columns are matched cell by cell with the header set of the file's language
+  (:data:`HEADER_SETS`: English, German, French, Spanish, and the FreeStyle Libre desktop
+  software's English and Spanish; sources in ``docs/formats.md``); a cell no set names is
+  matched by the words it contains (any column naming *historic* glucose with units is the
+  historic series). Units come from those names.
+- The "non-numeric" columns (``Non-numeric Food``, ``Insuline à action rapide sans valeur
+  numérique``, ...) are flags: ``1`` is an entry without an amount, kept as a meal labelled
+  :data:`FOOD_NO_AMOUNT` or an insulin event without ``insulin_u``; amounts come only from the
+  ``(units)``/``(grams)`` columns.
+- The desktop software's export (format ``freestyle_libre_desktop``) has the patient's name on
+  its first line (kept only in ``metadata["patient"]``) and ``ID``/``Time`` columns first.
 - Record types: ``0`` historic -> readings; ``1`` scan -> readings only with
   ``include_scans=True``; ``2`` strip glucose (a finger-stick, not CGM) and ``3`` ketone are
   counted as dropped; ``4`` insulin and ``5`` food -> events; ``6`` (undocumented) is dropped
