@@ -245,6 +245,15 @@ def bench_apple(tmp: Path, megabytes: float) -> list[tuple[str, str]]:
     return rows
 
 
+def print_table(rows: list[tuple[str, str]]) -> None:
+    """Print ``(measure, value)`` rows as the benchmarks' two-column table."""
+    width = max(len(k) for k, _ in rows)
+    print(f"{'measure':<{width}}  value")
+    print("-" * (width + 40))
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmarks and print a table."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -259,11 +268,7 @@ def main(argv: list[str] | None = None) -> None:
             rows += bench_dexcom(tmp)
         if not args.skip_apple:
             rows += bench_apple(tmp, args.apple_mb)
-    width = max(len(k) for k, _ in rows)
-    print(f"{'measure':<{width}}  value")
-    print("-" * (width + 40))
-    for k, v in rows:
-        print(f"{k:<{width}}  {v}")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -15,16 +15,33 @@ FIX = ROOT / "tests" / "fixtures"
 
 # expected format of each fixture, by the reader that must claim it
 EXPECTED = {
+    "apple/export.zip": "apple_health",
+    "apple/export_no_declaration.xml": "apple_health",
     "apple/export_small.xml": "apple_health",
+    "apple/export_utf16.xml": "apple_health",
     "dexcom/bad_rows_truncated.csv": "dexcom_clarity",
+    "dexcom/clarity_12col.csv": "dexcom_clarity",
+    "dexcom/clarity_13col.csv": "dexcom_clarity",
+    "dexcom/clarity_de_mmol.csv": "dexcom_clarity",
+    "dexcom/clarity_es.csv": "dexcom_clarity",
+    "dexcom/clarity_g7.xlsx": "dexcom_clarity",
+    "dexcom/clarity_it.csv": "dexcom_clarity",
+    "dexcom/clarity_ja.csv": "dexcom_clarity",
     "dexcom/dst_fallback.csv": "dexcom_clarity",
     "dexcom/g6_mgdl_preamble_bom.csv": "dexcom_clarity",
     "dexcom/g7_mmol_quoted.csv": "dexcom_clarity",
     "generic/iglu_like.csv": "generic",
     "lab/ogtt_small.csv": "lab_ogtt",
+    "libreview/libre_desktop_en.txt": "freestyle_libre_desktop",
+    "libreview/libre_desktop_es.txt": "freestyle_libre_desktop",
+    "libreview/libreview_de.csv": "libreview",
+    "libreview/libreview_es.csv": "libreview",
+    "libreview/libreview_fr.csv": "libreview",
     "logs/activity_log.csv": "activity_log",
     "logs/cronometer_exercises.csv": "cronometer_exercises",
+    "logs/cronometer_daily_summary.csv": "cronometer_daily_summary",
     "logs/cronometer_servings.csv": "cronometer",
+    "logs/cronometer_servings_no_time.csv": "cronometer",
     "logs/myfitnesspal.csv": "myfitnesspal",
     "nof1/activity_log_spu.csv": "activity_log",
     "nof1/apple_spu_workouts.xml": "apple_health",
@@ -37,6 +54,12 @@ EXPECTED = {
     "real/nightscout_entries.csv": "nightscout_entries_csv",
     "real/nightscout_entries.json": "nightscout_entries_json",
     "real/nightscout_treatments.json": "nightscout_treatments_json",
+}
+
+#: fixtures of exports that are refused on purpose, with a word of the one-line reason
+REFUSED = {
+    "logs/cronometer_daily_summary.csv": "daily-summary",
+    "logs/cronometer_servings_no_time.csv": "Timestamps",
 }
 
 
@@ -53,6 +76,10 @@ def test_fixture_sniffed_and_balanced(name):
         lab = sa.read_lab(path)
         assert lab.provenance.balanced and len(lab.samples)
         with pytest.raises(sa.InputError, match="lab OGTT table"):
+            sa.read_cgm(path)
+        return
+    if name in REFUSED:
+        with pytest.raises(sa.InputError, match=REFUSED[name]):
             sa.read_cgm(path)
         return
     rec = sa.read_cgm(path, units="mg/dL") if EXPECTED[name] == "generic" else sa.read_cgm(path)

@@ -1,5 +1,9 @@
 """Apple Health ``export.xml``: blood-glucose records, carbohydrate records, insulin and workouts.
 
+Read as the Health app writes it: ``export.zip`` (``apple_health_export/export.xml`` streamed
+from the archive, never extracted) or the ``export.xml`` itself, UTF-8 or UTF-16 (expat reads
+the bytes and their BOM or declaration), with or without an XML declaration.
+
 The export is parsed streaming with a hardened expat parser (refusing like :mod:`defusedxml`,
 with its exception types, acting only on the elements that matter): memory does not grow
 with the file, the internal DTD real exports begin with is allowed, but any entity declaration
@@ -22,7 +26,8 @@ Kept
 
 Dropped (reason in provenance)
     ``"other record type"`` (heart rate, steps, mindful minutes, ...; per-type counts in
-    ``provenance.metadata["other_record_types"]``), and single bad records: ``"impossible
+    ``provenance.metadata["other_record_types"]``, the first :data:`MAX_OTHER_TYPES` types by
+    name), and single bad records: ``"impossible
     timestamp"``, ``"bad value"``, ``"impossible glucose value"``, ``"unknown unit"``.
 
 Times are the wall clock in each record's own UTC offset, offset dropped (the canonical local time).
@@ -59,6 +64,12 @@ WORKOUT_PREFIX = "HKWorkoutActivityType"
 #: Plausible glucose range (mg/dL, exclusive lower, inclusive upper).
 GLUCOSE_RANGE_MGDL: tuple[float, float] = (0.0, 1000.0)
 
+#: Distinct other record types counted by name in ``metadata["other_record_types"]``; the
+#: records of further types are counted together under :data:`OTHER_TYPES_REST` (real exports
+#: hold a few hundred types; a file with millions would otherwise hold them all in memory).
+MAX_OTHER_TYPES = 10_000
+OTHER_TYPES_REST = "(other types beyond the first 10,000)"
+
 #: Records of one type collected as strings before being compacted into typed arrays.
 _CHUNK = 50_000
 
@@ -67,13 +78,62 @@ _DURATION_MIN = {"min": 1.0, "s": 1 / 60, "sec": 1 / 60, "hr": 60.0, "h": 60.0, 
 
 
 # --------------------------------------------------------------------------- sniffing
+#: How an XML head may begin (declaration, DOCTYPE, comment or the document element itself).
+_XML_STARTS = ("<?xml", "<!DOCTYPE", "<!--", "<HealthData")
+#: The byte-order marks of the encodings an export may come in, and the codecs they mean.
+_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8"))
+
+
+def _head_codec(raw: bytes) -> tuple[str, bytes]:
+    """The codec of an XML head (by BOM, or UTF-16's ``<`` without one) and the head sans BOM."""
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return codec, raw[len(bom) :]
+    if raw[:2] == b"<\x00":
+        return "utf-16-le", raw
+    if raw[:2] == b"\x00<":
+        return "utf-16-be", raw
+    return "utf-8", raw
+
+
 def sniff(text: str, raw: bytes) -> bool:
-    """True when the head is XML whose document element (or DOCTYPE) is ``HealthData``."""
-    head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"<?xml") and b"HealthData" in head[:65536]
+    """True when the head is XML (UTF-8 or UTF-16, with or without a declaration) whose
+    document element (or DOCTYPE) is ``HealthData``.
+
+    The marks are looked for in the head's own encoding (encoded, so the head is never
+    decoded here); the file itself is handed to expat as bytes, which reads UTF-16 natively.
+    """
+    codec, head = _head_codec(raw)
+    width = 1 if codec == "utf-8" else 2
+    space = {c.encode(codec) for c in " \t\r\n"}
+    k = 0
+    while head[k : k + width] in space and k < len(head):
+        k += width
+    head = head[k:]
+    starts = tuple(m.encode(codec) for m in _XML_STARTS)
+    return head.startswith(starts) and "HealthData".encode(codec) in head[: 2 * 65536]
+
+
+def _export_member(zf: zipfile.ZipFile) -> str | None:
+    """The ``export.xml`` inside Apple's ``export.zip`` (``apple_health_export/export.xml``
+    preferred), or ``None``."""
+    names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "export.xml"]
+    if not names:
+        return None
+    return min(names, key=lambda n: (n != "apple_health_export/export.xml", n.count("/"), n))
+
+
+def sniff_zip(zf: zipfile.ZipFile) -> bool:
+    """True for a zip holding an ``export.xml`` whose head is Apple Health's."""
+    name = _export_member(zf)
+    if name is None:
+        return False
+    with zf.open(name) as fh:
+        return sniff("", fh.read(65536))
 
 
 SNIFFERS = [(FORMAT, sniff)]
+ZIP_SNIFFERS = [(FORMAT, sniff_zip)]
 
 
 # --------------------------------------------------------------------------- hardened parser
@@ -146,13 +206,21 @@ def _open_export(path: str | PathLike) -> Iterator[IO[bytes]]:
     """Open ``export.xml`` directly or inside Apple's ``export.zip``."""
     p = Path(path)
     if read_head(p, 4).startswith(b"PK"):
-        with zipfile.ZipFile(p) as zf:
-            names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "export.xml"]
-            if not names:
+        try:
+            zf = zipfile.ZipFile(p)
+        except (zipfile.BadZipFile, EOFError, ValueError) as err:
+            raise InputError(
+                f"a zip archive that cannot be opened ({type(err).__name__}: corrupt or "
+                "truncated); expected Apple Health's export.zip",
+                p,
+            ) from None
+        with zf:
+            name = _export_member(zf)
+            if name is None:
                 raise InputError(
                     "zip archive without an export.xml (expected Apple's export.zip)", p
                 )
-            with zf.open(names[0]) as fh:
+            with zf.open(name) as fh:  # streamed from the archive, never extracted
                 yield fh
     else:
         with open(p, "rb") as fh:
@@ -227,7 +295,13 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
                     ins_reason.append("")
                     cur = 1
                 else:
-                    other[rtype] = other.get(rtype, 0) + 1
+                    count = other.get(rtype)
+                    if count is not None:
+                        other[rtype] = count + 1
+                    elif len(other) < MAX_OTHER_TYPES:
+                        other[rtype] = 1
+                    else:  # memory stays bounded however many distinct types a file holds
+                        other[OTHER_TYPES_REST] = other.get(OTHER_TYPES_REST, 0) + 1
             elif tag == "Workout":
                 attrs = _attrs(att)
                 workouts["line"].append(parser.CurrentLineNumber)

@@ -3,7 +3,10 @@
 Each reader module exposes ``SNIFFERS``: a list of ``(format_name, sniff)`` pairs, where
 ``sniff(text, raw) -> bool`` looks at the first :data:`HEAD_BYTES` of the file (``raw``) and the
 same bytes decoded as UTF-8 with any BOM removed (``text``), and ``READERS``: a mapping
-``format_name -> read(path, **options) -> Recording``. A module of tables that are no
+``format_name -> read(path, **options) -> Recording``. A format that comes as a zip archive (an
+``.xlsx`` workbook, Apple's ``export.zip``) is sniffed by ``ZIP_SNIFFERS``: ``(format_name,
+sniff)`` pairs whose ``sniff(zipfile.ZipFile) -> bool`` looks at the archive's members (it is
+opened once, never extracted). A module of tables that are no
 recording (the lab OGTT table) gives ``TABLES``: ``format_name -> (read, message)``, the message
 saying what the file is when it is given where a CGM export or a log belongs. Modules are asked
 in :data:`MODULES` order, most specific first.
@@ -12,6 +15,7 @@ in :data:`MODULES` order, most specific first.
 from __future__ import annotations
 
 import importlib
+import zipfile
 from collections.abc import Callable
 from os import PathLike
 from types import ModuleType
@@ -76,6 +80,29 @@ def all_tables() -> dict[str, tuple[Callable, str]]:
     return out
 
 
+def _sniff_zip(path: str | PathLike) -> str | None:
+    """The format of a zip archive by its members (``ZIP_SNIFFERS``), or ``None``.
+
+    Raises
+    ------
+    InputError
+        When the archive cannot be opened (corrupt or truncated).
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for mod in _modules():
+                for name, sniff in getattr(mod, "ZIP_SNIFFERS", ()):
+                    if sniff(zf):
+                        return name
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, KeyError, ValueError) as err:
+        raise InputError(
+            f"a zip archive that cannot be opened ({type(err).__name__}: corrupt or "
+            "truncated); expected an .xlsx workbook or Apple Health's export.zip",
+            path,
+        ) from None
+    return None
+
+
 def detect_format(path: str | PathLike) -> str:
     """Return the format name of ``path`` from its content.
 
@@ -85,6 +112,10 @@ def detect_format(path: str | PathLike) -> str:
         Naming the file and the formats tried when none matches.
     """
     text, raw = read_head_text(path)
+    if raw.startswith(b"PK\x03\x04"):
+        name = _sniff_zip(path)
+        if name is not None:
+            return name
     for mod in _modules():
         for name, sniff in mod.SNIFFERS:
             if sniff(text, raw):

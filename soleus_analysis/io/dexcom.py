@@ -7,22 +7,33 @@ untimed preamble rows (``FirstName``, ``LastName``, ``DateOfBirth``, ``Device``,
 
 Rules this reader follows:
 
-- The header row is found by content (a line holding ``Event Type`` and ``Glucose Value (``), not
-  by position; a UTF-8 BOM, quoted or unquoted fields and 13- or 14-field rows are all accepted.
+- The header row is found by content, not by position: its cells are named in one of the
+  documented languages (:data:`CLARITY_HEADERS`: English, Japanese, German, Spanish, Italian;
+  sources in ``docs/formats.md``), or it has Clarity's layout in any other language
+  (:func:`layout_columns`). ``,`` or ``;`` separated, a UTF-8 BOM, quoted or unquoted fields,
+  the 14-, 13-, 12- and 11-column layouts are all accepted; so is the export saved as ``.xlsx``
+  (read with pandas through openpyxl).
+- Event types are read in English; words of other languages by :data:`EVENT_WORDS`, or by what
+  their rows hold (see :func:`read_dexcom`). Rows without a timestamp are the preamble.
 - Units come only from the glucose column name (``mg/dL`` or ``mmol/L``); mmol/L values are
   converted with :data:`~soleus_analysis.core.schema.MGDL_PER_MMOL`.
 - Every ``EGV`` row is one reading, including repeated local times (daylight-saving fall-back,
   phone time-zone change). Readings carry ``transmitter_time_s`` and are sorted by the
   device's clock (:func:`~soleus_analysis.core.clock.device_clock_ns`), so the hour a fall-back
   repeats stays in the order it was measured.
-- ``Low`` / ``High`` are censored readings at the G6/G7 display limits 40 and 400 mg/dL.
+- ``Low`` / ``High`` (German ``Niedrig`` / ``Hoch``) are censored readings at the G6/G7 display
+  limits 40 and 400 mg/dL.
 - Preamble rows are counted as dropped; personal data go only into ``provenance.metadata``.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import html
 import re
+import unicodedata
+import zipfile
 from os import PathLike
 from pathlib import Path
 
@@ -39,8 +50,18 @@ from ..core.schema import (
     MGDL_PER_MMOL,
     PLAUSIBLE_MGDL,
 )
-from .base import TextRows, check_input_file, find_header, isin, strip_text, to_float, upper_text
-from .encoding import NOT_UTF8, UTF8
+from .base import (
+    TextRows,
+    check_input_file,
+    find_header,
+    isin,
+    read_head,
+    split_line,
+    strip_text,
+    to_float,
+    upper_text,
+)
+from .encoding import NOT_UTF8, UTF8, sniff_text
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "dexcom_clarity"
@@ -59,30 +80,186 @@ REASON_TRUNCATED = "truncated row"
 REASON_EMPTY_ROW = "empty row"
 REASON_TOO_MANY = "too many fields"
 
-_PREAMBLE_TYPES = {"FIRSTNAME", "LASTNAME", "DATEOFBIRTH", "DEVICE", "ALERT"}
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
 _TOO_MANY = "\x00too many fields"
 
-# canonical key -> prefix of the normalised (lower-case, single-spaced) column name
-_COLUMN_PREFIXES: dict[str, str] = {
-    "index": "index",
-    "event_type": "event type",
-    "event_subtype": "event subtype",
-    "patient_info": "patient info",
-    "device_info": "device info",
-    "source_device_id": "source device id",
-    "glucose": "glucose value",
-    "insulin": "insulin value",
-    "carbs": "carb value",
-    "duration": "duration",
-    "rate": "glucose rate of change",
-    "transmitter_time": "transmitter time",
-    "transmitter_id": "transmitter id",
+#: Clarity header cells by language: canonical key -> the cells that mean it, normalised by
+#: :func:`header_base` (lower case, no accents, the bracketed format or unit dropped: ``Glucose
+#: Value (mg/dL)`` -> ``glucose value``). Where each set comes from is in ``docs/formats.md``
+#: ("Dexcom Clarity (languages)"); a language no set covers is read by the layout instead
+#: (:func:`layout_columns`).
+CLARITY_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "index": ("index",),
+        "time": ("timestamp",),
+        "event_type": ("event type",),
+        "event_subtype": ("event subtype",),
+        "patient_info": ("patient info",),
+        "device_info": ("device info",),
+        "source_device_id": ("source device id",),
+        "glucose": ("glucose value",),
+        "insulin": ("insulin value",),
+        "carbs": ("carb value",),
+        "duration": ("duration",),
+        "rate": ("glucose rate of change",),
+        "transmitter_time": ("transmitter time",),
+        "transmitter_id": ("transmitter id",),
+    },
+    "ja": {
+        "index": ("索引",),
+        "time": ("タイムスタンプ",),
+        "event_type": ("イベント タイプ",),
+        "event_subtype": ("イベント サブタイプ",),
+        "patient_info": ("患者情報",),
+        "device_info": ("デバイス情報",),
+        "source_device_id": ("ソースデバイス id",),
+        "glucose": ("グルコース値",),
+        "insulin": ("インスリン値",),
+        "carbs": ("炭水化物値",),
+        "duration": ("期間",),
+        "rate": ("グルコース変化率",),
+        "transmitter_time": ("トランスミッター時刻",),
+        "transmitter_id": ("トランスミッター id",),
+    },
+    "de": {
+        "time": ("zeitstempel",),
+        "event_type": ("ereignistyp", "ereignisart"),
+        "event_subtype": ("ereignisuntertyp",),
+        "patient_info": ("patienteninfo",),
+        "device_info": ("gerateinfo",),
+        "source_device_id": ("quellgerate-id",),
+        "glucose": ("glukosewert",),
+        "insulin": ("insulinwert",),
+        "carbs": ("kohlenhydratwert",),
+        "duration": ("dauer",),
+    },
+    "es": {
+        "time": ("marca temporal",),
+        "event_type": ("tipo de evento",),
+        "glucose": ("nivel de glucosa",),
+        "insulin": ("nivel de insulina",),
+        "carbs": ("nivel de carbohidratos",),
+    },
+    "it": {
+        "time": ("data e ora",),
+        "event_type": ("tipo di evento",),
+        "event_subtype": ("sottotipo di evento",),
+        "glucose": ("valore del glucosio",),
+        "transmitter_id": ("id trasmettitore",),
+    },
 }
+
+#: Event-type words (upper case) -> the English type they mean. The words of the languages
+#: whose exports were seen; an unknown word is read by what its rows hold (see read_dexcom).
+EVENT_WORDS: dict[str, str] = {
+    **{w: w for w in ("EGV", "CALIBRATION", "INSULIN", "CARBS", "EXERCISE", "HEALTH")},
+    **{w: w for w in ("NOTE", "NOTES", "FIRSTNAME", "LASTNAME", "DATEOFBIRTH", "DEVICE", "ALERT")},
+    "NIVELES ESTIMADOS DE GLUCOSA": "EGV",  # Spanish
+    "食事": "CARBS",  # Japanese: meal (carbs in 炭水化物値)
+    "活動": "EXERCISE",  # Japanese: activity
+    "空腹時グルコース": "FASTING",  # Japanese: fasting glucose (a value the person entered)
+    "名": "FIRSTNAME",
+    "姓": "LASTNAME",
+    "デバイス": "DEVICE",
+    "アラート": "ALERT",
+}
+#: Exercise subtypes of other languages -> Clarity's English ones.
+INTENSITY_WORDS: dict[str, str] = {"軽い": "Light", "ミディアム": "Medium"}
+#: Words of an out-of-range EGV value (or its subtype), by meaning.
+LOW_WORDS = frozenset({"LOW", "NIEDRIG"})
+HIGH_WORDS = frozenset({"HIGH", "HOCH"})
+
+_PREAMBLE_TYPES = {"FIRSTNAME", "LASTNAME", "DATEOFBIRTH", "DEVICE", "ALERT"}
+_EVENT_TYPES = ("INSULIN", "CARBS", "EXERCISE", "HEALTH", "NOTE", "NOTES", "FASTING")
+
+
+_DATE_MARK = re.compile(r"\(\w{4}-\w{2}-\w{2}t\w{2}:\w{2}:\w{2}\)")
+_UNIT_MARK = re.compile(r"\((mg/dl|mmol/l)\)")
+_DURATION_MARK = "(hh:mm:ss)"
 
 
 def _norm(name: str) -> str:
-    return " ".join(str(name).replace("\ufeff", "").strip().lower().split())
+    """Lower case, single spaces, accents of Latin letters removed (``Gerät`` -> ``gerat``);
+    other scripts' marks kept (``プ`` stays ``プ``)."""
+    t = unicodedata.normalize("NFKD", str(name).replace("\ufeff", ""))
+    out: list[str] = []
+    for ch in t:
+        if unicodedata.combining(ch) and out and out[-1] < "\u0250":
+            continue
+        out.append(ch)
+    return " ".join(unicodedata.normalize("NFC", "".join(out)).strip().lower().split())
+
+
+def header_base(cell: str) -> str:
+    """A Clarity header cell without its bracketed part, as :data:`CLARITY_HEADERS` spells it."""
+    return re.sub(r"\s*\([^)]*\)", "", _norm(cell)).strip()
+
+
+def header_language(header: list[str]) -> str:
+    """The language of :data:`CLARITY_HEADERS` with most cells in ``header`` (``""`` if none)."""
+    bases = {header_base(c) for c in header}
+    votes = {
+        lang: sum(any(header_base(c) in bases for c in cells) for cells in keys.values())
+        for lang, keys in CLARITY_HEADERS.items()
+    }
+    best = max(votes, key=lambda lang: votes[lang])
+    return best if votes[best] else ""
+
+
+def layout_columns(header: list[str]) -> dict[str, str]:
+    """Columns of a Clarity header of any language, from Clarity's fixed layout.
+
+    Every Clarity export, in every language seen, has the same columns in the same order:
+    index, timestamp ``(YYYY-MM-DDThh:mm:ss)`` (letters localised: ``JJJJ-MM-TT``,
+    ``AAAA-MM-GG``), event type and subtype, patient info, device info, source device id,
+    glucose ``(mg/dL)``/``(mmol/L)``, insulin, carbs, duration ``(hh:mm:ss)``, then (newer
+    layouts) the rate of change ``(.../min)``, transmitter time and transmitter id. A header
+    whose timestamp, glucose and duration cells carry those marks at those places is mapped by
+    position; any other gives ``{}``.
+    """
+    n = [_norm(c) for c in header]
+    if len(n) < 11 or not (
+        _DATE_MARK.search(n[1]) and _UNIT_MARK.search(n[7]) and _DURATION_MARK in n[10]
+    ):
+        return {}
+    keys = ["index", "time", "event_type", "event_subtype", "patient_info", "device_info",
+            "source_device_id", "glucose", "insulin", "carbs", "duration"]  # fmt: skip
+    rest = n[11:]
+    if rest and "/min)" in rest[0]:
+        keys.append("rate")
+    keys += ["transmitter_time", "transmitter_id"]
+    return {k: header[i] for i, k in enumerate(keys) if i < len(header) and header[i].strip()}
+
+
+def map_header(header: list[str]) -> dict[str, str]:
+    """Canonical key -> header cell for a Clarity header (any language, any layout).
+
+    Cells of a documented language are matched by name (English also by prefix, for renamed
+    columns such as a bare ``Timestamp``); what names leave open is taken from the layout
+    (:func:`layout_columns`) when the header has Clarity's layout.
+    """
+    cols: dict[str, str] = {}
+    for cell in header:
+        key = _KNOWN.get(header_base(cell))
+        if key is None:
+            base = header_base(cell)
+            key = next((k for k, (c,) in _EN_PREFIXES.items() if base.startswith(c)), None)
+        if key is not None and key not in cols:
+            cols[key] = cell
+    for key, cell in layout_columns(header).items():
+        if key not in cols and cell not in cols.values():
+            cols[key] = cell
+    return cols
+
+
+_EN_PREFIXES = {k: v for k, v in CLARITY_HEADERS["en"].items()}
+
+#: Every documented cell, normalised as :func:`header_base` normalises a file's cells -> key.
+_KNOWN: dict[str, str] = {}
+for _keys in CLARITY_HEADERS.values():
+    for _key, _cells in _keys.items():
+        for _cell in _cells:
+            _KNOWN.setdefault(header_base(_cell), _key)
 
 
 def _unterminated(path: Path) -> bool:
@@ -98,36 +275,50 @@ def _unterminated(path: Path) -> bool:
 # ----------------------------------------------------------------------------------------------
 # sniffing
 # ----------------------------------------------------------------------------------------------
+def is_header_cells(cells: list[str]) -> bool:
+    """True when ``cells`` are a Clarity header: event type and glucose columns found."""
+    cols = map_header(cells)
+    return "event_type" in cols and "glucose" in cols
+
+
 def _is_header(line: str) -> bool:
-    low = line.lower()
-    return "event type" in low and any(w in low for w in ("glucose value", "timestamp", "egv"))
+    return is_header_cells(split_line(line)[0])
 
 
 def sniff(text: str, raw: bytes) -> bool:
-    """True when the head of a file looks like a Dexcom Clarity CSV export."""
+    """True when the head of a file looks like a Dexcom Clarity CSV export (any language)."""
     lines = text.splitlines()[:50]
-    if any("event type" in ln.lower() and "glucose value (" in ln.lower() for ln in lines):
+    if any(_is_header(ln) for ln in lines if ln.strip()):
         return True
     low = "\n".join(lines)
     return ("FirstName" in low or ",Device," in low) and ",EGV," in text
+
+
+def _xlsx_strings(zf: zipfile.ZipFile) -> list[str]:
+    """The first text cells of a workbook (shared strings, else the first sheet's inline ones)."""
+    names = set(zf.namelist())
+    cells: list[str] = []
+    for name in ("xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"):
+        if name in names:
+            with zf.open(name) as fh:
+                head = sniff_text(fh.read(1 << 20))
+            cells += re.findall(r"<t(?:\s[^>]*)?>([^<]*)</t>", head)[:400]
+    return [html.unescape(c) for c in cells]
+
+
+def sniff_zip(zf: zipfile.ZipFile) -> bool:
+    """True for an .xlsx workbook whose first text cells hold a Clarity header."""
+    if "xl/workbook.xml" not in zf.namelist():
+        return False
+    cols = map_header(_xlsx_strings(zf))
+    return {"event_type", "glucose", "time"} <= set(cols)
 
 
 # ----------------------------------------------------------------------------------------------
 # reading
 # ----------------------------------------------------------------------------------------------
 def _map_columns(header: list[str], path: Path, line: int) -> dict[str, str]:
-    cols: dict[str, str] = {}
-    normed = [(_norm(h), h) for h in header]
-    for key, prefix in _COLUMN_PREFIXES.items():
-        for n, h in normed:
-            if n.startswith(prefix) and h not in cols.values():
-                cols[key] = h
-                break
-    # "Timestamp (YYYY-MM-DDThh:mm:ss)" or renamed: found later from content if need be
-    for n, h in normed:
-        if n.startswith("timestamp"):
-            cols["time"] = h
-            break
+    cols = map_header(header)
     for key, label in (("event_type", "Event Type"), ("glucose", "Glucose Value (mg/dL)")):
         if key not in cols:
             raise InputError(f"missing required column {label!r}", path, line)
@@ -192,7 +383,12 @@ def _find_time_column(df: pd.DataFrame, cols: dict[str, str], path: Path, line: 
 
 
 def _read_frame(
-    path: Path, skip: int, enc: str, header: list[str], usecols: list[int] | None = None
+    path: Path,
+    skip: int,
+    enc: str,
+    header: list[str],
+    usecols: list[int] | None = None,
+    delimiter: str = ",",
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Read every row below the header as text; return (frame, 1-based line numbers).
 
@@ -204,7 +400,7 @@ def _read_frame(
     # ``usecols`` such a row raises ParserError and goes to the exact path below.
     kw = dict(dtype=object, na_filter=False, skip_blank_lines=False, skiprows=skip)
     try:
-        df = pd.read_csv(path, encoding=enc, usecols=usecols, **kw)
+        df = pd.read_csv(path, encoding=enc, usecols=usecols, sep=delimiter, **kw)
     except pd.errors.ParserError:
         pass
     else:
@@ -214,7 +410,7 @@ def _read_frame(
     with open(path, encoding=enc, errors="replace", newline="") as fh:
         for _ in range(skip):
             fh.readline()
-        reader = csv.reader(fh)
+        reader = csv.reader(fh, delimiter=delimiter)
         next(reader)
         rows, lines = [], []
         for rec in reader:
@@ -230,15 +426,74 @@ def _read_frame(
     return df, np.asarray(lines, dtype=np.int64)
 
 
+# ----------------------------------------------------------------------------------------------
+# .xlsx (a Clarity export saved from a spreadsheet)
+# ----------------------------------------------------------------------------------------------
+def _cell_text(value: object) -> str:
+    """A spreadsheet cell as the text Clarity's CSV holds (dates ISO, whole numbers bare)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime(_ISO_FORMAT)
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, dt.timedelta):
+        secs = int(value.total_seconds())
+        return f"{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _xlsx_frame(path: Path) -> tuple[list[str], int, pd.DataFrame, np.ndarray]:
+    """Header, its 1-based row, the rows below it as text and their row numbers, from the
+    first sheet of an .xlsx workbook that holds a Clarity header (within its first 200 rows).
+
+    Raises
+    ------
+    InputError
+        A workbook that cannot be opened, or none of whose sheets holds a Clarity header.
+    """
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+        raise InputError(
+            f"an .xlsx workbook that cannot be read ({type(err).__name__}); expected a Dexcom "
+            "Clarity export saved as .xlsx",
+            path,
+        ) from None
+    for sheet in sheets.values():
+        text = sheet.map(_cell_text)
+        for i in range(min(len(text), 200)):
+            cells = [c for c in text.iloc[i].tolist()]
+            while cells and not cells[-1]:
+                cells.pop()
+            if cells and is_header_cells(cells):
+                body = text.iloc[i + 1 :, : len(cells)].copy()
+                body.columns = pd.Index(cells)
+                lines = np.arange(len(body), dtype=np.int64) + i + 2
+                return cells, i + 1, body.reset_index(drop=True), lines
+    raise InputError(
+        "no Dexcom Clarity header row in any sheet of the workbook; expected a row with "
+        "'Event Type' and 'Glucose Value (mg/dL)' (or the same columns in another language)",
+        path,
+        1,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# the reader
+# ----------------------------------------------------------------------------------------------
 def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
-    """Read a Dexcom Clarity CSV export (G6 or G7, mg/dL or mmol/L).
+    """Read a Dexcom Clarity export (G6 or G7, mg/dL or mmol/L; CSV in any language, or .xlsx).
 
     Parameters
     ----------
     path : str or PathLike
-        The ``.csv`` file exported from Dexcom Clarity.
+        The ``.csv`` file exported from Dexcom Clarity (``,`` or ``;`` separated), or the
+        export saved as an ``.xlsx`` workbook.
     subject : str, optional
-        Subject id for every row; defaults to the file name without extension.
+        Subject id for every row; defaults to :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT`.
 
     Returns
     -------
@@ -248,8 +503,12 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
         ``transmitter_id``, in the device's clock order. ``events``: insulin
         (``insulin_u`` in units, label Fast-/Long-Acting), carbs (kind ``meal``, ``carbs_g`` in
         g), exercise (``intensity``, ``end`` = start + duration; kind ``spu`` when its text
-        names soleus pushups), health (label = subtype) and notes. ``provenance``: every row
-        below the header kept or dropped with a reason; preamble facts only in ``metadata``.
+        names soleus pushups), health (label = subtype; a fasting glucose the person entered
+        is ``health`` labelled with its value) and notes. Event types of other languages are
+        read by :data:`EVENT_WORDS`, or by what their rows hold (a carb value: meal; insulin:
+        insulin; a duration: exercise), with a warning naming the word. ``provenance``:
+        every row below the header kept or dropped with a reason; rows without a timestamp
+        are the preamble, whose facts go only into ``metadata`` (with ``language``).
 
     Raises
     ------
@@ -259,36 +518,47 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     """
     p = check_input_file(path)
     subject = subject or DEFAULT_SUBJECT
-    head = find_header(
-        p,
-        _is_header,
-        what="a Dexcom Clarity CSV export",
-        missing="no Dexcom Clarity header row found; expected a line with 'Event Type' and "
-        "'Glucose Value (mg/dL)' (or '(mmol/L)')",
-        max_lines=200,
-        delimiter=",",
-    )
-    hidx, enc, header, hline = head.index, head.encoding, head.fields, head.line
-    cols = _map_columns(header, p, hline)
+    xlsx = read_head(p, 4) == b"PK\x03\x04"
+    if xlsx:
+        header, hline, df, lines = _xlsx_frame(p)
+        enc, cols = UTF8, _map_columns(header, p, hline)
+    else:
+        head = find_header(
+            p,
+            _is_header,
+            what="a Dexcom Clarity CSV export",
+            missing="no Dexcom Clarity header row found; expected a line with 'Event Type' and "
+            "'Glucose Value (mg/dL)' (or '(mmol/L)'), or the same columns in another language",
+            max_lines=200,
+        )
+        hidx, enc, header, hline = head.index, head.encoding, head.fields, head.line
+        cols = _map_columns(header, p, hline)
+        # parse only the columns used (renamed timestamp: all, to find it by content)
+        used = {"event_type", "event_subtype", "glucose", "insulin", "carbs", "duration"}
+        used |= {"transmitter_time", "transmitter_id", "time", "patient_info", "device_info"}
+        used |= {"source_device_id"}
+        usecols = None
+        if "time" in cols:
+            usecols = sorted(header.index(cols[k]) for k in used if k in cols)
+        df, lines = _read_frame(p, hidx, enc, header, usecols, head.delimiter)
+        df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
     units = _units(cols["glucose"], p, hline)
     prov = Provenance(path=str(p), format=FORMAT, units=units)
     if enc != UTF8:
         prov.warn(NOT_UTF8)
-
-    # parse only the columns used (renamed timestamp: all, to find it by content)
-    used = {"event_type", "event_subtype", "glucose", "insulin", "carbs", "duration"}
-    used |= {"transmitter_time", "transmitter_id", "time", "patient_info", "device_info"}
-    usecols = None
-    if "time" in cols:
-        usecols = sorted(header.index(cols[k]) for k in used if k in cols)
-    df, lines = _read_frame(p, hidx, enc, header, usecols)
-    df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
+    prov.metadata["language"] = header_language(header) or "unknown"
+    if xlsx:
+        prov.metadata["saved_as"] = "xlsx"
     if len(df) == 0:
         raise InputError("no data rows below the header", p, hline)
     cols["time"] = _find_time_column(df, cols, p, hline)
     prov.rows_read = len(df)
     rows = TextRows(df, cols, lines, prov)
-    et = upper_text(rows.raw("event_type", np.ones(rows.n, dtype=bool)))
+    raw_type = upper_text(rows.raw("event_type", np.ones(rows.n, dtype=bool)))
+    times = _parse_time(df[cols["time"]])
+    timed = ~times.isna().to_numpy()
+    untimed = (rows.col("time").to_numpy() == "") if rows.has("time") else ~timed
+    et, notes = _event_types(rows, raw_type, timed)
     codes, uniques = pd.factorize(et)
 
     def is_type(*names: str) -> np.ndarray:
@@ -306,38 +576,92 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
             blank[blank] = (df[c][blank].astype(object).str.strip() == "").to_numpy()
     rows.drop(blank, REASON_EMPTY_ROW, warn=False)
     # a final line cut off mid-row
-    rows.drop(_truncated_last(p, rows, et), REASON_TRUNCATED, "row cut off (truncated file)")
+    if not xlsx:
+        rows.drop(_truncated_last(p, rows, et), REASON_TRUNCATED, "row cut off (truncated file)")
 
-    pre = is_type(*_PREAMBLE_TYPES) & ~rows.handled
+    # the preamble: the types Clarity writes there, and any other row without a timestamp
+    timed_types = is_type("EGV", "CALIBRATION", *_EVENT_TYPES)
+    pre = (is_type(*_PREAMBLE_TYPES) | (untimed & ~timed_types)) & ~rows.handled
     if pre.any():
-        prov.metadata.update(_preamble_metadata(p, hidx, enc, cols, lines[pre]))
+        prov.metadata.update(_preamble_metadata(rows, et, pre))
     rows.drop(pre, REASON_PREAMBLE, warn=False)
     rows.drop(is_type("CALIBRATION"), REASON_CALIBRATION, warn=False)
 
-    times = _parse_time(df[cols["time"]])
-    timed_types = is_type("EGV", *_EVENT_TYPES)
-    rows.drop(timed_types & times.isna().to_numpy(), REASON_BAD_TIME, "unparseable timestamp")
+    rows.drop(timed_types & ~timed, REASON_BAD_TIME, "unparseable timestamp")
 
     readings = _readings(rows, is_type("EGV"), times, units, subject)
-    events = _events(rows, et, is_type(*_EVENT_TYPES), times, subject)
+    events = _events(rows, et, is_type(*_EVENT_TYPES), times, subject, units)
 
     # rows of other event types: one warning per type (after the rows' own warnings)
     rest = ~rows.handled
     other = []
-    for name in pd.unique(et[rest]):
-        mask = rest & is_type(name)
+    for name in pd.unique(raw_type[rest]):
+        mask = rest & (raw_type == name)
         reason = f"event type {name!r} (unsupported)" if name else "no event type"
         other.append((f"{int(mask.sum())} row(s) dropped: {reason}", int(lines[mask][0])))
         rows.drop(mask, reason, warn=False)
     rows.commit()
-    for message, line in other:
+    for message, line in notes + other:
         prov.warn(message, line)
     prov.rows_kept = int(rows.kept.sum())
     prov.check()
     return Recording(readings=readings, events=events, provenance=prov)
 
 
-_EVENT_TYPES = ("INSULIN", "CARBS", "EXERCISE", "HEALTH", "NOTE", "NOTES")
+def _event_types(
+    rows: TextRows, raw_type: np.ndarray, timed: np.ndarray
+) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """Each row's event type in English, and a warning for each word read by its rows.
+
+    Known words (:data:`EVENT_WORDS`) are translated. A word of a language not seen before is
+    read by what its timestamped rows hold: when the file has no EGV rows, the word whose
+    rows carry a glucose value and make at least half of the timestamped rows is ``EGV``;
+    otherwise a carb value makes it ``CARBS``, an insulin value ``INSULIN``, a duration
+    ``EXERCISE``. Other words stay as they are (dropped as unsupported).
+    """
+    inv, uniq = pd.factorize(raw_type)
+    uniq = np.asarray(uniq, dtype=object)
+    mapped = np.array([EVENT_WORDS.get(u, u) for u in uniq], dtype=object)
+    known = np.array([u in EVENT_WORDS or u == "" for u in uniq], dtype=bool)
+    notes: list[tuple[str, int]] = []
+    if known.all():  # the usual case: nothing to read from the rows
+        return mapped[inv], notes
+    all_rows = np.ones(rows.n, dtype=bool)
+
+    def filled(key: str) -> np.ndarray:
+        return rows.col(key, all_rows).to_numpy() != "" if rows.has(key) else ~all_rows
+
+    glucose, carbs, insulin, duration = (
+        filled(k) for k in ("glucose", "carbs", "insulin", "duration")
+    )
+    n_timed = int(timed.sum())
+    has_egv = bool(np.isin(mapped, ["EGV"]).any())
+    candidates = []
+    for j in np.flatnonzero(~known):
+        mine = (inv == j) & timed
+        if not mine.any():
+            continue
+        if not has_egv and (glucose[mine].mean() > 0.9) and mine.sum() * 2 >= n_timed:
+            candidates.append(j)
+    if len(candidates) == 1:
+        mapped[candidates[0]] = "EGV"
+    for j in np.flatnonzero(~known):
+        mine = (inv == j) & timed
+        if not mine.any():
+            continue
+        if mapped[j] == "EGV":
+            what = "EGV readings (its rows hold the glucose values)"
+        elif carbs[mine].any():
+            mapped[j], what = "CARBS", "meals (its rows hold carb values)"
+        elif insulin[mine].any():
+            mapped[j], what = "INSULIN", "insulin (its rows hold insulin values)"
+        elif duration[mine].any() and not glucose[mine].any():
+            mapped[j], what = "EXERCISE", "exercise (its rows hold durations)"
+        else:
+            continue
+        first = int(rows.lines[np.flatnonzero(mine)[0]])
+        notes.append((f"event type {uniq[j]!r} (not a known word) read as {what}", first))
+    return mapped[inv], notes
 
 
 def _truncated_last(path: Path, rows: TextRows, et: np.ndarray) -> np.ndarray:
@@ -359,44 +683,23 @@ def _truncated_last(path: Path, rows: TextRows, et: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _preamble_metadata(
-    path: Path, skip: int, enc: str, cols: dict[str, str], pre_lines: np.ndarray
-) -> dict[str, object]:
-    """Device and patient facts of the preamble rows (read from the file's first rows)."""
+def _preamble_metadata(rows: TextRows, et: np.ndarray, pre: np.ndarray) -> dict[str, object]:
+    """Device and patient facts of the preamble rows (personal data: metadata only)."""
     meta: dict[str, object] = {}
-    nrows = int(pre_lines.max()) - skip - 1
-    try:
-        head = pd.read_csv(
-            path,
-            encoding=enc,
-            dtype=object,
-            na_filter=False,
-            skip_blank_lines=False,
-            skiprows=skip,
-            nrows=min(nrows, 5000),
-        )
-    except (pd.errors.ParserError, ValueError):
-        return meta
-    head.columns = [str(c).replace("\ufeff", "").strip() for c in head.columns]
-    pos = pre_lines - skip - 2
-    head = head.iloc[pos[pos < len(head)]]
+    types = pd.Series(et[pre], dtype=object)
 
     def get(key: str) -> pd.Series:
-        name = cols.get(key)
-        if name is None or name not in head.columns:
-            return pd.Series("", index=head.index, dtype=object)
-        return head[name].astype(object).str.strip()
+        return rows.col(key, pre).reset_index(drop=True)
 
-    types = get("event_type").str.upper()
     info = get("patient_info")
     patient = {}
     for t, key in (("FIRSTNAME", "first_name"), ("LASTNAME", "last_name"), ("DATEOFBIRTH", "dob")):
-        vals = info[types == t]
+        vals = info[(types == t).to_numpy()]
         if len(vals):
             patient[key] = vals.iloc[0]
     if patient:
         meta["patient"] = patient
-    is_dev = types == "DEVICE"
+    is_dev = (types == "DEVICE").to_numpy()
     devices = [
         {"device_info": d, "source_device_id": s}
         for d, s in zip(get("device_info")[is_dev], get("source_device_id")[is_dev], strict=True)
@@ -408,7 +711,7 @@ def _preamble_metadata(
             if gen in text:
                 meta["generation"] = gen
                 break
-    alerts = get("event_subtype")[types == "ALERT"]
+    alerts = get("event_subtype")[(types == "ALERT").to_numpy()]
     if len(alerts):
         meta["alerts"] = list(alerts)
     return meta
@@ -419,7 +722,7 @@ def _readings(
 ) -> pd.DataFrame:
     egv = egv & ~rows.handled
     rawv = rows.raw("glucose", egv)
-    val = to_float(rawv, decimal_comma=units == "mmol/L")
+    val = to_float(rawv, decimal_comma=True)
     word = np.full(len(rawv), "", dtype=object)
     nonnum = np.isnan(val)
     word[nonnum] = upper_text(rawv[nonnum])
@@ -428,8 +731,8 @@ def _readings(
     sub = np.full(len(rawv), "", dtype=object)
     if rows.has("event_subtype") and nonnum.any():
         sub[nonnum] = upper_text(rows.col("event_subtype", egv).to_numpy()[nonnum])
-    low = (word == "LOW") | ((rawv == "") & (sub == "LOW"))
-    high = (word == "HIGH") | ((rawv == "") & (sub == "HIGH"))
+    low = isin(word, LOW_WORDS) | ((rawv == "") & isin(sub, LOW_WORDS))
+    high = isin(word, HIGH_WORDS) | ((rawv == "") & isin(sub, HIGH_WORDS))
     cens = low | high
     if units == "mmol/L":
         val = val * MGDL_PER_MMOL
@@ -485,7 +788,12 @@ def _scatter(n: int, idx: np.ndarray, sub: np.ndarray) -> np.ndarray:
 
 
 def _events(
-    rows: TextRows, et: np.ndarray, mask: np.ndarray, times: pd.Series, subject: str
+    rows: TextRows,
+    et: np.ndarray,
+    mask: np.ndarray,
+    times: pd.Series,
+    subject: str,
+    units: str,
 ) -> pd.DataFrame:
     mask = mask & ~rows.handled
     if not mask.any():
@@ -507,7 +815,7 @@ def _events(
     start = times[mask].to_numpy()
 
     kind = np.select(
-        [t == "INSULIN", t == "CARBS", t == "EXERCISE", t == "HEALTH"],
+        [t == "INSULIN", t == "CARBS", t == "EXERCISE", (t == "HEALTH") | (t == "FASTING")],
         ["insulin", "meal", "exercise", "health"],
         default="note",
     ).astype(object)
@@ -527,8 +835,13 @@ def _events(
     ok = ~bad
     rows.keep(_scatter(rows.n, idx, ok))
     intensity = np.where((kind == "exercise") | (kind == "spu"), sub.to_numpy(), None)
+    intensity = np.array([INTENSITY_WORDS.get(x, x) for x in intensity], dtype=object)
     intensity = np.where(intensity == "", None, intensity)
     label = text.to_numpy().astype(object)
+    fasting = t == "FASTING"
+    if fasting.any():  # a fasting glucose the person entered: its value in the label
+        value = rows.col("glucose", mask).to_numpy()[fasting]
+        label[fasting] = [f"fasting glucose {v} {units}".replace("  ", " ") for v in value]
     label = np.where(label == "", None, label)
     out = pd.DataFrame(
         {
@@ -547,4 +860,5 @@ def _events(
 
 
 SNIFFERS = [(FORMAT, sniff)]
+ZIP_SNIFFERS = [(FORMAT, sniff_zip)]
 READERS = {FORMAT: read_dexcom}

@@ -7,9 +7,17 @@ record type rather than sorted.
 
 Rules this reader follows:
 
-- Columns are matched by meaning in English, German, French (and a few other languages) after
-  lower-casing and removing accents, e.g. any column naming *historic* (``Verlauf``,
-  ``Historique``) glucose with units is the historic series. Units come from those names.
+- Columns are matched cell by cell with the header set of the file's language
+  (:data:`HEADER_SETS`: English, German, French, Spanish, and the FreeStyle Libre desktop
+  software's English and Spanish; sources in ``docs/formats.md``); a cell no set names is
+  matched by the words it contains (any column naming *historic* glucose with units is the
+  historic series). Units come from those names.
+- The "non-numeric" columns (``Non-numeric Food``, ``Insuline à action rapide sans valeur
+  numérique``, ...) are flags: ``1`` is an entry without an amount, kept as a meal labelled
+  :data:`FOOD_NO_AMOUNT` or an insulin event without ``insulin_u``; amounts come only from the
+  ``(units)``/``(grams)`` columns.
+- The desktop software's export (format ``freestyle_libre_desktop``) has the patient's name on
+  its first line (kept only in ``metadata["patient"]``) and ``ID``/``Time`` columns first.
 - Record types: ``0`` historic -> readings; ``1`` scan -> readings only with
   ``include_scans=True``; ``2`` strip glucose (a finger-stick, not CGM) and ``3`` ketone are
   counted as dropped; ``4`` insulin and ``5`` food -> events; ``6`` (undocumented) is dropped
@@ -58,6 +66,7 @@ from .encoding import NOT_UTF8, UTF8
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "libreview"
+FORMAT_DESKTOP = "freestyle_libre_desktop"
 
 LIBRE_LOW_MGDL: float = 40.0
 LIBRE_HIGH_MGDL: float = 500.0
@@ -77,40 +86,170 @@ REASON_EMPTY_ROW = "empty row"
 REASON_TRUNCATED = "truncated row"
 REASON_TOO_MANY = "too many fields"
 
-# key -> alternatives (normalised: lower case, no accents); the first matching column wins
-_TIME_WORDS = ("timestamp", "zeitstempel", "horodatage", "fecha y hora", "data/ora", "tijdstempel")
-_TYPE_WORDS = (
-    "record type",
-    "aufzeichnungstyp",
-    "type d'enregistrement",
-    "type denregistrement",
-    "tipo de registro",
-    "tipo di registrazione",
-    "tipo de registo",
-    "registratietype",
-)
-_KETONE = ("keton", "cetone", "cetona", "chetoni")
-_HISTORIC = ("historic", "verlauf", "historique", "historial", "storico", "historico", "historisch")
-_SCAN = ("scan",)
-_STRIP = ("strip", "teststreifen", "bandelette", "tira", "striscia")
-_NONNUM = ("non-numeric", "nicht numerisch", "non numerique", "no numerico", "non numerico")
-_RAPID = ("rapid", "schnellwirkend", "rapide", "snelwerkend")
-_LONG = ("long-acting", "long acting", "depotinsulin", "lente", "prolongee", "lenta", "langwerkend")
-_FOOD = ("food", "nahrung", "aliment", "comida", "cibo", "voedsel")
-_CARBS = ("carbohydrate", "kohlenhydrate", "glucides", "carbohidratos", "carboidrati", "koolhydrat")
-_GRAMS = ("gram",)
-_SERVINGS = ("serving", "portion", "porzion", "racion")
-_NOTES = ("notes", "notizen", "note", "notas", "opmerkingen", "remarques")
-_MEAL_INS = ("meal insulin", "mahlzeiteninsulin", "insuline repas", "insuline de repas")
-_CORR_INS = ("correction", "korrektur")
-_DEVICE = ("device", "gerat", "appareil", "dispositivo", "apparaat")
-_SERIAL = ("serial", "seriennummer", "numero de serie", "numero di serie", "serienummer")
+#: Header sets read cell by cell, by language: canonical key -> the cells that mean it
+#: (normalised with :func:`header_key`: lower case, no accents, units as ``{u}``). Where each set
+#: comes from is in ``docs/formats.md`` ("LibreView (languages)", "FreeStyle Libre desktop
+#: TSV"). ``*_flag`` columns hold ``1`` for an entry without an amount, never an amount.
+_EN: dict[str, tuple[str, ...]] = {
+    "device": ("device",),
+    "serial": ("serial number",),
+    "time": ("device timestamp",),
+    "record_type": ("record type",),
+    "historic": ("historic glucose {u}",),
+    "scan": ("scan glucose {u}",),
+    "rapid_flag": ("non-numeric rapid-acting insulin",),
+    "rapid": ("rapid-acting insulin (units)",),
+    "food_flag": ("non-numeric food",),
+    "carbs_g": ("carbohydrates (grams)",),
+    "carbs_servings": ("carbohydrates (servings)",),
+    "long_flag": ("non-numeric long-acting insulin",),
+    "long": ("long-acting insulin (units)", "long-acting insulin value (units)"),
+    "notes": ("notes",),
+    "strip": ("strip glucose {u}",),
+    "ketone": ("ketone {u}", "historic ketone {u}", "scan ketone {u}"),
+    "meal_insulin": ("meal insulin (units)",),
+    "correction_insulin": ("correction insulin (units)",),
+    "user_change_insulin": ("user change insulin (units)",),
+}
+#: the desktop software's columns that LibreView kept under the same English names
+_EN_DESKTOP_SHARED = ("record_type", "historic", "scan", "rapid_flag", "rapid", "food_flag",
+                      "carbs_g", "long_flag", "notes", "strip", "ketone", "meal_insulin",
+                      "correction_insulin", "user_change_insulin")  # fmt: skip
+
+HEADER_SETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": _EN,
+    "de": {
+        "device": ("gerat",),
+        "serial": ("seriennummer",),
+        "time": ("geratezeitstempel",),
+        "record_type": ("aufzeichnungstyp",),
+        "historic": ("glukosewert-verlauf {u}",),
+        "scan": ("glukose-scan {u}",),
+        "rapid_flag": ("nicht numerisches schnellwirkendes insulin",),
+        "rapid": ("schnellwirkendes insulin (einheiten)",),
+        "food_flag": ("nicht numerische nahrungsdaten",),
+        "carbs_g": ("kohlenhydrate (gramm)",),
+        "carbs_servings": ("kohlenhydrate (portionen)",),
+        "long_flag": ("nicht numerisches depotinsulin",),
+        "long": ("depotinsulin (einheiten)",),
+        "notes": ("notizen",),
+        "strip": ("glukose-teststreifen {u}",),
+        "ketone": ("keton {u}",),
+        "meal_insulin": ("mahlzeiteninsulin (einheiten)",),
+        "correction_insulin": ("korrekturinsulin (einheiten)",),
+        "user_change_insulin": ("insulin-anderung durch anwender (einheiten)",),
+    },
+    "fr": {
+        "device": ("appareil",),
+        "serial": ("numero de serie",),
+        "time": ("horodatage de l'appareil",),
+        "record_type": ("type d'enregistrement",),
+        "historic": ("historique de la glycemie {u}",),
+        "scan": ("numerisation de la glycemie {u}", "scan de glycemie {u}"),
+        "rapid_flag": ("insuline a action rapide sans valeur numerique",),
+        "rapid": ("insuline a action rapide (unites)",),
+        "food_flag": ("alimentation sans valeur numerique",),
+        "carbs_g": ("glucides (grammes)",),
+        "carbs_servings": ("glucides (portions)",),
+        "long_flag": ("insuline a action longue sans valeur numerique",),
+        "long": ("insuline a action longue (unites)",),
+        "notes": ("remarques",),
+        "strip": ("glycemie par bandelette {u}",),
+        "ketone": ("cetone {u}",),
+        "meal_insulin": ("insuline repas (unites)",),
+        "correction_insulin": ("correction insuline (unites)",),
+        "user_change_insulin": ("insuline modifiee par l'utilisateur (unites)",),
+    },
+    "es": {
+        "device": ("dispositivo",),
+        "serial": ("numero de serie", "numero de serial"),
+        "time": ("sello de tiempo del dispositivo",),
+        "record_type": ("tipo de registro",),
+        "historic": ("historial de glucosa {u}",),
+        "scan": ("escaneo de glucosa {u}",),
+        "rapid_flag": ("insulina de accion rapida no numerica",),
+        "rapid": ("insulina de accion rapida (unidades)",),
+        "food_flag": ("alimento no numerico",),
+        "carbs_g": ("carbohidratos (gramos)",),
+        "carbs_servings": ("carbohidratos (porciones)",),
+        "long_flag": ("insulina de accion larga no numerica",),
+        "long": ("insulina de accion larga (unidades)",),
+        "notes": ("notas",),
+        "strip": ("tira reactiva para glucosa {u}",),
+        "ketone": ("cuerpos cetonicos {u}",),
+        "meal_insulin": ("comida e insulina (unidades)",),
+        "correction_insulin": ("insulina de correccion (unidades)",),
+        "user_change_insulin": ("insulina del cambio de usuario (unidades)",),
+    },
+    # the FreeStyle Libre desktop software (2016): ID/Time first, units in parentheses
+    "en-desktop": {
+        "id": ("id",),
+        "time": ("time",),
+        **{k: _EN[k] for k in _EN_DESKTOP_SHARED},
+        "long": ("long-acting insulin (units)",),
+        "previous_time": ("previous time",),
+        "updated_time": ("updated time",),
+    },
+    "es-desktop": {
+        "id": ("id",),
+        "time": ("hora",),
+        "record_type": ("tipo de registro",),
+        "historic": ("historico glucosa {u}",),
+        "scan": ("glucosa leida {u}",),
+        "rapid_flag": ("insulina de accion rapida sin valor numerico",),
+        "rapid": ("insulina de accion rapida (unidades)",),
+        "food_flag": ("alimentos sin valor numerico",),
+        "carbs_g": ("carbohidratos (gramos)",),
+        "carbs_servings": ("carbohidratos (raciones)",),
+        "long_flag": ("insulina de accion lenta sin valor numerico",),
+        "long": ("insulina de accion lenta (unidades)",),
+        "notes": ("notas",),
+        "strip": ("glucosa de la tira {u}",),
+        "ketone": ("cetonas {u}",),
+        "meal_insulin": ("insulina comida (unidades)",),
+        "correction_insulin": ("insulina correccion (unidades)",),
+        "user_change_insulin": ("insulina cambio usuario (unidades)",),
+        "previous_time": ("hora anterior",),
+        "updated_time": ("hora actualizada",),
+    },
+}
+
+#: Every known cell -> (language, key).
+_KNOWN: dict[str, tuple[str, str]] = {}
+for _lang, _keys in HEADER_SETS.items():
+    for _key, _cells in _keys.items():
+        for _cell in _cells:
+            _KNOWN.setdefault(_cell, (_lang, _key))
+
+#: Keys whose columns are read as glucose (their units decide the file's units).
+_GLUCOSE_KEYS = ("historic", "scan")
+
+# Words for cells of languages without a documented header set (keyword fallback, see
+# map_columns); normalised as header_key does. The first matching column wins.
+_TIME_WORDS = ("timestamp", "zeitstempel", "horodatage", "sello de tiempo")
+_TYPE_WORDS = ("record type", "aufzeichnungstyp", "type d'enregistrement", "tipo de registro")
+_KETONE = ("keton", "cetone", "cetona")
+_HISTORIC = ("historic", "verlauf", "historique", "historial", "historico")
+_SCAN = ("scan", "escaneo", "numerisation", "leida")
+_STRIP = ("strip", "teststreifen", "bandelette", "tira")
+_FLAG = ("non-numeric", "nicht numerisch", "sans valeur numerique", "no numeric", "sin valor")
+_RAPID = ("rapid", "schnellwirkend", "rapide")
+_LONG = ("long-acting", "long acting", "depotinsulin", "action longue", "accion larga", "lenta")
+_FOOD = ("food", "nahrung", "aliment")
+_CARBS = ("carbohydrate", "kohlenhydrate", "glucides", "carbohidratos")
+_SERVINGS = ("serving", "portion", "porcion", "racion")
+_NOTES = ("notes", "notizen", "notas", "remarques")
+_MEAL_INS = ("meal insulin", "mahlzeiteninsulin", "insuline repas", "comida e insulina")
+_CORR_INS = ("correction", "korrektur", "correccion")
+_DEVICE = ("device", "gerat", "appareil", "dispositivo")
+_SERIAL = ("serial", "seriennummer", "numero de serie")
 
 _ISO_RE = r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?$"
 _LOCAL_RE = (
     r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?"
     r"(?:\s*([AaPp])\.?\s*[Mm]\.?)?$"
 )
+_UNITS_RE = re.compile(r"\(?\b(mg/dl|mmol/l)\b\)?")
 
 
 def _norm(text: str) -> str:
@@ -121,11 +260,20 @@ def _norm(text: str) -> str:
     return " ".join(t.strip().lower().split())
 
 
+def header_key(cell: str) -> str:
+    """A header cell as :data:`HEADER_SETS` spells it: :func:`_norm`, the units as ``{u}``
+    (``Historic Glucose (mmol/L)`` -> ``historic glucose {u}``)."""
+    return _UNITS_RE.sub("{u}", _norm(cell))
+
+
 def _has(name: str, words: tuple[str, ...]) -> bool:
     return any(w in name for w in words)
 
 
 def _is_header(fields: list[str]) -> bool:
+    keys = [_KNOWN.get(header_key(f), ("", ""))[1] for f in fields]
+    if "record_type" in keys and "time" in keys and ("historic" in keys or "scan" in keys):
+        return True
     normed = [_norm(f) for f in fields]
     return any(_has(n, _TYPE_WORDS) for n in normed) and any(_has(n, _TIME_WORDS) for n in normed)
 
@@ -134,69 +282,103 @@ def _is_header_line(line: str) -> bool:
     return _is_header(split_line(line)[0])
 
 
+def _is_desktop(fields: list[str]) -> bool:
+    """True for the desktop software's header: its first cell is ``ID``, then a time."""
+    keys = [_KNOWN.get(header_key(f), ("", ""))[1] for f in fields[:2]]
+    return keys == ["id", "time"] and _is_header(fields)
+
+
 def sniff(text: str, raw: bytes) -> bool:
     """True when the head of a file looks like a LibreView CSV export (any language)."""
-    return any(line.strip() and _is_header_line(line) for line in text.splitlines()[:6])
+    return any(
+        line.strip() and _is_header_line(line) and not _is_desktop(split_line(line)[0])
+        for line in text.splitlines()[:6]
+    )
+
+
+def sniff_desktop(text: str, raw: bytes) -> bool:
+    """True when the head looks like the FreeStyle Libre desktop software's export."""
+    return any(line.strip() and _is_desktop(split_line(line)[0]) for line in text.splitlines()[:6])
+
+
+def header_language(header: list[str]) -> str:
+    """The language of :data:`HEADER_SETS` most of ``header``'s cells belong to (``""`` if none).
+
+    Cells shared by several sets (``Notes``, ``Record Type``) count for the first set naming
+    them; the desktop sets win over their web counterparts when the header starts ``ID``.
+    """
+    votes: dict[str, int] = {}
+    for cell in header:
+        key = header_key(cell)
+        for lang, keys in HEADER_SETS.items():
+            if any(key in cells for cells in keys.values()):
+                votes[lang] = votes.get(lang, 0) + 1
+    if not votes:
+        return ""
+    return max(votes, key=lambda lang: (votes[lang], lang.endswith("desktop")))
 
 
 def map_columns(header: list[str]) -> dict[str, str]:
     """Map LibreView header cells (any supported language) to canonical keys.
 
+    A header of a documented language (:data:`HEADER_SETS`) is mapped cell by cell from its
+    set; cells no set names (a language without a documented set, a renamed column) are then
+    matched by the words they contain. ``*_flag`` keys are the "non-numeric" columns (``1`` =
+    an entry without an amount).
+
     Returns
     -------
     dict
-        Keys among ``time, record_type, device, serial, historic, scan, strip, rapid, long,
-        rapid_text, long_text, food_text, carbs_g, carbs_servings, notes, meal_insulin,
-        correction_insulin``, each mapped to the header cell it was found in.
+        Keys among ``time, record_type, device, serial, id, historic, scan, strip, ketone,
+        rapid, long, rapid_flag, long_flag, food_flag, carbs_g, carbs_servings, notes,
+        meal_insulin, correction_insulin, user_change_insulin, previous_time, updated_time``,
+        each mapped to the header cell it was found in.
     """
     out: dict[str, str] = {}
-
-    def put(key: str, cell: str) -> None:
-        if key not in out:
-            out[key] = cell
-
+    lang = header_language(header)
+    own = HEADER_SETS.get(lang, {})
+    rest = []
     for cell in header:
-        n = _norm(cell)
-        if not n:
-            continue
-        glucose_units = "mg/dl" in n or "mmol/l" in n
-        if _has(n, _TYPE_WORDS):
-            put("record_type", cell)
-        elif _has(n, _TIME_WORDS):
-            put("time", cell)
-        elif _has(n, _KETONE):
-            continue
-        elif glucose_units and _has(n, _HISTORIC):
-            put("historic", cell)
-        elif glucose_units and _has(n, _SCAN):
-            put("scan", cell)
-        elif glucose_units and _has(n, _STRIP):
-            put("strip", cell)
-        elif _has(n, _NONNUM) and _has(n, _RAPID):
-            put("rapid_text", cell)
-        elif _has(n, _NONNUM) and _has(n, _LONG):
-            put("long_text", cell)
-        elif _has(n, _NONNUM) and _has(n, _FOOD):
-            put("food_text", cell)
-        elif _has(n, _MEAL_INS):
-            put("meal_insulin", cell)
-        elif _has(n, _CORR_INS):
-            put("correction_insulin", cell)
-        elif _has(n, _RAPID):
-            put("rapid", cell)
-        elif _has(n, _LONG):
-            put("long", cell)
-        elif _has(n, _CARBS) and _has(n, _SERVINGS):
-            put("carbs_servings", cell)
-        elif _has(n, _CARBS):
-            put("carbs_g", cell)
-        elif _has(n, _SERIAL):
-            put("serial", cell)
-        elif n in _DEVICE:
-            put("device", cell)
-        elif n in _NOTES or _has(n, ("notiz",)):
-            put("notes", cell)
+        key = header_key(cell)
+        hit = next((k for k, cells in own.items() if key in cells), None)
+        if hit is None and key in _KNOWN:
+            hit = _KNOWN[key][1]
+        if hit is not None:
+            out.setdefault(hit, cell)
+        elif key:
+            rest.append(cell)
+    for cell in rest:
+        key = _fallback_key(_norm(cell))
+        if key is not None:
+            out.setdefault(key, cell)
     return out
+
+
+def _fallback_key(n: str) -> str | None:
+    """The canonical key of a cell no header set names, from the words it contains."""
+    glucose_units = "mg/dl" in n or "mmol/l" in n
+    rules: list[tuple[bool, str | None]] = [
+        (_has(n, _TYPE_WORDS), "record_type"),
+        (_has(n, _TIME_WORDS), "time"),
+        (_has(n, _KETONE), "ketone"),
+        (glucose_units and _has(n, _HISTORIC), "historic"),
+        (glucose_units and _has(n, _SCAN), "scan"),
+        (glucose_units and _has(n, _STRIP), "strip"),
+        (_has(n, _FLAG) and _has(n, _RAPID), "rapid_flag"),
+        (_has(n, _FLAG) and _has(n, _LONG), "long_flag"),
+        (_has(n, _FLAG) and _has(n, _FOOD), "food_flag"),
+        (_has(n, _FLAG), None),  # another flag column: never an amount
+        (_has(n, _MEAL_INS), "meal_insulin"),
+        (_has(n, _CORR_INS), "correction_insulin"),
+        (_has(n, _RAPID), "rapid"),
+        (_has(n, _LONG), "long"),
+        (_has(n, _CARBS) and _has(n, _SERVINGS), "carbs_servings"),
+        (_has(n, _CARBS), "carbs_g"),
+        (_has(n, _SERIAL), "serial"),
+        (n in _DEVICE, "device"),
+        (n in _NOTES or _has(n, ("notiz",)), "notes"),
+    ]
+    return next((key for hit, key in rules if hit), None)
 
 
 def _units_of(cols: dict[str, str], path: Path, line: int) -> str:
@@ -370,7 +552,7 @@ def read_libreview(
     include_scans: bool = False,
     date_order: str | None = None,
 ) -> Recording:
-    """Read a LibreView CSV export (Libre 1/2/3; English, German or French; mg/dL or mmol/L).
+    """Read a LibreView CSV export (Libre 1/2/3; English, German, French, Spanish; mg/dL or mmol/L).
 
     Parameters
     ----------
@@ -389,10 +571,11 @@ def read_libreview(
     Recording
         ``readings`` (glucose in mg/dL, local time, extra column ``record_type``), sorted by
         time; ``events``: insulin (kind ``insulin``, ``insulin_u`` in units, label
-        ``rapid-acting``/``long-acting``), food (kind ``meal``, ``carbs_g`` in g, label the
-        food text) and notes (kind ``note``, or ``spu`` with ``end`` when the note names a
-        soleus-pushup bout and its minutes); ``provenance`` with the row account, the date
-        order in ``metadata["date_order"]``.
+        ``rapid-acting``/``long-acting``, ``... (no amount)`` for an entry without one), food
+        (kind ``meal``, ``carbs_g`` in g, label the food text or ``food (no amount)``) and
+        notes (kind ``note``, or ``spu`` with ``end`` when the note names a soleus-pushup bout
+        and its minutes); ``provenance`` with the row account, the date order in
+        ``metadata["date_order"]`` and the header language in ``metadata["language"]``.
 
     Raises
     ------
@@ -400,22 +583,55 @@ def read_libreview(
         No header row, missing required columns, unknown units, no data rows, or a date order
         that cannot be told.
     """
+    return _read(path, subject, include_scans, date_order, FORMAT)
+
+
+def read_libre_desktop(
+    path: str | PathLike,
+    subject: str | None = None,
+    include_scans: bool = False,
+    date_order: str | None = None,
+) -> Recording:
+    """Read the FreeStyle Libre desktop software's export (tab- or ``;``-separated text).
+
+    The first line names the patient (kept only in ``provenance.metadata["patient"]``), the
+    second is the header (``ID, Time, Record Type, Historic Glucose (mmol/L), ...``); record
+    types and columns mean what they mean in LibreView (:func:`read_libreview`, same
+    parameters and result), times are ``2016/11/15 00:08``.
+    """
+    return _read(path, subject, include_scans, date_order, FORMAT_DESKTOP)
+
+
+def _read(
+    path: str | PathLike,
+    subject: str | None,
+    include_scans: bool,
+    date_order: str | None,
+    fmt: str,
+) -> Recording:
+    """:func:`read_libreview` and :func:`read_libre_desktop` (``fmt`` says which)."""
     p = check_input_file(path)
     subject = subject or DEFAULT_SUBJECT
+    desktop = fmt == FORMAT_DESKTOP
     head = find_header(
         p,
-        _is_header_line,
-        what="a LibreView CSV export",
-        missing="no LibreView header row found; expected a line with 'Device Timestamp' and "
-        "'Record Type' (or Gerätezeitstempel/Aufzeichnungstyp, Horodatage de "
-        "l'appareil/Type d'enregistrement)",
+        (lambda ln: _is_desktop(split_line(ln)[0])) if desktop else _is_header_line,
+        what="a FreeStyle Libre desktop export" if desktop else "a LibreView CSV export",
+        missing=(
+            "no FreeStyle Libre desktop header row found; expected a line starting 'ID', "
+            "'Time', 'Record Type'"
+            if desktop
+            else "no LibreView header row found; expected a line with 'Device Timestamp' and "
+            "'Record Type' (or Gerätezeitstempel/Aufzeichnungstyp, Horodatage de "
+            "l'appareil/Type d'enregistrement, Sello de tiempo del dispositivo/Tipo de registro)"
+        ),
         max_lines=30,
     )
     hidx, enc, delim, header = head.index, head.encoding, head.delimiter, head.fields
     hline = head.line
     # the title line (the last non-blank line before the header): when, and by whom, generated
     before = [ln for ln in head.head[:hidx] if ln.strip()]
-    title = [f.strip() for f in split_line(before[-1])[0]] if before else []
+    title = [f.strip() for f in split_line(before[-1], delim)[0]] if before else []
     cols = map_columns(header)
     for key, label in (
         ("time", "Device Timestamp"),
@@ -425,12 +641,15 @@ def read_libreview(
         if key not in cols:
             raise InputError(f"missing required column {label!r}", p, hline)
     units = _units_of(cols, p, hline)
-    prov = Provenance(path=str(p), format=FORMAT, units=units)
+    prov = Provenance(path=str(p), format=fmt, units=units)
     if enc != UTF8:
         prov.warn(NOT_UTF8)
-    if len(title) >= 3:
+    prov.metadata["language"] = header_language(header) or "unknown"
+    if desktop and title:
+        prov.metadata["patient"] = " ".join(t for t in title if t)
+    if not desktop and len(title) >= 3:
         prov.metadata["generated_on"] = title[2]
-    if len(title) >= 5 and title[4]:
+    if not desktop and len(title) >= 5 and title[4]:
         prov.metadata["generated_by"] = title[4]
 
     df, lines, over = _read_rows(p, hidx, enc, delim, len(header))
@@ -502,7 +721,7 @@ def read_libreview(
             "time": times[ok_r],
             "glucose_mgdl": val[ok_r],
             "censored": np.where(low, CENSORED_LOW, np.where(high, CENSORED_HIGH, None))[ok_r],
-            "source": FORMAT,
+            "source": fmt,
             "record_type": rtype[ok_r].astype("int64"),
         }
     )
@@ -510,9 +729,9 @@ def read_libreview(
 
     # ---------------------------------------------------------------- events
     events = [
-        _insulin_events(rows, rtype, times, subject),
-        _food_events(rows, rtype, times, subject),
-        _note_events(rows, notes, has_note, times, subject),
+        _insulin_events(rows, rtype, times, subject, fmt),
+        _food_events(rows, rtype, times, subject, fmt),
+        _note_events(rows, notes, has_note, times, subject, fmt),
     ]
 
     # ---------------------------------------------------------------- the rest
@@ -524,7 +743,7 @@ def read_libreview(
     rows.drop(rtype == 2, REASON_STRIP, warn=False)
     rows.drop(rtype == 3, REASON_KETONE, warn=False)
     rows.drop(rtype == 4, REASON_EMPTY_INSULIN, "insulin record without an amount")
-    rows.drop(rtype == 5, REASON_EMPTY_FOOD, "food record without carbs or text")
+    rows.drop(rtype == 5, REASON_EMPTY_FOOD, "food record without carbs, servings or a flag")
     rows.drop(rtype == 6, REASON_TYPE6, warn=False)
     rest = ~rows.handled
     if rest.any():  # pragma: no cover - every row is classified above
@@ -542,17 +761,34 @@ def read_libreview(
     return Recording(readings=out_r, events=events_df, provenance=prov)
 
 
-def _event_frame(subject: str, times: np.ndarray, **cols) -> pd.DataFrame:
-    out = pd.DataFrame({"subject": subject, "time": times, **cols, "source": FORMAT})
+def _event_frame(subject: str, times: np.ndarray, source: str, **cols) -> pd.DataFrame:
+    out = pd.DataFrame({"subject": subject, "time": times, **cols, "source": source})
     for c in ("label", "intensity"):
         if c in out:
             out[c] = out[c].where(out[c].astype(object) != "", None)
     return out
 
 
+#: A "non-numeric" cell that only says "an entry was made" (LibreView writes ``1``).
+_FLAG_RE = r"^\s*(1|x|true|yes)\s*$"
+
+
+def flag_cells(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the "non-numeric" cells that hold a flag (``1``) and of those holding text."""
+    s = pd.Series(text, dtype=object).fillna("").astype(str)
+    flag = s.str.match(_FLAG_RE, case=False).to_numpy(dtype=bool)
+    return flag, (s.str.strip() != "").to_numpy() & ~flag
+
+
 def _insulin_events(
-    rows: TextRows, rtype: np.ndarray, times: np.ndarray, subject: str
+    rows: TextRows, rtype: np.ndarray, times: np.ndarray, subject: str, source: str
 ) -> pd.DataFrame:
+    """Insulin events of type-4 rows: one per rapid- and per long-acting entry.
+
+    The amount is the ``(units)`` column (rapid-acting: else meal + correction insulin); the
+    "non-numeric" column is a flag (``1``: an entry without an amount, label ``... (no
+    amount)``) or, where it holds text, the label.
+    """
     m = (rtype == 4) & ~rows.handled
     if not m.any():
         return pd.DataFrame()
@@ -566,24 +802,26 @@ def _insulin_events(
         np.isnan(meal) & np.isnan(corr), np.nan, np.nan_to_num(meal) + np.nan_to_num(corr)
     )
     rapid = np.where(np.isnan(rapid), extra, rapid)
-    rapid_txt = rows.col("rapid_text", m).to_numpy()
-    long_txt = rows.col("long_text", m).to_numpy()
     t = times[m]
     parts = []
-    for amount, txt, label in (
-        (rapid, rapid_txt, "rapid-acting"),
-        (long_, long_txt, "long-acting"),
+    for amount, key, label in (
+        (rapid, "rapid_flag", "rapid-acting"),
+        (long_, "long_flag", "long-acting"),
     ):
-        has = ~np.isnan(amount) | (txt != "")
-        lab = np.where(txt != "", [f"{label}: {x}" for x in txt], label)
-        parts.append(
-            (
-                has,
-                _event_frame(
-                    subject, t[has], kind="insulin", insulin_u=amount[has], label=lab[has]
-                ),
-            )
+        txt = rows.col(key, m).to_numpy()
+        flag, text = flag_cells(txt)
+        has_amount = ~np.isnan(amount) & (amount >= 0)
+        has = has_amount | flag | text
+        lab = np.where(
+            text,
+            [f"{label}: {x}" for x in txt],
+            np.where(has_amount, label, f"{label} (no amount)"),
         )
+        amount = np.where(has_amount, amount, np.nan)
+        frame = _event_frame(
+            subject, t[has], source, kind="insulin", insulin_u=amount[has], label=lab[has]
+        )
+        parts.append((has, frame))
     kept = parts[0][0] | parts[1][0]
     idx = np.flatnonzero(m)
     mask = np.zeros(rows.n, dtype=bool)
@@ -596,17 +834,24 @@ def _insulin_events(
     )
 
 
+#: Label of a meal logged without an amount (the "non-numeric food" flag alone).
+FOOD_NO_AMOUNT = "food (no amount)"
+
+
 def _food_events(
-    rows: TextRows, rtype: np.ndarray, times: np.ndarray, subject: str
+    rows: TextRows, rtype: np.ndarray, times: np.ndarray, subject: str, source: str
 ) -> pd.DataFrame:
+    """Meal events of type-5 rows: carbs in grams, else servings (label), else the flag or
+    text of the "non-numeric food" column (a flag: label :data:`FOOD_NO_AMOUNT`)."""
     m = (rtype == 5) & ~rows.handled
     if not m.any():
         return pd.DataFrame()
     grams = to_float(rows.col("carbs_g", m).to_numpy(), decimal_comma=True)
     servings = to_float(rows.col("carbs_servings", m).to_numpy(), decimal_comma=True)
-    food = rows.col("food_text", m).to_numpy()
-    has = ~np.isnan(grams) | ~np.isnan(servings) | (food != "")
-    neg = has & (grams < 0)
+    food = rows.col("food_flag", m).to_numpy()
+    flag, text = flag_cells(food)
+    has = ~np.isnan(grams) | ~np.isnan(servings) | flag | text
+    neg = has & ((grams < 0) | (servings < 0))
     idx = np.flatnonzero(m)
     bad_mask = np.zeros(rows.n, dtype=bool)
     bad_mask[idx[neg]] = True
@@ -619,14 +864,26 @@ def _food_events(
         "carbohydrates given only in servings; carbs_g left empty",
         "with carbohydrates given only in servings",
     )
+    no_amount = has & np.isnan(grams) & np.isnan(servings)
     label = np.where(
-        food != "", food, np.where(only_serv, [f"{s:g} servings" for s in servings], "")
+        text,
+        food,
+        np.where(
+            only_serv,
+            [f"{s:g} servings" for s in servings],
+            np.where(no_amount, FOOD_NO_AMOUNT, ""),
+        ),
     )
     mask = np.zeros(rows.n, dtype=bool)
     mask[idx[has]] = True
     rows.keep(mask)
     return _event_frame(
-        subject, times[m][has], kind="meal", carbs_g=grams[has], label=label[has].astype(object)
+        subject,
+        times[m][has],
+        source,
+        kind="meal",
+        carbs_g=grams[has],
+        label=label[has].astype(object),
     )
 
 
@@ -634,7 +891,12 @@ _EXERCISE_WORDS = re.compile(r"^\s*(exercise|sport|bewegung|exercice|ejercicio)\
 
 
 def _note_events(
-    rows: TextRows, notes: np.ndarray, has_note: np.ndarray, times: np.ndarray, subject: str
+    rows: TextRows,
+    notes: np.ndarray,
+    has_note: np.ndarray,
+    times: np.ndarray,
+    subject: str,
+    source: str,
 ) -> pd.DataFrame:
     m = has_note & ~np.isnat(times)
     if not m.any():
@@ -651,8 +913,8 @@ def _note_events(
         np.datetime64("NaT"),
     ).astype("datetime64[ns]")
     rows.keep(m)
-    return _event_frame(subject, start, end=end, kind=kind, label=text.to_numpy())
+    return _event_frame(subject, start, source, end=end, kind=kind, label=text.to_numpy())
 
 
-SNIFFERS = [(FORMAT, sniff)]
-READERS = {FORMAT: read_libreview}
+SNIFFERS = [(FORMAT_DESKTOP, sniff_desktop), (FORMAT, sniff)]
+READERS = {FORMAT: read_libreview, FORMAT_DESKTOP: read_libre_desktop}

@@ -481,9 +481,43 @@ def _diary_times(
     return out
 
 
+#: What a servings export without times of day is told (Cronometer's own name for the setting).
+CRONOMETER_NO_TIMES = (
+    "this Cronometer servings export has no times of day (no 'Time' column, or every Time "
+    "empty), so its foods cannot be matched to post-meal glucose; turn on Timestamps in "
+    "Cronometer (a Gold feature: each diary entry then gets its time of day), then export the "
+    "servings again"
+)
+
+
+def _require_times(table: pd.DataFrame, path: Path, line: int) -> None:
+    """Refuse a servings export without any time of day (:data:`CRONOMETER_NO_TIMES`)."""
+    if "time" not in table.columns or not table["time"].astype(str).str.strip().ne("").any():
+        raise InputError(CRONOMETER_NO_TIMES, path, line)
+
+
 def sniff_cronometer(text: str, raw: bytes) -> bool:
     """Cronometer servings export: ``Day``, ``Group`` and ``Food Name`` columns."""
     return {"day", "group", "food_name"} <= set(first_header(text, comments=False))
+
+
+def sniff_cronometer_daily(text: str, raw: bytes) -> bool:
+    """Cronometer daily-summary export: ``Date`` and ``Energy (kcal)``, no food or meal column."""
+    cols = set(first_header(text, comments=False))
+    return {"date", "energy_kcal"} <= cols and not cols & {"food_name", "meal", "group"}
+
+
+#: Why a Cronometer daily-summary export cannot be read (it is refused with this line).
+CRONOMETER_DAILY = (
+    "is a Cronometer daily-summary export (one row of nutrient totals per day, no meals and no "
+    "times of day), not a meal log; export 'Servings' from Cronometer instead, with Timestamps "
+    "turned on"
+)
+
+
+def refuse_cronometer_daily(path: str | PathLike, **_options: object) -> None:
+    """Refuse a Cronometer daily-summary export (:data:`CRONOMETER_DAILY`)."""
+    raise InputError(CRONOMETER_DAILY, path)
 
 
 def sniff_cronometer_exercises(text: str, raw: bytes) -> bool:
@@ -507,7 +541,8 @@ def read_cronometer(
     Items of the same ``Day`` and ``Group`` belong to one meal until an item comes more than
     ``merge_minutes`` after the previous one, which starts a new meal. An item without ``Time``
     takes the earliest time of its day and group, else the group's default time
-    (:data:`DEFAULT_MEAL_TIMES`, with a warning), else it is dropped (``"no time"``).
+    (:data:`DEFAULT_MEAL_TIMES`, with a warning), else it is dropped (``"no time"``). An
+    export with no time of day at all (Cronometer's Timestamps turned off) is refused.
 
     Parameters
     ----------
@@ -527,6 +562,11 @@ def read_cronometer(
         ``Carbs (g)`` (g), ``label`` = food names joined by ``"; "``; extra columns ``n_items``,
         ``kcal`` (sum of ``Energy (kcal)``) and ``net_carbs_g``. Provenance counts *item rows*:
         ``rows_kept`` is the number of items that went into a meal, not the number of meals.
+
+    Raises
+    ------
+    InputError
+        Missing columns, or no time of day at all (:data:`CRONOMETER_NO_TIMES`).
     """
     p = Path(path)
     table, header_line, prov = read_table(p, "cronometer")
@@ -537,11 +577,12 @@ def read_cronometer(
         header_line,
         "Cronometer servings export",
     )
+    _require_times(table, p, header_line)
     lines = table["_line"].to_numpy()
     drops = RowAccount(prov, table["_line"].to_numpy())
     day = parse_datetimes(table["day"], date_order, path=p, column="Day", lines=lines)
     drops.drop(day.isna().to_numpy(), "impossible timestamp")
-    time_txt = table["time"] if "time" in table else pd.Series("", index=table.index, dtype=object)
+    time_txt = table["time"]
     group = table["group"]
     start = _diary_times(table, day.dt.normalize(), time_txt, group, drops, prov)
     carbs, carbs_bad = numbers(table["carbs_g"])
@@ -714,8 +755,12 @@ SNIFFERS: list[tuple[str, Callable[[str, bytes], bool]]] = [
     ("cronometer", sniff_cronometer),
     ("cronometer_exercises", sniff_cronometer_exercises),
     ("myfitnesspal", sniff_myfitnesspal),
+    ("cronometer_daily_summary", sniff_cronometer_daily),
     ("activity_log", sniff_activity_log),
 ]
+
+#: Exports that are no recording: named when given, and refused with what they are.
+TABLES = {"cronometer_daily_summary": (refuse_cronometer_daily, CRONOMETER_DAILY)}
 
 READERS: dict[str, Callable[..., Recording]] = {
     "activity_log": read_activity_log,
