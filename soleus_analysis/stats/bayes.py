@@ -22,10 +22,11 @@ Priors (:data:`PRIOR`), weakly informative and stated in every output:
   duplicate meals in two inpatient feeding studies (30 adults without diabetes, 1,056 2-h
   iAUCs; PMC10371100) had ICCs of 0.14 (Dexcom) and 0.31 (Abbott), so most of the variation of
   meal responses is within a person, and the data soon dominate the prior.
-- ``delta`` is centred on no effect with SD ``0.5 * sigma / sigma0`` (about 0.5 on the log
-  ratio): 95% prior mass between a 63% reduction and a 2.7-fold rise, a sceptical prior that
-  still covers the published reductions (about 52%, Hamilton et al. 2022; about 32%, the 2025
-  replication).
+- ``delta`` is centred on no effect with SD ``sigma / sigma0`` (about 1 on the log ratio): 95%
+  prior mass between an 86% reduction and a 7-fold rise, which rules out only implausible
+  effects and lets a person's own meals decide (the published reductions, about 52% in Hamilton
+  et al. 2022 and about 32% in the 2025 replication, are well inside it). A tighter prior
+  (SD 0.5) shrank large true effects toward zero and lost coverage for people with them.
 - nuisance terms (intercept, carbs, meal period, trend) flat: each costs its degree of freedom,
   so the interval does not borrow precision from a prior on them;
 - the block SD ratio ``r`` half-normal with scale 0.5.
@@ -91,7 +92,7 @@ class BayesPrior:
 
     sigma0: float = 0.5
     a0: float = 2.0
-    effect_sd: float = 0.5
+    effect_sd: float = 1.0
     block_sd_scale: float = 0.5
 
     @property
