@@ -49,6 +49,8 @@ _CGM_PREFIXES = ("cgm_glucose_value", "cgm_glukosewert")
 _INSULIN_NAMES = ("insulin_delivered_u", "abgegebenes_insulin_e")
 _CARB_NAMES = ("carbs_input_g", "kohlenhydrataufnahme_g")
 _SERIAL_NAMES = ("serial_number", "seriennummer")
+#: Columns only basal files have (``Duration (minutes)``, ``Rate``, ``Percentage (%)``).
+_BASAL_PREFIXES = ("duration", "dauer", "rate", "percentage", "prozentsatz")
 #: Names of the CSVs in a Glooko zip (``cgm_data_1.csv``, ``Insulin data/bolus_data_1.csv``).
 _MEMBER = re.compile(rb"[a-z_]+_data(?:_\d+)?\.csv", re.IGNORECASE)
 #: The largest CSV read out of a zip (bytes, uncompressed): larger ones are refused.
@@ -161,6 +163,8 @@ def _pick(columns, names) -> str | None:
 def _kind(columns: list[str]) -> str:
     if any(c.startswith(_CGM_PREFIXES) for c in columns):
         return "cgm"
+    if any(c.startswith(_BASAL_PREFIXES) for c in columns):
+        return "other"  # basal_data: delivered insulin over a duration, not a bolus
     if _pick(columns, _INSULIN_NAMES):
         return "bolus"
     return "other"
@@ -282,9 +286,7 @@ def _members(path: Path):
     """``(name, text, encoding)`` of every CSV in a Glooko zip, read in memory."""
     try:
         with zipfile.ZipFile(path) as zf:
-            infos = [
-                i for i in zf.infolist() if i.filename.lower().endswith(".csv") and not i.is_dir()
-            ]
+            infos = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
             if not infos:
                 raise InputError("the zip holds no CSV file; expected Glooko's export zip", path)
             for info in infos:

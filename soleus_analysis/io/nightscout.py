@@ -564,10 +564,10 @@ def read_nightscout_api_v3(
     """Read a saved Nightscout API v3 response (``/api/v3/entries``, ``/treatments``, history).
 
     ``{"status": 200, "result": [...]}``: documents carry ``identifier``, ``date`` (epoch ms, s
-    or ISO), ``utcOffset`` (minutes), ``srvModified``. A document marked deleted
-    (``isValid: false``) is dropped as ``"deleted (isValid false)"``; one whose ``identifier``
-    repeats keeps its latest version (``srvModified``), the others dropped as ``"duplicate
-    identifier"``.
+    or ISO), ``utcOffset`` (minutes), ``srvModified``. A document whose ``identifier`` repeats
+    (history holds every version) stands by its latest version (``srvModified``), the older ones
+    dropped as ``"duplicate identifier"``; a latest version marked deleted (``isValid: false``)
+    is dropped as ``"deleted (isValid false)"``.
 
     Parameters are as for :func:`read_nightscout_entries_json`.
     """
@@ -593,15 +593,15 @@ def read_nightscout_api_v3(
     warn_dropped(prov, "not a JSON object", np.flatnonzero(~is_obj) + 1, unit="entry")
     number = np.flatnonzero(is_obj) + 1
     recs = [_normalise(d) for d in docs if isinstance(d, dict)]
-    deleted = np.fromiter((r.get("isValid") is False for r in recs), bool, len(recs))
-    warn_dropped(prov, "deleted (isValid false)", number[deleted], unit="entry")
     ident = pd.Series([r.get("identifier") for r in recs], dtype=object)
     modified = pd.to_numeric(pd.Series([r.get("srvModified") for r in recs]), errors="coerce")
+    # the latest version of each document stands for it (history holds several versions)
     order = np.lexsort((-modified.fillna(-np.inf).to_numpy(), ident.astype(str).to_numpy()))
     repeat = np.zeros(len(recs), dtype=bool)
     repeat[order] = (ident.iloc[order].duplicated() & ident.iloc[order].notna()).to_numpy()
-    repeat &= ~deleted
     warn_dropped(prov, "duplicate identifier", number[repeat], unit="entry")
+    deleted = ~repeat & np.fromiter((r.get("isValid") is False for r in recs), bool, len(recs))
+    warn_dropped(prov, "deleted (isValid false)", number[deleted], unit="entry")
     keep = ~deleted & ~repeat
     if not keep.any():
         prov.warn("every document is deleted or repeated")
