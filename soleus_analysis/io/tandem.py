@@ -330,6 +330,8 @@ def read_tandem(
     if enc != UTF8:
         prov.warn(NOT_UTF8)
     prov.rows_read = sum(len(s.rows) for s in sections)
+    if not prov.rows_read:
+        raise InputError("section headers but no data rows", p, sections[0].line)
     subj = subject or DEFAULT_SUBJECT
     readings, events = [], []
     for sec in sections:
