@@ -28,6 +28,8 @@ from os import PathLike
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.errors import InputError
 from ..core.recording import Recording
@@ -40,9 +42,8 @@ FORMAT = "abbott_lingo"
 HEADER_START = "time of glucose reading [t="
 
 _STAMP = re.compile(
-    r"^\s*(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
-    r"(?P<off>Z|[+-]\d{2}(?::?\d{2})?)?\s*$",
-    re.IGNORECASE,
+    r"^(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
+    r"(?P<off>Z|z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 
 
@@ -67,13 +68,17 @@ def offset_minutes(offsets: pd.Series) -> np.ndarray:
     numpy.ndarray of float
         Offset in minutes (NaN where the stamp gave none).
     """
-    s = offsets.fillna("").astype(str).str.upper()
-    parts = s.str.extract(r"^([+-])(\d{2}):?(\d{2})?$")
-    hours = pd.to_numeric(parts[1], errors="coerce")
-    mins = pd.to_numeric(parts[2], errors="coerce").fillna(0.0)
-    sign = np.where(parts[0] == "-", -1.0, 1.0)
-    out = (sign * (hours * 60 + mins)).to_numpy(dtype=np.float64, copy=True)
-    out[(s == "Z").to_numpy()] = 0.0
+    arr = pc.utf8_upper(
+        pa.array(offsets.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    )
+    parts = pc.extract_regex(arr, r"^(?P<sign>[+-])(?P<h>\d{2}):?(?P<m>\d{2})?$")
+    hours, mins = (
+        pd.to_numeric(parts.field(k).to_numpy(zero_copy_only=False), errors="coerce")
+        for k in ("h", "m")
+    )
+    sign = np.where(pc.equal(parts.field("sign"), "-").to_numpy(zero_copy_only=False), -1.0, 1.0)
+    out = np.asarray(sign * (hours * 60 + np.nan_to_num(mins, nan=0.0)), dtype=np.float64)
+    out[pc.fill_null(pc.equal(arr, "Z"), False).to_numpy(zero_copy_only=False)] = 0.0
     return out
 
 
@@ -92,11 +97,14 @@ def parse_stamps(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     utc_s : numpy.ndarray of float
         The instant, seconds since 1970 (NaN where no offset was written or the stamp is bad).
     """
-    m = text.astype(str).str.extract(_STAMP)
+    arr = pc.utf8_trim_whitespace(pa.array(text.to_numpy(dtype=object), type=pa.string()))
+    m = pc.extract_regex(arr, _STAMP.pattern)
+    local_text = pd.Series(m.field("local").to_numpy(zero_copy_only=False), index=text.index)
+    local_text = local_text.where(local_text != "")
     local = pd.to_datetime(
-        m["local"].str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
+        local_text.str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
     ).astype("datetime64[ns]")
-    off = offset_minutes(m["off"])
+    off = offset_minutes(pd.Series(m.field("off").to_numpy(zero_copy_only=False)))
     secs = local.to_numpy(dtype="datetime64[ns]").view("i8") / 1e9
     utc = np.where(local.isna().to_numpy(), np.nan, secs - 60.0 * off)
     return local, utc

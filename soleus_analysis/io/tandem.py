@@ -128,7 +128,7 @@ def _sections(text: str, path) -> tuple[list[list[str]], list[_Section]]:
             start, prev = prev + 1, reader.line_num
             if not any(c.strip() for c in cells):
                 continue
-            if _is_header(cells):
+            if cells[0].strip().lower() in ("devicetype", "type") and _is_header(cells):
                 sections.append(_Section([c.strip() for c in cells], start))
             elif sections:
                 sections[-1].rows.append(cells)
