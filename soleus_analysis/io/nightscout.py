@@ -77,14 +77,18 @@ def sniff_entries_csv(text: str, raw: bytes) -> bool:
     return _CSV_FIRST.match(first) is not None
 
 
-def _load_json(path: str | PathLike, what: str) -> list:
-    text = read_text(path)
+def _parse_json(path: str | PathLike, what: str) -> object:
+    """The JSON value of a file; an :class:`InputError` naming ``what`` was expected if none."""
     try:
-        data = json.loads(text)
+        return json.loads(read_text(path))
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON ({exc.msg}); expected a Nightscout {what} list", path, exc.lineno
-        ) from exc
+        raise InputError(f"not valid JSON ({exc.msg}); expected {what}", path, exc.lineno) from None
+    except RecursionError:
+        raise InputError(f"JSON nested too deeply; expected {what}", path) from None
+
+
+def _load_json(path: str | PathLike, what: str) -> list:
+    data = _parse_json(path, f"a Nightscout {what} list")
     if isinstance(data, dict) and isinstance(data.get("result"), list):
         data = data["result"]
     if not isinstance(data, list):
@@ -571,15 +575,7 @@ def read_nightscout_api_v3(
 
     Parameters are as for :func:`read_nightscout_entries_json`.
     """
-    text = read_text(check_input_file(path))
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON ({exc.msg}); expected an API v3 response", path, exc.lineno
-        ) from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply; expected an API v3 response", path) from None
+    data = _parse_json(check_input_file(path), "an API v3 response")
     if not isinstance(data, dict) or "result" not in data:
         raise InputError('expected an API v3 response {"status": 200, "result": [...]}', path)
     if data.get("status") not in (200, None):

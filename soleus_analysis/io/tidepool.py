@@ -154,26 +154,22 @@ def _events(
     minutes = np.where(np.isnan(minutes) & masks["spu"], spu_minutes(name).to_numpy(), minutes)
     end = t + pd.to_timedelta(minutes, unit="min").to_numpy()
     subtype = df["subType"].astype("string").fillna("bolus").to_numpy(dtype=object)
-    parts = []
-    for kind, m in masks.items():
-        if m.any():
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "time": t[m],
-                        "end": end[m] if kind in ("exercise", "spu") else pd.NaT,
-                        "kind": kind,
-                        "carbs_g": carbs[m] if kind == "meal" else np.nan,
-                        "insulin_u": insulin[m] if kind == "insulin" else np.nan,
-                        "label": subtype[m]
-                        if kind == "insulin"
-                        else name.to_numpy(dtype=object)[m],
-                    }
-                )
-            )
-    if not parts:
+    # one row per (datum, kind it gives): the data's indices stacked kind after kind
+    idx = np.concatenate([np.flatnonzero(m) for m in masks.values()])
+    kinds = np.repeat(np.array(list(masks), dtype=object), [int(m.sum()) for m in masks.values()])
+    if not len(idx):
         return pd.DataFrame()
-    ev = pd.concat(parts, ignore_index=True).sort_values(["time", "kind"], kind="stable")
+    timed = np.isin(kinds, ["exercise", "spu"])
+    ev = pd.DataFrame(
+        {
+            "time": t[idx],
+            "end": np.where(timed, end[idx], np.datetime64("NaT")),
+            "kind": kinds,
+            "carbs_g": np.where(kinds == "meal", carbs[idx], np.nan),
+            "insulin_u": np.where(kinds == "insulin", insulin[idx], np.nan),
+            "label": np.where(kinds == "insulin", subtype[idx], name.to_numpy(dtype=object)[idx]),
+        }
+    ).sort_values(["time", "kind"], kind="stable")
     return ev.assign(subject=subject, source=FORMAT, intensity=None).reset_index(drop=True)
 
 

@@ -93,31 +93,24 @@ def _events(table: pd.DataFrame, ok: np.ndarray, times: pd.Series, subject: str)
     spu = spu_mask(remark).to_numpy()
     minutes = spu_minutes(remark).to_numpy()
     t = times.to_numpy()
-    parts = []
-    for kind, mask in (
-        ("meal", ok & (carbs > 0)),
-        ("insulin", ok & (insulin > 0)),
-        ("spu", ok & spu),
-        ("note", ok & ~spu & (remark != "").to_numpy()),
-    ):
-        if not mask.any():
-            continue
-        end = t[mask] + pd.to_timedelta(minutes[mask], unit="min").to_numpy()
-        parts.append(
-            pd.DataFrame(
-                {
-                    "time": t[mask],
-                    "end": end if kind == "spu" else pd.NaT,
-                    "kind": kind,
-                    "carbs_g": carbs[mask] if kind == "meal" else np.nan,
-                    "insulin_u": insulin[mask] if kind == "insulin" else np.nan,
-                    "label": remark.to_numpy()[mask] if kind in ("spu", "note") else None,
-                }
-            )
-        )
-    if not parts:
+    notes = (remark != "").to_numpy()
+    masks = [ok & (carbs > 0), ok & (insulin > 0), ok & spu, ok & ~spu & notes]
+    idx = np.concatenate([np.flatnonzero(m) for m in masks])
+    if not len(idx):
         return pd.DataFrame()
-    ev = pd.concat(parts, ignore_index=True).sort_values("time", kind="stable")
+    kind = np.repeat(["meal", "insulin", "spu", "note"], [int(m.sum()) for m in masks])
+    bout = kind == "spu"
+    end = t[idx] + pd.to_timedelta(np.where(bout, minutes[idx], np.nan), unit="min").to_numpy()
+    ev = pd.DataFrame(
+        {
+            "time": t[idx],
+            "end": end,
+            "kind": kind,
+            "carbs_g": np.where(kind == "meal", carbs[idx], np.nan),
+            "insulin_u": np.where(kind == "insulin", insulin[idx], np.nan),
+            "label": np.where(bout | (kind == "note"), remark.to_numpy(dtype=object)[idx], None),
+        }
+    ).sort_values("time", kind="stable")
     return ev.assign(subject=subject, source=FORMAT, intensity=None).reset_index(drop=True)
 
 
