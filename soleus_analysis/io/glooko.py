@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from os import PathLike
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .base import RowAccount, check_input_file, csv_table, norm_name, split_line, to_float
 from .encoding import NOT_UTF8, UTF8, decode_bytes, read_decoded
+from .timestamps import ns_times
 
 CSV_FORMAT = "glooko_csv"
 ZIP_FORMAT = "glooko_zip"
@@ -105,12 +107,12 @@ def parse_times(stamps: pd.Series, date_order: str | None, path, line: int) -> p
         NaT where a cell is no time stamp.
     """
     s = stamps.astype(str).str.strip()
-    out = pd.to_datetime(s, format="ISO8601", errors="coerce").astype("datetime64[ns]")
+    out = ns_times(pd.to_datetime(s, format="ISO8601", errors="coerce"))
     dotted = out.isna() & s.str.match(r"^\d{1,2}\.\d{1,2}\.\d{4}")
     if dotted.any():
-        out[dotted] = pd.to_datetime(s[dotted], format="%d.%m.%Y %H:%M", errors="coerce")
+        out[dotted] = ns_times(pd.to_datetime(s[dotted], format="%d.%m.%Y %H:%M", errors="coerce"))
         again = dotted & out.isna()
-        out[again] = pd.to_datetime(s[again], format="%d.%m.%Y %H:%M:%S", errors="coerce")
+        out[again] = ns_times(pd.to_datetime(s[again], format="%d.%m.%Y %H:%M:%S", errors="coerce"))
     slash = out.isna() & s.str.match(r"^\d{1,2}/\d{1,2}/\d{4}")
     if slash.any():
         parts = s[slash].str.extract(r"^(\d{1,2})/(\d{1,2})/")
@@ -136,7 +138,7 @@ def parse_times(stamps: pd.Series, date_order: str | None, path, line: int) -> p
         fmt = "%d/%m/%Y" if order == "dmy" else "%m/%d/%Y"
         for tail in (" %H:%M", " %H:%M:%S", " %I:%M %p"):
             todo = slash & out.isna()
-            out[todo] = pd.to_datetime(s[todo], format=fmt + tail, errors="coerce")
+            out[todo] = ns_times(pd.to_datetime(s[todo], format=fmt + tail, errors="coerce"))
     return out
 
 
@@ -304,6 +306,7 @@ def _members(path: Path):
         NotImplementedError,
         OSError,
         EOFError,
+        zlib.error,
     ) as err:
         raise InputError(
             f"not a readable zip ({err}); expected Glooko's export zip", path

@@ -35,6 +35,7 @@ from ..core.errors import InputError
 from ..core.recording import Recording
 from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .base import RowAccount, check_input_file, read_table, to_float
+from .timestamps import ns_times
 
 FORMAT = "abbott_lingo"
 
@@ -101,9 +102,11 @@ def parse_stamps(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     m = pc.extract_regex(arr, _STAMP.pattern)
     local_text = pd.Series(m.field("local").to_numpy(zero_copy_only=False), index=text.index)
     local_text = local_text.where(local_text != "")
-    local = pd.to_datetime(
-        local_text.str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
-    ).astype("datetime64[ns]")
+    local = ns_times(
+        pd.to_datetime(
+            local_text.str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
+        )
+    )
     off = offset_minutes(pd.Series(m.field("off").to_numpy(zero_copy_only=False)))
     secs = local.to_numpy(dtype="datetime64[ns]").view("i8") / 1e9
     utc = np.where(local.isna().to_numpy(), np.nan, secs - 60.0 * off)

@@ -77,18 +77,14 @@ def sniff_entries_csv(text: str, raw: bytes) -> bool:
     return _CSV_FIRST.match(first) is not None
 
 
-def _parse_json(path: str | PathLike, what: str) -> object:
-    """The JSON value of a file; an :class:`InputError` naming ``what`` was expected if none."""
-    try:
-        return json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg}); expected {what}", path, exc.lineno) from None
-    except RecursionError:
-        raise InputError(f"JSON nested too deeply; expected {what}", path) from None
-
-
 def _load_json(path: str | PathLike, what: str) -> list:
-    data = _parse_json(path, f"a Nightscout {what} list")
+    text = read_text(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not valid JSON ({exc.msg}); expected a Nightscout {what} list", path, exc.lineno
+        ) from exc
     if isinstance(data, dict) and isinstance(data.get("result"), list):
         data = data["result"]
     if not isinstance(data, list):
@@ -415,6 +411,8 @@ def _treatments(
 MONGOEXPORT = "nightscout_mongoexport"
 API_V3 = "nightscout_api_v3"
 
+#: Epoch ms of 1900-01-01 and 2200-01-01: the dates read from mongoexport and API v3 records.
+_MS_RANGE = (-2208988800000.0, 7258118400000.0)
 _EXTENDED = ("$oid", "$date", "$numberLong", "$numberDouble", "$numberInt", "$numberDecimal")
 
 
@@ -431,16 +429,30 @@ def _plain(value: object) -> object:
     return value
 
 
+def _parse_json(path: str | PathLike, what: str) -> object:
+    """The JSON value of a file; an :class:`InputError` naming ``what`` was expected if none."""
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg}); expected {what}", path, exc.lineno) from None
+    except RecursionError:
+        raise InputError(f"JSON nested too deeply; expected {what}", path) from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise InputError(f"not valid JSON ({exc}); expected {what}", path) from None
+
+
 def _epoch_ms(value: object) -> object:
     """An API v3 ``date`` (epoch ms, epoch s or ISO 8601) as epoch ms (None where none)."""
     if isinstance(value, bool):
         return None
+    ms = None
     if isinstance(value, int | float):
-        return value * 1000.0 if abs(value) < 1e11 else value  # seconds, as v3 accepts them
-    if isinstance(value, str):
+        ms = value * 1000.0 if abs(value) < 1e11 else value  # seconds, as v3 accepts them
+    elif isinstance(value, str):
         t = pd.to_datetime(value, utc=True, errors="coerce", format="ISO8601")
-        return None if pd.isna(t) else t.value / 1e6
-    return None
+        ms = None if pd.isna(t) else t.value / 1e6
+    # years 1900-2199 only: a date beyond them is no date (and would overflow nanoseconds)
+    return ms if ms is not None and _MS_RANGE[0] <= ms < _MS_RANGE[1] else None
 
 
 def _utc_iso(ms: float) -> str:
@@ -454,11 +466,11 @@ def _normalise(rec: dict) -> dict:
     if "date" in out:
         out["date"] = _epoch_ms(out["date"])
     if isinstance(out.get("created_at"), int | float) and not isinstance(out["created_at"], bool):
-        out["created_at"] = _epoch_ms(out["created_at"])  # {"$date": <epoch ms>}
-        out["created_at"] = _utc_iso(out["created_at"])
+        ms = _epoch_ms(out["created_at"])  # {"$date": <epoch ms>}
+        out["created_at"] = None if ms is None else _utc_iso(ms)
     if out.get("created_at") is None and out.get("date") is not None and "eventType" in out:
         ms = out["date"]
-        if isinstance(ms, int | float) and abs(ms) < 1e14:
+        if isinstance(ms, int | float):
             out["created_at"] = _utc_iso(ms)
     return out
 
@@ -508,7 +520,7 @@ def sniff_mongoexport(text: str, raw: bytes) -> bool:
         return False
     try:
         first = json.loads(lines[0])
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return False
     if not isinstance(first, dict) or "result" in first:
         return False
@@ -546,7 +558,7 @@ def read_nightscout_mongoexport(
             continue
         try:
             rec = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             bad.append(i)
             continue
         if not isinstance(rec, dict):
@@ -589,10 +601,14 @@ def read_nightscout_api_v3(
     warn_dropped(prov, "not a JSON object", np.flatnonzero(~is_obj) + 1, unit="entry")
     number = np.flatnonzero(is_obj) + 1
     recs = [_normalise(d) for d in docs if isinstance(d, dict)]
-    ident = pd.Series([r.get("identifier") for r in recs], dtype=object)
+    # identifiers as text (a document may lack one, or carry a number or an object instead)
+    ident = pd.Series(
+        [None if r.get("identifier") is None else str(r.get("identifier")) for r in recs],
+        dtype=object,
+    )
     modified = pd.to_numeric(pd.Series([r.get("srvModified") for r in recs]), errors="coerce")
     # the latest version of each document stands for it (history holds several versions)
-    order = np.lexsort((-modified.fillna(-np.inf).to_numpy(), ident.astype(str).to_numpy()))
+    order = np.lexsort((-modified.fillna(-np.inf).to_numpy(), ident.fillna("").to_numpy(dtype=str)))
     repeat = np.zeros(len(recs), dtype=bool)
     repeat[order] = (ident.iloc[order].duplicated() & ident.iloc[order].notna()).to_numpy()
     warn_dropped(prov, "duplicate identifier", number[repeat], unit="entry")

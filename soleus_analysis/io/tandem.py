@@ -56,6 +56,7 @@ from ..core.schema import (
 )
 from .base import RowAccount, check_input_file, norm_name, to_float
 from .encoding import NOT_UTF8, UTF8, read_decoded
+from .timestamps import ns_times
 
 FORMAT = "tandem"
 
@@ -168,7 +169,7 @@ def _metadata(preamble: list[list[str]], sections: list[_Section]) -> dict:
 def _local(values: pd.Series) -> pd.Series:
     """Local times of ``2025-04-19T00:00:33``-style cells (NaT where none)."""
     s = values.astype(str).str.strip().str.replace("T", " ", regex=False)
-    return pd.to_datetime(s, format="ISO8601", errors="coerce").astype("datetime64[ns]")
+    return ns_times(pd.to_datetime(s, format="ISO8601", errors="coerce"))
 
 
 def _units_of(column: str, values: np.ndarray, units: str | None, path, line: int) -> str:

@@ -32,6 +32,7 @@ from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL, PLAUSIBL
 from .base import RowAccount, check_input_file
 from .encoding import NOT_UTF8, UTF8, read_decoded
 from .spu_text import spu_mask, spu_minutes
+from .timestamps import minutes_delta, ns_times
 
 FORMAT = "tidepool_json"
 
@@ -123,11 +124,11 @@ def _frame(data: list) -> pd.DataFrame:
 def _times(df: pd.DataFrame, prov: Provenance) -> tuple[pd.Series, np.ndarray]:
     """Local wall-clock times and instants (s since 1970) of the data."""
     utc = pd.to_datetime(df["time"].astype("string"), format="ISO8601", utc=True, errors="coerce")
-    utc = utc.dt.tz_localize(None).astype("datetime64[ns]")
+    utc = ns_times(utc.dt.tz_localize(None))
     off = df["timezoneOffset"].to_numpy()
-    local = utc + pd.to_timedelta(off, unit="min")
+    local = utc + minutes_delta(off)
     device = pd.to_datetime(df["deviceTime"].astype("string"), format="ISO8601", errors="coerce")
-    local = local.fillna(device.astype("datetime64[ns]"))
+    local = local.fillna(ns_times(device))
     bare = local.isna() & utc.notna()
     if bare.any():
         prov.warn(
@@ -152,7 +153,7 @@ def _events(
         df["duration"].to_numpy() * df["duration_units"].map(_SECONDS).to_numpy(dtype=float) / 60
     )
     minutes = np.where(np.isnan(minutes) & masks["spu"], spu_minutes(name).to_numpy(), minutes)
-    end = t + pd.to_timedelta(minutes, unit="min").to_numpy()
+    end = t + minutes_delta(minutes)
     subtype = df["subType"].astype("string").fillna("bolus").to_numpy(dtype=object)
     # one row per (datum, kind it gives): the data's indices stacked kind after kind
     idx = np.concatenate([np.flatnonzero(m) for m in masks.values()])

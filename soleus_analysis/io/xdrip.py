@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from os import PathLike
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, PLAUSIBLE_MGDL
 from .base import RowAccount, check_input_file, csv_table, to_float
 from .encoding import NOT_UTF8, UTF8, decode_bytes, read_decoded
 from .spu_text import spu_mask, spu_minutes
+from .timestamps import minutes_delta, ns_times
 
 FORMAT = "xdrip_csv"
 ZIP_FORMAT = "xdrip_csv_zip"
@@ -76,7 +78,14 @@ def _zip_text(path: Path) -> tuple[str, str]:
                 raise InputError(f"{info.filename} is larger than 1 GiB unpacked; not read", path)
             with zf.open(info) as fh:
                 data = fh.read(MAX_ENTRY_BYTES + 1)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as err:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        OSError,
+        EOFError,
+        zlib.error,
+    ) as err:
         raise InputError(
             f"not a readable zip ({err}); expected xDrip+'s CSV export zip", path
         ) from None
@@ -100,7 +109,7 @@ def _events(table: pd.DataFrame, ok: np.ndarray, times: pd.Series, subject: str)
         return pd.DataFrame()
     kind = np.repeat(["meal", "insulin", "spu", "note"], [int(m.sum()) for m in masks])
     bout = kind == "spu"
-    end = t[idx] + pd.to_timedelta(np.where(bout, minutes[idx], np.nan), unit="min").to_numpy()
+    end = t[idx] + minutes_delta(np.where(bout, minutes[idx], np.nan))
     ev = pd.DataFrame(
         {
             "time": t[idx],
@@ -123,7 +132,7 @@ def _read_text(text: str, path: Path, prov: Provenance, subject: str | None) -> 
         )
     rows = RowAccount(prov, table["_line"].to_numpy())
     stamp = table["day"] + " " + table["time"]
-    times = pd.to_datetime(stamp, format="%d.%m.%Y %H:%M", errors="coerce").astype("datetime64[ns]")
+    times = ns_times(pd.to_datetime(stamp, format="%d.%m.%Y %H:%M", errors="coerce"))
     rows.drop(
         times.isna().to_numpy(), "unparseable timestamp", "expected DAY dd.MM.yyyy and TIME HH:mm"
     )
