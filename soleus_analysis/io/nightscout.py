@@ -450,7 +450,7 @@ def _epoch_ms(value: object) -> object:
         ms = value * 1000.0 if abs(value) < 1e11 else value  # seconds, as v3 accepts them
     elif isinstance(value, str):
         t = pd.to_datetime(value, utc=True, errors="coerce", format="ISO8601")
-        ms = None if pd.isna(t) else t.value / 1e6
+        ms = None if pd.isna(t) else t.timestamp() * 1e3
     # years 1900-2199 only: a date beyond them is no date (and would overflow nanoseconds)
     return ms if ms is not None and _MS_RANGE[0] <= ms < _MS_RANGE[1] else None
 
