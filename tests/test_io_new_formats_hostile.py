@@ -231,3 +231,21 @@ def test_seeded_mutations_never_raise_anything_else(tmp_path, name):
         t0 = time.perf_counter()
         _outcome(f)
         assert time.perf_counter() - t0 < 10
+
+
+def test_glooko_zip_sniffed_past_folder_and_macosx_entries(tmp_path):
+    src = FIX / "glooko/glooko_export.zip"
+    f = tmp_path / "rezipped.zip"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zout:
+        zout.writestr("__MACOSX/._cgm_data_1.csv", b"\x00\x05\x16\x07")
+        zout.writestr("Insulin data/", b"")
+        csvs = [n for n in zin.namelist() if n.endswith(".csv")]
+        for n in csvs:
+            zout.writestr(n, zin.read(n))
+        rows = sum(
+            len([ln for ln in zin.read(n).decode("utf-8-sig").splitlines() if ln.strip()]) - 2
+            for n in csvs
+        )
+    assert sa.detect_format(f) == "glooko_zip"
+    rec = _outcome(f)
+    assert rec.provenance.rows_read == rows

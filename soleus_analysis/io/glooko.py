@@ -80,12 +80,21 @@ def sniff_csv(text: str, raw: bytes) -> bool:
 
 
 def sniff_zip(text: str, raw: bytes) -> bool:
-    """True for a zip whose first entry is named like a Glooko CSV (``cgm_data_1.csv``, ...)."""
-    if not raw.startswith(b"PK\x03\x04") or len(raw) < 30:
+    """True for a zip whose first CSV entry is named like a Glooko CSV (``cgm_data_1.csv``, ...).
+
+    The entries' local headers in the first bytes are read in order, so a folder entry
+    (``Insulin data/``) or a ``__MACOSX`` entry before the first CSV does not hide it.
+    """
+    if not raw.startswith(b"PK\x03\x04"):
         return False
-    n = int.from_bytes(raw[26:28], "little")
-    name = raw[30 : 30 + n].rsplit(b"/", 1)[-1]
-    return _MEMBER.fullmatch(name) is not None
+    at = 0
+    while at >= 0 and at + 30 <= len(raw):
+        n = int.from_bytes(raw[at + 26 : at + 28], "little")
+        name = raw[at + 30 : at + 30 + n]
+        if name.lower().endswith(b".csv") and not name.startswith(b"__MACOSX"):
+            return _MEMBER.fullmatch(name.rsplit(b"/", 1)[-1]) is not None
+        at = raw.find(b"PK\x03\x04", at + 30 + n)
+    return False
 
 
 # ---------------------------------------------------------------------------------- times
@@ -288,7 +297,14 @@ def _members(path: Path):
     """``(name, text, encoding)`` of every CSV in a Glooko zip, read in memory."""
     try:
         with zipfile.ZipFile(path) as zf:
-            infos = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
+            # macOS's Archive Utility adds "__MACOSX/._<name>" resource forks: not CSVs
+            infos = [
+                i
+                for i in zf.infolist()
+                if i.filename.lower().endswith(".csv")
+                and not i.filename.startswith("__MACOSX/")
+                and not i.filename.rsplit("/", 1)[-1].startswith("._")
+            ]
             if not infos:
                 raise InputError("the zip holds no CSV file; expected Glooko's export zip", path)
             for info in infos:

@@ -66,7 +66,14 @@ def _zip_text(path: Path) -> tuple[str, str]:
     """The text of the one CSV in an xDrip+ export zip, and its encoding."""
     try:
         with zipfile.ZipFile(path) as zf:
-            names = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
+            # macOS's Archive Utility adds "__MACOSX/._<name>" resource forks: not CSVs
+            names = [
+                i
+                for i in zf.infolist()
+                if i.filename.lower().endswith(".csv")
+                and not i.filename.startswith("__MACOSX/")
+                and not i.filename.rsplit("/", 1)[-1].startswith("._")
+            ]
             if len(names) != 1:
                 raise InputError(
                     f"the zip holds {len(names)} CSV files; expected the one export<date>.csv "
