@@ -9,6 +9,7 @@ wrote), not from the reader's answer.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import random
@@ -16,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import soleus_analysis as sa
@@ -249,3 +251,58 @@ def test_glooko_zip_sniffed_past_folder_and_macosx_entries(tmp_path):
     assert sa.detect_format(f) == "glooko_zip"
     rec = _outcome(f)
     assert rec.provenance.rows_read == rows
+
+
+# ------------------------------------------------------------------------------ amounts
+def _csv_with_cell(text: str, header_has: str, column: str, value: str) -> str:
+    """``text`` (a CSV) with ``column`` of the first row under the header holding
+    ``header_has`` set to ``value``."""
+    rows = list(csv.reader(io.StringIO(text)))
+    h = next(i for i, r in enumerate(rows) if header_has in r)
+    j = rows[h].index(column)
+    rows[h + 1][j] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def _dropped_bad_amounts(rec) -> int:
+    return sum(n for why, n in rec.provenance.rows_dropped.items() if "amount" in why)
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "-2"])
+def test_infinite_or_negative_insulin_is_dropped_not_kept(tmp_path, value):
+    tandem = (FIX / "tandem/tandem_source_mgdl.csv").read_text(encoding="utf-8-sig")
+    f = tmp_path / "tandem.csv"
+    f.write_text(_csv_with_cell(tandem, "InsulinDelivered", "InsulinDelivered", value))
+    zdata = (FIX / "glooko/glooko_export.zip").read_bytes()
+
+    def glooko_change(name: str, b: bytes) -> bytes:
+        if "bolus_data" not in name:
+            return b
+        text = b.decode("utf-8-sig")
+        title, body = text.split("\n", 1)
+        return (
+            title + "\n" + _csv_with_cell(body, "Carbs Input (g)", "Carbs Input (g)", value)
+        ).encode()
+
+    g = tmp_path / "glooko.zip"
+    g.write_bytes(_rezip(zdata, glooko_change))
+    data = json.loads((FIX / "tidepool/tidepool_export.json").read_text())
+    bolus = next(d for d in data if d.get("type") == "bolus")
+    bolus["normal"] = "@@"
+    t = tmp_path / "tidepool.json"
+    t.write_text(json.dumps(data).replace('"@@"', value))
+    for path, orig in (
+        (f, FIX / "tandem/tandem_source_mgdl.csv"),
+        (g, FIX / "glooko/glooko_export.zip"),
+        (t, FIX / "tidepool/tidepool_export.json"),
+    ):
+        rec, before = _outcome(path, sa.read_events), sa.read_events(orig)
+        # the row is dropped (Tidepool reads a non-finite number as none: "no insulin delivered")
+        assert rec.provenance.rows_kept == before.provenance.rows_kept - 1, path.name
+        if path is not t or value == "-2":
+            assert _dropped_bad_amounts(rec) == _dropped_bad_amounts(before) + 1, path.name
+        ev = rec.events
+        assert np.isfinite(ev[["carbs_g", "insulin_u"]].fillna(0).to_numpy()).all()
+        assert (ev[["carbs_g", "insulin_u"]].fillna(0).to_numpy() >= 0).all()

@@ -41,7 +41,7 @@ from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .base import RowAccount, check_input_file, csv_table, norm_name, split_line, to_float
 from .encoding import NOT_UTF8, UTF8, decode_bytes, read_decoded
-from .timestamps import ns_times
+from .timestamps import bad_amount, ns_times
 
 CSV_FORMAT = "glooko_csv"
 ZIP_FORMAT = "glooko_zip"
@@ -216,7 +216,7 @@ def _read_bolus(table, rows: RowAccount, times, subject: str) -> pd.DataFrame:
         if carb_col
         else np.full(len(table), np.nan)
     )
-    bad = ~(np.isfinite(insulin) & (insulin >= 0)) | (np.isfinite(carbs) & (carbs < 0))
+    bad = ~(np.isfinite(insulin) & (insulin >= 0)) | bad_amount(carbs)
     rows.drop(bad, "bad insulin or carbs amount", "expected numbers >= 0")
     rows.drop(rows.open & ~(insulin > 0) & ~(carbs > 0), "no insulin delivered and no carbs")
     ok = rows.open.copy()

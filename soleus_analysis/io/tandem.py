@@ -56,7 +56,7 @@ from ..core.schema import (
 )
 from .base import RowAccount, check_input_file, norm_name, to_float
 from .encoding import NOT_UTF8, UTF8, read_decoded
-from .timestamps import ns_times
+from .timestamps import bad_amount, ns_times
 
 FORMAT = "tandem"
 
@@ -252,8 +252,8 @@ def _boluses(sec: _Section, prov: Provenance, subject: str) -> pd.DataFrame:
         "unparseable timestamp",
         "expected CompletionDateTime like 2025-04-19T12:58:26",
     )
-    bad = (np.isfinite(insulin) & (insulin < 0)) | (np.isfinite(carbs) & (carbs < 0))
-    rows.drop(bad | ~np.isfinite(np.nan_to_num(insulin, nan=0.0)), "bad insulin or carbs amount")
+    bad = bad_amount(insulin) | bad_amount(carbs)  # negative, or infinite (1e400)
+    rows.drop(bad, "bad insulin or carbs amount")
     rows.drop(~(insulin > 0) & ~(carbs > 0), "no insulin delivered")
     ok = rows.open.copy()
     rows.keep(ok)

@@ -32,7 +32,7 @@ from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL, PLAUSIBL
 from .base import RowAccount, check_input_file
 from .encoding import NOT_UTF8, UTF8, read_decoded
 from .spu_text import spu_mask, spu_minutes
-from .timestamps import minutes_delta, ns_times
+from .timestamps import bad_amount, minutes_delta, ns_times
 
 FORMAT = "tidepool_json"
 
@@ -236,6 +236,9 @@ def read_tidepool(path: str | PathLike, subject: str | None = None) -> Recording
         "exercise": activity & ~spu,
         "spu": spu,
     }
+    given = np.c_[df["normal"].to_numpy(), df["extended"].to_numpy(), carbs]
+    bad = np.isin(kind, ["bolus", "wizard", "food"]) & bad_amount(given).any(axis=1)
+    rows.drop(bad, "bad insulin or carbs amount", "expected finite numbers >= 0")
     rows.drop((kind == "bolus") & ~masks["insulin"], "no insulin delivered")
     rows.drop((kind == "wizard") & ~wizard_g, "carbs in exchanges (not read)")
     rows.drop(np.isin(kind, ["wizard", "food"]) & ~masks["meal"], "no carbs")

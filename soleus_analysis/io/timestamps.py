@@ -1,9 +1,10 @@
-"""Times and durations of hostile cells made safe: the rule of the issue-12 readers.
+"""Times, durations and amounts of hostile cells made safe: the rules of the issue-12 readers.
 
 A time outside :data:`PLAUSIBLE_YEARS` (a reading "dated" 1677 or 9999) is no time: it becomes
 ``NaT`` and the reader drops its row as an unparseable timestamp. A duration or offset that is
 not finite or longer than :data:`MAX_MINUTES` becomes ``NaT`` too, so that adding it can never
-overflow. Used by the Lingo, Glooko, Tandem, Tidepool and xDrip+ readers.
+overflow. An amount (carbs, insulin) given but infinite or negative is bad (:func:`bad_amount`):
+its row is dropped, never kept as ``inf``. Used by the Lingo, Glooko, Tandem, Tidepool and xDrip+ readers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_MINUTES", "PLAUSIBLE_YEARS", "minutes_delta", "ns_times"]
+__all__ = ["MAX_MINUTES", "PLAUSIBLE_YEARS", "bad_amount", "minutes_delta", "ns_times"]
 
 #: Years a CGM or diary time can fall in (first year allowed, first year refused).
 PLAUSIBLE_YEARS = (1900, 2200)
@@ -45,3 +46,9 @@ def minutes_delta(minutes: np.ndarray | pd.Series) -> np.ndarray:
     m = np.asarray(minutes, dtype=np.float64)
     m = np.where(np.isfinite(m) & (np.abs(m) <= MAX_MINUTES), m, np.nan)
     return pd.to_timedelta(m, unit="min").to_numpy(dtype="timedelta64[ns]")
+
+
+def bad_amount(values: np.ndarray) -> np.ndarray:
+    """True where an amount is given (not NaN) but is not a finite number >= 0 (``1e400``)."""
+    v = np.asarray(values, dtype=np.float64)
+    return ~np.isnan(v) & ~(np.isfinite(v) & (v >= 0))
