@@ -604,3 +604,36 @@ def test_soleus_inspect(name):
     assert NEW[name] in res.output
     for word in PERSONAL:
         assert word not in res.output
+
+
+def test_tidepool_utc_only_data_take_a_zone(tmp_path):
+    """Data with neither timezoneOffset nor deviceTime (HealthKit): local time from utc_offset,
+    minutes or an IANA zone (each instant's own offset: Paris springs forward at 01:00 UTC)."""
+    stamps = ["2026-03-29T00:30:00Z", "2026-03-29T01:30:00Z", "2026-06-01T12:00:00Z"]
+    data = [
+        {
+            "type": "cbg",
+            "id": f"c{i}",
+            "units": "mg/dL",
+            "value": 100 + i,
+            "time": t,
+            "uploadId": "u",
+        }
+        for i, t in enumerate(stamps)
+    ]
+    f = tmp_path / "hk.json"
+    f.write_text(json.dumps(data))
+    utc = [pd.Timestamp(t).tz_localize(None) for t in stamps]
+    bare = sa.read_cgm(f)
+    assert bare.readings["time"].tolist() == utc and len(bare.provenance.warnings) == 1
+    fixed = sa.read_cgm(f, utc_offset=60)
+    assert fixed.readings["time"].tolist() == [t + pd.Timedelta(hours=1) for t in utc]
+    paris = sa.read_cgm(f, utc_offset="Europe/Paris")
+    hours = [1, 2, 2]  # CET before the change, CEST after
+    assert paris.readings["time"].tolist() == [
+        t + pd.Timedelta(hours=h) for t, h in zip(utc, hours, strict=True)
+    ]
+    assert not paris.provenance.warnings
+    assert paris.readings["utc_time_s"].tolist() == [t.timestamp() for t in utc]
+    with pytest.raises(InputError, match="unknown time zone"):
+        sa.read_cgm(f, utc_offset="Mars/Olympus_Mons")

@@ -121,7 +121,23 @@ def _frame(data: list) -> pd.DataFrame:
     return df
 
 
-def _times(df: pd.DataFrame, prov: Provenance) -> tuple[pd.Series, np.ndarray]:
+def _bare_local(utc: pd.Series, utc_offset: float | str, path) -> pd.Series:
+    """Local times of UTC instants by a fixed offset (minutes) or an IANA zone's own offset."""
+    if isinstance(utc_offset, str):
+        try:
+            aware = utc.dt.tz_localize("UTC").dt.tz_convert(utc_offset)
+        except (KeyError, ValueError, TypeError):
+            raise InputError(
+                f"unknown time zone {utc_offset!r}; expected an IANA name like 'Europe/Paris'",
+                path,
+            ) from None
+        return aware.dt.tz_localize(None).astype("datetime64[ns]")
+    return utc + minutes_delta(np.full(len(utc), float(utc_offset)))
+
+
+def _times(
+    df: pd.DataFrame, prov: Provenance, utc_offset: float | str | None = None
+) -> tuple[pd.Series, np.ndarray]:
     """Local wall-clock times and instants (s since 1970) of the data."""
     utc = pd.to_datetime(df["time"].astype("string"), format="ISO8601", utc=True, errors="coerce")
     utc = ns_times(utc.dt.tz_localize(None))
@@ -130,7 +146,9 @@ def _times(df: pd.DataFrame, prov: Provenance) -> tuple[pd.Series, np.ndarray]:
     device = pd.to_datetime(df["deviceTime"].astype("string"), format="ISO8601", errors="coerce")
     local = local.fillna(ns_times(device))
     bare = local.isna() & utc.notna()
-    if bare.any():
+    if bare.any() and utc_offset is not None:
+        local[bare] = _bare_local(utc[bare], utc_offset, prov.path)
+    elif bare.any():
         prov.warn(
             f"{int(bare.sum())} data carry no timezoneOffset and no deviceTime; times kept in UTC"
         )
@@ -174,7 +192,9 @@ def _events(
     return ev.assign(subject=subject, source=FORMAT, intensity=None).reset_index(drop=True)
 
 
-def read_tidepool(path: str | PathLike, subject: str | None = None) -> Recording:
+def read_tidepool(
+    path: str | PathLike, subject: str | None = None, utc_offset: float | str | None = None
+) -> Recording:
     """Read a Tidepool JSON export (CGM readings, boluses, carbs, activity).
 
     Parameters
@@ -183,6 +203,11 @@ def read_tidepool(path: str | PathLike, subject: str | None = None) -> Recording
         The ``.json`` file exported from Tidepool (a list of data objects).
     subject : str, optional
         Subject id; defaults to :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT`.
+    utc_offset : float or str, optional
+        For data with neither ``timezoneOffset`` nor ``deviceTime`` (e.g. Dexcom data that came
+        through Apple HealthKit, which holds only UTC): minutes east of UTC, or an IANA zone
+        such as ``"Europe/Paris"`` whose offset at each instant is used. Without it their local
+        time is UTC and one warning says so.
 
     Returns
     -------
@@ -207,7 +232,7 @@ def read_tidepool(path: str | PathLike, subject: str | None = None) -> Recording
     kind = df["type"].astype("string").fillna("").to_numpy(dtype=object)
     ids = df["id"].astype("string")
     rows.drop((ids.notna() & ids.duplicated()).to_numpy(), "duplicate id", warn=False)
-    local, utc = _times(df, prov)
+    local, utc = _times(df, prov, utc_offset)
     rows.drop(local.isna().to_numpy(), "unparseable timestamp", "no valid 'time'")
     is_cbg = kind == "cbg"
     units = df["units"].astype("string").str.lower().fillna("").to_numpy(dtype=object)
