@@ -254,12 +254,99 @@ def print_table(rows: list[tuple[str, str]]) -> None:
         print(f"{k:<{width}}  {v}")
 
 
+# ---------------------------------------------------------------------------- issue 12 formats
+def _new_format_files(tmp: Path, n: int) -> list[tuple[str, Path, str]]:
+    """One file of ``n`` readings (5-min, one a meal a day) per new format: (label, path,
+    baseline), the baseline being ``read_csv`` (with its ``sep``/``skiprows``), ``json`` or
+    ``ndjson``. Written with the tests' format writers (``tests/format_writers.py``)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests import format_writers as W
+
+    r = W.day_of_readings(dt.datetime(2025, 1, 1), n)
+    days = pd_date_range(n)
+    ev = pd_concat_meals(W, days)
+    out = []
+    p = tmp / "lingo.csv"
+    p.write_text(W.lingo_text(r, 60))
+    out.append(("Abbott Lingo CSV (mmol/L)", p, "csv"))
+    p = W.write_xdrip(tmp / "xdrip.csv", W.xdrip_text(r, ev), zipped=False)
+    out.append(("xDrip+ SiDiary CSV", p, "csv;"))
+    p = tmp / "cgm_data_1.csv"
+    p.write_text(W.glooko_cgm_text(r))
+    out.append(("Glooko cgm_data CSV", p, "csv+1"))
+    p = tmp / "tandem.csv"
+    p.write_text(W.tandem_text(r, ev, "source"))
+    out.append(("Tandem Source CSV", p, "csv+7"))
+    p = tmp / "tidepool.json"
+    p.write_text(json.dumps(W.tidepool_data(r, ev, 60)))
+    out.append(("Tidepool JSON", p, "json"))
+    p = tmp / "mongo.json"
+    p.write_text(W.ndjson(W.ns_entries(r, 60)))
+    out.append(("Nightscout mongoexport NDJSON", p, "ndjson"))
+    p = tmp / "v3.json"
+    p.write_text(W.api_v3(W.ns_entries(r, 60, api="v3")))
+    out.append(("Nightscout API v3 JSON", p, "json"))
+    return out
+
+
+def pd_date_range(n: int):
+    import pandas as pd
+
+    return pd.date_range("2025-01-01", periods=max(1, n // 288), freq="D")
+
+
+def pd_concat_meals(W, days):
+    import pandas as pd
+
+    return pd.concat([W.two_meals(d.to_pydatetime()) for d in days], ignore_index=True)
+
+
+def _baseline(path: Path, how: str):
+    import pandas as pd
+
+    if how == "json":
+        return lambda: json.loads(path.read_text())
+    if how == "ndjson":
+        return lambda: [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
+    sep = ";" if how == "csv;" else ","
+    skip = int(how.split("+")[1]) if "+" in how else 0
+    # Tandem: the bare read of its readings section (skip the preamble, stop at the next one)
+    kw = {"nrows": None}
+    if how == "csv+7":
+        text = path.read_text()
+        kw["nrows"] = text.split("\n\n")[1].count("\n") - 1
+        skip = text.split("\n\n")[0].count("\n") + 2
+    return lambda: pd.read_csv(path, sep=sep, skiprows=skip, **kw)
+
+
+def bench_new_formats(tmp: Path, n: int = 105_120) -> list[tuple[str, str]]:
+    """``read_cgm`` of each issue-12 format as a ratio to ``read_csv``/``json`` of the same file."""
+    import soleus_analysis as sa
+
+    rows = [("issue-12 formats: readings per file", f"{n:,}")]
+    for label, path, how in _new_format_files(tmp, n):
+        base = _baseline(path, how)
+        t_b, t_r = [], []
+        for _ in range(5):
+            t_b.append(time_median(base, repeats=1))
+            t_r.append(time_median(lambda p=path: sa.read_cgm(p), repeats=1))
+        ratio = statistics.median(b / a for a, b in zip(t_b, t_r, strict=True))
+        rows.append(
+            (
+                f"{label}",
+                f"{statistics.median(t_r):.3f} s, {ratio:.1f}x the bare {how.rstrip(';+0123456789')} read",
+            )
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmarks and print a table."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--apple-mb", type=float, default=1000, help="size of the Apple export (MB)")
     ap.add_argument("--skip-apple", action="store_true")
     ap.add_argument("--skip-dexcom", action="store_true")
+    ap.add_argument("--skip-new", action="store_true", help="skip the issue-12 formats")
     args = ap.parse_args(argv)
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="soleus_bench_") as d:
@@ -268,6 +355,8 @@ def main(argv: list[str] | None = None) -> None:
             rows += bench_dexcom(tmp)
         if not args.skip_apple:
             rows += bench_apple(tmp, args.apple_mb)
+        if not args.skip_new:
+            rows += bench_new_formats(tmp)
     print_table(rows)
 
 

@@ -102,7 +102,10 @@ def _records(data: list, path, what: str) -> tuple[pd.DataFrame, np.ndarray]:
     is_obj = np.fromiter((isinstance(x, dict) for x in data), bool, len(data))
     if not is_obj.any():
         raise InputError(f"the JSON list holds no objects; expected Nightscout {what}", path)
-    df = pd.DataFrame.from_records([x for x, ok in zip(data, is_obj, strict=True) if ok])
+    objs = [x for x, ok in zip(data, is_obj, strict=True) if ok]
+    if any(isinstance(v, dict) for v in objs[0].values()):  # mongoexport --jsonArray
+        objs = [_normalise(x) for x in objs]
+    df = pd.DataFrame.from_records(objs)
     entry_no = np.flatnonzero(is_obj) + 1
     return df.reset_index(drop=True), np.flatnonzero(~is_obj) + 1, entry_no
 
@@ -319,8 +322,20 @@ def read_nightscout_treatments_json(
     prov = Provenance(path=str(path), format=TREATMENTS_JSON, rows_read=len(data))
     df, not_obj, entry_no = _records(data, path, "treatments")
     warn_dropped(prov, "not a JSON object", not_obj, unit="entry")
+    return _treatments(df, entry_no, prov, utc_offset, subject)
+
+
+def _treatments(
+    df: pd.DataFrame,
+    entry_no: np.ndarray,
+    prov: Provenance,
+    utc_offset: float | None,
+    subject: str | None,
+    unit: str = "entry",
+) -> Recording:
+    """Events of a frame of treatment records (``entry_no``: each record's entry or line)."""
     if "created_at" not in df.columns and "timestamp" not in df.columns:
-        raise InputError("treatments lack 'created_at'; expected Nightscout treatments", path)
+        raise InputError("treatments lack 'created_at'; expected Nightscout treatments", prov.path)
     stamp = _col(df, "created_at", None)
     if "timestamp" in df.columns:
         stamp = stamp.where(stamp.notna(), df["timestamp"].astype("string"))
@@ -340,7 +355,7 @@ def read_nightscout_treatments_json(
     is_ins = insulin > 0
 
     bad_t = t.isna().to_numpy()
-    warn_dropped(prov, "unparseable timestamp", entry_no[bad_t], unit="entry")
+    warn_dropped(prov, "unparseable timestamp", entry_no[bad_t], unit=unit)
     ok = ~bad_t
     tv = t.to_numpy()
     # an SPU bout without a duration takes its minutes from its text ("SPU 30")
@@ -397,6 +412,227 @@ def read_nightscout_treatments_json(
     return Recording(events=events.reset_index(drop=True), provenance=prov.check())
 
 
+# ------------------------------------------------------------------ mongoexport and API v3
+MONGOEXPORT = "nightscout_mongoexport"
+API_V3 = "nightscout_api_v3"
+
+#: Epoch ms of 1900-01-01 and 2200-01-01: the dates read from mongoexport and API v3 records.
+_MS_RANGE = (-2208988800000.0, 7258118400000.0)
+_EXTENDED = ("$oid", "$date", "$numberLong", "$numberDouble", "$numberInt", "$numberDecimal")
+
+
+def _plain(value: object) -> object:
+    """A MongoDB Extended JSON value as plain JSON: ``{"$oid": x}`` -> x, ``{"$date": ...}``
+    -> the ISO string or epoch ms it holds, ``{"$numberLong": "1"}`` -> 1."""
+    while isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _EXTENDED:
+        key, value = next(iter(value.items()))
+        if key != "$oid" and isinstance(value, str) and key != "$date":
+            try:
+                value = float(value) if key != "$numberLong" else int(value)
+            except ValueError:
+                return None
+    return value
+
+
+def _parse_json(path: str | PathLike, what: str) -> object:
+    """The JSON value of a file; an :class:`InputError` naming ``what`` was expected if none."""
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg}); expected {what}", path, exc.lineno) from None
+    except RecursionError:
+        raise InputError(f"JSON nested too deeply; expected {what}", path) from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise InputError(f"not valid JSON ({exc}); expected {what}", path) from None
+
+
+def _epoch_ms(value: object) -> object:
+    """An API v3 ``date`` (epoch ms, epoch s or ISO 8601) as epoch ms (None where none)."""
+    if isinstance(value, bool):
+        return None
+    ms = None
+    if isinstance(value, int | float):
+        ms = value * 1000.0 if abs(value) < 1e11 else value  # seconds, as v3 accepts them
+    elif isinstance(value, str):
+        t = pd.to_datetime(value, utc=True, errors="coerce", format="ISO8601")
+        ms = None if pd.isna(t) else t.timestamp() * 1e3
+    # years 1900-2199 only: a date beyond them is no date (and would overflow nanoseconds)
+    return ms if ms is not None and _MS_RANGE[0] <= ms < _MS_RANGE[1] else None
+
+
+def _utc_iso(ms: float) -> str:
+    """Epoch ms as an ISO string ending in ``Z`` (which names UTC, not the local offset)."""
+    return pd.Timestamp(ms, unit="ms").strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _normalise(rec: dict) -> dict:
+    """One record with Extended JSON unwrapped and ``date``/``created_at`` made usable."""
+    out = {k: _plain(v) for k, v in rec.items()}
+    if "date" in out:
+        out["date"] = _epoch_ms(out["date"])
+    if isinstance(out.get("created_at"), int | float) and not isinstance(out["created_at"], bool):
+        ms = _epoch_ms(out["created_at"])  # {"$date": <epoch ms>}
+        out["created_at"] = None if ms is None else _utc_iso(ms)
+    if out.get("created_at") is None and out.get("date") is not None and "eventType" in out:
+        ms = out["date"]
+        if isinstance(ms, int | float):
+            out["created_at"] = _utc_iso(ms)
+    return out
+
+
+def _is_treatment(rec: dict) -> bool:
+    return "eventType" in rec or ("created_at" in rec and "sgv" not in rec)
+
+
+def _read_records(
+    records: list[dict],
+    where: np.ndarray,
+    unit: str,
+    prov: Provenance,
+    utc_offset: float | None,
+    subject: str | None,
+) -> Recording:
+    """Entries and treatments of normalised records (each with its line or entry number)."""
+    treat = np.fromiter((_is_treatment(r) for r in records), bool, len(records))
+    readings, events = pd.DataFrame(), pd.DataFrame()
+    kept, parts = 0, []
+    for mask, what in ((~treat, "entries"), (treat, "treatments")):
+        if not mask.any():
+            continue
+        part = Provenance(path=prov.path, format=prov.format, rows_read=int(mask.sum()))
+        df = pd.DataFrame.from_records([r for r, m in zip(records, mask, strict=True) if m])
+        if what == "entries":
+            readings = _entries_frame(
+                df, where[mask], unit, part, utc_offset, subject or DEFAULT_SUBJECT, "nightscout"
+            )
+        else:
+            events = _treatments(df, where[mask], part, utc_offset, subject, unit).events
+        kept += part.rows_kept
+        parts.append(part)
+    for part in parts:
+        for reason, n in part.rows_dropped.items():
+            prov.drop(reason, n)
+        prov.warnings.extend(part.warnings)
+    prov.rows_kept = kept
+    prov.units = "mg/dL" if len(readings) else ""
+    return Recording(readings=readings, events=events, provenance=prov.check())
+
+
+def sniff_mongoexport(text: str, raw: bytes) -> bool:
+    """True for ``mongoexport`` output: one Nightscout JSON object a line (not a list)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()][:2]
+    if not lines or not (lines[0].startswith("{") and lines[0].endswith("}")):
+        return False
+    try:
+        first = json.loads(lines[0])
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        return False
+    if not isinstance(first, dict) or "result" in first:
+        return False
+    nightscout = any(k in first for k in ("sgv", "eventType", "created_at", "dateString"))
+    return nightscout and (len(lines) == 1 or lines[1].startswith("{"))
+
+
+def sniff_api_v3(text: str, raw: bytes) -> bool:
+    """True for a Nightscout API v3 response: ``{"status": 200, "result": [...]}``."""
+    head = text.lstrip()[:4000]
+    return (
+        head.startswith("{")
+        and re.search(r'"status"\s*:\s*\d+', head) is not None
+        and re.search(r'"result"\s*:\s*[\[{]', head) is not None
+    )
+
+
+def read_nightscout_mongoexport(
+    path: str | PathLike, subject: str | None = None, utc_offset: float | None = None
+) -> Recording:
+    """Read ``mongoexport`` output of Nightscout's ``entries`` or ``treatments`` collection.
+
+    One JSON object a line; MongoDB Extended JSON (``{"$oid": ...}``, ``{"$date": ...}``,
+    ``{"$numberLong": ...}``) is unwrapped; ``date`` may be a float. Records with ``eventType``
+    are treatments, the others entries (a file may hold both). A line that is not JSON is
+    dropped (``"not valid JSON"``) with its line number.
+
+    Parameters are as for :func:`read_nightscout_entries_json`.
+    """
+    text = read_text(check_input_file(path))
+    prov = Provenance(path=str(path), format=MONGOEXPORT)
+    records, lines, bad, not_obj = [], [], [], []
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+            bad.append(i)
+            continue
+        if not isinstance(rec, dict):
+            not_obj.append(i)
+            continue
+        records.append(_normalise(rec))
+        lines.append(i)
+    prov.rows_read = len(records) + len(bad) + len(not_obj)
+    if not records:
+        raise InputError("no line holds a JSON object; expected mongoexport output", path, 1)
+    warn_dropped(prov, "not valid JSON", bad)
+    warn_dropped(prov, "not a JSON object", not_obj)
+    return _read_records(records, np.asarray(lines), "line", prov, utc_offset, subject)
+
+
+def read_nightscout_api_v3(
+    path: str | PathLike, subject: str | None = None, utc_offset: float | None = None
+) -> Recording:
+    """Read a saved Nightscout API v3 response (``/api/v3/entries``, ``/treatments``, history).
+
+    ``{"status": 200, "result": [...]}``: documents carry ``identifier``, ``date`` (epoch ms, s
+    or ISO), ``utcOffset`` (minutes), ``srvModified``. A document whose ``identifier`` repeats
+    (history holds every version) stands by its latest version (``srvModified``), the older ones
+    dropped as ``"duplicate identifier"``; a latest version marked deleted (``isValid: false``)
+    is dropped as ``"deleted (isValid false)"``.
+
+    Parameters are as for :func:`read_nightscout_entries_json`.
+    """
+    data = _parse_json(check_input_file(path), "an API v3 response")
+    if not isinstance(data, dict) or "result" not in data:
+        raise InputError('expected an API v3 response {"status": 200, "result": [...]}', path)
+    if data.get("status") not in (200, None):
+        raise InputError(f"the API answered status {data.get('status')!r}, not 200: no data", path)
+    result = data["result"]
+    docs = result if isinstance(result, list) else [result]
+    if not docs:
+        raise InputError("the API v3 response holds no documents", path)
+    prov = Provenance(path=str(path), format=API_V3, rows_read=len(docs))
+    is_obj = np.fromiter((isinstance(d, dict) for d in docs), bool, len(docs))
+    warn_dropped(prov, "not a JSON object", np.flatnonzero(~is_obj) + 1, unit="entry")
+    number = np.flatnonzero(is_obj) + 1
+    recs = [_normalise(d) for d in docs if isinstance(d, dict)]
+    # identifiers as text (a document may lack one, or carry a number or an object instead)
+    ident = pd.Series(
+        [None if r.get("identifier") is None else str(r.get("identifier")) for r in recs],
+        dtype=object,
+    )
+    modified = pd.to_numeric(pd.Series([r.get("srvModified") for r in recs]), errors="coerce")
+    # the latest version of each document stands for it (history holds several versions)
+    order = np.lexsort((-modified.fillna(-np.inf).to_numpy(), ident.fillna("").to_numpy(dtype=str)))
+    repeat = np.zeros(len(recs), dtype=bool)
+    repeat[order] = (ident.iloc[order].duplicated() & ident.iloc[order].notna()).to_numpy()
+    warn_dropped(prov, "duplicate identifier", number[repeat], unit="entry")
+    deleted = ~repeat & np.fromiter((r.get("isValid") is False for r in recs), bool, len(recs))
+    warn_dropped(prov, "deleted (isValid false)", number[deleted], unit="entry")
+    keep = ~deleted & ~repeat
+    if not keep.any():
+        prov.warn("every document is deleted or repeated")
+        return Recording(provenance=prov.check())
+    return _read_records(
+        [r for r, k in zip(recs, keep, strict=True) if k],
+        number[keep],
+        "entry",
+        prov,
+        utc_offset,
+        subject,
+    )
+
+
 def read_nightscout(
     path: str | PathLike, subject: str | None = None, utc_offset: float | None = None
 ) -> Recording:
@@ -422,6 +658,8 @@ def read_nightscout(
 
 
 SNIFFERS = [
+    (API_V3, sniff_api_v3),
+    (MONGOEXPORT, sniff_mongoexport),
     (TREATMENTS_JSON, sniff_treatments_json),
     (ENTRIES_JSON, sniff_entries_json),
     (ENTRIES_CSV, sniff_entries_csv),
@@ -430,4 +668,6 @@ READERS = {
     ENTRIES_JSON: read_nightscout_entries_json,
     ENTRIES_CSV: read_nightscout_entries_csv,
     TREATMENTS_JSON: read_nightscout_treatments_json,
+    MONGOEXPORT: read_nightscout_mongoexport,
+    API_V3: read_nightscout_api_v3,
 }
