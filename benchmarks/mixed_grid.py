@@ -40,7 +40,8 @@ Run: ``.venv/bin/python benchmarks/mixed_grid.py`` (29 cells x 1000 trials: 15 m
 core of a shared 2-core machine, 915 s measured), ``--quick`` (150 trials per cell, 2-3
 minutes), ``--model old`` for the random-intercept model (32 minutes; its mean reduction widths
 are blown up by non-converged fits with absurd SEs, ``not_converged`` in the CSV), ``--csv FILE``
-for the per-cell table.
+and ``--md FILE`` for the per-cell table (``benchmarks/results/mixed_grid.csv`` and ``.md`` hold
+the committed run).
 """
 
 from __future__ import annotations
@@ -345,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20260301)
     ap.add_argument("--cells", default=None, help="only cells whose label contains this")
     ap.add_argument("--csv", default=None, help="write the per-cell table here")
+    ap.add_argument("--md", default=None, help="write the Markdown table here")
     args = ap.parse_args(argv)
     trials = 150 if args.quick else args.trials
     cells = default_cells()
@@ -355,17 +357,42 @@ def main(argv: list[str] | None = None) -> int:
     table = run_grid(cells, trials, args.seed, models)
     if args.csv:
         table.to_csv(args.csv, index=False)
+    text = markdown(table) + "\n\n" + summary(table)
+    if args.md:
+        with open(args.md, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
     print()
-    print(markdown(table))
-    bad = table[(table["model"] == "new") & (table["refused"] < 100)]
-    outside = bad[(bad["cover_effect"] < 93) | (bad["cover_effect"] > 97)]
+    print(text)
     print(f"\n{len(table)} cell fits in {time.perf_counter() - t0:.0f} s")
-    if "new" in models:
-        print(
-            "cells of the new model with effect coverage outside 93-97%: "
-            + (", ".join(outside["cell"]) if len(outside) else "none")
-        )
     return 0
+
+
+def summary(table: pd.DataFrame) -> str:
+    """The grid in a few lines: worst coverage, fallbacks, refusals, cells outside 93-97%."""
+    new = table[(table["model"] == "new") & (table["refused"] < 100)]
+    if not len(new):
+        return ""
+    lines = []
+    for name in ("cover_effect", "cover_reduction"):
+        lo, hi = new[name].idxmin(), new[name].idxmax()
+        lines.append(
+            f"- {name}: {new.loc[lo, name]:.1f}% ({new.loc[lo, 'cell']}) to "
+            f"{new.loc[hi, name]:.1f}% ({new.loc[hi, 'cell']})"
+        )
+        out = new[(new[name] < 93) | (new[name] > 97)]
+        lines.append(
+            f"- cells with {name} outside 93-97%: "
+            + (
+                ", ".join(f"{c} ({v:.1f}%)" for c, v in zip(out["cell"], out[name], strict=True))
+                or "none"
+            )
+        )
+    lines.append(
+        f"- fallback to two-stage: {new['fallback'].min():.1f}% to {new['fallback'].max():.1f}% "
+        f"of fits; refused: {table['refused'].max():.1f}% at most; se = 0 results: "
+        f"{int(table['se_zero'].sum())}"
+    )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
