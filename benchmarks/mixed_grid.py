@@ -37,8 +37,8 @@ reduction ``-100 * effect / mu`` with ``mu = 3000 +`` the mean covariate effect 
 meals (the model-predicted control mean of the analysed meals, for the population).
 
 Run: ``.venv/bin/python benchmarks/mixed_grid.py`` (29 cells x 1000 trials: 15 minutes on one
-core when it is free, 915 s measured; 2043 s for the committed run, sharing it), ``--quick`` (150 trials per cell, 2-3
-minutes), ``--model old`` for the random-intercept model (32 minutes; its mean reduction widths
+free core, 915 s measured; the committed run took 2043 s on a shared one), ``--quick`` (150
+trials per cell, 2-3 minutes), ``--model old`` for the random-intercept model (32 minutes; its mean reduction widths
 are blown up by non-converged fits with absurd SEs, ``not_converged`` in the CSV), ``--csv FILE``
 and ``--md FILE`` for the per-cell table (``benchmarks/results/mixed_grid.csv`` and ``.md`` hold
 the committed run).

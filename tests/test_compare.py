@@ -315,11 +315,13 @@ def test_mixed_model_random_slope_matches_statsmodels_and_uses_people_df() -> No
 def test_mixed_model_covers_a_mean_effect_that_varies_between_people(n_sub, n_meals) -> None:
     """The issue's case: SPU effects with SD 400 mg/dL·min between people. The random-intercept
     model's 95% CI covered the mean effect in 73% (10 x 40) and 60% (6 x 60) of cohorts; each
-    meal counted as independent evidence. Now about 95%, for the reduction as well."""
+    meal counted as independent evidence. Now about 95%, for the reduction as well. (With these
+    seeds and noise SD 500 the old model covered the effect in 55 and 46 of 100 cohorts, the
+    reduction in 68 and 65; the new one 96 and 94, and 95 and 99.)"""
     rng = np.random.default_rng(2026 + n_sub)
     beta, hit_e, hit_r, reps = -900.0, 0, 0, 100
     for _ in range(reps):
-        df = _cohort(rng, n_sub, n_meals, beta, effect_sd=400.0, noise_sd=1000.0)
+        df = _cohort(rng, n_sub, n_meals, beta, effect_sd=400.0, noise_sd=500.0)
         res = C.mixed_model(df).set_index("term")
         e, r = res.loc["condition[spu]"], res.loc["reduction_mean_ratio_pct"]
         mu = float(3000 + (20.0 * (df["carbs_g"] - df["carbs_g"].mean()) + df["_period"]).mean())
