@@ -198,7 +198,8 @@ def person_effect(
     With fewer than ``rules.min_meals_per_condition`` included meals in either condition no
     effect is estimated and the verdict says so. The dose-response is left out (``None``) with
     fewer than ``rules.dose_min_meals`` SPU meals or ``rules.dose_min_levels`` distinct SPU
-    durations, or when the covariates cannot be separated.
+    durations, when the SPU minutes hardly vary (``dose_response``'s ``min_sd``: logged 28, 30
+    and 32 min are one dose), or when the covariates cannot be separated.
     """
     rules = Rules.coerce(rules)
     n = _counts(meals)
@@ -213,7 +214,7 @@ def person_effect(
     dose = None
     if spu["spu_minutes"].nunique() >= rules.dose_min_levels and len(spu) >= rules.dose_min_meals:
         try:
-            dose = stats.dose_response(meals, ci=rules.ci_level)
+            dose = stats.dose_response(meals, ci=rules.ci_level, min_levels=rules.dose_min_levels)
         except InputError:
             dose = None
     return effect, dose, stats.verdict(effect.iloc[0], min_n=rules.verdict_min_n)
@@ -422,9 +423,22 @@ def _crossover_fit(ok: pd.DataFrame, rules: Rules, seed: int):
     )
 
 
-def _mixed_fit(ok: pd.DataFrame, rules: Rules):
+#: the pooled mixed row's method, by the model :func:`soleus_analysis.stats.mixed_model` used
+MIXED_METHODS = {
+    "mixedlm_random_slope": "mixed model (random SPU slope per person)",
+    "two_stage": "mixed model (two-stage per-person estimates)",
+}
+
+
+def _mixed_fit(ok: pd.DataFrame, rules: Rules, info: dict[str, str] | None = None):
+    """The mixed model's reduction; ``info`` receives its ``model`` and ``note`` (a fallback to
+    the two-stage analysis, or why there is no estimate)."""
     lab = rules.ci_label
-    mm = stats.mixed_model(ok, "iauc_mgdl_min", ci=rules.ci_level)
+    mm = stats.mixed_model(
+        ok, "iauc_mgdl_min", ci=rules.ci_level, min_meals=rules.min_meals_per_condition
+    )
+    if info is not None:
+        info.update(model=str(mm["model"].iloc[0]), note=str(mm["note"].iloc[0]))
     red = mm[mm["term"] == COHORT_ESTIMAND].iloc[0]
     return red["estimate"], red[f"{lab}_low"], red[f"{lab}_high"], red["p"]
 
@@ -492,7 +506,10 @@ def pool_people(
     Pooled rows, each with one named estimand and its own interval and test: the paired
     crossover of people's mean responses (``reduction_mean_ratio_pct``, bootstrap interval,
     paired t-test of the differences) and, when someone has more than two meals, the mixed
-    model's ``reduction_mean_ratio_pct`` (delta-method interval, the SPU term's test). With one
+    model's ``reduction_mean_ratio_pct`` (random SPU slope per person, delta-method interval,
+    the SPU term's t-test with people - 1 degrees of freedom; a fit that fell back to the
+    two-stage per-person analysis says so in ``method`` and ``note``, and a cohort too small for
+    a population estimate has no estimate and a ``note``). With one
     person the pooled row is that person's N-of-1 (``reduction_geomean_pct``, randomisation
     test), not a bootstrap over one pair.
 
@@ -537,17 +554,20 @@ def pool_people(
             )
         ]
         if len(ok) and (ok.groupby("subject").size() > 2).any():
-            rows.insert(
-                0,
-                _pooled_row(
-                    "mixed model (random intercept per person)",
-                    COHORT_ESTIMAND,
-                    "Wald test of the SPU term",
-                    lambda: _mixed_fit(ok, rules),
-                    ok,
-                    rules,
-                ),
+            info: dict[str, str] = {}
+            mixed = _pooled_row(
+                MIXED_METHODS["mixedlm_random_slope"],
+                COHORT_ESTIMAND,
+                "t-test of the SPU term (people - 1 df)",
+                lambda: _mixed_fit(ok, rules, info),
+                ok,
+                rules,
             )
+            # a fallback or a refusal says so: the method names the analysis used, the note why
+            mixed["method"] = MIXED_METHODS.get(info.get("model", ""), mixed["method"])
+            if info.get("note"):
+                mixed["note"] = info["note"]
+            rows.insert(0, mixed)
     return CohortAnalysis(
         people=people,
         pooled=pd.DataFrame(rows, columns=pooled_columns(rules)),

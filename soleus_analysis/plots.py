@@ -357,8 +357,9 @@ def plot_dose_response(
         Per-meal table (``dose`` in min, ``value`` in mg/dL·min).
     fit : Series or dict, optional
         The row of :func:`soleus_analysis.compare.dose_response`: ``estimate`` is the change of
-        ``value`` per ``per`` SPU minutes. Its line is drawn through the mean of the points (the
-        covariate-adjusted intercept is not a point on this plot).
+        ``value`` per ``per`` SPU minutes among SPU meals. Its line spans the SPU meals' minutes
+        and passes through their mean (the slope is estimated among SPU meals only: control
+        meals at 0 are not on it; the covariate-adjusted intercept is not a point on this plot).
     seed : int
         Seed of the small horizontal jitter.
     """
@@ -375,8 +376,11 @@ def plot_dose_response(
     ax.scatter(x + jitter, yv, s=12, c=list(colors), alpha=0.7)
     if fit is not None and x.size:
         slope = float(dict(fit)["estimate"]) / per
-        xx = np.linspace(0.0, float(x.max()), 50)
-        ax.plot(xx, yv.mean() + slope * (xx - x.mean()), color="black", lw=1.5)
+        spu = x > 0
+        if spu.any():
+            xs, ys = x[spu], yv[spu]
+            xx = np.linspace(float(xs.min()), float(xs.max()), 50)
+            ax.plot(xx, ys.mean() + slope * (xx - xs.mean()), color="black", lw=1.5)
     ax.set_xlabel("SPU minutes around the meal (0 = none)")
     ax.set_ylabel("iAUC (mg/dL·min)")
     ax.set_title("More SPU, smaller rise?", loc="left")

@@ -153,8 +153,9 @@ def test_multi_person_file_runs_as_a_cohort(tmp_path):
 
 
 def test_a_mixed_model_that_cannot_be_fitted_says_so_in_its_row():
-    """Two people, one with few meals: the random-intercept model's design is singular
-    (``LinAlgError`` used to lose the run); its row says why, the crossover row still stands."""
+    """Two people, one with few meals: no population mixed model can be fitted (the old
+    random-intercept design was singular, and a ``LinAlgError`` used to lose the run); its row
+    says why, the crossover row still stands."""
     from soleus_analysis.io import read_person
     from soleus_analysis.pipeline import person_meals, pool_people
 
@@ -169,5 +170,5 @@ def test_a_mixed_model_that_cannot_be_fitted_says_so_in_its_row():
     res = pool_people(pd.concat([meals, few], ignore_index=True), curves)
     mixed = res.pooled[res.pooled["method"].str.startswith("mixed")].iloc[0]
     assert np.isnan(mixed["estimate_pct"])
-    assert mixed["note"].startswith("could not be fitted with 2 people (Singular matrix")
+    assert mixed["note"].startswith("needs at least 3 people with 3 or more meals in each")
     assert set(res.people["subject"]) == {"a", "b"}

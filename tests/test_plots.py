@@ -186,8 +186,10 @@ def test_dose_response_line_has_the_given_slope():
     line = ax.get_lines()[0]
     x, y = line.get_xdata(), line.get_ydata()
     np.testing.assert_allclose(np.diff(y) / np.diff(x), -50.0)
-    # passes through the mean of the points (x mean 12, y mean 4200)
-    np.testing.assert_allclose(np.interp(12.0, x, y), 4200.0)
+    # the slope is among SPU meals: the line spans their minutes (10 to 30, not from the control
+    # meals' 0) and passes through their mean (x mean 20, y mean 3000)
+    assert (x.min(), x.max()) == (10.0, 30.0)
+    np.testing.assert_allclose(np.interp(20.0, x, y), 3000.0)
 
 
 def _readings(days: int) -> pd.DataFrame:

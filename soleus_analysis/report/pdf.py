@@ -34,6 +34,7 @@ from ..core.schema import MGDL_PER_MMOL
 from ..insulin import PROXY_CAVEAT
 from ..pipeline import COHORT_ESTIMAND, PERSON_ESTIMAND, CohortAnalysis, PersonAnalysis
 from ..stats import estimate_of
+from ..stats.models import DOSE_MIN_SD_MIN
 from .text import pooled_sentence
 
 #: page sizes in inches
@@ -446,8 +447,9 @@ def _page_experiment(a: PersonAnalysis, paper: str) -> Figure:
             LEFT,
             y,
             f"Dose-response: not shown yet. It needs at least {a.rules.dose_min_meals} SPU meals "
-            f"with {a.rules.dose_min_levels} or more different SPU durations (for example 10, 20 "
-            "and 40 minutes).",
+            f"with {a.rules.dose_min_levels} or more different SPU durations that really differ "
+            f"(an SD of at least {DOSE_MIN_SD_MIN:g} minutes: for example 10, 20 and 40 minutes; "
+            "logged 28, 30 and 32 minutes are one dose).",
             fontsize=8.5,
         )
     return fig
