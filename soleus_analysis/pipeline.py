@@ -397,6 +397,7 @@ def _crossover_fit(ok: pd.DataFrame, rules: Rules, seed: int):
         ci=rules.ci_level,
         n_boot=rules.n_boot,
         ci_method=rules.crossover_ci,
+        min_pairs=rules.crossover_min_pairs,
     ).iloc[0]
     return (
         c[COHORT_ESTIMAND],
