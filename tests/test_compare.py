@@ -632,6 +632,14 @@ def test_power_crossover_is_the_reported_rule() -> None:
     assert res["power"].iloc[0] == pytest.approx(brute, abs=3.5 * se)
     assert t_test["power"].iloc[0] - brute > 0.12  # the t-test overstated the reported power
     assert 0.5 < res["power"].iloc[0] < 0.75
+    # n_needed follows the reported rule: 20 is enough for the t-test (noncentral t, closed
+    # form), not for the decision the report makes
+    ncp = -np.log(1 - red / 100) / (np.sqrt(2) * sw) * np.sqrt(n)
+    q = stats.t.ppf(0.975, n - 1)
+    exact = stats.nct.sf(q, n - 1, ncp) + stats.nct.cdf(-q, n - 1, ncp)
+    assert exact > 0.8 and t_test["power"].iloc[0] == pytest.approx(exact, abs=0.035)
+    assert C.n_needed(t_test, 0.8) == 20
+    assert C.n_needed(res, 0.8) is None
 
 
 def test_power_crossover_heterogeneity_and_minimum() -> None:
