@@ -285,9 +285,28 @@ def _pm(p: float, se: float) -> str:
     return f"{p:.1f} ({se:.1f})"
 
 
+def with_stated(res: pd.DataFrame) -> pd.DataFrame:
+    """Adds ``stated_pct`` (data sets with a bounded interval: the report states one; an
+    unbounded Fieller set is "not enough participants") and ``coverage_when_stated_pct``.
+
+    An unbounded interval always holds the truth and never excludes 0, so both follow from
+    ``coverage_pct`` and ``unbounded_pct``.
+    """
+    out = res.copy()
+    stated = 100 - out["unbounded_pct"]
+    out["stated_pct"] = stated
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["coverage_when_stated_pct"] = np.where(
+            stated > 0, 100 * (out["coverage_pct"] - out["unbounded_pct"]) / stated, np.nan
+        )
+    return out
+
+
 def summary_table(res: pd.DataFrame) -> pd.DataFrame:
     """Per method and n: share of effect cells covering 93-97%, the lowest coverage, the highest
-    false-positive rate (no-effect cells) over both models."""
+    false-positive rate (no-effect cells) over both models, and, among data sets where an
+    interval is stated, the lowest share stated and the lowest coverage."""
+    res = with_stated(res)
     eff = res[res["effect"] != "no_effect"]
     nul = res[res["effect"] == "no_effect"]
     rows = []
@@ -302,6 +321,10 @@ def summary_table(res: pd.DataFrame) -> pd.DataFrame:
                 "min_coverage_pct": round(float(g["coverage_pct"].min()), 1),
                 "max_coverage_pct": round(float(g["coverage_pct"].max()), 1),
                 "max_fp_pct": round(float(z["excludes_0_pct"].max()), 1),
+                "min_stated_pct": round(float(g["stated_pct"].min()), 1),
+                "min_coverage_when_stated_pct": round(
+                    float(g["coverage_when_stated_pct"].min()), 1
+                ),
             }
         )
     return pd.DataFrame(rows)
@@ -320,8 +343,12 @@ def compact_table(res: pd.DataFrame) -> pd.DataFrame:
 
 
 def cell_table(res: pd.DataFrame, method: str, model: str = "lognormal") -> pd.DataFrame:
-    """One method's cells: false positives, coverage by effect (MC SE), median width."""
-    d = res[(res["method"] == method) & (res["model"] == model)]
+    """One method's cells: false positives, coverage by effect (MC SE; an unbounded interval,
+    where the report says "not enough participants", counts as covering), median width of the
+    homogeneous cell (inf when most intervals are unbounded), the lowest share of data sets with
+    a stated (bounded) interval and the lowest coverage among them over the effects."""
+    d = with_stated(res)
+    d = d[(d["method"] == method) & (d["model"] == model)]
     rows = []
     for (n, b, w), g in d.groupby(["n", "cv_between", "cv_within"], sort=True):
         by = g.set_index("effect")
@@ -334,7 +361,9 @@ def cell_table(res: pd.DataFrame, method: str, model: str = "lognormal") -> pd.D
                 row[f"cov_{e}"] = _pm(by.loc[e, "coverage_pct"], by.loc[e, "coverage_se"])
         wide = "homogeneous" if "homogeneous" in by.index else by.index[-1]
         row["width_pp"] = round(float(by.loc[wide, "median_width_pp"]), 1)
-        row["no_interval_pct"] = round(float(g["unbounded_pct"].max()), 1)
+        eff = g[g["effect"] != "no_effect"]
+        row["stated_pct"] = round(float(eff["stated_pct"].min()), 1)
+        row["cov_when_stated_min"] = round(float(eff["coverage_when_stated_pct"].min()), 1)
         rows.append(row)
     return pd.DataFrame(rows)
 
