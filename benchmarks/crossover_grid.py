@@ -27,13 +27,14 @@ resamples / lognormal draws per data set.
 
 Run::
 
-    .venv/bin/python benchmarks/crossover_grid.py            # full grid (about 25 min, 1 core)
+    .venv/bin/python benchmarks/crossover_grid.py            # full grid (about 30 min, 1 core)
     .venv/bin/python benchmarks/crossover_grid.py --quick    # a small version (about 1 min)
     .venv/bin/python benchmarks/crossover_grid.py --from-csv benchmarks/results/crossover_grid.csv
 
 It prints the tables and writes ``crossover_grid.csv`` and ``crossover_grid.md`` to ``--out``
 (default ``benchmarks/results``); ``--from-csv`` rewrites the markdown from a saved run. The
-full run took 24 min on the project's 2-core reference machine (one core, the other busy).
+full run took 31 min (1,834 s) on the project's 2-core reference machine, one core, the other
+busy; the re-run of the cells outside the bounds adds about half a minute.
 """
 
 from __future__ import annotations
