@@ -711,3 +711,35 @@ def test_effect_over_time_names_its_interval_from_the_level() -> None:
         assert {f"{stem}_ci90_low", f"{stem}_ci90_high"} <= set(res.columns)
     assert not any("ci95" in c for c in res.columns)
     assert (res["reduction_geomean_ci90_low"] < res["reduction_geomean_pct"]).all()
+
+
+def test_pooled_crossover_without_interval_says_why() -> None:
+    """A pooled crossover of 5 people states its estimate but no interval, and says why."""
+    from soleus_analysis.core.rules import Rules
+    from soleus_analysis.pipeline import _crossover_fit, _pooled_row
+    from soleus_analysis.report.text import pooled_sentence
+
+    rng = np.random.default_rng(9)
+    n = 5
+    c = np.exp(rng.normal(8, 0.8, n))
+    t = 0.7 * c * np.exp(rng.normal(0, 0.2, n))
+    ok = pd.DataFrame(
+        {
+            "subject": np.repeat([f"S{i}" for i in range(n)], 2),
+            "condition": ["control", "spu"] * n,
+            "iauc_mgdl_min": np.column_stack([c, t]).ravel(),
+        }
+    )
+    rules = Rules(n_boot=200)
+    row = _pooled_row(
+        "crossover",
+        "reduction_mean_ratio_pct",
+        "paired t-test",
+        lambda: _crossover_fit(ok, rules, 0),
+        ok,
+        rules,
+    )
+    assert row["estimate_pct"] == pytest.approx(100 * (1 - t.mean() / c.mean()))
+    assert np.isnan(row["ci95_low"]) and np.isnan(row["ci95_high"])
+    assert "not enough people for an interval" in row["note"]
+    assert "no interval: not enough people" in pooled_sentence(row)
