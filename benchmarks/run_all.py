@@ -1,7 +1,7 @@
 """Run every speed benchmark and print its table: ``make bench`` (or ``python benchmarks/run_all.py``).
 
 Each script generates its own synthetic data. The long validation studies
-(``validation_full.py``, ``nof1_validation.py``) are not speed benchmarks and are run on their own.
+(``validation_full.py``, ``nof1_validation.py``, ``crossover_grid.py``) are not speed benchmarks and are run on their own.
 """
 
 from __future__ import annotations

@@ -402,6 +402,12 @@ def _pooled_row(
         row["note"] = f"could not be fitted with {n_people} people ({reason})"
     if row["note"] is None and not np.isfinite(float(row["estimate_pct"])):
         row["note"] = f"too few people with meals in both conditions ({n_people} with meals)"
+    elif row["note"] is None and not np.all(np.isfinite([row[f"{lab}_low"], row[f"{lab}_high"]])):
+        row["note"] = (
+            f"not enough people for an interval ({n_people} with meals; the crossover states one "
+            f"from {rules.crossover_min_pairs} people with both conditions when their control "
+            "mean is clearly above 0)"
+        )
     return row
 
 
@@ -414,6 +420,7 @@ def _crossover_fit(ok: pd.DataFrame, rules: Rules, seed: int):
         ci=rules.ci_level,
         n_boot=rules.n_boot,
         ci_method=rules.crossover_ci,
+        min_pairs=rules.crossover_min_pairs,
     ).iloc[0]
     return (
         c[COHORT_ESTIMAND],

@@ -16,6 +16,8 @@ from scipy import stats
 
 from soleus_analysis import compare as C
 from soleus_analysis.core.errors import InputError
+from soleus_analysis.stats.paired import RATIO_CI_METHODS, ratio_intervals
+from soleus_analysis.stats.power import crossover_pairs
 
 # ------------------------------------------------------------------------------------------
 # fixtures
@@ -88,7 +90,7 @@ def _meals(
 
 
 def test_crossover_hand_worked(lab: pd.DataFrame) -> None:
-    row = C.crossover(lab, "glucose_iauc_mgdl_min", n_boot=2000, seed=1).iloc[0]
+    row = C.crossover(lab, "glucose_iauc_mgdl_min", n_boot=2000, seed=1, min_pairs=2).iloc[0]
     ctrl = np.array([100.0, 200, 300, 400])
     spu = np.array([50.0, 150, 150, 250])
     assert row["n_pairs"] == 4
@@ -112,6 +114,71 @@ def test_crossover_hand_worked(lab: pd.DataFrame) -> None:
     assert row["mean_diff_ci95_high"] == pytest.approx(-100 + half)
     assert row["log_offset"] == 0.0
     assert row["reduction_mean_ratio_ci95_low"] < 40 < row["reduction_mean_ratio_ci95_high"]
+    # 4 pairs are fewer than the default crossover_min_pairs (6): no interval, no claim
+    dflt = C.crossover(lab, "glucose_iauc_mgdl_min", n_boot=200, seed=1).iloc[0]
+    assert np.isnan(dflt["reduction_mean_ratio_ci95_low"])
+    assert np.isnan(dflt["reduction_mean_ratio_ci95_high"])
+    assert dflt["reduction_mean_ratio_pct"] == pytest.approx(40.0)
+    assert C.verdict(dflt, estimand="reduction_mean_ratio_pct").startswith(
+        "Not enough participants yet to tell: 4 participants"
+    )
+
+
+def test_fieller_interval_hand_worked() -> None:
+    """Fieller's interval of the ratio of paired means, worked by hand on four pairs.
+
+    control 1, 2, 3, 4 (mean 2.5, variance 5/3); SPU 1, 1, 2, 3 (mean 1.75, variance 11/12);
+    covariance 7/6; q = t_{3, 0.975}; g = q^2 / 4. The limits of theta = mean(SPU)/mean(control)
+    are the roots of (2.5^2 - g 5/3) th^2 - 2 (1.75 * 2.5 - g 7/6) th + (1.75^2 - g 11/12).
+    """
+    c = np.array([1.0, 2, 3, 4])
+    t = np.array([1.0, 1, 2, 3])
+    q = stats.t.ppf(0.975, 3)
+    g = q**2 / 4
+    a = 2.5**2 - g * 5 / 3
+    b = 1.75 * 2.5 - g * 7 / 6
+    k = 1.75**2 - g * 11 / 12
+    th_lo = (b - np.sqrt(b * b - a * k)) / a
+    th_hi = (b + np.sqrt(b * b - a * k)) / a
+    assert (th_lo, th_hi) == pytest.approx((0.3468, 1.0530), abs=1e-3)
+    # at each limit the paired t-test of SPU - theta * control has p = 0.05 exactly
+    for th in (th_lo, th_hi):
+        assert stats.ttest_1samp(t - th * c, 0.0).pvalue == pytest.approx(0.05)
+    df = pd.DataFrame({"subject": np.repeat(np.arange(4), 2), "condition": ["control", "spu"] * 4})
+    df["v"] = np.column_stack([c, t]).ravel()
+    row = C.crossover(df, "v", ci_method="fieller", min_pairs=2).iloc[0]
+    assert row["reduction_mean_ratio_ci95_low"] == pytest.approx(100 * (1 - th_hi))
+    assert row["reduction_mean_ratio_ci95_high"] == pytest.approx(100 * (1 - th_lo))
+    # the interval includes 0% exactly when the paired t-test of the differences does not reject
+    assert row["p_mean_diff"] == pytest.approx(stats.ttest_rel(t, c).pvalue)
+    assert row["p_mean_diff"] > 0.05 and row["reduction_mean_ratio_ci95_low"] < 0
+    # a control mean not clearly above 0 at this level: no bounded interval
+    flat = C.crossover(
+        df.assign(v=np.column_stack([[1.0, 0.1, 9.0, 0.2], [0.5, 0.1, 8.0, 0.1]]).ravel()),
+        "v",
+        ci_method="fieller",
+        min_pairs=2,
+    ).iloc[0]
+    assert flat["reduction_mean_ratio_ci95_low"] == -np.inf
+    assert flat["reduction_mean_ratio_ci95_high"] == np.inf
+
+
+def test_fieller_decision_is_the_paired_t_test() -> None:
+    rng = np.random.default_rng(4)
+    m = np.exp(rng.normal(0, 1, (400, 8)))
+    c, t = m * np.exp(rng.normal(0, 0.3, m.shape)), m * 0.8 * np.exp(rng.normal(0, 0.3, m.shape))
+    lo, hi = ratio_intervals(c, t, ["fieller"])["fieller"]
+    p = stats.ttest_rel(t, c, axis=1).pvalue
+    np.testing.assert_array_equal((lo > 0) | (hi < 0), p < 0.05)
+
+
+def test_crossover_interval_methods_and_errors(lab: pd.DataFrame) -> None:
+    for method in RATIO_CI_METHODS:
+        row = C.crossover(lab, "glucose_iauc_mgdl_min", n_boot=300, ci_method=method, min_pairs=2)
+        lo, hi = row.iloc[0][["reduction_mean_ratio_ci95_low", "reduction_mean_ratio_ci95_high"]]
+        assert lo <= hi, method
+    with pytest.raises(InputError, match="ci_method"):
+        C.crossover(lab, "glucose_iauc_mgdl_min", ci_method="wild")
 
 
 def test_crossover_several_measures_and_seed(lab: pd.DataFrame) -> None:
@@ -823,7 +890,7 @@ def test_verdict_mixed_model_row() -> None:
 def test_power_crossover_matches_noncentral_t() -> None:
     within_cv, red = 0.3, 30.0
     sw = np.sqrt(np.log1p(within_cv**2))
-    res = C.power_crossover(red, [6, 10, 14], within_cv=within_cv, n_sim=3000, seed=1)
+    res = C.power_crossover(red, [6, 10, 14], within_cv=within_cv, test="ttest", n_sim=3000, seed=1)
     for _, r in res.iterrows():
         n = r["n"]
         ncp = np.log(1 - red / 100) / (np.sqrt(2) * sw) * np.sqrt(n)
@@ -832,6 +899,67 @@ def test_power_crossover_matches_noncentral_t() -> None:
         assert r["power"] == pytest.approx(exact, abs=0.035)
         assert r["power_ci95_low"] <= r["power"] <= r["power_ci95_high"]
     assert C.n_needed(res, 0.8) == res.loc[res["power"] >= 0.8, "n"].min()
+
+
+def test_power_crossover_is_the_reported_rule() -> None:
+    """The issue's case: 25% reduction, within-CV 0.3, between-CV 0.8, n = 20.
+
+    The log-ratio t-test says about 84%; the power of the decision the report makes (the
+    crossover's default interval above 0, i.e. the verdict "SPU lowered ...") is checked against
+    a brute-force simulation through :func:`crossover` and :func:`verdict` themselves.
+    """
+    red, n, sw, sb = 25.0, 20, np.sqrt(np.log1p(0.3**2)), np.sqrt(np.log1p(0.8**2))
+    res = C.power_crossover(red, [n], within_cv=0.3, cv_between=0.8, n_sim=1500, seed=3)
+    t_test = C.power_crossover(red, [n], within_cv=0.3, cv_between=0.8, test="ttest", n_sim=1500)
+    assert res["test"].iloc[0] == "reported" and res["ci_method"].iloc[0] == "fieller_lognormal"
+    rng = np.random.default_rng(2024)
+    subj, cond = np.repeat(np.arange(n), 2), np.tile(["control", "spu"], n)
+    reps, hits = 400, 0
+    for rep in range(reps):
+        m = np.exp(rng.normal(0, sb, n))
+        c = m * np.exp(rng.normal(0, sw, n))
+        t = m * (1 - red / 100) * np.exp(rng.normal(0, sw, n))
+        df = pd.DataFrame(
+            {"subject": subj, "condition": cond, "v": np.column_stack([c, t]).ravel()}
+        )
+        row = C.crossover(df, "v", n_boot=1000, seed=rep).iloc[0]
+        hits += C.verdict(row, estimand="reduction_mean_ratio_pct").startswith("SPU lowered")
+    brute = hits / reps
+    se = np.sqrt(brute * (1 - brute) / reps + brute * (1 - brute) / 1500)
+    assert res["power"].iloc[0] == pytest.approx(brute, abs=3.5 * se)
+    assert t_test["power"].iloc[0] - brute > 0.12  # the t-test overstated the reported power
+    assert 0.5 < res["power"].iloc[0] < 0.75
+    # n_needed follows the reported rule: 20 is enough for the t-test (noncentral t, closed
+    # form), not for the decision the report makes
+    ncp = -np.log(1 - red / 100) / (np.sqrt(2) * sw) * np.sqrt(n)
+    q = stats.t.ppf(0.975, n - 1)
+    exact = stats.nct.sf(q, n - 1, ncp) + stats.nct.cdf(-q, n - 1, ncp)
+    assert exact > 0.8 and t_test["power"].iloc[0] == pytest.approx(exact, abs=0.035)
+    assert C.n_needed(t_test, 0.8) == 20
+    assert C.n_needed(res, 0.8) is None
+
+
+def test_power_crossover_heterogeneity_and_minimum() -> None:
+    # the simulated population reduction is exact whatever the heterogeneity
+    c, t = crossover_pairs(
+        np.random.default_rng(0),
+        (400, 1000),
+        reduction_pct=30.0,
+        sigma_within=0.3,
+        sigma_between=0.5,
+        effect_sd=0.4,
+        effect_level_corr=0.6,
+    )
+    assert t.mean() / c.mean() == pytest.approx(0.7, abs=0.006)
+    res = C.power_crossover(30.0, [4, 12], effect_sd=0.4, effect_level_corr=0.6, n_sim=300)
+    assert res["power"].iloc[0] == 0.0  # below crossover_min_pairs the report makes no claim
+    homo = C.power_crossover(30.0, [12], n_sim=300)
+    assert res["power"].iloc[1] < homo["power"].iloc[0]  # heterogeneity costs power
+    assert C.n_needed(res, 0.99) is None
+    null = C.power_crossover(0.0, [10], cv_between=1.5, n_sim=1000, seed=5)
+    assert null["power"].iloc[0] <= 0.055  # false positives of the reported rule
+    with pytest.raises(InputError, match="test"):
+        C.power_crossover(30.0, [10], test="bootstrap")
 
 
 def test_power_n_of_1_matches_noncentral_t() -> None:
@@ -880,3 +1008,35 @@ def test_effect_over_time_names_its_interval_from_the_level() -> None:
         assert {f"{stem}_ci90_low", f"{stem}_ci90_high"} <= set(res.columns)
     assert not any("ci95" in c for c in res.columns)
     assert (res["reduction_geomean_ci90_low"] < res["reduction_geomean_pct"]).all()
+
+
+def test_pooled_crossover_without_interval_says_why() -> None:
+    """A pooled crossover of 5 people states its estimate but no interval, and says why."""
+    from soleus_analysis.core.rules import Rules
+    from soleus_analysis.pipeline import _crossover_fit, _pooled_row
+    from soleus_analysis.report.text import pooled_sentence
+
+    rng = np.random.default_rng(9)
+    n = 5
+    c = np.exp(rng.normal(8, 0.8, n))
+    t = 0.7 * c * np.exp(rng.normal(0, 0.2, n))
+    ok = pd.DataFrame(
+        {
+            "subject": np.repeat([f"S{i}" for i in range(n)], 2),
+            "condition": ["control", "spu"] * n,
+            "iauc_mgdl_min": np.column_stack([c, t]).ravel(),
+        }
+    )
+    rules = Rules(n_boot=200)
+    row = _pooled_row(
+        "crossover",
+        "reduction_mean_ratio_pct",
+        "paired t-test",
+        lambda: _crossover_fit(ok, rules, 0),
+        ok,
+        rules,
+    )
+    assert row["estimate_pct"] == pytest.approx(100 * (1 - t.mean() / c.mean()))
+    assert np.isnan(row["ci95_low"]) and np.isnan(row["ci95_high"])
+    assert "not enough people for an interval" in row["note"]
+    assert "no interval: not enough people" in pooled_sentence(row)

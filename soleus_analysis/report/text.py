@@ -26,6 +26,11 @@ def pooled_sentence(row: Any, nd: int = 1) -> str:
     if not _finite(est):
         return f"{row['method']}: no estimate ({row.get('note') or 'too few people or meals'})"
     what = ESTIMAND_WORDS.get(row["estimand"], row["estimand"])
-    ci = f"{level} CI {lo:.{nd}f}% to {hi:.{nd}f}%" if _finite(lo, hi) else "no interval"
+    note = row.get("note") if hasattr(row, "get") else None
+    ci = (
+        f"{level} CI {lo:.{nd}f}% to {hi:.{nd}f}%"
+        if _finite(lo, hi)
+        else "no interval" + (f": {note}" if isinstance(note, str) and note else "")
+    )
     test = f"; {row['test']}, p = {float(row['p']):.3g}" if _finite(row["p"]) else ""
     return f"{row['method']}: {what} {est:.{nd}f}% ({ci}){test}"

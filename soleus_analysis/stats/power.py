@@ -10,11 +10,18 @@ import pandas as pd
 from scipy import stats
 
 from ..core.errors import InputError
+from ..core.rules import Rules
 from ..core.validate import check_frame
 from .common import CONTROL, TREATMENT, ci_label, design, log_offset, ols, select_rows
-from .paired import paired_reduction_ci, person_means
+from .paired import RATIO_CI_METHODS, person_means, ratio_intervals
 
-__all__ = ["n_needed", "power_by_simulation", "power_crossover", "power_n_of_1"]
+__all__ = [
+    "crossover_pairs",
+    "n_needed",
+    "power_by_simulation",
+    "power_crossover",
+    "power_n_of_1",
+]
 
 
 def _binom_ci(hits: int, n_sim: int, ci: float) -> tuple[float, float]:
@@ -111,15 +118,51 @@ def _sigma_to_cv(sigma: float) -> float:
     return float(np.sqrt(np.expm1(sigma**2)))
 
 
+def crossover_pairs(
+    rng: np.random.Generator,
+    size: tuple[int, int],
+    *,
+    reduction_pct: float,
+    sigma_within: float,
+    sigma_between: float,
+    effect_sd: float = 0.0,
+    effect_level_corr: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated crossover pairs (control, SPU), each ``size`` = (studies, people).
+
+    Person ``i`` has a level ``m_i = exp(sigma_between * u_i)``, ``u_i ~ N(0, 1)``; control
+    ``m_i * exp(e_c)``, SPU ``m_i * r_i * exp(e_t)`` with ``e ~ N(0, sigma_within^2)``, and a
+    person effect ``log r_i = log r0 + effect_sd * (rho * u_i + sqrt(1 - rho^2) * w_i)``
+    (``rho = effect_level_corr``, ``w_i ~ N(0, 1)``). ``r0`` is set so that the *population*
+    reduction ``100 * (1 - E[SPU] / E[control])`` is ``reduction_pct`` exactly:
+    ``E[SPU] / E[control] = r0 * exp(effect_sd^2 / 2 + rho * sigma_between * effect_sd)``.
+    """
+    tau, rho = float(effect_sd), float(effect_level_corr)
+    if tau < 0 or not -1 <= rho <= 1:
+        raise InputError(
+            f"effect_sd must be >= 0 and effect_level_corr in [-1, 1], got {tau}, {rho}"
+        )
+    log_r0 = np.log1p(-reduction_pct / 100) - tau**2 / 2 - rho * sigma_between * tau
+    u = rng.standard_normal(size)
+    z = rho * u + np.sqrt(1 - rho**2) * rng.standard_normal(size)
+    e = rng.normal(0.0, sigma_within, size=(2, *size))
+    m = np.exp(sigma_between * u)
+    return m * np.exp(e[0]), m * np.exp(log_r0 + tau * z + e[1])
+
+
 def power_crossover(
     reduction_pct: float,
     n_grid: Sequence[int],
     *,
     within_cv: float = 0.3,
     cv_between: float = 0.5,
+    effect_sd: float = 0.0,
+    effect_level_corr: float = 0.0,
     from_data: pd.DataFrame | None = None,
     value: str = "glucose_iauc_mgdl_min",
-    test: str = "ttest",
+    test: str = "reported",
+    ci_method: str | None = None,
+    min_pairs: int | None = None,
     n_sim: int = 1000,
     n_boot: int = 1000,
     alpha: float = 0.05,
@@ -127,33 +170,50 @@ def power_crossover(
     ci: float = 0.95,
     power: float = 0.8,
 ) -> pd.DataFrame:
-    """Participants needed for a two-condition crossover to detect a reduction.
+    """Participants a two-condition crossover needs for the report to find a reduction.
 
-    Lognormal paired model: person ``i`` has a typical response ``m_i`` (log-normal, CV
-    ``cv_between``); control = ``m_i * exp(e1)``, SPU = ``m_i * (1 - r) * exp(e2)``, with
-    ``e1, e2 ~ N(0, s_w^2)`` and ``s_w`` from ``within_cv`` (CV of one person's response on
-    repeated tests). The mean SPU/control ratio is then exactly ``1 - r``.
+    Power is the chance of the decision the report makes: with ``test="reported"`` (default) a
+    simulated study is a hit when it has at least ``min_pairs`` people and the crossover's
+    interval of ``reduction_mean_ratio_pct`` (:func:`~.paired.crossover`, ``ci_method``, at
+    level ``1 - alpha``) lies above 0, i.e. when the verdict says "SPU lowered ..." (below 0
+    for a negative ``reduction_pct``; either side for 0, the false-positive rate).
+
+    Model (:func:`crossover_pairs`): lognormal people (between-person CV ``cv_between``),
+    lognormal within-person noise (``within_cv``, the CV of one person's response on repeated
+    tests) and a person effect that may vary (log-SD ``effect_sd``) and be correlated with the
+    person's level (``effect_level_corr``), as in ``benchmarks/crossover_grid.py``; the
+    population reduction of the mean response is exactly ``reduction_pct``.
 
     Parameters
     ----------
     reduction_pct : float
-        True reduction to detect (%).
+        True population reduction to detect (%).
     n_grid : sequence of int
         Numbers of participants.
     within_cv, cv_between : float
         Coefficients of variation (fractions); defaults are assumptions, replace them with
         pilot estimates through ``from_data``.
+    effect_sd, effect_level_corr : float
+        Heterogeneity of the effect: SD of the person's log ratio around the typical one, and
+        its correlation with the person's log level (positive: less reduction in people with
+        larger responses).
     from_data : DataFrame, optional
-        Pilot crossover table (as for :func:`crossover`): ``s_w`` = SD of the log ratios /
-        sqrt(2), between-person SD from the per-person mean log response.
+        Pilot crossover table (as for :func:`~.paired.crossover`): ``s_w`` = SD of the log
+        ratios / sqrt(2), between-person SD from the per-person mean log response.
     value : str
         Measure column of ``from_data``.
-    test : {"ttest", "bootstrap"}
-        ``"ttest"``: paired t-test on log ratios, p < ``alpha`` (vectorised; the between-person
-        CV cancels in it). ``"bootstrap"``: the :func:`crossover` expanded bootstrap CI of the
-        reduction at level ``1 - alpha`` excludes 0 (``n_boot`` resamples; slower).
+    test : {"reported", "ttest"}
+        ``"reported"``: the report's decision (above). ``"ttest"``: the paired t-test of the
+        log ratios, p < ``alpha`` (it tests the typical ratio, not the reported one, and the
+        between-person CV cancels in it: it overstates the power of the reported rule when
+        people are unequal).
+    ci_method, min_pairs : optional
+        The reported rule's interval and minimum number of pairs; default
+        ``Rules().crossover_ci`` and ``Rules().crossover_min_pairs``.
     n_sim : int
         Simulated studies per size.
+    n_boot : int
+        Draws of the interval (bootstrap resamples or lognormal draws) per study.
     power : float
         Target; the column ``meets_target`` flags sizes reaching it (see :func:`n_needed`).
 
@@ -161,10 +221,20 @@ def power_crossover(
     -------
     DataFrame
         ``n``, ``n_sim``, ``power``, ``power_ci95_low``, ``power_ci95_high``, ``meets_target``,
-        ``target_reduction_pct``, ``within_cv``, ``cv_between``, ``test``.
+        ``target_reduction_pct``, ``within_cv``, ``cv_between``, ``effect_sd``,
+        ``effect_level_corr``, ``test``, ``ci_method``, ``min_pairs``.
     """
     if not -100 < reduction_pct < 100:
         raise InputError(f"reduction_pct must be between -100 and 100, got {reduction_pct}")
+    if test not in ("reported", "ttest"):
+        raise InputError(f"test must be 'reported' or 'ttest', got {test!r}")
+    defaults = Rules()
+    ci_method = defaults.crossover_ci if ci_method is None else ci_method
+    min_pairs = defaults.crossover_min_pairs if min_pairs is None else int(min_pairs)
+    if ci_method not in RATIO_CI_METHODS:
+        raise InputError(
+            f"ci_method must be one of {', '.join(RATIO_CI_METHODS)}, got {ci_method!r}"
+        )
     sw, sb = _cv_to_sigma(within_cv), _cv_to_sigma(cv_between)
     if from_data is not None:
         pairs, _, _ = person_means(
@@ -185,41 +255,45 @@ def power_crossover(
         lc, lt = np.log(c + off), np.log(t + off)
         sw = float(np.std(lt - lc, ddof=1) / np.sqrt(2))
         sb = float(np.sqrt(max(np.var((lc + lt) / 2, ddof=1) - sw**2 / 2, 0.0)))
-    log_ratio = np.log1p(-reduction_pct / 100)
     grid = [int(n) for n in n_grid]
-    if test == "ttest":
-        children = [_size_seed(seed, n) for n in grid]
-        hits = []
-        for n, child in zip(grid, children, strict=True):
-            if n < 2:
-                hits.append(0)
-                continue
-            e = np.random.default_rng(child).normal(0.0, sw, size=(n_sim, n, 2))
-            lr = log_ratio + e[..., 1] - e[..., 0]
+    hits = []
+    for n in grid:
+        rng = np.random.default_rng(_size_seed(seed, n))
+        if n < 2 or (test == "reported" and n < min_pairs):
+            hits.append(0)
+            continue
+        c, t = crossover_pairs(
+            rng,
+            (n_sim, n),
+            reduction_pct=reduction_pct,
+            sigma_within=sw,
+            sigma_between=sb,
+            effect_sd=effect_sd,
+            effect_level_corr=effect_level_corr,
+        )
+        if test == "ttest":
+            lr = np.log(t) - np.log(c)
             tstat = lr.mean(axis=1) / (lr.std(axis=1, ddof=1) / np.sqrt(n))
             hits.append(int(np.sum(2 * stats.t.sf(np.abs(tstat), n - 1) < alpha)))
-        out = _power_rows("n", grid, hits, n_sim, ci)
-    elif test == "bootstrap":
-
-        def simulate(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-            m = np.exp(rng.normal(0.0, sb, n))
-            e = rng.normal(0.0, sw, (2, n))
-            return m * np.exp(e[0]), m * np.exp(log_ratio + e[1])
-
-        def analyse(data: tuple[np.ndarray, np.ndarray]) -> bool:
-            c, t = data
-            lo, hi = paired_reduction_ci(c, t, n_boot=n_boot, ci=1 - alpha, rng=rng_boot)
-            return bool(lo > 0 or hi < 0)
-
-        rng_boot = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-        out = power_by_simulation(simulate, analyse, grid, n_sim=n_sim, seed=seed, ci=ci)
-    else:
-        raise InputError(f"test must be 'ttest' or 'bootstrap', got {test!r}")
+            continue
+        lo, hi = ratio_intervals(c, t, [ci_method], ci=1 - alpha, n_boot=n_boot, rng=rng)[ci_method]
+        if reduction_pct > 0:
+            hit = lo > 0
+        elif reduction_pct < 0:
+            hit = hi < 0
+        else:
+            hit = (lo > 0) | (hi < 0)
+        hits.append(int(np.sum(hit)))
+    out = _power_rows("n", grid, hits, n_sim, ci)
     out["meets_target"] = out["power"] >= power
     out["target_reduction_pct"] = float(reduction_pct)
     out["within_cv"] = _sigma_to_cv(sw)
     out["cv_between"] = _sigma_to_cv(sb)
+    out["effect_sd"] = float(effect_sd)
+    out["effect_level_corr"] = float(effect_level_corr)
     out["test"] = test
+    out["ci_method"] = ci_method if test == "reported" else None
+    out["min_pairs"] = min_pairs if test == "reported" else None
     return out
 
 

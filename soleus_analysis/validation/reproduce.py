@@ -297,6 +297,7 @@ def analyse_study_files(
         "seed": seed,
         "ci": rules.ci_level,
         "ci_method": rules.crossover_ci,
+        "min_pairs": rules.crossover_min_pairs,
     }
     comparison = compare.crossover(responses, measures, **cross)
 

@@ -282,7 +282,7 @@ def analyse_trials(
     truth_population: float | None = None,
     n_population: int = N_POPULATION,
     n_boot: int = 2000,
-    ci_method: str = "expanded",
+    ci_method: str | None = None,
 ) -> pd.DataFrame:
     """Analyse simulated trials with one method; one row per trial.
 
@@ -306,8 +306,9 @@ def analyse_trials(
         People in the population cohort when ``truth_population`` is computed.
     n_boot : int
         Bootstrap resamples per trial.
-    ci_method : {"expanded", "percentile", "bca"}
-        Bootstrap interval (see :func:`soleus_analysis.compare.crossover`).
+    ci_method : str, optional
+        Interval of the reduction (one of ``CROSSOVER_CI_METHODS``, see
+        :func:`soleus_analysis.compare.crossover`); default ``Rules().crossover_ci``.
 
     Returns
     -------
@@ -330,6 +331,7 @@ def analyse_trials(
             proto.name, w, n_population, seed=trials.seed + 1_000_003
         )
     resp, value = _responses(trials, sampling, baseline, w)
+    ci_method = Rules().crossover_ci if ci_method is None else ci_method
 
     truth = trials.study.true_iauc(w)
     truth["trial"] = truth["subject"].astype(str).map(trials.trial_of).astype("int64")
