@@ -74,6 +74,10 @@ class PersonAnalysis:
         True when any source is synthetic data.
     rules : Rules
         The rules used.
+    bayes : DataFrame or None
+        :func:`soleus_analysis.stats.bayes.bayes_n_of_1` (one row): the posterior of the
+        person's reduction, ``P(reduction >= x)`` for the rules' thresholds and the sequential
+        rule's decision, when the effect is estimated.
     """
 
     subject: str
@@ -91,6 +95,7 @@ class PersonAnalysis:
     cleaning: dict[str, int] = field(default_factory=dict)
     synthetic: bool = False
     rules: Rules = field(default_factory=Rules)
+    bayes: pd.DataFrame | None = None
 
 
 @dataclass
@@ -220,6 +225,25 @@ def person_effect(
     return effect, dose, stats.verdict(effect.iloc[0], min_n=rules.verdict_min_n)
 
 
+def person_posterior(meals: pd.DataFrame, rules: Rules | dict | None = None) -> pd.DataFrame:
+    """The Bayesian N-of-1 of one person's meals under the rules' prior and stopping rule.
+
+    See :func:`soleus_analysis.stats.bayes.bayes_n_of_1`; the schedule's blocks are used when
+    the meal table carries them.
+    """
+    from .stats import bayes
+
+    rules = Rules.coerce(rules)
+    return bayes.bayes_n_of_1(
+        meals,
+        block=_block_column(meals),
+        prior=bayes.BayesPrior.from_rules(rules),
+        rule=bayes.StoppingRule.from_rules(rules),
+        thresholds=rules.bayes_thresholds_pct,
+        ci=rules.ci_level,
+    )
+
+
 def _span(times: pd.Series) -> str:
     t = pd.to_datetime(times).dropna()
     return f"{t.min():%d %b %Y} to {t.max():%d %b %Y}" if len(t) else "no dates"
@@ -337,6 +361,7 @@ def analyze_person(
             ci=rules.ci_level,
             block=_block_column(meals),
         )
+    posterior = person_posterior(meals, rules) if effect is not None else None
     return PersonAnalysis(
         subject=subject,
         readings=cleaned.readings,
@@ -353,6 +378,7 @@ def analyze_person(
         cleaning=dict(cleaned.dropped),
         synthetic=is_synthetic(rec.sources),
         rules=rules,
+        bayes=posterior,
     )
 
 

@@ -156,6 +156,26 @@ class Rules:
         Distinct SPU durations before a dose-response is estimated.
     dose_min_meals : int, default 6
         SPU meals before a dose-response is estimated.
+    bayes_thresholds_pct : tuple of float, default (0, 10, 20)
+        Reductions (%) whose posterior probability the Bayesian N-of-1 reports
+        (:mod:`soleus_analysis.stats.bayes`).
+    prior_sigma : float, default 0.6
+        Prior centre of a person's within-person SD of log responses (0.6: a CV of about 65%).
+    prior_sigma_meals : float, default 2
+        The weight of that prior, in meals (the inverse-gamma shape is half of it).
+    prior_effect_sd : float, default 1
+        Prior SD of the SPU log ratio (centred on no effect), at ``sigma = prior_sigma``.
+    prior_block_sd : float, default 0.5
+        Scale of the half-normal prior of the block effects' SD, as a ratio to ``sigma``.
+    stop_works : float, default 0.99
+        The sequential rule stops with "it works" when P(reduction > 0) reaches this.
+    stop_futile : float, default 0.05
+        ... and with "it does not" when P(reduction >= ``stop_worth_pct``) falls to this.
+    stop_worth_pct : float, default 10
+        The reduction (%) worth having.
+    stop_min_meals, stop_max_meals, stop_look_every : int, default 12, 60, 6
+        The first look, the last meal, and meals between looks (6: a block in each of three
+        meal slots). The thresholds were chosen by ``benchmarks/bayes_calibration.py``.
     """
 
     window: tuple[float, float] = (0.0, 120.0)
@@ -184,6 +204,17 @@ class Rules:
     verdict_min_n: int = 5
     dose_min_levels: int = 3
     dose_min_meals: int = 6
+    bayes_thresholds_pct: tuple[float, ...] = (0.0, 10.0, 20.0)
+    prior_sigma: float = 0.6
+    prior_sigma_meals: float = 2.0
+    prior_effect_sd: float = 1.0
+    prior_block_sd: float = 0.5
+    stop_works: float = 0.99
+    stop_futile: float = 0.05
+    stop_worth_pct: float = 10.0
+    stop_min_meals: int = 12
+    stop_max_meals: int = 60
+    stop_look_every: int = 6
     #: where the rules came from (e.g. a study's rules.json), for the statement of the rules
     source: str = field(default="defaults", compare=False)
 
@@ -248,11 +279,50 @@ class Rules:
             "crossover_min_pairs",
             "dose_min_levels",
             "dose_min_meals",
+            "stop_min_meals",
+            "stop_max_meals",
+            "stop_look_every",
         ):
             v = getattr(self, name)
             if isinstance(v, bool) or int(v) != v or int(v) < 0:
                 raise InputError(f"rule {name}: expected a whole number >= 0, got {v!r}")
             set_(self, name, int(v))
+        self._check_bayes()
+
+    def _check_bayes(self) -> None:
+        set_ = object.__setattr__
+        try:
+            th = tuple(float(x) for x in self.bayes_thresholds_pct)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"rule bayes_thresholds_pct {self.bayes_thresholds_pct!r}: expected numbers (%)"
+            ) from None
+        if not th or not all(math.isfinite(x) and -100 < x < 100 for x in th):
+            raise InputError(
+                f"rule bayes_thresholds_pct {th!r}: expected reductions between -100 and 100 %"
+            )
+        set_(self, "bayes_thresholds_pct", th)
+        for name in ("prior_sigma", "prior_sigma_meals", "prior_effect_sd", "prior_block_sd"):
+            v = float(getattr(self, name))
+            if not (math.isfinite(v) and v > 0):
+                raise InputError(f"rule {name}: expected a number > 0, got {v!r}")
+            set_(self, name, v)
+        for name in ("stop_works", "stop_futile"):
+            v = float(getattr(self, name))
+            if not 0.0 < v < 1.0:
+                raise InputError(f"rule {name}: expected a probability in (0, 1), got {v!r}")
+            set_(self, name, v)
+        if not 0 <= float(self.stop_worth_pct) < 100:
+            raise InputError(
+                f"rule stop_worth_pct: expected a reduction in 0..100 %, got {self.stop_worth_pct!r}"
+            )
+        set_(self, "stop_worth_pct", float(self.stop_worth_pct))
+        if self.stop_look_every < 1 or self.stop_max_meals < self.stop_min_meals:
+            raise InputError(
+                "rules stop_min_meals/stop_max_meals/stop_look_every: expected looks every 1 or "
+                f"more meals from {self.stop_min_meals} to at least that many, got "
+                f"{self.stop_look_every} and {self.stop_max_meals}"
+            )
 
     # ------------------------------------------------------------------ building
     def replace(self, **changes: Any) -> Rules:
@@ -377,6 +447,11 @@ class Rules:
                 else ""
             )
             + ".",
+            "Bayesian N-of-1: "
+            + ", ".join(f"P(reduction >= {x:g}%)" for x in self.bayes_thresholds_pct)
+            + f"; stop when P(reduction > 0) >= {self.stop_works:g} or P(reduction >= "
+            f"{self.stop_worth_pct:g}%) <= {self.stop_futile:g}, looking every "
+            f"{self.stop_look_every} meals from {self.stop_min_meals} to {self.stop_max_meals}.",
             f"Intervals: {100 * self.ci_level:g}%"
             + (
                 "; insulin figures from CGM are a model-based proxy." if self.insulin_proxy else "."

@@ -56,6 +56,7 @@ import pandas as pd
 from scipy import special
 
 from ..core.errors import InputError
+from ..core.rules import Rules
 from ..core.validate import check_frame
 from .common import CONTROL, TREATMENT, design, log_offset, select_rows
 from .results import as_result
@@ -92,10 +93,20 @@ class BayesPrior:
     freedom).
     """
 
-    sigma0: float = 0.6
-    a0: float = 1.0
-    effect_sd: float = 1.0
-    block_sd_scale: float = 0.5
+    sigma0: float = Rules.prior_sigma
+    a0: float = Rules.prior_sigma_meals / 2
+    effect_sd: float = Rules.prior_effect_sd
+    block_sd_scale: float = Rules.prior_block_sd
+
+    @classmethod
+    def from_rules(cls, rules: Rules) -> BayesPrior:
+        """The prior the rules set (``prior_sigma``, ``prior_sigma_meals``, ...)."""
+        return cls(
+            sigma0=rules.prior_sigma,
+            a0=rules.prior_sigma_meals / 2,
+            effect_sd=rules.prior_effect_sd,
+            block_sd_scale=rules.prior_block_sd,
+        )
 
     @property
     def b0(self) -> float:
@@ -130,12 +141,24 @@ class StoppingRule:
         slot, so 6 meals is a block in each of three slots).
     """
 
-    works: float = 0.99
-    futile: float = 0.05
-    futility_pct: float = 10.0
-    min_meals: int = 12
-    max_meals: int = 60
-    look_every: int = 6
+    works: float = Rules.stop_works
+    futile: float = Rules.stop_futile
+    futility_pct: float = Rules.stop_worth_pct
+    min_meals: int = Rules.stop_min_meals
+    max_meals: int = Rules.stop_max_meals
+    look_every: int = Rules.stop_look_every
+
+    @classmethod
+    def from_rules(cls, rules: Rules) -> StoppingRule:
+        """The stopping rule the rules set (``stop_works``, ``stop_futile``, ...)."""
+        return cls(
+            works=rules.stop_works,
+            futile=rules.stop_futile,
+            futility_pct=rules.stop_worth_pct,
+            min_meals=rules.stop_min_meals,
+            max_meals=rules.stop_max_meals,
+            look_every=rules.stop_look_every,
+        )
 
     def describe(self) -> str:
         return (
@@ -148,7 +171,7 @@ class StoppingRule:
 PRIOR = BayesPrior()
 STOPPING = StoppingRule()
 #: reductions (%) whose posterior probability every row reports
-THRESHOLDS_PCT: tuple[float, ...] = (0.0, 10.0, 20.0)
+THRESHOLDS_PCT: tuple[float, ...] = Rules.bayes_thresholds_pct
 
 
 def _threshold_name(x: float) -> str:
