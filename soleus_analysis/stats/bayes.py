@@ -395,32 +395,46 @@ def meals_to_decision(
     return None
 
 
+def chance_words(p: float) -> str:
+    """A probability (0-1) as people read it: "a 78% chance", never "a 100% chance"."""
+    if not np.isfinite(p):
+        return "an unknown chance"
+    if p > 0.99:
+        return "a more than 99% chance"
+    if p < 0.01:
+        return "a less than 1% chance"
+    return f"a {100 * p:.0f}% chance"
+
+
 def _words(decision: str, post: dict[str, float], rule: StoppingRule, more: int | None) -> str:
     p10 = post.get(_threshold_name(rule.futility_pct), np.nan)
     p0 = post.get(_threshold_name(0.0), np.nan)
     if decision == "works":
         return (
-            f"You can stop: a {100 * p0:.0f}% chance that SPU lowers your spike "
-            f"({100 * p10:.0f}% that it lowers it by at least {rule.futility_pct:g}%)."
+            f"You can stop: {chance_words(p0)} that SPU lowers your spike "
+            f"({chance_words(p10)} that it lowers it by at least {rule.futility_pct:g}%)."
         )
     if decision == "does_not":
         return (
-            f"You can stop: only a {100 * p10:.0f}% chance that SPU lowers your spike by "
+            f"You can stop: only {chance_words(p10)} that SPU lowers your spike by "
             f"{rule.futility_pct:g}% or more."
         )
     if decision == "no_clear_answer":
         return (
-            f"No clear answer after the planned meals: a {100 * p0:.0f}% chance that SPU lowers "
+            f"No clear answer after the planned meals: {chance_words(p0)} that SPU lowers "
             "your spike, too uncertain to decide."
         )
     if not np.isfinite(p0):
         return "Keep going: not enough meals of each kind yet for an estimate."
-    tail = (
-        f" About {more} more meals are likely needed."
-        if more
-        else " The answer may take the full experiment."
+    so_far = (
+        f"Keep going: so far {chance_words(p0)} that SPU lowers your spike "
+        f"({chance_words(p10)} that it lowers it by at least {rule.futility_pct:g}%)."
     )
-    return f"Keep going: a {100 * p0:.0f}% chance that SPU lowers your spike so far.{tail}"
+    if more:
+        return so_far + f" About {more} more meals are likely needed to decide."
+    return so_far + (
+        f" If the estimate stays where it is, {rule.max_meals} meals may not be enough to decide."
+    )
 
 
 def _one(
@@ -714,7 +728,7 @@ def pooled_n_of_1(
         f"{pop['reduction_geomean_pct']:.0f}% lower with SPU "
         f"({100 * ci:g}% credible interval {pop[f'reduction_geomean_{lab}_low']:.0f}% to "
         f"{pop[f'reduction_geomean_{lab}_high']:.0f}%)"
-        + (f"; a {100 * p10:.0f}% chance that it is at least 10% lower" if np.isfinite(p10) else "")
+        + (f"; {chance_words(p10)} that it is at least 10% lower" if np.isfinite(p10) else "")
         + f". People differ by about {q_tau[1]:.2f} on the log scale (between-person SD)."
     )
     pop["prior"] = (
