@@ -460,7 +460,15 @@ def _load_person(
 
 
 #: the files of an ``analyze`` result set; a file a run does not write is removed
-ANALYZE_FILES = ("meals.csv", "meals.parquet", "metrics.csv", "effect.csv", "rules.json")
+ANALYZE_FILES = (
+    "meals.csv",
+    "meals.parquet",
+    "metrics.csv",
+    "effect.csv",
+    "bayes.csv",
+    "share.csv",
+    "rules.json",
+)
 
 
 @main.command(
@@ -514,13 +522,21 @@ def analyze(
     files["metrics.csv"] = a.metrics
     if a.effect is not None:
         files["effect.csv"] = a.effect
+    if a.bayes is not None:
+        files["bayes.csv"] = a.bayes
     content = {name: table_bytes(frame, Path(name).suffix) for name, frame in files.items()}
+    if a.bayes is not None:
+        from ..io.shared_summary import shared_summary_bytes
+
+        content["share.csv"] = shared_summary_bytes(a.bayes)
     content["rules.json"] = _rules_json(a.rules)
     write_set(out_dir, content, stale=ANALYZE_FILES)
     click.echo(f"{a.subject}: {_glucose_line(a.metrics)}")
     n_ok = int(a.meals["excluded_reason"].isna().sum()) if len(a.meals) else 0
     click.echo(f"meals: {len(a.meals)} found, {n_ok} included")
     click.echo(a.verdict)
+    if a.bayes is not None:
+        click.echo(a.bayes["statement"].iloc[0])
     click.echo(f"rules: {a.rules.describe()}")
     click.echo(
         f"written: {Path(out_dir) / 'meals.csv'}, " + ", ".join([*list(content)[1:], MANIFEST])
@@ -670,6 +686,42 @@ def cohort(
     )
 
 
+@main.command(
+    epilog="Example:\n\n\b\n  soleus pool alice/share.csv bob/share.csv carol/share.csv --out pooled/\n\n"
+    "Each share.csv is what `soleus analyze` writes: a pseudonym and one person's N-of-1 summary,\n"
+    "no names, dates or glucose values."
+)
+@_friendly
+@click.argument("summaries", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    default="soleus_pooled",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for pooled.csv (the population) and people.csv (each person, shrunken).",
+)
+def pool(summaries, out_dir) -> None:
+    """Pool several people's own SPU experiments (their share.csv files): does SPU work, for
+    whom, and how much do people differ?"""
+    from ..core.outputs import check_target, table_bytes
+    from ..io.shared_summary import read_shared_summaries
+    from ..stats.bayes import pooled_n_of_1
+
+    for name in ("pooled.csv", "people.csv"):
+        check_target(Path(out_dir) / name, "--out")
+    table, sources = read_shared_summaries(summaries)
+    for prov in sources:
+        for w in prov.warnings:
+            click.echo(f"{_Ctx.name(prov.path)}: {w}", err=True)
+    pop, people = pooled_n_of_1(table)
+    content = {"pooled.csv": table_bytes(pop, ".csv"), "people.csv": table_bytes(people, ".csv")}
+    write_set(out_dir, content)
+    click.echo(pop["statement"].iloc[0])
+    click.echo(f"prior: {pop['prior'].iloc[0]}")
+    click.echo(f"written: {Path(out_dir) / 'pooled.csv'}, people.csv")
+
+
 #: power the planner sizes an experiment for, and the largest experiment it considers (meals)
 PLAN_POWER = 0.8
 PLAN_MAX_MEALS = 300
@@ -749,6 +801,7 @@ def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduc
 
         rec = _load_person(from_cgm, events, None)
         meals, _, _ = person_meals(rec)
+        _experiment_status(meals)
         grid = list(range(10, PLAN_MAX_MEALS + 1, 10))
         pw = compare.power_n_of_1(reduction, grid, from_data=meals, seed=seed)
         need = compare.n_needed(pw, PLAN_POWER)
@@ -770,6 +823,23 @@ def plan(n_meals, start, seed, spu_minutes, output, ics, from_cgm, events, reduc
                 f"({need // 2} with soleus pushups, {need - need // 2} without)"
                 + (f"; this schedule has {n_meals}" if n_meals < need else "")
             )
+
+
+def _experiment_status(meals: pd.DataFrame) -> None:
+    """Where a running experiment stands: the Bayesian N-of-1 and the stopping rule, in words."""
+    from ..pipeline import person_posterior
+
+    ok = meals[meals["excluded_reason"].isna()] if len(meals) else meals
+    n_spu = int((ok["condition"] == "spu").sum()) if len(ok) else 0
+    n_con = int((ok["condition"] == "control").sum()) if len(ok) else 0
+    if n_spu < 2 or n_con < 2:
+        click.echo(
+            f"experiment so far: {n_spu} SPU and {n_con} control meals; at least 2 of each "
+            "are needed before the chance that SPU works for you can be stated"
+        )
+        return
+    row = person_posterior(meals).iloc[0]
+    click.echo(f"experiment so far ({int(row['n_meals'])} meals): {row['statement']}")
 
 
 def _protocol_options(
