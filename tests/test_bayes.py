@@ -252,3 +252,28 @@ def test_credible_intervals_cover_simulated_people_small_run():
     table = calibration_table([BayesScenario("het", n_meals=24)], n_people=200, seed=11)
     cov = float(table["coverage_pct"].iloc[0])
     assert 89.0 <= cov <= 99.5
+
+
+def test_one_set_of_defaults_and_rules_that_change_them():
+    from soleus_analysis.core.errors import InputError
+    from soleus_analysis.core.rules import Rules
+
+    r = Rules()
+    assert BayesPrior.from_rules(r) == PRIOR and StoppingRule.from_rules(r) == STOPPING
+    changed = r.replace(stop_works=0.95, prior_sigma=0.4, bayes_thresholds_pct=[5, 15])
+    assert StoppingRule.from_rules(changed).works == 0.95
+    assert BayesPrior.from_rules(changed).sigma0 == 0.4
+    assert changed.bayes_thresholds_pct == (5.0, 15.0)
+    assert Rules.from_dict(changed.to_dict()) == changed
+    for bad in (
+        {"stop_works": 1.5},
+        {"prior_sigma": 0},
+        {"bayes_thresholds_pct": [120]},
+        {"stop_max_meals": 6},
+    ):
+        with pytest.raises(InputError, match="rule"):
+            r.replace(**bad)
+    row = bayes_n_of_1(
+        _meals(), rule=StoppingRule.from_rules(changed), thresholds=(5.0, 15.0)
+    ).iloc[0]
+    assert "p_reduction_ge_5pct" in row and "p_reduction_ge_15pct" in row
