@@ -48,13 +48,21 @@ CALIBRATION = [
         "very noisy (CV 0.6-0.9), 36 meals", n_meals=36, cv_within=(0.6, 0.9), effect_sd_log=0.3
     ),
 ]
-RELIABILITY = BayesScenario(
-    "mixed population: 30% no effect, others 20% (SD 0.25)",
-    n_meals=36,
-    effect_mean_pct=20,
-    effect_sd_log=0.25,
-    null_share=0.3,
-)
+RELIABILITY = [
+    BayesScenario(
+        "people's effects spread around 20% (SD 0.25 on the log ratio)",
+        n_meals=36,
+        effect_mean_pct=20,
+        effect_sd_log=0.25,
+    ),
+    BayesScenario(
+        "30% of people with no effect at all, the others around 20%",
+        n_meals=36,
+        effect_mean_pct=20,
+        effect_sd_log=0.25,
+        null_share=0.3,
+    ),
+]
 STOPPING_SCENARIOS = [
     BayesScenario("no effect", effect_mean_pct=0, effect_sd_log=0),
     BayesScenario("20% effect", effect_mean_pct=20, effect_sd_log=0, fixed_truth=True),
@@ -106,7 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     cal = calibration_table(CALIBRATION, n_people=n_people, seed=1)
     print(cal.round(2).to_string(index=False), flush=True)
-    rel = reliability_table(RELIABILITY, n_people=2 * n_people, seed=2)
+    rel = pd.concat(
+        [
+            reliability_table(sc, n_people=2 * n_people, seed=2 + i).assign(population=sc.name)
+            for i, sc in enumerate(RELIABILITY)
+        ],
+        ignore_index=True,
+    )
     print(rel.round(2).to_string(index=False), flush=True)
     stop = stopping_table(STOPPING_SCENARIOS, n_people=n_people, seed=3)
     print(stop.round(2).to_string(index=False), flush=True)

@@ -59,7 +59,7 @@ def test_calibration_and_reliability_are_reported(run):
     res, nb = run
     assert 80 <= res["calibration_coverage_pct"] <= 100
     rel = res["reliability"]
-    assert sum(rel["n_people"]) == PARAMS["CALIBRATION_PEOPLE"]
+    assert sum(rel["n_people"]) == 2 * PARAMS["CALIBRATION_PEOPLE"]
     n_png = sum(
         "image/png" in out.get("data", {})
         for c in nb.cells

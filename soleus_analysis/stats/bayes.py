@@ -5,7 +5,8 @@ One person's randomised meals are fitted on the log scale, ``y = log(value + off
     y_i = x_i' b + delta * spu_i + e_i,        e_i ~ N(0, sigma^2)
 
 with ``x`` the intercept, carbs (centred, per 10 g), the meal period (dummies), a slow trend
-(days since the first meal scaled to -1..1, linear and quadratic) and, where the schedule has
+(days since the first meal scaled to -1..1, linear and quadratic, once the experiment spans a
+week) and, where the schedule has
 them, its randomisation blocks (random effects). With ``sigma^2 ~ InvGamma(a0, b0)``, flat
 priors on the nuisance terms, ``delta ~ N(0, sigma^2 v_d)`` and block effects
 ``N(0, sigma^2 r^2)``, the posterior of ``delta`` given ``r`` is a Student t in closed form; ``r``
@@ -178,6 +179,11 @@ def _threshold_name(x: float) -> str:
     return f"p_reduction_ge_{x:g}pct".replace(".", "_").replace("-", "minus")
 
 
+#: days an experiment must span before a slow trend is fitted (a shorter one has no "slow"
+#: trend to tell from noise; the trend's two terms would only cost degrees of freedom)
+TREND_MIN_DAYS = 7.0
+
+
 def _trend_columns(frame: pd.DataFrame, meal_time: str) -> dict[str, np.ndarray]:
     if meal_time not in frame.columns:
         return {}
@@ -186,7 +192,7 @@ def _trend_columns(frame: pd.DataFrame, meal_time: str) -> dict[str, np.ndarray]
         return {}
     days = (t - t.min()).dt.total_seconds().to_numpy(dtype=float) / 86400.0
     span = float(days.max()) if days.size else 0.0
-    if span < 1.0:
+    if span < TREND_MIN_DAYS:
         return {}
     u = 2.0 * days / span - 1.0
     return {"trend[linear]": u, "trend[quadratic]": u**2 - np.mean(u**2)}
