@@ -19,9 +19,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy import stats
 
 from .stats import estimate_of
+from .stats.common import t_quantile
 
 #: colours by condition (colour-blind safe pair) and the AGP palette
 COLORS = {"control": "#6f6f6f", "spu": "#1b9e77"}
@@ -66,7 +66,7 @@ def _mean_band(values: np.ndarray, band: str) -> tuple[float, float, float]:
     if v.size < 2:
         return m, m, m
     se = float(v.std(ddof=1) / np.sqrt(v.size))
-    half = se * (stats.t.ppf(0.975, v.size - 1) if band == "ci95" else 1.0)
+    half = se * (t_quantile(0.975, v.size - 1) if band == "ci95" else 1.0)
     return m, m - half, m + half
 
 

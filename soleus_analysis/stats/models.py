@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from ..core.errors import InputError
 from ..core.validate import check_frame
@@ -33,6 +32,8 @@ from .common import (
     numeric_column,
     ols,
     select_rows,
+    t_quantile,
+    t_two_sided_p,
 )
 from .results import as_result
 
@@ -71,7 +72,7 @@ RANDOM_SLOPE = "mixedlm_random_slope"
 
 
 def _t_quantile(ci: float, dof: float) -> float:
-    return float(stats.t.ppf(0.5 + ci / 2, dof))
+    return float(t_quantile(0.5 + ci / 2, dof))
 
 
 def _term_row(
@@ -93,7 +94,7 @@ def _term_row(
         }
     q = _t_quantile(ci, dof)
     if p is None:
-        p = float(2 * stats.t.sf(abs(b / se), dof))
+        p = float(t_two_sided_p(b / se, dof))
     return {
         "term": name,
         "estimate": float(b),
@@ -266,6 +267,8 @@ def _reml_random_slope(c: _Cross, both: np.ndarray) -> dict[str, Any]:
     the boundary, also from a second start, keeping the better optimum (on simulated cohorts of
     4 to 20 people four different starts never reached optima more than 1e-4 apart).
     """
+    from scipy import optimize  # imported when a mixed model is fitted, not with the package
+
     best = None
     for theta0 in (_moment_start(c.s, both), np.array([1.0, 0.0, 0.5])):
         res = optimize.minimize(

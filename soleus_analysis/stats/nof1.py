@@ -13,11 +13,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..core.errors import InputError
 from ..core.validate import check_frame
-from .common import CONTROL, TREATMENT, ci_label, design, log_offset, ols, select_rows
+from .common import (
+    CONTROL,
+    TREATMENT,
+    ci_label,
+    design,
+    log_offset,
+    ols,
+    select_rows,
+    t_quantile,
+    t_two_sided_p,
+)
 from .results import as_result
 from .verdict import verdict
 
@@ -136,11 +145,11 @@ def _n_of_1_one(
         return row
     beta, cov, dof, _ = ols(y, x)
     b, se = beta[-1], float(np.sqrt(cov[-1, -1]))
-    q = stats.t.ppf(0.5 + ci / 2, dof)
+    q = t_quantile(0.5 + ci / 2, dof)
     row["reduction_geomean_pct"] = 100 * (1 - np.exp(b))
     row[f"reduction_geomean_{lab}_low"] = 100 * (1 - np.exp(b + q * se))
     row[f"reduction_geomean_{lab}_high"] = 100 * (1 - np.exp(b - q * se))
-    row["p_model"] = float(2 * stats.t.sf(abs(b / se), dof)) if se > 0 else nan
+    row["p_model"] = float(t_two_sided_p(b / se, dof)) if se > 0 else nan
     if block is None:
         codes = np.zeros(len(d), dtype=np.int64)
     else:
@@ -275,7 +284,7 @@ def _period_effects(
             beta, cov, dof, _ = fit
             k = len(periods) + both.index(j)
             b, se = beta[k], np.sqrt(cov[k, k])
-            q = stats.t.ppf(0.5 + ci / 2, dof)
+            q = t_quantile(0.5 + ci / 2, dof)
             row["reduction_geomean_pct"] = 100 * (1 - np.exp(b))
             row[f"reduction_geomean_{lab}_low"] = 100 * (1 - np.exp(b + q * se))
             row[f"reduction_geomean_{lab}_high"] = 100 * (1 - np.exp(b - q * se))
@@ -303,11 +312,11 @@ def _effect_trend(
     if len(periods) > 1 and len(y) - rank >= 2 and rank == x.shape[1]:
         beta, cov, dof, _ = ols(y, x)
         g, se = beta[3], np.sqrt(cov[3, 3])
-        q = stats.t.ppf(0.5 + ci / 2, dof)
+        q = t_quantile(0.5 + ci / 2, dof)
         out["trend_ratio_change_pct"] = 100 * (np.exp(g) - 1)
         out[f"trend_ratio_change_{lab}_low"] = 100 * (np.exp(g - q * se) - 1)
         out[f"trend_ratio_change_{lab}_high"] = 100 * (np.exp(g + q * se) - 1)
-        out["p_trend"] = float(2 * stats.t.sf(abs(g / se), dof))
+        out["p_trend"] = float(t_two_sided_p(g / se, dof))
     return out
 
 

@@ -7,12 +7,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from ..core.errors import InputError
 from ..core.rules import Rules
 from ..core.validate import check_frame
-from .common import CONTROL, TREATMENT, ci_label, design, log_offset, ols, select_rows
+from .common import (
+    CONTROL,
+    TREATMENT,
+    ci_label,
+    design,
+    log_offset,
+    ols,
+    select_rows,
+    t_two_sided_p,
+)
 from .paired import RATIO_CI_METHODS, person_means, ratio_intervals
 
 __all__ = [
@@ -25,8 +34,11 @@ __all__ = [
 
 
 def _binom_ci(hits: int, n_sim: int, ci: float) -> tuple[float, float]:
-    res = stats.binomtest(int(hits), int(n_sim)).proportion_ci(confidence_level=ci, method="exact")
-    return float(res.low), float(res.high)
+    """Clopper-Pearson ("exact") interval of a rate of ``hits`` in ``n_sim`` (fractions 0-1)."""
+    k, n, a = int(hits), int(n_sim), (1.0 - ci) / 2.0
+    low = float(special.betaincinv(k, n - k + 1, a)) if k > 0 else 0.0
+    high = float(special.betaincinv(k + 1, n - k, 1.0 - a)) if k < n else 1.0
+    return low, high
 
 
 def _power_rows(size_col: str, sizes: Sequence[int], hits: Sequence[int], n_sim: int, ci: float):
@@ -274,7 +286,7 @@ def power_crossover(
         if test == "ttest":
             lr = np.log(t) - np.log(c)
             tstat = lr.mean(axis=1) / (lr.std(axis=1, ddof=1) / np.sqrt(n))
-            hits.append(int(np.sum(2 * stats.t.sf(np.abs(tstat), n - 1) < alpha)))
+            hits.append(int(np.sum(t_two_sided_p(tstat, n - 1) < alpha)))
             continue
         lo, hi = ratio_intervals(c, t, [ci_method], ci=1 - alpha, n_boot=n_boot, rng=rng)[ci_method]
         if reduction_pct > 0:
@@ -392,7 +404,7 @@ def power_n_of_1(
         ).sum(1)
         se = np.sqrt(ss / (m - 2) * (1 / n1 + 1 / n0))
         tstat = (g1.mean(1) - g0.mean(1)) / se
-        hits.append(int(np.sum(2 * stats.t.sf(np.abs(tstat), dof) < alpha)))
+        hits.append(int(np.sum(t_two_sided_p(tstat, dof) < alpha)))
     out = _power_rows("meals", grid, hits, n_sim, ci)
     out["meets_target"] = out["power"] >= power
     out["n_spu"] = [m // 2 for m in grid]
