@@ -16,8 +16,14 @@ means, which rows are kept); everything below is written once, here:
 - vectorised text parsing: :func:`to_float`, :func:`numbers`, :func:`strip_text`,
   :func:`upper_text`, :func:`isin`.
 
-Text decoding (UTF-8 with BOM removed, else Windows-1252; binary refused) is in
-:mod:`.encoding`, the rule that recognises soleus-pushup bouts in free text in :mod:`.spu_text`.
+- CSV text: :func:`csv_text` / :func:`open_text` (the decoded file, its quotes checked by
+  :func:`check_quotes`), :func:`warn_decoding`;
+- plausible ranges: :func:`implausible` (times and amounts outside the ranges set in
+  :mod:`soleus_analysis.core.schema`), :func:`safe_end` (start + duration without overflow).
+
+Text decoding (BOMs, UTF-16, UTF-8 else Windows-1252, line ends, NUL bytes; binary refused) is
+in :mod:`.encoding`, the rule that recognises soleus-pushup bouts in free text in
+:mod:`.spu_text`.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import pyarrow.compute as pc
 
 from ..core.errors import InputError
 from ..core.recording import Provenance
-from .encoding import NOT_UTF8, UTF8, decode_bytes, read_decoded
+from .encoding import Decoded, decode_file
 
 #: Bytes of a file's head that sniffers and header finders look at.
 HEAD_BYTES = 64 * 1024
@@ -49,6 +55,14 @@ HEAD_BYTES = 64 * 1024
 #: are summed up in one ``"... and K more row(s) ..."`` line. Counts in ``rows_dropped`` are
 #: always complete.
 MAX_WARNINGS_PER_REASON = 20
+
+#: A quoted field may hold line breaks (a spreadsheet cell with a line break), but may span at
+#: most this many lines; a quote left open longer is an unterminated quote (:func:`check_quotes`).
+MAX_QUOTED_LINES = 5
+
+# Fields of any length: the csv module's default limit (128 KiB) would make one long cell a
+# whole-file error; every row is accounted for by the readers instead. Set once, here.
+csv.field_size_limit(2**31 - 1)
 
 
 # --------------------------------------------------------------------------- the file
@@ -120,13 +134,15 @@ class Header:
     index : int
         0-based index of the header line (so ``index`` lines come before it).
     encoding : str
-        ``"utf-8-sig"`` or ``"cp1252"`` (see :func:`~.encoding.decode_bytes`).
+        The file's encoding (see :mod:`.encoding`).
     delimiter : str
         The header line's delimiter.
     fields : list of str
         The header cells, stripped.
     head : list of str
         The decoded lines of the file's head (the header and the lines before it among them).
+    warnings : tuple of str
+        What decoding the file changed, for its provenance (:func:`warn_decoding`).
     """
 
     index: int
@@ -134,6 +150,7 @@ class Header:
     delimiter: str
     fields: list[str]
     head: list[str]
+    warnings: tuple[str, ...] = ()
 
     @property
     def line(self) -> int:
@@ -172,23 +189,108 @@ def find_header(
     Raises
     ------
     InputError
-        An empty file, binary data, or no header line (``missing``, line 1).
+        An empty file, binary data, an unterminated quote, or no header line (``missing``,
+        line 1).
     """
-    raw = read_head(path)
-    if not raw.strip():
-        raise InputError(f"the file is empty; expected {what}", path)
-    text, enc = decode_bytes(raw, path)
-    lines = text.splitlines()
+    dec = csv_text(path, what)
+    lines = dec.text[:HEAD_BYTES].split("\n")
     for i, line in enumerate(lines[:max_lines]):
         if line.strip() and is_header(line):
             fields, delim = split_line(line, delimiter)
-            return Header(i, enc, delim, [f.strip() for f in fields], lines)
+            return Header(i, dec.encoding, delim, [f.strip() for f in fields], lines, dec.warnings)
     raise InputError(missing, path, 1)
+
+
+# --------------------------------------------------------------------------- CSV text
+def _ends_open(line: str, delimiter: str) -> bool:
+    """True when ``line`` ends inside a quoted field (as the csv module reads it)."""
+    reader = csv.reader([line, ""], delimiter=delimiter)
+    next(reader, None)
+    return reader.line_num > 1
+
+
+def _closes(lines: list[str], delimiter: str) -> int:
+    """Lines the first record of ``lines`` spans when its quoted line breaks close cleanly
+    (a closing quote followed by a delimiter or the line's end), else 0."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    try:
+        next(reader)
+    except (csv.Error, StopIteration):
+        return 0
+    return reader.line_num
+
+
+def check_quotes(text: str, path: str | PathLike) -> None:
+    """Refuse CSV text in which a quote opens a field and never closes.
+
+    Such a quote makes every row after it one field (a stray ``"`` in an unquoted export): the
+    rows would vanish while the row account still adds up. A quoted field may hold line breaks
+    if it closes cleanly (its closing quote followed by a delimiter or the line's end) within
+    :data:`MAX_QUOTED_LINES` lines; any other open quote is refused.
+
+    Raises
+    ------
+    InputError
+        Naming the line where the unterminated quote opened.
+    """
+    if '"' not in text:
+        return
+    lines = text.split("\n")
+    suspects = [
+        i
+        for i, ln in enumerate(lines)
+        if (ln.count('"') & 1) or (ln.endswith('""') and ln[-3:-2] not in ("", ",", ";", "\t"))
+    ]
+    done = -1
+    for i in suspects:
+        if i <= done:
+            continue
+        delim = sniff_delimiter(lines[i])
+        if not _ends_open(lines[i], delim):
+            continue
+        if not any(ln.strip() for ln in lines[i + 1 :]):
+            return  # the file ends inside the field: its last row was cut off (truncated)
+        span = _closes(lines[i : i + MAX_QUOTED_LINES], delim)
+        if not span:
+            raise InputError(
+                'unterminated quote: a field opened with " on this line is not closed (expected '
+                f'the closing " on the same line, or within {MAX_QUOTED_LINES} lines before a '
+                "delimiter or the line's end); remove the stray quote character",
+                path,
+                i + 1,
+            )
+        done = i + span - 1
+
+
+def csv_text(path: str | PathLike, what: str = "a CSV text export") -> Decoded:
+    """A CSV export's whole text, decoded (:mod:`.encoding`) and its quotes checked
+    (:func:`check_quotes`).
+
+    Raises
+    ------
+    InputError
+        A missing, empty or binary file, or an unterminated quote.
+    """
+    dec = decode_file(path, what, empty=what)
+    check_quotes(dec.text, path)
+    return dec
+
+
+def open_text(path: str | PathLike) -> io.StringIO:
+    """The text of :func:`csv_text` as a file object, for ``csv.reader`` or ``pandas.read_csv``
+    (in place of ``open(path)``, so every reader parses the same decoded text)."""
+    return io.StringIO(csv_text(path).text)
+
+
+def warn_decoding(prov: Provenance, source: Decoded | Header) -> None:
+    """Write what decoding a file changed (Windows-1252, NUL bytes, ...) into its provenance."""
+    for note in source.warnings:
+        prov.warn(note)
 
 
 def first_header(text: str, comments: bool = True) -> list[str]:
     """Normalised names (:func:`norm_name`) of the first non-blank (non-``#``) line's cells."""
-    for ln in text.splitlines():
+    for ln in text.split("\n"):
         if ln.strip() and not (comments and ln.lstrip().startswith("#")):
             return [norm_name(c) for c in split_line(ln)[0]]
     return []
@@ -211,7 +313,7 @@ def csv_table(
         1-based line of the header.
     """
     first = ""
-    for ln in text.splitlines():
+    for ln in text.split("\n"):
         if ln.strip() and not (comments and ln.lstrip().startswith("#")):
             first = ln
             break
@@ -277,11 +379,11 @@ def read_table(
         The file's account (``rows_read`` set), with a warning when the file is not UTF-8.
     """
     p = check_input_file(path)
-    text, enc = read_decoded(p, "a CSV text file", empty="a CSV log with a header row")
+    dec = decode_file(p, "a CSV text file", empty="a CSV log with a header row")
+    check_quotes(dec.text, p)
     prov = Provenance(path=str(p), format=format)
-    if enc != UTF8:
-        prov.warn(NOT_UTF8)
-    table, header_line = csv_table(text, p, prov, comments)
+    warn_decoding(prov, dec)
+    table, header_line = csv_table(dec.text, p, prov, comments)
     return table, header_line, prov
 
 

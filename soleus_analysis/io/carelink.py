@@ -42,8 +42,7 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
-from .base import check_input_file, warn_dropped
-from .encoding import read_text
+from .base import check_input_file, csv_text, warn_decoding, warn_dropped
 
 FORMAT = "carelink"
 
@@ -85,7 +84,7 @@ def _split(
     text: str, path
 ) -> tuple[str, dict, list[tuple[dict, list[str], list[int], list[list[str]]]]]:
     """Split the file into preamble metadata and sections of (info, header, lines, rows)."""
-    lines = text.splitlines()
+    lines = text.split("\n")
     delim = _delimiter(lines, path)
     reader = csv.reader(lines, delimiter=delim)
     preamble: list[list[str]] = []
@@ -360,11 +359,12 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     InputError
         No section/header found, a non-English header, or an unreadable Date column.
     """
-    text = read_text(check_input_file(path))
-    delim, meta, sections = _split(text, path)
+    decoded = csv_text(check_input_file(path))
+    delim, meta, sections = _split(decoded.text, path)
     dec = delim == ";"
     subj = subject or DEFAULT_SUBJECT
     prov = Provenance(path=str(path), format=FORMAT)
+    warn_decoding(prov, decoded)
     meta["sections"] = [
         {k: info[k] for k in ("device", "type", "serial")} | {"rows": len(rows)}
         for info, _h, _l, rows in sections

@@ -39,8 +39,18 @@ from ..core.schema import (
     MGDL_PER_MMOL,
     PLAUSIBLE_MGDL,
 )
-from .base import TextRows, check_input_file, find_header, isin, strip_text, to_float, upper_text
-from .encoding import NOT_UTF8, UTF8
+from .base import (
+    TextRows,
+    check_input_file,
+    csv_text,
+    find_header,
+    isin,
+    open_text,
+    strip_text,
+    to_float,
+    upper_text,
+    warn_decoding,
+)
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "dexcom_clarity"
@@ -86,13 +96,9 @@ def _norm(name: str) -> str:
 
 
 def _unterminated(path: Path) -> bool:
-    """True when the file does not end with a newline (reading only its last byte)."""
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        if fh.tell() == 0:
-            return False
-        fh.seek(-1, 2)
-        return fh.read(1) not in (b"\n", b"\r")
+    """True when the file (its decoded text) does not end with a newline."""
+    text = csv_text(path).text
+    return bool(text) and not text.endswith("\n")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -204,14 +210,14 @@ def _read_frame(
     # ``usecols`` such a row raises ParserError and goes to the exact path below.
     kw = dict(dtype=object, na_filter=False, skip_blank_lines=False, skiprows=skip)
     try:
-        df = pd.read_csv(path, encoding=enc, usecols=usecols, **kw)
+        df = pd.read_csv(open_text(path), usecols=usecols, **kw)
     except pd.errors.ParserError:
         pass
     else:
         return df, np.arange(len(df)) + skip + 2
     # unparseable by the C reader: slower path that keeps line numbers exactly
     ncols = len(header)
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
+    with open_text(path) as fh:
         for _ in range(skip):
             fh.readline()
         reader = csv.reader(fh)
@@ -272,8 +278,7 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     cols = _map_columns(header, p, hline)
     units = _units(cols["glucose"], p, hline)
     prov = Provenance(path=str(p), format=FORMAT, units=units)
-    if enc != UTF8:
-        prov.warn(NOT_UTF8)
+    warn_decoding(prov, head)
 
     # parse only the columns used (renamed timestamp: all, to find it by content)
     used = {"event_type", "event_subtype", "glucose", "insulin", "carbs", "duration"}
@@ -367,8 +372,7 @@ def _preamble_metadata(
     nrows = int(pre_lines.max()) - skip - 1
     try:
         head = pd.read_csv(
-            path,
-            encoding=enc,
+            open_text(path),
             dtype=object,
             na_filter=False,
             skip_blank_lines=False,

@@ -36,8 +36,8 @@ from ..core.schema import (
     MGDL_PER_MMOL,
     PLAUSIBLE_MGDL,
 )
-from .base import column_list, read_head, sniff_delimiter, warn_dropped
-from .encoding import read_text
+from .base import column_list, csv_text, read_head, sniff_delimiter, warn_dropped
+from .encoding import looks_binary
 
 FORMAT = "generic"
 
@@ -143,7 +143,7 @@ def sniff_generic(text: str, raw: bytes) -> bool:
     """True for a Parquet file, or a CSV whose header has a time-like and a glucose-like column."""
     if raw.startswith(b"PAR1"):
         return True
-    if not text.strip() or b"\x00" in raw[:4096]:
+    if not text.strip() or looks_binary(raw):
         return False
     cols, _ = _header_columns(text)
     normed = {_norm(c) for c in cols}
@@ -199,15 +199,19 @@ def _glucose_values(
     return mgdl, censored, missing, nonnum
 
 
-def _load_table(path: str | PathLike, is_parquet: bool) -> tuple[pd.DataFrame, np.ndarray, str]:
-    """Load the table; return (frame of non-blank rows, their 1-based numbers, unit word)."""
+def _load_table(
+    path: str | PathLike, is_parquet: bool
+) -> tuple[pd.DataFrame, np.ndarray, str, tuple[str, ...]]:
+    """Load the table; return (frame of non-blank rows, their 1-based numbers, unit word,
+    decoding warnings)."""
     if is_parquet:
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise InputError(f"not a readable Parquet file ({exc})", path) from exc
-        return df.reset_index(drop=True), np.arange(1, len(df) + 1), "row"
-    text = read_text(path)
+        return df.reset_index(drop=True), np.arange(1, len(df) + 1), "row", ()
+    dec = csv_text(path)
+    text = dec.text
     _, sep = _header_columns(text)
     try:
         df = pd.read_csv(
@@ -223,7 +227,7 @@ def _load_table(path: str | PathLike, is_parquet: bool) -> tuple[pd.DataFrame, n
     df.columns = [str(c).strip() for c in df.columns]
     lines = np.arange(2, len(df) + 2)
     blank = (df.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
-    return df.loc[~blank].reset_index(drop=True), lines[~blank], "line"
+    return df.loc[~blank].reset_index(drop=True), lines[~blank], "line", dec.warnings
 
 
 def read_generic(
@@ -268,9 +272,10 @@ def read_generic(
         Missing time or glucose column, units unknown, or a time column that cannot be parsed.
     """
     is_parquet = read_head(path, 4) == b"PAR1"
-    df, where, unit = _load_table(path, is_parquet)
+    df, where, unit, notes = _load_table(path, is_parquet)
     cols = [str(c) for c in df.columns]
     prov = Provenance(path=str(path), format=FORMAT)
+    prov.warnings.extend(notes)
 
     tcol = _find(cols, _TIME_NAMES, "time column", path, time_column)
     gcol = _find(cols, _GLUCOSE_NAMES, "glucose column", path, glucose_column)

@@ -49,12 +49,13 @@ from .base import (
     TextRows,
     check_input_file,
     find_header,
+    open_text,
     split_line,
     to_float,
     upper_text,
+    warn_decoding,
     warn_each,
 )
-from .encoding import NOT_UTF8, UTF8
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "libreview"
@@ -346,7 +347,7 @@ def _read_rows(
     path: Path, skip: int, enc: str, delim: str, ncols: int
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """All rows below the header as text, their 1-based lines and a too-many-fields mask."""
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
+    with open_text(path) as fh:
         for _ in range(skip):
             fh.readline()
         reader = csv.reader(fh, delimiter=delim, skipinitialspace=True)
@@ -426,8 +427,7 @@ def read_libreview(
             raise InputError(f"missing required column {label!r}", p, hline)
     units = _units_of(cols, p, hline)
     prov = Provenance(path=str(p), format=FORMAT, units=units)
-    if enc != UTF8:
-        prov.warn(NOT_UTF8)
+    warn_decoding(prov, head)
     if len(title) >= 3:
         prov.metadata["generated_on"] = title[2]
     if len(title) >= 5 and title[4]:

@@ -36,7 +36,7 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, PLAUSIBLE_MGDL
-from .base import check_input_file, read_head, warn_dropped
+from .base import check_input_file, csv_text, read_head, warn_decoding, warn_dropped
 from .encoding import read_text, sniff_text
 from .spu_text import SPU_RE, spu_minutes
 
@@ -258,7 +258,8 @@ def read_nightscout_entries_csv(
     Parameters are as for :func:`read_nightscout_entries_json`. All rows are ``sgv`` rows (the
     CSV carries no type). A row with too few fields or a bad value is dropped with its line.
     """
-    text = read_text(check_input_file(path))
+    dec = csv_text(check_input_file(path))
+    text = dec.text
     first = text.lstrip().split("\n", 1)[0]
     sep = "\t" if first.count("\t") > first.count(",") else ","
     names = ["dateString", "date", "sgv", "direction", "device"]
@@ -280,6 +281,7 @@ def read_nightscout_entries_csv(
     if df.empty:
         raise InputError("no data rows; expected dateString,date,sgv,direction,device", path)
     prov = Provenance(path=str(path), format=ENTRIES_CSV, units="mg/dL", rows_read=len(df))
+    warn_decoding(prov, dec)
     short = (df["sgv"].str.strip() == "").to_numpy() & (df["date"].str.strip() == "").to_numpy()
     warn_dropped(prov, "too few fields (expected dateString,date,sgv,...)", lines[short])
     df, lines = df.loc[~short].reset_index(drop=True), lines[~short]
