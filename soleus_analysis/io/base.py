@@ -46,6 +46,13 @@ import pyarrow.compute as pc
 
 from ..core.errors import InputError
 from ..core.recording import Provenance
+from ..core.schema import (
+    EARLIEST_TIME,
+    LATEST_MARGIN,
+    PLAUSIBLE_CARBS_G,
+    PLAUSIBLE_DURATION_MIN,
+    PLAUSIBLE_INSULIN_U,
+)
 from .encoding import Decoded, decode_file
 
 #: Bytes of a file's head that sniffers and header finders look at.
@@ -336,6 +343,8 @@ def csv_table(
                 continue
             if header is None:
                 header = [norm_name(c) for c in cells]
+                while header and not header[-1]:  # a spreadsheet's trailing empty columns
+                    header.pop()
                 header_line = start
                 continue
             if len(cells) > len(header):
@@ -358,8 +367,11 @@ def csv_table(
     if not rows and not too_long:
         raise InputError("a header but no data rows", path, header_line)
     cols = [h if h else f"_unnamed{i}" for i, h in enumerate(header)]
-    table = pd.DataFrame(rows, columns=cols, dtype=object)
-    table = table.apply(lambda s: s.astype(str).str.strip()) if len(table) else table
+    cells = np.empty((len(rows), len(cols)), dtype=object)
+    if len(rows):
+        cells[:] = rows
+        cells = strip_text(cells.ravel()).reshape(cells.shape)
+    table = pd.DataFrame(cells, columns=cols, dtype=object)
     table["_line"] = np.asarray(lines, dtype="int64")
     return table, header_line
 
@@ -658,3 +670,142 @@ def numbers(text: pd.Series, missing: Iterable[str] = ("",)) -> tuple[pd.Series,
 def isin(values: np.ndarray, choices: Iterable[object]) -> np.ndarray:
     """Hash-based membership test of an object array (faster than numpy's sort-based isin)."""
     return pd.Series(values, dtype=object).isin(list(choices)).to_numpy()
+
+
+# --------------------------------------------------------------------------- plausible ranges
+#: Reasons of rows dropped by :func:`implausible`.
+REASON_TIME = "implausible time"
+REASON_CARBS = "implausible carbs"
+REASON_INSULIN = "implausible insulin"
+REASON_DURATION = "implausible duration"
+
+#: A time that pandas cannot hold in nanoseconds (before 1677-09-22 or after 2262-04-11)
+#: becomes this, which :func:`implausible` drops as an implausible time: a date in the year 9999
+#: is one bad row, never a whole-file error.
+OUT_OF_RANGE_TIME = np.datetime64("1900-01-01T00:00:00", "ns")
+_NS_RANGE = (np.datetime64("1677-09-22"), np.datetime64("2262-04-11"))
+
+
+def to_ns(values: pd.Series | np.ndarray | Sequence) -> pd.Series:
+    """Date-times of any resolution (or text, parsed with ``errors="coerce"``) as tz-naive
+    ``datetime64[ns]``: missing stays NaT, a time beyond nanosecond range becomes
+    :data:`OUT_OF_RANGE_TIME`, a time zone is dropped (its wall clock kept)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        try:
+            s = pd.to_datetime(s, errors="coerce")
+        except (ValueError, TypeError, OverflowError):
+            s = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize(None)
+    if s.dtype == "datetime64[ns]":
+        return s
+    arr = s.to_numpy()
+    lo, hi = (np.datetime64(b, "D").astype(arr.dtype) for b in _NS_RANGE)
+    outside = ~np.isnat(arr) & ((arr < lo) | (arr > hi))
+    if outside.any():
+        arr = arr.copy()
+        arr[outside] = OUT_OF_RANGE_TIME.astype(arr.dtype)
+    return pd.Series(arr.astype("datetime64[ns]"), index=s.index)
+
+
+def latest_time(exported: object = None) -> np.datetime64:
+    """The latest plausible time of a row: the file's export time when it states one (text or
+    datetime; ignored when unreadable or later than now), else now, plus
+    :data:`~soleus_analysis.core.schema.LATEST_MARGIN`."""
+    now = pd.Timestamp.now()
+    when = now
+    if exported is not None:
+        got = to_ns(pd.Series([exported])).iloc[0]
+        if pd.notna(got) and EARLIEST_TIME <= got < now:
+            when = got
+    return (when + LATEST_MARGIN).to_datetime64().astype("datetime64[ns]")
+
+
+def _outside(values: object, bounds: tuple[float, float]) -> np.ndarray:
+    v = np.asarray(values, dtype="float64")
+    return ~np.isnan(v) & ~((v >= bounds[0]) & (v <= bounds[1]))
+
+
+def implausible(
+    *,
+    times: object = None,
+    latest: np.datetime64 | None = None,
+    carbs_g: object = None,
+    insulin_u: object = None,
+    duration_min: object = None,
+    n: int | None = None,
+) -> np.ndarray:
+    """Why each row is implausible (its reason, or None): the one check of the ranges set in
+    :mod:`soleus_analysis.core.schema`, used by every reader.
+
+    Parameters
+    ----------
+    times : array of datetime64 or Series, optional
+        Row times (local); NaT is not judged here (an unparseable time has its own reason).
+        Before :data:`~soleus_analysis.core.schema.EARLIEST_TIME` or after ``latest`` is
+        :data:`REASON_TIME`.
+    latest : numpy.datetime64, optional
+        The latest plausible time (default :func:`latest_time` of no export date).
+    carbs_g, insulin_u, duration_min : array of float, optional
+        Amounts (NaN: none given); outside their ``PLAUSIBLE_*`` range, or infinite, is
+        :data:`REASON_CARBS`, :data:`REASON_INSULIN` or :data:`REASON_DURATION`.
+    n : int, optional
+        Number of rows, when no column is given.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        The first reason that applies to each row (times, carbs, insulin, duration), or None.
+    """
+    cols = [c for c in (times, carbs_g, insulin_u, duration_min) if c is not None]
+    size = len(cols[0]) if cols else int(n or 0)
+    out = np.full(size, None, dtype=object)
+    if times is not None:
+        t = to_ns(times).to_numpy(dtype="datetime64[ns]")
+        top = latest if latest is not None else latest_time()
+        bad = ~np.isnat(t) & ((t < EARLIEST_TIME.to_datetime64()) | (t > top))
+        out[bad] = REASON_TIME
+    for values, bounds, reason in (
+        (carbs_g, PLAUSIBLE_CARBS_G, REASON_CARBS),
+        (insulin_u, PLAUSIBLE_INSULIN_U, REASON_INSULIN),
+        (duration_min, PLAUSIBLE_DURATION_MIN, REASON_DURATION),
+    ):
+        if values is not None:
+            out[(out == None) & _outside(values, bounds)] = reason  # noqa: E711
+    return out
+
+
+def drop_implausible(
+    prov: Provenance, reasons: np.ndarray, where: np.ndarray, *, unit: str = "line"
+) -> np.ndarray:
+    """Count and warn about the rows :func:`implausible` gave a reason (for readers that
+    account with :func:`warn_dropped`); return the mask of the others."""
+    bad = reasons != None  # noqa: E711
+    for reason in pd.unique(reasons[bad]):
+        warn_dropped(prov, str(reason), np.asarray(where)[reasons == reason], unit=unit)
+    return ~bad
+
+
+def minutes_to_timedelta(minutes: object) -> pd.Series:
+    """Minutes (float, NaN for none) as ``timedelta64[ns]``; NaT where beyond
+    :data:`~soleus_analysis.core.schema.PLAUSIBLE_DURATION_MIN` or not finite, so that
+    ``start + duration`` never overflows."""
+    m = np.asarray(minutes, dtype="float64").copy()
+    m[_outside(m, PLAUSIBLE_DURATION_MIN)] = np.nan
+    return pd.Series(pd.to_timedelta(m, unit="min"))
+
+
+def text_to_timedelta(text: pd.Series) -> pd.Series:
+    """``hh:mm:ss`` (or ``h:mm:ss``) durations as ``timedelta64[ns]``; NaT where empty,
+    unreadable or beyond :data:`~soleus_analysis.core.schema.PLAUSIBLE_DURATION_MIN`."""
+    s = text.astype(object).where(text.notna(), "").astype(str).str.strip()
+    parts = s.str.extract(r"^(\d{1,9}):(\d{1,2})(?::(\d{1,2}(?:\.\d*)?))?$")
+    minutes = (
+        pd.to_numeric(parts[0], errors="coerce") * 60
+        + pd.to_numeric(parts[1], errors="coerce")
+        + pd.to_numeric(parts[2], errors="coerce").fillna(0.0) / 60
+    )
+    out = minutes_to_timedelta(minutes.to_numpy())
+    out.index = text.index
+    return out

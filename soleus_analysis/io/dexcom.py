@@ -44,10 +44,13 @@ from .base import (
     check_input_file,
     csv_text,
     find_header,
+    implausible,
     isin,
     open_text,
     strip_text,
+    text_to_timedelta,
     to_float,
+    to_ns,
     upper_text,
     warn_decoding,
 )
@@ -161,7 +164,7 @@ def _parse_time(s: pd.Series) -> pd.Series:
     The export's ``YYYY-MM-DDThh:mm:ss`` is tried first (fast); other ISO-like spellings
     (space separator, no seconds, fractions) are accepted too.
     """
-    t = pd.to_datetime(s, format=_ISO_FORMAT, errors="coerce").astype("datetime64[ns]")
+    t = to_ns(pd.to_datetime(s, format=_ISO_FORMAT, errors="coerce"))
     miss = (t.isna() & (s.astype(object) != "")).to_numpy()
     if miss.any():
         txt = s[miss].astype(object).str.strip()
@@ -171,7 +174,7 @@ def _parse_time(s: pd.Series) -> pd.Series:
             parsed = pd.to_datetime(
                 txt[ok].str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
             )
-            alt[ok] = parsed.astype("datetime64[ns]")
+            alt[ok] = to_ns(parsed)
         t[miss] = alt.to_numpy()
     return t
 
@@ -322,6 +325,8 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     times = _parse_time(df[cols["time"]])
     timed_types = is_type("EGV", *_EVENT_TYPES)
     rows.drop(timed_types & times.isna().to_numpy(), REASON_BAD_TIME, "unparseable timestamp")
+    when = implausible(times=times)
+    rows.drop(timed_types & (when != None), when, "time out of the plausible range")  # noqa: E711
 
     readings = _readings(rows, is_type("EGV"), times, units, subject)
     events = _events(rows, et, is_type(*_EVENT_TYPES), times, subject)
@@ -505,9 +510,7 @@ def _events(
         joined = joined.str.cat(other, sep=" ")
     insulin = to_float(rows.col("insulin", mask).to_numpy(), decimal_comma=True)
     carbs = to_float(rows.col("carbs", mask).to_numpy(), decimal_comma=True)
-    dur = pd.to_timedelta(
-        rows.col("duration", mask).where(lambda s: s != "", None), errors="coerce"
-    )
+    dur = text_to_timedelta(rows.col("duration", mask))
     start = times[mask].to_numpy()
 
     kind = np.select(
@@ -528,6 +531,14 @@ def _events(
     )
     idx = np.flatnonzero(mask)
     rows.drop(_scatter(rows.n, idx, bad), REASON_BAD_VALUE, "negative insulin or carb amount")
+    amount = implausible(
+        carbs_g=np.where(t == "CARBS", carbs, np.nan),
+        insulin_u=np.where(t == "INSULIN", insulin, np.nan),
+    )
+    bad |= amount != None  # noqa: E711
+    why = np.full(rows.n, None, dtype=object)
+    why[idx] = amount
+    rows.drop(_scatter(rows.n, idx, bad), why, "amount out of the plausible range")
     ok = ~bad
     rows.keep(_scatter(rows.n, idx, ok))
     intensity = np.where((kind == "exercise") | (kind == "spu"), sub.to_numpy(), None)

@@ -36,7 +36,16 @@ from ..core.schema import (
     MGDL_PER_MMOL,
     PLAUSIBLE_MGDL,
 )
-from .base import column_list, csv_text, read_head, sniff_delimiter, warn_dropped
+from .base import (
+    column_list,
+    csv_text,
+    drop_implausible,
+    implausible,
+    read_head,
+    sniff_delimiter,
+    to_ns,
+    warn_dropped,
+)
 from .encoding import looks_binary
 
 FORMAT = "generic"
@@ -161,15 +170,15 @@ def _strip_offsets(values: pd.Series) -> tuple[pd.Series, int]:
 def _parse_times(values: pd.Series, time_format: str | None) -> tuple[pd.Series, int]:
     """Parse a column of timestamps to tz-naive local wall clock; return (times, n_with_offset)."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_localize(None).astype("datetime64[ns]"), int(values.notna().sum())
+        return to_ns(values), int(values.notna().sum())
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("datetime64[ns]"), 0
+        return to_ns(values), 0
     text, n_off = _strip_offsets(values)
     if time_format is not None:
         t = pd.to_datetime(text, format=time_format, errors="coerce")
     else:
         t = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    return t.astype("datetime64[ns]"), n_off
+    return to_ns(t), n_off
 
 
 def _glucose_values(
@@ -329,11 +338,12 @@ def read_generic(
         )
     mgdl, censored, missing, nonnum = _glucose_values(df[gcol], low_limit, high_limit, factor)
     finite = np.isfinite(mgdl)
-    implausible = (
-        finite & ~missing & ((mgdl < PLAUSIBLE_MGDL[0]) | (mgdl > PLAUSIBLE_MGDL[1]))
-    ) | (~missing & ~nonnum & ~finite)
+    far = (finite & ~missing & ((mgdl < PLAUSIBLE_MGDL[0]) | (mgdl > PLAUSIBLE_MGDL[1]))) | (
+        ~missing & ~nonnum & ~finite
+    )
 
-    ok = ~(bad_t | missing | nonnum | implausible)
+    ok = ~(bad_t | missing | nonnum | far)
+    when = np.where(ok, implausible(times=times), None)
     vals = mgdl[ok & (censored == None)]  # noqa: E711
     if len(vals) >= 10:
         med = float(np.median(vals))
@@ -352,13 +362,14 @@ def read_generic(
     warn_dropped(
         prov, "unparseable timestamp", where[bad_t], list(df[tcol].astype(str)[bad_t]), unit=unit
     )
+    ok &= drop_implausible(prov, when, where, unit=unit)
     m = ~bad_t & missing
     warn_dropped(prov, "missing glucose", where[m], unit=unit)
     m = ~bad_t & nonnum
     warn_dropped(
         prov, "non-numeric glucose", where[m], [str(v) for v in glucose_text[m]], unit=unit
     )
-    m = ~bad_t & ~missing & ~nonnum & implausible
+    m = ~bad_t & ~missing & ~nonnum & far
     warn_dropped(
         prov, "implausible glucose", where[m], [str(v) for v in glucose_text[m]], unit=unit
     )

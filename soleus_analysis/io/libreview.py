@@ -49,9 +49,11 @@ from .base import (
     TextRows,
     check_input_file,
     find_header,
+    implausible,
     open_text,
     split_line,
     to_float,
+    to_ns,
     upper_text,
     warn_decoding,
     warn_each,
@@ -226,7 +228,7 @@ def _assemble(y, mo, d, h, mi, s) -> np.ndarray:
     out = np.full(len(parts), np.datetime64("NaT"), dtype="datetime64[ns]")
     if valid.any():
         got = pd.to_datetime(parts[valid].astype("int64"), errors="coerce")
-        out[valid] = got.to_numpy(dtype="datetime64[ns]")
+        out[valid] = to_ns(got).to_numpy(dtype="datetime64[ns]")
     return out
 
 
@@ -469,6 +471,8 @@ def read_libreview(
     if sers:
         prov.metadata["serials"] = sers
     rows.drop(np.isnat(times), REASON_BAD_TIME, "unparseable or impossible timestamp")
+    when = implausible(times=times)
+    rows.drop(when != None, when, "time out of the plausible range")  # noqa: E711
 
     notes = rows.col("notes", allrows).to_numpy()
     has_note = (notes != "") & ~rows.handled
@@ -568,13 +572,17 @@ def _insulin_events(
     rapid = np.where(np.isnan(rapid), extra, rapid)
     rapid_txt = rows.col("rapid_text", m).to_numpy()
     long_txt = rows.col("long_text", m).to_numpy()
+    bad = (implausible(insulin_u=rapid) != None) | (implausible(insulin_u=long_) != None)  # noqa: E711
+    bad_mask = np.zeros(rows.n, dtype=bool)
+    bad_mask[np.flatnonzero(m)[bad]] = True
+    rows.drop(bad_mask, REASON_BAD_VALUE, "insulin amount out of the plausible range")
     t = times[m]
     parts = []
     for amount, txt, label in (
         (rapid, rapid_txt, "rapid-acting"),
         (long_, long_txt, "long-acting"),
     ):
-        has = ~np.isnan(amount) | (txt != "")
+        has = (~np.isnan(amount) | (txt != "")) & ~bad
         lab = np.where(txt != "", [f"{label}: {x}" for x in txt], label)
         parts.append(
             (
@@ -606,7 +614,7 @@ def _food_events(
     servings = to_float(rows.col("carbs_servings", m).to_numpy(), decimal_comma=True)
     food = rows.col("food_text", m).to_numpy()
     has = ~np.isnan(grams) | ~np.isnan(servings) | (food != "")
-    neg = has & (grams < 0)
+    neg = has & ((grams < 0) | (implausible(carbs_g=grams) != None))  # noqa: E711
     idx = np.flatnonzero(m)
     bad_mask = np.zeros(rows.n, dtype=bool)
     bad_mask[idx[neg]] = True
