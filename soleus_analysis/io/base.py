@@ -679,16 +679,17 @@ REASON_CARBS = "implausible carbs"
 REASON_INSULIN = "implausible insulin"
 REASON_DURATION = "implausible duration"
 
-#: A time that pandas cannot hold in nanoseconds (before 1677-09-22 or after 2262-04-11)
-#: becomes this, which :func:`implausible` drops as an implausible time: a date in the year 9999
-#: is one bad row, never a whole-file error.
-OUT_OF_RANGE_TIME = np.datetime64("1900-01-01T00:00:00", "ns")
-_NS_RANGE = (np.datetime64("1677-09-22"), np.datetime64("2262-04-11"))
+#: A time before 1950 or after 2200 (beyond what pandas holds in nanoseconds, 1677 to 2262,
+#: or near it) becomes this, which :func:`implausible` drops as an implausible time: a date in
+#: the year 9999 is one bad row, never a whole-file error, and the difference of any two times
+#: (at most 250 years) never overflows.
+OUT_OF_RANGE_TIME = np.datetime64("1950-01-01T00:00:00", "ns")
+_NS_RANGE = (np.datetime64("1950-01-01"), np.datetime64("2200-01-01"))
 
 
 def to_ns(values: pd.Series | np.ndarray | Sequence) -> pd.Series:
     """Date-times of any resolution (or text, parsed with ``errors="coerce"``) as tz-naive
-    ``datetime64[ns]``: missing stays NaT, a time beyond nanosecond range becomes
+    ``datetime64[ns]``: missing stays NaT, a time outside 1950-2200 becomes
     :data:`OUT_OF_RANGE_TIME`, a time zone is dropped (its wall clock kept)."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if not pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -698,8 +699,6 @@ def to_ns(values: pd.Series | np.ndarray | Sequence) -> pd.Series:
             s = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)
-    if s.dtype == "datetime64[ns]":
-        return s
     arr = s.to_numpy()
     lo, hi = (np.datetime64(b, "D").astype(arr.dtype) for b in _NS_RANGE)
     outside = ~np.isnat(arr) & ((arr < lo) | (arr > hi))

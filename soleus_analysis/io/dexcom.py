@@ -214,7 +214,7 @@ def _read_frame(
     kw = dict(dtype=object, na_filter=False, skip_blank_lines=False, skiprows=skip)
     try:
         df = pd.read_csv(open_text(path), usecols=usecols, **kw)
-    except pd.errors.ParserError:
+    except (pd.errors.ParserError, ValueError):  # pandas raises either on ragged rows
         pass
     else:
         return df, np.arange(len(df)) + skip + 2

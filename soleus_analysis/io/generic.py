@@ -104,7 +104,8 @@ def _known(columns: Sequence[str]) -> list[str]:
 
 def _norm(name: str) -> str:
     """Column name reduced for matching: lower case, parenthesised units and non-letters removed."""
-    base = re.sub(r"\(.*?\)|\[.*?\]", "", str(name)).lower()
+    # no nested brackets inside a pair: a name of many "(" is scanned in linear time
+    base = re.sub(r"\([^()]*\)|\[[^\[\]]*\]", "", str(name)).lower()
     return re.sub(r"[^a-z0-9]", "", base)
 
 

@@ -100,6 +100,14 @@ def _load_json(path: str | PathLike, what: str) -> list:
         raise InputError(
             f"not valid JSON ({exc.msg}); expected a Nightscout {what} list", path, exc.lineno
         ) from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise InputError(
+            f"not valid JSON ({exc}); expected a Nightscout {what} list", path
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"JSON nested too deeply to be a Nightscout export; expected a list of {what}", path
+        ) from None
     if isinstance(data, dict) and isinstance(data.get("result"), list):
         data = data["result"]
     if not isinstance(data, list):
