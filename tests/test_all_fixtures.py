@@ -21,6 +21,7 @@ EXPECTED = {
     "dexcom/g6_mgdl_preamble_bom.csv": "dexcom_clarity",
     "dexcom/g7_mmol_quoted.csv": "dexcom_clarity",
     "generic/iglu_like.csv": "generic",
+    "ipro2/ipro2_mmol_utf16.txt": "medtronic_ipro2",
     "lab/ogtt_small.csv": "lab_ogtt",
     "logs/activity_log.csv": "activity_log",
     "logs/cronometer_exercises.csv": "cronometer_exercises",

@@ -29,6 +29,7 @@ MODULES: tuple[str, ...] = (
     "dexcom",
     "libreview",
     "carelink",
+    "ipro2",
     "nightscout",
     "apple_health",
     "logs",

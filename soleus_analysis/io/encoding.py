@@ -149,7 +149,7 @@ def normalise_text(text: str) -> tuple[str, list[str]]:
     notes: list[str] = []
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    n_nul = text.count("\x00")
+    n_nul = text.count("\x00") if "\x00" in text else 0
     if n_nul:
         lines = _lines_of(text, "\x00")
         text = text.replace("\x00", "\ufffd")
@@ -232,7 +232,7 @@ def sniff_bytes(raw: bytes) -> bytes:
 # The last file decoded, by its bytes: a reader that decodes its file more than once (to find
 # its header, then to parse its rows) decodes it only once. Keyed by the bytes themselves (a
 # comparison costs far less than decoding), so a file rewritten in place is never served stale.
-_LAST: list[tuple[str, bytes, Decoded]] = []
+_LAST: list[tuple[bytes, Decoded]] = []
 
 
 def decode_file(
@@ -260,11 +260,11 @@ def decode_file(
     if not p.is_file():
         raise InputError("no such file", path)
     raw = p.read_bytes()
-    if _LAST and _LAST[0][0] == expected and _LAST[0][1] == raw:
-        dec = _LAST[0][2]
+    if _LAST and _LAST[0][0] == raw:
+        dec = _LAST[0][1]
     else:
         dec = decode(raw, path, expected)
-        _LAST[:] = [(expected, raw, dec)]
+        _LAST[:] = [(raw, dec)]
     if not dec.text.strip().strip("\ufeff"):
         raise InputError(f"the file is empty; expected {empty}", path)
     return dec
