@@ -1,6 +1,6 @@
 """Seeded mutation fuzzing of every reader on every fixture under ``tests/fixtures``.
 
-Not a test module (pytest collects ``test_*.py`` only): ``tests/test_fuzz_readers.py`` runs it for
+Not a test module (pytest collects ``test_*.py`` only): ``tests/test_fuzz.py`` runs it for
 about a minute, ``make fuzz`` for ten (``FUZZ_SECONDS``), or run it by hand::
 
     .venv/bin/python tests/fuzz.py --seconds 600 --workers 2 --seed 1
@@ -113,12 +113,29 @@ class Report:
     silent_losses: int = 0
     seconds: float = 0.0
     by_op: Counter = field(default_factory=Counter)
+    #: format of the fixture (the reader fuzzed) -> outcome -> mutants
+    by_reader: dict[str, Counter] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def failures(self) -> int:
         """Mutants whose outcome breaks the rules (crash, hang, unbalanced, silent loss)."""
         return self.other + self.hangs + self.unbalanced + self.silent_losses
+
+    def count(self, reader: str, kind: str) -> None:
+        """Count one mutant of ``reader``'s fixtures whose outcome was ``kind``."""
+        self.by_reader.setdefault(reader, Counter())[kind] += 1
+
+    def table(self) -> str:
+        """Mutants per reader and per outcome, as a Markdown table."""
+        kinds = ("balanced", "input_error", "other", "hangs", "unbalanced", "silent_loss")
+        head = "| reader | mutants | " + " | ".join(kinds) + " |"
+        lines = [head, "|" + "---|" * (len(kinds) + 2)]
+        for reader in sorted(self.by_reader):
+            c = self.by_reader[reader]
+            cells = " | ".join(str(c[k]) for k in kinds)
+            lines.append(f"| {reader} | {sum(c.values())} | {cells} |")
+        return "\n".join(lines)
 
     def note(self, kind: str, text: str) -> None:
         """Keep ``text`` as an example of ``kind`` (the first :data:`KEEP_EXAMPLES`)."""
@@ -224,9 +241,39 @@ def _replace_token(
     return Mutant(data[:a] + choices[int(rng.integers(0, len(choices)))] + data[b:], op, 1)
 
 
+#: operations that make a whole new file (not edits of the fixture's text)
+WHOLE_FILE_OPS = frozenset({"reencode", "corrupt_zip", "only_quotes", "deep_json"})
+
+
+def _utf16(data: bytes) -> str | None:
+    """The codec of a UTF-16 fixture (by its BOM), else None."""
+    if data.startswith(b"\xff\xfe"):
+        return "utf-16-le"
+    if data.startswith(b"\xfe\xff"):
+        return "utf-16-be"
+    return None
+
+
 def mutate(data: bytes, rng: np.random.Generator, kind: str, op: str | None = None) -> Mutant:
-    """One mutant of ``data`` (a fixture of ``kind``: csv/json/xml) by ``op`` (random if None)."""
+    """One mutant of ``data`` (a fixture of ``kind``: csv/json/xml) by ``op`` (random if None).
+
+    A UTF-16 fixture (iPro2) is edited as text: the edit is made to its UTF-8 form and the
+    result written back in the fixture's UTF-16 (bytes that are not UTF-8 become U+FFFD), as
+    a tool editing the file would. One byte inserted into raw UTF-16 shifts every later code
+    unit, which destroys the rest of the file rather than one line, and no reader could say
+    which rows were meant; whole-file operations act on the raw bytes.
+    """
     op = op or str(rng.choice(OPERATIONS))
+    codec = _utf16(data)
+    if codec is not None and op not in WHOLE_FILE_OPS:
+        text = data[2:].decode(codec)
+        m = _mutate(text.encode("utf-8"), rng, kind, op)
+        back = m.data.decode("utf-8", errors="replace")
+        return Mutant(data[:2] + back.encode(codec, errors="surrogatepass"), m.op, m.damage)
+    return _mutate(data, rng, kind, op)
+
+
+def _mutate(data: bytes, rng: np.random.Generator, kind: str, op: str) -> Mutant:
     n = len(data)
     starts = _line_starts(data)
     nlines = len(starts)
@@ -471,12 +518,14 @@ def run(
                     kind, op, detail = w[1].recv()
                     report.mutants += 1
                     report.by_op[op] += 1
+                    report.count(fix.format, kind)
                     if kind == "balanced":
                         report.balanced += 1
                     elif kind == "input_error":
                         report.input_errors += 1
                     else:
-                        setattr(report, kind, getattr(report, kind) + 1)
+                        attr = {"silent_loss": "silent_losses"}.get(kind, kind)
+                        setattr(report, attr, getattr(report, attr) + 1)
                         report.note(kind, f"{where} ({op}): {detail}")
                         if verbose:
                             print(f"{kind}: {where} ({op}): {detail}", flush=True)
@@ -486,6 +535,7 @@ def run(
                     w[0].join()
                     report.mutants += 1
                     report.hangs += 1
+                    report.count(fix.format, "hangs")
                     report.note("hangs", f"{where}: over {TIME_BOUND_S:.0f} s")
                     w[:] = start()
         for w in pool:
@@ -521,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     ops = tuple(args.ops.split(",")) if args.ops else None
     report = run(args.seconds, args.workers, args.seed, verbose=args.verbose, ops=ops)
     print(report.summary())
+    print(report.table())
     print("by operation: " + ", ".join(f"{op} {n}" for op, n in sorted(report.by_op.items())))
     return 1 if report.failures else 0
 
