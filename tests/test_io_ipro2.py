@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import soleus_analysis as sa
 from soleus_analysis.core.schema import MGDL_PER_MMOL
@@ -96,10 +98,29 @@ def write_ipro2(path: Path) -> Path:
         ["Number of Records", str(len(rows))],
         ["Data Time Range", START.strftime("%d/%m/%y %H:%M:%S"), end.strftime("%d/%m/%y %H:%M:%S")],
     ]
-    text = "\r\n".join("\t".join(r) for r in [*preamble, HEADER, *rows]) + "\r\n"
+    return _write(path, preamble, HEADER, rows)
+
+
+def _write(path: Path, preamble, header, rows, bom: bool = True, codec: str = "utf-16-le") -> Path:
+    text = "\r\n".join("\t".join(r) for r in [*preamble, header, *rows]) + "\r\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    marks = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}
+    path.write_bytes((marks[codec] if bom else b"") + text.encode(codec))
     return path
+
+
+def write_mgdl(path: Path, values: list[int], minutes: list[int], **opts) -> Path:
+    """A US-style iPro2 export: mg/dL columns, sensor glucose every row, 11 preamble lines."""
+    header = [h.replace("(mmol/L)", "(mg/dL)") for h in HEADER]
+    rows = []
+    for i, (v, m) in enumerate(zip(values, minutes, strict=True)):
+        t = START + timedelta(minutes=m)
+        cells = {"Sensor Glucose (mg/dL)": str(v), "ISIG Value": f"{v / 5:.2f}"}
+        row = dict(zip(header, _row(i + 1, t), strict=True))
+        row.update(cells)
+        rows.append([row[h] for h in header])
+    preamble = [["Medtronic Diabetes iPro Data Export File (v1.0.1)"], *[[""]] * 10]
+    return _write(path, preamble, header, rows, **opts)
 
 
 def _table(path: Path) -> list[dict[str, str]]:
@@ -162,3 +183,45 @@ def test_any_encoding_and_mg_dl_and_french_header(tmp_path, encoding):
     rec = sa.read_cgm(p)
     assert rec.provenance.format == "medtronic_ipro2"
     assert len(rec.readings) == 288 - len(EXCLUDED) and rec.provenance.balanced
+
+
+@pytest.mark.parametrize("codec,bom", [("utf-16-le", False), ("utf-16-be", True)])
+def test_mg_dl_without_bom_or_big_endian(tmp_path, codec, bom):
+    values, minutes = [40, 105, 250, 400, 181], [0, 5, 10, 15, 20]
+    p = write_mgdl(tmp_path / "us.csv", values, minutes, codec=codec, bom=bom)
+    rows = list(csv.reader(io.StringIO(p.read_bytes().decode(codec).lstrip("\ufeff")), "excel-tab"))
+    assert sa.detect_format(p) == "medtronic_ipro2"
+    rec = sa.read_cgm(p)
+    assert rec.provenance.units == "mg/dL" and rec.provenance.rows_read == len(rows) - 12
+    assert rec.readings["glucose_mgdl"].tolist() == [float(r[9]) for r in rows[12:]]
+    assert rec.readings["isig"].tolist() == [float(r[8]) for r in rows[12:]]
+
+
+def test_month_first_dates_by_option(tmp_path):
+    p = write_mgdl(tmp_path / "us.csv", [100, 110], [0, 5])
+    text = p.read_bytes().decode("utf-16").replace("18/01/16", "01/18/16")
+    p.write_bytes(text.encode("utf-16"))
+    forced = sa.read_cgm(p, date_order="dmy")  # month 18 does not exist: dropped, and counted
+    assert forced.readings.empty
+    assert forced.provenance.rows_dropped == {"unparseable timestamp": 2}
+    guessed = sa.read_cgm(p)  # only month-first reads them: read so, with a warning
+    assert guessed.readings["time"].iloc[0] == START
+    assert any("month-first" in w for w in guessed.provenance.warnings)
+    rec = sa.read_cgm(p, date_order="mdy")
+    assert rec.readings["time"].iloc[0] == START
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.integers(min_value=40, max_value=400), min_size=1, max_size=60),
+    gaps=st.lists(st.integers(min_value=1, max_value=30), min_size=60, max_size=60),
+    bom=st.booleans(),
+)
+def test_round_trip(tmp_path_factory, values, gaps, bom):
+    minutes = np.cumsum([0, *gaps])[: len(values)].tolist()
+    p = write_mgdl(tmp_path_factory.mktemp("rt") / "x.txt", values, minutes, bom=bom)
+    rec = sa.read_cgm(p)
+    assert rec.readings["glucose_mgdl"].tolist() == [float(v) for v in values]
+    want = [START + timedelta(minutes=m) for m in minutes]
+    assert rec.readings["time"].tolist() == want
+    assert rec.provenance.rows_read == rec.provenance.rows_kept == len(values)

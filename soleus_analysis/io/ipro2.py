@@ -21,7 +21,9 @@ Rules this reader follows:
   column (``Timestamp``/``Horodatage``) and a sensor-glucose column with its units; units come
   from that column's name only.
 - Dates are day first (``21/01/16``, ``21/01/2016``), as the format's descriptions state;
-  ``date_order="mdy"`` reads month-first exports. ISO dates are read too. Times ``HH:MM:SS``.
+  ``date_order="mdy"`` reads month-first exports, and a file whose dates read month-first
+  only (more rows parse so) is read so with a warning. ISO dates are read too. Times
+  ``HH:MM:SS`` or ``HH:MM``.
 - A row with a sensor glucose value is a reading, unless its ``Excluded`` cell is true
   (``TRUE``/``Yes``/``1``/...), which drops it as ``"excluded in the export"``.
 - A row without one becomes events when its ``Meal`` (kind ``meal``; ``carbs_g`` when the cell
@@ -148,6 +150,17 @@ def _times(date: pd.Series, clock: pd.Series, order: str) -> pd.Series:
     return out
 
 
+def _all_times(rows: TextRows, index: pd.Index, order: str) -> pd.Series:
+    """Times of every row: Date and Time, else the Timestamp."""
+    times = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    if rows.has("date") and rows.has("time"):
+        times = _times(rows.col("date"), rows.col("time"), order)
+    if rows.has("timestamp"):  # the Timestamp where Date and Time do not give the time
+        none = pd.Series("", index=index, dtype=object)
+        times = times.where(times.notna(), _times(rows.col("timestamp"), none, order))
+    return times
+
+
 def _preamble(lines: list[str]) -> dict[str, object]:
     """The preamble's labelled lines (``Label<TAB>value...``) and section titles."""
     meta: dict[str, object] = {}
@@ -215,13 +228,16 @@ def read_ipro2(
     rows = TextRows(table, {k: names[i] for k, i in cols.items() if i < len(names)}, lines, prov)
     every = np.ones(rows.n, dtype=bool)
 
-    order = date_order or "dmy"
-    none = pd.Series("", index=table.index, dtype=object)
-    times = pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns]")
-    if rows.has("date") and rows.has("time"):
-        times = _times(rows.col("date"), rows.col("time"), order)
-    if rows.has("timestamp"):  # the Timestamp where Date and Time do not give the time
-        times = times.where(times.notna(), _times(rows.col("timestamp"), none, order))
+    times = _all_times(rows, table.index, date_order or "dmy")
+    if date_order is None and times.isna().any():
+        # day first is the format's order; a file whose dates only read month first says so
+        mdy = _all_times(rows, table.index, "mdy")
+        if mdy.notna().sum() > times.notna().sum():
+            prov.warn(
+                f"{int(times.isna().sum())} dates are not day-first; read month-first "
+                "(pass date_order='dmy' or 'mdy' to choose)"
+            )
+            times = mdy
     rows.drop(times.isna().to_numpy(), REASON_BAD_TIME, "unparseable Date/Time")
     when = implausible(times=times)
     rows.drop(when != None, when, "time out of the plausible range")  # noqa: E711
