@@ -55,3 +55,30 @@ def test_a_silent_loss_is_counted_not_raised():
     r = fuzz.Report()
     r.count("x", "silent_loss")
     assert "| x | 1 | 0 | 0 | 0 | 0 | 0 | 1 |" in r.table()
+
+
+def test_finding_a_first_row_with_extra_delimiters_is_one_dropped_row(tmp_path):
+    """``make fuzz`` (seed 1): 1,000 commas at the start of a generic table's first data row
+    made pandas take them as index columns and read 1 row of 8; now the row is dropped and
+    counted, the other rows read."""
+    src = Path(fuzz.FIXTURES, "generic", "iglu_like.csv")
+    lines = src.read_text().split("\n")
+    lines[1] = "," * 1000 + lines[1]
+    p = tmp_path / "g.csv"
+    p.write_text("\n".join(lines))
+    got = sa.read_cgm(p, units="mg/dL").provenance
+    base = sa.read_cgm(src, units="mg/dL").provenance
+    assert got.rows_read == base.rows_read and got.balanced
+    assert got.rows_dropped["more fields than the header"] == 1
+
+
+def test_finding_empty_repeated_libreview_header_names(tmp_path):
+    """``make fuzz`` (seed 1): extra delimiters in a LibreView header (empty, repeated column
+    names) raised ``AttributeError``; the rows are read as before."""
+    src = Path(fuzz.FIXTURES, "nof1", "libreview_spu_notes.csv")
+    lines = src.read_text(encoding="utf-8-sig").split("\n")
+    lines[1] = lines[1] + "," * 500
+    p = tmp_path / "l.csv"
+    p.write_text("\n".join(lines))
+    got, base = sa.read_cgm(p).provenance, sa.read_cgm(src).provenance
+    assert (got.rows_read, got.rows_kept) == (base.rows_read, base.rows_kept)

@@ -39,6 +39,7 @@ CSV_FIXTURES = {
     "logs/myfitnesspal.csv": "myfitnesspal",
     "generic/iglu_like.csv": "generic",
     "nof1/libreview_spu_notes.csv": "libreview",
+    "ipro2/ipro2_mmol_utf16.txt": "medtronic_ipro2",
 }
 BOMS = {"utf-8": b"\xef\xbb\xbf", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}
 
@@ -115,6 +116,58 @@ def test_a_windows_1252_byte_after_64_kib_falls_back_for_the_whole_file(tmp_path
     assert rec.provenance.rows_read == base.provenance.rows_read
 
 
+def _utf8_lf(src: Path) -> str:
+    """A fixture's text as UTF-8 with LF line ends would hold it (by Python's codecs)."""
+    raw = src.read_bytes()
+    text = (
+        raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8-sig")
+    )
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _account(rec) -> tuple:
+    p = rec.provenance
+    return (p.rows_read, p.rows_kept, p.rows_dropped, rec.readings["glucose_mgdl"].tolist())
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.sampled_from(sorted(CSV_FIXTURES)),
+    encoding=st.sampled_from(["utf-8", "utf-16-le", "utf-16-be"]),
+    bom=st.booleans(),
+    ends=st.sampled_from(["\n", "\r\n", "\r"]),
+    late_cp1252=st.booleans(),
+)
+def test_any_export_in_any_encoding_reads_as_its_utf8_lf_original(
+    tmp_path, name, encoding, bom, ends, late_cp1252
+):
+    """UTF-8 (with or without BOM), UTF-16 LE/BE (with or without BOM), CR/CRLF/LF: the same
+    rows as the UTF-8 LF text; and a Windows-1252 file whose first non-ASCII byte comes after
+    64 KiB (padded with a trailing note column's worth of ASCII) reads the same rows too."""
+    fmt = CSV_FIXTURES[name]
+    text = _utf8_lf(FIX / name)
+    opts = {"units": "mg/dL"} if fmt == "generic" else {}
+    base = tmp_path / ("base" + Path(name).suffix)
+    base.write_bytes(text.encode("utf-8"))
+    want = _account(sa.read_cgm(base, **opts))
+    p = tmp_path / ("x" + Path(name).suffix)
+    if late_cp1252 and text.isascii() and encoding == "utf-8":
+        # the same rows, then blank lines past 64 KiB, then one cp1252 byte in a blank line
+        pad = text + "\n" * 70_000 + "\xe9\n"
+        base.write_bytes(pad.encode("utf-8"))
+        want = _account(sa.read_cgm(base, **opts))
+        p.write_bytes(pad.replace("\n", ends).encode("cp1252"))
+        rec = sa.read_cgm(p, **opts)
+        assert NOT_UTF8 in rec.provenance.warnings
+    else:
+        p.write_bytes(encode(text.replace("\n", ends), encoding, bom))
+        assert sa.detect_format(p) == fmt
+        rec = sa.read_cgm(p, **opts)
+    assert _account(rec) == want
+
+
 @pytest.mark.parametrize("name", sorted(CSV_FIXTURES))
 @pytest.mark.parametrize(
     "encoding,bom,ends",
@@ -129,7 +182,7 @@ def test_a_windows_1252_byte_after_64_kib_falls_back_for_the_whole_file(tmp_path
 )
 def test_every_csv_reader_reads_every_encoding_and_line_end(tmp_path, name, encoding, bom, ends):
     src = FIX / name
-    text = src.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    text = _utf8_lf(src)
     p = tmp_path / src.name
     p.write_bytes(encode(text.replace("\n", ends), encoding, bom))
     assert sa.detect_format(p) == CSV_FIXTURES[name]

@@ -209,35 +209,64 @@ def _glucose_values(
     return mgdl, censored, missing, nonnum
 
 
+def _names(cells: list[str]) -> list[str]:
+    """Header cells as column names: stripped, empty ones ``Unnamed: <i>``, repeats ``name.1``."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, c in enumerate(cells):
+        name = c.strip() or f"Unnamed: {i}"
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        out.append(name if k == 0 else f"{name}.{k}")
+    return out
+
+
 def _load_table(
     path: str | PathLike, is_parquet: bool
-) -> tuple[pd.DataFrame, np.ndarray, str, tuple[str, ...]]:
-    """Load the table; return (frame of non-blank rows, their 1-based numbers, unit word,
-    decoding warnings)."""
+) -> tuple[pd.DataFrame, np.ndarray, str, tuple[str, ...], list[int]]:
+    """Load the table; return (frame of non-blank rows, their 1-based first lines, unit word,
+    decoding warnings, lines of rows with more non-empty fields than the header).
+
+    CSV is split by the :mod:`csv` module (linear in the file, any field length): the header
+    is the first non-blank line; a row with more non-empty fields than the header is not
+    kept but counted (its line given), short rows are padded with empty cells."""
     if is_parquet:
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise InputError(f"not a readable Parquet file ({exc})", path) from exc
-        return df.reset_index(drop=True), np.arange(1, len(df) + 1), "row", ()
+        return df.reset_index(drop=True), np.arange(1, len(df) + 1), "row", (), []
     dec = csv_text(path)
-    text = dec.text
-    _, sep = _header_columns(text)
+    _, sep = _header_columns(dec.text)
+    reader = csv.reader(io.StringIO(dec.text), delimiter=sep, skipinitialspace=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    too_long: list[int] = []
+    prev = 0
     try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            skipinitialspace=True,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"not a readable CSV table ({exc})", path) from exc
-    df.columns = [str(c).strip() for c in df.columns]
-    lines = np.arange(2, len(df) + 2)
-    blank = (df.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
-    return df.loc[~blank].reset_index(drop=True), lines[~blank], "line", dec.warnings
+        for cells in reader:
+            start, prev = prev + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                while len(cells) > 1 and not cells[-1].strip():
+                    cells = cells[:-1]  # a spreadsheet's trailing empty columns
+                header = _names(cells)
+                continue
+            if len(cells) > len(header):
+                if any(c.strip() for c in cells[len(header) :]):
+                    too_long.append(start)
+                    continue
+                cells = cells[: len(header)]
+            rows.append(cells + [""] * (len(header) - len(cells)))
+            lines.append(start)
+    except csv.Error as exc:
+        raise InputError(f"not a readable CSV table ({exc})", path, prev + 1) from None
+    if header is None:
+        raise InputError("not a readable CSV table (no header line)", path)
+    df = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
+    return df, np.asarray(lines, dtype=int), "line", dec.warnings, too_long
 
 
 def read_generic(
@@ -282,7 +311,7 @@ def read_generic(
         Missing time or glucose column, units unknown, or a time column that cannot be parsed.
     """
     is_parquet = read_head(path, 4) == b"PAR1"
-    df, where, unit, notes = _load_table(path, is_parquet)
+    df, where, unit, notes, too_long = _load_table(path, is_parquet)
     cols = [str(c) for c in df.columns]
     prov = Provenance(path=str(path), format=FORMAT)
     prov.warnings.extend(notes)
@@ -320,9 +349,16 @@ def read_generic(
     prov.units = unit_name
     factor = MGDL_PER_MMOL if unit_name == "mmol/L" else 1.0
 
-    prov.rows_read = len(df)
+    prov.rows_read = len(df) + len(too_long)
+    if len(df) == 0 and too_long:
+        raise InputError(
+            "every data row has more fields than the header; expected one field per column",
+            path,
+            too_long[0],
+        )
     if len(df) == 0:
         raise InputError("a header but no data rows; expected at least one reading", path)
+    warn_dropped(prov, "more fields than the header", too_long)
 
     times, n_off = _parse_times(df[tcol], time_format)
     if n_off:

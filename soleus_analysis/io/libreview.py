@@ -445,8 +445,8 @@ def read_libreview(
 
     rows.drop(over, REASON_TOO_MANY, "more fields than the header")
     blank = np.ones(n, dtype=bool)
-    for c in df.columns:
-        blank &= (df[c].astype(object).str.strip() == "").to_numpy()
+    for i in range(df.shape[1]):  # by position: a header may repeat a name (or leave it empty)
+        blank &= (df.iloc[:, i].astype(object).str.strip() == "").to_numpy()
     rows.drop(blank, REASON_EMPTY_ROW, warn=False)
     nf = df.attrs["n_fields"]
     type_pos = header.index(cols["record_type"])
