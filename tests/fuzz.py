@@ -10,8 +10,9 @@ or Windows-1252 byte, a field over 128 KiB, up to 30,000 extra delimiters in a l
 duplicated, deleted and swapped lines, the whole file re-encoded (UTF-16 LE/BE with and without
 BOM, UTF-8 with BOM, Windows-1252, CR or CRLF line ends), dates moved to the years 1, 1677, 1678,
 2262, 2263 or 9999, numbers made huge or infinite, deep JSON, an unknown XML encoding, a corrupt
-zip, a file of ``""``). It is read by the reader of the fixture's format (and, one mutant in
-four, by format sniffing) in a worker process, and its outcome must be one of:
+zip, a file of ``""``, one raw byte added or lost in a UTF-16 file). It is read by the reader of
+the fixture's format (and, one mutant in four, by format sniffing) in a worker process, and its
+outcome must be one of:
 
 - a balanced :class:`~soleus_analysis.core.recording.Recording` (``rows_read == rows_kept +
   sum(rows_dropped.values())``) that loses no row silently (the rule below);
@@ -76,6 +77,7 @@ OPERATIONS: tuple[str, ...] = (
     "corrupt_zip",
     "only_quotes",
     "blank_line",
+    "odd_byte",
 )
 ENCODINGS = ("utf-16-le", "utf-16-be", "utf-16-le-bom", "utf-16-be-bom", "utf-8-bom", "cp1252")
 
@@ -242,7 +244,7 @@ def _replace_token(
 
 
 #: operations that make a whole new file (not edits of the fixture's text)
-WHOLE_FILE_OPS = frozenset({"reencode", "corrupt_zip", "only_quotes", "deep_json"})
+WHOLE_FILE_OPS = frozenset({"reencode", "corrupt_zip", "only_quotes", "deep_json", "odd_byte"})
 
 
 def _utf16(data: bytes) -> str | None:
@@ -361,6 +363,10 @@ def _mutate(data: bytes, rng: np.random.Generator, kind: str, op: str) -> Mutant
         return Mutant(b'""' * int(rng.integers(1, 4)) + b"\n" * int(rng.integers(0, 3)), op, nlines)
     if op == "blank_line":
         return Mutant(insert(b"\n"), op, 1)
+    if op == "odd_byte":  # one raw byte added or lost: UTF-16 read out of step from there
+        if rng.random() < 0.5 and n:
+            return Mutant(data[:pos] + data[pos + 1 :], op, 2)
+        return Mutant(insert(bytes([int(rng.integers(0, 256))])), op, 2)
     return Mutant(data, op, 0)
 
 
@@ -567,9 +573,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", 1)))
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--ops", help="comma-separated operations (default: all)")
+    ap.add_argument(
+        "--fixtures", help="glob of fixtures under tests/fixtures (default: all), e.g. 'ipro2/*'"
+    )
     args = ap.parse_args(argv)
     ops = tuple(args.ops.split(",")) if args.ops else None
-    report = run(args.seconds, args.workers, args.seed, verbose=args.verbose, ops=ops)
+    paths = sorted(FIXTURES.glob(args.fixtures)) if args.fixtures else None
+    if paths is not None and not paths:
+        ap.error(f"no fixture matches {args.fixtures!r}")
+    report = run(args.seconds, args.workers, args.seed, paths=paths, verbose=args.verbose, ops=ops)
     print(report.summary())
     print(report.table())
     print("by operation: " + ", ".join(f"{op} {n}" for op, n in sorted(report.by_op.items())))

@@ -226,3 +226,23 @@ def test_a_utf16_head_cut_anywhere_still_sniffs(cut):
     raw = encode((FIX / "real" / "libreview_uk_mmol.csv").read_text("utf-8-sig"), "utf-16-le", True)
     text = sniff_text(raw[: 1000 + cut])
     assert text.startswith("Glucose Data,Generated on")
+
+
+@pytest.mark.parametrize("cut", [True, False])
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_out_of_step_is_refused_naming_its_line(tmp_path, cut, codec):
+    """One byte added or lost in UTF-16 shifts every later byte pair: the rest of the file
+    would decode to other characters and its rows vanish. Refused, naming the line."""
+    text = (FIX / "ipro2" / "ipro2_mmol_utf16.txt").read_bytes().decode("utf-16")
+    raw = encode(text, codec, True)
+    at = len(encode("\r\n".join(text.split("\r\n")[:40]), codec, True)) + 7  # inside line 41
+    p = tmp_path / "x.txt"
+    p.write_bytes(raw[:at] + raw[at + 1 :] if cut else raw[:at] + b"\x00" + raw[at:])
+    with pytest.raises(sa.InputError, match="out of step") as err:
+        sa.read_cgm(p)
+    assert err.value.line == 41
+
+
+def test_cjk_text_in_utf16_is_in_step(tmp_path):
+    text = "タイムスタンプ,一,二\n" + "一二三四五六七八九十一,7\n" * 3
+    assert decode(text.encode("utf-16"), "x").text == text

@@ -10,6 +10,9 @@ Rules (``docs/formats.md``, "Encodings and line endings"):
 - **Otherwise UTF-8**, decoded over the whole file, never only its head: one byte anywhere that
   is not valid UTF-8 means the file is Windows-1252 (old exports, spreadsheets), and the whole
   file is read so, with the warning :data:`NOT_UTF8`.
+- **UTF-16 out of step**: a byte added or lost in a UTF-16 file shifts every later byte pair,
+  so the rest decodes to characters ``XX00`` and its lines vanish; a run of them is an
+  :class:`InputError` naming the line where the shift begins, never rows lost silently.
 - **Line ends** ``\\r\\n`` (Windows) and a lone ``\\r`` (old Mac tools, some CareLink and
   Cronometer files) become ``\\n``, so line numbers are those a text editor shows.
 - **A stray NUL byte** (U+0000) is replaced by U+FFFD, the replacement character, with one
@@ -25,6 +28,7 @@ file's head the same way for the sniffers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -189,6 +193,7 @@ def decode(raw: bytes, path: str | PathLike, expected: str = "a CSV text export"
                 f"{text.count(chr(0xFFFD))} byte sequence(s) are not valid UTF-16; replaced "
                 "by U+FFFD"
             )
+        _check_in_step(text, path)
     else:
         if looks_binary(raw):
             raise InputError(f"binary data; expected {expected}", path)
@@ -199,6 +204,30 @@ def decode(raw: bytes, path: str | PathLike, expected: str = "a CSV text export"
             notes.append(NOT_UTF8)
     text, more = normalise_text(text)
     return Decoded(text, enc, tuple(notes + more))
+
+
+#: Characters ``XX00`` whose high byte is a printable ASCII byte (or tab, LF, CR): what ASCII
+#: text in UTF-16 becomes when read one byte out of step.
+_OUT_OF_STEP = re.compile("[" + "".join(re.escape(chr(c << 8)) for c in range(9, 127)) + "]{8,}")
+
+
+def _check_in_step(text: str, path: str | PathLike) -> None:
+    """Refuse UTF-16 text read out of step: one byte added or lost in a UTF-16 file shifts every
+    later byte pair, so the rest of the file decodes to characters ``XX00`` (``"Date"`` becomes
+    ``"\u4400\u6100..."``), its line ends vanish and its rows with them. Eight such characters
+    in a row never occur in real text (CJK text has a few, never a run)."""
+    m = _OUT_OF_STEP.search(text)
+    if m is None:
+        return
+    head = text[: m.start()]
+    line = (head.count("\n") if "\n" in head else head.count("\r")) + 1
+    raise InputError(
+        "UTF-16 text out of step on this line: a byte was added or lost here, so the rest of "
+        "the file cannot be read as text; expected whole 2-byte UTF-16 characters (export the "
+        "file again)",
+        path,
+        line,
+    )
 
 
 def decode_bytes(
