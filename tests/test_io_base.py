@@ -229,8 +229,10 @@ def test_csv_table_counts_long_rows_and_skips_comments():
 def test_one_decoder(tmp_path):
     assert decode_bytes("\ufeffé".encode(), "x") == ("é", "utf-8-sig")
     assert decode_bytes("é".encode("cp1252"), "x") == ("é", "cp1252")
+    # a stray NUL is text with a mark (U+FFFD), binary data (many NUL/control bytes) refused
+    assert decode_bytes(b"a\x00b", "x", "a log") == ("a\ufffdb", "utf-8-sig")
     with pytest.raises(InputError, match="binary data; expected a log"):
-        decode_bytes(b"a\x00b", "x", "a log")
+        decode_bytes(b"PK\x03\x04" + bytes(range(32)) * 4, "x", "a log")
     p = tmp_path / "a.csv"
     p.write_bytes(b"  \n")
     with pytest.raises(InputError, match="empty; expected rows"):

@@ -50,7 +50,15 @@ from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReference
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL
-from .base import check_input_file, read_head, warn_dropped
+from .base import (
+    check_input_file,
+    drop_implausible,
+    implausible,
+    minutes_to_timedelta,
+    read_head,
+    to_ns,
+    warn_dropped,
+)
 from .spu_text import SPU_RE
 
 FORMAT = "apple_health"
@@ -208,7 +216,7 @@ def _open_export(path: str | PathLike) -> Iterator[IO[bytes]]:
     if read_head(p, 4).startswith(b"PK"):
         try:
             zf = zipfile.ZipFile(p)
-        except (zipfile.BadZipFile, EOFError, ValueError) as err:
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
             raise InputError(
                 f"a zip archive that cannot be opened ({type(err).__name__}: corrupt or "
                 "truncated); expected Apple Health's export.zip",
@@ -346,6 +354,14 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
                 path,
                 parser.CurrentLineNumber,
             ) from None
+        except (LookupError, ValueError) as err:  # an encoding expat does not know or take
+            raise InputError(
+                f"XML in an unsupported encoding ({err}); expected UTF-8 or UTF-16",
+                path,
+                parser.CurrentLineNumber,
+            ) from None
+        except zipfile.BadZipFile as err:
+            raise InputError(f"corrupt zip archive ({err})", path) from None
         except expat.ExpatError as err:
             raise InputError(
                 f"malformed or truncated XML ({err}); expected a complete Apple Health export.xml",
@@ -377,7 +393,7 @@ def parse_local_times(values: pd.Series) -> pd.Series:
     s = pd.Series(values, dtype="object").astype(str).str.strip()
     ok = s.str.fullmatch(_DATE_RE)
     out = pd.to_datetime(s.str.slice(0, 19).where(ok), format="%Y-%m-%d %H:%M:%S", errors="coerce")
-    return out.astype("datetime64[ns]")
+    return to_ns(out)
 
 
 def parse_utc_offsets(values: pd.Series) -> pd.Series:
@@ -419,7 +435,8 @@ def _quantity_frame(df: pd.DataFrame, prov: Provenance) -> pd.DataFrame:
     bad_v = ~bad_t & ~np.isfinite(df["num"].to_numpy(dtype=float))
     warn_dropped(prov, "impossible timestamp", df["line"].to_numpy()[bad_t], "startDate")
     warn_dropped(prov, "bad value", df["line"].to_numpy()[bad_v], "value is not a number")
-    return df.loc[~(bad_t | bad_v)]
+    when = np.where(bad_t | bad_v, None, implausible(times=df["time"]))
+    return df.loc[~(bad_t | bad_v) & drop_implausible(prov, when, df["line"].to_numpy())]
 
 
 def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
@@ -465,7 +482,7 @@ def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.D
 
 def _carb_events(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
     df = _quantity_frame(raw, prov)
-    bad = df["num"] < 0
+    bad = (df["num"] < 0) | (implausible(carbs_g=df["num"]) != None)  # noqa: E711
     if bad.any():
         warn_dropped(prov, "bad value", df.loc[bad, "line"].to_numpy(), "negative carbohydrates")
         df = df.loc[~bad]
@@ -486,6 +503,7 @@ def _carb_events(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFr
 
 def _insulin_events(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
     df = _quantity_frame(raw, prov)
+    df = df.loc[drop_implausible(prov, implausible(insulin_u=df["num"]), df["line"].to_numpy())]
     reason = df["reason"].astype(str).map({"1": "basal", "2": "bolus"})
     return pd.DataFrame(
         {
@@ -506,12 +524,15 @@ def _workout_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.
     start = parse_local_times(df["start"])
     end = parse_local_times(df["end"])
     minutes = pd.to_numeric(df["duration"], errors="coerce") * df["unit"].map(_DURATION_MIN)
-    end = end.where(end.notna(), start + pd.to_timedelta(minutes, unit="min"))
+    end = end.where(end.notna(), start + minutes_to_timedelta(minutes).to_numpy())
     bad_t = (start.isna() | end.isna() | (end < start)).to_numpy()
     warn_dropped(
         prov, "impossible timestamp", df["line"].to_numpy()[bad_t], "workout startDate/endDate"
     )
-    df, start, end = df.loc[~bad_t], start[~bad_t], end[~bad_t]
+    span = ((end - start).dt.total_seconds() / 60).to_numpy()
+    why = np.where(bad_t, None, implausible(times=start, duration_min=span))
+    ok = ~bad_t & drop_implausible(prov, why, df["line"].to_numpy())
+    df, start, end = df.loc[ok], start[ok], end[ok]
     activity = df["type"].str.replace(WORKOUT_PREFIX, "", regex=False)
     is_spu = df["meta"].str.contains(SPU_RE) | df["type"].str.contains(SPU_RE)
     return pd.DataFrame(
