@@ -633,7 +633,11 @@ def test_tidepool_utc_only_data_take_a_zone(tmp_path):
     assert paris.readings["time"].tolist() == [
         t + pd.Timedelta(hours=h) for t, h in zip(utc, hours, strict=True)
     ]
-    assert not paris.provenance.warnings
+    # no "UTC only" warning; the one warning is main's clock-change note of the spring-forward
+    assert paris.provenance.warnings == [
+        "the local clock moved +60 min between 2026-03-29 01:30:00 and 2026-03-29 03:30:00 "
+        "(daylight saving or travel): readings kept, in the order the device measured them"
+    ]
     assert paris.readings["utc_time_s"].tolist() == [t.timestamp() for t in utc]
     with pytest.raises(InputError, match="unknown time zone"):
         sa.read_cgm(f, utc_offset="Mars/Olympus_Mons")
