@@ -38,7 +38,7 @@ from soleus_analysis.io.encoding import decode_bytes, read_decoded
 IO = Path(sio.__file__).parent
 FIX = Path(__file__).parent / "fixtures"
 CAP = MAX_WARNINGS_PER_REASON
-SHARED = {"base", "encoding", "spu_text", "timestamps"}
+SHARED = {"base", "encoding", "spu_text"}
 
 
 # ---------------------------------------------------------------------------- module structure
@@ -65,7 +65,7 @@ def _sibling_imports(path: Path):
 
 @pytest.mark.parametrize("path", sorted(IO.glob("*.py")), ids=lambda p: p.name)
 def test_no_reader_imports_another_readers_private_helpers(path):
-    """Shared helpers are public names of base / encoding / spu_text / timestamps; a reader module imports
+    """Shared helpers are public names of base / encoding / spu_text; a reader module imports
     no other sibling at all, and no module imports a ``_private`` name of a sibling."""
     me = path.stem
     for mod, names in _sibling_imports(path):

@@ -68,6 +68,9 @@ PLAUSIBLE_CARBS_G: tuple[float, float] = (0.0, 1000.0)
 PLAUSIBLE_INSULIN_U: tuple[float, float] = (0.0, 500.0)
 #: Duration of one activity bout or event (minutes), inclusive.
 PLAUSIBLE_DURATION_MIN: tuple[float, float] = (0.0, 24 * 60.0)
+#: UTC offset of a record's time zone (minutes), inclusive: +-18 h, the widest ISO 8601 and
+#: the platforms' zone tables allow (real zones lie within -12 h .. +14 h).
+PLAUSIBLE_UTC_OFFSET_MIN: tuple[float, float] = (-18 * 60.0, 18 * 60.0)
 
 CENSORED_LOW = "low"
 CENSORED_HIGH = "high"

@@ -51,6 +51,7 @@ from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL
 from .base import (
+    ZIP_ERRORS,
     check_input_file,
     drop_implausible,
     implausible,
@@ -59,6 +60,7 @@ from .base import (
     to_ns,
     warn_dropped,
 )
+from .encoding import sniff_text
 from .spu_text import SPU_RE
 
 FORMAT = "apple_health"
@@ -88,38 +90,18 @@ _DURATION_MIN = {"min": 1.0, "s": 1 / 60, "sec": 1 / 60, "hr": 60.0, "h": 60.0, 
 # --------------------------------------------------------------------------- sniffing
 #: How an XML head may begin (declaration, DOCTYPE, comment or the document element itself).
 _XML_STARTS = ("<?xml", "<!DOCTYPE", "<!--", "<HealthData")
-#: The byte-order marks of the encodings an export may come in, and the codecs they mean.
-_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8"))
-
-
-def _head_codec(raw: bytes) -> tuple[str, bytes]:
-    """The codec of an XML head (by BOM, or UTF-16's ``<`` without one) and the head sans BOM."""
-    for bom, codec in _BOMS:
-        if raw.startswith(bom):
-            return codec, raw[len(bom) :]
-    if raw[:2] == b"<\x00":
-        return "utf-16-le", raw
-    if raw[:2] == b"\x00<":
-        return "utf-16-be", raw
-    return "utf-8", raw
 
 
 def sniff(text: str, raw: bytes) -> bool:
     """True when the head is XML (UTF-8 or UTF-16, with or without a declaration) whose
     document element (or DOCTYPE) is ``HealthData``.
 
-    The marks are looked for in the head's own encoding (encoded, so the head is never
-    decoded here); the file itself is handed to expat as bytes, which reads UTF-16 natively.
+    ``text`` is the head decoded by the one decoder (:func:`~.encoding.sniff_text`: BOM
+    removed, UTF-16 told by its BOM or NUL pattern); the file itself is handed to expat as
+    bytes, which reads UTF-16 natively.
     """
-    codec, head = _head_codec(raw)
-    width = 1 if codec == "utf-8" else 2
-    space = {c.encode(codec) for c in " \t\r\n"}
-    k = 0
-    while head[k : k + width] in space and k < len(head):
-        k += width
-    head = head[k:]
-    starts = tuple(m.encode(codec) for m in _XML_STARTS)
-    return head.startswith(starts) and "HealthData".encode(codec) in head[: 2 * 65536]
+    head = text.lstrip(" \t\r\n\ufeff")
+    return head.startswith(_XML_STARTS) and "HealthData" in head[:65536]
 
 
 def _export_member(zf: zipfile.ZipFile) -> str | None:
@@ -137,7 +119,7 @@ def sniff_zip(zf: zipfile.ZipFile) -> bool:
     if name is None:
         return False
     with zf.open(name) as fh:
-        return sniff("", fh.read(65536))
+        return sniff(sniff_text(fh.read(65536)), b"")
 
 
 SNIFFERS = [(FORMAT, sniff)]
@@ -216,7 +198,7 @@ def _open_export(path: str | PathLike) -> Iterator[IO[bytes]]:
     if read_head(p, 4).startswith(b"PK"):
         try:
             zf = zipfile.ZipFile(p)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+        except ZIP_ERRORS as err:
             raise InputError(
                 f"a zip archive that cannot be opened ({type(err).__name__}: corrupt or "
                 "truncated); expected Apple Health's export.zip",
@@ -228,7 +210,15 @@ def _open_export(path: str | PathLike) -> Iterator[IO[bytes]]:
                 raise InputError(
                     "zip archive without an export.xml (expected Apple's export.zip)", p
                 )
-            with zf.open(name) as fh:  # streamed from the archive, never extracted
+            try:
+                fh = zf.open(name)  # streamed from the archive, never extracted
+            except ZIP_ERRORS as err:
+                raise InputError(
+                    f"a zip archive whose export.xml cannot be read ({type(err).__name__}: "
+                    "corrupt or truncated); expected Apple Health's export.zip",
+                    p,
+                ) from None
+            with fh:
                 yield fh
     else:
         with open(p, "rb") as fh:
@@ -360,8 +350,8 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
                 path,
                 parser.CurrentLineNumber,
             ) from None
-        except zipfile.BadZipFile as err:
-            raise InputError(f"corrupt zip archive ({err})", path) from None
+        except ZIP_ERRORS as err:  # reading the archive's member (the file itself: none)
+            raise InputError(f"corrupt zip archive ({type(err).__name__}: {err})", path) from None
         except expat.ExpatError as err:
             raise InputError(
                 f"malformed or truncated XML ({err}); expected a complete Apple Health export.xml",

@@ -31,10 +31,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Sequence
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -52,8 +55,9 @@ from ..core.schema import (
     PLAUSIBLE_CARBS_G,
     PLAUSIBLE_DURATION_MIN,
     PLAUSIBLE_INSULIN_U,
+    PLAUSIBLE_UTC_OFFSET_MIN,
 )
-from .encoding import Decoded, decode_file
+from .encoding import Decoded, decode_file, decode_member
 
 #: Bytes of a file's head that sniffers and header finders look at.
 HEAD_BYTES = 64 * 1024
@@ -303,6 +307,91 @@ def first_header(text: str, comments: bool = True) -> list[str]:
     return []
 
 
+def csv_records(
+    reader: Iterator[list[str]], path: str | PathLike, error: str = "malformed CSV"
+) -> Iterator[tuple[int, list[str]]]:
+    """``(first line, cells)`` of each non-blank record of a ``csv.reader`` (1-based lines, as
+    an editor counts them, for records spanning several lines too).
+
+    Raises
+    ------
+    InputError
+        ``error`` and the csv module's message, naming the line where it failed.
+    """
+    prev = 0
+    try:
+        for cells in reader:
+            start, prev = prev + 1, reader.line_num
+            if any(c.strip() for c in cells):
+                yield start, cells
+    except csv.Error as err:
+        raise InputError(f"{error} ({err})", path, prev + 1) from None
+
+
+@dataclass
+class Records:
+    """The records of a CSV text as :func:`split_records` splits them.
+
+    Attributes
+    ----------
+    header : list of str or None
+        The header's names (None when the text holds no non-blank line).
+    header_line : int
+        1-based line of the header.
+    rows : list of list of str
+        The data rows, each padded or cut to the header's length.
+    lines : list of int
+        1-based first line of each row.
+    too_long : list of int
+        Lines of the rows with more non-empty fields than the header (not in ``rows``).
+    """
+
+    header: list[str] | None
+    header_line: int
+    rows: list[list[str]]
+    lines: list[int]
+    too_long: list[int]
+
+
+def split_records(
+    reader: Iterator[list[str]],
+    path: str | PathLike,
+    names: Callable[[list[str]], list[str]],
+    *,
+    comments: bool = False,
+    error: str = "malformed CSV",
+) -> Records:
+    """Split the records of a ``csv.reader`` (:func:`csv_records`; linear in the text, any field
+    length): the first non-blank (non-``#`` with ``comments``) record is the header (its
+    trailing blank cells, a spreadsheet's empty columns, dropped; then ``names`` applied), a
+    record with more non-empty fields than the header is counted in ``too_long``, short ones
+    are padded.
+
+    Raises
+    ------
+    InputError
+        ``error`` and the csv module's message, naming the line where it failed.
+    """
+    out = Records(None, 0, [], [], [])
+    for start, cells in csv_records(reader, path, error):
+        if comments and cells[0].lstrip().startswith("#"):
+            continue
+        if out.header is None:
+            while len(cells) > 1 and not cells[-1].strip():
+                cells = cells[:-1]
+            out.header, out.header_line = names(cells), start
+            continue
+        width = len(out.header)
+        if len(cells) > width:
+            if any(c.strip() for c in cells[width:]):
+                out.too_long.append(start)
+                continue
+            cells = cells[:width]
+        out.rows.append(cells + [""] * (width - len(cells)))
+        out.lines.append(start)
+    return out
+
+
 def csv_table(
     text: str, path: str | PathLike, prov: Provenance, comments: bool = False
 ) -> tuple[pd.DataFrame, int]:
@@ -327,35 +416,21 @@ def csv_table(
     if not first:
         raise InputError("no header row (only blank or comment lines)", path)
     reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(first))
-    header: list[str] | None = None
-    header_line = 0
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    too_long: list[int] = []
-    prev = 0
-    try:
-        for cells in reader:
-            start = prev + 1
-            prev = reader.line_num
-            if not cells or not any(c.strip() for c in cells):
-                continue
-            if comments and cells[0].lstrip().startswith("#"):
-                continue
-            if header is None:
-                header = [norm_name(c) for c in cells]
-                while header and not header[-1]:  # a spreadsheet's trailing empty columns
-                    header.pop()
-                header_line = start
-                continue
-            if len(cells) > len(header):
-                if any(c.strip() for c in cells[len(header) :]):
-                    too_long.append(start)
-                    continue
-                cells = cells[: len(header)]
-            rows.append(cells + [""] * (len(header) - len(cells)))
-            lines.append(start)
-    except csv.Error as err:
-        raise InputError(f"malformed CSV ({err})", path, prev + 1) from None
+
+    def names(cells: list[str]) -> list[str]:
+        out = [norm_name(c) for c in cells]
+        while out and not out[-1]:  # trailing columns without a name
+            out.pop()
+        return out
+
+    rec = split_records(reader, path, names, comments=comments)
+    header, header_line, rows, lines, too_long = (
+        rec.header,
+        rec.header_line,
+        rec.rows,
+        rec.lines,
+        rec.too_long,
+    )
     if header is None:  # pragma: no cover - the first non-blank line is always read
         raise InputError("no header row (only blank or comment lines)", path)
     named = [h for h in header if h]
@@ -685,6 +760,12 @@ REASON_DURATION = "implausible duration"
 #: (at most 250 years) never overflows.
 OUT_OF_RANGE_TIME = np.datetime64("1950-01-01T00:00:00", "ns")
 _NS_RANGE = (np.datetime64("1950-01-01"), np.datetime64("2200-01-01"))
+#: The same range in epoch milliseconds, for readers of epoch times (Nightscout API v3), and
+#: :data:`OUT_OF_RANGE_TIME` so.
+EPOCH_MS_RANGE: tuple[float, float] = tuple(
+    float(b.astype("datetime64[ms]").astype("int64")) for b in _NS_RANGE
+)
+OUT_OF_RANGE_MS = float(OUT_OF_RANGE_TIME.astype("datetime64[ms]").astype("int64"))
 
 
 def to_ns(values: pd.Series | np.ndarray | Sequence) -> pd.Series:
@@ -808,3 +889,82 @@ def text_to_timedelta(text: pd.Series) -> pd.Series:
     out = minutes_to_timedelta(minutes.to_numpy())
     out.index = text.index
     return out
+
+
+def offset_to_timedelta(minutes: object) -> np.ndarray:
+    """UTC offsets in minutes (float, NaN for none) as ``timedelta64[ns]``; NaT where beyond
+    :data:`~soleus_analysis.core.schema.PLAUSIBLE_UTC_OFFSET_MIN` or not finite (no time zone's
+    offset: the reader's rule for an unknown offset applies), so adding one never overflows."""
+    m = np.asarray(minutes, dtype="float64").copy()
+    m[_outside(m, PLAUSIBLE_UTC_OFFSET_MIN)] = np.nan
+    return pd.to_timedelta(m, unit="min").to_numpy(dtype="timedelta64[ns]")
+
+
+# --------------------------------------------------------------------------- zip archives
+#: What opening or reading a corrupt, truncated or unsupported zip archive raises (the zip
+#: module, its decompressors, and the seeks of a cut-off file): readers turn it into one
+#: :class:`InputError` naming the file. (:class:`InputError` is a ``ValueError``: re-raise it
+#: before catching these.)
+ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,
+    OSError,
+    EOFError,
+    KeyError,
+    ValueError,
+    zlib.error,
+)
+#: The largest CSV member of a zip export read (unpacked bytes).
+MAX_MEMBER_BYTES = 1 << 30
+
+
+def zip_csv_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The CSV entries of a zip export, in archive order, without folders and the
+    ``__MACOSX/._<name>`` resource forks macOS's Archive Utility adds (they are not CSVs)."""
+    return [
+        i
+        for i in zf.infolist()
+        if i.filename.lower().endswith(".csv")
+        and not i.filename.startswith("__MACOSX/")
+        and not i.filename.rsplit("/", 1)[-1].startswith("._")
+    ]
+
+
+def zip_member_text(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | PathLike, what: str
+) -> Decoded:
+    """One CSV member of a zip export, decoded by the one decoder
+    (:func:`~.encoding.decode_member`, at most :data:`MAX_MEMBER_BYTES`) and its quotes checked,
+    as :func:`csv_text` does for a file.
+
+    Raises
+    ------
+    InputError
+        A member too large, binary data, or an unterminated quote (zip errors are the
+        caller's, see :data:`ZIP_ERRORS`).
+    """
+    dec = decode_member(zf, info, path, what, MAX_MEMBER_BYTES)
+    check_quotes(dec.text, path)
+    return dec
+
+
+# --------------------------------------------------------------------------- JSON
+def parse_json(text: str, path: str | PathLike, what: str) -> object:
+    """The JSON value of a decoded export; every way it can fail is one :class:`InputError`.
+
+    Raises
+    ------
+    InputError
+        Not valid JSON (naming its line), nested too deeply (``RecursionError``), or an
+        integer of more digits than Python converts (``ValueError``); ``what`` says what was
+        expected.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg}); expected {what}", path, exc.lineno) from None
+    except RecursionError:
+        raise InputError(f"JSON nested too deeply; expected {what}", path) from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise InputError(f"not valid JSON ({exc}); expected {what}", path) from None

@@ -23,7 +23,7 @@ from os import PathLike
 from types import ModuleType
 
 from ..core.errors import InputError
-from .base import HEAD_BYTES, read_head
+from .base import HEAD_BYTES, ZIP_ERRORS, read_head
 from .encoding import looks_binary, sniff_bytes, sniff_text
 
 __all__ = ["HEAD_BYTES", "MODULES", "all_readers", "all_tables", "detect_format", "read_head_text"]
@@ -104,10 +104,10 @@ def _sniff_zip(path: str | PathLike) -> str | None:
                 for name, sniff in getattr(mod, "ZIP_SNIFFERS", ()):
                     if sniff(zf):
                         return name
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, KeyError, ValueError) as err:
+    except ZIP_ERRORS as err:
         raise InputError(
-            f"a zip archive that cannot be opened ({type(err).__name__}: corrupt or "
-            "truncated); expected an .xlsx workbook or Apple Health's export.zip",
+            f"binary data: a zip archive that cannot be opened ({type(err).__name__}: corrupt "
+            "or truncated); expected an .xlsx workbook or Apple Health's export.zip",
             path,
         ) from None
     return None

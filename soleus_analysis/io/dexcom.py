@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
+import io
 import re
 import unicodedata
 import zipfile
@@ -51,6 +52,7 @@ from ..core.schema import (
     PLAUSIBLE_MGDL,
 )
 from .base import (
+    ZIP_ERRORS,
     TextRows,
     check_input_file,
     csv_text,
@@ -88,6 +90,9 @@ REASON_TOO_MANY = "too many fields"
 
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
 _TOO_MANY = "\x00too many fields"
+#: Delimiters a line may hold beyond twice the header's before the file is read by the csv
+#: module rather than pandas' C reader (quoted delimiters count too, so the margin is wide).
+MAX_EXTRA_FIELDS = 64
 
 #: Clarity header cells by language: canonical key -> the cells that mean it, normalised by
 #: :func:`header_base` (lower case, no accents, the bracketed format or unit dropped: ``Glucose
@@ -400,14 +405,19 @@ def _read_frame(
     # by an unquoted comma then fails the value checks and is dropped with its line); without
     # ``usecols`` such a row raises ParserError and goes to the exact path below.
     kw = dict(dtype=object, na_filter=False, skip_blank_lines=False, skiprows=skip)
-    try:
-        df = pd.read_csv(open_text(path), usecols=usecols, sep=delimiter, **kw)
-    except (pd.errors.ParserError, ValueError):  # pandas raises either on ragged rows
-        pass
-    else:
-        return df, np.arange(len(df)) + skip + 2
-    # unparseable by the C reader: slower path that keeps line numbers exactly
     ncols = len(header)
+    text = csv_text(path).text
+    # a row of far more fields than the header (30,000 stray delimiters) makes the C reader
+    # build that many columns (seconds per row): such a file takes the exact path at once
+    widest = max((ln.count(delimiter) for ln in text.split("\n")), default=0)
+    if widest <= 2 * ncols + MAX_EXTRA_FIELDS:
+        try:
+            df = pd.read_csv(io.StringIO(text), usecols=usecols, sep=delimiter, **kw)
+        except (pd.errors.ParserError, ValueError):  # pandas raises either on ragged rows
+            pass
+        else:
+            return df, np.arange(len(df)) + skip + 2
+    # unparseable by the C reader: slower path that keeps line numbers exactly
     with open_text(path) as fh:
         for _ in range(skip):
             fh.readline()
@@ -457,7 +467,8 @@ def _xlsx_frame(path: Path) -> tuple[list[str], int, pd.DataFrame, np.ndarray]:
     """
     try:
         sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+    except (*ZIP_ERRORS, TypeError, IndexError, AttributeError, SyntaxError) as err:
+        # a corrupt workbook: the zip, its decompression, or openpyxl on its broken XML
         raise InputError(
             f"an .xlsx workbook that cannot be read ({type(err).__name__}); expected a Dexcom "
             "Clarity export saved as .xlsx",

@@ -29,6 +29,7 @@ file's head the same way for the sniffers.
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -312,3 +313,24 @@ def read_decoded(
 def read_text(path: str | PathLike, expected: str = "a text (CSV/JSON) export") -> str:
     """Read a whole text export with :func:`decode_file` (see :func:`read_decoded`)."""
     return decode_file(path, expected).text
+
+
+def decode_member(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    path: str | PathLike,
+    expected: str,
+    max_bytes: int,
+) -> Decoded:
+    """Read and decode one member of a zip export with :func:`decode` (at most ``max_bytes``
+    unpacked: a larger member is an :class:`InputError`; zip errors are the caller's)."""
+    if info.file_size > max_bytes:
+        raise InputError(
+            f"{info.filename} in the zip is larger than {max_bytes:,} bytes unpacked; not read",
+            path,
+        )
+    with zf.open(info) as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InputError(f"{info.filename} in the zip is larger than stated; not read", path)
+    return decode(data, path, expected)

@@ -43,6 +43,7 @@ from .base import (
     implausible,
     read_head,
     sniff_delimiter,
+    split_records,
     to_ns,
     warn_dropped,
 )
@@ -239,30 +240,8 @@ def _load_table(
     dec = csv_text(path)
     _, sep = _header_columns(dec.text)
     reader = csv.reader(io.StringIO(dec.text), delimiter=sep, skipinitialspace=True)
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    too_long: list[int] = []
-    prev = 0
-    try:
-        for cells in reader:
-            start, prev = prev + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if header is None:
-                while len(cells) > 1 and not cells[-1].strip():
-                    cells = cells[:-1]  # a spreadsheet's trailing empty columns
-                header = _names(cells)
-                continue
-            if len(cells) > len(header):
-                if any(c.strip() for c in cells[len(header) :]):
-                    too_long.append(start)
-                    continue
-                cells = cells[: len(header)]
-            rows.append(cells + [""] * (len(header) - len(cells)))
-            lines.append(start)
-    except csv.Error as exc:
-        raise InputError(f"not a readable CSV table ({exc})", path, prev + 1) from None
+    rec = split_records(reader, path, _names, error="not a readable CSV table")
+    header, rows, lines, too_long = rec.header, rec.rows, rec.lines, rec.too_long
     if header is None:
         raise InputError("not a readable CSV table (no header line)", path)
     df = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)

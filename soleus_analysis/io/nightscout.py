@@ -36,13 +36,16 @@ import pandas as pd
 
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
-from ..core.schema import DEFAULT_SUBJECT, PLAUSIBLE_MGDL
+from ..core.schema import DEFAULT_SUBJECT, PLAUSIBLE_MGDL, PLAUSIBLE_UTC_OFFSET_MIN
 from .base import (
+    EPOCH_MS_RANGE,
+    OUT_OF_RANGE_MS,
     check_input_file,
     csv_text,
     drop_implausible,
     implausible,
     minutes_to_timedelta,
+    parse_json,
     read_head,
     to_ns,
     warn_decoding,
@@ -55,8 +58,6 @@ ENTRIES_JSON = "nightscout_entries_json"
 ENTRIES_CSV = "nightscout_entries_csv"
 TREATMENTS_JSON = "nightscout_treatments_json"
 
-#: UTC offsets (minutes) beyond this are no time zone's.
-MAX_OFFSET_MIN = 18 * 60
 #: Epoch milliseconds beyond this (year 2286) are no time a CGM measured.
 MAX_EPOCH_MS = 1e13
 
@@ -94,21 +95,7 @@ def sniff_entries_csv(text: str, raw: bytes) -> bool:
 
 
 def _load_json(path: str | PathLike, what: str) -> list:
-    text = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON ({exc.msg}); expected a Nightscout {what} list", path, exc.lineno
-        ) from exc
-    except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        raise InputError(
-            f"not valid JSON ({exc}); expected a Nightscout {what} list", path
-        ) from None
-    except RecursionError:
-        raise InputError(
-            f"JSON nested too deeply to be a Nightscout export; expected a list of {what}", path
-        ) from None
+    data = parse_json(read_text(path), path, f"a Nightscout {what} list")
     if isinstance(data, dict) and isinstance(data.get("result"), list):
         data = data["result"]
     if not isinstance(data, list):
@@ -170,7 +157,8 @@ def _local(
     elif utc_offset is not None:
         off = off.fillna(float(utc_offset))
     # an offset beyond +-18 h is no time zone: the record's time is unknown
-    wild = (off.abs() > MAX_OFFSET_MIN).to_numpy()
+    lo, hi = PLAUSIBLE_UTC_OFFSET_MIN
+    wild = ((off < lo) | (off > hi)).to_numpy()
     off = off.where(~wild, 0.0)
     none = off.isna() & utc.notna()
     if none.any():
@@ -451,8 +439,6 @@ def _treatments(
 MONGOEXPORT = "nightscout_mongoexport"
 API_V3 = "nightscout_api_v3"
 
-#: Epoch ms of 1900-01-01 and 2200-01-01: the dates read from mongoexport and API v3 records.
-_MS_RANGE = (-2208988800000.0, 7258118400000.0)
 _EXTENDED = ("$oid", "$date", "$numberLong", "$numberDouble", "$numberInt", "$numberDecimal")
 
 
@@ -471,14 +457,7 @@ def _plain(value: object) -> object:
 
 def _parse_json(path: str | PathLike, what: str) -> object:
     """The JSON value of a file; an :class:`InputError` naming ``what`` was expected if none."""
-    try:
-        return json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg}); expected {what}", path, exc.lineno) from None
-    except RecursionError:
-        raise InputError(f"JSON nested too deeply; expected {what}", path) from None
-    except ValueError as exc:  # an integer of more digits than Python converts
-        raise InputError(f"not valid JSON ({exc}); expected {what}", path) from None
+    return parse_json(read_text(path), path, what)
 
 
 def _epoch_ms(value: object) -> object:
@@ -491,8 +470,11 @@ def _epoch_ms(value: object) -> object:
     elif isinstance(value, str):
         t = pd.to_datetime(value, utc=True, errors="coerce", format="ISO8601")
         ms = None if pd.isna(t) else t.timestamp() * 1e3
-    # years 1900-2199 only: a date beyond them is no date (and would overflow nanoseconds)
-    return ms if ms is not None and _MS_RANGE[0] <= ms < _MS_RANGE[1] else None
+    if ms is None or np.isnan(ms):
+        return None
+    # a date beyond base.to_ns's range is the out-of-range time (dropped as implausible), and
+    # never overflows nanoseconds
+    return ms if EPOCH_MS_RANGE[0] <= ms < EPOCH_MS_RANGE[1] else OUT_OF_RANGE_MS
 
 
 def _utc_iso(ms: float) -> str:
