@@ -12,7 +12,7 @@ UV := $(BIN)/uv
 LATEST := .venv-latest
 LINT_PATHS := soleus_analysis tests benchmarks docs data
 
-.PHONY: demo examples test test-latest lint lock bench data clean
+.PHONY: demo examples test test-latest lint lock bench data clean fuzz
 
 $(BIN)/python:
 	@echo "[1/4] creating the virtual environment $(VENV)"
@@ -68,6 +68,15 @@ LOCK_CMD := uv pip compile pyproject.toml --extra test --extra dask --universal 
 lock: $(UV)
 	@$(BIN)/$(LOCK_CMD) --quiet --custom-compile-command "make lock  # = $(LOCK_CMD)"
 	@echo "wrote $(LOCK); the next make demo / make test installs it"
+
+# mutation fuzzing of every reader on every fixture (tests/fuzz.py): FUZZ_SECONDS long (ten
+# minutes unless told), FUZZ_WORKERS processes, reproducible by FUZZ_SEED; prints the counts
+# per reader and per outcome, and fails on any crash, hang, unbalanced account or silent loss
+FUZZ_SECONDS ?= 600
+FUZZ_WORKERS ?= 2
+FUZZ_SEED ?= 1
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz.py --seconds $(FUZZ_SECONDS) --workers $(FUZZ_WORKERS) --seed $(FUZZ_SEED)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

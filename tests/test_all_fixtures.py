@@ -31,6 +31,7 @@ EXPECTED = {
     "dexcom/g6_mgdl_preamble_bom.csv": "dexcom_clarity",
     "dexcom/g7_mmol_quoted.csv": "dexcom_clarity",
     "generic/iglu_like.csv": "generic",
+    "ipro2/ipro2_mmol_utf16.txt": "medtronic_ipro2",
     "lab/ogtt_small.csv": "lab_ogtt",
     "libreview/libre_desktop_en.txt": "freestyle_libre_desktop",
     "libreview/libre_desktop_es.txt": "freestyle_libre_desktop",

@@ -38,7 +38,7 @@ from soleus_analysis.io.encoding import decode_bytes, read_decoded
 IO = Path(sio.__file__).parent
 FIX = Path(__file__).parent / "fixtures"
 CAP = MAX_WARNINGS_PER_REASON
-SHARED = {"base", "encoding", "spu_text", "timestamps"}
+SHARED = {"base", "encoding", "spu_text"}
 
 
 # ---------------------------------------------------------------------------- module structure
@@ -65,7 +65,7 @@ def _sibling_imports(path: Path):
 
 @pytest.mark.parametrize("path", sorted(IO.glob("*.py")), ids=lambda p: p.name)
 def test_no_reader_imports_another_readers_private_helpers(path):
-    """Shared helpers are public names of base / encoding / spu_text / timestamps; a reader module imports
+    """Shared helpers are public names of base / encoding / spu_text; a reader module imports
     no other sibling at all, and no module imports a ``_private`` name of a sibling."""
     me = path.stem
     for mod, names in _sibling_imports(path):
@@ -229,8 +229,10 @@ def test_csv_table_counts_long_rows_and_skips_comments():
 def test_one_decoder(tmp_path):
     assert decode_bytes("\ufeffé".encode(), "x") == ("é", "utf-8-sig")
     assert decode_bytes("é".encode("cp1252"), "x") == ("é", "cp1252")
+    # a stray NUL is text with a mark (U+FFFD), binary data (many NUL/control bytes) refused
+    assert decode_bytes(b"a\x00b", "x", "a log") == ("a\ufffdb", "utf-8-sig")
     with pytest.raises(InputError, match="binary data; expected a log"):
-        decode_bytes(b"a\x00b", "x", "a log")
+        decode_bytes(b"PK\x03\x04" + bytes(range(32)) * 4, "x", "a log")
     p = tmp_path / "a.csv"
     p.write_bytes(b"  \n")
     with pytest.raises(InputError, match="empty; expected rows"):

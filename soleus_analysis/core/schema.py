@@ -53,6 +53,25 @@ EVENT_KINDS: tuple[str, ...] = ("meal", "spu", "exercise", "insulin", "note", "h
 #: Glucose values outside this range (mg/dL) are physically impossible: readers drop them.
 PLAUSIBLE_MGDL: tuple[float, float] = (1.0, 1500.0)
 
+# Plausible ranges of times and amounts, the one place they are set (``docs/formats.md``,
+# "Hostile input rules"); ``io.base.implausible`` applies them in every reader, which drops a
+# row outside them under its reason, with its line.
+#: No CGM export or log holds a reading or an event before this (local time): home CGM began
+#: in the 2000s, and a date before it is a broken clock or a corrupt row.
+EARLIEST_TIME: pd.Timestamp = pd.Timestamp("2000-01-01")
+#: Nor one later than the file's own export date (when it states one), else than the time it is
+#: read, by more than this (time zones, a device clock a little ahead).
+LATEST_MARGIN: pd.Timedelta = pd.Timedelta(days=2)
+#: Carbohydrates of one meal or food item (g), inclusive.
+PLAUSIBLE_CARBS_G: tuple[float, float] = (0.0, 1000.0)
+#: Insulin of one dose or delivery record (units), inclusive.
+PLAUSIBLE_INSULIN_U: tuple[float, float] = (0.0, 500.0)
+#: Duration of one activity bout or event (minutes), inclusive.
+PLAUSIBLE_DURATION_MIN: tuple[float, float] = (0.0, 24 * 60.0)
+#: UTC offset of a record's time zone (minutes), inclusive: +-18 h, the widest ISO 8601 and
+#: the platforms' zone tables allow (real zones lie within -12 h .. +14 h).
+PLAUSIBLE_UTC_OFFSET_MIN: tuple[float, float] = (-18 * 60.0, 18 * 60.0)
+
 CENSORED_LOW = "low"
 CENSORED_HIGH = "high"
 

@@ -50,7 +50,17 @@ from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReference
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL
-from .base import check_input_file, read_head, warn_dropped
+from .base import (
+    ZIP_ERRORS,
+    check_input_file,
+    drop_implausible,
+    implausible,
+    minutes_to_timedelta,
+    read_head,
+    to_ns,
+    warn_dropped,
+)
+from .encoding import sniff_text
 from .spu_text import SPU_RE
 
 FORMAT = "apple_health"
@@ -80,38 +90,18 @@ _DURATION_MIN = {"min": 1.0, "s": 1 / 60, "sec": 1 / 60, "hr": 60.0, "h": 60.0, 
 # --------------------------------------------------------------------------- sniffing
 #: How an XML head may begin (declaration, DOCTYPE, comment or the document element itself).
 _XML_STARTS = ("<?xml", "<!DOCTYPE", "<!--", "<HealthData")
-#: The byte-order marks of the encodings an export may come in, and the codecs they mean.
-_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8"))
-
-
-def _head_codec(raw: bytes) -> tuple[str, bytes]:
-    """The codec of an XML head (by BOM, or UTF-16's ``<`` without one) and the head sans BOM."""
-    for bom, codec in _BOMS:
-        if raw.startswith(bom):
-            return codec, raw[len(bom) :]
-    if raw[:2] == b"<\x00":
-        return "utf-16-le", raw
-    if raw[:2] == b"\x00<":
-        return "utf-16-be", raw
-    return "utf-8", raw
 
 
 def sniff(text: str, raw: bytes) -> bool:
     """True when the head is XML (UTF-8 or UTF-16, with or without a declaration) whose
     document element (or DOCTYPE) is ``HealthData``.
 
-    The marks are looked for in the head's own encoding (encoded, so the head is never
-    decoded here); the file itself is handed to expat as bytes, which reads UTF-16 natively.
+    ``text`` is the head decoded by the one decoder (:func:`~.encoding.sniff_text`: BOM
+    removed, UTF-16 told by its BOM or NUL pattern); the file itself is handed to expat as
+    bytes, which reads UTF-16 natively.
     """
-    codec, head = _head_codec(raw)
-    width = 1 if codec == "utf-8" else 2
-    space = {c.encode(codec) for c in " \t\r\n"}
-    k = 0
-    while head[k : k + width] in space and k < len(head):
-        k += width
-    head = head[k:]
-    starts = tuple(m.encode(codec) for m in _XML_STARTS)
-    return head.startswith(starts) and "HealthData".encode(codec) in head[: 2 * 65536]
+    head = text.lstrip(" \t\r\n\ufeff")
+    return head.startswith(_XML_STARTS) and "HealthData" in head[:65536]
 
 
 def _export_member(zf: zipfile.ZipFile) -> str | None:
@@ -129,7 +119,7 @@ def sniff_zip(zf: zipfile.ZipFile) -> bool:
     if name is None:
         return False
     with zf.open(name) as fh:
-        return sniff("", fh.read(65536))
+        return sniff(sniff_text(fh.read(65536)), b"")
 
 
 SNIFFERS = [(FORMAT, sniff)]
@@ -208,7 +198,7 @@ def _open_export(path: str | PathLike) -> Iterator[IO[bytes]]:
     if read_head(p, 4).startswith(b"PK"):
         try:
             zf = zipfile.ZipFile(p)
-        except (zipfile.BadZipFile, EOFError, ValueError) as err:
+        except ZIP_ERRORS as err:
             raise InputError(
                 f"a zip archive that cannot be opened ({type(err).__name__}: corrupt or "
                 "truncated); expected Apple Health's export.zip",
@@ -220,7 +210,15 @@ def _open_export(path: str | PathLike) -> Iterator[IO[bytes]]:
                 raise InputError(
                     "zip archive without an export.xml (expected Apple's export.zip)", p
                 )
-            with zf.open(name) as fh:  # streamed from the archive, never extracted
+            try:
+                fh = zf.open(name)  # streamed from the archive, never extracted
+            except ZIP_ERRORS as err:
+                raise InputError(
+                    f"a zip archive whose export.xml cannot be read ({type(err).__name__}: "
+                    "corrupt or truncated); expected Apple Health's export.zip",
+                    p,
+                ) from None
+            with fh:
                 yield fh
     else:
         with open(p, "rb") as fh:
@@ -346,6 +344,14 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
                 path,
                 parser.CurrentLineNumber,
             ) from None
+        except (LookupError, ValueError) as err:  # an encoding expat does not know or take
+            raise InputError(
+                f"XML in an unsupported encoding ({err}); expected UTF-8 or UTF-16",
+                path,
+                parser.CurrentLineNumber,
+            ) from None
+        except ZIP_ERRORS as err:  # reading the archive's member (the file itself: none)
+            raise InputError(f"corrupt zip archive ({type(err).__name__}: {err})", path) from None
         except expat.ExpatError as err:
             raise InputError(
                 f"malformed or truncated XML ({err}); expected a complete Apple Health export.xml",
@@ -377,7 +383,7 @@ def parse_local_times(values: pd.Series) -> pd.Series:
     s = pd.Series(values, dtype="object").astype(str).str.strip()
     ok = s.str.fullmatch(_DATE_RE)
     out = pd.to_datetime(s.str.slice(0, 19).where(ok), format="%Y-%m-%d %H:%M:%S", errors="coerce")
-    return out.astype("datetime64[ns]")
+    return to_ns(out)
 
 
 def parse_utc_offsets(values: pd.Series) -> pd.Series:
@@ -419,7 +425,8 @@ def _quantity_frame(df: pd.DataFrame, prov: Provenance) -> pd.DataFrame:
     bad_v = ~bad_t & ~np.isfinite(df["num"].to_numpy(dtype=float))
     warn_dropped(prov, "impossible timestamp", df["line"].to_numpy()[bad_t], "startDate")
     warn_dropped(prov, "bad value", df["line"].to_numpy()[bad_v], "value is not a number")
-    return df.loc[~(bad_t | bad_v)]
+    when = np.where(bad_t | bad_v, None, implausible(times=df["time"]))
+    return df.loc[~(bad_t | bad_v) & drop_implausible(prov, when, df["line"].to_numpy())]
 
 
 def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
@@ -465,7 +472,7 @@ def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.D
 
 def _carb_events(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
     df = _quantity_frame(raw, prov)
-    bad = df["num"] < 0
+    bad = (df["num"] < 0) | (implausible(carbs_g=df["num"]) != None)  # noqa: E711
     if bad.any():
         warn_dropped(prov, "bad value", df.loc[bad, "line"].to_numpy(), "negative carbohydrates")
         df = df.loc[~bad]
@@ -486,6 +493,7 @@ def _carb_events(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFr
 
 def _insulin_events(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
     df = _quantity_frame(raw, prov)
+    df = df.loc[drop_implausible(prov, implausible(insulin_u=df["num"]), df["line"].to_numpy())]
     reason = df["reason"].astype(str).map({"1": "basal", "2": "bolus"})
     return pd.DataFrame(
         {
@@ -506,12 +514,15 @@ def _workout_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.
     start = parse_local_times(df["start"])
     end = parse_local_times(df["end"])
     minutes = pd.to_numeric(df["duration"], errors="coerce") * df["unit"].map(_DURATION_MIN)
-    end = end.where(end.notna(), start + pd.to_timedelta(minutes, unit="min"))
+    end = end.where(end.notna(), start + minutes_to_timedelta(minutes).to_numpy())
     bad_t = (start.isna() | end.isna() | (end < start)).to_numpy()
     warn_dropped(
         prov, "impossible timestamp", df["line"].to_numpy()[bad_t], "workout startDate/endDate"
     )
-    df, start, end = df.loc[~bad_t], start[~bad_t], end[~bad_t]
+    span = ((end - start).dt.total_seconds() / 60).to_numpy()
+    why = np.where(bad_t, None, implausible(times=start, duration_min=span))
+    ok = ~bad_t & drop_implausible(prov, why, df["line"].to_numpy())
+    df, start, end = df.loc[ok], start[ok], end[ok]
     activity = df["type"].str.replace(WORKOUT_PREFIX, "", regex=False)
     is_spu = df["meta"].str.contains(SPU_RE) | df["type"].str.contains(SPU_RE)
     return pd.DataFrame(

@@ -16,8 +16,14 @@ means, which rows are kept); everything below is written once, here:
 - vectorised text parsing: :func:`to_float`, :func:`numbers`, :func:`strip_text`,
   :func:`upper_text`, :func:`isin`.
 
-Text decoding (UTF-8 with BOM removed, else Windows-1252; binary refused) is in
-:mod:`.encoding`, the rule that recognises soleus-pushup bouts in free text in :mod:`.spu_text`.
+- CSV text: :func:`csv_text` / :func:`open_text` (the decoded file, its quotes checked by
+  :func:`check_quotes`), :func:`warn_decoding`;
+- plausible ranges: :func:`implausible` (times and amounts outside the ranges set in
+  :mod:`soleus_analysis.core.schema`), :func:`safe_end` (start + duration without overflow).
+
+Text decoding (BOMs, UTF-16, UTF-8 else Windows-1252, line ends, NUL bytes; binary refused) is
+in :mod:`.encoding`, the rule that recognises soleus-pushup bouts in free text in
+:mod:`.spu_text`.
 """
 
 from __future__ import annotations
@@ -25,10 +31,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Sequence
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -40,7 +49,15 @@ import pyarrow.compute as pc
 
 from ..core.errors import InputError
 from ..core.recording import Provenance
-from .encoding import NOT_UTF8, UTF8, decode_bytes, read_decoded
+from ..core.schema import (
+    EARLIEST_TIME,
+    LATEST_MARGIN,
+    PLAUSIBLE_CARBS_G,
+    PLAUSIBLE_DURATION_MIN,
+    PLAUSIBLE_INSULIN_U,
+    PLAUSIBLE_UTC_OFFSET_MIN,
+)
+from .encoding import Decoded, decode_file, decode_member
 
 #: Bytes of a file's head that sniffers and header finders look at.
 HEAD_BYTES = 64 * 1024
@@ -49,6 +66,14 @@ HEAD_BYTES = 64 * 1024
 #: are summed up in one ``"... and K more row(s) ..."`` line. Counts in ``rows_dropped`` are
 #: always complete.
 MAX_WARNINGS_PER_REASON = 20
+
+#: A quoted field may hold line breaks (a spreadsheet cell with a line break), but may span at
+#: most this many lines; a quote left open longer is an unterminated quote (:func:`check_quotes`).
+MAX_QUOTED_LINES = 5
+
+# Fields of any length: the csv module's default limit (128 KiB) would make one long cell a
+# whole-file error; every row is accounted for by the readers instead. Set once, here.
+csv.field_size_limit(2**31 - 1)
 
 
 # --------------------------------------------------------------------------- the file
@@ -120,13 +145,15 @@ class Header:
     index : int
         0-based index of the header line (so ``index`` lines come before it).
     encoding : str
-        ``"utf-8-sig"`` or ``"cp1252"`` (see :func:`~.encoding.decode_bytes`).
+        The file's encoding (see :mod:`.encoding`).
     delimiter : str
         The header line's delimiter.
     fields : list of str
         The header cells, stripped.
     head : list of str
         The decoded lines of the file's head (the header and the lines before it among them).
+    warnings : tuple of str
+        What decoding the file changed, for its provenance (:func:`warn_decoding`).
     """
 
     index: int
@@ -134,6 +161,7 @@ class Header:
     delimiter: str
     fields: list[str]
     head: list[str]
+    warnings: tuple[str, ...] = ()
 
     @property
     def line(self) -> int:
@@ -172,26 +200,196 @@ def find_header(
     Raises
     ------
     InputError
-        An empty file, binary data, or no header line (``missing``, line 1).
+        An empty file, binary data, an unterminated quote, or no header line (``missing``,
+        line 1).
     """
-    raw = read_head(path)
-    if not raw.strip():
-        raise InputError(f"the file is empty; expected {what}", path)
-    text, enc = decode_bytes(raw, path)
-    lines = text.splitlines()
+    dec = csv_text(path, what)
+    lines = dec.text[:HEAD_BYTES].split("\n")
     for i, line in enumerate(lines[:max_lines]):
         if line.strip() and is_header(line):
             fields, delim = split_line(line, delimiter)
-            return Header(i, enc, delim, [f.strip() for f in fields], lines)
+            return Header(i, dec.encoding, delim, [f.strip() for f in fields], lines, dec.warnings)
     raise InputError(missing, path, 1)
+
+
+# --------------------------------------------------------------------------- CSV text
+def _ends_open(line: str, delimiter: str) -> bool:
+    """True when ``line`` ends inside a quoted field (as the csv module reads it)."""
+    reader = csv.reader([line, ""], delimiter=delimiter)
+    next(reader, None)
+    return reader.line_num > 1
+
+
+def _closes(lines: list[str], delimiter: str) -> int:
+    """Lines the first record of ``lines`` spans when its quoted line breaks close cleanly
+    (a closing quote followed by a delimiter or the line's end), else 0."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    try:
+        next(reader)
+    except (csv.Error, StopIteration):
+        return 0
+    return reader.line_num
+
+
+def check_quotes(text: str, path: str | PathLike) -> None:
+    """Refuse CSV text in which a quote opens a field and never closes.
+
+    Such a quote makes every row after it one field (a stray ``"`` in an unquoted export): the
+    rows would vanish while the row account still adds up. A quoted field may hold line breaks
+    if it closes cleanly (its closing quote followed by a delimiter or the line's end) within
+    :data:`MAX_QUOTED_LINES` lines; any other open quote is refused.
+
+    Raises
+    ------
+    InputError
+        Naming the line where the unterminated quote opened.
+    """
+    if '"' not in text:
+        return
+    lines = text.split("\n")
+    suspects = [
+        i
+        for i, ln in enumerate(lines)
+        if (ln.count('"') & 1) or (ln.endswith('""') and ln[-3:-2] not in ("", ",", ";", "\t"))
+    ]
+    done = -1
+    for i in suspects:
+        if i <= done:
+            continue
+        delim = sniff_delimiter(lines[i])
+        if not _ends_open(lines[i], delim):
+            continue
+        if not any(ln.strip() for ln in lines[i + 1 :]):
+            return  # the file ends inside the field: its last row was cut off (truncated)
+        span = _closes(lines[i : i + MAX_QUOTED_LINES], delim)
+        if not span:
+            raise InputError(
+                'unterminated quote: a field opened with " on this line is not closed (expected '
+                f'the closing " on the same line, or within {MAX_QUOTED_LINES} lines before a '
+                "delimiter or the line's end); remove the stray quote character",
+                path,
+                i + 1,
+            )
+        done = i + span - 1
+
+
+def csv_text(path: str | PathLike, what: str = "a CSV text export") -> Decoded:
+    """A CSV export's whole text, decoded (:mod:`.encoding`) and its quotes checked
+    (:func:`check_quotes`).
+
+    Raises
+    ------
+    InputError
+        A missing, empty or binary file, or an unterminated quote.
+    """
+    dec = decode_file(path, what, empty=what)
+    check_quotes(dec.text, path)
+    return dec
+
+
+def open_text(path: str | PathLike) -> io.StringIO:
+    """The text of :func:`csv_text` as a file object, for ``csv.reader`` or ``pandas.read_csv``
+    (in place of ``open(path)``, so every reader parses the same decoded text)."""
+    return io.StringIO(csv_text(path).text)
+
+
+def warn_decoding(prov: Provenance, source: Decoded | Header) -> None:
+    """Write what decoding a file changed (Windows-1252, NUL bytes, ...) into its provenance."""
+    for note in source.warnings:
+        prov.warn(note)
 
 
 def first_header(text: str, comments: bool = True) -> list[str]:
     """Normalised names (:func:`norm_name`) of the first non-blank (non-``#``) line's cells."""
-    for ln in text.splitlines():
+    for ln in text.split("\n"):
         if ln.strip() and not (comments and ln.lstrip().startswith("#")):
             return [norm_name(c) for c in split_line(ln)[0]]
     return []
+
+
+def csv_records(
+    reader: Iterator[list[str]], path: str | PathLike, error: str = "malformed CSV"
+) -> Iterator[tuple[int, list[str]]]:
+    """``(first line, cells)`` of each non-blank record of a ``csv.reader`` (1-based lines, as
+    an editor counts them, for records spanning several lines too).
+
+    Raises
+    ------
+    InputError
+        ``error`` and the csv module's message, naming the line where it failed.
+    """
+    prev = 0
+    try:
+        for cells in reader:
+            start, prev = prev + 1, reader.line_num
+            if any(c.strip() for c in cells):
+                yield start, cells
+    except csv.Error as err:
+        raise InputError(f"{error} ({err})", path, prev + 1) from None
+
+
+@dataclass
+class Records:
+    """The records of a CSV text as :func:`split_records` splits them.
+
+    Attributes
+    ----------
+    header : list of str or None
+        The header's names (None when the text holds no non-blank line).
+    header_line : int
+        1-based line of the header.
+    rows : list of list of str
+        The data rows, each padded or cut to the header's length.
+    lines : list of int
+        1-based first line of each row.
+    too_long : list of int
+        Lines of the rows with more non-empty fields than the header (not in ``rows``).
+    """
+
+    header: list[str] | None
+    header_line: int
+    rows: list[list[str]]
+    lines: list[int]
+    too_long: list[int]
+
+
+def split_records(
+    reader: Iterator[list[str]],
+    path: str | PathLike,
+    names: Callable[[list[str]], list[str]],
+    *,
+    comments: bool = False,
+    error: str = "malformed CSV",
+) -> Records:
+    """Split the records of a ``csv.reader`` (:func:`csv_records`; linear in the text, any field
+    length): the first non-blank (non-``#`` with ``comments``) record is the header (its
+    trailing blank cells, a spreadsheet's empty columns, dropped; then ``names`` applied), a
+    record with more non-empty fields than the header is counted in ``too_long``, short ones
+    are padded.
+
+    Raises
+    ------
+    InputError
+        ``error`` and the csv module's message, naming the line where it failed.
+    """
+    out = Records(None, 0, [], [], [])
+    for start, cells in csv_records(reader, path, error):
+        if comments and cells[0].lstrip().startswith("#"):
+            continue
+        if out.header is None:
+            while len(cells) > 1 and not cells[-1].strip():
+                cells = cells[:-1]
+            out.header, out.header_line = names(cells), start
+            continue
+        width = len(out.header)
+        if len(cells) > width:
+            if any(c.strip() for c in cells[width:]):
+                out.too_long.append(start)
+                continue
+            cells = cells[:width]
+        out.rows.append(cells + [""] * (width - len(cells)))
+        out.lines.append(start)
+    return out
 
 
 def csv_table(
@@ -211,40 +409,28 @@ def csv_table(
         1-based line of the header.
     """
     first = ""
-    for ln in text.splitlines():
+    for ln in text.split("\n"):
         if ln.strip() and not (comments and ln.lstrip().startswith("#")):
             first = ln
             break
     if not first:
         raise InputError("no header row (only blank or comment lines)", path)
     reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(first))
-    header: list[str] | None = None
-    header_line = 0
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    too_long: list[int] = []
-    prev = 0
-    try:
-        for cells in reader:
-            start = prev + 1
-            prev = reader.line_num
-            if not cells or not any(c.strip() for c in cells):
-                continue
-            if comments and cells[0].lstrip().startswith("#"):
-                continue
-            if header is None:
-                header = [norm_name(c) for c in cells]
-                header_line = start
-                continue
-            if len(cells) > len(header):
-                if any(c.strip() for c in cells[len(header) :]):
-                    too_long.append(start)
-                    continue
-                cells = cells[: len(header)]
-            rows.append(cells + [""] * (len(header) - len(cells)))
-            lines.append(start)
-    except csv.Error as err:
-        raise InputError(f"malformed CSV ({err})", path, prev + 1) from None
+
+    def names(cells: list[str]) -> list[str]:
+        out = [norm_name(c) for c in cells]
+        while out and not out[-1]:  # trailing columns without a name
+            out.pop()
+        return out
+
+    rec = split_records(reader, path, names, comments=comments)
+    header, header_line, rows, lines, too_long = (
+        rec.header,
+        rec.header_line,
+        rec.rows,
+        rec.lines,
+        rec.too_long,
+    )
     if header is None:  # pragma: no cover - the first non-blank line is always read
         raise InputError("no header row (only blank or comment lines)", path)
     named = [h for h in header if h]
@@ -256,8 +442,11 @@ def csv_table(
     if not rows and not too_long:
         raise InputError("a header but no data rows", path, header_line)
     cols = [h if h else f"_unnamed{i}" for i, h in enumerate(header)]
-    table = pd.DataFrame(rows, columns=cols, dtype=object)
-    table = table.apply(lambda s: s.astype(str).str.strip()) if len(table) else table
+    cells = np.empty((len(rows), len(cols)), dtype=object)
+    if len(rows):
+        cells[:] = rows
+        cells = strip_text(cells.ravel()).reshape(cells.shape)
+    table = pd.DataFrame(cells, columns=cols, dtype=object)
     table["_line"] = np.asarray(lines, dtype="int64")
     return table, header_line
 
@@ -277,11 +466,11 @@ def read_table(
         The file's account (``rows_read`` set), with a warning when the file is not UTF-8.
     """
     p = check_input_file(path)
-    text, enc = read_decoded(p, "a CSV text file", empty="a CSV log with a header row")
+    dec = decode_file(p, "a CSV text file", empty="a CSV log with a header row")
+    check_quotes(dec.text, p)
     prov = Provenance(path=str(p), format=format)
-    if enc != UTF8:
-        prov.warn(NOT_UTF8)
-    table, header_line = csv_table(text, p, prov, comments)
+    warn_decoding(prov, dec)
+    table, header_line = csv_table(dec.text, p, prov, comments)
     return table, header_line, prov
 
 
@@ -556,3 +745,226 @@ def numbers(text: pd.Series, missing: Iterable[str] = ("",)) -> tuple[pd.Series,
 def isin(values: np.ndarray, choices: Iterable[object]) -> np.ndarray:
     """Hash-based membership test of an object array (faster than numpy's sort-based isin)."""
     return pd.Series(values, dtype=object).isin(list(choices)).to_numpy()
+
+
+# --------------------------------------------------------------------------- plausible ranges
+#: Reasons of rows dropped by :func:`implausible`.
+REASON_TIME = "implausible time"
+REASON_CARBS = "implausible carbs"
+REASON_INSULIN = "implausible insulin"
+REASON_DURATION = "implausible duration"
+
+#: A time before 1950 or after 2200 (beyond what pandas holds in nanoseconds, 1677 to 2262,
+#: or near it) becomes this, which :func:`implausible` drops as an implausible time: a date in
+#: the year 9999 is one bad row, never a whole-file error, and the difference of any two times
+#: (at most 250 years) never overflows.
+OUT_OF_RANGE_TIME = np.datetime64("1950-01-01T00:00:00", "ns")
+_NS_RANGE = (np.datetime64("1950-01-01"), np.datetime64("2200-01-01"))
+#: The same range in epoch milliseconds, for readers of epoch times (Nightscout API v3), and
+#: :data:`OUT_OF_RANGE_TIME` so.
+EPOCH_MS_RANGE: tuple[float, float] = tuple(
+    float(b.astype("datetime64[ms]").astype("int64")) for b in _NS_RANGE
+)
+OUT_OF_RANGE_MS = float(OUT_OF_RANGE_TIME.astype("datetime64[ms]").astype("int64"))
+
+
+def to_ns(values: pd.Series | np.ndarray | Sequence) -> pd.Series:
+    """Date-times of any resolution (or text, parsed with ``errors="coerce"``) as tz-naive
+    ``datetime64[ns]``: missing stays NaT, a time outside 1950-2200 becomes
+    :data:`OUT_OF_RANGE_TIME`, a time zone is dropped (its wall clock kept)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        try:
+            s = pd.to_datetime(s, errors="coerce")
+        except (ValueError, TypeError, OverflowError):
+            s = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize(None)
+    arr = s.to_numpy()
+    lo, hi = (np.datetime64(b, "D").astype(arr.dtype) for b in _NS_RANGE)
+    outside = ~np.isnat(arr) & ((arr < lo) | (arr > hi))
+    if outside.any():
+        arr = arr.copy()
+        arr[outside] = OUT_OF_RANGE_TIME.astype(arr.dtype)
+    return pd.Series(arr.astype("datetime64[ns]"), index=s.index)
+
+
+def latest_time(exported: object = None) -> np.datetime64:
+    """The latest plausible time of a row: the file's export time when it states one (text or
+    datetime; ignored when unreadable or later than now), else now, plus
+    :data:`~soleus_analysis.core.schema.LATEST_MARGIN`."""
+    now = pd.Timestamp.now()
+    when = now
+    if exported is not None:
+        got = to_ns(pd.Series([exported])).iloc[0]
+        if pd.notna(got) and EARLIEST_TIME <= got < now:
+            when = got
+    return (when + LATEST_MARGIN).to_datetime64().astype("datetime64[ns]")
+
+
+def _outside(values: object, bounds: tuple[float, float]) -> np.ndarray:
+    v = np.asarray(values, dtype="float64")
+    return ~np.isnan(v) & ~((v >= bounds[0]) & (v <= bounds[1]))
+
+
+def implausible(
+    *,
+    times: object = None,
+    latest: np.datetime64 | None = None,
+    carbs_g: object = None,
+    insulin_u: object = None,
+    duration_min: object = None,
+    n: int | None = None,
+) -> np.ndarray:
+    """Why each row is implausible (its reason, or None): the one check of the ranges set in
+    :mod:`soleus_analysis.core.schema`, used by every reader.
+
+    Parameters
+    ----------
+    times : array of datetime64 or Series, optional
+        Row times (local); NaT is not judged here (an unparseable time has its own reason).
+        Before :data:`~soleus_analysis.core.schema.EARLIEST_TIME` or after ``latest`` is
+        :data:`REASON_TIME`.
+    latest : numpy.datetime64, optional
+        The latest plausible time (default :func:`latest_time` of no export date).
+    carbs_g, insulin_u, duration_min : array of float, optional
+        Amounts (NaN: none given); outside their ``PLAUSIBLE_*`` range, or infinite, is
+        :data:`REASON_CARBS`, :data:`REASON_INSULIN` or :data:`REASON_DURATION`.
+    n : int, optional
+        Number of rows, when no column is given.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        The first reason that applies to each row (times, carbs, insulin, duration), or None.
+    """
+    cols = [c for c in (times, carbs_g, insulin_u, duration_min) if c is not None]
+    size = len(cols[0]) if cols else int(n or 0)
+    out = np.full(size, None, dtype=object)
+    if times is not None:
+        t = to_ns(times).to_numpy(dtype="datetime64[ns]")
+        top = latest if latest is not None else latest_time()
+        bad = ~np.isnat(t) & ((t < EARLIEST_TIME.to_datetime64()) | (t > top))
+        out[bad] = REASON_TIME
+    for values, bounds, reason in (
+        (carbs_g, PLAUSIBLE_CARBS_G, REASON_CARBS),
+        (insulin_u, PLAUSIBLE_INSULIN_U, REASON_INSULIN),
+        (duration_min, PLAUSIBLE_DURATION_MIN, REASON_DURATION),
+    ):
+        if values is not None:
+            out[(out == None) & _outside(values, bounds)] = reason  # noqa: E711
+    return out
+
+
+def drop_implausible(
+    prov: Provenance, reasons: np.ndarray, where: np.ndarray, *, unit: str = "line"
+) -> np.ndarray:
+    """Count and warn about the rows :func:`implausible` gave a reason (for readers that
+    account with :func:`warn_dropped`); return the mask of the others."""
+    bad = reasons != None  # noqa: E711
+    for reason in pd.unique(reasons[bad]):
+        warn_dropped(prov, str(reason), np.asarray(where)[reasons == reason], unit=unit)
+    return ~bad
+
+
+def minutes_to_timedelta(minutes: object) -> pd.Series:
+    """Minutes (float, NaN for none) as ``timedelta64[ns]``; NaT where beyond
+    :data:`~soleus_analysis.core.schema.PLAUSIBLE_DURATION_MIN` or not finite, so that
+    ``start + duration`` never overflows."""
+    m = np.asarray(minutes, dtype="float64").copy()
+    m[_outside(m, PLAUSIBLE_DURATION_MIN)] = np.nan
+    return pd.Series(pd.to_timedelta(m, unit="min"))
+
+
+def text_to_timedelta(text: pd.Series) -> pd.Series:
+    """``hh:mm:ss`` (or ``h:mm:ss``) durations as ``timedelta64[ns]``; NaT where empty,
+    unreadable or beyond :data:`~soleus_analysis.core.schema.PLAUSIBLE_DURATION_MIN`."""
+    s = text.astype(object).where(text.notna(), "").astype(str).str.strip()
+    parts = s.str.extract(r"^(\d{1,9}):(\d{1,2})(?::(\d{1,2}(?:\.\d*)?))?$")
+    minutes = (
+        pd.to_numeric(parts[0], errors="coerce") * 60
+        + pd.to_numeric(parts[1], errors="coerce")
+        + pd.to_numeric(parts[2], errors="coerce").fillna(0.0) / 60
+    )
+    out = minutes_to_timedelta(minutes.to_numpy())
+    out.index = text.index
+    return out
+
+
+def offset_to_timedelta(minutes: object) -> np.ndarray:
+    """UTC offsets in minutes (float, NaN for none) as ``timedelta64[ns]``; NaT where beyond
+    :data:`~soleus_analysis.core.schema.PLAUSIBLE_UTC_OFFSET_MIN` or not finite (no time zone's
+    offset: the reader's rule for an unknown offset applies), so adding one never overflows."""
+    m = np.asarray(minutes, dtype="float64").copy()
+    m[_outside(m, PLAUSIBLE_UTC_OFFSET_MIN)] = np.nan
+    return pd.to_timedelta(m, unit="min").to_numpy(dtype="timedelta64[ns]")
+
+
+# --------------------------------------------------------------------------- zip archives
+#: What opening or reading a corrupt, truncated or unsupported zip archive raises (the zip
+#: module, its decompressors, and the seeks of a cut-off file): readers turn it into one
+#: :class:`InputError` naming the file. (:class:`InputError` is a ``ValueError``: re-raise it
+#: before catching these.)
+ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,
+    OSError,
+    EOFError,
+    KeyError,
+    ValueError,
+    zlib.error,
+)
+#: The largest CSV member of a zip export read (unpacked bytes).
+MAX_MEMBER_BYTES = 1 << 30
+
+
+def zip_csv_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The CSV entries of a zip export, in archive order, without folders and the
+    ``__MACOSX/._<name>`` resource forks macOS's Archive Utility adds (they are not CSVs)."""
+    return [
+        i
+        for i in zf.infolist()
+        if i.filename.lower().endswith(".csv")
+        and not i.filename.startswith("__MACOSX/")
+        and not i.filename.rsplit("/", 1)[-1].startswith("._")
+    ]
+
+
+def zip_member_text(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | PathLike, what: str
+) -> Decoded:
+    """One CSV member of a zip export, decoded by the one decoder
+    (:func:`~.encoding.decode_member`, at most :data:`MAX_MEMBER_BYTES`) and its quotes checked,
+    as :func:`csv_text` does for a file.
+
+    Raises
+    ------
+    InputError
+        A member too large, binary data, or an unterminated quote (zip errors are the
+        caller's, see :data:`ZIP_ERRORS`).
+    """
+    dec = decode_member(zf, info, path, what, MAX_MEMBER_BYTES)
+    check_quotes(dec.text, path)
+    return dec
+
+
+# --------------------------------------------------------------------------- JSON
+def parse_json(text: str, path: str | PathLike, what: str) -> object:
+    """The JSON value of a decoded export; every way it can fail is one :class:`InputError`.
+
+    Raises
+    ------
+    InputError
+        Not valid JSON (naming its line), nested too deeply (``RecursionError``), or an
+        integer of more digits than Python converts (``ValueError``); ``what`` says what was
+        expected.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg}); expected {what}", path, exc.lineno) from None
+    except RecursionError:
+        raise InputError(f"JSON nested too deeply; expected {what}", path) from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise InputError(f"not valid JSON ({exc}); expected {what}", path) from None

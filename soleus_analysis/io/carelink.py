@@ -42,8 +42,16 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
-from .base import check_input_file, warn_dropped
-from .encoding import read_text
+from .base import (
+    check_input_file,
+    csv_text,
+    drop_implausible,
+    implausible,
+    text_to_timedelta,
+    to_ns,
+    warn_decoding,
+    warn_dropped,
+)
 
 FORMAT = "carelink"
 
@@ -85,7 +93,7 @@ def _split(
     text: str, path
 ) -> tuple[str, dict, list[tuple[dict, list[str], list[int], list[list[str]]]]]:
     """Split the file into preamble metadata and sections of (info, header, lines, rows)."""
-    lines = text.splitlines()
+    lines = text.split("\n")
     delim = _delimiter(lines, path)
     reader = csv.reader(lines, delimiter=delim)
     preamble: list[list[str]] = []
@@ -192,7 +200,7 @@ def _timestamps(date: pd.Series, time: pd.Series, fmt: str) -> pd.Series:
         todo = out.isna()
         if not todo.any():
             break
-        out[todo] = pd.to_datetime(stamp[todo], format=f"{fmt} {tfmt}", errors="coerce")
+        out[todo] = to_ns(pd.to_datetime(stamp[todo], format=f"{fmt} {tfmt}", errors="coerce"))
     return out.astype("datetime64[ns]")
 
 
@@ -241,7 +249,7 @@ def _events(df: pd.DataFrame, dec: bool) -> pd.DataFrame:
     bwz = _num(_col(df, "BWZ Carb Input (grams)").astype(str), dec)
     bolus = _num(_col(df, "Bolus Volume Delivered (U)").astype(str), dec)
     dur_text = _col(df, "Bolus Duration (h:mm:ss)").astype(str).str.strip()
-    dur = pd.to_timedelta(dur_text.where(dur_text != ""), errors="coerce")
+    dur = text_to_timedelta(dur_text)
     btype = _col(df, "Bolus Type").astype(str).str.strip()
     base = df[["_row", "time"]]
     specs = [
@@ -360,11 +368,12 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     InputError
         No section/header found, a non-English header, or an unreadable Date column.
     """
-    text = read_text(check_input_file(path))
-    delim, meta, sections = _split(text, path)
+    decoded = csv_text(check_input_file(path))
+    delim, meta, sections = _split(decoded.text, path)
     dec = delim == ";"
     subj = subject or DEFAULT_SUBJECT
     prov = Provenance(path=str(path), format=FORMAT)
+    warn_decoding(prov, decoded)
     meta["sections"] = [
         {k: info[k] for k in ("device", "type", "serial")} | {"rows": len(rows)}
         for info, _h, _l, rows in sections
@@ -394,6 +403,7 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
         lines[bad_t],
         list((df["Date"] + " " + df["Time"])[bad_t]),
     )
+    bad_t = bad_t | ~drop_implausible(prov, implausible(times=df["time"]), lines)
 
     sg_text = pd.Series("", index=df.index)
     sg = pd.Series(np.nan, index=df.index)
@@ -405,12 +415,10 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
         sg = sg.where(~use, _num(t, dec) * factor)
     has_sg = (sg_text != "").to_numpy() & ~bad_t
     bad_sg = has_sg & sg.isna().to_numpy()
-    implausible = (
-        has_sg & ~bad_sg & ((sg < PLAUSIBLE_MGDL[0]) | (sg > PLAUSIBLE_MGDL[1])).to_numpy()
-    )
+    far = has_sg & ~bad_sg & ((sg < PLAUSIBLE_MGDL[0]) | (sg > PLAUSIBLE_MGDL[1])).to_numpy()
     warn_dropped(prov, "unparseable sensor glucose", lines[bad_sg], list(sg_text[bad_sg]))
-    warn_dropped(prov, "implausible sensor glucose", lines[implausible], list(sg_text[implausible]))
-    is_reading = has_sg & ~bad_sg & ~implausible
+    warn_dropped(prov, "implausible sensor glucose", lines[far], list(sg_text[far]))
+    is_reading = has_sg & ~bad_sg & ~far
 
     readings = pd.DataFrame(
         {
@@ -436,6 +444,8 @@ def read_carelink(path: str | PathLike, subject: str | None = None) -> Recording
     removed[(removed == "") & _matched(ev, "insulin", "insulin_u", "marker", "bolus")] = (
         "insulin also in bolus delivered"
     )
+    amount = implausible(carbs_g=ev["carbs_g"], insulin_u=ev["insulin_u"])
+    removed[(removed == "") & (amount != None)] = "implausible amount"  # noqa: E711
     dup_ev = ev.duplicated(["time", "kind", "carbs_g", "insulin_u", "label"]) & (removed == "")
     removed[dup_ev] = "duplicate"
     kept_rows = set(ev.loc[removed == "", "_row"])

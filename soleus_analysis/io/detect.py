@@ -1,8 +1,10 @@
 """Sniff a file's format from its content (never its name): the table of every format read.
 
 Each reader module exposes ``SNIFFERS``: a list of ``(format_name, sniff)`` pairs, where
-``sniff(text, raw) -> bool`` looks at the first :data:`HEAD_BYTES` of the file (``raw``) and the
-same bytes decoded as UTF-8 with any BOM removed (``text``), and ``READERS``: a mapping
+``sniff(text, raw) -> bool`` looks at the first :data:`HEAD_BYTES` of the file (``raw``; a
+UTF-16 file's head re-encoded as UTF-8) and the same bytes decoded by the one decoder
+(:func:`~.encoding.sniff_text`: BOM removed, UTF-16 told by its BOM or NUL pattern, line ends
+``\n``) as ``text``, so a UTF-16 export is sniffed as what it is; and ``READERS``: a mapping
 ``format_name -> read(path, **options) -> Recording``. A format that comes as a zip archive (an
 ``.xlsx`` workbook, Apple's ``export.zip``) is sniffed by ``ZIP_SNIFFERS``: ``(format_name,
 sniff)`` pairs whose ``sniff(zipfile.ZipFile) -> bool`` looks at the archive's members (it is
@@ -21,8 +23,8 @@ from os import PathLike
 from types import ModuleType
 
 from ..core.errors import InputError
-from .base import HEAD_BYTES, read_head
-from .encoding import sniff_text
+from .base import HEAD_BYTES, ZIP_ERRORS, read_head
+from .encoding import looks_binary, sniff_bytes, sniff_text
 
 __all__ = ["HEAD_BYTES", "MODULES", "all_readers", "all_tables", "detect_format", "read_head_text"]
 
@@ -31,6 +33,7 @@ MODULES: tuple[str, ...] = (
     "dexcom",
     "libreview",
     "carelink",
+    "ipro2",
     "nightscout",
     "apple_health",
     "tandem",
@@ -53,7 +56,8 @@ _modules()
 
 
 def read_head_text(path: str | PathLike) -> tuple[str, bytes]:
-    """Return ``(text, raw)``: the first bytes of ``path`` and their UTF-8 text (BOM removed).
+    """Return ``(text, raw)``: the first bytes of ``path`` decoded, and the bytes as sniffers
+    see them (:func:`~.encoding.sniff_text`, :func:`~.encoding.sniff_bytes`).
 
     Raises
     ------
@@ -61,11 +65,12 @@ def read_head_text(path: str | PathLike) -> tuple[str, bytes]:
         If the file does not exist or is empty.
     """
     raw = read_head(path)
-    if not raw.strip():
+    text = sniff_text(raw)
+    if not text.strip().strip("\ufeff"):
         raise InputError(
             "the file is empty; expected a CGM export or a log with a header row", path
         )
-    return sniff_text(raw), raw
+    return text, sniff_bytes(raw)
 
 
 def all_readers() -> dict[str, Callable]:
@@ -99,10 +104,10 @@ def _sniff_zip(path: str | PathLike) -> str | None:
                 for name, sniff in getattr(mod, "ZIP_SNIFFERS", ()):
                     if sniff(zf):
                         return name
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, KeyError, ValueError) as err:
+    except ZIP_ERRORS as err:
         raise InputError(
-            f"a zip archive that cannot be opened ({type(err).__name__}: corrupt or "
-            "truncated); expected an .xlsx workbook or Apple Health's export.zip",
+            f"binary data: a zip archive that cannot be opened ({type(err).__name__}: corrupt "
+            "or truncated); expected an .xlsx workbook or Apple Health's export.zip",
             path,
         ) from None
     return None
@@ -125,7 +130,7 @@ def detect_format(path: str | PathLike) -> str:
         for name, sniff in mod.SNIFFERS:
             if sniff(text, raw):
                 return name
-    if b"\x00" in raw[:4096] and not raw.startswith(b"PAR1"):
+    if looks_binary(raw) and not raw.startswith(b"PAR1"):
         raise InputError(
             "binary data that is not a known export; expected a CSV, JSON, XML or Parquet file",
             path,

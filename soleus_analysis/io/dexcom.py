@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
+import io
 import re
 import unicodedata
 import zipfile
@@ -51,17 +52,24 @@ from ..core.schema import (
     PLAUSIBLE_MGDL,
 )
 from .base import (
+    ZIP_ERRORS,
     TextRows,
     check_input_file,
+    csv_text,
     find_header,
+    implausible,
     isin,
+    open_text,
     read_head,
     split_line,
     strip_text,
+    text_to_timedelta,
     to_float,
+    to_ns,
     upper_text,
+    warn_decoding,
 )
-from .encoding import NOT_UTF8, UTF8, sniff_text
+from .encoding import sniff_text
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "dexcom_clarity"
@@ -82,6 +90,9 @@ REASON_TOO_MANY = "too many fields"
 
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
 _TOO_MANY = "\x00too many fields"
+#: Delimiters a line may hold beyond twice the header's before the file is read by the csv
+#: module rather than pandas' C reader (quoted delimiters count too, so the margin is wide).
+MAX_EXTRA_FIELDS = 64
 
 #: Clarity header cells by language: canonical key -> the cells that mean it, normalised by
 #: :func:`header_base` (lower case, no accents, the bracketed format or unit dropped: ``Glucose
@@ -263,13 +274,9 @@ for _keys in CLARITY_HEADERS.values():
 
 
 def _unterminated(path: Path) -> bool:
-    """True when the file does not end with a newline (reading only its last byte)."""
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        if fh.tell() == 0:
-            return False
-        fh.seek(-1, 2)
-        return fh.read(1) not in (b"\n", b"\r")
+    """True when the file (its decoded text) does not end with a newline."""
+    text = csv_text(path).text
+    return bool(text) and not text.endswith("\n")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -346,7 +353,7 @@ def _parse_time(s: pd.Series) -> pd.Series:
     The export's ``YYYY-MM-DDThh:mm:ss`` is tried first (fast); other ISO-like spellings
     (space separator, no seconds, fractions) are accepted too.
     """
-    t = pd.to_datetime(s, format=_ISO_FORMAT, errors="coerce").astype("datetime64[ns]")
+    t = to_ns(pd.to_datetime(s, format=_ISO_FORMAT, errors="coerce"))
     miss = (t.isna() & (s.astype(object) != "")).to_numpy()
     if miss.any():
         txt = s[miss].astype(object).str.strip()
@@ -356,7 +363,7 @@ def _parse_time(s: pd.Series) -> pd.Series:
             parsed = pd.to_datetime(
                 txt[ok].str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
             )
-            alt[ok] = parsed.astype("datetime64[ns]")
+            alt[ok] = to_ns(parsed)
         t[miss] = alt.to_numpy()
     return t
 
@@ -385,7 +392,6 @@ def _find_time_column(df: pd.DataFrame, cols: dict[str, str], path: Path, line: 
 def _read_frame(
     path: Path,
     skip: int,
-    enc: str,
     header: list[str],
     usecols: list[int] | None = None,
     delimiter: str = ",",
@@ -399,15 +405,20 @@ def _read_frame(
     # by an unquoted comma then fails the value checks and is dropped with its line); without
     # ``usecols`` such a row raises ParserError and goes to the exact path below.
     kw = dict(dtype=object, na_filter=False, skip_blank_lines=False, skiprows=skip)
-    try:
-        df = pd.read_csv(path, encoding=enc, usecols=usecols, sep=delimiter, **kw)
-    except pd.errors.ParserError:
-        pass
-    else:
-        return df, np.arange(len(df)) + skip + 2
-    # unparseable by the C reader: slower path that keeps line numbers exactly
     ncols = len(header)
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
+    text = csv_text(path).text
+    # a row of far more fields than the header (30,000 stray delimiters) makes the C reader
+    # build that many columns (seconds per row): such a file takes the exact path at once
+    widest = max((ln.count(delimiter) for ln in text.split("\n")), default=0)
+    if widest <= 2 * ncols + MAX_EXTRA_FIELDS:
+        try:
+            df = pd.read_csv(io.StringIO(text), usecols=usecols, sep=delimiter, **kw)
+        except (pd.errors.ParserError, ValueError):  # pandas raises either on ragged rows
+            pass
+        else:
+            return df, np.arange(len(df)) + skip + 2
+    # unparseable by the C reader: slower path that keeps line numbers exactly
+    with open_text(path) as fh:
         for _ in range(skip):
             fh.readline()
         reader = csv.reader(fh, delimiter=delimiter)
@@ -456,7 +467,8 @@ def _xlsx_frame(path: Path) -> tuple[list[str], int, pd.DataFrame, np.ndarray]:
     """
     try:
         sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+    except (*ZIP_ERRORS, TypeError, IndexError, AttributeError, SyntaxError) as err:
+        # a corrupt workbook: the zip, its decompression, or openpyxl on its broken XML
         raise InputError(
             f"an .xlsx workbook that cannot be read ({type(err).__name__}); expected a Dexcom "
             "Clarity export saved as .xlsx",
@@ -521,7 +533,7 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     xlsx = read_head(p, 4) == b"PK\x03\x04"
     if xlsx:
         header, hline, df, lines = _xlsx_frame(p)
-        enc, cols = UTF8, _map_columns(header, p, hline)
+        cols = _map_columns(header, p, hline)
     else:
         head = find_header(
             p,
@@ -531,7 +543,7 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
             "'Glucose Value (mg/dL)' (or '(mmol/L)'), or the same columns in another language",
             max_lines=200,
         )
-        hidx, enc, header, hline = head.index, head.encoding, head.fields, head.line
+        hidx, header, hline = head.index, head.fields, head.line
         cols = _map_columns(header, p, hline)
         # parse only the columns used (renamed timestamp: all, to find it by content)
         used = {"event_type", "event_subtype", "glucose", "insulin", "carbs", "duration"}
@@ -540,12 +552,12 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
         usecols = None
         if "time" in cols:
             usecols = sorted(header.index(cols[k]) for k in used if k in cols)
-        df, lines = _read_frame(p, hidx, enc, header, usecols, head.delimiter)
+        df, lines = _read_frame(p, hidx, header, usecols, head.delimiter)
         df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
     units = _units(cols["glucose"], p, hline)
     prov = Provenance(path=str(p), format=FORMAT, units=units)
-    if enc != UTF8:
-        prov.warn(NOT_UTF8)
+    if not xlsx:
+        warn_decoding(prov, head)
     prov.metadata["language"] = header_language(header) or "unknown"
     if xlsx:
         prov.metadata["saved_as"] = "xlsx"
@@ -588,6 +600,8 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     rows.drop(is_type("CALIBRATION"), REASON_CALIBRATION, warn=False)
 
     rows.drop(timed_types & ~timed, REASON_BAD_TIME, "unparseable timestamp")
+    when = implausible(times=times)
+    rows.drop(timed_types & (when != None), when, "time out of the plausible range")  # noqa: E711
 
     readings = _readings(rows, is_type("EGV"), times, units, subject)
     events = _events(rows, et, is_type(*_EVENT_TYPES), times, subject, units)
@@ -809,9 +823,7 @@ def _events(
         joined = joined.str.cat(other, sep=" ")
     insulin = to_float(rows.col("insulin", mask).to_numpy(), decimal_comma=True)
     carbs = to_float(rows.col("carbs", mask).to_numpy(), decimal_comma=True)
-    dur = pd.to_timedelta(
-        rows.col("duration", mask).where(lambda s: s != "", None), errors="coerce"
-    )
+    dur = text_to_timedelta(rows.col("duration", mask))
     start = times[mask].to_numpy()
 
     kind = np.select(
@@ -832,6 +844,14 @@ def _events(
     )
     idx = np.flatnonzero(mask)
     rows.drop(_scatter(rows.n, idx, bad), REASON_BAD_VALUE, "negative insulin or carb amount")
+    amount = implausible(
+        carbs_g=np.where(t == "CARBS", carbs, np.nan),
+        insulin_u=np.where(t == "INSULIN", insulin, np.nan),
+    )
+    bad |= amount != None  # noqa: E711
+    why = np.full(rows.n, None, dtype=object)
+    why[idx] = amount
+    rows.drop(_scatter(rows.n, idx, bad), why, "amount out of the plausible range")
     ok = ~bad
     rows.keep(_scatter(rows.n, idx, ok))
     intensity = np.where((kind == "exercise") | (kind == "spu"), sub.to_numpy(), None)

@@ -36,8 +36,18 @@ from ..core.schema import (
     MGDL_PER_MMOL,
     PLAUSIBLE_MGDL,
 )
-from .base import column_list, read_head, sniff_delimiter, warn_dropped
-from .encoding import read_text
+from .base import (
+    column_list,
+    csv_text,
+    drop_implausible,
+    implausible,
+    read_head,
+    sniff_delimiter,
+    split_records,
+    to_ns,
+    warn_dropped,
+)
+from .encoding import looks_binary
 
 FORMAT = "generic"
 
@@ -95,7 +105,8 @@ def _known(columns: Sequence[str]) -> list[str]:
 
 def _norm(name: str) -> str:
     """Column name reduced for matching: lower case, parenthesised units and non-letters removed."""
-    base = re.sub(r"\(.*?\)|\[.*?\]", "", str(name)).lower()
+    # no nested brackets inside a pair: a name of many "(" is scanned in linear time
+    base = re.sub(r"\([^()]*\)|\[[^\[\]]*\]", "", str(name)).lower()
     return re.sub(r"[^a-z0-9]", "", base)
 
 
@@ -143,7 +154,7 @@ def sniff_generic(text: str, raw: bytes) -> bool:
     """True for a Parquet file, or a CSV whose header has a time-like and a glucose-like column."""
     if raw.startswith(b"PAR1"):
         return True
-    if not text.strip() or b"\x00" in raw[:4096]:
+    if not text.strip() or looks_binary(raw):
         return False
     cols, _ = _header_columns(text)
     normed = {_norm(c) for c in cols}
@@ -161,15 +172,15 @@ def _strip_offsets(values: pd.Series) -> tuple[pd.Series, int]:
 def _parse_times(values: pd.Series, time_format: str | None) -> tuple[pd.Series, int]:
     """Parse a column of timestamps to tz-naive local wall clock; return (times, n_with_offset)."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_localize(None).astype("datetime64[ns]"), int(values.notna().sum())
+        return to_ns(values), int(values.notna().sum())
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("datetime64[ns]"), 0
+        return to_ns(values), 0
     text, n_off = _strip_offsets(values)
     if time_format is not None:
         t = pd.to_datetime(text, format=time_format, errors="coerce")
     else:
         t = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    return t.astype("datetime64[ns]"), n_off
+    return to_ns(t), n_off
 
 
 def _glucose_values(
@@ -199,31 +210,42 @@ def _glucose_values(
     return mgdl, censored, missing, nonnum
 
 
-def _load_table(path: str | PathLike, is_parquet: bool) -> tuple[pd.DataFrame, np.ndarray, str]:
-    """Load the table; return (frame of non-blank rows, their 1-based numbers, unit word)."""
+def _names(cells: list[str]) -> list[str]:
+    """Header cells as column names: stripped, empty ones ``Unnamed: <i>``, repeats ``name.1``."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, c in enumerate(cells):
+        name = c.strip() or f"Unnamed: {i}"
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        out.append(name if k == 0 else f"{name}.{k}")
+    return out
+
+
+def _load_table(
+    path: str | PathLike, is_parquet: bool
+) -> tuple[pd.DataFrame, np.ndarray, str, tuple[str, ...], list[int]]:
+    """Load the table; return (frame of non-blank rows, their 1-based first lines, unit word,
+    decoding warnings, lines of rows with more non-empty fields than the header).
+
+    CSV is split by the :mod:`csv` module (linear in the file, any field length): the header
+    is the first non-blank line; a row with more non-empty fields than the header is not
+    kept but counted (its line given), short rows are padded with empty cells."""
     if is_parquet:
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise InputError(f"not a readable Parquet file ({exc})", path) from exc
-        return df.reset_index(drop=True), np.arange(1, len(df) + 1), "row"
-    text = read_text(path)
-    _, sep = _header_columns(text)
-    try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            skipinitialspace=True,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"not a readable CSV table ({exc})", path) from exc
-    df.columns = [str(c).strip() for c in df.columns]
-    lines = np.arange(2, len(df) + 2)
-    blank = (df.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
-    return df.loc[~blank].reset_index(drop=True), lines[~blank], "line"
+        return df.reset_index(drop=True), np.arange(1, len(df) + 1), "row", (), []
+    dec = csv_text(path)
+    _, sep = _header_columns(dec.text)
+    reader = csv.reader(io.StringIO(dec.text), delimiter=sep, skipinitialspace=True)
+    rec = split_records(reader, path, _names, error="not a readable CSV table")
+    header, rows, lines, too_long = rec.header, rec.rows, rec.lines, rec.too_long
+    if header is None:
+        raise InputError("not a readable CSV table (no header line)", path)
+    df = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
+    return df, np.asarray(lines, dtype=int), "line", dec.warnings, too_long
 
 
 def read_generic(
@@ -268,9 +290,10 @@ def read_generic(
         Missing time or glucose column, units unknown, or a time column that cannot be parsed.
     """
     is_parquet = read_head(path, 4) == b"PAR1"
-    df, where, unit = _load_table(path, is_parquet)
+    df, where, unit, notes, too_long = _load_table(path, is_parquet)
     cols = [str(c) for c in df.columns]
     prov = Provenance(path=str(path), format=FORMAT)
+    prov.warnings.extend(notes)
 
     tcol = _find(cols, _TIME_NAMES, "time column", path, time_column)
     gcol = _find(cols, _GLUCOSE_NAMES, "glucose column", path, glucose_column)
@@ -305,9 +328,16 @@ def read_generic(
     prov.units = unit_name
     factor = MGDL_PER_MMOL if unit_name == "mmol/L" else 1.0
 
-    prov.rows_read = len(df)
+    prov.rows_read = len(df) + len(too_long)
+    if len(df) == 0 and too_long:
+        raise InputError(
+            "every data row has more fields than the header; expected one field per column",
+            path,
+            too_long[0],
+        )
     if len(df) == 0:
         raise InputError("a header but no data rows; expected at least one reading", path)
+    warn_dropped(prov, "more fields than the header", too_long)
 
     times, n_off = _parse_times(df[tcol], time_format)
     if n_off:
@@ -324,11 +354,12 @@ def read_generic(
         )
     mgdl, censored, missing, nonnum = _glucose_values(df[gcol], low_limit, high_limit, factor)
     finite = np.isfinite(mgdl)
-    implausible = (
-        finite & ~missing & ((mgdl < PLAUSIBLE_MGDL[0]) | (mgdl > PLAUSIBLE_MGDL[1]))
-    ) | (~missing & ~nonnum & ~finite)
+    far = (finite & ~missing & ((mgdl < PLAUSIBLE_MGDL[0]) | (mgdl > PLAUSIBLE_MGDL[1]))) | (
+        ~missing & ~nonnum & ~finite
+    )
 
-    ok = ~(bad_t | missing | nonnum | implausible)
+    ok = ~(bad_t | missing | nonnum | far)
+    when = np.where(ok, implausible(times=times), None)
     vals = mgdl[ok & (censored == None)]  # noqa: E711
     if len(vals) >= 10:
         med = float(np.median(vals))
@@ -347,13 +378,14 @@ def read_generic(
     warn_dropped(
         prov, "unparseable timestamp", where[bad_t], list(df[tcol].astype(str)[bad_t]), unit=unit
     )
+    ok &= drop_implausible(prov, when, where, unit=unit)
     m = ~bad_t & missing
     warn_dropped(prov, "missing glucose", where[m], unit=unit)
     m = ~bad_t & nonnum
     warn_dropped(
         prov, "non-numeric glucose", where[m], [str(v) for v in glucose_text[m]], unit=unit
     )
-    m = ~bad_t & ~missing & ~nonnum & implausible
+    m = ~bad_t & ~missing & ~nonnum & far
     warn_dropped(
         prov, "implausible glucose", where[m], [str(v) for v in glucose_text[m]], unit=unit
     )

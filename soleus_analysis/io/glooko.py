@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 import zipfile
-import zlib
 from os import PathLike
 from pathlib import Path
 
@@ -39,9 +38,22 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL, PLAUSIBLE_MGDL
-from .base import RowAccount, check_input_file, csv_table, norm_name, split_line, to_float
-from .encoding import NOT_UTF8, UTF8, decode_bytes, read_decoded
-from .timestamps import bad_amount, ns_times
+from .base import (
+    ZIP_ERRORS,
+    RowAccount,
+    check_input_file,
+    csv_table,
+    csv_text,
+    implausible,
+    norm_name,
+    read_head,
+    split_line,
+    to_float,
+    to_ns,
+    warn_decoding,
+    zip_csv_members,
+    zip_member_text,
+)
 
 CSV_FORMAT = "glooko_csv"
 ZIP_FORMAT = "glooko_zip"
@@ -55,8 +67,6 @@ _SERIAL_NAMES = ("serial_number", "seriennummer")
 _BASAL_PREFIXES = ("duration", "dauer", "rate", "percentage", "prozentsatz")
 #: Names of the CSVs in a Glooko zip (``cgm_data_1.csv``, ``Insulin data/bolus_data_1.csv``).
 _MEMBER = re.compile(rb"[a-z_]+_data(?:_\d+)?\.csv", re.IGNORECASE)
-#: The largest CSV read out of a zip (bytes, uncompressed): larger ones are refused.
-MAX_MEMBER_BYTES = 1 << 30
 
 
 # ---------------------------------------------------------------------------------- sniffing
@@ -116,12 +126,12 @@ def parse_times(stamps: pd.Series, date_order: str | None, path, line: int) -> p
         NaT where a cell is no time stamp.
     """
     s = stamps.astype(str).str.strip()
-    out = ns_times(pd.to_datetime(s, format="ISO8601", errors="coerce"))
+    out = to_ns(pd.to_datetime(s, format="ISO8601", errors="coerce"))
     dotted = out.isna() & s.str.match(r"^\d{1,2}\.\d{1,2}\.\d{4}")
     if dotted.any():
-        out[dotted] = ns_times(pd.to_datetime(s[dotted], format="%d.%m.%Y %H:%M", errors="coerce"))
+        out[dotted] = to_ns(pd.to_datetime(s[dotted], format="%d.%m.%Y %H:%M", errors="coerce"))
         again = dotted & out.isna()
-        out[again] = ns_times(pd.to_datetime(s[again], format="%d.%m.%Y %H:%M:%S", errors="coerce"))
+        out[again] = to_ns(pd.to_datetime(s[again], format="%d.%m.%Y %H:%M:%S", errors="coerce"))
     slash = out.isna() & s.str.match(r"^\d{1,2}/\d{1,2}/\d{4}")
     if slash.any():
         parts = s[slash].str.extract(r"^(\d{1,2})/(\d{1,2})/")
@@ -147,7 +157,7 @@ def parse_times(stamps: pd.Series, date_order: str | None, path, line: int) -> p
         fmt = "%d/%m/%Y" if order == "dmy" else "%m/%d/%Y"
         for tail in (" %H:%M", " %H:%M:%S", " %I:%M %p"):
             todo = slash & out.isna()
-            out[todo] = ns_times(pd.to_datetime(s[todo], format=fmt + tail, errors="coerce"))
+            out[todo] = to_ns(pd.to_datetime(s[todo], format=fmt + tail, errors="coerce"))
     return out
 
 
@@ -216,8 +226,8 @@ def _read_bolus(table, rows: RowAccount, times, subject: str) -> pd.DataFrame:
         if carb_col
         else np.full(len(table), np.nan)
     )
-    bad = ~(np.isfinite(insulin) & (insulin >= 0)) | bad_amount(carbs)
-    rows.drop(bad, "bad insulin or carbs amount", "expected numbers >= 0")
+    bad = np.isnan(insulin) | (implausible(insulin_u=insulin, carbs_g=carbs) != None)  # noqa: E711
+    rows.drop(bad, "bad insulin or carbs amount", "expected numbers in the plausible ranges")
     rows.drop(rows.open & ~(insulin > 0) & ~(carbs > 0), "no insulin delivered and no carbs")
     ok = rows.open.copy()
     rows.keep(ok)
@@ -270,6 +280,8 @@ def _read_member(
         prov.metadata["devices"] = sorted(set(prov.metadata.get("devices", [])) | set(devices))
     times = parse_times(table[tcol], date_order, path, header_line)
     rows.drop(times.isna().to_numpy(), "unparseable timestamp", "expected e.g. 2023-08-02 15:40")
+    when = implausible(times=times)
+    rows.drop(when != None, when, "time out of the plausible range")  # noqa: E711
     if kind == "cgm":
         readings, events = _read_cgm(table, rows, times, prov, subject), empty
     else:
@@ -294,36 +306,19 @@ def _absorb(total: Provenance, part: Provenance, name: str) -> None:
 
 
 def _members(path: Path):
-    """``(name, text, encoding)`` of every CSV in a Glooko zip, read in memory."""
+    """``(name, decoded text)`` of every CSV in a Glooko zip, read in memory."""
     try:
         with zipfile.ZipFile(path) as zf:
-            # macOS's Archive Utility adds "__MACOSX/._<name>" resource forks: not CSVs
-            infos = [
-                i
-                for i in zf.infolist()
-                if i.filename.lower().endswith(".csv")
-                and not i.filename.startswith("__MACOSX/")
-                and not i.filename.rsplit("/", 1)[-1].startswith("._")
-            ]
+            infos = zip_csv_members(zf)
             if not infos:
                 raise InputError("the zip holds no CSV file; expected Glooko's export zip", path)
             for info in infos:
-                if info.file_size > MAX_MEMBER_BYTES:
-                    raise InputError(
-                        f"a CSV in the zip is larger than 1 GiB unpacked ({info.filename})", path
-                    )
-                with zf.open(info) as fh:
-                    data = fh.read(MAX_MEMBER_BYTES + 1)
-                if data.strip():
-                    yield (info.filename, *decode_bytes(data, path, "Glooko's CSV"))
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        OSError,
-        EOFError,
-        zlib.error,
-    ) as err:
+                dec = zip_member_text(zf, info, path, "Glooko's CSV")
+                if dec.text.strip():
+                    yield info.filename, dec
+    except InputError:  # an InputError is a ValueError: never re-worded as a zip error
+        raise
+    except ZIP_ERRORS as err:
         raise InputError(
             f"not a readable zip ({err}); expected Glooko's export zip", path
         ) from None
@@ -373,15 +368,13 @@ def read_glooko(
         raise InputError(f"date_order must be 'dmy' or 'mdy', not {date_order!r}", path)
     p = check_input_file(path)
     subj = subject or DEFAULT_SUBJECT
-    with open(p, "rb") as fh:
-        is_zip = fh.read(4) == b"PK\x03\x04"
+    is_zip = read_head(p, 4) == b"PK\x03\x04"
     readings, events = [], []
     if not is_zip:
-        text, enc = read_decoded(p, "a Glooko CSV export")
+        dec = csv_text(p, "a Glooko CSV export")
         prov = Provenance(path=str(p), format=CSV_FORMAT)
-        if enc != UTF8:
-            prov.warn(NOT_UTF8)
-        r, e, kind = _read_member(text, p, p.name, prov, date_order, subj)
+        warn_decoding(prov, dec)
+        r, e, kind = _read_member(dec.text, p, p.name, prov, date_order, subj)
         if kind == "other":
             raise InputError(
                 "a Glooko CSV without CGM values or boluses; give the cgm_data or bolus_data "
@@ -390,11 +383,10 @@ def read_glooko(
             )
         return _finish(prov, [r], [e])
     prov = Provenance(path=str(p), format=ZIP_FORMAT)
-    for name, text, enc in _members(p):
+    for name, dec in _members(p):
         part = Provenance(path=str(p), format=CSV_FORMAT)
-        if enc != UTF8:
-            part.warn(NOT_UTF8)
-        r, e, _ = _read_member(text, p, name, part, date_order, subj, in_zip=True)
+        warn_decoding(part, dec)
+        r, e, _ = _read_member(dec.text, p, name, part, date_order, subj, in_zip=True)
         _absorb(prov, part, Path(name).name)
         readings += [r] if len(r) else []
         events += [e] if len(e) else []

@@ -57,12 +57,15 @@ from .base import (
     TextRows,
     check_input_file,
     find_header,
+    implausible,
+    open_text,
     split_line,
     to_float,
+    to_ns,
     upper_text,
+    warn_decoding,
     warn_each,
 )
-from .encoding import NOT_UTF8, UTF8
 from .spu_text import spu_mask, spu_minutes
 
 FORMAT = "libreview"
@@ -407,7 +410,7 @@ def _assemble(y, mo, d, h, mi, s) -> np.ndarray:
     out = np.full(len(parts), np.datetime64("NaT"), dtype="datetime64[ns]")
     if valid.any():
         got = pd.to_datetime(parts[valid].astype("int64"), errors="coerce")
-        out[valid] = got.to_numpy(dtype="datetime64[ns]")
+        out[valid] = to_ns(got).to_numpy(dtype="datetime64[ns]")
     return out
 
 
@@ -525,10 +528,10 @@ def parse_libre_times(
 # reading
 # ----------------------------------------------------------------------------------------------
 def _read_rows(
-    path: Path, skip: int, enc: str, delim: str, ncols: int
+    path: Path, skip: int, delim: str, ncols: int
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """All rows below the header as text, their 1-based lines and a too-many-fields mask."""
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
+    with open_text(path) as fh:
         for _ in range(skip):
             fh.readline()
         reader = csv.reader(fh, delimiter=delim, skipinitialspace=True)
@@ -627,7 +630,7 @@ def _read(
         ),
         max_lines=30,
     )
-    hidx, enc, delim, header = head.index, head.encoding, head.delimiter, head.fields
+    hidx, delim, header = head.index, head.delimiter, head.fields
     hline = head.line
     # the title line (the last non-blank line before the header): when, and by whom, generated
     before = [ln for ln in head.head[:hidx] if ln.strip()]
@@ -642,8 +645,7 @@ def _read(
             raise InputError(f"missing required column {label!r}", p, hline)
     units = _units_of(cols, p, hline)
     prov = Provenance(path=str(p), format=fmt, units=units)
-    if enc != UTF8:
-        prov.warn(NOT_UTF8)
+    warn_decoding(prov, head)
     prov.metadata["language"] = header_language(header) or "unknown"
     if desktop and title:
         prov.metadata["patient"] = " ".join(t for t in title if t)
@@ -652,7 +654,7 @@ def _read(
     if not desktop and len(title) >= 5 and title[4]:
         prov.metadata["generated_by"] = title[4]
 
-    df, lines, over = _read_rows(p, hidx, enc, delim, len(header))
+    df, lines, over = _read_rows(p, hidx, delim, len(header))
     if len(df) == 0:
         raise InputError("no data rows below the header", p, hline)
     prov.rows_read = len(df)
@@ -662,8 +664,8 @@ def _read(
 
     rows.drop(over, REASON_TOO_MANY, "more fields than the header")
     blank = np.ones(n, dtype=bool)
-    for c in df.columns:
-        blank &= (df[c].astype(object).str.strip() == "").to_numpy()
+    for i in range(df.shape[1]):  # by position: a header may repeat a name (or leave it empty)
+        blank &= (df.iloc[:, i].astype(object).str.strip() == "").to_numpy()
     rows.drop(blank, REASON_EMPTY_ROW, warn=False)
     nf = df.attrs["n_fields"]
     type_pos = header.index(cols["record_type"])
@@ -688,6 +690,8 @@ def _read(
     if sers:
         prov.metadata["serials"] = sers
     rows.drop(np.isnat(times), REASON_BAD_TIME, "unparseable or impossible timestamp")
+    when = implausible(times=times)
+    rows.drop(when != None, when, "time out of the plausible range")  # noqa: E711
 
     notes = rows.col("notes", allrows).to_numpy()
     has_note = (notes != "") & ~rows.handled
@@ -802,6 +806,10 @@ def _insulin_events(
         np.isnan(meal) & np.isnan(corr), np.nan, np.nan_to_num(meal) + np.nan_to_num(corr)
     )
     rapid = np.where(np.isnan(rapid), extra, rapid)
+    bad = (implausible(insulin_u=rapid) != None) | (implausible(insulin_u=long_) != None)  # noqa: E711
+    bad_mask = np.zeros(rows.n, dtype=bool)
+    bad_mask[np.flatnonzero(m)[bad]] = True
+    rows.drop(bad_mask, REASON_BAD_VALUE, "insulin amount out of the plausible range")
     t = times[m]
     parts = []
     for amount, key, label in (
@@ -811,7 +819,7 @@ def _insulin_events(
         txt = rows.col(key, m).to_numpy()
         flag, text = flag_cells(txt)
         has_amount = ~np.isnan(amount) & (amount >= 0)
-        has = has_amount | flag | text
+        has = (has_amount | flag | text) & ~bad
         lab = np.where(
             text,
             [f"{label}: {x}" for x in txt],
@@ -851,7 +859,7 @@ def _food_events(
     food = rows.col("food_flag", m).to_numpy()
     flag, text = flag_cells(food)
     has = ~np.isnan(grams) | ~np.isnan(servings) | flag | text
-    neg = has & ((grams < 0) | (servings < 0))
+    neg = has & ((grams < 0) | (servings < 0) | (implausible(carbs_g=grams) != None))  # noqa: E711
     idx = np.flatnonzero(m)
     bad_mask = np.zeros(rows.n, dtype=bool)
     bad_mask[idx[neg]] = True

@@ -34,8 +34,7 @@ import pyarrow.compute as pc
 from ..core.errors import InputError
 from ..core.recording import Recording
 from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL, PLAUSIBLE_MGDL
-from .base import RowAccount, check_input_file, read_table, to_float
-from .timestamps import ns_times
+from .base import RowAccount, check_input_file, implausible, read_table, to_float, to_ns
 
 FORMAT = "abbott_lingo"
 
@@ -102,7 +101,7 @@ def parse_stamps(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     m = pc.extract_regex(arr, _STAMP.pattern)
     local_text = pd.Series(m.field("local").to_numpy(zero_copy_only=False), index=text.index)
     local_text = local_text.where(local_text != "")
-    local = ns_times(
+    local = to_ns(
         pd.to_datetime(
             local_text.str.replace("T", " ", regex=False), format="ISO8601", errors="coerce"
         )
@@ -175,12 +174,14 @@ def read_lingo(path: str | PathLike, subject: str | None = None) -> Recording:
     rows.drop(
         local.isna().to_numpy(), "unparseable timestamp", "not a time like 2026-06-10T17:30+01:00"
     )
+    when = implausible(times=local)
+    rows.drop(when != None, when, "time out of the plausible range")  # noqa: E711
     blank = raw == ""
     rows.drop(blank, "missing measurement")
     rows.drop(np.isnan(value), "non-numeric measurement")
-    implausible = (mgdl < PLAUSIBLE_MGDL[0]) | (mgdl > PLAUSIBLE_MGDL[1])
+    far = (mgdl < PLAUSIBLE_MGDL[0]) | (mgdl > PLAUSIBLE_MGDL[1])
     lo, hi = PLAUSIBLE_MGDL
-    rows.drop(implausible, "implausible glucose", f"outside {lo:g}-{hi:g} mg/dL")
+    rows.drop(far, "implausible glucose", f"outside {lo:g}-{hi:g} mg/dL")
     rows.keep(rows.open)
     ok = rows.commit()
     no_offset = ok & np.isnan(utc)

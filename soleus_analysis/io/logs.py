@@ -34,8 +34,11 @@ from .base import (
     RowAccount,
     column_list,
     first_header,
+    implausible,
+    minutes_to_timedelta,
     numbers,
     read_table,
+    to_ns,
     warn_each,
 )
 from .spu_text import SPU_RE, spu_mask, spu_minutes
@@ -167,7 +170,7 @@ def parse_datetimes(
     frame = pd.DataFrame({"year": year, "month": month, "day": day})
     date = pd.to_datetime(frame, errors="coerce")
     out = date + pd.to_timedelta(secs, unit="s")
-    return out.astype("datetime64[ns]")
+    return to_ns(out)
 
 
 def _has_clock(values: pd.Series) -> pd.Series:
@@ -359,7 +362,7 @@ def read_activity_log(
     dur, dur_bad = numbers(get("duration_min"))
     dur_bad |= (dur < 0).to_numpy() | (dur > 24 * 60).to_numpy()
     drops.drop(dur_bad, "bad duration")
-    end_dur = start + pd.to_timedelta(dur, unit="min")
+    end_dur = start + minutes_to_timedelta(dur).to_numpy()
     conflict = end.notna() & end_dur.notna() & ((end - end_dur).abs() > pd.Timedelta(minutes=1))
     warn_each(
         prov,
@@ -379,7 +382,9 @@ def read_activity_log(
 
     # unknown words: exercise when a span is given, else dropped
     unknown = kind.isna().to_numpy() & word.ne("").to_numpy()
-    drops.drop(unknown & ~has_span, np.array([f"unknown kind {w!r}" for w in word], dtype=object))
+    drops.drop(
+        unknown & ~has_span, np.array([f"unknown kind {w[:40]!r}" for w in word], dtype=object)
+    )
     kind = kind.where(~(unknown & has_span), "exercise")
     activity = kind.isin(["spu", "exercise"]).to_numpy()
     drops.drop(activity & ~has_span, "no end or duration")
@@ -388,6 +393,9 @@ def read_activity_log(
     drops.drop(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
     insulin, ins_bad = numbers(get("insulin_u"))
     drops.drop(ins_bad | (insulin < 0).to_numpy(), "bad insulin")
+    span = ((end - start).dt.total_seconds() / 60).to_numpy()
+    why = implausible(times=start, carbs_g=carbs, insulin_u=insulin, duration_min=span)
+    drops.drop(why != None, why, "out of the plausible range")  # noqa: E711
 
     keep = drops.commit()
     note_txt = get("notes")
@@ -587,6 +595,8 @@ def read_cronometer(
     start = _diary_times(table, day.dt.normalize(), time_txt, group, drops, prov)
     carbs, carbs_bad = numbers(table["carbs_g"])
     drops.drop(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
+    why = implausible(times=start, carbs_g=carbs)
+    drops.drop(why != None, why, "out of the plausible range")  # noqa: E711
     kcal = numbers(table["energy_kcal"])[0] if "energy_kcal" in table else np.nan
     net = numbers(table["net_carbs_g"])[0] if "net_carbs_g" in table else np.nan
     keep = drops.commit()
@@ -661,6 +671,8 @@ def read_cronometer_exercises(
     )
     minutes, min_bad = numbers(table["minutes"])
     drops.drop(min_bad | ~(minutes > 0).to_numpy(), "no duration")
+    why = implausible(times=start, duration_min=minutes)
+    drops.drop(why != None, why, "out of the plausible range")  # noqa: E711
     kcal = numbers(table["calories_burned"])[0] if "calories_burned" in table else np.nan
     keep = drops.commit()
     name = table["exercise"]
@@ -668,7 +680,7 @@ def read_cronometer_exercises(
         {
             "subject": subject or DEFAULT_SUBJECT,
             "time": start,
-            "end": start + pd.to_timedelta(minutes, unit="min"),
+            "end": start + minutes_to_timedelta(minutes).to_numpy(),
             "kind": np.where(name.str.contains(SPU_RE), "spu", "exercise"),
             "label": name,
             "source": "cronometer",
@@ -708,6 +720,8 @@ def read_myfitnesspal(
     start = _diary_times(table, day.dt.normalize(), table.get("time", empty), meal, drops, prov)
     carbs, carbs_bad = numbers(table["carbohydrates_g"])
     drops.drop(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
+    why = implausible(times=start, carbs_g=carbs)
+    drops.drop(why != None, why, "out of the plausible range")  # noqa: E711
     kcal = numbers(table["calories"])[0] if "calories" in table else np.nan
     keep = drops.commit()
     note = table.get("note", empty)

@@ -36,14 +36,30 @@ import pandas as pd
 
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
-from ..core.schema import DEFAULT_SUBJECT, PLAUSIBLE_MGDL
-from .base import check_input_file, read_head, warn_dropped
+from ..core.schema import DEFAULT_SUBJECT, PLAUSIBLE_MGDL, PLAUSIBLE_UTC_OFFSET_MIN
+from .base import (
+    EPOCH_MS_RANGE,
+    OUT_OF_RANGE_MS,
+    check_input_file,
+    csv_text,
+    drop_implausible,
+    implausible,
+    minutes_to_timedelta,
+    parse_json,
+    read_head,
+    to_ns,
+    warn_decoding,
+    warn_dropped,
+)
 from .encoding import read_text, sniff_text
 from .spu_text import SPU_RE, spu_minutes
 
 ENTRIES_JSON = "nightscout_entries_json"
 ENTRIES_CSV = "nightscout_entries_csv"
 TREATMENTS_JSON = "nightscout_treatments_json"
+
+#: Epoch milliseconds beyond this (year 2286) are no time a CGM measured.
+MAX_EPOCH_MS = 1e13
 
 _NOTE_TYPES = {"note", "announcement", "question", "openaps offline"}
 _EXERCISE_TYPES = {"exercise"}
@@ -79,13 +95,7 @@ def sniff_entries_csv(text: str, raw: bytes) -> bool:
 
 
 def _load_json(path: str | PathLike, what: str) -> list:
-    text = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON ({exc.msg}); expected a Nightscout {what} list", path, exc.lineno
-        ) from exc
+    data = parse_json(read_text(path), path, f"a Nightscout {what} list")
     if isinstance(data, dict) and isinstance(data.get("result"), list):
         data = data["result"]
     if not isinstance(data, list):
@@ -126,8 +136,7 @@ def _written_offset_min(stamps: pd.Series) -> pd.Series:
 def _to_utc(values: pd.Series) -> pd.Series:
     """ISO strings with or without offsets -> tz-naive UTC (NaT when unparseable)."""
     s = values.astype("string").str.strip()
-    t = pd.to_datetime(s, format="ISO8601", utc=True, errors="coerce")
-    return t.dt.tz_localize(None).astype("datetime64[ns]")
+    return to_ns(pd.to_datetime(s, format="ISO8601", utc=True, errors="coerce"))
 
 
 def _local(
@@ -147,13 +156,18 @@ def _local(
         off = off.fillna(zone_off)
     elif utc_offset is not None:
         off = off.fillna(float(utc_offset))
+    # an offset beyond +-18 h is no time zone: the record's time is unknown
+    lo, hi = PLAUSIBLE_UTC_OFFSET_MIN
+    wild = ((off < lo) | (off > hi)).to_numpy()
+    off = off.where(~wild, 0.0)
     none = off.isna() & utc.notna()
     if none.any():
         prov.warn(
             f"{int(none.sum())} records carry no UTC offset and no utc_offset= was given; "
             "times kept in UTC"
         )
-    return utc + pd.to_timedelta(off.fillna(0.0), unit="min")
+    local = utc + pd.to_timedelta(off.fillna(0.0), unit="min")
+    return local.where(~wild, pd.NaT)
 
 
 def _entries_frame(
@@ -168,7 +182,8 @@ def _entries_frame(
     """Readings from an entries frame with columns dateString, date, sgv, type, utcOffset."""
     date_ms = pd.to_numeric(_col(df, "date"), errors="coerce").astype("float64")
     date_str = _col(df, "dateString", None)
-    utc = pd.to_datetime(date_ms, unit="ms", errors="coerce").astype("datetime64[ns]")
+    date_ms = date_ms.where(date_ms.abs() < MAX_EPOCH_MS)
+    utc = to_ns(pd.to_datetime(date_ms, unit="ms", errors="coerce"))
     # the epoch is authoritative; fall back to dateString (or sysTime) when it is missing
     for alt in ("dateString", "sysTime"):
         if alt in df.columns and utc.isna().any():
@@ -186,13 +201,12 @@ def _entries_frame(
     bad_t = t.isna().to_numpy() & ~not_sgv
     warn_dropped(prov, "unparseable timestamp", where[bad_t], unit=unit)
     rest = ~not_sgv & ~bad_t
+    rest &= drop_implausible(prov, np.where(rest, implausible(times=t), None), where, unit=unit)
     missing = rest & np.isnan(sgv)
     warn_dropped(prov, "missing or non-numeric sgv", where[missing], unit=unit)
-    implausible = rest & ~missing & ((sgv < PLAUSIBLE_MGDL[0]) | (sgv > PLAUSIBLE_MGDL[1]))
-    warn_dropped(
-        prov, "implausible sgv", where[implausible], [f"{v:g}" for v in sgv[implausible]], unit=unit
-    )
-    ok = rest & ~missing & ~implausible
+    far = rest & ~missing & ((sgv < PLAUSIBLE_MGDL[0]) | (sgv > PLAUSIBLE_MGDL[1]))
+    warn_dropped(prov, "implausible sgv", where[far], [f"{v:g}" for v in sgv[far]], unit=unit)
+    ok = rest & ~missing & ~far
 
     out = pd.DataFrame(
         {
@@ -266,7 +280,8 @@ def read_nightscout_entries_csv(
     Parameters are as for :func:`read_nightscout_entries_json`. All rows are ``sgv`` rows (the
     CSV carries no type). A row with too few fields or a bad value is dropped with its line.
     """
-    text = read_text(check_input_file(path))
+    dec = csv_text(check_input_file(path))
+    text = dec.text
     first = text.lstrip().split("\n", 1)[0]
     sep = "\t" if first.count("\t") > first.count(",") else ","
     names = ["dateString", "date", "sgv", "direction", "device"]
@@ -288,6 +303,7 @@ def read_nightscout_entries_csv(
     if df.empty:
         raise InputError("no data rows; expected dateString,date,sgv,direction,device", path)
     prov = Provenance(path=str(path), format=ENTRIES_CSV, units="mg/dL", rows_read=len(df))
+    warn_decoding(prov, dec)
     short = (df["sgv"].str.strip() == "").to_numpy() & (df["date"].str.strip() == "").to_numpy()
     warn_dropped(prov, "too few fields (expected dateString,date,sgv,...)", lines[short])
     df, lines = df.loc[~short].reset_index(drop=True), lines[~short]
@@ -357,13 +373,20 @@ def _treatments(
     bad_t = t.isna().to_numpy()
     warn_dropped(prov, "unparseable timestamp", entry_no[bad_t], unit=unit)
     ok = ~bad_t
+    why = implausible(
+        times=t,
+        carbs_g=carbs,
+        insulin_u=insulin,
+        duration_min=np.where(duration > 0, duration, np.nan),
+    )
+    ok &= drop_implausible(prov, np.where(ok, why, None), entry_no, unit="entry")
     tv = t.to_numpy()
     # an SPU bout without a duration takes its minutes from its text ("SPU 30")
     minutes = np.where(duration > 0, duration, np.nan)
     minutes = np.where(
         is_spu & np.isnan(minutes), spu_minutes(notes + " " + etype).to_numpy(), minutes
     )
-    end = tv + pd.to_timedelta(minutes, unit="min").to_numpy()
+    end = tv + minutes_to_timedelta(minutes).to_numpy()
     label = np.where(notes != "", notes, etype).astype(object)
     parts = []
     for mask, kind in (
@@ -416,8 +439,6 @@ def _treatments(
 MONGOEXPORT = "nightscout_mongoexport"
 API_V3 = "nightscout_api_v3"
 
-#: Epoch ms of 1900-01-01 and 2200-01-01: the dates read from mongoexport and API v3 records.
-_MS_RANGE = (-2208988800000.0, 7258118400000.0)
 _EXTENDED = ("$oid", "$date", "$numberLong", "$numberDouble", "$numberInt", "$numberDecimal")
 
 
@@ -436,14 +457,7 @@ def _plain(value: object) -> object:
 
 def _parse_json(path: str | PathLike, what: str) -> object:
     """The JSON value of a file; an :class:`InputError` naming ``what`` was expected if none."""
-    try:
-        return json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg}); expected {what}", path, exc.lineno) from None
-    except RecursionError:
-        raise InputError(f"JSON nested too deeply; expected {what}", path) from None
-    except ValueError as exc:  # an integer of more digits than Python converts
-        raise InputError(f"not valid JSON ({exc}); expected {what}", path) from None
+    return parse_json(read_text(path), path, what)
 
 
 def _epoch_ms(value: object) -> object:
@@ -456,8 +470,11 @@ def _epoch_ms(value: object) -> object:
     elif isinstance(value, str):
         t = pd.to_datetime(value, utc=True, errors="coerce", format="ISO8601")
         ms = None if pd.isna(t) else t.timestamp() * 1e3
-    # years 1900-2199 only: a date beyond them is no date (and would overflow nanoseconds)
-    return ms if ms is not None and _MS_RANGE[0] <= ms < _MS_RANGE[1] else None
+    if ms is None or np.isnan(ms):
+        return None
+    # a date beyond base.to_ns's range is the out-of-range time (dropped as implausible), and
+    # never overflows nanoseconds
+    return ms if EPOCH_MS_RANGE[0] <= ms < EPOCH_MS_RANGE[1] else OUT_OF_RANGE_MS
 
 
 def _utc_iso(ms: float) -> str:

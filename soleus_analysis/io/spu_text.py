@@ -15,12 +15,15 @@ import pandas as pd
 
 SPU_RE = re.compile(r"\bspus?\b|soleus", re.IGNORECASE)
 _MIN_AFTER_RE = re.compile(
-    r"(?:\bspus?\b|soleus(?:[\s-]*push[\s-]*ups?)?)\s*[:=\-]?\s*(\d+(?:[.,]\d+)?)\s*"
+    r"(?:\bspus?\b|soleus(?:[\s-]*push[\s-]*ups?)?)\s*[:=\-]?\s*(\d{1,4}(?:[.,]\d{1,2})?)(?![\d])\s*"
     r"(?:min(?:utes?|s)?\b|m\b|')?",
     re.IGNORECASE,
 )
+# the number starts where a run of digits starts (never inside one) and has at most four
+# digits, so that a cell of many digits is scanned in linear time, not tried at every digit
 _MIN_BEFORE_RE = re.compile(
-    r"(\d+(?:[.,]\d+)?)\s*(?:min(?:utes?|s)?|m|')\s*(?:of\s+)?(?:\bspus?\b|soleus)",
+    r"(?<![\d.,])(\d{1,4}(?:[.,]\d{1,2})?)\s*(?:min(?:utes?|s)?|m|')\s*(?:of\s+)?"
+    r"(?:\bspus?\b|soleus)",
     re.IGNORECASE,
 )
 

@@ -54,9 +54,17 @@ from ..core.schema import (
     MGDL_PER_MMOL,
     PLAUSIBLE_MGDL,
 )
-from .base import RowAccount, check_input_file, norm_name, to_float
-from .encoding import NOT_UTF8, UTF8, read_decoded
-from .timestamps import bad_amount, ns_times
+from .base import (
+    RowAccount,
+    check_input_file,
+    csv_records,
+    csv_text,
+    implausible,
+    norm_name,
+    to_float,
+    to_ns,
+    warn_decoding,
+)
 
 FORMAT = "tandem"
 
@@ -123,21 +131,14 @@ def _sections(text: str, path) -> tuple[list[list[str]], list[_Section]]:
     reader = csv.reader(io.StringIO(text))
     preamble: list[list[str]] = []
     sections: list[_Section] = []
-    prev = 0
-    try:
-        for cells in reader:
-            start, prev = prev + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if cells[0].strip().lower() in ("devicetype", "type") and _is_header(cells):
-                sections.append(_Section([c.strip() for c in cells], start))
-            elif sections:
-                sections[-1].rows.append(cells)
-                sections[-1].lines.append(start)
-            else:
-                preamble.append(cells)
-    except csv.Error as err:
-        raise InputError(f"malformed CSV ({err})", path, prev + 1) from None
+    for start, cells in csv_records(reader, path):
+        if cells[0].strip().lower() in ("devicetype", "type") and _is_header(cells):
+            sections.append(_Section([c.strip() for c in cells], start))
+        elif sections:
+            sections[-1].rows.append(cells)
+            sections[-1].lines.append(start)
+        else:
+            preamble.append(cells)
     return preamble, sections
 
 
@@ -169,7 +170,7 @@ def _metadata(preamble: list[list[str]], sections: list[_Section]) -> dict:
 def _local(values: pd.Series) -> pd.Series:
     """Local times of ``2025-04-19T00:00:33``-style cells (NaT where none)."""
     s = values.astype(str).str.strip().str.replace("T", " ", regex=False)
-    return ns_times(pd.to_datetime(s, format="ISO8601", errors="coerce"))
+    return to_ns(pd.to_datetime(s, format="ISO8601", errors="coerce"))
 
 
 def _units_of(column: str, values: np.ndarray, units: str | None, path, line: int) -> str:
@@ -209,6 +210,8 @@ def _readings(sec: _Section, prov: Provenance, units: str | None, subject: str) 
         "unparseable timestamp",
         "expected EventDateTime like 2025-04-19T00:00:33",
     )
+    when = implausible(times=times)
+    rows.drop(when != None, when, "time out of the plausible range")  # noqa: E711
     rows.drop(raw == "", "missing glucose")
     rows.drop(np.isnan(val), "non-numeric glucose")
     lo, hi = PLAUSIBLE_MGDL
@@ -252,7 +255,10 @@ def _boluses(sec: _Section, prov: Provenance, subject: str) -> pd.DataFrame:
         "unparseable timestamp",
         "expected CompletionDateTime like 2025-04-19T12:58:26",
     )
-    bad = bad_amount(insulin) | bad_amount(carbs)  # negative, or infinite (1e400)
+    when = implausible(times=done)
+    rows.drop(when != None, when, "time out of the plausible range")  # noqa: E711
+    # negative, infinite (1e400) or beyond the plausible ranges
+    bad = implausible(insulin_u=insulin, carbs_g=carbs) != None  # noqa: E711
     rows.drop(bad, "bad insulin or carbs amount")
     rows.drop(~(insulin > 0) & ~(carbs > 0), "no insulin delivered")
     ok = rows.open.copy()
@@ -318,8 +324,8 @@ def read_tandem(
     if units is not None and units not in GLUCOSE_UNITS:
         raise InputError(f"units must be 'mg/dL' or 'mmol/L', not {units!r}", path)
     p = check_input_file(path)
-    text, enc = read_decoded(p, "a Tandem CSV export", "Tandem's section headers and rows")
-    preamble, sections = _sections(text, p)
+    dec = csv_text(p, "a Tandem CSV export (section headers and rows)")
+    preamble, sections = _sections(dec.text, p)
     if not sections:
         raise InputError(
             "no Tandem section header; expected a line "
@@ -328,8 +334,7 @@ def read_tandem(
             1,
         )
     prov = Provenance(path=str(p), format=FORMAT, metadata=_metadata(preamble, sections))
-    if enc != UTF8:
-        prov.warn(NOT_UTF8)
+    warn_decoding(prov, dec)
     prov.rows_read = sum(len(s.rows) for s in sections)
     if not prov.rows_read:
         raise InputError("section headers but no data rows", p, sections[0].line)

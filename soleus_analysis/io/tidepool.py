@@ -19,7 +19,6 @@ id"``. The local time is ``time + timezoneOffset``, else ``deviceTime``, else UT
 
 from __future__ import annotations
 
-import json
 import re
 from os import PathLike
 
@@ -29,10 +28,18 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, MGDL_PER_MMOL, PLAUSIBLE_MGDL
-from .base import RowAccount, check_input_file
-from .encoding import NOT_UTF8, UTF8, read_decoded
+from .base import (
+    RowAccount,
+    check_input_file,
+    implausible,
+    minutes_to_timedelta,
+    offset_to_timedelta,
+    parse_json,
+    to_ns,
+    warn_decoding,
+)
+from .encoding import decode_file
 from .spu_text import spu_mask, spu_minutes
-from .timestamps import bad_amount, minutes_delta, ns_times
 
 FORMAT = "tidepool_json"
 
@@ -60,20 +67,13 @@ def sniff(text: str, raw: bytes) -> bool:
 
 
 def _load(path) -> list:
-    text, enc = read_decoded(path, "a Tidepool JSON export", "a JSON list of Tidepool data")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(
-            f"not valid JSON ({err.msg}); expected a Tidepool JSON export", path, err.lineno
-        ) from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply; expected a list of Tidepool data", path) from None
+    dec = decode_file(path, "a Tidepool JSON export", "a JSON list of Tidepool data")
+    data = parse_json(dec.text, path, "a Tidepool JSON export (a list of Tidepool data)")
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]
     if not isinstance(data, list) or not data:
         raise InputError("expected a non-empty JSON list of Tidepool data objects", path)
-    return data, enc
+    return data, dec
 
 
 def _get(rec: object, *keys: str) -> object:
@@ -132,7 +132,7 @@ def _bare_local(utc: pd.Series, utc_offset: float | str, path) -> pd.Series:
                 path,
             ) from None
         return aware.dt.tz_localize(None).astype("datetime64[ns]")
-    return utc + minutes_delta(np.full(len(utc), float(utc_offset)))
+    return utc + offset_to_timedelta(np.full(len(utc), float(utc_offset)))
 
 
 def _times(
@@ -140,11 +140,11 @@ def _times(
 ) -> tuple[pd.Series, np.ndarray]:
     """Local wall-clock times and instants (s since 1970) of the data."""
     utc = pd.to_datetime(df["time"].astype("string"), format="ISO8601", utc=True, errors="coerce")
-    utc = ns_times(utc.dt.tz_localize(None))
+    utc = to_ns(utc)
     off = df["timezoneOffset"].to_numpy()
-    local = utc + minutes_delta(off)
+    local = utc + offset_to_timedelta(off)  # no zone's offset: NaT, the deviceTime stands
     device = pd.to_datetime(df["deviceTime"].astype("string"), format="ISO8601", errors="coerce")
-    local = local.fillna(ns_times(device))
+    local = local.fillna(to_ns(device))
     bare = local.isna() & utc.notna()
     if bare.any() and utc_offset is not None:
         local[bare] = _bare_local(utc[bare], utc_offset, prov.path)
@@ -157,6 +157,11 @@ def _times(
     return local, np.where(utc.isna().to_numpy(), np.nan, secs)
 
 
+def _duration_min(df: pd.DataFrame) -> np.ndarray:
+    """Minutes of each datum's ``duration`` (NaN where none or in unknown units)."""
+    return df["duration"].to_numpy() * df["duration_units"].map(_SECONDS).to_numpy(dtype=float) / 60
+
+
 def _events(
     df: pd.DataFrame,
     t: np.ndarray,
@@ -167,11 +172,9 @@ def _events(
     """Events of the data in ``masks`` (kind -> mask); ``amounts`` = (insulin U, carbs g)."""
     insulin, carbs = amounts
     name = df["name"].astype("string").fillna("")
-    minutes = (
-        df["duration"].to_numpy() * df["duration_units"].map(_SECONDS).to_numpy(dtype=float) / 60
-    )
+    minutes = _duration_min(df)
     minutes = np.where(np.isnan(minutes) & masks["spu"], spu_minutes(name).to_numpy(), minutes)
-    end = t + minutes_delta(minutes)
+    end = t + minutes_to_timedelta(minutes).to_numpy()
     subtype = df["subType"].astype("string").fillna("bolus").to_numpy(dtype=object)
     # one row per (datum, kind it gives): the data's indices stacked kind after kind
     idx = np.concatenate([np.flatnonzero(m) for m in masks.values()])
@@ -221,10 +224,9 @@ def read_tidepool(
         Not JSON, not a list of objects, or nested too deeply.
     """
     p = check_input_file(path)
-    data, enc = _load(p)
+    data, dec = _load(p)
     prov = Provenance(path=str(p), format=FORMAT, rows_read=len(data))
-    if enc != UTF8:
-        prov.warn(NOT_UTF8)
+    warn_decoding(prov, dec)
     obj = np.fromiter((isinstance(r, dict) for r in data), bool, len(data))
     rows = RowAccount(prov, np.arange(1, len(data) + 1))
     rows.drop(~obj, "not a JSON object")
@@ -234,6 +236,8 @@ def read_tidepool(
     rows.drop((ids.notna() & ids.duplicated()).to_numpy(), "duplicate id", warn=False)
     local, utc = _times(df, prov, utc_offset)
     rows.drop(local.isna().to_numpy(), "unparseable timestamp", "no valid 'time'")
+    when = implausible(times=local)
+    rows.drop(when != None, when, "time out of the plausible range")  # noqa: E711
     is_cbg = kind == "cbg"
     units = df["units"].astype("string").str.lower().fillna("").to_numpy(dtype=object)
     mmol = is_cbg & (units == "mmol/l")
@@ -261,9 +265,14 @@ def read_tidepool(
         "exercise": activity & ~spu,
         "spu": spu,
     }
-    given = np.c_[df["normal"].to_numpy(), df["extended"].to_numpy(), carbs]
-    bad = np.isin(kind, ["bolus", "wizard", "food"]) & bad_amount(given).any(axis=1)
-    rows.drop(bad, "bad insulin or carbs amount", "expected finite numbers >= 0")
+    bad = np.zeros(len(kind), dtype=bool)
+    for given in (df["normal"].to_numpy(), df["extended"].to_numpy()):
+        bad |= implausible(insulin_u=given) != None  # noqa: E711
+    bad |= implausible(carbs_g=carbs) != None  # noqa: E711
+    bad &= np.isin(kind, ["bolus", "wizard", "food"])
+    rows.drop(bad, "bad insulin or carbs amount", "expected numbers in the plausible ranges")
+    long = activity & (implausible(duration_min=_duration_min(df)) != None)  # noqa: E711
+    rows.drop(long, "implausible duration", "activity duration out of the plausible range")
     rows.drop((kind == "bolus") & ~masks["insulin"], "no insulin delivered")
     rows.drop((kind == "wizard") & ~wizard_g, "carbs in exchanges (not read)")
     rows.drop(np.isin(kind, ["wizard", "food"]) & ~masks["meal"], "no carbs")

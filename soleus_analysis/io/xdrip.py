@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 import zipfile
-import zlib
 from os import PathLike
 from pathlib import Path
 
@@ -34,10 +33,23 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, DEVICE_UNITS, PLAUSIBLE_MGDL
-from .base import RowAccount, check_input_file, csv_table, to_float
-from .encoding import NOT_UTF8, UTF8, decode_bytes, read_decoded
+from .base import (
+    ZIP_ERRORS,
+    RowAccount,
+    check_input_file,
+    csv_table,
+    csv_text,
+    implausible,
+    minutes_to_timedelta,
+    read_head,
+    to_float,
+    to_ns,
+    warn_decoding,
+    zip_csv_members,
+    zip_member_text,
+)
+from .encoding import Decoded
 from .spu_text import spu_mask, spu_minutes
-from .timestamps import minutes_delta, ns_times
 
 FORMAT = "xdrip_csv"
 ZIP_FORMAT = "xdrip_csv_zip"
@@ -47,8 +59,6 @@ HEADER = "DAY;TIME;UDT_CGMS;BG_LEVEL;CH_GR;BOLUS;REMARK"
 _COLUMNS = ["day", "time", "udt_cgms", "bg_level", "ch_gr", "bolus", "remark"]
 #: The entry name of the CSV inside the zip xDrip+ writes (``export20240420-093005.csv``).
 _ENTRY = re.compile(rb"export\d{8}-\d{6}\.csv")
-#: The largest CSV read out of a zip (bytes, uncompressed): more is refused, not read.
-MAX_ENTRY_BYTES = 1 << 30
 
 
 def sniff(text: str, raw: bytes) -> bool:
@@ -62,43 +72,27 @@ def sniff_zip(text: str, raw: bytes) -> bool:
     return raw.startswith(b"PK\x03\x04") and _ENTRY.match(raw[30:60]) is not None
 
 
-def _zip_text(path: Path) -> tuple[str, str]:
-    """The text of the one CSV in an xDrip+ export zip, and its encoding."""
+def _zip_text(path: Path) -> Decoded:
+    """The decoded text of the one CSV in an xDrip+ export zip."""
     try:
         with zipfile.ZipFile(path) as zf:
-            # macOS's Archive Utility adds "__MACOSX/._<name>" resource forks: not CSVs
-            names = [
-                i
-                for i in zf.infolist()
-                if i.filename.lower().endswith(".csv")
-                and not i.filename.startswith("__MACOSX/")
-                and not i.filename.rsplit("/", 1)[-1].startswith("._")
-            ]
+            names = zip_csv_members(zf)
             if len(names) != 1:
                 raise InputError(
                     f"the zip holds {len(names)} CSV files; expected the one export<date>.csv "
                     "xDrip+ writes",
                     path,
                 )
-            info = names[0]
-            if info.file_size > MAX_ENTRY_BYTES:
-                raise InputError(f"{info.filename} is larger than 1 GiB unpacked; not read", path)
-            with zf.open(info) as fh:
-                data = fh.read(MAX_ENTRY_BYTES + 1)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        OSError,
-        EOFError,
-        zlib.error,
-    ) as err:
+            dec = zip_member_text(zf, names[0], path, "xDrip+'s SiDiary CSV")
+    except InputError:  # an InputError is a ValueError: never re-worded as a zip error
+        raise
+    except ZIP_ERRORS as err:
         raise InputError(
             f"not a readable zip ({err}); expected xDrip+'s CSV export zip", path
         ) from None
-    if not data.strip():
+    if not dec.text.strip():
         raise InputError("the CSV in the zip is empty; expected xDrip+'s SiDiary CSV", path)
-    return decode_bytes(data, path, "xDrip+'s SiDiary CSV")
+    return dec
 
 
 def _events(table: pd.DataFrame, ok: np.ndarray, times: pd.Series, subject: str) -> pd.DataFrame:
@@ -116,7 +110,7 @@ def _events(table: pd.DataFrame, ok: np.ndarray, times: pd.Series, subject: str)
         return pd.DataFrame()
     kind = np.repeat(["meal", "insulin", "spu", "note"], [int(m.sum()) for m in masks])
     bout = kind == "spu"
-    end = t[idx] + minutes_delta(np.where(bout, minutes[idx], np.nan))
+    end = t[idx] + minutes_to_timedelta(np.where(bout, minutes[idx], np.nan)).to_numpy()
     ev = pd.DataFrame(
         {
             "time": t[idx],
@@ -139,10 +133,12 @@ def _read_text(text: str, path: Path, prov: Provenance, subject: str | None) -> 
         )
     rows = RowAccount(prov, table["_line"].to_numpy())
     stamp = table["day"] + " " + table["time"]
-    times = ns_times(pd.to_datetime(stamp, format="%d.%m.%Y %H:%M", errors="coerce"))
+    times = to_ns(pd.to_datetime(stamp, format="%d.%m.%Y %H:%M", errors="coerce"))
     rows.drop(
         times.isna().to_numpy(), "unparseable timestamp", "expected DAY dd.MM.yyyy and TIME HH:mm"
     )
+    when = implausible(times=times)
+    rows.drop(when != None, when, "time out of the plausible range")  # noqa: E711
     cgm_raw = table["udt_cgms"].to_numpy(dtype=object)
     cgm = to_float(cgm_raw)
     has_cgm = cgm_raw != ""
@@ -153,12 +149,15 @@ def _read_text(text: str, path: Path, prov: Provenance, subject: str | None) -> 
     )
     is_reading = has_cgm & rows.open
     rows.keep(is_reading)
-    bad_amount = np.zeros(rows.n, dtype=bool)
-    for col in ("ch_gr", "bolus"):
-        raw = table[col].to_numpy(dtype=object)
-        val = to_float(raw)
-        bad_amount |= (raw != "") & ~(np.isfinite(val) & (val >= 0))
-    rows.drop(bad_amount, "bad carbs or insulin amount", "CH_GR or BOLUS is not a number >= 0")
+    carbs_raw, bolus_raw = (table[c].to_numpy(dtype=object) for c in ("ch_gr", "bolus"))
+    carbs, bolus = to_float(carbs_raw), to_float(bolus_raw)
+    bad_amount = ((carbs_raw != "") & np.isnan(carbs)) | ((bolus_raw != "") & np.isnan(bolus))
+    bad_amount |= implausible(carbs_g=carbs, insulin_u=bolus) != None  # noqa: E711
+    rows.drop(
+        bad_amount,
+        "bad carbs or insulin amount",
+        "CH_GR or BOLUS is not a number in the plausible range",
+    )
     calibration = (table["bg_level"] != "").to_numpy()
     treatment = (table[["ch_gr", "bolus", "remark"]] != "").any(axis=1).to_numpy()
     nonzero = (to_float(table["ch_gr"].to_numpy(dtype=object)) > 0) | (
@@ -209,13 +208,11 @@ def read_xdrip(path: str | PathLike, subject: str | None = None) -> Recording:
         Not the SiDiary header, a zip that is not readable or holds no single CSV, no data rows.
     """
     p = check_input_file(path)
-    with open(p, "rb") as fh:
-        is_zip = fh.read(4) == b"PK\x03\x04"
-    text, enc = _zip_text(p) if is_zip else read_decoded(p, "xDrip+'s SiDiary CSV", HEADER)
+    is_zip = read_head(p, 4) == b"PK\x03\x04"
+    dec = _zip_text(p) if is_zip else csv_text(p, "xDrip+'s SiDiary CSV")
     prov = Provenance(path=str(p), format=ZIP_FORMAT if is_zip else FORMAT, units="mg/dL")
-    if enc != UTF8:
-        prov.warn(NOT_UTF8)
-    return _read_text(text, p, prov, subject)
+    warn_decoding(prov, dec)
+    return _read_text(dec.text, p, prov, subject)
 
 
 SNIFFERS = [(ZIP_FORMAT, sniff_zip), (FORMAT, sniff)]
