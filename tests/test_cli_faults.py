@@ -244,7 +244,15 @@ def test_analyze_writes_a_set_a_reader_can_trust(runner, tmp_path, monkeypatch):
     )
     assert res.exit_code == 0, res.output
     first = outputs.read_set(out)
-    assert set(first) == {"meals.csv", "meals.parquet", "metrics.csv", "effect.csv", "rules.json"}
+    assert set(first) == {
+        "meals.csv",
+        "meals.parquet",
+        "metrics.csv",
+        "effect.csv",
+        "bayes.csv",
+        "share.csv",
+        "rules.json",
+    }
     stated = json.loads(first["rules.json"])
     assert stated["window"] == [0.0, 120.0] and stated["statement"].startswith("Response:")
     manifest = json.loads((out / "manifest.json").read_text())
