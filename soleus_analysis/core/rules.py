@@ -126,6 +126,12 @@ class Rules:
         Distinct SPU durations before a dose-response is estimated.
     dose_min_meals : int, default 6
         SPU meals before a dose-response is estimated.
+    min_meal_carbs_g : float, default 10
+        Smallest meal, g of carbs: a logged meal (after merging) whose carbs are known and
+        below this is not a meal (a coffee with milk); it stays in the meal table, excluded with
+        its reason, and does not make another meal overlap. 0 counts every logged meal.
+    agp_days : int, default 14
+        Days of the AGP report's period (page 1 of the report: the most recent days of data).
     """
 
     window: tuple[float, float] = (0.0, 120.0)
@@ -153,6 +159,8 @@ class Rules:
     verdict_min_n: int = 5
     dose_min_levels: int = 3
     dose_min_meals: int = 6
+    min_meal_carbs_g: float = 10.0
+    agp_days: int = 14
     #: where the rules came from (e.g. a study's rules.json), for the statement of the rules
     source: str = field(default="defaults", compare=False)
 
@@ -216,11 +224,23 @@ class Rules:
             "verdict_min_n",
             "dose_min_levels",
             "dose_min_meals",
+            "agp_days",
         ):
             v = getattr(self, name)
             if isinstance(v, bool) or int(v) != v or int(v) < 0:
                 raise InputError(f"rule {name}: expected a whole number >= 0, got {v!r}")
             set_(self, name, int(v))
+        if self.agp_days < 1:
+            raise InputError(f"rule agp_days: expected 1 or more days, got {self.agp_days!r}")
+        try:
+            v = float(self.min_meal_carbs_g)
+        except (TypeError, ValueError):
+            v = float("nan")
+        if not (math.isfinite(v) and v >= 0):
+            raise InputError(
+                f"rule min_meal_carbs_g: expected grams >= 0, got {self.min_meal_carbs_g!r}"
+            )
+        set_(self, "min_meal_carbs_g", v)
 
     # ------------------------------------------------------------------ building
     def replace(self, **changes: Any) -> Rules:
@@ -332,6 +352,11 @@ class Rules:
             "before a meal is reported apart, as a pre-meal dose).",
             "Exclusions: "
             + merge
+            + (
+                f"a logged meal with less than {self.min_meal_carbs_g:g} g of carbs is not a meal; "
+                if self.min_meal_carbs_g > 0
+                else ""
+            )
             + f"a window needs {100 * self.min_coverage:.0f}% of the expected readings and no "
             f"gap longer than {gap}"
             + (

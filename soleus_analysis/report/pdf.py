@@ -30,8 +30,9 @@ from matplotlib.lines import Line2D
 from .. import __version__, plots
 from ..core.outputs import atomic_target
 from ..core.recording import Provenance
-from ..core.schema import MGDL_PER_MMOL
+from ..core.schema import DEVICE_UNITS
 from ..insulin import PROXY_CAVEAT
+from ..metrics import gri_components, gri_zone
 from ..pipeline import COHORT_ESTIMAND, PERSON_ESTIMAND, CohortAnalysis, PersonAnalysis
 from ..stats import estimate_of
 from .text import pooled_sentence
@@ -39,7 +40,7 @@ from .text import pooled_sentence
 #: page sizes in inches
 PAPER = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
 #: rows of the meal table on one page, and the most meal-table pages printed
-MEALS_PER_PAGE = 48
+MEALS_PER_PAGE = 32
 MAX_TABLE_PAGES = 10
 #: rows of the cohort's people table on one page; people drawn in the forest plot
 PEOPLE_PER_PAGE = 48
@@ -233,21 +234,33 @@ def _table(
     *,
     fontsize: float = 7.0,
     grey_rows: Sequence[bool] = (),
+    wrap_last: int = 1,
 ) -> None:
     """A ruled monospaced table from the top of ``rect`` (left, bottom, width, height).
 
-    Columns are ``widths`` characters wide (longer cells are shortened). The body is drawn as
-    two multi-line texts (normal rows, and ``grey_rows`` in grey), so a page of hundreds of cells
-    stays fast to render while its text stays selectable and aligned.
+    Columns are ``widths`` characters wide (longer cells are shortened); the last column's
+    text wraps onto up to ``wrap_last`` lines. The body is drawn as two multi-line texts
+    (normal rows, and ``grey_rows`` in grey), so a page of hundreds of cells stays fast to
+    render while its text stays selectable and aligned.
     """
     left, _, width, height = rect
     top = rect[1] + height
 
+    def cut(v: str, w: int) -> str:
+        return (v if len(v) <= w else v[: max(w - 1, 1)] + "…").ljust(w)
+
     def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            (v if len(v) <= w else v[: max(w - 1, 1)] + "…").ljust(w)
-            for v, w in zip(values, widths, strict=True)
-        ).rstrip()
+        return "  ".join(cut(v, w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    def row_lines(values: Sequence[str]) -> list[str]:
+        last = values[-1]
+        parts = textwrap.wrap(last, widths[-1]) if len(last) > widths[-1] else [last]
+        if len(parts) > wrap_last:
+            parts = parts[: wrap_last - 1] + [" ".join(parts[wrap_last - 1 :])]
+        out = [line([*values[:-1], parts[0]])]
+        pad = [""] * (len(values) - 1)
+        out += [line([*pad, p]) for p in parts[1:]]
+        return out
 
     mono = {"family": "DejaVu Sans Mono", "fontsize": fontsize, "va": "top"}
     fig.text(left, top, line(header), weight="bold", **mono)
@@ -255,12 +268,13 @@ def _table(
     rule = {"color": "#888888", "lw": 0.6, "transform": fig.transFigure}
     fig.add_artist(Line2D([left, left + width], [y, y], **rule))
     grey = [bool(g) for g in grey_rows] + [False] * (len(cells) - len(grey_rows))
+    lines: list[tuple[str, bool]] = []
+    for r, g in zip(cells, grey, strict=True):
+        lines += [(text, g) for text in row_lines(r)]
     for is_grey, color in ((False, "black"), (True, "#888888")):
-        if any(g == is_grey for g in grey):
-            body = "\n".join(
-                line(r) if g == is_grey else " " for r, g in zip(cells, grey, strict=True)
-            )
-            fig.text(left, y - 0.004, body, color=color, linespacing=1.55, **mono)
+        if any(g == is_grey for _, g in lines):
+            body = "\n".join(text if g == is_grey else " " for text, g in lines)
+            fig.text(left, y - 0.004, body, color=color, linespacing=1.45, **mono)
 
 
 # ------------------------------------------------------------------------------------------
@@ -275,74 +289,263 @@ def _period(a: PersonAnalysis) -> str:
     return f"{t.min():%d %b %Y} to {t.max():%d %b %Y}"
 
 
-def metric_rows(m: pd.Series) -> list[tuple[str, str]]:
-    """The summary metrics as printed on page 1: (label, value) pairs."""
-    return [
-        (
-            "Mean glucose",
-            f"{_fmt(m['mean_mgdl'])} mg/dL ({_fmt(m['mean_mgdl'] / MGDL_PER_MMOL, 1)} mmol/L)",
-        ),
-        ("GMI (estimated A1c)", _fmt(m["gmi_pct"], 1, "%")),
-        ("Variability, CV (goal ≤ 36%)", _fmt(m["cv_pct"], 1, "%")),
-        ("Time in range 70–180 mg/dL (goal > 70%)", _fmt(m["tir_pct"], 1, "%")),
-        ("Time in tight range 70–140 mg/dL", _fmt(m["titr_pct"], 1, "%")),
-        (
-            "Below 70 / 54 mg/dL (goals <4%, <1%)",
-            f"{_fmt(m['tbr_70_pct'], 1, '%')} / {_fmt(m['tbr_54_pct'], 1, '%')}",
-        ),
-        (
-            "Above 180 / 250 mg/dL (goals <25%, <5%)",
-            f"{_fmt(m['tar_180_pct'], 1, '%')} / {_fmt(m['tar_250_pct'], 1, '%')}",
-        ),
-        ("Glycemia risk index, GRI", _fmt(m["gri"], 0)),
-        ("Days of data", _fmt(m["days"], 1)),
-        ("Sensor readings present", _fmt(m["coverage_pct"], 0, "%")),
-    ]
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    """ "1 person", "2 people", "1 meal", "3 meals"."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def sufficiency_text(m: pd.Series) -> str:
-    """Whether the data meet the consensus of >= 14 days with >= 70 % of readings."""
-    days, cov = float(m["days"]), float(m["coverage_pct"])
-    if days >= 14 and cov >= 70:
-        return "Data sufficiency: meets the consensus for these measures (≥ 14 days, ≥ 70% of readings)."
+def report_units(readings: pd.DataFrame, units: str | None = None) -> str:
+    """The units a report is drawn in: ``units`` when given, else mmol/L when every reading was
+    reported in mmol/L by its device (``device_units``), else mg/dL (mixed or unknown)."""
+    if units is not None:
+        return plots.check_units(units)
+    if len(readings) and DEVICE_UNITS in readings.columns:
+        if (readings[DEVICE_UNITS].astype(str) == "mmol/L").all():
+            return "mmol/L"
+    return "mg/dL"
+
+
+#: page 1's goals (Battelino et al. 2019/2023): (metric column, label key, comparison, goal %)
+_GOALS: tuple[tuple[str, str, str, float], ...] = (
+    ("tir_pct", "target", ">", 70.0),
+    ("tbr_70_pct", "below_70", "<", 4.0),
+    ("tbr_54_pct", "very_low", "<", 1.0),
+    ("tar_180_pct", "above_180", "<", 25.0),
+    ("tar_250_pct", "very_high", "<", 5.0),
+)
+
+
+def goal_missed(value: float, op: str, goal: float, nd: int = 1) -> bool:
+    """Whether ``value`` (as printed, to ``nd`` decimals) misses the goal ``op goal``."""
+    try:
+        v = round(float(value), nd)
+    except (TypeError, ValueError):
+        return False
+    if not np.isfinite(v):
+        return False
+    return {"<": v >= goal, ">": v <= goal, "≤": v > goal, "≥": v < goal}[op]
+
+
+def metric_rows(
+    m: pd.Series, units: str = "mg/dL", active_pct: float = float("nan")
+) -> list[tuple[str, str, str, bool]]:
+    """Page 1's numbers: (label, value, goal, missed) rows of the AGP period's metrics.
+
+    ``missed`` is True when the printed value misses its consensus goal (Battelino et al.
+    2019/2023); those rows are printed bold and red with their goal.
+    """
+    lab = plots.RANGE_LABELS[units]
+    words = {
+        "target": f"Time in range {lab['target']} {units}",
+        "below_70": f"Below {lab['70']} {units}",
+        "very_low": f"Below {lab['54']} {units}",
+        "above_180": f"Above {lab['180']} {units}",
+        "very_high": f"Above {lab['250']} {units}",
+    }
+    rows: list[tuple[str, str, str, bool]] = []
+    for col, key, op, goal in _GOALS:
+        v = m[col]
+        rows.append(
+            (
+                words[key],
+                _fmt(v, 1, "%"),
+                f"{op} {goal:g}%",
+                goal_missed(v, op, goal),
+            )
+        )
+    rows.append(
+        (f"Time in tight range {lab['tight']} {units}", _fmt(m["titr_pct"], 1, "%"), "", False)
+    )
+    mean = plots.glucose_text(m["mean_mgdl"], units, unit=True)
+    rows.append(("Mean glucose", mean, "", False))
+    gmi = float(m["gmi_pct"])
+    gmi_mol = f" ({10.929 * (gmi - 2.15):.0f} mmol/mol)" if np.isfinite(gmi) else ""
+    rows.append(("GMI (glucose management indicator)", _fmt(gmi, 1, "%") + gmi_mol, "", False))
+    rows.append(
+        (
+            "Glucose variability, CV",
+            _fmt(m["cv_pct"], 1, "%"),
+            "≤ 36%",
+            goal_missed(m["cv_pct"], "≤", 36.0),
+        )
+    )
+    zone = gri_zone(m["gri"])
+    rows.append(
+        (
+            "Glycemia risk index, GRI",
+            _fmt(m["gri"], 0) + (f" (zone {zone})" if zone else ""),
+            "",
+            False,
+        )
+    )
+    rows.append(
+        (
+            "Time CGM active",
+            _fmt(active_pct, 1, "%"),
+            "≥ 70%",
+            goal_missed(active_pct, "≥", 70.0),
+        )
+    )
+    return rows
+
+
+def sufficiency_text(days: float, active_pct: float) -> str:
+    """Whether the AGP period meets the consensus of 14 days with >= 70 % of CGM data."""
+    if days >= 14 and active_pct >= 70:
+        return "Enough data: 14 days with the CGM active ≥ 70% of the time."
     return (
-        f"Data sufficiency: {days:.1f} days with {cov:.0f}% of readings is below the consensus "
-        "of ≥ 14 days with ≥ 70% of readings; read these numbers with care."
+        f"Less data than the consensus asks (14 days with the CGM active ≥ 70% of the time): "
+        f"{_plural(int(days), 'day')} with the CGM active {_fmt(active_pct, 0, '%')}; read these "
+        "numbers with care."
     )
 
 
-def _page_summary(a: PersonAnalysis, paper: str) -> Figure:
-    m = a.metrics.iloc[0] if len(a.metrics) else None
-    interval = "" if m is None else f", one every {_fmt(m['interval_min'], 0)} min"
+def _insulin_doses(a: PersonAnalysis) -> int:
+    ev = a.events
+    if not len(ev) or "kind" not in ev:
+        return 0
+    return int((ev["kind"].astype(str) == "insulin").sum())
+
+
+def insulin_sentence(a: PersonAnalysis) -> str:
+    """What the report says about insulin doses in the files ("" when there are none)."""
+    n = _insulin_doses(a)
+    if not n:
+        return ""
+    return (
+        f"Your files hold {_plural(n, 'insulin dose')}: they are drawn on the daily panels (▼), "
+        "but the analysis does not model insulin doses; no number in this report accounts for them."
+    )
+
+
+def _agp_dates(a: PersonAnalysis) -> str:
+    p = a.agp_period
+    if p is None or pd.isna(p["start"]):
+        return "no readings"
+    last = p["end"] - pd.Timedelta(days=1)
+    return f"{_plural(int(p['days']), 'day')}: {p['start']:%d %b %Y} – {last:%d %b %Y}"
+
+
+def _period_days(a: PersonAnalysis) -> pd.DatetimeIndex:
+    """The calendar days of the AGP period (the daily panels)."""
+    p = a.agp_period
+    if p is None or pd.isna(p["start"]):
+        return pd.DatetimeIndex([])
+    return pd.date_range(p["start"], p["end"] - pd.Timedelta(days=1), freq="D")
+
+
+#: page 1: where the value and the goal columns of the statistics start (figure fraction)
+VALUE_X, GOAL_X = 0.335, 0.425
+
+
+def _page_summary(a: PersonAnalysis, paper: str, units: str, days_page: int) -> Figure:
+    m = (
+        a.period_metrics.iloc[0]
+        if a.period_metrics is not None and len(a.period_metrics)
+        else (a.metrics.iloc[0] if len(a.metrics) else None)
+    )
+    p = a.agp_period
+    active = float(p["cgm_active_pct"]) if p is not None else float("nan")
+    interval = "" if m is None else f" · a reading every {_fmt(m['interval_min'], 0)} min"
     fig = _page(
         paper,
-        "Glucose summary",
-        f"{a.subject} · {_period(a)} · {len(a.readings)} readings{interval}",
+        "AGP report: continuous glucose monitoring",
+        f"{a.subject} · {_agp_dates(a)} · % time CGM active {_fmt(active, 1, '%')}"
+        f"{interval} · glucose in {units}",
     )
-    agp_ax = fig.add_axes((0.10, 0.58, 0.84, 0.30))
-    plots.plot_agp(a.agp, ax=agp_ax, title="Ambulatory glucose profile (AGP), mg/dL")
-    agp_ax.set_xlabel("time of day")
     if m is None:
-        _block(fig, 0.10, 0.48, "No glucose readings to summarise.", fontsize=10)
+        _block(fig, LEFT, 0.90, "No glucose readings to summarise.", fontsize=10)
         return fig
-    plots.plot_tir(m, ax=fig.add_axes((0.10, 0.13, 0.30, 0.37)))
-    fig.text(0.47, 0.505, "Summary", fontsize=11, va="baseline")
-    y = 0.485
-    for label, value in metric_rows(m):
-        fig.text(0.47, y, label, fontsize=8.5, color="#333333", va="top")
-        fig.text(1 - LEFT, y, value, fontsize=8.5, weight="bold", ha="right", va="top")
-        y -= 0.023
-    y = _block(fig, 0.47, y - 0.01, sufficiency_text(m), fontsize=8, color="#333333")
+    # glucose statistics and targets
+    fig.text(LEFT, 0.905, "Glucose statistics and targets", fontsize=10.5, weight="bold")
+    y = _block(
+        fig,
+        LEFT,
+        0.892,
+        f"{_agp_dates(a)}: the most recent {_plural(a.rules.agp_days, 'day')} of data "
+        f"(the export: {_period(a)}).",
+        fontsize=6.5,
+        width=0.46,
+        color="#444444",
+    )
+    y -= 0.004
+    fig.text(LEFT, y, "measure", fontsize=7, color="#666666", va="top")
+    fig.text(VALUE_X, y, "this period", fontsize=7, color="#666666", va="top")
+    fig.text(GOAL_X, y, "goal", fontsize=7, color="#666666", va="top")
+    y -= 0.016
+    for label, value, goal, missed in metric_rows(m, units, active):
+        color = "#b00000" if missed else "black"
+        fig.text(LEFT, y, label, fontsize=7.6, color="#222222", va="top")
+        fig.text(VALUE_X, y, value, fontsize=7.6, weight="bold", color=color, va="top")
+        if goal:
+            fig.text(
+                GOAL_X,
+                y,
+                goal + (" missed" if missed else ""),
+                fontsize=7.6,
+                color=color,
+                weight="bold" if missed else "normal",
+                va="top",
+            )
+        y -= 0.0165
+    y = _block(
+        fig,
+        LEFT,
+        y - 0.004,
+        "Goals: the consensus for most adults with diabetes (Battelino et al. 2019); missed "
+        "goals in red. Without diabetes, expect more time in range.",
+        fontsize=6.5,
+        width=0.47,
+        color="#444444",
+    )
     _block(
         fig,
-        0.47,
-        y - 0.005,
-        "AGP: the line is the median of all days at each time of day; the bands hold the middle "
-        "50% and 90% of readings. GMI estimates the lab A1c from the mean glucose. Goals are the "
-        "international consensus for adults with diabetes; without diabetes, expect more time in range.",
-        fontsize=7,
-        color="#555555",
+        LEFT,
+        y,
+        sufficiency_text(float(p["days"]) if p is not None else 0.0, active),
+        fontsize=6.5,
+        width=0.47,
+        color="#a00000" if not (p is not None and p["days"] >= 14 and active >= 70) else "#444444",
     )
+    # time in ranges and the GRI grid
+    plots.plot_tir(m, units=units, ax=fig.add_axes((0.575, 0.655, 0.23, 0.245)))
+    hypo, hyper = gri_components(m)
+    gri_ax = fig.add_axes((0.855, 0.715, 0.10, 0.16))
+    plots.plot_gri(hypo, hyper, float(m["gri"]), gri_zone(m["gri"]), ax=gri_ax)
+    # the AGP
+    agp_ax = fig.add_axes((0.10, 0.375, 0.85, 0.20))
+    plots.plot_agp(a.agp, units=units, title="Ambulatory glucose profile (AGP)", ax=agp_ax)
+    agp_ax.set_xlabel("time of day", fontsize=7.5)
+    _block(
+        fig,
+        0.10,
+        0.322,
+        "The AGP summarises the period's glucose as if it were one day: the line is the median "
+        "at each time of day, the bands the middle 50% and 90% of readings.",
+        fontsize=6.5,
+        width=0.85,
+        color="#444444",
+    )
+    # the daily glucose profiles
+    fig.text(LEFT, 0.293, "Daily glucose profiles", fontsize=10.5, weight="bold", va="baseline")
+    note = (
+        f"each midnight to midnight; meals, insulin and SPU bouts on page {days_page}"
+        if days_page
+        else "each midnight to midnight"
+    )
+    fig.text(0.30, 0.293, note, fontsize=6.5, color="#444444", va="baseline")
+    days = _period_days(a)
+    if len(days):
+        sub = fig.subfigures(1, 1)
+        sub.subplots_adjust(left=0.10, right=1 - LEFT + 0.02, bottom=0.125, top=0.28)
+        sub.subplots_adjust(hspace=0.12, wspace=0.06)
+        ncols = 7
+        plots.plot_day(
+            a.readings, days=days, units=units, ncols=ncols, compact=True, fig=sub, title=None
+        )
+    ins = insulin_sentence(a)
+    if ins:
+        _block(fig, LEFT, 0.108, ins, fontsize=6.5, color="#444444", gap=0.0)
     return fig
 
 
@@ -374,8 +577,53 @@ def _why_no_interval(row: Any) -> str:
     return f"too few meals ({n} in the smaller group)" if n < 3 else "it could not be computed"
 
 
-def effect_lines(a: PersonAnalysis) -> list[str]:
-    """The experiment's sentences as printed on page 2 (verdict first)."""
+def _p_text(p: Any, test: str = "randomisation test") -> str:
+    """ "randomisation test p = 0.012", or why there is no p-value, in words."""
+    try:
+        v = float(p)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not np.isfinite(v):
+        return f"no {test} (it was not run or could not be computed with these meals)"
+    return f"{test} {_fmt_p(v)}"
+
+
+def insulin_confounding(a: PersonAnalysis) -> str:
+    """The meal page's warning when the files hold insulin doses ("" when they do not)."""
+    n = _insulin_doses(a)
+    if not n:
+        return ""
+    return (
+        f"Your files hold {_plural(n, 'insulin dose')}. A bolus lowers the glucose rise after a "
+        "meal whatever the SPU, and the analysis does not model insulin doses: the meal "
+        "responses below are confounded by boluses. Compare meals with similar boluses, or read "
+        "the estimate with care."
+    )
+
+
+def excluded_summary(meals: pd.DataFrame) -> str:
+    """ "N meals found, K analysed, E excluded (reasons)", small logged meals counted apart."""
+    n_ex = int(meals["excluded_reason"].notna().sum()) if len(meals) else 0
+    reasons = meals["excluded_reason"].dropna().astype(str) if n_ex else pd.Series(dtype=str)
+    small = reasons.str.contains("rule min_meal_carbs_g", regex=False)
+    top = reasons[~small].value_counts().head(3)
+    why = "; ".join(f"{n} {r}" for r, n in top.items())
+    n_small = int(small.sum())
+    n_meals = len(meals) - n_small
+    text = (
+        f"{_plural(n_meals, 'meal')} found, {len(meals) - n_ex} analysed, {n_ex - n_small} "
+        "excluded" + (f" ({why})" if why else "")
+    )
+    if n_small:
+        text += (
+            f"; {_plural(n_small, 'logged entry', 'logged entries')} below the minimum meal size "
+            "not counted as meals"
+        )
+    return text + "."
+
+
+def effect_lines(a: PersonAnalysis, units: str = "mg/dL") -> list[str]:
+    """The experiment's sentences as printed on the meal page (verdict first)."""
     lines = [a.verdict]
     if a.effect is not None and len(a.effect):
         e = a.effect.iloc[0]
@@ -383,7 +631,7 @@ def effect_lines(a: PersonAnalysis) -> list[str]:
             "Estimated reduction of the typical post-meal glucose rise (iAUC) with SPU, as the "
             "ratio of geometric means "
             f"{_adjusted_for(e.get('covariates', ''))}: {_estimate_text(e, PERSON_ESTIMAND)}; "
-            f"randomisation test {_fmt_p(e['p_permutation'])}. Based on {int(e['n_spu'])} meals "
+            f"{_p_text(e['p_permutation'])}. Based on {_plural(int(e['n_spu']), 'meal')} "
             f"with SPU and {int(e['n_control'])} without."
         )
     if a.insulin_proxy_effect is not None and len(a.insulin_proxy_effect):
@@ -394,50 +642,52 @@ def effect_lines(a: PersonAnalysis) -> list[str]:
             f"not a measurement of your insulin): {_fmt(est, 0, '%')} lower with SPU. "
             + PROXY_CAVEAT
         )
-    meals = a.meals
-    n_ex = int(meals["excluded_reason"].notna().sum()) if len(meals) else 0
-    reasons = (
-        meals["excluded_reason"].dropna().astype(str).value_counts().head(3)
-        if n_ex
-        else pd.Series(dtype=int)
-    )
-    why = "; ".join(f"{n} {r}" for r, n in reasons.items())
-    lines.append(
-        f"{len(meals)} meals found, {len(meals) - n_ex} analysed, {n_ex} excluded"
-        + (f" ({why})." if why else ".")
-    )
+    conf = insulin_confounding(a)
+    if conf:
+        lines.append(conf)
+    lines.append(excluded_summary(a.meals))
     lines.append("Rules. " + a.rules.describe())
     return lines
 
 
-def _dose_ci(d: Any) -> str:
+def _dose_ci(d: Any, k: float = 1.0) -> str:
     _, _, lo, hi, level = estimate_of(d, "estimate")
-    return f"{level} CI {_fmt(lo, 0)} to {_fmt(hi, 0)}"
+    return f"{level} CI {_fmt(float(lo) / k, 0)} to {_fmt(float(hi) / k, 0)}"
 
 
-def _page_experiment(a: PersonAnalysis, paper: str) -> Figure:
+def _page_experiment(a: PersonAnalysis, paper: str, units: str) -> Figure:
+    k = plots.UNITS[units]
     fig = _page(paper, "Soleus pushups and your meals", f"{a.subject} · {_period(a)}")
-    lines = effect_lines(a)
+    lines = effect_lines(a, units)
     y = _block(fig, LEFT, 0.915, lines[0], fontsize=11, weight="bold", gap=0.01)
     for line in lines[1:]:
-        y = _block(fig, LEFT, y, line, fontsize=8.5)
-    top = min(y - 0.04, 0.78)
-    h = 0.27
-    plots.plot_meal_curves(a.curves, ax=fig.add_axes((0.10, top - h, 0.52, h)))
-    plots.plot_meal_dots(a.meals, ax=fig.add_axes((0.72, top - h, 0.24, h)))
-    y = top - h - 0.09
+        red = line.startswith("Your files hold")
+        y = _block(fig, LEFT, y, line, fontsize=8.5, color="#a00000" if red else "black", gap=0.006)
+    if a.effect is None:
+        y = _block(fig, LEFT, y - 0.005, HOW_TO_LOG, fontsize=8, gap=0.01)
+    top = min(y - 0.035, 0.78)
+    h = min(0.27, top - CONTENT_BOTTOM - 0.08)
+    plots.plot_meal_curves(
+        a.curves, units=units, legend="below", ax=fig.add_axes((0.10, top - h, 0.52, h))
+    )
+    plots.plot_meal_dots(a.meals, units=units, ax=fig.add_axes((0.72, top - h, 0.24, h)))
+    y = top - h - 0.10
+    if y < CONTENT_BOTTOM + 0.05:
+        return fig
     if a.dose is not None and len(a.dose):
         d = a.dose.iloc[0]
         dh = min(0.25, y - 0.14)
-        plots.plot_dose_response(a.meals, fit=d, ax=fig.add_axes((0.10, y - dh, 0.44, dh)))
+        plots.plot_dose_response(
+            a.meals, fit=d, units=units, ax=fig.add_axes((0.10, y - dh, 0.44, dh))
+        )
         _block(
             fig,
             0.60,
             y,
             "Dose-response: each extra 10 minutes of SPU changed the glucose rise by "
-            f"{_fmt(d['estimate'], 0)} mg/dL·min ({_dose_ci(d)}), a reduction of the mean "
-            f"response of {_estimate_text(d, 'reduction_per_dose_pct')} per 10 minutes; "
-            f"{_fmt_p(d['p'])}.",
+            f"{_fmt(float(d['estimate']) / k, 0)} {units}·min ({_dose_ci(d, k)}), a reduction "
+            f"of the mean response of {_estimate_text(d, 'reduction_per_dose_pct')} per 10 "
+            f"minutes; {_fmt_p(d['p'])}.",
             fontsize=8.5,
         )
     else:
@@ -454,58 +704,80 @@ def _page_experiment(a: PersonAnalysis, paper: str) -> Figure:
 
 
 HOW_TO_LOG = (
-    "To find out whether soleus pushups (SPU) blunt your glucose rise after meals:\n"
+    "How to log meals and SPU bouts:\n"
     "1. Log every meal (time, and carbs if you know them) in your CGM app or in a CSV activity "
     "log with the columns start,end,duration_min,kind,intensity,carbs_g,notes, e.g. "
-    "'2026-03-02 12:20,,,lunch,,65,pasta'.\n"
-    "2. Log every SPU bout with its start and end (or duration), e.g. "
+    "'2026-03-02 12:20,,,meal,,65,pasta'.\n"
+    "2. Log every SPU bout with its start and end (or duration) as a row of kind spu, e.g. "
     "'2026-03-02 12:35,13:05,,spu,,,at my desk'.\n"
     "3. Decide at random which meals get SPU: `soleus plan --meals 40 -o schedule.csv` draws a fair "
     "schedule. Aim for at least 20 meals with and 20 without.\n"
-    "4. Run `soleus report --cgm EXPORT --events LOG -o report.pdf`."
+    "4. Run `soleus report --cgm EXPORT --events LOG -o report.pdf` with the log of the same weeks "
+    "as the CGM export."
 )
+#: daily panels on the daily page
+DAYS_ON_PAGE = 14
 
 
-def _page_days(a: PersonAnalysis, paper: str) -> Figure:
-    n_days = a.readings["time"].dt.normalize().nunique() if len(a.readings) else 0
-    title = "Daily glucose" + (", last 14 days" if n_days > 14 else "")
-    fig = _page(paper, title, f"{a.subject} · {_period(a)}")
+def _page_days(a: PersonAnalysis, paper: str, units: str) -> Figure:
+    days = _period_days(a)
+    shown = days[-DAYS_ON_PAGE:]
+    title = "Daily glucose with meals, insulin and SPU"
+    sub = f"{a.subject} · the AGP period, {_agp_dates(a)}"
+    if len(shown) < len(days):
+        sub += f" (the last {len(shown)} days shown)"
+    fig = _page(paper, title, sub)
+    lab = plots.RANGE_LABELS[units]
+    y = 0.915
     if a.meals.empty:
-        y = _block(fig, LEFT, 0.915, a.verdict, fontsize=9, weight="bold", gap=0.008)
-        y = _block(fig, LEFT, y, HOW_TO_LOG, fontsize=8.5, gap=0.015)
-    else:
-        y = _block(
-            fig,
-            LEFT,
-            0.915,
-            "Each panel is one day, midnight to midnight; shaded: 70–180 mg/dL; ▲ a meal; "
-            "green bar at the bottom: an SPU bout.",
-            fontsize=8.5,
-            gap=0.015,
-        )
-    if n_days:
-        sub = fig.subfigures(1, 1)
-        sub.subplots_adjust(left=0.10, right=1 - LEFT, bottom=CONTENT_BOTTOM + 0.02, top=y - 0.01)
-        sub.subplots_adjust(hspace=0.75, wspace=0.08)
-        plots.plot_day(a.readings, a.events, fig=sub, max_days=14, title=None)
+        y = _block(fig, LEFT, y, a.verdict, fontsize=9, weight="bold", gap=0.008)
+        y = _block(fig, LEFT, y, HOW_TO_LOG, fontsize=8, gap=0.012)
+    y = _block(
+        fig,
+        LEFT,
+        y,
+        f"Each panel is one day, midnight to midnight; shaded: {lab['target']} {units}; "
+        "▲ a meal with its carbs (g); ▼ an insulin dose with its units (U); green bar at the "
+        "bottom: an SPU bout. Marks less than 2.5 h apart share one label (their sum).",
+        fontsize=8,
+        gap=0.006,
+    )
+    ins = insulin_sentence(a)
+    if ins:
+        y = _block(fig, LEFT, y, ins, fontsize=8, color="#a00000", gap=0.006)
+    if len(shown):
+        nrows = math.ceil(len(shown) / 2)
+        bottom = max(CONTENT_BOTTOM + 0.02, y - 0.03 - nrows * 0.11)
+        sf = fig.subfigures(1, 1)
+        sf.subplots_adjust(left=0.10, right=1 - LEFT, bottom=bottom, top=y - 0.015)
+        sf.subplots_adjust(hspace=0.75, wspace=0.08)
+        plots.plot_day(a.readings, a.events, days=shown, units=units, fig=sf, title=None)
     return fig
 
 
-_MEAL_COLS: list[tuple[str, str, Any, int]] = [
-    ("meal_time", "time", lambda v: "–" if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}", 16),
-    ("carbs_g", "carbs g", lambda v: _fmt(v), 7),
-    ("condition", "condition", lambda v: "" if v is None or v != v else str(v), 9),
-    ("spu_minutes", "SPU min", lambda v: _fmt(v), 7),
-    ("baseline_mgdl", "baseline", lambda v: _fmt(v), 8),
-    ("peak_mgdl", "peak", lambda v: _fmt(v), 5),
-    ("iauc_mgdl_min", "iAUC", lambda v: _fmt(v), 6),
-    (
-        "excluded_reason",
-        "excluded because",
-        lambda v: "" if v is None or v != v else str(v),
-        48,
-    ),
-]
+def _cond_words(v: Any) -> str:
+    return {"spu": "SPU", "control": "no SPU"}.get(str(v), "" if v is None or v != v else str(v))
+
+
+def _meal_cols(units: str) -> list[tuple[str, str, Any, int]]:
+    k = plots.UNITS[units]
+    nd = 0 if units == "mg/dL" else 1
+    return [
+        ("meal_time", "time", lambda v: "–" if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}", 16),
+        ("meal_label", "food", lambda v: "" if v is None or v != v else str(v), 20),
+        ("carbs_g", "carbs g", lambda v: _fmt(v), 7),
+        ("condition", "cond.", _cond_words, 6),
+        ("spu_minutes", "SPU min", lambda v: _fmt(v), 7),
+        ("baseline_mgdl", "baseline", lambda v: _fmt(float(v) / k, nd) if v == v else "–", 8),
+        ("peak_mgdl", "peak", lambda v: _fmt(float(v) / k, nd) if v == v else "–", 5),
+        ("iauc_mgdl_min", "iAUC", lambda v: _fmt(float(v) / k) if v == v else "–", 6),
+        (
+            "excluded_reason",
+            "excluded because",
+            lambda v: "" if v is None or v != v else str(v),
+            38,
+        ),
+    ]
 
 
 def meal_table_pages(n_meals: int) -> int:
@@ -513,9 +785,10 @@ def meal_table_pages(n_meals: int) -> int:
     return min(math.ceil(n_meals / MEALS_PER_PAGE), MAX_TABLE_PAGES)
 
 
-def _meal_table(a: PersonAnalysis, paper: str) -> list[Figure]:
+def _meal_table(a: PersonAnalysis, paper: str, units: str) -> list[Figure]:
     meals = a.meals.sort_values("meal_time", kind="stable")
     n_pages = meal_table_pages(len(meals))
+    cols = _meal_cols(units)
     figs = []
     for i in range(n_pages):
         chunk = meals.iloc[i * MEALS_PER_PAGE : (i + 1) * MEALS_PER_PAGE]
@@ -523,20 +796,23 @@ def _meal_table(a: PersonAnalysis, paper: str) -> list[Figure]:
             paper,
             "Meals" + (" (continued)" if i else ""),
             f"{a.subject} · meals {i * MEALS_PER_PAGE + 1}–{i * MEALS_PER_PAGE + len(chunk)} "
-            f"of {len(meals)} · baseline and peak in mg/dL, iAUC in mg/dL·min · excluded meals in grey",
+            f"of {len(meals)} · baseline and peak in {units}, iAUC in {units}·min · excluded "
+            "meals in grey",
         )
         cells = [
-            [fmt(r[c]) if c in r.index else "" for c, _, fmt, _ in _MEAL_COLS]
+            [fmt(r[c]) if c in r.index else "" for c, _, fmt, _ in cols]
             for _, r in chunk.iterrows()
         ]
         grey = chunk["excluded_reason"].notna().tolist() if "excluded_reason" in chunk else []
         _table(
             fig,
             (LEFT, CONTENT_BOTTOM + 0.03, 1 - 2 * LEFT, 0.78),
-            [h for _, h, _, _ in _MEAL_COLS],
+            [h for _, h, _, _ in cols],
             cells,
-            [w for *_, w in _MEAL_COLS],
+            [w for *_, w in cols],
             grey_rows=grey,
+            fontsize=6.5,
+            wrap_last=2,
         )
         rest = len(meals) - (i + 1) * MEALS_PER_PAGE
         if i == n_pages - 1 and rest > 0:
@@ -563,14 +839,18 @@ def write_person_report(
     path: str | os.PathLike,
     *,
     paper: str = "a4",
+    units: str | None = None,
     show_file_names: bool = False,
 ) -> Path:
     """Write the self-tracker's PDF report.
 
-    Page 1 is the standard AGP summary; page 2 the SPU experiment (only with meals); then the
-    daily panels of the last 14 days (with, lacking a meal log, how to log meals and SPU) and the
-    meal table (at most :data:`MAX_TABLE_PAGES` pages). Personal data from export preambles is
-    never printed.
+    Page 1 is the AGP report of the AGP period (the most recent ``rules.agp_days`` days,
+    stated with the % time the CGM was active): statistics and targets (missed goals in red),
+    time in ranges, the GRI and its grid, the AGP on a fixed axis and the daily glucose
+    profiles. Then the SPU experiment (only with meals); the daily panels of the period with
+    meals, insulin doses and SPU bouts (lacking a meal log, how to log meals and SPU); and the
+    meal table (at most :data:`MAX_TABLE_PAGES` pages). Personal data from export preambles
+    is never printed.
 
     Parameters
     ----------
@@ -579,6 +859,9 @@ def write_person_report(
     path : path
         Output PDF; written to a temporary name and renamed when complete.
     paper : {"a4", "letter"}
+    units : {"mg/dL", "mmol/L"}, optional
+        Glucose units of every number, axis and range label; default the units the device
+        reported in (mmol/L when every reading was in mmol/L, else mg/dL).
     show_file_names : bool
         Name the source files in the footer (default: their labels and short SHA-256, since
         file names often carry the person's name).
@@ -590,12 +873,15 @@ def write_person_report(
     """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {sorted(PAPER)}")
-    pages = [lambda: _page_summary(analysis, paper)]
-    if len(analysis.meals):
-        pages.append(lambda: _page_experiment(analysis, paper))
-    pages.append(lambda: _page_days(analysis, paper))
-    if len(analysis.meals):
-        pages.append(lambda: _meal_table(analysis, paper))
+    units = report_units(analysis.readings, units)
+    has_meals = bool(len(analysis.meals))
+    days_page = 3 if has_meals else 2
+    pages = [lambda: _page_summary(analysis, paper, units, days_page)]
+    if has_meals:
+        pages.append(lambda: _page_experiment(analysis, paper, units))
+    pages.append(lambda: _page_days(analysis, paper, units))
+    if has_meals:
+        pages.append(lambda: _meal_table(analysis, paper, units))
     return _save(
         pages,
         path,
