@@ -176,16 +176,14 @@ def _footer(
     )
 
 
-def _save(
+def _draw(
     pages: Sequence[Callable[[], Figure | list[Figure]]],
-    path: str | os.PathLike,
-    title: str,
     sources: Sequence[Provenance],
     synthetic: bool,
     show_file_names: bool = False,
-) -> Path:
-    """Draw the pages (each callable returns a figure or a list of them), add the footers and
-    write the PDF atomically; every figure is closed, whatever happens."""
+) -> list[Figure]:
+    """Draw the pages (each callable returns a figure or a list of them) and their footers;
+    every figure is closed if one fails."""
     figs: list[Figure] = []
     try:
         for page in pages:
@@ -193,6 +191,16 @@ def _save(
             figs.extend(drawn if isinstance(drawn, list) else [drawn])
         for i, f in enumerate(figs):
             _footer(f, sources, synthetic, i + 1, len(figs), show_file_names)
+    except BaseException:
+        for f in figs:
+            plt.close(f)
+        raise
+    return figs
+
+
+def _save(figs: list[Figure], path: str | os.PathLike, title: str) -> Path:
+    """Write the drawn pages to a PDF atomically; every figure is closed, whatever happens."""
+    try:
         with _atomic_pdf(path, title) as pdf:
             for f in figs:
                 pdf.savefig(f)
@@ -200,6 +208,13 @@ def _save(
         for f in figs:
             plt.close(f)
     return Path(path)
+
+
+def allow_space(fig: Figure, reason: str) -> Figure:
+    """Mark a page that may stay more than half empty, and why (e.g. the end of a table); the
+    layout test accepts such a page only with its reason."""
+    fig.soleus_space_reason = reason  # type: ignore[attr-defined]
+    return fig
 
 
 def _fmt(x: Any, nd: int = 0, suffix: str = "") -> str:
@@ -274,7 +289,7 @@ def _table(
     for is_grey, color in ((False, "black"), (True, "#888888")):
         if any(g == is_grey for _, g in lines):
             body = "\n".join(text if g == is_grey else " " for text, g in lines)
-            fig.text(left, y - 0.004, body, color=color, linespacing=1.45, **mono)
+            fig.text(left, y - 0.004, body, color=color, linespacing=1.45, gid="table-body", **mono)
 
 
 # ------------------------------------------------------------------------------------------
@@ -752,6 +767,8 @@ def _page_days(a: PersonAnalysis, paper: str, units: str) -> Figure:
         sf.subplots_adjust(left=0.10, right=1 - LEFT, bottom=bottom, top=y - 0.015)
         sf.subplots_adjust(hspace=0.75, wspace=0.08)
         plots.plot_day(a.readings, a.events, days=shown, units=units, fig=sf, title=None)
+    if len(shown) < 8:
+        allow_space(fig, f"{_plural(len(shown), 'day')} of data to draw")
     return fig
 
 
@@ -824,6 +841,8 @@ def _meal_table(a: PersonAnalysis, paper: str, units: str) -> list[Figure]:
                 fontsize=8.5,
                 weight="bold",
             )
+        if i == n_pages - 1:
+            allow_space(fig, "the end of the meal table")
         figs.append(fig)
     return figs
 
@@ -873,6 +892,20 @@ def write_person_report(
     """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {sorted(PAPER)}")
+    figs = person_report_figures(
+        analysis, paper=paper, units=units, show_file_names=show_file_names
+    )
+    return _save(figs, path, f"soleus_analysis report: {analysis.subject}")
+
+
+def person_report_figures(
+    analysis: PersonAnalysis,
+    *,
+    paper: str = "a4",
+    units: str | None = None,
+    show_file_names: bool = False,
+) -> list[Figure]:
+    """The pages of :func:`write_person_report` as open figures (the caller closes them)."""
     units = report_units(analysis.readings, units)
     has_meals = bool(len(analysis.meals))
     days_page = 3 if has_meals else 2
@@ -882,14 +915,7 @@ def write_person_report(
     pages.append(lambda: _page_days(analysis, paper, units))
     if has_meals:
         pages.append(lambda: _meal_table(analysis, paper, units))
-    return _save(
-        pages,
-        path,
-        f"soleus_analysis report: {analysis.subject}",
-        analysis.sources,
-        analysis.synthetic,
-        show_file_names,
-    )
+    return _draw(pages, analysis.sources, analysis.synthetic, show_file_names)
 
 
 # ------------------------------------------------------------------------------------------
@@ -904,19 +930,42 @@ def pooled_lines(a: CohortAnalysis) -> list[str]:
     return lines or ["No pooled estimate: too few people with meals in both conditions."]
 
 
+def cohort_units(a: CohortAnalysis, units: str | None = None) -> str:
+    """The cohort report's units: ``units`` when given, else mmol/L when every CGM file was
+    in mmol/L, else mg/dL."""
+    if units is not None:
+        return plots.check_units(units)
+    cgm = [p.units for p in a.sources if p.units]
+    return "mmol/L" if cgm and all(u == "mmol/L" for u in cgm) else "mg/dL"
+
+
 def _cohort_counts(a: CohortAnalysis) -> str:
     ok = a.meals[a.meals["excluded_reason"].isna()] if len(a.meals) else a.meals
     n_spu = int((ok["condition"] == "spu").sum()) if len(ok) else 0
     n_ctl = int((ok["condition"] == "control").sum()) if len(ok) else 0
+    n_people = len(a.people)
     text = (
-        f"{len(a.people)} people with meals in both conditions; {len(ok)} meals analysed "
-        f"({n_spu} with SPU, {n_ctl} without), {len(a.meals) - len(ok)} excluded."
+        f"{_plural(n_people, 'person', 'people')} with meals in both conditions; "
+        f"{_plural(len(ok), 'meal')} analysed ({n_spu} with SPU, {n_ctl} without), "
+        f"{len(a.meals) - len(ok)} excluded."
     )
     if len(a.failed):
+        n = len(a.failed)
         text += (
-            f" {len(a.failed)} people skipped because their files could not be read (last page)."
+            f" {_plural(n, 'person', 'people')} skipped because "
+            f"{'their files' if n > 1 else 'their files'} could not be read or added nothing "
+            "(last page)."
         )
     return text
+
+
+def _forest_estimand(people: pd.DataFrame, rules: Any) -> str:
+    """The per-person estimand the forest plot draws: the person's own N-of-1 (with its
+    interval) when anyone has one, else the reduction of their means (no interval)."""
+    lo = f"{PERSON_ESTIMAND[:-4]}_{rules.ci_label}_low"
+    if lo in people.columns and np.isfinite(people[lo].to_numpy(float)).any():
+        return PERSON_ESTIMAND
+    return COHORT_ESTIMAND
 
 
 def _page_cohort_summary(a: CohortAnalysis, paper: str, title: str) -> Figure:
@@ -936,22 +985,56 @@ def _page_cohort_summary(a: CohortAnalysis, paper: str, title: str) -> Figure:
             fontsize=8,
             color="#a00000",
         )
+    estimand = _forest_estimand(people, a.rules) if len(people) else COHORT_ESTIMAND
+    if estimand == PERSON_ESTIMAND:
+        what = (
+            "Squares: each person's own estimate (ratio of geometric means of their meals, "
+            f"N-of-1) with its {a.rules.ci_level:.0%} interval where they have "
+            f"{a.rules.min_meals_per_condition} or more meals per condition. "
+        )
+    else:
+        what = (
+            "Squares: each person's reduction of their mean iAUC with SPU; no interval, because "
+            f"nobody has {a.rules.min_meals_per_condition} or more meals per condition. "
+        )
+    y = _block(
+        fig,
+        LEFT,
+        y,
+        what + "Diamond: the pooled estimate with its interval.",
+        fontsize=8,
+        color="#444444",
+    )
+    if not len(people):
+        _block(fig, LEFT, y - 0.01, "Nobody to draw yet.", fontsize=9)
+        return allow_space(fig, "no person with meals in both conditions")
     pooled = a.pooled.iloc[0] if len(a.pooled) else None
     top = y - 0.04
     height = min(top - CONTENT_BOTTOM - 0.05, max(0.35, 0.05 + 0.018 * (len(people) + 2)))
-    plots.plot_forest(people, pooled=pooled, ax=fig.add_axes((0.14, top - height, 0.80, height)))
+    plots.plot_forest(
+        people,
+        pooled=pooled,
+        estimate=estimand,
+        ax=fig.add_axes((0.14, top - height, 0.80, height)),
+    )
     return fig
 
 
-def _page_cohort_curves(a: CohortAnalysis, paper: str) -> Figure:
+def _page_cohort_curves(a: CohortAnalysis, paper: str, units: str = "mg/dL") -> Figure:
     fig = _page(paper, "Glucose after meals, by condition", "All analysed meals of all people")
-    plots.plot_meal_curves(a.curves, band="sem", ax=fig.add_axes((0.10, 0.55, 0.84, 0.33)))
+    plots.plot_meal_curves(
+        a.curves,
+        band="sem",
+        units=units,
+        legend="below",
+        ax=fig.add_axes((0.10, 0.58, 0.84, 0.30)),
+    )
     if {"control", "treatment"} <= set(a.people.columns) and len(a.people):
-        plots.plot_paired(a.people, ax=fig.add_axes((0.10, 0.14, 0.38, 0.32)))
+        plots.plot_paired(a.people, units=units, ax=fig.add_axes((0.10, 0.14, 0.38, 0.32)))
     _block(
         fig,
         0.56,
-        0.45,
+        0.46,
         "Left: each person's mean glucose iAUC without and with SPU (grey lines), and the "
         "mean of all people (black). The curves above are means of all meals with their "
         "standard error.\nRules. " + a.rules.describe(),
@@ -961,15 +1044,26 @@ def _page_cohort_curves(a: CohortAnalysis, paper: str) -> Figure:
     return fig
 
 
-_PEOPLE_COLS: list[tuple[str, str, Any, int]] = [
-    ("subject", "person", str, 20),
-    ("n_control", "meals no SPU", lambda v: _fmt(v), 12),
-    ("n_spu", "meals SPU", lambda v: _fmt(v), 9),
-    ("coverage_pct", "CGM coverage", lambda v: _fmt(v, 0, "%"), 12),
-    ("control", "iAUC no SPU", lambda v: _fmt(v), 11),
-    ("treatment", "iAUC SPU", lambda v: _fmt(v), 8),
-    (COHORT_ESTIMAND, "reduction of mean", lambda v: _fmt(v, 1, "%"), 17),
-]
+def _window_coverage(a: CohortAnalysis) -> pd.Series:
+    """Each person's % of the expected CGM readings present in their meal windows (the span
+    the protocol has the CGM worn for), by subject."""
+    m = a.meals
+    if not len(m) or "coverage" not in m:
+        return pd.Series(dtype=float)
+    return 100.0 * m.groupby("subject")["coverage"].mean()
+
+
+def _people_cols(units: str) -> list[tuple[str, str, Any, int]]:
+    k = plots.UNITS[units]
+    return [
+        ("subject", "person", str, 18),
+        ("n_control", "meals no SPU", lambda v: _fmt(v), 12),
+        ("n_spu", "meals SPU", lambda v: _fmt(v), 9),
+        ("window_coverage_pct", "CGM in windows", lambda v: _fmt(v, 0, "%"), 14),
+        ("control", "iAUC no SPU", lambda v: _fmt(float(v) / k), 11),
+        ("treatment", "iAUC SPU", lambda v: _fmt(float(v) / k), 8),
+        (COHORT_ESTIMAND, "reduction of mean", lambda v: _fmt(v, 1, "%"), 17),
+    ]
 
 
 def people_table_pages(n_people: int) -> int:
@@ -977,39 +1071,54 @@ def people_table_pages(n_people: int) -> int:
     return math.ceil(n_people / PEOPLE_PER_PAGE)
 
 
-def _people_table(a: CohortAnalysis, paper: str) -> list[Figure]:
-    cols = [c for c in _PEOPLE_COLS if c[0] in a.people.columns]
+def _people_table(a: CohortAnalysis, paper: str, units: str = "mg/dL") -> list[Figure]:
+    people = a.people.copy()
+    if len(people):
+        people["window_coverage_pct"] = people["subject"].map(_window_coverage(a))
+    cols = [c for c in _people_cols(units) if c[0] in people.columns]
     lab = a.rules.ci_label
     stem = PERSON_ESTIMAND[: -len("_pct")]
-    has_ci = {f"{stem}_{lab}_low", f"{stem}_{lab}_high"} <= set(a.people.columns)
-    header = [h for _, h, _, _ in cols] + ([f"N-of-1 geo. mean, {lab[2:]}% CI"] if has_ci else [])
-    widths = [w for *_, w in cols] + ([18] if has_ci else [])
+    has_ci = {f"{stem}_{lab}_low", f"{stem}_{lab}_high"} <= set(people.columns)
+    header = [h for _, h, _, _ in cols] + (
+        [f"own N-of-1, {lab[2:]}% CI"] if has_ci else ["own N-of-1"]
+    )
+    widths = [w for *_, w in cols] + [24]
     figs = []
-    n_pages = people_table_pages(len(a.people))
+    n_pages = max(1, people_table_pages(len(people)))
+    few = f"none: < {a.rules.min_meals_per_condition} meals per condition"
     for i in range(n_pages):
-        chunk = a.people.iloc[i * PEOPLE_PER_PAGE : (i + 1) * PEOPLE_PER_PAGE]
+        chunk = people.iloc[i * PEOPLE_PER_PAGE : (i + 1) * PEOPLE_PER_PAGE]
         fig = _page(
             paper,
             "People" + (" (continued)" if i else ""),
-            "Included meals per condition, CGM coverage, mean iAUC (mg/dL·min) and reduction",
+            f"Included meals per condition; CGM in windows: the share of the expected CGM "
+            f"readings present in the person's meal windows; mean iAUC ({units}·min)",
         )
         cells = []
         for _, r in chunk.iterrows():
             row = [fmt(r[c]) for c, _, fmt, _ in cols]
-            if has_ci:
+            lo = r.get(f"{stem}_{lab}_low", np.nan) if has_ci else np.nan
+            hi = r.get(f"{stem}_{lab}_high", np.nan) if has_ci else np.nan
+            if has_ci and np.isfinite(float(lo)) and np.isfinite(float(hi)):
                 row.append(
-                    f"{_fmt(r[PERSON_ESTIMAND], 1, '%')} ({_fmt(r[f'{stem}_{lab}_low'], 0, '%')} "
-                    f"to {_fmt(r[f'{stem}_{lab}_high'], 0, '%')})"
+                    f"{_fmt(r[PERSON_ESTIMAND], 1, '%')} ({_fmt(lo, 0, '%')} to {_fmt(hi, 0, '%')})"
                 )
+            else:
+                row.append(few)
             cells.append(row)
-        _table(
-            fig,
-            (LEFT, CONTENT_BOTTOM + 0.03, 1 - 2 * LEFT, 0.78),
-            header,
-            cells,
-            widths,
-            fontsize=7.5,
-        )
+        if not cells:
+            _block(fig, LEFT, 0.90, "No person with included meals.", fontsize=9)
+        else:
+            _table(
+                fig,
+                (LEFT, CONTENT_BOTTOM + 0.03, 1 - 2 * LEFT, 0.78),
+                header,
+                cells,
+                widths,
+                fontsize=7.0,
+            )
+        if i == n_pages - 1:
+            allow_space(fig, "the end of the people table")
         figs.append(fig)
     return figs
 
@@ -1025,12 +1134,13 @@ def _page_failed(a: CohortAnalysis, paper: str) -> Figure:
             break
     if len(a.failed) > 60:
         _block(fig, LEFT, max(y, CONTENT_BOTTOM + 0.02), f"... and {len(a.failed) - 60} more.")
-    return fig
+    return allow_space(fig, "the list of people skipped")
 
 
 def cohort_report_pages(analysis: CohortAnalysis) -> int:
     """Number of pages :func:`write_cohort_report` writes for ``analysis``."""
-    return 2 + people_table_pages(len(analysis.people)) + (1 if len(analysis.failed) else 0)
+    n_table = max(1, people_table_pages(len(analysis.people)))
+    return 2 + n_table + (1 if len(analysis.failed) else 0)
 
 
 def write_cohort_report(
@@ -1039,6 +1149,7 @@ def write_cohort_report(
     *,
     paper: str = "a4",
     title: str = "Cohort report",
+    units: str | None = None,
     show_file_names: bool = False,
 ) -> Path:
     """Write the cohort PDF report.
@@ -1056,16 +1167,35 @@ def write_cohort_report(
     paper : {"a4", "letter"}
     title : str
         Title of the first page and of the PDF.
+    units : {"mg/dL", "mmol/L"}, optional
+        Glucose units of the curves and iAUCs; default mmol/L when every CGM file was in
+        mmol/L, else mg/dL.
     show_file_names : bool
         Name the source files in the footer (default: labels and short SHA-256).
     """
     if paper not in PAPER:
         raise ValueError(f"paper must be one of {sorted(PAPER)}")
+    figs = cohort_report_figures(
+        analysis, paper=paper, title=title, units=units, show_file_names=show_file_names
+    )
+    return _save(figs, path, title)
+
+
+def cohort_report_figures(
+    analysis: CohortAnalysis,
+    *,
+    paper: str = "a4",
+    title: str = "Cohort report",
+    units: str | None = None,
+    show_file_names: bool = False,
+) -> list[Figure]:
+    """The pages of :func:`write_cohort_report` as open figures (the caller closes them)."""
+    units = cohort_units(analysis, units)
     pages = [
         lambda: _page_cohort_summary(analysis, paper, title),
-        lambda: _page_cohort_curves(analysis, paper),
-        lambda: _people_table(analysis, paper),
+        lambda: _page_cohort_curves(analysis, paper, units),
+        lambda: _people_table(analysis, paper, units),
     ]
     if len(analysis.failed):
         pages.append(lambda: _page_failed(analysis, paper))
-    return _save(pages, path, title, analysis.sources, analysis.synthetic, show_file_names)
+    return _draw(pages, analysis.sources, analysis.synthetic, show_file_names)
