@@ -734,6 +734,8 @@ def plot_day(
             ax.set_title(day.strftime("%a %d %b %Y"), fontsize=8, loc="left")
         if i % ncols and compact:
             ax.tick_params(labelleft=False)
+        if compact and i + ncols < len(days):  # the time of day under the last row only
+            ax.tick_params(labelbottom=False)
     if not compact:
         for ax in axes[:, 0]:
             ax.set_ylabel(units, fontsize=7)

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection, PathCollection, PolyCollection
-from matplotlib.lines import Line2D
 from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
@@ -110,16 +109,16 @@ def cohorts(tmp_path_factory):
 
 
 # ------------------------------------------------------------------------------ the checks
-def _tick_labels(fig) -> tuple[list[Text], set[int]]:
-    """Tick labels drawn (ticks inside the view), and the ids of every tick label."""
-    drawn, every = [], set()
+def _tick_labels(fig) -> tuple[list[Text], dict[int, object]]:
+    """Tick labels drawn (ticks inside the view), and the axes of every tick label by id."""
+    drawn, every = [], {}
     for ax in fig.get_axes():
         for axis in (ax.xaxis, ax.yaxis):
             lo, hi = sorted(axis.get_view_interval())
             eps = 1e-9 * max(1.0, abs(hi - lo))
             for tick in axis.get_major_ticks() + axis.get_minor_ticks():
                 for lab in (tick.label1, tick.label2):
-                    every.add(id(lab))
+                    every[id(lab)] = ax
                     if (
                         ax.get_visible()
                         and axis.get_visible()
@@ -131,8 +130,9 @@ def _tick_labels(fig) -> tuple[list[Text], set[int]]:
     return drawn, every
 
 
-def _texts(fig) -> list[Text]:
-    """Every text drawn on the page: titles, labels, tick labels, legends, annotations."""
+def _texts(fig) -> tuple[list[Text], dict[int, object]]:
+    """Every text drawn on the page (titles, labels, tick labels, legends, annotations), and
+    the axes of each tick label."""
     drawn, ticks = _tick_labels(fig)
     out = list(drawn)
     for t in fig.findobj(Text):
@@ -144,7 +144,7 @@ def _texts(fig) -> list[Text]:
         if legend is not None and t in legend.get_texts() and not legend.get_visible():
             continue
         out.append(t)
-    return out
+    return out, ticks
 
 
 def _name(t: Text) -> str:
@@ -178,8 +178,8 @@ def layout_problems(fig) -> list[str]:
     r = fig.canvas.get_renderer()
     page = Bbox.from_bounds(0, 0, fig.bbox.width, fig.bbox.height)
     problems = []
-    texts = _texts(fig)
-    boxes = [t.get_window_extent(r) for t in texts]
+    texts, tick_axes = _texts(fig)
+    boxes = [Text.get_window_extent(t, r) for t in texts]  # an annotation's text, not its arrow
     axes = [ax for ax in fig.get_axes() if ax.get_visible()]
     for t, b in zip(texts, boxes, strict=True):
         if not (-1 <= b.x0 and b.x1 <= page.x1 + 1 and -1 <= b.y0 and b.y1 <= page.y1 + 1):
@@ -192,10 +192,10 @@ def layout_problems(fig) -> list[str]:
             and b.y1 <= clip.y1 + 1
         ):
             problems.append(f"text {_name(t)} is clipped")
-        if t.axes is None:  # page text never runs into a plot
-            for ax in axes:
-                if b.overlaps(ax.bbox.padded(-1)):
-                    problems.append(f"page text {_name(t)} overlaps a plot")
+        own = t.axes or tick_axes.get(id(t))
+        for ax in axes:  # text never runs into another plot (nor page text into any)
+            if ax is not own and b.padded(-1).overlaps(ax.bbox):
+                problems.append(f"text {_name(t)} overlaps the plot {ax.get_title(loc='left')!r}")
     for i in range(len(texts)):
         for j in range(i + 1, len(texts)):
             a, b = boxes[i].padded(-1), boxes[j].padded(-1)

@@ -39,8 +39,9 @@ from .text import pooled_sentence
 
 #: page sizes in inches
 PAPER = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
-#: rows of the meal table on one page, and the most meal-table pages printed
-MEALS_PER_PAGE = 32
+#: text lines of the meal table on one page (the most meals on a page: a meal takes one line,
+#: or two when its reason is long), and the most meal-table pages printed
+MEALS_PER_PAGE = 60
 MAX_TABLE_PAGES = 10
 #: rows of the cohort's people table on one page; people drawn in the forest plot
 PEOPLE_PER_PAGE = 48
@@ -797,22 +798,45 @@ def _meal_cols(units: str) -> list[tuple[str, str, Any, int]]:
     ]
 
 
-def meal_table_pages(n_meals: int) -> int:
-    """Pages the meal table takes for ``n_meals`` meals (0 when none, capped)."""
-    return min(math.ceil(n_meals / MEALS_PER_PAGE), MAX_TABLE_PAGES)
+def _meal_chunks(meals: pd.DataFrame) -> list[tuple[int, int]]:
+    """Rows ``[start, stop)`` of each meal-table page: as many meals as fill
+    :data:`MEALS_PER_PAGE` lines (a long reason takes two), at most :data:`MAX_TABLE_PAGES`."""
+    width = _meal_cols("mg/dL")[-1][3]
+    reasons = (
+        meals["excluded_reason"] if "excluded_reason" in meals else pd.Series([None] * len(meals))
+    )
+    lines = [1 + (isinstance(r, str) and len(r) > width) for r in reasons]
+    chunks, start, used = [], 0, 0
+    for i, n in enumerate(lines):
+        if used + n > MEALS_PER_PAGE:
+            chunks.append((start, i))
+            start, used = i, 0
+        used += n
+    if start < len(lines):
+        chunks.append((start, len(lines)))
+    return chunks[:MAX_TABLE_PAGES]
+
+
+def meal_table_pages(meals: int | pd.DataFrame) -> int:
+    """Pages the meal table takes for ``meals`` (a per-meal table, or a number of meals of one
+    line each; 0 when none, capped at :data:`MAX_TABLE_PAGES`)."""
+    if isinstance(meals, pd.DataFrame):
+        return len(_meal_chunks(meals))
+    return min(math.ceil(meals / MEALS_PER_PAGE), MAX_TABLE_PAGES)
 
 
 def _meal_table(a: PersonAnalysis, paper: str, units: str) -> list[Figure]:
     meals = a.meals.sort_values("meal_time", kind="stable")
-    n_pages = meal_table_pages(len(meals))
+    chunks = _meal_chunks(meals)
+    n_pages = len(chunks)
     cols = _meal_cols(units)
     figs = []
-    for i in range(n_pages):
-        chunk = meals.iloc[i * MEALS_PER_PAGE : (i + 1) * MEALS_PER_PAGE]
+    for i, (lo, hi) in enumerate(chunks):
+        chunk = meals.iloc[lo:hi]
         fig = _page(
             paper,
             "Meals" + (" (continued)" if i else ""),
-            f"{a.subject} · meals {i * MEALS_PER_PAGE + 1}–{i * MEALS_PER_PAGE + len(chunk)} "
+            f"{a.subject} · meals {lo + 1}–{hi} "
             f"of {len(meals)} · baseline and peak in {units}, iAUC in {units}·min · excluded "
             "meals in grey",
         )
@@ -831,7 +855,7 @@ def _meal_table(a: PersonAnalysis, paper: str, units: str) -> list[Figure]:
             fontsize=6.5,
             wrap_last=2,
         )
-        rest = len(meals) - (i + 1) * MEALS_PER_PAGE
+        rest = len(meals) - hi
         if i == n_pages - 1 and rest > 0:
             fig.text(
                 LEFT,
@@ -850,7 +874,7 @@ def _meal_table(a: PersonAnalysis, paper: str, units: str) -> list[Figure]:
 def person_report_pages(analysis: PersonAnalysis) -> int:
     """Number of pages :func:`write_person_report` writes for ``analysis``."""
     n = len(analysis.meals)
-    return 1 + (1 if n else 0) + 1 + meal_table_pages(n)
+    return 1 + (1 if n else 0) + 1 + meal_table_pages(analysis.meals)
 
 
 def write_person_report(
