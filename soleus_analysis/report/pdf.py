@@ -76,7 +76,8 @@ def _page(paper: str, title: str, subtitle: str = "") -> Figure:
     size = 17 if len(title) <= 45 else max(11, 17 * 45 / len(title))  # long titles shrink to fit
     fig.text(LEFT, 0.955, title, fontsize=size, weight="bold", va="baseline")
     if subtitle:
-        fig.text(LEFT, 0.935, subtitle, fontsize=8.5, color="#444444", va="baseline")
+        small = 8.5 if len(subtitle) <= 115 else max(6.0, 8.5 * 115 / len(subtitle))
+        fig.text(LEFT, 0.935, subtitle, fontsize=small, color="#444444", va="baseline")
     return fig
 
 
@@ -531,16 +532,10 @@ def _page_summary(a: PersonAnalysis, paper: str, units: str, days_page: int) -> 
     # the AGP
     agp_ax = fig.add_axes((0.10, 0.375, 0.85, 0.20))
     plots.plot_agp(a.agp, units=units, title="Ambulatory glucose profile (AGP)", ax=agp_ax)
-    agp_ax.set_xlabel("time of day", fontsize=7.5)
-    _block(
-        fig,
-        0.10,
-        0.322,
-        "The AGP summarises the period's glucose as if it were one day: the line is the median "
-        "at each time of day, the bands the middle 50% and 90% of readings.",
-        fontsize=6.5,
-        width=0.85,
-        color="#444444",
+    agp_ax.set_xlabel(
+        "time of day · the period as if it were one day: the line is the median at each time "
+        "of day, the bands hold the middle 50% and 90% of readings",
+        fontsize=7,
     )
     # the daily glucose profiles
     fig.text(LEFT, 0.293, "Daily glucose profiles", fontsize=10.5, weight="bold", va="baseline")
@@ -1115,8 +1110,8 @@ def _people_table(a: CohortAnalysis, paper: str, units: str = "mg/dL") -> list[F
         fig = _page(
             paper,
             "People" + (" (continued)" if i else ""),
-            f"Included meals per condition; CGM in windows: the share of the expected CGM "
-            f"readings present in the person's meal windows; mean iAUC ({units}·min)",
+            f"Meals per condition · CGM in windows: expected readings present in the person's "
+            f"meal windows · mean iAUC in {units}·min",
         )
         cells = []
         for _, r in chunk.iterrows():
