@@ -620,6 +620,7 @@ def _mark_events(ax: plt.Axes, ev: pd.DataFrame, top: float) -> None:
                     va="bottom",
                     fontsize=5.5,
                     color="#a04000",
+                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
                 )
     doses = ev[ev["kind"] == "insulin"].sort_values("time")
     if len(doses):

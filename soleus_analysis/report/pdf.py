@@ -412,7 +412,7 @@ def sufficiency_text(days: float, active_pct: float) -> str:
         return "Enough data: 14 days with the CGM active ≥ 70% of the time."
     return (
         f"Less data than the consensus asks (14 days with the CGM active ≥ 70% of the time): "
-        f"{_plural(int(days), 'day')} with the CGM active {_fmt(active_pct, 0, '%')}; read these "
+        f"{_plural(int(days), 'day')} with the CGM active {_fmt(active_pct, 1, '%')}; read these "
         "numbers with care."
     )
 
@@ -479,8 +479,13 @@ def _page_summary(a: PersonAnalysis, paper: str, units: str, days_page: int) -> 
         fig,
         LEFT,
         0.892,
-        f"{_agp_dates(a)}: the most recent {_plural(a.rules.agp_days, 'day')} of data "
-        f"(the export: {_period(a)}).",
+        (
+            f"{_agp_dates(a)}: the most recent {_plural(a.rules.agp_days, 'day')} of data "
+            f"(the export: {_period(a)})."
+            if p is not None and p["days"] >= a.rules.agp_days
+            else f"{_agp_dates(a)}: all the data (the AGP period is the most recent "
+            f"{_plural(a.rules.agp_days, 'day')})."
+        ),
         fontsize=6.5,
         width=0.46,
         color="#444444",
@@ -547,10 +552,12 @@ def _page_summary(a: PersonAnalysis, paper: str, units: str, days_page: int) -> 
     fig.text(0.30, 0.293, note, fontsize=6.5, color="#444444", va="baseline")
     days = _period_days(a)
     if len(days):
-        sub = fig.subfigures(1, 1)
-        sub.subplots_adjust(left=0.10, right=1 - LEFT + 0.02, bottom=0.125, top=0.28)
-        sub.subplots_adjust(hspace=0.12, wspace=0.06)
         ncols = 7
+        rows = math.ceil(len(days) / ncols)
+        sub = fig.subfigures(1, 1)
+        bottom = 0.28 - (0.28 - 0.125) * min(rows, 2) / 2
+        sub.subplots_adjust(left=0.10, right=1 - LEFT + 0.02, bottom=bottom, top=0.28)
+        sub.subplots_adjust(hspace=0.12, wspace=0.06)
         plots.plot_day(
             a.readings, days=days, units=units, ncols=ncols, compact=True, fig=sub, title=None
         )
@@ -1104,7 +1111,7 @@ def _people_table(a: CohortAnalysis, paper: str, units: str = "mg/dL") -> list[F
     widths = [w for *_, w in cols] + [24]
     figs = []
     n_pages = max(1, people_table_pages(len(people)))
-    few = f"none: < {a.rules.min_meals_per_condition} meals per condition"
+    few = f"none (< {a.rules.min_meals_per_condition} meals each)"
     for i in range(n_pages):
         chunk = people.iloc[i * PEOPLE_PER_PAGE : (i + 1) * PEOPLE_PER_PAGE]
         fig = _page(
