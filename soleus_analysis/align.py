@@ -811,8 +811,8 @@ def exclusion_reasons(
 ) -> list[str | None]:
     """Why each meal is excluded, in plain words (``"; "``-joined, None when it counts).
 
-    Checked: a time; a meal's size (known carbs below ``min_meal_carbs_g``: not a meal, the
-    only reason given); readings in the window; a baseline; coverage of the expected readings;
+    Checked: a time; readings in the window; a meal's size (known carbs below
+    ``min_meal_carbs_g``: not a meal, the only reason given); a baseline; coverage of the expected readings;
     the longest gap of the readings *inside* the window (naming where the data stop); a sensor
     Low/High reading; and, by ``exclude_overlapping_meals``, another meal starting inside this
     meal's window or this meal starting inside another's.
@@ -831,14 +831,14 @@ def exclusion_reasons(
         if not has_time[i]:
             out.append(REASON_NO_TIME)
             continue
+        if cols["n_readings"][i] == 0:
+            out.append(REASON_NO_READINGS)  # the window is empty: nothing else to say
+            continue
         if small[i]:
             out.append(
                 f"{carbs[i]:g} g of carbs is less than a meal ({rules.min_meal_carbs_g:g} g or "
                 "more; rule min_meal_carbs_g)"
             )
-            continue
-        if cols["n_readings"][i] == 0:
-            out.append(REASON_NO_READINGS)  # the window is empty: nothing else to say
             continue
         parts = []
         if np.isnan(baseline[i]):
