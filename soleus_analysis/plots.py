@@ -295,8 +295,8 @@ def plot_gri(
     ax.set_xticks([0, 10, 20, 30])
     ax.set_yticks([0, 20, 40, 60])
     ax.tick_params(labelsize=6)
-    ax.set_xlabel("hypoglycemia component (%)", fontsize=6.5)
-    ax.set_ylabel("hyperglycemia component (%)", fontsize=6.5)
+    ax.set_xlabel("hypoglycemia\ncomponent (%)", fontsize=6.5)
+    ax.set_ylabel("hyperglycemia\ncomponent (%)", fontsize=6.5)
     title = f"GRI {gri:.0f}, zone {zone}" if np.isfinite(gri) and zone else "GRI"
     ax.set_title(title, loc="left", fontsize=8.5)
     return fig
@@ -322,7 +322,7 @@ def plot_meal_curves(
     units: str = "mg/dL",
     ax: plt.Axes | None = None,
     title: str = "Glucose after meals",
-    legend: str = "upper right",
+    legend: str = "below",
 ) -> Figure:
     """Mean post-meal curve by condition, aligned at the meal, with a 95% CI or SEM band.
 
@@ -337,9 +337,9 @@ def plot_meal_curves(
         Width of the band around each mean.
     units : {"mg/dL", "mmol/L"}
         Units of the axis (the table's values are mg/dL).
-    legend : str
-        Where the legend goes: a matplotlib ``loc`` inside the axes, or ``"below"`` (under
-        the axes, never on a curve).
+    legend : str, default "below"
+        Where the legend goes: ``"below"`` (under the axes, never on a curve) or a matplotlib
+        ``loc`` inside the axes.
     """
     k = UNITS[check_units(units)]
     fig, ax = _fig_ax(ax, (5.0, 3.4))
@@ -484,7 +484,7 @@ def plot_forest(
             xs.append(np.array([plo, phi]))
     allx = np.concatenate([np.atleast_1d(v) for v in xs] + [np.array([0.0])])
     allx = allx[np.isfinite(allx)]
-    pad = 0.05 * max(float(np.ptp(allx)), 10.0)
+    pad = 0.08 * max(float(np.ptp(allx)), 20.0)
     ax.set_xlim(float(allx.min()) - pad, float(allx.max()) + pad)
     ax.set_ylim(-0.8 if pooled is not None else 0.3, n + 0.7)
     ax.axvline(0, color="black", lw=0.8)
@@ -726,8 +726,7 @@ def plot_day(
                 ax.spines[side].set_color("#cccccc")
         else:
             ax.set_yticks(
-                [70 / k, 180 / k, 250 / k],
-                [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"], RANGE_LABELS[units]["250"]],
+                [70 / k, 180 / k], [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"]]
             )
             ax.tick_params(axis="y", labelsize=6)
             ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18]))

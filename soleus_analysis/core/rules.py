@@ -370,6 +370,7 @@ class Rules:
                 else ""
             )
             + ".",
+            f"AGP summary: the most recent {self.agp_days} days of data.",
             f"Intervals: {100 * self.ci_level:g}%"
             + (
                 "; insulin figures from CGM are a model-based proxy." if self.insulin_proxy else "."

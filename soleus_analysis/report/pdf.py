@@ -76,7 +76,7 @@ def _page(paper: str, title: str, subtitle: str = "") -> Figure:
     size = 17 if len(title) <= 45 else max(11, 17 * 45 / len(title))  # long titles shrink to fit
     fig.text(LEFT, 0.955, title, fontsize=size, weight="bold", va="baseline")
     if subtitle:
-        small = 8.5 if len(subtitle) <= 115 else max(6.0, 8.5 * 115 / len(subtitle))
+        small = 8.5 if len(subtitle) <= 105 else max(6.0, 8.5 * 105 / len(subtitle))
         fig.text(LEFT, 0.935, subtitle, fontsize=small, color="#444444", va="baseline")
     return fig
 
@@ -86,9 +86,11 @@ def _line_height(fig: Figure, fontsize: float) -> float:
     return fontsize * 1.3 / 72.0 / fig.get_figheight()
 
 
-def _chars(fig: Figure, width: float, fontsize: float) -> int:
-    """Characters of DejaVu Sans at ``fontsize`` that fit in ``width`` (figure fraction)."""
-    return max(20, int(width * fig.get_figwidth() * 72.0 / (0.58 * fontsize)))
+def _chars(fig: Figure, width: float, fontsize: float, bold: bool = False) -> int:
+    """Characters of DejaVu Sans (bold: wider) at ``fontsize`` that fit in ``width`` (figure
+    fraction)."""
+    em = 0.66 if bold else 0.58
+    return max(20, int(width * fig.get_figwidth() * 72.0 / (em * fontsize)))
 
 
 def _block(
@@ -104,8 +106,9 @@ def _block(
 ) -> float:
     """Write ``text`` wrapped to ``width`` (figure fraction) from top ``y``; return the y below it."""
     width = (1 - LEFT - x) if width is None else width
+    bold = kw.get("weight") == "bold"
     wrapped = "\n".join(
-        textwrap.fill(par, _chars(fig, width, fontsize)) for par in text.split("\n")
+        textwrap.fill(par, _chars(fig, width, fontsize, bold)) for par in text.split("\n")
     )
     fig.text(x, y, wrapped, fontsize=fontsize, va="top", **kw)
     return y - _line_height(fig, fontsize) * (wrapped.count("\n") + 1) - gap
@@ -978,9 +981,8 @@ def _cohort_counts(a: CohortAnalysis) -> str:
     if len(a.failed):
         n = len(a.failed)
         text += (
-            f" {_plural(n, 'person', 'people')} skipped because "
-            f"{'their files' if n > 1 else 'their files'} could not be read or added nothing "
-            "(last page)."
+            f" {_plural(n, 'person', 'people')} skipped: their files could not be read or "
+            "added nothing (last page)."
         )
     return text
 
@@ -1023,18 +1025,19 @@ def _page_cohort_summary(a: CohortAnalysis, paper: str, title: str) -> Figure:
             "Squares: each person's reduction of their mean iAUC with SPU; no interval, because "
             f"nobody has {a.rules.min_meals_per_condition} or more meals per condition. "
         )
-    y = _block(
-        fig,
-        LEFT,
-        y,
-        what + "Diamond: the pooled estimate with its interval.",
-        fontsize=8,
-        color="#444444",
-    )
+    pooled = a.pooled.iloc[0] if len(a.pooled) else None
+    if pooled is not None:
+        _, d, plo, phi, _ = estimate_of(pooled, "estimate_pct")
+        drawn = bool(np.isfinite([float(d), float(plo), float(phi)]).all())
+        what += (
+            "Diamond: the pooled estimate with its interval."
+            if drawn
+            else "No pooled diamond: the pooled estimate could not be computed (above)."
+        )
+    y = _block(fig, LEFT, y, what, fontsize=8, color="#444444")
     if not len(people):
         _block(fig, LEFT, y - 0.01, "Nobody to draw yet.", fontsize=9)
         return allow_space(fig, "no person with meals in both conditions")
-    pooled = a.pooled.iloc[0] if len(a.pooled) else None
     top = y - 0.04
     height = min(top - CONTENT_BOTTOM - 0.05, max(0.35, 0.05 + 0.018 * (len(people) + 2)))
     plots.plot_forest(
@@ -1082,7 +1085,7 @@ def _window_coverage(a: CohortAnalysis) -> pd.Series:
 def _people_cols(units: str) -> list[tuple[str, str, Any, int]]:
     k = plots.UNITS[units]
     return [
-        ("subject", "person", str, 18),
+        ("subject", "person", str, 16),
         ("n_control", "meals no SPU", lambda v: _fmt(v), 12),
         ("n_spu", "meals SPU", lambda v: _fmt(v), 9),
         ("window_coverage_pct", "CGM in windows", lambda v: _fmt(v, 0, "%"), 14),
@@ -1141,7 +1144,7 @@ def _people_table(a: CohortAnalysis, paper: str, units: str = "mg/dL") -> list[F
                 header,
                 cells,
                 widths,
-                fontsize=7.0,
+                fontsize=6.5,
             )
         if i == n_pages - 1:
             allow_space(fig, "the end of the people table")
