@@ -475,7 +475,7 @@ def _page_summary(a: PersonAnalysis, paper: str, units: str, days_page: int) -> 
     )
     if m is None:
         _block(fig, LEFT, 0.90, "No glucose readings to summarise.", fontsize=10)
-        return fig
+        return allow_space(fig, "no glucose readings")
     # glucose statistics and targets
     fig.text(LEFT, 0.905, "Glucose statistics and targets", fontsize=10.5, weight="bold")
     y = _block(
@@ -533,7 +533,7 @@ def _page_summary(a: PersonAnalysis, paper: str, units: str, days_page: int) -> 
         color="#a00000" if not (p is not None and p["days"] >= 14 and active >= 70) else "#444444",
     )
     # time in ranges and the GRI grid
-    plots.plot_tir(m, units=units, ax=fig.add_axes((0.575, 0.655, 0.23, 0.245)))
+    plots.plot_tir(m, units=units, ax=fig.add_axes((0.56, 0.655, 0.225, 0.245)))
     hypo, hyper = gri_components(m)
     gri_ax = fig.add_axes((0.855, 0.715, 0.10, 0.16))
     plots.plot_gri(hypo, hyper, float(m["gri"]), gri_zone(m["gri"]), ax=gri_ax)
@@ -673,6 +673,8 @@ def effect_lines(a: PersonAnalysis, units: str = "mg/dL") -> list[str]:
 
 def _dose_ci(d: Any, k: float = 1.0) -> str:
     _, _, lo, hi, level = estimate_of(d, "estimate")
+    if not np.isfinite([float(lo), float(hi)]).all():
+        return "no interval: it could not be computed with these meals"
     return f"{level} CI {_fmt(float(lo) / k, 0)} to {_fmt(float(hi) / k, 0)}"
 
 
@@ -708,7 +710,7 @@ def _page_experiment(a: PersonAnalysis, paper: str, units: str) -> Figure:
             "Dose-response: each extra 10 minutes of SPU changed the glucose rise by "
             f"{_fmt(float(d['estimate']) / k, 0)} {units}·min ({_dose_ci(d, k)}), a reduction "
             f"of the mean response of {_estimate_text(d, 'reduction_per_dose_pct')} per 10 "
-            f"minutes; {_fmt_p(d['p'])}.",
+            f"minutes; {_p_text(d['p'], 'test of the slope')}.",
             fontsize=8.5,
         )
     else:
