@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from scipy import stats
 
 from .core.schema import MGDL_PER_MMOL
@@ -431,6 +432,7 @@ def plot_forest(
     pooled: pd.Series | dict | None = None,
     label: str = "subject",
     estimate: str = "reduction_mean_ratio_pct",
+    fallback: str | None = None,
     title: str | None = None,
     ax: plt.Axes | None = None,
 ) -> Figure:
@@ -446,6 +448,10 @@ def plot_forest(
         A pooled row (``estimate_pct`` with its interval, %), drawn as a diamond at the bottom.
     estimate : str
         The per-person estimand column.
+    fallback : str, optional
+        Another estimand column drawn (hollow, without an interval) for the people whose
+        ``estimate`` is missing, e.g. the reduction of their means when they have too few
+        meals for their own estimate; a legend below the plot says which is which.
     title : str, optional
         The title; default says whether intervals are drawn: "Reduction by person (95% CI)"
         only when at least one person's interval is.
@@ -471,6 +477,14 @@ def plot_forest(
         xs += [lo[ok], hi[ok]]
         level = lo_col[len(stem) + 3 : -len("_low")].replace("_", ".") + "%"
     ax.plot(est, y, "s", color=COLORS["spu"], ms=4, ls="none", label="person")
+    hollow = np.zeros(0)
+    if fallback is not None and fallback in people.columns and n:
+        fb = people[fallback].to_numpy(float)
+        use = ~np.isfinite(est) & np.isfinite(fb)
+        hollow = fb[use]
+        if use.any():
+            ax.plot(hollow, y[use], "s", mfc="white", mec=COLORS["spu"], ms=4, ls="none")
+            xs.append(hollow)
     ticks, labels = list(y), list(people[label].astype(str)) if n else []
     if pooled is not None:
         _, d, plo, phi, plevel = estimate_of(pooled, "estimate_pct")
@@ -498,6 +512,23 @@ def plot_forest(
         else:
             title = "Reduction by person (no intervals: too few meals per person)"
     ax.set_title(title, loc="left")
+    if hollow.size:
+        marks = [
+            Line2D([], [], marker="s", color=COLORS["spu"], ls="none", ms=4),
+            Line2D([], [], marker="s", mfc="white", mec=COLORS["spu"], ls="none", ms=4),
+        ]
+        ax.legend(
+            marks,
+            [
+                f"own estimate with its {level} CI",
+                "reduction of the mean (too few meals for an interval)",
+            ],
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.12),
+            ncols=2,
+            frameon=False,
+            fontsize=7,
+        )
     return fig
 
 

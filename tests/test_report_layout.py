@@ -27,7 +27,7 @@ from soleus_analysis.app.runner import run_cohort
 from soleus_analysis.core.rules import Rules
 from soleus_analysis.io import read_person
 from soleus_analysis.metrics import glycemic_metrics
-from soleus_analysis.pipeline import analyze_person
+from soleus_analysis.pipeline import analyze_person, person_meals, pool_people
 from soleus_analysis.report import pdf
 from soleus_analysis.simulate import (
     simulate_freeliving,
@@ -110,6 +110,44 @@ def cohorts(tmp_path_factory):
             folder, FAST, workers=1, progress=False, read_options=kw.get("read_options")
         )
     return out
+
+
+@pytest.fixture(scope="module")
+def mixed_cohort(tmp_path_factory):
+    """Two self-trackers with many meals (their own intervals) and one with a meal per
+    condition (a hollow square, no interval)."""
+    meals, curves, sources = [], [], []
+    for k, seed in enumerate((1, 2)):
+        rec, _ = _person(tmp_path_factory.mktemp(f"mixed{k}"), 5, "mg/dL", True, seed=seed)
+        m, c, _ = person_meals(rec, None, FAST)
+        meals.append(m.assign(subject=f"tracker {k + 1}"))
+        curves.append(c.assign(subject=f"tracker {k + 1}"))
+        sources += rec.sources
+    ok = meals[0][meals[0]["excluded_reason"].isna()]
+    one_each = ok.groupby("condition").head(1).assign(subject="one test each")
+    meals.append(one_each)
+    return pool_people(
+        pd.concat(meals, ignore_index=True),
+        pd.concat(curves, ignore_index=True),
+        sources=sources,
+        rules=FAST,
+    )
+
+
+def test_mixed_cohort_draws_intervals_where_they_exist(mixed_cohort):
+    people = mixed_cohort.people.set_index("subject")
+    assert people.loc["one test each", "n_spu"] == people.loc["one test each", "n_control"] == 1
+    assert np.isnan(people.loc["one test each", "reduction_geomean_pct"])
+    figs = pdf.cohort_report_figures(mixed_cohort)
+    ax = next(a for a in figs[0].axes if a.get_title(loc="left").startswith("Reduction by person"))
+    assert ax.get_title(loc="left") == "Reduction by person (95% CI where the person has one)"
+    assert len(ax.collections[0].get_segments()) == 2  # the two trackers' intervals
+    hollow = [ln for ln in ax.get_lines() if ln.get_markerfacecolor() == "white"]
+    assert len(hollow) == 1
+    np.testing.assert_allclose(
+        hollow[0].get_xdata(), [people.loc["one test each", "reduction_mean_ratio_pct"]]
+    )
+    _check(figs)
 
 
 # ------------------------------------------------------------------------------ the checks

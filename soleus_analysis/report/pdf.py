@@ -745,7 +745,15 @@ DAYS_ON_PAGE = 14
 def _page_days(a: PersonAnalysis, paper: str, units: str) -> Figure:
     days = _period_days(a)
     shown = days[-DAYS_ON_PAGE:]
-    title = "Daily glucose with meals, insulin and SPU"
+    kinds = set(a.events["kind"].astype(str)) if len(a.events) and "kind" in a.events else set()
+    marks = [
+        w for k, w in (("meal", "meals"), ("insulin", "insulin"), ("spu", "SPU")) if k in kinds
+    ]
+    title = "Daily glucose" + (
+        " with " + (", ".join(marks[:-1]) + " and " + marks[-1] if len(marks) > 1 else marks[0])
+        if marks
+        else ""
+    )
     sub = f"{a.subject} · the AGP period, {_agp_dates(a)}"
     if len(shown) < len(days):
         sub += f" (the last {len(shown)} days shown)"
@@ -1020,7 +1028,13 @@ def _page_cohort_summary(a: CohortAnalysis, paper: str, title: str) -> Figure:
         what = (
             "Squares: each person's own estimate (ratio of geometric means of their meals, "
             f"N-of-1) with its {a.rules.ci_level:.0%} interval where they have "
-            f"{a.rules.min_meals_per_condition} or more meals per condition. "
+            f"{a.rules.min_meals_per_condition} or more meals per condition"
+            + (
+                "; hollow squares: the reduction of the mean iAUC of someone with fewer meals "
+                "(no interval). "
+                if people[PERSON_ESTIMAND].isna().any()
+                else ". "
+            )
         )
     else:
         what = (
@@ -1046,6 +1060,7 @@ def _page_cohort_summary(a: CohortAnalysis, paper: str, title: str) -> Figure:
         people,
         pooled=pooled,
         estimate=estimand,
+        fallback=COHORT_ESTIMAND if estimand == PERSON_ESTIMAND else None,
         ax=fig.add_axes((0.14, top - height, 0.80, height)),
     )
     return fig
