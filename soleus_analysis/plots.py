@@ -642,12 +642,13 @@ def _mark_events(ax: plt.Axes, ev: pd.DataFrame, top: float) -> None:
         for _, grp in meals.groupby(_clusters(meals["time"], _LABEL_CLUSTER_H)):
             total = carbs.loc[grp.index].sum(min_count=1)
             if np.isfinite(total):
+                late = grp["time"].iloc[0].hour >= 21
                 ax.annotate(
                     f"{total:.0f} g",
                     (grp["time"].iloc[0], 0.035 * top),
                     xytext=(0, 4),
                     textcoords="offset points",
-                    ha="left",
+                    ha="right" if late else "left",
                     va="bottom",
                     fontsize=5.5,
                     color="#a04000",
@@ -664,12 +665,13 @@ def _mark_events(ax: plt.Axes, ev: pd.DataFrame, top: float) -> None:
         for _, grp in doses.groupby(_clusters(doses["time"], _LABEL_CLUSTER_H)):
             total = units_.loc[grp.index].sum(min_count=1)
             if np.isfinite(total):
+                late = grp["time"].iloc[0].hour >= 21
                 ax.annotate(
                     f"{total:g} U",
                     (grp["time"].iloc[0], 0.965 * top),
                     xytext=(0, -4),
                     textcoords="offset points",
-                    ha="left",
+                    ha="right" if late else "left",
                     va="top",
                     fontsize=5.5,
                     color="#6a3d9a",

@@ -763,13 +763,21 @@ def _page_days(a: PersonAnalysis, paper: str, units: str) -> Figure:
     if a.meals.empty:
         y = _block(fig, LEFT, y, a.verdict, fontsize=9, weight="bold", gap=0.008)
         y = _block(fig, LEFT, y, HOW_TO_LOG, fontsize=8, gap=0.012)
+    legend = [f"shaded: {lab['target']} {units}"]
+    legend += ["▲ a meal with its carbs (g)"] if "meal" in kinds else []
+    legend += ["▼ an insulin dose with its units (U)"] if "insulin" in kinds else []
+    legend += ["green bar at the bottom: an SPU bout"] if "spu" in kinds else []
     y = _block(
         fig,
         LEFT,
         y,
-        f"Each panel is one day, midnight to midnight; shaded: {lab['target']} {units}; "
-        "▲ a meal with its carbs (g); ▼ an insulin dose with its units (U); green bar at the "
-        "bottom: an SPU bout. Marks less than 2.5 h apart share one label (their sum).",
+        "Each panel is one day, midnight to midnight; "
+        + "; ".join(legend)
+        + (
+            ". Marks less than 2.5 h apart share one label (their sum)."
+            if {"meal", "insulin"} & kinds
+            else "."
+        ),
         fontsize=8,
         gap=0.006,
     )
