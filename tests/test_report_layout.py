@@ -10,6 +10,7 @@ person and cohorts (mg/dL and mmol/L, one person and several).
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -61,8 +62,13 @@ def _boluses(events: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _study(seed: int, days: int):
+    return simulate_freeliving(seed=seed, days=days)
+
+
 def _person(tmp: Path, days: int, units: str, meals: bool, insulin: bool = False, seed: int = 3):
-    study = simulate_freeliving(seed=seed, days=days)
+    study = _study(seed, days)
     tmp.mkdir(parents=True, exist_ok=True)
     if units == "mmol/L":
         cgm = write_libreview(study.cgm, None, tmp / "synthetic_libre.csv", units="mmol/L")
