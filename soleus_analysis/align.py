@@ -22,6 +22,8 @@ Rules (every one a field of :class:`soleus_analysis.core.rules.Rules`, defaults 
   edge stands in for a missing reading before or after the data); longer than ``max_gap_min``
   (default ``max(20, 3 * interval)``) -> excluded.
 - Censored readings (device "Low"/"High") in the window -> excluded (``exclude_censored``).
+- Meal size: a (merged) meal whose carbs are known and below ``min_meal_carbs_g`` is not a
+  meal (a coffee with milk): excluded with that reason alone, and no other meal's neighbour.
 - Baselines: ``"t0"`` (interpolated at the meal time), ``"premeal"`` (mean of the readings
   with ``premeal_span[0] <= t <= premeal_span[1]``), ``"p40_24h"`` (40th percentile of the
   readings in the 24 h before the meal, needing ``p40_min_coverage`` of the expected readings),
@@ -492,7 +494,7 @@ def meal_responses(
     )
     no_readings = win.cols["n_readings"] == 0
     measures.loc[no_readings, :] = np.nan
-    neighbours = _neighbour_minutes(meals)
+    neighbours = _neighbour_minutes(meals, small_meals(meals, rules))
     reasons = exclusion_reasons(meals, win.cols, baseline, neighbours, rules)
     out = _meal_table(meals, cond, neighbours, w1, baseline, measures, win.cols, reasons)
     if rules.insulin_proxy:
@@ -741,10 +743,26 @@ def meal_baselines(meals: pd.DataFrame, r: _Readings, rules: Rules) -> np.ndarra
     return out
 
 
-def _neighbour_minutes(meals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes to the next and since the previous meal of the same subject (NaN at the ends)."""
+def small_meals(meals: pd.DataFrame, rules: Rules) -> np.ndarray:
+    """Which (merged) meals are too small to be meals: known carbs below ``min_meal_carbs_g``."""
+    carbs = meals["carbs_g"].to_numpy(dtype=np.float64)
+    if rules.min_meal_carbs_g <= 0:
+        return np.zeros(len(meals), dtype=bool)
+    return np.isfinite(carbs) & (carbs < rules.min_meal_carbs_g)
+
+
+def _neighbour_minutes(
+    meals: pd.DataFrame, ignore: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes to the next and since the previous meal of the same subject (NaN at the ends);
+    meals marked ``ignore`` (too small to be meals) are nobody's neighbour and have none."""
     n = len(meals)
     to_next, since_prev = np.full(n, np.nan), np.full(n, np.nan)
+    if ignore is not None and ignore.any():
+        keep = np.flatnonzero(~ignore)
+        sub_next, sub_prev = _neighbour_minutes(meals.iloc[keep].reset_index(drop=True))
+        to_next[keep], since_prev[keep] = sub_next, sub_prev
+        return to_next, since_prev
     for _, rows, mt in _meals_by_subject(meals):
         if len(rows) > 1:  # meals are sorted by time within subject
             d = np.diff(mt) / _NS_PER_MIN
@@ -793,7 +811,8 @@ def exclusion_reasons(
 ) -> list[str | None]:
     """Why each meal is excluded, in plain words (``"; "``-joined, None when it counts).
 
-    Checked: a time; readings in the window; a baseline; coverage of the expected readings;
+    Checked: a time; readings in the window; a meal's size (known carbs below
+    ``min_meal_carbs_g``: not a meal, the only reason given); a baseline; coverage of the expected readings;
     the longest gap of the readings *inside* the window (naming where the data stop); a sensor
     Low/High reading; and, by ``exclude_overlapping_meals``, another meal starting inside this
     meal's window or this meal starting inside another's.
@@ -805,6 +824,8 @@ def exclusion_reasons(
     gap = np.isfinite(cols["max_gap_in_window_min"]) & (
         cols["max_gap_in_window_min"] > cols["gap_limit"]
     )
+    small = small_meals(meals, rules)
+    carbs = meals["carbs_g"].to_numpy(dtype=np.float64)
     out: list[str | None] = []
     for i in range(len(meals)):
         if not has_time[i]:
@@ -812,6 +833,12 @@ def exclusion_reasons(
             continue
         if cols["n_readings"][i] == 0:
             out.append(REASON_NO_READINGS)  # the window is empty: nothing else to say
+            continue
+        if small[i]:
+            out.append(
+                f"{carbs[i]:g} g of carbs is less than a meal ({rules.min_meal_carbs_g:g} g or "
+                "more; rule min_meal_carbs_g)"
+            )
             continue
         parts = []
         if np.isnan(baseline[i]):

@@ -28,7 +28,15 @@ from .core.errors import InputError
 from .core.rules import Rules
 from .core.schema import DEVICE_UNITS, MGDL_PER_MMOL
 
-__all__ = ["glycemic_metrics", "agp_percentiles", "METRIC_COLUMNS"]
+__all__ = [
+    "glycemic_metrics",
+    "agp_percentiles",
+    "agp_period",
+    "gri_zone",
+    "gri_components",
+    "METRIC_COLUMNS",
+    "GRI_ZONES",
+]
 
 #: Output columns of :func:`glycemic_metrics`, in order.
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -969,3 +977,113 @@ def agp_percentiles(
     for j, name in enumerate(names):
         out[name] = table[:, j]
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# the AGP report's period and the GRI's zones
+# --------------------------------------------------------------------------------------------
+#: GRI zones (Klonoff et al. 2023, J Diabetes Sci Technol 17:1226): the zone and the highest
+#: GRI it holds (A 0-20, B 21-40, C 41-60, D 61-80, E 81-100).
+GRI_ZONES: tuple[tuple[str, float], ...] = (
+    ("A", 20.0),
+    ("B", 40.0),
+    ("C", 60.0),
+    ("D", 80.0),
+    ("E", 100.0),
+)
+
+
+def gri_zone(gri: float) -> str:
+    """The GRI's zone, ``"A"`` (lowest risk, GRI <= 20) to ``"E"`` (GRI > 80); ``""`` for NaN."""
+    try:
+        v = float(gri)
+    except (TypeError, ValueError):
+        return ""
+    if not np.isfinite(v):
+        return ""
+    return next(z for z, top in GRI_ZONES if v <= top or z == "E")
+
+
+def gri_components(metrics_row: Any) -> tuple[float, float]:
+    """The GRI grid's two axes from a :func:`glycemic_metrics` row, % of time.
+
+    Hypoglycemia component = VLow + 0.8 Low (< 54, 54-69 mg/dL); hyperglycemia component =
+    VHigh + 0.5 High (> 250, 181-250 mg/dL); GRI = 3.0 hypo + 1.6 hyper (Klonoff et al. 2023).
+    """
+    m = dict(metrics_row)
+    hypo = float(m["tbr_54_pct"]) + 0.8 * (float(m["tbr_70_pct"]) - float(m["tbr_54_pct"]))
+    hyper = float(m["tar_250_pct"]) + 0.5 * (float(m["tar_180_pct"]) - float(m["tar_250_pct"]))
+    return hypo, hyper
+
+
+def agp_period(readings: Any, days: int = 14) -> pd.Series:
+    """The AGP report's period: the last ``days`` calendar days with data, and the % time the
+    CGM was active in them (one subject).
+
+    The period ends at midnight after the last reading's day and starts ``days`` days earlier,
+    or at midnight of the first reading's day when the data are shorter. The CGM was active
+    for (distinct reading times x the sampling interval) of the time from the period's start
+    (or the first reading, if later) to its end (or the last reading plus one interval, if
+    earlier), capped at 100 %: an export taken in the morning is not counted short for the
+    rest of that day, while gaps inside the period are.
+
+    Parameters
+    ----------
+    readings : pandas.DataFrame or CleanReadings
+        One subject's readings (``time`` local, ``glucose_mgdl``).
+    days : int, default 14
+        Length of the period, days (the AGP report's 14 by default).
+
+    Returns
+    -------
+    pandas.Series
+        ``start`` and ``end`` (midnights, ``end`` exclusive), ``days`` (calendar days in the
+        period), ``first_reading``, ``last_reading``, ``n_readings`` (in the period),
+        ``interval_min`` and ``cgm_active_pct``; NaT/NaN without readings.
+    """
+    if int(days) != days or days < 1:
+        raise InputError(f"days must be a whole number >= 1, got {days!r}")
+    c = as_clean(readings)
+    t = pd.to_datetime(c.readings["time"])
+    if len(c.subjects) > 1:
+        raise InputError(f"agp_period takes one person's readings, got {len(c.subjects)} subjects")
+    if t.empty:
+        return pd.Series(
+            {
+                "start": pd.NaT,
+                "end": pd.NaT,
+                "days": 0,
+                "first_reading": pd.NaT,
+                "last_reading": pd.NaT,
+                "n_readings": 0,
+                "interval_min": np.nan,
+                "cgm_active_pct": np.nan,
+            }
+        )
+    last, first = t.max(), t.min()
+    end = last.normalize() + pd.Timedelta(days=1)
+    start = max(end - pd.Timedelta(days=int(days)), first.normalize())
+    inside = t[(t >= start) & (t < end)]
+    interval = float(c.interval_min.iloc[0]) if len(c.interval_min) else np.nan
+    step = pd.Timedelta(minutes=interval) if np.isfinite(interval) else pd.Timedelta(0)
+    active_from = max(start, inside.min())
+    active_to = min(end, inside.max() + step)
+    span_min = (active_to - active_from) / pd.Timedelta(minutes=1)
+    n_times = int(inside.nunique())
+    active = (
+        min(100.0, 100.0 * n_times * interval / span_min)
+        if span_min > 0 and np.isfinite(interval)
+        else np.nan
+    )
+    return pd.Series(
+        {
+            "start": start,
+            "end": end,
+            "days": int(round((end - start) / pd.Timedelta(days=1))),
+            "first_reading": inside.min(),
+            "last_reading": inside.max(),
+            "n_readings": int(len(inside)),
+            "interval_min": interval,
+            "cgm_active_pct": active,
+        }
+    )

@@ -26,7 +26,7 @@ from .core.errors import InputError
 from .core.recording import Provenance, Recording, combine_person  # noqa: F401 (re-exported)
 from .core.rules import Rules
 from .core.schema import DEFAULT_SUBJECT
-from .metrics import agp_percentiles, glycemic_metrics
+from .metrics import agp_percentiles, agp_period, glycemic_metrics
 
 #: the per-meal column of the CGM-only insulin-exposure proxy (pmol/L·min)
 PROXY_COLUMN = "insulin_proxy_iauc_pmol_l_min"
@@ -49,9 +49,10 @@ class PersonAnalysis:
     events : DataFrame
         Canonical events.
     metrics : DataFrame
-        One row of :func:`soleus_analysis.metrics.glycemic_metrics`.
+        One row of :func:`soleus_analysis.metrics.glycemic_metrics` over all the readings.
     agp : DataFrame
-        :func:`soleus_analysis.metrics.agp_percentiles` for this person.
+        :func:`soleus_analysis.metrics.agp_percentiles` of the AGP period
+        (:attr:`agp_period`: the last ``rules.agp_days`` days).
     meals : DataFrame
         :func:`soleus_analysis.align.meal_responses`, one row per meal (excluded ones too).
     curves : DataFrame
@@ -78,6 +79,11 @@ class PersonAnalysis:
         :func:`soleus_analysis.stats.bayes.bayes_n_of_1` (one row): the posterior of the
         person's reduction, ``P(reduction >= x)`` for the rules' thresholds and the sequential
         rule's decision, when the effect is estimated.
+    agp_period : Series or None
+        :func:`soleus_analysis.metrics.agp_period` (start, end, days, % time CGM active).
+    period_metrics : DataFrame or None
+        :func:`soleus_analysis.metrics.glycemic_metrics` of the readings in the AGP period (the
+        numbers of the report's page 1).
     """
 
     subject: str
@@ -96,6 +102,8 @@ class PersonAnalysis:
     synthetic: bool = False
     rules: Rules = field(default_factory=Rules)
     bayes: pd.DataFrame | None = None
+    agp_period: pd.Series | None = None
+    period_metrics: pd.DataFrame | None = None
 
 
 @dataclass
@@ -361,13 +369,23 @@ def analyze_person(
             ci=rules.ci_level,
             block=_block_column(meals),
         )
+    period = agp_period(cleaned, rules.agp_days)
+    metrics = glycemic_metrics(cleaned)
+    t = cleaned.readings["time"]
+    in_period = (t >= period["start"]) & (t < period["end"])
+    recent, recent_metrics = cleaned, metrics
+    if not in_period.all():  # the AGP period: the last rules.agp_days days
+        recent = cleaned.readings[in_period]
+        recent_metrics = glycemic_metrics(recent, interval_min=float(period["interval_min"]))
     posterior = person_posterior(meals, rules) if effect is not None else None
     return PersonAnalysis(
         subject=subject,
         readings=cleaned.readings,
         events=rec.events,
-        metrics=glycemic_metrics(cleaned),
-        agp=agp_percentiles(cleaned),
+        metrics=metrics,
+        agp=agp_percentiles(recent),
+        agp_period=period,
+        period_metrics=recent_metrics,
         meals=meals,
         curves=curves,
         effect=effect,

@@ -19,7 +19,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
+from .core.schema import MGDL_PER_MMOL
 from .stats import estimate_of
 from .stats.common import t_quantile
 
@@ -34,6 +36,101 @@ TIR_BANDS = (
     ("high 181–250", "#f6c343"),
     ("very high >250", "#f08c2e"),
 )
+#: the glucose units a report is drawn in, and mg/dL per unit
+UNITS: dict[str, float] = {"mg/dL": 1.0, "mmol/L": MGDL_PER_MMOL}
+#: the AGP report's fixed glucose axis (mg/dL): 0 to 350, lines at 54, 70, 180 and 250
+AGP_TOP_MGDL = 350.0
+AGP_LINES_MGDL = (54.0, 70.0, 180.0, 250.0)
+#: the consensus range limits as printed in each unit (the mmol/L ones are the consensus
+#: values, not conversions: 3.9 and 10.0 mmol/L, not 3.89 and 9.99)
+RANGE_LABELS: dict[str, dict[str, str]] = {
+    "mg/dL": {
+        "very_low": "<54",
+        "low": "54–69",
+        "target": "70–180",
+        "tight": "70–140",
+        "high": "181–250",
+        "very_high": ">250",
+        "below_70": "<70",
+        "above_180": ">180",
+        "54": "54",
+        "70": "70",
+        "180": "180",
+        "250": "250",
+    },
+    "mmol/L": {
+        "very_low": "<3.0",
+        "low": "3.0–3.8",
+        "target": "3.9–10.0",
+        "tight": "3.9–7.8",
+        "high": "10.1–13.9",
+        "very_high": ">13.9",
+        "below_70": "<3.9",
+        "above_180": ">10.0",
+        "54": "3.0",
+        "70": "3.9",
+        "180": "10.0",
+        "250": "13.9",
+    },
+}
+_BAND_KEYS = ("very_low", "low", "target", "high", "very_high")
+_BAND_NAMES = ("very low", "low", "target", "high", "very high")
+
+
+def check_units(units: str) -> str:
+    """``units`` when it is one of :data:`UNITS`, else a ValueError naming the choices."""
+    if units not in UNITS:
+        raise ValueError(f"units must be one of {', '.join(UNITS)}, got {units!r}")
+    return units
+
+
+def in_units(mgdl, units: str = "mg/dL"):
+    """Glucose given in mg/dL, in ``units`` (arrays, Series and numbers)."""
+    return mgdl / UNITS[check_units(units)]
+
+
+def glucose_text(mgdl: float, units: str = "mg/dL", *, unit: bool = False) -> str:
+    """One glucose value as printed: whole mg/dL or mmol/L to one decimal; "–" when missing."""
+    try:
+        v = float(mgdl)
+    except (TypeError, ValueError):
+        return "–"
+    if not np.isfinite(v):
+        return "–"
+    text = f"{v:.0f}" if units == "mg/dL" else f"{v / UNITS[check_units(units)]:.1f}"
+    return text + (f" {units}" if unit else "")
+
+
+def band_labels(units: str = "mg/dL") -> list[str]:
+    """The five time-in-range bands' names with their limits in ``units``."""
+    lab = RANGE_LABELS[check_units(units)]
+    return [f"{name} {lab[k]}" for name, k in zip(_BAND_NAMES, _BAND_KEYS, strict=True)]
+
+
+def _glucose_axis(ax: plt.Axes, units: str, *, label: bool = True, ticks: bool = True) -> None:
+    """The AGP's fixed glucose axis, 0 to 350 mg/dL (19.4 mmol/L), ticked at the range limits."""
+    k = UNITS[units]
+    ax.set_ylim(0, AGP_TOP_MGDL / k)
+    if ticks:
+        marks = (*AGP_LINES_MGDL, AGP_TOP_MGDL)
+        lab = RANGE_LABELS[units]
+        names = [lab[f"{m:g}"] for m in AGP_LINES_MGDL] + [glucose_text(AGP_TOP_MGDL, units)]
+        ax.set_yticks([0, *[m / k for m in marks]], ["0", *names])
+    if label:
+        ax.set_ylabel(f"glucose ({units})")
+
+
+def _range_lines(ax: plt.Axes, units: str, *, band: bool = True, minor: bool = True) -> None:
+    """The target band 70-180 mg/dL with its two green lines, and thin lines at 54 and 250."""
+    k = UNITS[units]
+    if band:
+        ax.axhspan(70 / k, 180 / k, color="#4caf50", alpha=0.10, lw=0, zorder=0)
+    for t in (70.0, 180.0):
+        ax.axhline(t / k, color="#2e8b3e", lw=0.9, zorder=1)
+    if minor:
+        for t in (54.0, 250.0):
+            ax.axhline(t / k, color="#999999", lw=0.5, ls=(0, (4, 3)), zorder=1)
+
 
 plt.rcParams.update(
     {
@@ -73,40 +170,51 @@ def _mean_band(values: np.ndarray, band: str) -> tuple[float, float, float]:
 def plot_agp(
     agp: pd.DataFrame,
     *,
-    targets: tuple[float, float] = (70.0, 180.0),
+    units: str = "mg/dL",
     title: str = "Ambulatory glucose profile",
     ax: plt.Axes | None = None,
 ) -> Figure:
     """Ambulatory Glucose Profile: median and 5/25/75/95 percentile bands by time of day.
+
+    Drawn as the AGP report draws it: a fixed glucose axis from 0 to 350 mg/dL (19.4 mmol/L)
+    whatever the data, so reports compare visit to visit; the target band 70-180 mg/dL with
+    green lines, thin lines at 54 and 250 mg/dL; percentiles above the axis are cut at its top.
 
     Parameters
     ----------
     agp : DataFrame
         One subject's rows of :func:`soleus_analysis.metrics.agp_percentiles`: ``minute_of_day``
         and ``p5, p25, p50, p75, p95`` (mg/dL).
-    targets : (float, float)
-        Target range lines, mg/dL.
+    units : {"mg/dL", "mmol/L"}
+        Units of the axis.
     """
+    k = UNITS[check_units(units)]
     fig, ax = _fig_ax(ax, (7.5, 3.2))
     x = agp["minute_of_day"].to_numpy() / 60.0
-    ax.axhspan(*targets, color="#4caf50", alpha=0.08, lw=0)
-    ax.fill_between(x, agp["p5"], agp["p95"], color="#4f7fbf", alpha=0.18, lw=0, label="5–95%")
-    ax.fill_between(x, agp["p25"], agp["p75"], color="#4f7fbf", alpha=0.42, lw=0, label="25–75%")
-    ax.plot(x, agp["p50"], color="#1f3f77", lw=2, label="median")
-    for t in targets:
-        ax.axhline(t, color="#4caf50", lw=1, ls="--")
+    # the last bin closes the day: draw each bin's value to its end (no gap before 24:00)
+    step = float(np.median(np.diff(x))) if len(x) > 1 else 0.25
+    x = np.append(x, x[-1] + step) if len(x) else x
+
+    def col(c: str) -> np.ndarray:
+        v = agp[c].to_numpy(float) / k
+        return np.append(v, v[:1]) if len(v) else v  # midnight again at 24:00
+
+    _range_lines(ax, units)
+    ax.fill_between(x, col("p5"), col("p95"), color="#4f7fbf", alpha=0.18, lw=0, label="5–95%")
+    ax.fill_between(x, col("p25"), col("p75"), color="#4f7fbf", alpha=0.42, lw=0, label="25–75%")
+    ax.plot(x, col("p50"), color="#1f3f77", lw=2, label="median")
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)])
-    ax.set_ylabel("glucose (mg/dL)")
-    top = agp["p95"].to_numpy(float)
-    top = top[np.isfinite(top)]
-    ax.set_ylim(40, max(250.0, float(top.max()) + 10) if top.size else 250.0)
+    _glucose_axis(ax, units)
+    ax.tick_params(axis="y", labelsize=6)
     ax.set_title(title, loc="left")
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False)
     return fig
 
 
-def plot_tir(metrics_row: pd.Series | dict, *, ax: plt.Axes | None = None) -> Figure:
+def plot_tir(
+    metrics_row: pd.Series | dict, *, units: str = "mg/dL", ax: plt.Axes | None = None
+) -> Figure:
     """Time-in-ranges stacked bar (five consensus bands) with % and time per day.
 
     Parameters
@@ -114,6 +222,8 @@ def plot_tir(metrics_row: pd.Series | dict, *, ax: plt.Axes | None = None) -> Fi
     metrics_row : Series or dict
         One row of :func:`soleus_analysis.metrics.glycemic_metrics` (``tbr_54_pct``,
         ``tbr_70_pct``, ``tir_pct``, ``tar_180_pct``, ``tar_250_pct``; percent of time).
+    units : {"mg/dL", "mmol/L"}
+        Units of the band labels.
     """
     m = {k: float(v) for k, v in dict(metrics_row).items() if k.endswith("_pct")}
     parts = [
@@ -128,18 +238,18 @@ def plot_tir(metrics_row: pd.Series | dict, *, ax: plt.Axes | None = None) -> Fi
     bottoms = np.concatenate([[0.0], np.cumsum(parts)[:-1]])
     for (_, color), pct, bottom in zip(TIR_BANDS, parts, bottoms, strict=True):
         ax.bar(0, pct, bottom=bottom, color=color, width=0.5, edgecolor="white", lw=0.5)
-    label_y = _spread(bottoms + np.asarray(parts) / 2, gap=9.0, lo=3.0, hi=97.0)
-    for (name, _), pct, yc, yl in zip(
-        TIR_BANDS, parts, bottoms + np.asarray(parts) / 2, label_y, strict=True
+    label_y = _spread(bottoms + np.asarray(parts) / 2, gap=11.0, lo=4.0, hi=94.0)
+    for name, pct, yc, yl in zip(
+        band_labels(units), parts, bottoms + np.asarray(parts) / 2, label_y, strict=True
     ):
         minutes = pct / 100 * 24 * 60
         per_day = f"{minutes / 60:.1f} h" if minutes >= 60 else f"{minutes:.0f} min"
         ax.annotate(
-            f"{name} mg/dL\n{pct:.1f}% ({per_day}/day)",
+            f"{name} {units}\n{pct:.1f}% ({per_day}/day)",
             xy=(0.26, yc),
             xytext=(0.45, yl),
             va="center",
-            fontsize=7,
+            fontsize=6.5,
             arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.6},
         )
     ax.set_xlim(-0.3, 2.4)
@@ -148,6 +258,48 @@ def plot_tir(metrics_row: pd.Series | dict, *, ax: plt.Axes | None = None) -> Fi
     ax.spines["bottom"].set_visible(False)
     ax.set_ylabel("% of time")
     ax.set_title("Time in ranges", loc="left")
+    return fig
+
+
+#: colours of the GRI zones A (lowest risk) to E
+GRI_COLORS = ("#d8efd3", "#f3f1c4", "#fbe0bb", "#f7c1a8", "#ee9f95")
+
+
+def plot_gri(
+    hypo: float, hyper: float, gri: float, zone: str, *, ax: plt.Axes | None = None
+) -> Figure:
+    """The GRI grid (Klonoff et al. 2023): hypoglycemia component (x, 0-30 %) against
+    hyperglycemia component (y, 0-60 %), shaded by zone A-E, with this period's point.
+
+    Parameters
+    ----------
+    hypo, hyper : float
+        The two components, % of time (:func:`soleus_analysis.metrics.gri_components`); a point
+        beyond the grid is drawn on its edge.
+    gri : float
+        The GRI (0-100).
+    zone : str
+        Its zone (:func:`soleus_analysis.metrics.gri_zone`).
+    """
+    fig, ax = _fig_ax(ax, (2.2, 2.2))
+    xx, yy = np.meshgrid(np.linspace(0, 30, 121), np.linspace(0, 60, 121))
+    ax.contourf(xx, yy, 3.0 * xx + 1.6 * yy, levels=[0, 20, 40, 60, 80, 1e9], colors=GRI_COLORS)
+    for z, (name, top) in enumerate((("A", 10), ("B", 30), ("C", 50), ("D", 70), ("E", 95))):
+        x = min(top / 3.0 / 2.0, 26.0) if z < 4 else 27.0
+        y = (top - 3.0 * x) / 1.6 if z < 4 else 55.0
+        ax.text(x, y, name, fontsize=7, ha="center", va="center", color="#555555")
+    if np.isfinite([hypo, hyper]).all():
+        px, py = min(max(hypo, 0.0), 30.0), min(max(hyper, 0.0), 60.0)
+        ax.plot(px, py, "o", color="black", ms=5, zorder=5)
+    ax.set_xlim(0, 30)
+    ax.set_ylim(0, 60)
+    ax.set_xticks([0, 10, 20, 30])
+    ax.set_yticks([0, 20, 40, 60])
+    ax.tick_params(labelsize=6)
+    ax.set_xlabel("hypoglycemia\ncomponent (%)", fontsize=6.5)
+    ax.set_ylabel("hyperglycemia\ncomponent (%)", fontsize=6.5)
+    title = f"GRI {gri:.0f}, zone {zone}" if np.isfinite(gri) and zone else "GRI"
+    ax.set_title(title, loc="left", fontsize=8.5)
     return fig
 
 
@@ -168,8 +320,10 @@ def plot_meal_curves(
     *,
     value: str = "delta_mgdl",
     band: str = "ci95",
+    units: str = "mg/dL",
     ax: plt.Axes | None = None,
     title: str = "Glucose after meals",
+    legend: str = "below",
 ) -> Figure:
     """Mean post-meal curve by condition, aligned at the meal, with a 95% CI or SEM band.
 
@@ -182,7 +336,13 @@ def plot_meal_curves(
         Column to draw: ``"delta_mgdl"`` (change from baseline) or ``"glucose_mgdl"``.
     band : {"ci95", "sem"}
         Width of the band around each mean.
+    units : {"mg/dL", "mmol/L"}
+        Units of the axis (the table's values are mg/dL).
+    legend : str, default "below"
+        Where the legend goes: ``"below"`` (under the axes, never on a curve) or a matplotlib
+        ``loc`` inside the axes.
     """
+    k = UNITS[check_units(units)]
     fig, ax = _fig_ax(ax, (5.0, 3.4))
     for cond in ("control", "spu"):
         sub = curves[curves["condition"] == cond]
@@ -190,7 +350,8 @@ def plot_meal_curves(
             continue
         grid = np.sort(sub["minute"].unique())
         rows = [
-            _mean_band(g[value].to_numpy(float), band) for _, g in sub.groupby("minute", sort=True)
+            _mean_band(g[value].to_numpy(float) / k, band)
+            for _, g in sub.groupby("minute", sort=True)
         ]
         mean, lo, hi = (np.array(c) for c in zip(*rows, strict=True))
         n = sub.groupby("minute")[value].count().max()
@@ -204,10 +365,21 @@ def plot_meal_curves(
     if value.startswith("delta"):
         ax.axhline(0, color="black", lw=0.5, ls=":")
     ax.set_xlabel("minutes from meal")
-    ax.set_ylabel("glucose change (mg/dL)" if value.startswith("delta") else "glucose (mg/dL)")
+    ax.set_ylabel(
+        f"glucose change ({units})" if value.startswith("delta") else f"glucose ({units})"
+    )
     ax.set_title(title + (" (mean ± 95% CI)" if band == "ci95" else " (mean ± SEM)"), loc="left")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(frameon=False, loc="upper right")
+        if legend == "below":
+            ax.legend(
+                frameon=False,
+                loc="upper left",
+                bbox_to_anchor=(0.0, -0.2),
+                ncols=2,
+                borderaxespad=0.0,
+            )
+        else:
+            ax.legend(frameon=False, loc=legend)
     return fig
 
 
@@ -216,6 +388,7 @@ def plot_meal_dots(
     *,
     value: str = "iauc_mgdl_min",
     seed: int = 0,
+    units: str = "mg/dL",
     ax: plt.Axes | None = None,
 ) -> Figure:
     """Each meal as a dot by condition (included meals only), with the mean and its 95% CI.
@@ -228,12 +401,15 @@ def plot_meal_dots(
         Column to draw, e.g. ``"iauc_mgdl_min"`` (mg/dL·min).
     seed : int
         Seed of the horizontal jitter.
+    units : {"mg/dL", "mmol/L"}
+        Units of the axis (the table's values are mg/dL).
     """
+    k = UNITS[check_units(units)]
     rng = np.random.default_rng(seed)
     fig, ax = _fig_ax(ax, (3.6, 3.4))
     ok = meals[meals["excluded_reason"].isna()] if "excluded_reason" in meals else meals
     for i, cond in enumerate(("control", "spu")):
-        v = ok.loc[ok["condition"] == cond, value].to_numpy(float)
+        v = ok.loc[ok["condition"] == cond, value].to_numpy(float) / k
         ax.scatter(i + rng.uniform(-0.18, 0.18, v.size), v, s=14, color=COLORS[cond], alpha=0.7)
         m, lo, hi = _mean_band(v, "ci95")
         if np.isfinite(m):
@@ -245,7 +421,7 @@ def plot_meal_dots(
         [f"{SHORT[c]}\n(n={int((ok['condition'] == c).sum())})" for c in ("control", "spu")],
     )
     ax.set_xlim(-0.5, 1.6)
-    ax.set_ylabel("iAUC (mg/dL·min)" if value.startswith("iauc") else value)
+    ax.set_ylabel(f"iAUC ({units}·min)" if value.startswith("iauc") else value)
     ax.set_title("Each meal's rise (iAUC)", loc="left")
     return fig
 
@@ -256,6 +432,8 @@ def plot_forest(
     pooled: pd.Series | dict | None = None,
     label: str = "subject",
     estimate: str = "reduction_mean_ratio_pct",
+    fallback: str | None = None,
+    title: str | None = None,
     ax: plt.Axes | None = None,
 ) -> Figure:
     """Forest plot of per-person reductions (%) and the pooled estimate.
@@ -270,6 +448,13 @@ def plot_forest(
         A pooled row (``estimate_pct`` with its interval, %), drawn as a diamond at the bottom.
     estimate : str
         The per-person estimand column.
+    fallback : str, optional
+        Another estimand column drawn (hollow, without an interval) for the people whose
+        ``estimate`` is missing, e.g. the reduction of their means when they have too few
+        meals for their own estimate; a legend below the plot says which is which.
+    title : str, optional
+        The title; default says whether intervals are drawn: "Reduction by person (95% CI)"
+        only when at least one person's interval is.
     """
     n = len(people)
     fig, ax = _fig_ax(ax, (5.5, max(2.5, 0.22 * n + 1.4)))
@@ -281,20 +466,31 @@ def plot_forest(
         (c for c in people.columns if c.startswith(f"{stem}_ci") and c.endswith("_low")), None
     )
     has_ci = lo_col is not None and lo_col.replace("_low", "_high") in people.columns
+    n_ci = 0
+    level = "95%"
     if has_ci:
         lo = people[lo_col].to_numpy(float)
         hi = people[lo_col.replace("_low", "_high")].to_numpy(float)
         ok = np.isfinite(lo) & np.isfinite(hi)
+        n_ci = int(ok.sum())
         ax.hlines(y[ok], lo[ok], hi[ok], color="#555555", lw=1)
         xs += [lo[ok], hi[ok]]
+        level = lo_col[len(stem) + 3 : -len("_low")].replace("_", ".") + "%"
     ax.plot(est, y, "s", color=COLORS["spu"], ms=4, ls="none", label="person")
+    hollow = np.zeros(0)
+    if fallback is not None and fallback in people.columns and n:
+        fb = people[fallback].to_numpy(float)
+        use = ~np.isfinite(est) & np.isfinite(fb)
+        hollow = fb[use]
+        if use.any():
+            ax.plot(hollow, y[use], "s", mfc="white", mec=COLORS["spu"], ms=4, ls="none")
+            xs.append(hollow)
     ticks, labels = list(y), list(people[label].astype(str)) if n else []
-    level = "95%"
     if pooled is not None:
-        _, d, plo, phi, level = estimate_of(pooled, "estimate_pct")
+        _, d, plo, phi, plevel = estimate_of(pooled, "estimate_pct")
         if np.isfinite([d, plo, phi]).all():
             ax.fill(
-                [plo, d, phi, d], [0, 0.3, 0, -0.3], color="black", label=f"pooled ({level} CI)"
+                [plo, d, phi, d], [0, 0.3, 0, -0.3], color="black", label=f"pooled ({plevel} CI)"
             )
             ax.axvline(d, color="black", lw=0.6, ls=":")
             ticks.append(0.0)
@@ -302,32 +498,64 @@ def plot_forest(
             xs.append(np.array([plo, phi]))
     allx = np.concatenate([np.atleast_1d(v) for v in xs] + [np.array([0.0])])
     allx = allx[np.isfinite(allx)]
-    pad = 0.05 * max(float(np.ptp(allx)), 10.0)
+    pad = 0.08 * max(float(np.ptp(allx)), 20.0)
     ax.set_xlim(float(allx.min()) - pad, float(allx.max()) + pad)
     ax.set_ylim(-0.8 if pooled is not None else 0.3, n + 0.7)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(ticks, labels, fontsize=6 if n > 25 else 8)
     ax.set_xlabel("reduction in glucose iAUC with SPU (%; right of 0 = lower with SPU)")
-    ax.set_title(
-        f"Reduction by person ({level} CI)" if has_ci else "Reduction of the mean, by person",
-        loc="left",
-    )
+    if title is None:
+        if n_ci == n and n:
+            title = f"Reduction by person ({level} CI)"
+        elif n_ci:
+            title = f"Reduction by person ({level} CI where the person has one)"
+        else:
+            title = "Reduction by person (no intervals: too few meals per person)"
+    ax.set_title(title, loc="left")
+    if hollow.size:
+        marks = [
+            Line2D([], [], marker="s", color=COLORS["spu"], ls="none", ms=4),
+            Line2D([], [], marker="s", mfc="white", mec=COLORS["spu"], ls="none", ms=4),
+        ]
+        ax.legend(
+            marks,
+            [
+                f"own estimate with its {level} CI",
+                "reduction of the mean (too few meals for an interval)",
+            ],
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.12),
+            ncols=2,
+            frameon=False,
+            fontsize=7,
+        )
     return fig
 
 
 def plot_paired(
     people: pd.DataFrame,
     *,
-    value_label: str = "glucose iAUC (mg/dL·min)",
+    value_label: str | None = None,
+    units: str = "mg/dL",
     ax: plt.Axes | None = None,
 ) -> Figure:
-    """Per-person lines from sitting to SPU (columns ``control`` and ``treatment``)."""
+    """Per-person lines from sitting to SPU (columns ``control`` and ``treatment``, mg/dL·min
+    iAUCs drawn in ``units``·min; ``value_label`` names another measure's axis)."""
+    k = UNITS[check_units(units)] if value_label is None else 1.0
+    value_label = value_label or f"glucose iAUC ({units}·min)"
     fig, ax = _fig_ax(ax, (3.4, 3.4))
     for _, r in people.iterrows():
-        ax.plot([0, 1], [r["control"], r["treatment"]], color="#999999", lw=0.8, marker="o", ms=3)
+        ax.plot(
+            [0, 1],
+            [r["control"] / k, r["treatment"] / k],
+            color="#999999",
+            lw=0.8,
+            marker="o",
+            ms=3,
+        )
     ax.plot(
         [0, 1],
-        [people["control"].mean(), people["treatment"].mean()],
+        [people["control"].mean() / k, people["treatment"].mean() / k],
         color="black",
         lw=2.5,
         marker="o",
@@ -347,6 +575,7 @@ def plot_dose_response(
     fit: pd.Series | dict | None = None,
     per: float = 10.0,
     seed: int = 0,
+    units: str = "mg/dL",
     ax: plt.Axes | None = None,
 ) -> Figure:
     """Each included meal's iAUC against its SPU minutes (control meals at 0), with the fitted slope.
@@ -362,29 +591,98 @@ def plot_dose_response(
         meals at 0 are not on it; the covariate-adjusted intercept is not a point on this plot).
     seed : int
         Seed of the small horizontal jitter.
+    units : {"mg/dL", "mmol/L"}
+        Units of the axis (the table's values and the fit are mg/dL).
     """
+    k = UNITS[check_units(units)]
     fig, ax = _fig_ax(ax, (3.8, 3.2))
     ok = meals[meals["excluded_reason"].isna()] if "excluded_reason" in meals else meals
     x = ok[dose].to_numpy(float)
     if "condition" in ok:
         x = np.where(np.isnan(x) & (ok["condition"] == "control").to_numpy(), 0.0, x)
-    yv = ok[value].to_numpy(float)
+    yv = ok[value].to_numpy(float) / k
     good = np.isfinite(x) & np.isfinite(yv)
     x, yv = x[good], yv[good]
     jitter = np.random.default_rng(seed).uniform(-0.6, 0.6, x.size)
     colors = np.where(x > 0, COLORS["spu"], COLORS["control"])
     ax.scatter(x + jitter, yv, s=12, c=list(colors), alpha=0.7)
     if fit is not None and x.size:
-        slope = float(dict(fit)["estimate"]) / per
+        slope = float(dict(fit)["estimate"]) / per / k
         spu = x > 0
         if spu.any():
             xs, ys = x[spu], yv[spu]
             xx = np.linspace(float(xs.min()), float(xs.max()), 50)
             ax.plot(xx, ys.mean() + slope * (xx - xs.mean()), color="black", lw=1.5)
     ax.set_xlabel("SPU minutes around the meal (0 = none)")
-    ax.set_ylabel("iAUC (mg/dL·min)")
+    ax.set_ylabel(f"iAUC ({units}·min)")
     ax.set_title("More SPU, smaller rise?", loc="left")
     return fig
+
+
+#: events closer than this (hours) share one label on a daily panel, so labels never overlap
+_LABEL_CLUSTER_H = 2.5
+
+
+def _clusters(times: pd.Series, hours: float) -> np.ndarray:
+    """Cluster number of each (sorted) time: a new cluster starts ``hours`` after the last's start."""
+    out, start, k = np.zeros(len(times), dtype=int), None, -1
+    for i, t in enumerate(times):
+        if start is None or (t - start) / pd.Timedelta(hours=1) >= hours:
+            start, k = t, k + 1
+        out[i] = k
+    return out
+
+
+def _mark_events(ax: plt.Axes, ev: pd.DataFrame, top: float) -> None:
+    """Meals (▲, carbs in g), insulin doses (▼, units) and SPU bouts (green bar) on a panel."""
+    meals = ev[ev["kind"] == "meal"].sort_values("time")
+    if len(meals):
+        ax.plot(meals["time"], np.full(len(meals), 0.035 * top), "^", color="#d95f02", ms=4.5)
+        carbs = (
+            pd.to_numeric(meals["carbs_g"], errors="coerce")
+            if "carbs_g" in meals
+            else pd.Series(np.nan, index=meals.index)
+        )
+        for _, grp in meals.groupby(_clusters(meals["time"], _LABEL_CLUSTER_H)):
+            total = carbs.loc[grp.index].sum(min_count=1)
+            if np.isfinite(total):
+                late = grp["time"].iloc[0].hour >= 21
+                ax.annotate(
+                    f"{total:.0f} g",
+                    (grp["time"].iloc[0], 0.035 * top),
+                    xytext=(0, 4),
+                    textcoords="offset points",
+                    ha="right" if late else "left",
+                    va="bottom",
+                    fontsize=5.5,
+                    color="#a04000",
+                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+                )
+    doses = ev[ev["kind"] == "insulin"].sort_values("time")
+    if len(doses):
+        ax.plot(doses["time"], np.full(len(doses), 0.965 * top), "v", color="#6a3d9a", ms=4.5)
+        units_ = (
+            pd.to_numeric(doses["insulin_u"], errors="coerce")
+            if "insulin_u" in doses
+            else pd.Series(np.nan, index=doses.index)
+        )
+        for _, grp in doses.groupby(_clusters(doses["time"], _LABEL_CLUSTER_H)):
+            total = units_.loc[grp.index].sum(min_count=1)
+            if np.isfinite(total):
+                late = grp["time"].iloc[0].hour >= 21
+                ax.annotate(
+                    f"{total:g} U",
+                    (grp["time"].iloc[0], 0.965 * top),
+                    xytext=(0, -4),
+                    textcoords="offset points",
+                    ha="right" if late else "left",
+                    va="top",
+                    fontsize=5.5,
+                    color="#6a3d9a",
+                )
+    for _, e in ev[ev["kind"] == "spu"].iterrows():
+        end = e["end"] if pd.notna(e.get("end")) else e["time"] + pd.Timedelta(minutes=5)
+        ax.axvspan(e["time"], end, ymax=0.05, color=COLORS["spu"], lw=0)
 
 
 def plot_day(
@@ -392,54 +690,92 @@ def plot_day(
     events: pd.DataFrame | None = None,
     *,
     days: Sequence[pd.Timestamp] | None = None,
-    targets: tuple[float, float] = (70.0, 180.0),
+    units: str = "mg/dL",
     ncols: int = 2,
     max_days: int = 14,
+    compact: bool = False,
     fig: Figure | None = None,
-    title: str | None = "Daily glucose (▲ meal, green bar: SPU)",
+    title: str | None = "Daily glucose (▲ meal, ▼ insulin, green bar: SPU)",
 ) -> Figure:
-    """Daily glucose panels (midnight to midnight) with the target range shaded, meals and SPU marked.
+    """Daily glucose panels (midnight to midnight) with the target range, meals, insulin and SPU.
 
     Parameters
     ----------
     readings : DataFrame
-        Canonical readings of one subject.
+        Canonical readings of one subject (mg/dL).
     events : DataFrame, optional
-        Canonical events; meals are drawn as triangles and SPU bouts as bars.
+        Canonical events: meals are drawn as ▲ with their carbs (g), insulin doses as ▼ with
+        their units (doses less than 2.5 h apart share a label), SPU bouts as green bars.
     days : sequence of Timestamp, optional
         Days to draw; default the last ``max_days`` days with readings.
+    units : {"mg/dL", "mmol/L"}
+        Units of the axis.
+    compact : bool
+        The AGP report's small daily profiles: glucose and the target lines only, a fixed axis
+        of 0-350 mg/dL, the date in each panel, no event marks (``events`` is ignored).
+        Otherwise the axis runs from 0 to 400 mg/dL (higher when a reading is), with the
+        events marked.
     fig : Figure or SubFigure, optional
         Draw into this (e.g. part of a report page) instead of a new figure.
     title : str or None
         Figure title; None for none (a report page has its own).
     """
+    k = UNITS[check_units(units)]
     t = readings["time"]
     all_days = pd.DatetimeIndex(t.dt.normalize().unique()).sort_values()
     days = pd.DatetimeIndex(days) if days is not None else all_days[-max_days:]
     nrows = max(1, int(np.ceil(len(days) / ncols)))
     if fig is None:
-        fig = plt.figure(figsize=(7.5, 1.35 * nrows + 0.4), layout="constrained")
+        height = (0.9 if compact else 1.35) * nrows + 0.4
+        fig = plt.figure(figsize=(7.5, height), layout="constrained")
     axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
-    top = max(250.0, float(readings["glucose_mgdl"].max()) + 10) if len(readings) else 250.0
-    for ax, day in zip(axes.flat, days, strict=False):
+    g_max = float(readings["glucose_mgdl"].max()) if len(readings) else 0.0
+    top = AGP_TOP_MGDL if compact else max(400.0, g_max + 10.0)
+    for i, (ax, day) in enumerate(zip(axes.flat, days, strict=False)):
         nxt = day + pd.Timedelta(days=1)
         r = readings[(t >= day) & (t < nxt)]
-        ax.axhspan(*targets, color="#4caf50", alpha=0.1, lw=0)
-        ax.plot(r["time"], r["glucose_mgdl"], color="#1f3f77", lw=1)
-        if events is not None and len(events):
+        _range_lines(ax, units, band=True, minor=not compact)
+        ax.plot(r["time"], r["glucose_mgdl"] / k, color="#1f3f77", lw=0.8 if compact else 1)
+        if not compact and events is not None and len(events):
             ev = events[(events["time"] >= day) & (events["time"] < nxt)]
-            for _, e in ev[ev["kind"] == "meal"].iterrows():
-                ax.plot(e["time"], 48, marker="^", color="#d95f02", ms=5)
-            for _, e in ev[ev["kind"] == "spu"].iterrows():
-                end = e["end"] if pd.notna(e["end"]) else e["time"] + pd.Timedelta(minutes=5)
-                ax.axvspan(e["time"], end, ymax=0.06, color=COLORS["spu"], lw=0)
+            _mark_events(ax, ev, top / k)
         ax.set_xlim(day, nxt)
-        ax.set_ylim(40, top)
-        ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18]))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H"))
-        ax.set_title(day.strftime("%a %d %b %Y"), fontsize=8, loc="left")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("mg/dL", fontsize=7)
+        ax.set_ylim(0, top / k)
+        if compact:
+            ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[12]))
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:00"))
+            ax.tick_params(labelsize=5.5, length=2, pad=1)
+            ax.set_yticks(
+                [70 / k, 180 / k], [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"]]
+            )
+            ax.text(
+                0.04,
+                0.96,
+                day.strftime("%a %d %b"),
+                transform=ax.transAxes,
+                fontsize=5.5,
+                va="top",
+                ha="left",
+                color="#333333",
+            )
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(True)
+                ax.spines[side].set_color("#cccccc")
+        else:
+            ax.set_yticks(
+                [70 / k, 180 / k], [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"]]
+            )
+            ax.tick_params(axis="y", labelsize=6)
+            ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18]))
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%H"))
+            ax.set_title(day.strftime("%a %d %b %Y"), fontsize=8, loc="left")
+        if i % ncols and compact:
+            ax.tick_params(labelleft=False)
+        if compact and i + ncols < len(days):  # the time of day under the last row only
+            ax.tick_params(labelbottom=False)
+    if not compact:
+        for ax in axes[:, 0]:
+            ax.set_ylabel(units, fontsize=7)
     for ax in list(axes.flat)[len(days) :]:
         ax.set_visible(False)
     if title:

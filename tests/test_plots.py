@@ -46,8 +46,10 @@ def test_agp_median_line_is_p50_by_hour():
     ax = fig.axes[0]
     median = [ln for ln in ax.get_lines() if ln.get_label() == "median"]
     assert len(median) == 1
-    np.testing.assert_allclose(median[0].get_ydata(), agp["p50"].to_numpy())
-    np.testing.assert_allclose(median[0].get_xdata(), np.arange(0, 1440, 15) / 60.0)
+    # each bin at its start, and midnight again at 24:00 (the day wraps)
+    p50 = agp["p50"].to_numpy()
+    np.testing.assert_allclose(median[0].get_ydata(), np.append(p50, p50[0]))
+    np.testing.assert_allclose(median[0].get_xdata(), np.arange(0, 1441, 15) / 60.0)
     # two percentile bands
     assert sum(1 for c in ax.collections if c.get_label() in ("5–95%", "25–75%")) == 2
 
@@ -55,7 +57,23 @@ def test_agp_median_line_is_p50_by_hour():
 def test_agp_all_missing_does_not_fail():
     agp = _agp().assign(p5=np.nan, p25=np.nan, p50=np.nan, p75=np.nan, p95=np.nan)
     ax = plots.plot_agp(agp).axes[0]
-    assert ax.get_ylim() == (40.0, 250.0)
+    assert ax.get_ylim() == (0.0, 350.0)  # the AGP's fixed axis, whatever the data
+
+
+def test_agp_axis_is_fixed_and_in_the_units_asked():
+    high = _agp().assign(p95=390.0)
+    for units, top, ticks in (
+        ("mg/dL", 350.0, ["0", "54", "70", "180", "250", "350"]),
+        ("mmol/L", 350.0 / 18.0156, ["0", "3.0", "3.9", "10.0", "13.9", "19.4"]),
+    ):
+        ax = plots.plot_agp(high, units=units).axes[0]
+        assert ax.get_ylim() == pytest.approx((0.0, top))
+        assert [t.get_text() for t in ax.get_yticklabels()] == ticks
+        assert ax.get_ylabel() == f"glucose ({units})"
+        median = next(ln for ln in ax.get_lines() if ln.get_label() == "median")
+        p50 = _agp()["p50"].to_numpy()
+        k = 1.0 if units == "mg/dL" else 18.0156
+        np.testing.assert_allclose(median.get_ydata()[:-1], p50 / k)
 
 
 def test_tir_bar_heights_are_band_percentages_summing_to_100():

@@ -600,9 +600,18 @@ def report(
         cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset, tz)
     )
     a = analyze_person(rec, rules, seed=seed)
-    write_person_report(a, output, paper=paper, show_file_names=_Ctx.show_file_names)
+    write_person_report(a, output, paper=paper, units=units, show_file_names=_Ctx.show_file_names)
     click.echo(f"wrote {output}")
     click.echo(a.verdict)
+
+
+for _param in report.params:  # on this command --units also sets the report's units
+    if _param.name == "units":
+        _param.help = (
+            "Glucose units of the report: every number, axis and range label (default: the "
+            "export's own units; mg/dL when mixed or unknown). Also the units of plain "
+            "CSV/Parquet files whose header does not say."
+        )
 
 
 @main.command(

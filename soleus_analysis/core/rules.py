@@ -176,6 +176,12 @@ class Rules:
     stop_min_meals, stop_max_meals, stop_look_every : int, default 12, 60, 6
         The first look, the last meal, and meals between looks (6: a block in each of three
         meal slots). The thresholds were chosen by ``benchmarks/bayes_calibration.py``.
+    min_meal_carbs_g : float, default 10
+        Smallest meal, g of carbs: a logged meal (after merging) whose carbs are known and
+        below this is not a meal (a coffee with milk); it stays in the meal table, excluded with
+        its reason, and does not make another meal overlap. 0 counts every logged meal.
+    agp_days : int, default 14
+        Days of the AGP report's period (page 1 of the report: the most recent days of data).
     """
 
     window: tuple[float, float] = (0.0, 120.0)
@@ -215,6 +221,8 @@ class Rules:
     stop_min_meals: int = 12
     stop_max_meals: int = 60
     stop_look_every: int = 6
+    min_meal_carbs_g: float = 10.0
+    agp_days: int = 14
     #: where the rules came from (e.g. a study's rules.json), for the statement of the rules
     source: str = field(default="defaults", compare=False)
 
@@ -282,11 +290,23 @@ class Rules:
             "stop_min_meals",
             "stop_max_meals",
             "stop_look_every",
+            "agp_days",
         ):
             v = getattr(self, name)
             if isinstance(v, bool) or int(v) != v or int(v) < 0:
                 raise InputError(f"rule {name}: expected a whole number >= 0, got {v!r}")
             set_(self, name, int(v))
+        if self.agp_days < 1:
+            raise InputError(f"rule agp_days: expected 1 or more days, got {self.agp_days!r}")
+        try:
+            v = float(self.min_meal_carbs_g)
+        except (TypeError, ValueError):
+            v = float("nan")
+        if not (math.isfinite(v) and v >= 0):
+            raise InputError(
+                f"rule min_meal_carbs_g: expected grams >= 0, got {self.min_meal_carbs_g!r}"
+            )
+        set_(self, "min_meal_carbs_g", v)
         self._check_bayes()
 
     def _check_bayes(self) -> None:
@@ -434,6 +454,11 @@ class Rules:
             "before a meal is reported apart, as a pre-meal dose).",
             "Exclusions: "
             + merge
+            + (
+                f"a logged meal with less than {self.min_meal_carbs_g:g} g of carbs is not a meal; "
+                if self.min_meal_carbs_g > 0
+                else ""
+            )
             + f"a window needs {100 * self.min_coverage:.0f}% of the expected readings and no "
             f"gap longer than {gap}"
             + (
@@ -447,6 +472,7 @@ class Rules:
                 else ""
             )
             + ".",
+            f"AGP summary: the most recent {self.agp_days} days of data.",
             "Bayesian N-of-1: "
             + ", ".join(f"P(reduction >= {x:g}%)" for x in self.bayes_thresholds_pct)
             + f"; stop when P(reduction > 0) >= {self.stop_works:g} or P(reduction >= "
