@@ -49,6 +49,9 @@ CROSSOVER_CI_METHODS: tuple[str, ...] = (
 CROSSOVER_CI_DEFAULT = "fieller_lognormal"
 #: the fewest people with both conditions the default interval was validated for
 CROSSOVER_MIN_PAIRS_DEFAULT = 6
+#: the largest skewness of the mean response the crossover states an interval for (see
+#: :func:`soleus_analysis.stats.paired.crossover_refusal`), chosen by the same grid
+CROSSOVER_MAX_MEAN_SKEW_DEFAULT = 0.5
 
 
 def _pair(value: Any, name: str, *, open_end: bool = False) -> tuple:
@@ -144,6 +147,19 @@ class Rules:
         People with both conditions before the crossover states an interval (below it the
         interval columns are NaN, so the verdict and the pooled estimate say there are not
         enough people); 6 is the smallest number the default interval was validated for.
+    crossover_max_mean_skew : float or None, default 0.5
+        The crossover states no interval of ``reduction_mean_ratio_pct`` (the interval columns
+        are NaN, its ``note`` says why, the verdict and the pooled row say there is not enough
+        data) when people differ too much for their number: when ``(cv^3 + 3 cv) / sqrt(n)``,
+        the skewness of a mean of ``n`` people whose responses are lognormal with the observed
+        between-person CV ``cv`` (of each person's mean over both conditions), exceeds this.
+        The note names about how many people would be needed, ``((cv^3 + 3 cv) / 0.5)^2``.
+        Chosen by ``benchmarks/crossover_grid.py``: among the intervals stated, the ones without
+        the rule covered the truth in as little as 82% where people were very unequal (CV
+        1-1.5) and the effect varied with their level, and any looser threshold let such data
+        sets through; the price is that it refuses most data sets with a between-person CV of
+        1 or more below 50 people (README, "How the intervals were chosen"). None turns the
+        rule off.
     n_boot : int, default 4000
         Bootstrap resamples.
     n_perm : int, default 5000
@@ -178,6 +194,7 @@ class Rules:
     ci_level: float = 0.95
     crossover_ci: str = CROSSOVER_CI_DEFAULT
     crossover_min_pairs: int = CROSSOVER_MIN_PAIRS_DEFAULT
+    crossover_max_mean_skew: float | None = CROSSOVER_MAX_MEAN_SKEW_DEFAULT
     n_boot: int = 4000
     n_perm: int = 5000
     min_meals_per_condition: int = 3
@@ -222,6 +239,13 @@ class Rules:
                 f"rule crossover_ci {self.crossover_ci!r}: expected one of "
                 + ", ".join(CROSSOVER_CI_METHODS)
             )
+        if self.crossover_max_mean_skew is not None:
+            v = self.crossover_max_mean_skew
+            if isinstance(v, bool) or not (math.isfinite(float(v)) and float(v) > 0):
+                raise InputError(
+                    f"rule crossover_max_mean_skew: expected a number > 0 or None, got {v!r}"
+                )
+            set_(self, "crossover_max_mean_skew", float(v))
         for name in (
             "min_spu_minutes",
             "spu_default_min",
