@@ -777,7 +777,6 @@ def _paired_stats(
                     f"the control mean of {n} people is not clearly above 0 at this level, so "
                     "the ratio of means has no bounded interval"
                 )
-                lo = hi = nan
     out[f"reduction_mean_ratio_{lab}_low"], out[f"reduction_mean_ratio_{lab}_high"] = lo, hi
     out["note"] = note
     diff = t - c
