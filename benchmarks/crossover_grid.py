@@ -459,8 +459,10 @@ def report(
     shown = [m for m in (chosen, chosen + NO_RULE, old) if m in set(res["method"])]
     for model in sorted(res["model"].unique()):
         for m in shown:
+            sub = res[(res["method"] == m) & (res["model"] == model)]
+            order = " / ".join(e for e in EFFECTS if e in set(sub["effect"]))
             parts += [
-                f"## {m}, {model} people (stated % per effect: " + " / ".join(EFFECTS) + ")",
+                f"## {m}, {model} people (stated_pct: {order})",
                 "",
                 markdown(cell_table(res, m, model)),
                 "",
