@@ -255,3 +255,35 @@ def test_refusal_rule_in_ratio_intervals_and_rules() -> None:
     with pytest.raises(InputError):
         Rules(crossover_max_mean_skew=0)
     assert Rules(crossover_max_mean_skew=None).crossover_max_mean_skew is None
+
+
+def test_refusal_rule_in_the_pooled_row() -> None:
+    """The pipeline's pooled crossover row of a very unequal cohort: no interval, and a note
+    that says there is not enough data and why; an ordinary cohort's row states one."""
+    from soleus_analysis.pipeline import pool_people
+
+    def meals(scale_first: float) -> pd.DataFrame:
+        rng = np.random.default_rng(4)
+        m = np.exp(rng.normal(0, 0.3, 15))
+        m[0] *= scale_first
+        rows = []
+        for i in range(15):
+            for cond, f in (("control", 1.0), ("spu", 0.7)):
+                rows.append(
+                    {
+                        "subject": f"p{i:02d}",
+                        "meal_time": pd.Timestamp("2024-01-01") + pd.Timedelta(hours=len(rows)),
+                        "condition": cond,
+                        "iauc_mgdl_min": 5000 * m[i] * f * np.exp(rng.normal(0, 0.2)),
+                        "spu_minutes": 30.0 if cond == "spu" else 0.0,
+                        "excluded_reason": None,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    row = pool_people(meals(40.0), pd.DataFrame()).pooled.iloc[0]
+    assert row["method"].startswith("paired") and np.isfinite(row["estimate_pct"])
+    assert np.isnan(row["ci95_low"]) and np.isnan(row["ci95_high"])
+    assert row["note"].startswith("not enough data for an interval: people differ too much")
+    ordinary = pool_people(meals(1.0), pd.DataFrame()).pooled.iloc[0]
+    assert np.isfinite(ordinary["ci95_low"]) and ordinary["note"] is None
