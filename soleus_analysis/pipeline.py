@@ -455,7 +455,8 @@ def _pooled_row(
     return row
 
 
-def _crossover_fit(ok: pd.DataFrame, rules: Rules, seed: int):
+def _crossover_fit(ok: pd.DataFrame, rules: Rules, seed: int, info: dict | None = None):
+    """The crossover's reduction; ``info`` receives its ``note`` (why it states no interval)."""
     lab = rules.ci_label
     c = stats.crossover(
         ok,
@@ -465,7 +466,10 @@ def _crossover_fit(ok: pd.DataFrame, rules: Rules, seed: int):
         n_boot=rules.n_boot,
         ci_method=rules.crossover_ci,
         min_pairs=rules.crossover_min_pairs,
+        max_mean_skew=rules.crossover_max_mean_skew,
     ).iloc[0]
+    if info is not None and isinstance(c.get("note"), str):
+        info["note"] = c["note"]
     return (
         c[COHORT_ESTIMAND],
         c[f"{COHORT_ESTIMAND[:-4]}_{lab}_low"],
@@ -594,16 +598,22 @@ def pool_people(
             )
         ]
     else:
+        cross_info: dict[str, str] = {}
         rows = [
             _pooled_row(
                 "paired crossover, bootstrap CI",
                 COHORT_ESTIMAND,
                 "paired t-test of the differences",
-                lambda: _crossover_fit(ok, rules, seed),
+                lambda: _crossover_fit(ok, rules, seed, cross_info),
                 ok,
                 rules,
             )
         ]
+        # the crossover's own reason for stating no interval (too unequal people, ...)
+        if cross_info.get("note") and not np.all(
+            np.isfinite([rows[0][f"{rules.ci_label}_low"], rows[0][f"{rules.ci_label}_high"]])
+        ):
+            rows[0]["note"] = f"not enough data for an interval: {cross_info['note']}"
         if len(ok) and (ok.groupby("subject").size() > 2).any():
             info: dict[str, str] = {}
             mixed = _pooled_row(

@@ -90,7 +90,9 @@ def _meals(
 
 
 def test_crossover_hand_worked(lab: pd.DataFrame) -> None:
-    row = C.crossover(lab, "glucose_iauc_mgdl_min", n_boot=2000, seed=1, min_pairs=2).iloc[0]
+    row = C.crossover(
+        lab, "glucose_iauc_mgdl_min", n_boot=2000, seed=1, min_pairs=2, max_mean_skew=None
+    ).iloc[0]
     ctrl = np.array([100.0, 200, 300, 400])
     spu = np.array([50.0, 150, 150, 250])
     assert row["n_pairs"] == 4
@@ -146,7 +148,7 @@ def test_fieller_interval_hand_worked() -> None:
         assert stats.ttest_1samp(t - th * c, 0.0).pvalue == pytest.approx(0.05)
     df = pd.DataFrame({"subject": np.repeat(np.arange(4), 2), "condition": ["control", "spu"] * 4})
     df["v"] = np.column_stack([c, t]).ravel()
-    row = C.crossover(df, "v", ci_method="fieller", min_pairs=2).iloc[0]
+    row = C.crossover(df, "v", ci_method="fieller", min_pairs=2, max_mean_skew=None).iloc[0]
     assert row["reduction_mean_ratio_ci95_low"] == pytest.approx(100 * (1 - th_hi))
     assert row["reduction_mean_ratio_ci95_high"] == pytest.approx(100 * (1 - th_lo))
     # the interval includes 0% exactly when the paired t-test of the differences does not reject
@@ -158,6 +160,7 @@ def test_fieller_interval_hand_worked() -> None:
         "v",
         ci_method="fieller",
         min_pairs=2,
+        max_mean_skew=None,
     ).iloc[0]
     assert flat["reduction_mean_ratio_ci95_low"] == -np.inf
     assert flat["reduction_mean_ratio_ci95_high"] == np.inf
@@ -174,7 +177,14 @@ def test_fieller_decision_is_the_paired_t_test() -> None:
 
 def test_crossover_interval_methods_and_errors(lab: pd.DataFrame) -> None:
     for method in RATIO_CI_METHODS:
-        row = C.crossover(lab, "glucose_iauc_mgdl_min", n_boot=300, ci_method=method, min_pairs=2)
+        row = C.crossover(
+            lab,
+            "glucose_iauc_mgdl_min",
+            n_boot=300,
+            ci_method=method,
+            min_pairs=2,
+            max_mean_skew=None,
+        )
         lo, hi = row.iloc[0][["reduction_mean_ratio_ci95_low", "reduction_mean_ratio_ci95_high"]]
         assert lo <= hi, method
     with pytest.raises(InputError, match="ci_method"):
@@ -249,7 +259,7 @@ def test_bootstrap_ci_coverage_lognormal() -> None:
     n, reps, true = 12, 300, 52.0
     subj = np.repeat(np.arange(n), 2)
     cond = np.tile(["control", "spu"], n)
-    hits = 0
+    hits = stated = 0
     for rep in range(reps):
         m = np.exp(rng.normal(np.log(3000), 0.5, n))
         c = m * np.exp(rng.normal(0, 0.3, n))
@@ -258,10 +268,15 @@ def test_bootstrap_ci_coverage_lognormal() -> None:
             {"subject": subj, "condition": cond, "v": np.column_stack([c, t]).ravel()}
         )
         row = C.crossover(df, "v", n_boot=1000, seed=rep).iloc[0]
-        hits += (
-            row["reduction_mean_ratio_ci95_low"] <= true <= row["reduction_mean_ratio_ci95_high"]
-        )
-    assert 0.90 <= hits / reps <= 0.99
+        lo, hi = row["reduction_mean_ratio_ci95_low"], row["reduction_mean_ratio_ci95_high"]
+        if np.isfinite(lo) and np.isfinite(hi):  # else the rule refused, with a note
+            stated += 1
+            hits += lo <= true <= hi
+        else:
+            assert isinstance(row["note"], str) and row["note"]
+    # coverage among the intervals stated (the refusal rule states about half here)
+    assert stated >= 0.3 * reps
+    assert 0.90 <= hits / stated <= 0.99
 
 
 # ------------------------------------------------------------------------------------------
@@ -928,7 +943,10 @@ def test_power_crossover_is_the_reported_rule() -> None:
     se = np.sqrt(brute * (1 - brute) / reps + brute * (1 - brute) / 1500)
     assert res["power"].iloc[0] == pytest.approx(brute, abs=3.5 * se)
     assert t_test["power"].iloc[0] - brute > 0.12  # the t-test overstated the reported power
-    assert 0.5 < res["power"].iloc[0] < 0.75
+    # between-person CV 0.8 with 20 people: the refusal rule (crossover_max_mean_skew) states
+    # no interval in most such studies, so the reported power is low (about 0.2; 0.5-0.75
+    # without the rule)
+    assert 0.1 < res["power"].iloc[0] < 0.35
     # n_needed follows the reported rule: 20 is enough for the t-test (noncentral t, closed
     # form), not for the decision the report makes
     ncp = -np.log(1 - red / 100) / (np.sqrt(2) * sw) * np.sqrt(n)

@@ -49,6 +49,9 @@ CROSSOVER_CI_METHODS: tuple[str, ...] = (
 CROSSOVER_CI_DEFAULT = "fieller_lognormal"
 #: the fewest people with both conditions the default interval was validated for
 CROSSOVER_MIN_PAIRS_DEFAULT = 6
+#: the largest skewness of the mean response the crossover states an interval for (see
+#: :func:`soleus_analysis.stats.paired.crossover_refusal`), chosen by the same grid
+CROSSOVER_MAX_MEAN_SKEW_DEFAULT = 0.5
 
 
 def _pair(value: Any, name: str, *, open_end: bool = False) -> tuple:
@@ -134,16 +137,28 @@ class Rules:
         widened (never narrowed) by a lognormal parametric bootstrap, was chosen by the
         simulation grid ``benchmarks/crossover_grid.py`` (n 6-50, between-person CV 0.5-1.5,
         within-person CV 0.2-0.5, homogeneous and heterogeneous effects, lognormal and gamma
-        people; 300 cells x 1,000 data sets): coverage 91.2-99.8% (one cell below 93%, which
-        held 93.2% when re-run with 4,000 data sets), false positives 0.1-5.7% (one cell above
-        5.5%, 3.9% re-run); conservative (above 97%) in 85 of 240 cells, mostly n <= 10 or very
-        unequal people, where it often states no bounded interval (the verdict then says there
-        are not enough participants). The former default, ``"expanded"``, covered down to 74.5%
-        with up to 11.2% false positives.
+        people; 300 cells x 1,000 data sets), judged among the intervals it states: with
+        ``crossover_max_mean_skew`` 297 of 300 cells hold 93-97% coverage / at most 5.5% false
+        positives (2 Monte Carlo SE allowed) or refuse; the stated intervals covered 79.7-98.9%
+        (two cells below 93% on a re-run, lognormal people with a level-correlated effect). The
+        former default, ``"expanded"``, covered down to 72% with up to 9.6% false positives.
     crossover_min_pairs : int, default 6
         People with both conditions before the crossover states an interval (below it the
         interval columns are NaN, so the verdict and the pooled estimate say there are not
         enough people); 6 is the smallest number the default interval was validated for.
+    crossover_max_mean_skew : float or None, default 0.5
+        The crossover states no interval of ``reduction_mean_ratio_pct`` (the interval columns
+        are NaN, its ``note`` says why, the verdict and the pooled row say there is not enough
+        data) when people differ too much for their number: when ``(cv^3 + 3 cv) / sqrt(n)``,
+        the skewness of a mean of ``n`` people whose responses are lognormal with the observed
+        between-person CV ``cv`` (of each person's mean over both conditions), exceeds this.
+        The note names about how many people would be needed, ``((cv^3 + 3 cv) / 0.5)^2``.
+        Chosen by ``benchmarks/crossover_grid.py``: among the intervals stated, the ones without
+        the rule covered the truth in as little as 82% where people were very unequal (CV
+        1-1.5) and the effect varied with their level, and any looser threshold let such data
+        sets through; the price is that it refuses most data sets with a between-person CV of
+        1 or more below 50 people (README, "How the intervals were chosen"). None turns the
+        rule off.
     n_boot : int, default 4000
         Bootstrap resamples.
     n_perm : int, default 5000
@@ -204,6 +219,7 @@ class Rules:
     ci_level: float = 0.95
     crossover_ci: str = CROSSOVER_CI_DEFAULT
     crossover_min_pairs: int = CROSSOVER_MIN_PAIRS_DEFAULT
+    crossover_max_mean_skew: float | None = CROSSOVER_MAX_MEAN_SKEW_DEFAULT
     n_boot: int = 4000
     n_perm: int = 5000
     min_meals_per_condition: int = 3
@@ -261,6 +277,13 @@ class Rules:
                 f"rule crossover_ci {self.crossover_ci!r}: expected one of "
                 + ", ".join(CROSSOVER_CI_METHODS)
             )
+        if self.crossover_max_mean_skew is not None:
+            v = self.crossover_max_mean_skew
+            if isinstance(v, bool) or not (math.isfinite(float(v)) and float(v) > 0):
+                raise InputError(
+                    f"rule crossover_max_mean_skew: expected a number > 0 or None, got {v!r}"
+                )
+            set_(self, "crossover_max_mean_skew", float(v))
         for name in (
             "min_spu_minutes",
             "spu_default_min",

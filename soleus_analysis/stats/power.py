@@ -175,6 +175,7 @@ def power_crossover(
     test: str = "reported",
     ci_method: str | None = None,
     min_pairs: int | None = None,
+    max_mean_skew: float | None | str = "rules",
     n_sim: int = 1000,
     n_boot: int = 1000,
     alpha: float = 0.05,
@@ -222,6 +223,10 @@ def power_crossover(
     ci_method, min_pairs : optional
         The reported rule's interval and minimum number of pairs; default
         ``Rules().crossover_ci`` and ``Rules().crossover_min_pairs``.
+    max_mean_skew : float or None, optional
+        The reported rule's refusal when people differ too much for their number
+        (:func:`~.paired.crossover_refusal`; default ``Rules().crossover_max_mean_skew``, None:
+        off): a refused study is no hit.
     n_sim : int
         Simulated studies per size.
     n_boot : int
@@ -243,6 +248,8 @@ def power_crossover(
     defaults = Rules()
     ci_method = defaults.crossover_ci if ci_method is None else ci_method
     min_pairs = defaults.crossover_min_pairs if min_pairs is None else int(min_pairs)
+    if isinstance(max_mean_skew, str):
+        max_mean_skew = defaults.crossover_max_mean_skew
     if ci_method not in RATIO_CI_METHODS:
         raise InputError(
             f"ci_method must be one of {', '.join(RATIO_CI_METHODS)}, got {ci_method!r}"
@@ -288,7 +295,9 @@ def power_crossover(
             tstat = lr.mean(axis=1) / (lr.std(axis=1, ddof=1) / np.sqrt(n))
             hits.append(int(np.sum(t_two_sided_p(tstat, n - 1) < alpha)))
             continue
-        lo, hi = ratio_intervals(c, t, [ci_method], ci=1 - alpha, n_boot=n_boot, rng=rng)[ci_method]
+        lo, hi = ratio_intervals(
+            c, t, [ci_method], ci=1 - alpha, n_boot=n_boot, rng=rng, max_mean_skew=max_mean_skew
+        )[ci_method]
         if reduction_pct > 0:
             hit = lo > 0
         elif reduction_pct < 0:

@@ -65,7 +65,8 @@ def verdict(
     Rules, in order:
 
     1. no estimate, or fewer than ``min_n`` SPU or control meals (``n_spu``/``n_control``)
-       or pairs (``n_pairs``): "Not enough ... yet to tell";
+       or pairs (``n_pairs``): "Not enough ... yet to tell", with the row's ``note`` (why it
+       has no interval, e.g. people too unequal for their number) in brackets;
     2. CI excluding 0: "SPU lowered {who} {measure} by about X% (95% CI L% to H%)." or, for a
        rise, "... was about X% higher with SPU ...";
     3. CI including 0 and wider than ``wide_pp`` percentage points: not enough data yet to tell;
@@ -106,7 +107,14 @@ def verdict(
         n, counts = min_n, ""
     if not np.all(np.isfinite(np.asarray([est, lo, hi], dtype=float))) or n < min_n:
         need = f"; aim for at least {min_n} of each" if unit == "meals" else ""
-        return f"Not enough {unit} yet to tell" + (f": {counts} so far{need}." if counts else ".")
+        note = r.get("note")
+        why = f" ({note})" if isinstance(note, str) and note else ""
+        return (
+            f"Not enough {unit} yet to tell"
+            + (f": {counts} so far{need}" if counts else "")
+            + why
+            + "."
+        )
     ci_txt = f"({level} CI {_pct(lo)} to {_pct(hi)})"
     if lo > 0:
         return f"SPU lowered {who} {measure} by about {_pct(est)} {ci_txt}."

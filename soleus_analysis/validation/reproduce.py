@@ -298,6 +298,7 @@ def analyse_study_files(
         "ci": rules.ci_level,
         "ci_method": rules.crossover_ci,
         "min_pairs": rules.crossover_min_pairs,
+        "max_mean_skew": rules.crossover_max_mean_skew,
     }
     comparison = compare.crossover(responses, measures, **cross)
 
