@@ -252,6 +252,20 @@ def person_posterior(meals: pd.DataFrame, rules: Rules | dict | None = None) -> 
     )
 
 
+#: the crossover intervals in words (the pooled row's ``method``)
+CI_WORDS: dict[str, str] = {
+    "fieller_lognormal": "Fieller (lognormal-calibrated)",
+    "fieller": "Fieller",
+    "lognormal_gpq": "lognormal generalised pivotal",
+    "delta_log": "delta-method",
+    "boot_t_log": "bootstrap-t",
+    "boot_t_fieller": "bootstrap-t Fieller",
+    "expanded": "expanded bootstrap",
+    "percentile": "percentile bootstrap",
+    "bca": "BCa bootstrap",
+}
+
+
 def _span(times: pd.Series) -> str:
     t = pd.to_datetime(times).dropna()
     return f"{t.min():%d %b %Y} to {t.max():%d %b %Y}" if len(t) else "no dates"
@@ -601,7 +615,7 @@ def pool_people(
         cross_info: dict[str, str] = {}
         rows = [
             _pooled_row(
-                "paired crossover, bootstrap CI",
+                f"paired crossover, {CI_WORDS.get(rules.crossover_ci, rules.crossover_ci)} interval",
                 COHORT_ESTIMAND,
                 "paired t-test of the differences",
                 lambda: _crossover_fit(ok, rules, seed, cross_info),

@@ -36,3 +36,15 @@ def test_binomial_interval_is_clopper_pearson(hits, n):
     ref = stats.binomtest(hits, n).proportion_ci(confidence_level=0.95, method="exact")
     low, high = _binom_ci(hits, n, 0.95)
     assert low == pytest.approx(ref.low, abs=1e-12) and high == pytest.approx(ref.high, abs=1e-12)
+
+
+def test_the_package_imports_without_scipy_stats():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, soleus_analysis.pipeline, soleus_analysis.stats.bayes;"
+        "print('scipy.stats' in sys.modules, 'statsmodels' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
