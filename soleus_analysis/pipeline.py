@@ -130,6 +130,9 @@ class CohortAnalysis:
     sources : list of Provenance
     synthetic : bool
     rules : Rules
+    nof1_series : tuple of DataFrame or None
+        :func:`nof1_series`: the population row and the per-person (shrunken) rows of the
+        pooled series of people's own N-of-1 experiments, when at least two people have one.
     """
 
     people: pd.DataFrame
@@ -140,6 +143,28 @@ class CohortAnalysis:
     sources: list[Provenance] = field(default_factory=list)
     synthetic: bool = False
     rules: Rules = field(default_factory=Rules)
+    nof1_series: tuple[pd.DataFrame, pd.DataFrame] | None = None
+
+
+def nof1_series(
+    meals: pd.DataFrame, rules: Rules | dict | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The pooled series of people's own N-of-1 experiments (several meals per condition each).
+
+    Each person's Bayesian N-of-1 summary (:func:`person_posterior`) enters
+    :func:`soleus_analysis.stats.bayes.pooled_n_of_1`; None when fewer than 2 people have an
+    estimate (a lab crossover, one test per condition, has none).
+    """
+    from .stats import bayes
+
+    rules = Rules.coerce(rules)
+    if not len(meals):
+        return None
+    rows = person_posterior(meals, rules)
+    ok = rows[np.isfinite(rows["log_ratio_se"].to_numpy(float))]
+    if len(ok) < 2:
+        return None
+    return bayes.pooled_n_of_1(ok, ci=rules.ci_level, thresholds=rules.bayes_thresholds_pct)
 
 
 def is_synthetic(sources: Sequence[Provenance]) -> bool:
@@ -652,4 +677,5 @@ def pool_people(
         sources=list(sources),
         synthetic=is_synthetic(sources),
         rules=rules,
+        nof1_series=nof1_series(meals, rules),
     )

@@ -781,3 +781,119 @@ def plot_day(
     if title:
         fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     return fig
+
+
+def plot_reduction_posterior(
+    row: pd.Series | dict,
+    *,
+    thresholds: Sequence[float] = (0.0, 10.0, 20.0),
+    ax: plt.Axes | None = None,
+) -> Figure:
+    """The posterior of a person's reduction (%), with the thresholds and the credible interval.
+
+    Draws the Student-t posterior of the log ratio that
+    :func:`soleus_analysis.stats.bayes.bayes_n_of_1` returned (``log_ratio_mean``, ``_sd``,
+    ``_dof``) on the reduction scale, ``100 * (1 - exp(delta))``, shading the 95% credible
+    interval and marking each threshold with its probability.
+
+    Parameters
+    ----------
+    row : Series or dict
+        One row of :func:`~soleus_analysis.stats.bayes.bayes_n_of_1`.
+    thresholds : sequence of float
+        Reductions (%) to mark (their ``p_reduction_ge_*pct`` columns are printed beside them).
+    """
+    from scipy import special
+
+    fig, ax = _fig_ax(ax, (5.0, 2.4))
+    r = dict(row)
+    mu, sd, dof = (
+        float(r.get(k, np.nan)) for k in ("log_ratio_mean", "log_ratio_sd", "log_ratio_dof")
+    )
+    if not np.isfinite([mu, sd]).all() or sd <= 0:
+        ax.text(0.5, 0.5, "no posterior yet", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    dof = dof if np.isfinite(dof) and dof > 2 else 30.0
+    scale = sd * np.sqrt((dof - 2) / dof)
+    lo_d, hi_d = mu - 5 * sd, mu + 5 * sd
+    red = np.linspace(100 * (1 - np.exp(hi_d)), min(100 * (1 - np.exp(lo_d)), 99.0), 400)
+    delta = np.log1p(-red / 100.0)
+    z = (delta - mu) / scale
+    log_pdf = (
+        special.gammaln((dof + 1) / 2)
+        - special.gammaln(dof / 2)
+        - 0.5 * np.log(dof * np.pi)
+        - (dof + 1) / 2 * np.log1p(z**2 / dof)
+    )
+    dens = np.exp(log_pdf) / scale / (100.0 - red)  # change of variable to the reduction (%)
+    ax.plot(red, dens, color=COLORS["spu"], lw=1.5)
+    lo = float(r.get("reduction_geomean_cri95_low", np.nan))
+    hi = float(r.get("reduction_geomean_cri95_high", np.nan))
+    if np.isfinite([lo, hi]).all():
+        inside = (red >= lo) & (red <= hi)
+        ax.fill_between(red[inside], dens[inside], color=COLORS["spu"], alpha=0.25, lw=0)
+    top = float(dens.max())
+    probs = []
+    for x in thresholds:
+        if red[0] <= x <= red[-1]:
+            ax.axvline(x, color="0.35", lw=0.8, ls="--")
+        p = r.get(f"p_reduction_ge_{x:g}pct".replace(".", "_"), np.nan)
+        if np.isfinite(float(p)):
+            probs.append(f"≥ {x:g}%: {100 * float(p):.0f}%")
+    if probs:  # one line above the curve: labels at the lines would collide when they are close
+        ax.set_title("chance of a reduction " + " · ".join(probs), fontsize=8, loc="left")
+    ax.set_ylim(0, top * 1.1)
+    ax.set_yticks([])
+    ax.set_xlabel("reduction of your typical post-meal rise with SPU (%)")
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def plot_pooled_series(
+    population: pd.DataFrame, people: pd.DataFrame, *, ax: plt.Axes | None = None
+) -> Figure:
+    """A pooled N-of-1 series: each person's own estimate, their shrunken estimate with its 95%
+    credible interval, and the population's (from
+    :func:`soleus_analysis.stats.bayes.pooled_n_of_1`), as reductions (%)."""
+    n = len(people)
+    fig, ax = _fig_ax(ax, (5.0, 0.25 * n + 1.2))
+    yy = np.arange(n)[::-1]
+    est = people["shrunken_reduction_pct"].to_numpy(float)
+    lo = people["shrunken_cri95_low"].to_numpy(float)
+    hi = people["shrunken_cri95_high"].to_numpy(float)
+    ax.errorbar(
+        est,
+        yy,
+        xerr=[est - lo, hi - est],
+        fmt="o",
+        ms=3,
+        color=COLORS["spu"],
+        lw=0.9,
+        label="shrunken (95% CrI)",
+    )
+    ax.plot(
+        people["reduction_geomean_pct"].to_numpy(float),
+        yy,
+        "x",
+        color="0.35",
+        ms=4,
+        label="own estimate",
+    )
+    pop = population.iloc[0]
+    ax.axvspan(
+        float(pop["reduction_geomean_cri95_low"]),
+        float(pop["reduction_geomean_cri95_high"]),
+        color=COLORS["spu"],
+        alpha=0.12,
+        lw=0,
+        label="population (95% CrI)",
+    )
+    ax.axvline(float(pop["reduction_geomean_pct"]), color=COLORS["spu"], lw=1.2)
+    ax.axvline(0, color="0.5", lw=0.6)
+    ax.set_yticks(yy, [str(s) for s in people["subject"]], fontsize=7)
+    ax.set_ylim(-0.8, n - 0.2)
+    ax.set_xlabel("reduction of the typical post-meal rise with SPU (%)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=7, frameon=False)
+    return fig

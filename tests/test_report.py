@@ -127,9 +127,13 @@ def _fonts_embedded(path) -> None:
 def test_person_report_pages_and_numbers(person, person_pdf):
     n_meals = DAYS * len(MEAL_HOURS)  # meals are hours apart: none merged
     assert len(person.meals) == n_meals
-    expected = 1 + 1 + 1 + math.ceil(n_meals / pdf.MEALS_PER_PAGE)
+    # summary, experiment, "is it working for you?" (the posterior), days, meal table
+    expected = 1 + 1 + 1 + 1 + math.ceil(n_meals / pdf.MEALS_PER_PAGE)
     pages = _pages(person_pdf)
     assert len(pages) == expected == pdf.person_report_pages(person)
+    b = person.bayes.iloc[0]
+    assert "Is it working for you?" in pages[2]
+    assert f"{100 * b['p_reduction_ge_10pct']:.0f}%" in pages[2].replace("\n", " ")
     g = person.readings["glucose_mgdl"].to_numpy()
     tir = 100 * np.mean((g >= 70) & (g <= 180))
     gmi = 3.31 + 0.02392 * g.mean()
@@ -146,7 +150,7 @@ def test_person_report_pages_and_numbers(person, person_pdf):
     assert "Dose-response" in pages[1]
     # table: first and last meal time printed
     mt = person.meals["meal_time"].sort_values()
-    assert f"{mt.iloc[0]:%Y-%m-%d %H:%M}" in pages[3]
+    assert f"{mt.iloc[0]:%Y-%m-%d %H:%M}" in pages[4]
     assert f"{mt.iloc[-1]:%Y-%m-%d %H:%M}" in pages[-1]
 
 
@@ -185,8 +189,12 @@ def test_person_report_without_events_letter(no_events, tmp_path):
 def test_cohort_report(cohort, tmp_path):
     path = write_cohort_report(cohort, tmp_path / "c.pdf", title="Test cohort")
     pages = _pages(path)
-    assert len(pages) == 2 + math.ceil(5 / pdf.PEOPLE_PER_PAGE) + 1
+    # + the pooled series of the five people's own experiments, + the skipped person
+    assert len(pages) == 2 + math.ceil(5 / pdf.PEOPLE_PER_PAGE) + 1 + 1
     assert len(pages) == pdf.cohort_report_pages(cohort)
+    pop = cohort.nof1_series[0].iloc[0]
+    assert "Pooled series of N-of-1 experiments" in pages[-2]
+    assert f"about {pop['reduction_geomean_pct']:.0f}% lower" in " ".join(pages[-2].split())
     p0 = cohort.pooled.iloc[0]
     assert (
         f"{p0['estimate_pct']:.1f}% (95% CI {p0['ci95_low']:.1f}% to {p0['ci95_high']:.1f}%)"

@@ -322,6 +322,14 @@ def test_cohort_report_layout(cohorts, name):
     _check(figs)
 
 
+def test_mixed_cohort_layout_with_its_pooled_n_of_1_series(mixed_cohort):
+    """Two self-trackers with their own experiments: the pooled series page is drawn too."""
+    assert mixed_cohort.nof1_series is not None
+    figs = pdf.cohort_report_figures(mixed_cohort)
+    assert len(figs) == pdf.cohort_report_pages(mixed_cohort)
+    _check(figs)
+
+
 def test_the_checks_catch_overlaps_legends_and_empty_pages():
     fig = plt.figure(figsize=(8.27, 11.69))
     fig.text(0.1, 0.9, "first text")

@@ -35,6 +35,7 @@ from ..insulin import PROXY_CAVEAT
 from ..metrics import gri_components, gri_zone
 from ..pipeline import COHORT_ESTIMAND, PERSON_ESTIMAND, CohortAnalysis, PersonAnalysis
 from ..stats import estimate_of
+from ..stats.bayes import chance_words
 from ..stats.models import DOSE_MIN_SD_MIN
 from .text import pooled_sentence
 
@@ -896,10 +897,87 @@ def _meal_table(a: PersonAnalysis, paper: str, units: str) -> list[Figure]:
     return figs
 
 
+def _has_posterior(a: PersonAnalysis) -> bool:
+    return (
+        a.bayes is not None
+        and len(a.bayes) > 0
+        and bool(np.isfinite(float(a.bayes["log_ratio_mean"].iloc[0])))
+    )
+
+
+def bayes_lines(a: PersonAnalysis) -> list[str]:
+    """The Bayesian page's sentences: the answer, the probabilities, the frequentist estimate
+    beside it, what the model assumes (all from :attr:`PersonAnalysis.bayes`)."""
+    b = a.bayes.iloc[0]
+    probs = "; ".join(
+        ("lower at all" if x == 0 else f"at least {x:g}% lower")
+        + f": {chance_words(float(b[_p_col(x)]))[2:]}"
+        for x in a.rules.bayes_thresholds_pct
+        if _p_col(x) in b
+    )
+    lines = [
+        str(b["statement"]),
+        f"Your typical post-meal rise with SPU: {_fmt(b['reduction_geomean_pct'], 0, '%')} lower "
+        f"(95% credible interval {_fmt(b['reduction_geomean_cri95_low'], 0, '%')} to "
+        f"{_fmt(b['reduction_geomean_cri95_high'], 0, '%')}), from "
+        f"{_plural(int(b['n_spu']), 'meal')} with SPU and {int(b['n_control'])} without. "
+        f"The chance that it is {probs}.",
+    ]
+    if a.effect is not None and len(a.effect):
+        e = a.effect.iloc[0]
+        lines.append(
+            "Beside it, the classical estimate of the same quantity (the ratio of geometric "
+            f"means): {_estimate_text(e, PERSON_ESTIMAND)}; {_p_text(e['p_permutation'])}. The "
+            "two differ a little because the Bayesian model also allows for a slow trend and "
+            "the schedule's blocks, and starts from a sceptical prior."
+        )
+    lines.append(
+        "How to read it: the curve shows how plausible each size of reduction is, given your "
+        "meals; the shaded part holds 95% of it. A chance is only as good as the experiment: it "
+        "assumes that which meals got SPU was decided at random (soleus plan) and that the "
+        "meals are otherwise comparable. Carry on until the stopping rule decides."
+    )
+    lines.append(f"Stopping rule: {b['stopping']}.")
+    words = {
+        "time_of_day_h": "meal period",
+        "carbs_g": "carbs",
+        "trend": "a slow trend",
+        "block": "the schedule's blocks",
+    }
+    terms = [words.get(c, c) for c in str(b["covariates"] or "").split(",") if c]
+    lines.append(
+        "Model: log iAUC of each meal, adjusted for "
+        + (", ".join(terms) if terms else "nothing (too few meals)")
+        + f"; {b['prior']}. Exact posterior, no sampling."
+    )
+    return lines
+
+
+def _p_col(x: float) -> str:
+    return f"p_reduction_ge_{x:g}pct".replace(".", "_").replace("-", "minus")
+
+
+def _page_bayes(a: PersonAnalysis, paper: str) -> Figure:
+    fig = _page(paper, "Is it working for you?", f"{a.subject} · {_period(a)}")
+    lines = bayes_lines(a)
+    y = _block(fig, LEFT, 0.915, lines[0], fontsize=11, weight="bold", gap=0.012)
+    h = 0.26
+    plots.plot_reduction_posterior(
+        a.bayes.iloc[0],
+        thresholds=a.rules.bayes_thresholds_pct,
+        ax=fig.add_axes((0.12, y - h, 0.76, h)),
+    )
+    y -= h + 0.07
+    for line in lines[1:]:
+        y = _block(fig, LEFT, y, line, fontsize=9, gap=0.012)
+    return allow_space(fig, "one experiment's answer and how to read it")
+
+
 def person_report_pages(analysis: PersonAnalysis) -> int:
     """Number of pages :func:`write_person_report` writes for ``analysis``."""
     n = len(analysis.meals)
-    return 1 + (1 if n else 0) + 1 + meal_table_pages(analysis.meals)
+    bayes = 1 if _has_posterior(analysis) else 0
+    return 1 + (1 if n else 0) + bayes + 1 + meal_table_pages(analysis.meals)
 
 
 def write_person_report(
@@ -961,6 +1039,8 @@ def person_report_figures(
     pages = [lambda: _page_summary(analysis, paper, units, days_page)]
     if has_meals:
         pages.append(lambda: _page_experiment(analysis, paper, units))
+    if _has_posterior(analysis):
+        pages.append(lambda: _page_bayes(analysis, paper))
     pages.append(lambda: _page_days(analysis, paper, units))
     if has_meals:
         pages.append(lambda: _meal_table(analysis, paper, units))
@@ -1196,7 +1276,8 @@ def _page_failed(a: CohortAnalysis, paper: str) -> Figure:
 def cohort_report_pages(analysis: CohortAnalysis) -> int:
     """Number of pages :func:`write_cohort_report` writes for ``analysis``."""
     n_table = max(1, people_table_pages(len(analysis.people)))
-    return 2 + n_table + (1 if len(analysis.failed) else 0)
+    series = 1 if analysis.nof1_series is not None else 0
+    return 2 + n_table + series + (1 if len(analysis.failed) else 0)
 
 
 def write_cohort_report(
@@ -1237,6 +1318,42 @@ def write_cohort_report(
     return _save(figs, path, title)
 
 
+def nof1_series_lines(a: CohortAnalysis) -> list[str]:
+    """The pooled N-of-1 page's sentences (from :attr:`CohortAnalysis.nof1_series`)."""
+    pop, people = a.nof1_series
+    p = pop.iloc[0]
+    return [
+        str(p["statement"]),
+        "Each person's own randomised meals give their own estimate (x); the hierarchical "
+        "model puts them together: the typical person's reduction (the band), how much people "
+        "differ (the between-person SD), and each person's estimate shrunk toward the others "
+        "(dots with their 95% credible intervals), most for the people with the fewest or "
+        "noisiest meals.",
+        f"Model: each person's log ratio with its standard error; {p['prior']}. Exact on a "
+        f"grid of the between-person SD. {_plural(int(p['n_people']), 'person', 'people')} "
+        "with an estimate"
+        + (
+            f"; {_plural(int(p['n_without_estimate']), 'person', 'people')} without"
+            if int(p.get("n_without_estimate", 0))
+            else ""
+        )
+        + ".",
+    ]
+
+
+def _page_nof1_series(a: CohortAnalysis, paper: str) -> Figure:
+    fig = _page(paper, "Pooled series of N-of-1 experiments", _cohort_counts(a))
+    lines = nof1_series_lines(a)
+    y = _block(fig, LEFT, 0.915, lines[0], fontsize=10.5, weight="bold", gap=0.012)
+    n = len(a.nof1_series[1])
+    h = min(0.55, 0.022 * n + 0.12)
+    plots.plot_pooled_series(*a.nof1_series, ax=fig.add_axes((0.22, y - h, 0.70, h)))
+    y -= h + 0.09
+    for line in lines[1:]:
+        y = _block(fig, LEFT, y, line, fontsize=9, gap=0.012)
+    return allow_space(fig, "one pooled series and how to read it")
+
+
 def cohort_report_figures(
     analysis: CohortAnalysis,
     *,
@@ -1252,6 +1369,8 @@ def cohort_report_figures(
         lambda: _page_cohort_curves(analysis, paper, units),
         lambda: _people_table(analysis, paper, units),
     ]
+    if analysis.nof1_series is not None:
+        pages.append(lambda: _page_nof1_series(analysis, paper))
     if len(analysis.failed):
         pages.append(lambda: _page_failed(analysis, paper))
     return _draw(pages, analysis.sources, analysis.synthetic, show_file_names)

@@ -470,6 +470,7 @@ def _one(
         "log_offset": off,
         "log_ratio_mean": nan,
         "log_ratio_sd": nan,
+        "log_ratio_dof": nan,
         "log_ratio_estimate": nan,
         "log_ratio_se": nan,
         "log_ratio_se_dof": nan,
@@ -491,6 +492,7 @@ def _one(
         if len(y) - z.shape[1] >= 2:
             post = _posterior(y, z, d, codes, prior)
             row.update(log_ratio_mean=post.mean, log_ratio_sd=post.sd)
+            row["log_ratio_dof"] = float(post.dof[0])
             row["covariates"] = ",".join(used)
             # the likelihood's own summary (least squares with the same terms but the blocks),
             # which a person can share for a pooled series
@@ -560,8 +562,8 @@ def bayes_n_of_1(
         One row per person: ``n_meals``, ``n_spu``, ``n_control``, ``reduction_geomean_pct``
         (posterior median, %), ``reduction_geomean_cri95_low``/``_high`` (credible interval,
         %), ``p_reduction_ge_0pct``, ``p_reduction_ge_10pct``, ``p_reduction_ge_20pct``
-        (posterior probabilities, 0-1), ``log_ratio_loc``/``_scale``/``_dof`` (the Student-t
-        posterior of the log ratio), ``log_ratio_estimate``/``_se``/``_se_dof`` (least squares
+        (posterior probabilities, 0-1), ``log_ratio_mean``/``_sd``/``_dof`` (the posterior of
+        the log ratio: its mean, SD and degrees of freedom), ``log_ratio_estimate``/``_se``/``_se_dof`` (least squares
         with the same terms: the summary a person can share for :func:`pooled_n_of_1`),
         ``decision`` (``works``/``does_not``/``no_clear_answer``/``continue``), ``meals_more``
         (projected meals still needed), ``statement`` (plain words), ``prior`` and
