@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import __version__
-from ..core.errors import InputError, UsageError, describe
+from ..core.errors import InputError, UsageError, command_line_words, describe
 from ..core.outputs import spreadsheet_safe, write_atomic, write_set, write_table
 from ..core.rules import BASELINE_RULES, Rules
 from ..report.text import pooled_sentence
@@ -37,11 +37,13 @@ class _Ctx:
 
     debug: bool = False
     show_file_names: bool = False
+    #: --time-column and the other plain-table options of this invocation
+    columns: dict[str, str] = {}
     labels: dict[str, str] = {}
 
     @classmethod
     def reset(cls) -> None:
-        cls.debug, cls.show_file_names, cls.labels = False, False, {}
+        cls.debug, cls.show_file_names, cls.labels, cls.columns = False, False, {}, {}
 
     @classmethod
     def label(cls, mapping: dict[str, str]) -> None:
@@ -209,7 +211,37 @@ def _reader_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ]
     ):
         fn = opt(fn)
-    return fn
+    return _column_options(fn)
+
+
+#: options of plain CSV/Parquet tables, passed to the readers that take them
+COLUMN_OPTIONS = ("time_column", "glucose_column", "subject_column", "time_format")
+
+
+def _column_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--time-column, --glucose-column, --subject-column, --time-format: for plain tables whose
+    columns the reader cannot name by itself. Collected here and added by :func:`_read_opts`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _Ctx.columns = {k: kwargs.pop(k) for k in COLUMN_OPTIONS if kwargs.get(k) is not None}
+        for k in COLUMN_OPTIONS:
+            kwargs.pop(k, None)
+        return fn(*args, **kwargs)
+
+    for name, what in reversed(
+        [
+            ("--time-column", "Plain CSV/Parquet: the column holding the times."),
+            ("--glucose-column", "Plain CSV/Parquet: the column holding the glucose values."),
+            ("--subject-column", "Plain CSV/Parquet: the column holding people's ids."),
+            (
+                "--time-format",
+                "Plain CSV/Parquet: strftime format of the times, e.g. %d.%m.%Y %H:%M.",
+            ),
+        ]
+    ):
+        wrapper = click.option(name, default=None, metavar="NAME", help=what)(wrapper)
+    return wrapper
 
 
 def _read_opts(units, date_order, include_scans, utc_offset, tz=None) -> dict[str, Any]:
@@ -226,6 +258,7 @@ def _read_opts(units, date_order, include_scans, utc_offset, tz=None) -> dict[st
         "include_scans": include_scans,
         "utc_offset": utc_offset,
         "tz": tz,
+        **_Ctx.columns,
     }
     return {k: v for k, v in opts.items() if v is not None}
 
@@ -297,9 +330,9 @@ def inspect(
         )
         click.echo(f"  rows        read {p.rows_read}, kept {p.rows_kept}")
         for reason, n in sorted(p.rows_dropped.items()):
-            click.echo(f"  dropped     {n:>6}  {reason}")
+            click.echo(f"  dropped     {n:>6}  {command_line_words(reason)}")
         for w in p.warnings[:10]:
-            click.echo(f"  warning     {w}")
+            click.echo(f"  warning     {command_line_words(w)}")
         if len(p.warnings) > 10:
             click.echo(f"  warning     ... and {len(p.warnings) - 10} more")
         out.append(

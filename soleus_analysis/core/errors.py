@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -102,8 +103,59 @@ def describe(
         for form, label in sorted(pairs, key=lambda fl: len(fl[0]), reverse=True):
             if len(form) >= 3:
                 text = text.replace(form, label)
-    lines = text.strip().splitlines()
+    lines = command_line_words(text).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+#: reader options (Python keyword) -> the ``soleus`` command's option
+CLI_OPTIONS: dict[str, str] = {
+    "date_order": "--date-order",
+    "units": "--units",
+    "include_scans": "--include-scans",
+    "utc_offset": "--utc-offset",
+    "tz": "--tz",
+    "time_column": "--time-column",
+    "glucose_column": "--glucose-column",
+    "subject_column": "--subject-column",
+    "time_format": "--time-format",
+    "format": "--format",
+    "subject": "--subject",
+}
+_KW = "|".join(sorted(CLI_OPTIONS, key=len, reverse=True))
+_FLAG = re.compile(r"\b(include_scans)=(True|False)")
+_OPTION = re.compile(rf"\b({_KW})=(?:(['\"])([^'\"]*)\2|(\.\.\.)|([\w/.+-]+))")
+_ALT = re.compile(r"(--[\w-]+) (\S+)( \([^)]*\))? or '([^']*)'")
+_AFTER = re.compile(r";? ?\(?command line: --[\w-]+\)?")
+
+
+def command_line_words(text: str) -> str:
+    """A message as the ``soleus`` command's user reads it: reader keywords become its options.
+
+    ``pass date_order='dmy' or 'mdy' (command line: --date-order)`` becomes ``add --date-order
+    dmy or --date-order mdy``; ``time_column=...`` becomes ``--time-column NAME``;
+    ``include_scans=True`` becomes ``--include-scans``. The Python API keeps the keyword
+    wording (it is what a Python user types).
+    """
+
+    def flag(m: re.Match) -> str:
+        return "--include-scans" if m.group(2) == "True" else "without --include-scans"
+
+    def option(m: re.Match) -> str:
+        value = m.group(3) if m.group(3) is not None else m.group(5)
+        if m.group(4):
+            value = "NAME" if m.group(1).endswith("column") else "VALUE"
+        return f"{CLI_OPTIONS[m.group(1)]} {value}"
+
+    out = _AFTER.sub("", text)
+    out = _FLAG.sub(flag, out)
+    out = _OPTION.sub(option, out)
+    out = _ALT.sub(
+        lambda m: f"{m.group(1)} {m.group(2)}{m.group(3) or ''} or {m.group(1)} {m.group(4)}", out
+    )
+    out = re.sub(
+        r"\b[Pp]ass (--)", lambda m: ("add " if m.group(0)[0] == "p" else "Add ") + "--", out
+    )
+    return out
 
 
 class AccountError(RuntimeError):

@@ -102,6 +102,7 @@ def _read(
         options = _accepted(readers[name], options)
     rec = readers[name](path, **options)
     rec.provenance.check()
+    _refuse_wrong_date_order(rec, path, options.get("date_order"))
     rec.provenance.sha256 = file_sha256(path)
     units = rec.provenance.units
     if len(rec.readings) and DEVICE_UNITS not in rec.readings and units in GLUCOSE_UNITS:
@@ -116,6 +117,30 @@ def _read(
             r["utc_time_s"] = utc_seconds_from_local(local, codes, tz)
     _flag_time_oddities(rec)
     return rec
+
+
+#: share of the rows with a date (kept, or dropped for their date) whose date cannot be read in
+#: the order given before that order is called wrong: with the right order such rows are rare,
+#: with the wrong one every date whose day is above 12 fails (about 60% of a month)
+WRONG_DATE_ORDER_SHARE = 0.25
+
+
+def _refuse_wrong_date_order(rec: Recording, path: str | PathLike, date_order: str | None) -> None:
+    """A date order that leaves many rows' dates unreadable is a mistake, not data: refuse it
+    with a hint to try the other order, instead of a file read with its rows silently halved."""
+    p = rec.provenance
+    if date_order not in ("dmy", "mdy") or not p.rows_read:
+        return
+    bad = sum(n for r, n in p.rows_dropped.items() if "timestamp" in r or "time" in r.split())
+    if bad and bad >= WRONG_DATE_ORDER_SHARE * (bad + p.rows_kept):
+        other = "mdy" if date_order == "dmy" else "dmy"
+        first = "day-first" if date_order == "dmy" else "month-first"
+        raise InputError(
+            f"the dates do not read {first} (date_order='{date_order}'): {bad} of "
+            f"{bad + p.rows_kept} dated rows could not be read that way; try the other order, "
+            f"date_order='{other}'",
+            path,
+        )
 
 
 def _flag_time_oddities(rec: Recording) -> None:

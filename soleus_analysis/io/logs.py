@@ -317,7 +317,8 @@ def read_activity_log(
     # planner schedules: only rows marked done happened
     if "done" in col:
         done = get("done").str.lower().isin(TRUTHY)
-        drops.drop(~done.to_numpy(), "planned but not marked done")
+        # counted, not warned about line by line: a schedule in progress has meals still ahead
+        drops.drop(~done.to_numpy(), "planned but not marked done", warn=False)
 
     # kind
     kind, word = classify_kind(get("kind"))

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .. import __version__, plots
+from ..core.errors import command_line_words
 from ..core.outputs import atomic_target
 from ..core.recording import Provenance
 from ..core.schema import DEVICE_UNITS
@@ -126,6 +127,7 @@ def _source_line(p: Provenance, show_file_names: bool = False) -> str:
         f"{p.display(show_file_names)} ({fmt}): rows read {p.rows_read}, kept {p.rows_kept}, "
         f"dropped {dropped}" + (f" ({why})" if dropped else "")
     )
+    line = command_line_words(line)
     return line if len(line) <= 160 else line[:157] + "..."
 
 
@@ -1264,7 +1266,12 @@ def _page_failed(a: CohortAnalysis, paper: str) -> Figure:
     y = 0.915
     for _, r in a.failed.head(60).iterrows():
         y = _block(
-            fig, LEFT, y, f"{r['subject']}: {str(r['error'])[:300]}", fontsize=7.5, gap=0.003
+            fig,
+            LEFT,
+            y,
+            f"{r['subject']}: {command_line_words(str(r['error']))[:300]}",
+            fontsize=7.5,
+            gap=0.003,
         )
         if y < CONTENT_BOTTOM + 0.03:
             break
