@@ -146,7 +146,7 @@ def write_nightscout(path: Path, days: float) -> Path:
         if k % 288 == 0:
             out.append({"_id": f"c{k:023x}", "date": m, "dateString": s, "type": "cal",
                         "slope": 1000, "intercept": 3000, "scale": 1})  # fmt: skip
-    path.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    path.write_text(json.dumps(out), encoding="utf-8")
     return path
 
 
