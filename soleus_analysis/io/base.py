@@ -686,6 +686,9 @@ class TextRows(RowAccount):
         s = self.df[self.cols[key]]
         if mask is not None:
             s = s[mask]
+        if isinstance(s, pd.Series) and isinstance(s.array, pd.arrays.ArrowStringArray):
+            arr = pc.fill_null(pc.utf8_trim_whitespace(pa.array(s.array)), "")
+            return pd.Series(arr.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
         if mask is None or mask.sum() > 1000:
             return pd.Series(strip_text(s.to_numpy()), index=s.index, dtype=object).fillna("")
         return s.astype(object).str.strip().fillna("")
@@ -968,3 +971,193 @@ def parse_json(text: str, path: str | PathLike, what: str) -> object:
         raise InputError(f"JSON nested too deeply; expected {what}", path) from None
     except ValueError as exc:  # an integer of more digits than Python converts
         raise InputError(f"not valid JSON ({exc}); expected {what}", path) from None
+
+
+# --------------------------------------------------------------------------- the columnar path
+#: Fields of the columnar path that hold a quote: a whole field quoted, nothing inside it a
+#: quote (the csv module reads it as its inside); any other quote sends the text to the exact
+#: path. Leading spaces are allowed only with ``skipinitialspace``.
+_PLAIN_QUOTED = r'^"[^"]*"$'
+_PLAIN_QUOTED_SPACE = r'^ *"[^"]*"$'
+#: Text the columnar path leaves to the csv module: characters the csv module reads as a line end.
+_CSV_LINE_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+@dataclass
+class Columns:
+    """The records of a CSV text split into columns by pyarrow (see :func:`split_columns`).
+
+    Attributes
+    ----------
+    cells : list of pyarrow.Array
+        Column ``i`` of every record (``""`` where a record is shorter), as the csv module
+        gives it (quotes of a quoted field removed, leading spaces with ``skipinitialspace``).
+    n_fields : numpy.ndarray of int
+        Fields of each record as the csv module counts them (0 for a blank line).
+    lines : numpy.ndarray of int
+        1-based line of each record.
+    blank : numpy.ndarray of bool
+        Records whose fields are all blank (whitespace); a record with a non-blank field
+        beyond ``width`` is ``over``, never blank.
+    over : numpy.ndarray of bool
+        Records with a non-blank field beyond the first ``width``.
+    """
+
+    cells: list[pa.Array]
+    n_fields: np.ndarray
+    lines: np.ndarray
+    blank: np.ndarray
+    over: np.ndarray
+
+    def frame(self, names: Sequence[str]) -> pd.DataFrame:
+        """The cells as a frame of pyarrow-backed text columns named ``names`` (by position)."""
+        data = {
+            i: pd.Series(pd.arrays.ArrowStringArray(c.cast(pa.large_string())), copy=False)
+            for i, c in enumerate(self.cells)
+        }
+        df = pd.DataFrame(data, copy=False)
+        df.columns = pd.Index(list(names), dtype=object)
+        return df
+
+
+def split_columns(
+    body: str,
+    delimiter: str,
+    width: int,
+    first_line: int,
+    *,
+    skipinitialspace: bool = False,
+    wanted: Sequence[int] | None = None,
+) -> Columns | None:
+    """Split CSV text into ``width`` columns with pyarrow, exactly as ``csv.reader`` would, or
+    None when the text holds what only the csv module reads right (a quote other than a whole
+    quoted field without quotes or delimiters inside, a line break the csv module sees and
+    pyarrow does not): the caller then reads it with the csv module.
+
+    Parameters
+    ----------
+    body : str
+        Decoded text (line ends ``\\n``), one record per line, from the first record.
+    delimiter : str
+        The field delimiter.
+    width : int
+        Columns wanted (records padded with ``""``; fields beyond are judged for ``over``).
+    first_line : int
+        1-based line of the first line of ``body``.
+    skipinitialspace : bool
+        As the csv module's option: spaces after a delimiter are not part of the field.
+    wanted : sequence of int, optional
+        The columns the caller reads; the others are left empty (``""``). All by default.
+    """
+    if any(c in body for c in _CSV_LINE_BREAKS):
+        return None
+    if body.endswith("\n"):
+        body = body[:-1]
+    if not body:
+        return None
+    lines = pc.split_pattern(pa.array([body], pa.large_string()), "\n").flatten()
+    fields = pc.split_pattern(lines, delimiter)
+    values = fields.flatten()
+    if skipinitialspace:
+        values = pc.utf8_ltrim(values, " ")
+    if '"' in body:
+        quoted = pc.match_substring(values, '"')
+        if pc.any(quoted).as_py():
+            pattern = _PLAIN_QUOTED_SPACE if skipinitialspace else _PLAIN_QUOTED
+            if not pc.all(pc.match_substring_regex(pc.filter(values, quoted), pattern)).as_py():
+                return None
+            inner = pc.utf8_slice_codeunits(values, 1, -1)
+            values = pc.if_else(quoted, inner, values)
+    n_lines = len(lines)
+    count = pc.list_value_length(fields).to_numpy(zero_copy_only=False).astype(np.int64)
+    empty = pc.equal(pc.binary_length(lines), 0).to_numpy(zero_copy_only=False)
+    n_fields = np.where(empty, 0, count)
+    starts = np.asarray(fields.offsets)[:-1].astype(np.int64)
+    # a row is blank when all its fields are: its fields joined are whitespace only
+    joined = pc.binary_join(
+        pa.ListArray.from_arrays(fields.offsets, values), pa.scalar("", pa.large_string())
+    )
+    blank = pc.equal(pc.binary_length(pc.utf8_trim_whitespace(joined)), 0)
+    blank = blank.to_numpy(zero_copy_only=False) | empty
+    keep = set(range(width) if wanted is None else wanted)
+    none = (
+        pa.array(np.full(n_lines, "", dtype=object), pa.large_string())
+        if len(keep) < width
+        else None
+    )
+    cells = []
+    for i in range(width):
+        if i not in keep:
+            cells.append(none)
+            continue
+        has = n_fields > i
+        if has.all():
+            cells.append(pc.take(values, pa.array(starts + i)))
+            continue
+        idx = np.where(has, starts + i, 0)
+        col = (
+            pc.take(values, pa.array(idx)) if len(values) else pa.nulls(n_lines, pa.large_string())
+        )
+        cells.append(pc.if_else(pa.array(has), col, pa.scalar("", pa.large_string())))
+    over = np.zeros(n_lines, dtype=bool)
+    for r in np.flatnonzero(n_fields > width):
+        a = starts[r]
+        extra = values.slice(a + width, n_fields[r] - width).to_pylist()
+        over[r] = any(x.strip() for x in extra)
+    return Columns(
+        cells=cells,
+        n_fields=n_fields,
+        lines=first_line + np.arange(n_lines, dtype=np.int64),
+        blank=blank,
+        over=over,
+    )
+
+
+#: Characters Python's ``re`` reads as ``\s`` and RE2 (pyarrow) does not.
+_RE_ONLY_SPACE = "[\x0b\x1c-\x1f]"
+
+
+def regex_groups(values: pd.Series | np.ndarray, pattern: str) -> list[pa.Array] | None:
+    """The groups of ``re.search(pattern, v)`` for each text ``v``, by pyarrow (RE2), as text
+    arrays (null where the pattern does not match or a group took no part), or None when a
+    value holds what RE2 reads differently from Python's ``re`` (non-ASCII text: ``\\d`` and
+    ``\\s`` are Unicode there; ``\\x0b``, ``\\x1c``-``\\x1f``): the caller then uses ``re``.
+
+    ``pattern``'s groups must be plain capturing groups ``(...)``; they are named here.
+    """
+    arr = (
+        values
+        if isinstance(values, pa.Array)
+        else pa.array(values, pa.large_string(), from_pandas=True)
+    )
+    arr = pc.fill_null(arr, "")
+    if (
+        not pc.all(pc.string_is_ascii(arr)).as_py()
+        or pc.any(pc.match_substring_regex(arr, _RE_ONLY_SPACE)).as_py()
+    ):
+        return None
+    k = 0
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if ch == "(" and not pattern.startswith("(?", i):
+            out.append(f"(?P<g{k}>")
+            k += 1
+        else:
+            out.append(ch)
+        i += 1
+    got = pc.extract_regex(arr, "".join(out))
+    matched = pc.is_valid(got)
+    groups = []
+    for j in range(k):
+        g = pc.struct_field(got, [j])
+        # RE2 gives "" for a group that took no part; every group here matches >= 1 character
+        # when it takes part, or is optional
+        g = pc.if_else(pc.and_(matched, pc.not_equal(g, "")), g, pa.scalar(None, g.type))
+        groups.append(g)
+    return groups
