@@ -415,38 +415,31 @@ def csv_table(
             break
     if not first:
         raise InputError("no header row (only blank or comment lines)", path)
-    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(first))
-
     def names(cells: list[str]) -> list[str]:
         out = [norm_name(c) for c in cells]
         while out and not out[-1]:  # trailing columns without a name
             out.pop()
         return out
 
-    rec = split_records(reader, path, names, comments=comments)
-    header, header_line, rows, lines, too_long = (
-        rec.header,
-        rec.header_line,
-        rec.rows,
-        rec.lines,
-        rec.too_long,
-    )
+    rec = record_columns(text, path, names, sniff_delimiter(first), comments=comments)
+    header, header_line, lines, too_long = rec.header, rec.header_line, rec.lines, rec.too_long
     if header is None:  # pragma: no cover - the first non-blank line is always read
         raise InputError("no header row (only blank or comment lines)", path)
     named = [h for h in header if h]
     dup = sorted({h for h in named if named.count(h) > 1})
     if dup:
         raise InputError(f"duplicate column(s) {dup}; expected each column once", path, header_line)
-    prov.rows_read = len(rows) + len(too_long)
+    prov.rows_read = len(lines) + len(too_long)
     warn_dropped(prov, "more fields than the header", too_long)
-    if not rows and not too_long:
+    if not len(lines) and not too_long:
         raise InputError("a header but no data rows", path, header_line)
     cols = [h if h else f"_unnamed{i}" for i, h in enumerate(header)]
-    cells = np.empty((len(rows), len(cols)), dtype=object)
-    if len(rows):
-        cells[:] = rows
-        cells = strip_text(cells.ravel()).reshape(cells.shape)
-    table = pd.DataFrame(cells, columns=cols, dtype=object)
+    table = pd.DataFrame(
+        {i: strip_text(c) if len(c) else c for i, c in enumerate(rec.columns)},
+        index=pd.RangeIndex(len(lines)),
+        dtype=object,
+    )
+    table.columns = pd.Index(cols, dtype=object)
     table["_line"] = np.asarray(lines, dtype="int64")
     return table, header_line
 
@@ -1020,6 +1013,87 @@ class Columns:
         return df
 
 
+@dataclass
+class _Split:
+    """Text split into records and fields by pyarrow (:func:`_split_text`)."""
+
+    lines: pa.Array
+    values: pa.Array
+    starts: np.ndarray
+    n_fields: np.ndarray
+    blank: np.ndarray
+
+    def fields(self, r: int) -> list[str]:
+        """The fields of record ``r``."""
+        return self.values.slice(self.starts[r], self.n_fields[r]).to_pylist()
+
+
+def _split_text(body: str, delimiter: str, skipinitialspace: bool) -> _Split | None:
+    """Records and fields of CSV text as ``csv.reader`` gives them, or None (see
+    :func:`split_columns`)."""
+    if any(c in body for c in _CSV_LINE_BREAKS):
+        return None
+    if body.endswith("\n"):
+        body = body[:-1]
+    if not body:
+        return None
+    lines = pc.split_pattern(pa.array([body], pa.large_string()), "\n").flatten()
+    fields = pc.split_pattern(lines, delimiter)
+    values = fields.flatten()
+    if skipinitialspace:
+        values = pc.utf8_ltrim(values, " ")
+    if '"' in body:
+        quoted = pc.match_substring(values, '"')
+        if pc.any(quoted).as_py():
+            pattern = _PLAIN_QUOTED_SPACE if skipinitialspace else _PLAIN_QUOTED
+            if not pc.all(pc.match_substring_regex(pc.filter(values, quoted), pattern)).as_py():
+                return None
+            values = pc.if_else(quoted, pc.utf8_slice_codeunits(values, 1, -1), values)
+    count = pc.list_value_length(fields).to_numpy(zero_copy_only=False).astype(np.int64)
+    empty = pc.equal(pc.binary_length(lines), 0).to_numpy(zero_copy_only=False)
+    # a record is blank when all its fields are: its fields joined are whitespace only
+    joined = pc.binary_join(
+        pa.ListArray.from_arrays(fields.offsets, values), pa.scalar("", pa.large_string())
+    )
+    blank = pc.equal(pc.binary_length(pc.utf8_trim_whitespace(joined)), 0)
+    return _Split(
+        lines=lines,
+        values=values,
+        starts=np.asarray(fields.offsets)[:-1].astype(np.int64),
+        n_fields=np.where(empty, 0, count),
+        blank=blank.to_numpy(zero_copy_only=False) | empty,
+    )
+
+
+def _take_columns(
+    sp: _Split, rows: np.ndarray, width: int, wanted: Sequence[int] | None = None
+) -> tuple[list[pa.Array], np.ndarray]:
+    """Columns ``0 .. width-1`` of the records ``rows`` (``""`` where a record is shorter, or
+    for a column not ``wanted``) and the mask of those records with a non-blank field beyond."""
+    n = len(rows)
+    n_fields = sp.n_fields[rows]
+    starts = sp.starts[rows]
+    keep = set(range(width) if wanted is None else wanted)
+    none = pa.array(np.full(n, "", dtype=object), pa.large_string()) if len(keep) < width else None
+    cells = []
+    for i in range(width):
+        if i not in keep:
+            cells.append(none)
+            continue
+        has = n_fields > i
+        if has.all():
+            cells.append(pc.take(sp.values, pa.array(starts + i)))
+            continue
+        idx = np.where(has, starts + i, 0)
+        col = pc.take(sp.values, pa.array(idx)) if len(sp.values) else pa.nulls(n, pa.large_string())
+        cells.append(pc.if_else(pa.array(has), col, pa.scalar("", pa.large_string())))
+    over = np.zeros(n, dtype=bool)
+    for k in np.flatnonzero(n_fields > width):
+        extra = sp.fields(int(rows[k]))[width:]
+        over[k] = any(x.strip() for x in extra)
+    return cells, over
+
+
 def split_columns(
     body: str,
     delimiter: str,
@@ -1049,67 +1123,87 @@ def split_columns(
     wanted : sequence of int, optional
         The columns the caller reads; the others are left empty (``""``). All by default.
     """
-    if any(c in body for c in _CSV_LINE_BREAKS):
+    sp = _split_text(body, delimiter, skipinitialspace)
+    if sp is None:
         return None
-    if body.endswith("\n"):
-        body = body[:-1]
-    if not body:
-        return None
-    lines = pc.split_pattern(pa.array([body], pa.large_string()), "\n").flatten()
-    fields = pc.split_pattern(lines, delimiter)
-    values = fields.flatten()
-    if skipinitialspace:
-        values = pc.utf8_ltrim(values, " ")
-    if '"' in body:
-        quoted = pc.match_substring(values, '"')
-        if pc.any(quoted).as_py():
-            pattern = _PLAIN_QUOTED_SPACE if skipinitialspace else _PLAIN_QUOTED
-            if not pc.all(pc.match_substring_regex(pc.filter(values, quoted), pattern)).as_py():
-                return None
-            inner = pc.utf8_slice_codeunits(values, 1, -1)
-            values = pc.if_else(quoted, inner, values)
-    n_lines = len(lines)
-    count = pc.list_value_length(fields).to_numpy(zero_copy_only=False).astype(np.int64)
-    empty = pc.equal(pc.binary_length(lines), 0).to_numpy(zero_copy_only=False)
-    n_fields = np.where(empty, 0, count)
-    starts = np.asarray(fields.offsets)[:-1].astype(np.int64)
-    # a row is blank when all its fields are: its fields joined are whitespace only
-    joined = pc.binary_join(
-        pa.ListArray.from_arrays(fields.offsets, values), pa.scalar("", pa.large_string())
-    )
-    blank = pc.equal(pc.binary_length(pc.utf8_trim_whitespace(joined)), 0)
-    blank = blank.to_numpy(zero_copy_only=False) | empty
-    keep = set(range(width) if wanted is None else wanted)
-    none = (
-        pa.array(np.full(n_lines, "", dtype=object), pa.large_string())
-        if len(keep) < width
-        else None
-    )
-    cells = []
-    for i in range(width):
-        if i not in keep:
-            cells.append(none)
-            continue
-        has = n_fields > i
-        if has.all():
-            cells.append(pc.take(values, pa.array(starts + i)))
-            continue
-        idx = np.where(has, starts + i, 0)
-        col = (
-            pc.take(values, pa.array(idx)) if len(values) else pa.nulls(n_lines, pa.large_string())
-        )
-        cells.append(pc.if_else(pa.array(has), col, pa.scalar("", pa.large_string())))
-    over = np.zeros(n_lines, dtype=bool)
-    for r in np.flatnonzero(n_fields > width):
-        a = starts[r]
-        extra = values.slice(a + width, n_fields[r] - width).to_pylist()
-        over[r] = any(x.strip() for x in extra)
+    rows = np.arange(len(sp.n_fields))
+    cells, over = _take_columns(sp, rows, width, wanted)
     return Columns(
         cells=cells,
-        n_fields=n_fields,
-        lines=first_line + np.arange(n_lines, dtype=np.int64),
-        blank=blank,
+        n_fields=sp.n_fields,
+        lines=first_line + rows.astype(np.int64),
+        blank=sp.blank,
         over=over,
+    )
+
+
+@dataclass
+class RecordColumns:
+    """The records of a CSV text as :func:`split_records` splits them, in columns of text
+    (object arrays of ``str``); see :func:`record_columns`."""
+
+    header: list[str] | None
+    header_line: int
+    columns: list[np.ndarray]
+    lines: np.ndarray
+    too_long: list[int]
+
+
+def record_columns(
+    text: str,
+    path: str | PathLike,
+    names: Callable[[list[str]], list[str]],
+    delimiter: str,
+    *,
+    comments: bool = False,
+    skipinitialspace: bool = False,
+    error: str = "malformed CSV",
+) -> RecordColumns:
+    """:func:`split_records` of ``csv.reader(text)`` in columns: split by pyarrow when
+    :func:`split_columns` can, else by the csv module (the exact path), with the same result.
+
+    Raises
+    ------
+    InputError
+        ``error`` and the csv module's message, naming the line where it failed.
+    """
+    sp = _split_text(text, delimiter, skipinitialspace)
+    if sp is not None:
+        use = ~sp.blank
+        if comments:
+            first = pc.take(sp.values, pa.array(np.minimum(sp.starts, max(len(sp.values) - 1, 0))))
+            hashed = pc.starts_with(pc.utf8_ltrim_whitespace(first), "#")
+            use &= ~hashed.to_numpy(zero_copy_only=False)
+        idx = np.flatnonzero(use)
+        if not len(idx):
+            return RecordColumns(None, 0, [], np.zeros(0, dtype=np.int64), [])
+        cells = sp.fields(int(idx[0]))
+        while len(cells) > 1 and not cells[-1].strip():
+            cells = cells[:-1]
+        header = names(cells)
+        rows = idx[1:]
+        cols, over = _take_columns(sp, rows, len(header))
+        kept = rows[~over]
+        columns = [c.filter(pa.array(~over)).to_numpy(zero_copy_only=False) for c in cols]
+        return RecordColumns(
+            header,
+            int(idx[0]) + 1,
+            [np.asarray(c, dtype=object) for c in columns],
+            (kept + 1).astype(np.int64),
+            [int(r) + 1 for r in rows[over]],
+        )
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=skipinitialspace)
+    rec = split_records(reader, path, names, comments=comments, error=error)
+    width = len(rec.header or [])
+    cells = np.empty((len(rec.rows), width), dtype=object)
+    if len(rec.rows):
+        cells[:] = rec.rows
+    return RecordColumns(
+        rec.header,
+        rec.header_line,
+        [cells[:, i] for i in range(width)],
+        np.asarray(rec.lines, dtype=np.int64),
+        rec.too_long,
     )
 
 

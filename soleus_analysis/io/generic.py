@@ -19,7 +19,6 @@ Row account
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Sequence
 from os import PathLike
@@ -42,8 +41,8 @@ from .base import (
     drop_implausible,
     implausible,
     read_head,
+    record_columns,
     sniff_delimiter,
-    split_records,
     to_ns,
     warn_dropped,
 )
@@ -239,12 +238,17 @@ def _load_table(
         return df.reset_index(drop=True), np.arange(1, len(df) + 1), "row", (), []
     dec = csv_text(path)
     _, sep = _header_columns(dec.text)
-    reader = csv.reader(io.StringIO(dec.text), delimiter=sep, skipinitialspace=True)
-    rec = split_records(reader, path, _names, error="not a readable CSV table")
-    header, rows, lines, too_long = rec.header, rec.rows, rec.lines, rec.too_long
+    rec = record_columns(
+        dec.text, path, _names, sep, skipinitialspace=True, error="not a readable CSV table"
+    )
+    header, lines, too_long = rec.header, rec.lines, rec.too_long
     if header is None:
         raise InputError("not a readable CSV table (no header line)", path)
-    df = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
+    if len(lines):
+        df = pd.DataFrame(dict(enumerate(rec.columns)), dtype=object)
+        df.columns = pd.Index(header, dtype=object)
+    else:
+        df = pd.DataFrame(columns=header)
     return df, np.asarray(lines, dtype=int), "line", dec.warnings, too_long
 
 
