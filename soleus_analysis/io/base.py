@@ -415,6 +415,7 @@ def csv_table(
             break
     if not first:
         raise InputError("no header row (only blank or comment lines)", path)
+
     def names(cells: list[str]) -> list[str]:
         out = [norm_name(c) for c in cells]
         while out and not out[-1]:  # trailing columns without a name
@@ -1085,7 +1086,9 @@ def _take_columns(
             cells.append(pc.take(sp.values, pa.array(starts + i)))
             continue
         idx = np.where(has, starts + i, 0)
-        col = pc.take(sp.values, pa.array(idx)) if len(sp.values) else pa.nulls(n, pa.large_string())
+        col = (
+            pc.take(sp.values, pa.array(idx)) if len(sp.values) else pa.nulls(n, pa.large_string())
+        )
         cells.append(pc.if_else(pa.array(has), col, pa.scalar("", pa.large_string())))
     over = np.zeros(n, dtype=bool)
     for k in np.flatnonzero(n_fields > width):
@@ -1211,6 +1214,21 @@ def record_columns(
 _RE_ONLY_SPACE = "[\x0b\x1c-\x1f]"
 
 
+def regex_safe(values: pd.Series | np.ndarray | pa.Array) -> bool:
+    """True when pyarrow's regular expressions (RE2) read every text of ``values`` as Python's
+    ``re`` does: ASCII text (``\\d`` and ``\\s`` are Unicode in ``re``) without ``\\x0b`` or
+    ``\\x1c``-``\\x1f`` (``\\s`` in ``re``, not in RE2). Missing values are fine."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if not isinstance(values, pa.Array):
+        values = pa.array(values, pa.large_string(), from_pandas=True)
+    arr = pc.fill_null(values, "")
+    return (
+        bool(pc.all(pc.string_is_ascii(arr)).as_py())
+        and not pc.any(pc.match_substring_regex(arr, _RE_ONLY_SPACE)).as_py()
+    )
+
+
 def regex_groups(values: pd.Series | np.ndarray, pattern: str) -> list[pa.Array] | None:
     """The groups of ``re.search(pattern, v)`` for each text ``v``, by pyarrow (RE2), as text
     arrays (null where the pattern does not match or a group took no part), or None when a
@@ -1225,10 +1243,7 @@ def regex_groups(values: pd.Series | np.ndarray, pattern: str) -> list[pa.Array]
         else pa.array(values, pa.large_string(), from_pandas=True)
     )
     arr = pc.fill_null(arr, "")
-    if (
-        not pc.all(pc.string_is_ascii(arr)).as_py()
-        or pc.any(pc.match_substring_regex(arr, _RE_ONLY_SPACE)).as_py()
-    ):
+    if not regex_safe(arr):
         return None
     k = 0
     out = []
