@@ -1016,7 +1016,7 @@ class Columns:
 
 @dataclass
 class _Split:
-    """Text split into records and fields by pyarrow (:func:`_split_text`)."""
+    """Text split into records and fields by pyarrow (:func:`split_text`)."""
 
     lines: pa.Array
     values: pa.Array
@@ -1028,9 +1028,28 @@ class _Split:
         """The fields of record ``r``."""
         return self.values.slice(self.starts[r], self.n_fields[r]).to_pylist()
 
+    def column(self, i: int, rows: np.ndarray) -> np.ndarray:
+        """Field ``i`` of the records ``rows`` (``""`` where shorter), an object array."""
+        has = self.n_fields[rows] > i
+        idx = np.where(has, self.starts[rows] + i, 0)
+        if not len(self.values):
+            return np.full(len(rows), "", dtype=object)
+        got = pc.take(self.values, pa.array(idx)).to_numpy(zero_copy_only=False)
+        out = np.asarray(got, dtype=object)
+        out[~has] = ""
+        return out
 
-def _split_text(body: str, delimiter: str, skipinitialspace: bool) -> _Split | None:
-    """Records and fields of CSV text as ``csv.reader`` gives them, or None (see
+    def columns(
+        self, rows: np.ndarray, width: int, wanted: Sequence[int] | None = None
+    ) -> tuple[list[pa.Array], np.ndarray]:
+        """Columns ``0 .. width-1`` of the records ``rows`` and which of them have a
+        non-blank field beyond (see :func:`_take_columns`)."""
+        return _take_columns(self, rows, width, wanted)
+
+
+def split_text(body: str, delimiter: str, skipinitialspace: bool = False) -> _Split | None:
+    """Records and fields of CSV text as ``csv.reader`` gives them (one record a line), split
+    by pyarrow, or None when only the csv module reads the text right (see
     :func:`split_columns`)."""
     if any(c in body for c in _CSV_LINE_BREAKS):
         return None
@@ -1126,7 +1145,7 @@ def split_columns(
     wanted : sequence of int, optional
         The columns the caller reads; the others are left empty (``""``). All by default.
     """
-    sp = _split_text(body, delimiter, skipinitialspace)
+    sp = split_text(body, delimiter, skipinitialspace)
     if sp is None:
         return None
     rows = np.arange(len(sp.n_fields))
@@ -1170,7 +1189,7 @@ def record_columns(
     InputError
         ``error`` and the csv module's message, naming the line where it failed.
     """
-    sp = _split_text(text, delimiter, skipinitialspace)
+    sp = split_text(text, delimiter, skipinitialspace)
     if sp is not None:
         use = ~sp.blank
         if comments:
