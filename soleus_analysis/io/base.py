@@ -247,10 +247,15 @@ def check_quotes(text: str, path: str | PathLike) -> None:
     if '"' not in text:
         return
     lines = text.split("\n")
+    # lines with an odd count of quotes or ending in "" (found by pyarrow), then the rule
+    arr = pa.array(lines, pa.large_string())
+    odd = pc.bit_wise_and(pc.count_substring(arr, '"'), 1).to_numpy(zero_copy_only=False)
+    ends = pc.ends_with(arr, '""').to_numpy(zero_copy_only=False)
     suspects = [
         i
-        for i, ln in enumerate(lines)
-        if (ln.count('"') & 1) or (ln.endswith('""') and ln[-3:-2] not in ("", ",", ";", "\t"))
+        for i in np.flatnonzero((odd == 1) | ends).tolist()
+        if (lines[i].count('"') & 1)
+        or (lines[i].endswith('""') and lines[i][-3:-2] not in ("", ",", ";", "\t"))
     ]
     done = -1
     for i in suspects:
