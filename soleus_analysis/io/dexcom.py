@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import html
 import io
 import itertools
@@ -203,6 +204,7 @@ def _norm(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", "".join(out)).strip().lower().split())
 
 
+@functools.lru_cache(maxsize=8192)  # pure: sniffers ask for the same cells
 def header_base(cell: str) -> str:
     """A Clarity header cell without its bracketed part, as :data:`CLARITY_HEADERS` spells it."""
     return re.sub(r"\s*\([^)]*\)", "", _norm(cell)).strip()

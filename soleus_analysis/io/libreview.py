@@ -36,6 +36,7 @@ Rules this reader follows:
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import re
 import unicodedata
@@ -263,6 +264,7 @@ _LOCAL_RE = (
 _UNITS_RE = re.compile(r"\(?\b(mg/dl|mmol/l)\b\)?")
 
 
+@functools.lru_cache(maxsize=8192)  # pure: sniffers ask for the same cells
 def _norm(text: str) -> str:
     """Lower-case, accent-free, single-spaced version of a header cell."""
     t = unicodedata.normalize("NFKD", str(text).replace("\ufeff", ""))
@@ -271,6 +273,7 @@ def _norm(text: str) -> str:
     return " ".join(t.strip().lower().split())
 
 
+@functools.lru_cache(maxsize=8192)  # pure: sniffers ask for the same cells
 def header_key(cell: str) -> str:
     """A header cell as :data:`HEADER_SETS` spells it: :func:`_norm`, the units as ``{u}``
     (``Historic Glucose (mmol/L)`` -> ``historic glucose {u}``)."""
