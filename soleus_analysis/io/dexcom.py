@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.clock import device_clock_ns
 from ..core.errors import InputError
@@ -442,7 +444,10 @@ def _read_frame(
     text = csv_text(path).text
     # a row of far more fields than the header (30,000 stray delimiters) makes the C reader
     # build that many columns (seconds per row): such a file takes the exact path at once
-    widest = max((ln.count(delimiter) for ln in text.split("\n")), default=0)
+    per_line = pc.count_substring(
+        pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten(), delimiter
+    )
+    widest = int(pc.max(per_line).as_py() or 0)
     if widest <= 2 * ncols + MAX_EXTRA_FIELDS:
         fast = _split_frame(text, skip, ncols, usecols, delimiter)
         if fast is not None:
