@@ -5,8 +5,12 @@ Usage::
     .venv/bin/python benchmarks/bench_readers.py                 # full: 1 year Dexcom, 1 GB Apple
     .venv/bin/python benchmarks/bench_readers.py --apple-mb 50    # smaller Apple export
     .venv/bin/python benchmarks/bench_readers.py --skip-apple
+    .venv/bin/python benchmarks/bench_readers.py --floors-only    # readers vs pyarrow floors
 
-Targets (issue 2): ``read_cgm`` on a one-year Dexcom Clarity export (~105,000 EGV rows) within 3x
+First the table of issue 14: every CSV/JSON reader (Dexcom Clarity, LibreView 15-min and
+5-min US 12-hour, CareLink, generic CSV, Nightscout entries JSON, the activity log) against a
+pyarrow floor parsing the same columns with the same row filter, in the same run (``--floors-only``
+prints only that table). Targets (issue 2): ``read_cgm`` on a one-year Dexcom Clarity export (~105,000 EGV rows) within 3x
 a bare ``pandas.read_csv`` of the same file and under 1 s; a 1 GB Apple Health export parsed with
 peak memory under 300 MB. Everything is generated into a temporary folder and deleted afterwards.
 Not run by the tests.
@@ -340,6 +344,139 @@ def bench_new_formats(tmp: Path, n: int = 105_120) -> list[tuple[str, str]]:
     return rows
 
 
+# ---------------------------------------------------------------------------- issue 14 floors
+def _floors(paths: dict[str, Path]) -> dict[str, object]:
+    """The pyarrow floor of each format: ``pyarrow.csv`` reading only the columns the reader
+    needs (as text), the reader's row filter, the times and glucose values parsed; for
+    Nightscout JSON the stdlib ``json`` (neither ``orjson`` nor a JSON-array reader in pyarrow
+    is installed) and the same filter. Setup (finding a section's line) is not timed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pv
+
+    def read(path, cols, skip=0, delim=","):
+        return pv.read_csv(
+            path,
+            read_options=pv.ReadOptions(skip_rows=skip),
+            parse_options=pv.ParseOptions(delimiter=delim, invalid_row_handler=lambda r: "skip"),
+            convert_options=pv.ConvertOptions(
+                include_columns=cols, column_types=dict.fromkeys(cols, pa.string())
+            ),
+        )
+
+    def glucose(arr):
+        ok = pc.match_substring_regex(arr, r"^\d+(\.\d*)?$")
+        return pc.cast(pc.if_else(ok, arr, pa.scalar(None, pa.string())), pa.float64())
+
+    def dexcom():
+        t = read(paths["dexcom"], ["Timestamp (YYYY-MM-DDThh:mm:ss)", "Event Type",
+                                   "Glucose Value (mg/dL)"])  # fmt: skip
+        t = t.filter(pc.equal(t["Event Type"], "EGV"))
+        return (pc.strptime(t[0], "%Y-%m-%dT%H:%M:%S", "s"), glucose(t[2]))
+
+    def libre(name, fmt, unit):
+        def run():
+            cols = ["Device Timestamp", "Record Type", f"Historic Glucose {unit}"]
+            t = read(paths[name], cols, skip=1)
+            t = t.filter(pc.equal(t["Record Type"], "0"))
+            return (pc.strptime(t[0], fmt, "s"), glucose(t[2]))
+
+        return run
+
+    text = paths["carelink"].read_text().split("\n")
+    sensor = [i for i, ln in enumerate(text) if "Sensor;" in ln][0] + 1
+
+    def carelink():
+        t = read(paths["carelink"], ["Date", "Time", "Sensor Glucose (mg/dL)"], sensor, ";")
+        t = t.filter(pc.not_equal(t[2], ""))
+        when = pc.binary_join_element_wise(t[0], t[1], " ")
+        g = pc.cast(pc.replace_substring(t[2], ",", "."), pa.float64())
+        return (pc.strptime(when, "%Y/%m/%d %H:%M:%S", "s"), g)
+
+    def generic():
+        t = read(paths["generic"], ["id", "time", "Glucose (mg/dL)"])
+        return (t[0], pc.strptime(t[1], "%Y-%m-%d %H:%M:%S", "s"), glucose(t[2]))
+
+    def nightscout():
+        docs = json.loads(paths["nightscout_json"].read_text())
+        sgv = [d for d in docs if d.get("type") == "sgv"]
+        return (np.array([d["date"] for d in sgv]), np.array([d["sgv"] for d in sgv], float))
+
+    def activity():
+        t = pv.read_csv(paths["activity_log"], read_options=pv.ReadOptions(skip_rows=1),
+                        convert_options=pv.ConvertOptions(strings_can_be_null=False,
+                        column_types={"start": pa.string(), "end": pa.string()}))  # fmt: skip
+        return (pc.strptime(t["start"], "%Y-%m-%d %H:%M", "s"), t["kind"])
+
+    return {
+        "dexcom": dexcom,
+        "libreview_15min": libre("libreview_15min", "%d-%m-%Y %H:%M", "mmol/L"),
+        "libreview_us_5min": libre("libreview_us_5min", "%m-%d-%Y %I:%M %p", "mg/dL"),
+        "carelink": carelink,
+        "generic": generic,
+        "nightscout_json": nightscout,
+        "activity_log": activity,
+    }
+
+
+#: rounds of the issue-14 table (reader and floor interleaved)
+FLOOR_ROUNDS = 7
+#: days of each generated file (the activity log: 16 days, 64 rows, as a person's log)
+FLOOR_DAYS = {"activity_log": 16}
+
+
+def bench_floors(tmp: Path, rounds: int = FLOOR_ROUNDS) -> list[tuple[str, str, str, str]]:
+    """Each reader of issue 14 against its pyarrow floor on a generated one-year file:
+    ``(format, reader s, floor s, ratio)``, medians of interleaved rounds (the ratio is the
+    median of the per-round ratios). Also ``Recording.subjects`` against ``pandas.unique``."""
+    import pandas as pd
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import soleus_analysis as sa
+    from tests import reader_files as R
+
+    folder = tmp / "floors"
+    folder.mkdir()
+    paths = {}
+    for name, (writer, _) in R.WRITERS.items():
+        ext = ".json" if name == "nightscout_json" else ".csv"
+        paths[name] = writer(folder / f"{name}{ext}", FLOOR_DAYS.get(name, 365))
+    floors = _floors(paths)
+    out = []
+    for name, path in paths.items():
+        rec = sa.read_cgm(path)
+        floors[name]()
+        t_r, t_f = [], []
+        for _ in range(rounds):
+            t_f.append(time_median(floors[name], repeats=1))
+            t_r.append(time_median(lambda p=path: sa.read_cgm(p), repeats=1))
+        ratio = statistics.median(r / f for r, f in zip(t_r, t_f, strict=True))
+        rows = len(rec.readings) or len(rec.events)
+        out.append((f"{name} ({rows:,} rows, {path.stat().st_size / 1e6:.1f} MB)",
+                    _s(statistics.median(t_r)), _s(statistics.median(t_f)), f"{ratio:.1f}x"))  # fmt: skip
+    rec = sa.read_cgm(paths["dexcom"])
+    t_r, t_f = [], []
+    for _ in range(rounds):
+        t_f.append(time_median(lambda: pd.unique(rec.readings["subject"]), repeats=1))
+        t_r.append(time_median(lambda: rec.subjects, repeats=1))
+    ratio = statistics.median(r / f for r, f in zip(t_r, t_f, strict=True))
+    out.append(("Recording.subjects (105k readings)", _s(statistics.median(t_r)),
+                _s(statistics.median(t_f)) + " (pandas.unique)", f"{ratio:.1f}x"))  # fmt: skip
+    return out
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def print_floor_table(rows: list[tuple[str, str, str, str]]) -> None:
+    """Print the issue-14 table: reader, its time, the floor's time, the ratio."""
+    head = ("reader (generated one-year file)", "reader", "pyarrow floor", "ratio")
+    w = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    for r in [head, tuple("-" * x for x in w), *rows]:
+        print("  ".join(c.ljust(x) for c, x in zip(r, w, strict=True)))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmarks and print a table."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -347,10 +484,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-apple", action="store_true")
     ap.add_argument("--skip-dexcom", action="store_true")
     ap.add_argument("--skip-new", action="store_true", help="skip the issue-12 formats")
+    ap.add_argument(
+        "--floors-only", action="store_true", help="only the issue-14 table (readers vs floors)"
+    )
     args = ap.parse_args(argv)
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="soleus_bench_") as d:
         tmp = Path(d)
+        print_floor_table(bench_floors(tmp))
+        if args.floors_only:
+            return
+        print()
         if not args.skip_dexcom:
             rows += bench_dexcom(tmp)
         if not args.skip_apple:

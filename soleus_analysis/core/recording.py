@@ -159,11 +159,11 @@ class Recording:
     @property
     def subjects(self) -> list[str]:
         """Subjects present in readings or events."""
-        ids = pd.unique(
-            pd.concat([self.readings["subject"], self.events["subject"]], ignore_index=True)
-            .dropna()
-            .astype(str)
-        )
+        # the distinct ids of each column first (a few), then their text: never a pass of
+        # Python objects over every reading
+        ids = set()
+        for col in (self.readings["subject"], self.events["subject"]):
+            ids.update(pd.Series(pd.unique(col.dropna()), dtype=object).astype(str))
         return sorted(ids)
 
     def summary(self, show_file_names: bool = False) -> str:

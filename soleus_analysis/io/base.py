@@ -247,10 +247,15 @@ def check_quotes(text: str, path: str | PathLike) -> None:
     if '"' not in text:
         return
     lines = text.split("\n")
+    # lines with an odd count of quotes or ending in "" (found by pyarrow), then the rule
+    arr = pa.array(lines, pa.large_string())
+    odd = pc.bit_wise_and(pc.count_substring(arr, '"'), 1).to_numpy(zero_copy_only=False)
+    ends = pc.ends_with(arr, '""').to_numpy(zero_copy_only=False)
     suspects = [
         i
-        for i, ln in enumerate(lines)
-        if (ln.count('"') & 1) or (ln.endswith('""') and ln[-3:-2] not in ("", ",", ";", "\t"))
+        for i in np.flatnonzero((odd == 1) | ends).tolist()
+        if (lines[i].count('"') & 1)
+        or (lines[i].endswith('""') and lines[i][-3:-2] not in ("", ",", ";", "\t"))
     ]
     done = -1
     for i in suspects:
@@ -415,7 +420,6 @@ def csv_table(
             break
     if not first:
         raise InputError("no header row (only blank or comment lines)", path)
-    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(first))
 
     def names(cells: list[str]) -> list[str]:
         out = [norm_name(c) for c in cells]
@@ -423,30 +427,25 @@ def csv_table(
             out.pop()
         return out
 
-    rec = split_records(reader, path, names, comments=comments)
-    header, header_line, rows, lines, too_long = (
-        rec.header,
-        rec.header_line,
-        rec.rows,
-        rec.lines,
-        rec.too_long,
-    )
+    rec = record_columns(text, path, names, sniff_delimiter(first), comments=comments)
+    header, header_line, lines, too_long = rec.header, rec.header_line, rec.lines, rec.too_long
     if header is None:  # pragma: no cover - the first non-blank line is always read
         raise InputError("no header row (only blank or comment lines)", path)
     named = [h for h in header if h]
     dup = sorted({h for h in named if named.count(h) > 1})
     if dup:
         raise InputError(f"duplicate column(s) {dup}; expected each column once", path, header_line)
-    prov.rows_read = len(rows) + len(too_long)
+    prov.rows_read = len(lines) + len(too_long)
     warn_dropped(prov, "more fields than the header", too_long)
-    if not rows and not too_long:
+    if not len(lines) and not too_long:
         raise InputError("a header but no data rows", path, header_line)
     cols = [h if h else f"_unnamed{i}" for i, h in enumerate(header)]
-    cells = np.empty((len(rows), len(cols)), dtype=object)
-    if len(rows):
-        cells[:] = rows
-        cells = strip_text(cells.ravel()).reshape(cells.shape)
-    table = pd.DataFrame(cells, columns=cols, dtype=object)
+    table = pd.DataFrame(
+        {i: strip_text(c) if len(c) else c for i, c in enumerate(rec.columns)},
+        index=pd.RangeIndex(len(lines)),
+        dtype=object,
+    )
+    table.columns = pd.Index(cols, dtype=object)
     table["_line"] = np.asarray(lines, dtype="int64")
     return table, header_line
 
@@ -686,6 +685,9 @@ class TextRows(RowAccount):
         s = self.df[self.cols[key]]
         if mask is not None:
             s = s[mask]
+        if isinstance(s, pd.Series) and isinstance(s.array, pd.arrays.ArrowStringArray):
+            arr = pc.fill_null(pc.utf8_trim_whitespace(pa.array(s.array)), "")
+            return pd.Series(arr.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
         if mask is None or mask.sum() > 1000:
             return pd.Series(strip_text(s.to_numpy()), index=s.index, dtype=object).fillna("")
         return s.astype(object).str.strip().fillna("")
@@ -968,3 +970,327 @@ def parse_json(text: str, path: str | PathLike, what: str) -> object:
         raise InputError(f"JSON nested too deeply; expected {what}", path) from None
     except ValueError as exc:  # an integer of more digits than Python converts
         raise InputError(f"not valid JSON ({exc}); expected {what}", path) from None
+
+
+# --------------------------------------------------------------------------- the columnar path
+#: Fields of the columnar path that hold a quote: a whole field quoted, nothing inside it a
+#: quote (the csv module reads it as its inside); any other quote sends the text to the exact
+#: path. Leading spaces are allowed only with ``skipinitialspace``.
+_PLAIN_QUOTED = r'^"[^"]*"$'
+_PLAIN_QUOTED_SPACE = r'^ *"[^"]*"$'
+#: Text the columnar path leaves to the csv module: characters the csv module reads as a line end.
+_CSV_LINE_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+@dataclass
+class Columns:
+    """The records of a CSV text split into columns by pyarrow (see :func:`split_columns`).
+
+    Attributes
+    ----------
+    cells : list of pyarrow.Array
+        Column ``i`` of every record (``""`` where a record is shorter), as the csv module
+        gives it (quotes of a quoted field removed, leading spaces with ``skipinitialspace``).
+    n_fields : numpy.ndarray of int
+        Fields of each record as the csv module counts them (0 for a blank line).
+    lines : numpy.ndarray of int
+        1-based line of each record.
+    blank : numpy.ndarray of bool
+        Records whose fields are all blank (whitespace); a record with a non-blank field
+        beyond ``width`` is ``over``, never blank.
+    over : numpy.ndarray of bool
+        Records with a non-blank field beyond the first ``width``.
+    """
+
+    cells: list[pa.Array]
+    n_fields: np.ndarray
+    lines: np.ndarray
+    blank: np.ndarray
+    over: np.ndarray
+
+    def frame(self, names: Sequence[str]) -> pd.DataFrame:
+        """The cells as a frame of pyarrow-backed text columns named ``names`` (by position)."""
+        data = {
+            i: pd.Series(pd.arrays.ArrowStringArray(c.cast(pa.large_string())), copy=False)
+            for i, c in enumerate(self.cells)
+        }
+        df = pd.DataFrame(data, copy=False)
+        df.columns = pd.Index(list(names), dtype=object)
+        return df
+
+
+@dataclass
+class _Split:
+    """Text split into records and fields by pyarrow (:func:`split_text`)."""
+
+    lines: pa.Array
+    values: pa.Array
+    starts: np.ndarray
+    n_fields: np.ndarray
+    blank: np.ndarray
+
+    def fields(self, r: int) -> list[str]:
+        """The fields of record ``r``."""
+        return self.values.slice(self.starts[r], self.n_fields[r]).to_pylist()
+
+    def column(self, i: int, rows: np.ndarray) -> np.ndarray:
+        """Field ``i`` of the records ``rows`` (``""`` where shorter), an object array."""
+        has = self.n_fields[rows] > i
+        idx = np.where(has, self.starts[rows] + i, 0)
+        if not len(self.values):
+            return np.full(len(rows), "", dtype=object)
+        got = pc.take(self.values, pa.array(idx)).to_numpy(zero_copy_only=False)
+        out = np.asarray(got, dtype=object)
+        out[~has] = ""
+        return out
+
+    def columns(
+        self, rows: np.ndarray, width: int, wanted: Sequence[int] | None = None
+    ) -> tuple[list[pa.Array], np.ndarray]:
+        """Columns ``0 .. width-1`` of the records ``rows`` and which of them have a
+        non-blank field beyond (see :func:`_take_columns`)."""
+        return _take_columns(self, rows, width, wanted)
+
+
+def split_text(body: str, delimiter: str, skipinitialspace: bool = False) -> _Split | None:
+    """Records and fields of CSV text as ``csv.reader`` gives them (one record a line), split
+    by pyarrow, or None when only the csv module reads the text right (see
+    :func:`split_columns`)."""
+    if any(c in body for c in _CSV_LINE_BREAKS):
+        return None
+    if body.endswith("\n"):
+        body = body[:-1]
+    if not body:
+        return None
+    lines = pc.split_pattern(pa.array([body], pa.large_string()), "\n").flatten()
+    fields = pc.split_pattern(lines, delimiter)
+    values = fields.flatten()
+    if skipinitialspace:
+        values = pc.utf8_ltrim(values, " ")
+    if '"' in body:
+        quoted = pc.match_substring(values, '"')
+        if pc.any(quoted).as_py():
+            pattern = _PLAIN_QUOTED_SPACE if skipinitialspace else _PLAIN_QUOTED
+            if not pc.all(pc.match_substring_regex(pc.filter(values, quoted), pattern)).as_py():
+                return None
+            values = pc.if_else(quoted, pc.utf8_slice_codeunits(values, 1, -1), values)
+    count = pc.list_value_length(fields).to_numpy(zero_copy_only=False).astype(np.int64)
+    empty = pc.equal(pc.binary_length(lines), 0).to_numpy(zero_copy_only=False)
+    # a record is blank when all its fields are: its fields joined are whitespace only
+    joined = pc.binary_join(
+        pa.ListArray.from_arrays(fields.offsets, values), pa.scalar("", pa.large_string())
+    )
+    blank = pc.equal(pc.binary_length(pc.utf8_trim_whitespace(joined)), 0)
+    return _Split(
+        lines=lines,
+        values=values,
+        starts=np.asarray(fields.offsets)[:-1].astype(np.int64),
+        n_fields=np.where(empty, 0, count),
+        blank=blank.to_numpy(zero_copy_only=False) | empty,
+    )
+
+
+def _take_columns(
+    sp: _Split, rows: np.ndarray, width: int, wanted: Sequence[int] | None = None
+) -> tuple[list[pa.Array], np.ndarray]:
+    """Columns ``0 .. width-1`` of the records ``rows`` (``""`` where a record is shorter, or
+    for a column not ``wanted``) and the mask of those records with a non-blank field beyond."""
+    n = len(rows)
+    n_fields = sp.n_fields[rows]
+    starts = sp.starts[rows]
+    keep = set(range(width) if wanted is None else wanted)
+    none = pa.array(np.full(n, "", dtype=object), pa.large_string()) if len(keep) < width else None
+    cells = []
+    for i in range(width):
+        if i not in keep:
+            cells.append(none)
+            continue
+        has = n_fields > i
+        if has.all():
+            cells.append(pc.take(sp.values, pa.array(starts + i)))
+            continue
+        idx = np.where(has, starts + i, 0)
+        col = (
+            pc.take(sp.values, pa.array(idx)) if len(sp.values) else pa.nulls(n, pa.large_string())
+        )
+        cells.append(pc.if_else(pa.array(has), col, pa.scalar("", pa.large_string())))
+    over = np.zeros(n, dtype=bool)
+    for k in np.flatnonzero(n_fields > width):
+        extra = sp.fields(int(rows[k]))[width:]
+        over[k] = any(x.strip() for x in extra)
+    return cells, over
+
+
+def split_columns(
+    body: str,
+    delimiter: str,
+    width: int,
+    first_line: int,
+    *,
+    skipinitialspace: bool = False,
+    wanted: Sequence[int] | None = None,
+) -> Columns | None:
+    """Split CSV text into ``width`` columns with pyarrow, exactly as ``csv.reader`` would, or
+    None when the text holds what only the csv module reads right (a quote other than a whole
+    quoted field without quotes or delimiters inside, a line break the csv module sees and
+    pyarrow does not): the caller then reads it with the csv module.
+
+    Parameters
+    ----------
+    body : str
+        Decoded text (line ends ``\\n``), one record per line, from the first record.
+    delimiter : str
+        The field delimiter.
+    width : int
+        Columns wanted (records padded with ``""``; fields beyond are judged for ``over``).
+    first_line : int
+        1-based line of the first line of ``body``.
+    skipinitialspace : bool
+        As the csv module's option: spaces after a delimiter are not part of the field.
+    wanted : sequence of int, optional
+        The columns the caller reads; the others are left empty (``""``). All by default.
+    """
+    sp = split_text(body, delimiter, skipinitialspace)
+    if sp is None:
+        return None
+    rows = np.arange(len(sp.n_fields))
+    cells, over = _take_columns(sp, rows, width, wanted)
+    return Columns(
+        cells=cells,
+        n_fields=sp.n_fields,
+        lines=first_line + rows.astype(np.int64),
+        blank=sp.blank,
+        over=over,
+    )
+
+
+@dataclass
+class RecordColumns:
+    """The records of a CSV text as :func:`split_records` splits them, in columns of text
+    (object arrays of ``str``); see :func:`record_columns`."""
+
+    header: list[str] | None
+    header_line: int
+    columns: list[np.ndarray]
+    lines: np.ndarray
+    too_long: list[int]
+
+
+def record_columns(
+    text: str,
+    path: str | PathLike,
+    names: Callable[[list[str]], list[str]],
+    delimiter: str,
+    *,
+    comments: bool = False,
+    skipinitialspace: bool = False,
+    error: str = "malformed CSV",
+) -> RecordColumns:
+    """:func:`split_records` of ``csv.reader(text)`` in columns: split by pyarrow when
+    :func:`split_columns` can, else by the csv module (the exact path), with the same result.
+
+    Raises
+    ------
+    InputError
+        ``error`` and the csv module's message, naming the line where it failed.
+    """
+    sp = split_text(text, delimiter, skipinitialspace)
+    if sp is not None:
+        use = ~sp.blank
+        if comments:
+            first = pc.take(sp.values, pa.array(np.minimum(sp.starts, max(len(sp.values) - 1, 0))))
+            hashed = pc.starts_with(pc.utf8_ltrim_whitespace(first), "#")
+            use &= ~hashed.to_numpy(zero_copy_only=False)
+        idx = np.flatnonzero(use)
+        if not len(idx):
+            return RecordColumns(None, 0, [], np.zeros(0, dtype=np.int64), [])
+        cells = sp.fields(int(idx[0]))
+        while len(cells) > 1 and not cells[-1].strip():
+            cells = cells[:-1]
+        header = names(cells)
+        rows = idx[1:]
+        cols, over = _take_columns(sp, rows, len(header))
+        kept = rows[~over]
+        columns = [c.filter(pa.array(~over)).to_numpy(zero_copy_only=False) for c in cols]
+        return RecordColumns(
+            header,
+            int(idx[0]) + 1,
+            [np.asarray(c, dtype=object) for c in columns],
+            (kept + 1).astype(np.int64),
+            [int(r) + 1 for r in rows[over]],
+        )
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=skipinitialspace)
+    rec = split_records(reader, path, names, comments=comments, error=error)
+    width = len(rec.header or [])
+    cells = np.empty((len(rec.rows), width), dtype=object)
+    if len(rec.rows):
+        cells[:] = rec.rows
+    return RecordColumns(
+        rec.header,
+        rec.header_line,
+        [cells[:, i] for i in range(width)],
+        np.asarray(rec.lines, dtype=np.int64),
+        rec.too_long,
+    )
+
+
+#: Characters Python's ``re`` reads as ``\s`` and RE2 (pyarrow) does not.
+_RE_ONLY_SPACE = "[\x0b\x1c-\x1f]"
+
+
+def regex_safe(values: pd.Series | np.ndarray | pa.Array) -> bool:
+    """True when pyarrow's regular expressions (RE2) read every text of ``values`` as Python's
+    ``re`` does: ASCII text (``\\d`` and ``\\s`` are Unicode in ``re``) without ``\\x0b`` or
+    ``\\x1c``-``\\x1f`` (``\\s`` in ``re``, not in RE2). Missing values are fine."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if not isinstance(values, pa.Array):
+        values = pa.array(values, pa.large_string(), from_pandas=True)
+    arr = pc.fill_null(values, "")
+    return (
+        bool(pc.all(pc.string_is_ascii(arr)).as_py())
+        and not pc.any(pc.match_substring_regex(arr, _RE_ONLY_SPACE)).as_py()
+    )
+
+
+def regex_groups(values: pd.Series | np.ndarray, pattern: str) -> list[pa.Array] | None:
+    """The groups of ``re.search(pattern, v)`` for each text ``v``, by pyarrow (RE2), as text
+    arrays (null where the pattern does not match or a group took no part), or None when a
+    value holds what RE2 reads differently from Python's ``re`` (non-ASCII text: ``\\d`` and
+    ``\\s`` are Unicode there; ``\\x0b``, ``\\x1c``-``\\x1f``): the caller then uses ``re``.
+
+    ``pattern``'s groups must be plain capturing groups ``(...)``; they are named here.
+    """
+    arr = (
+        values
+        if isinstance(values, pa.Array)
+        else pa.array(values, pa.large_string(), from_pandas=True)
+    )
+    arr = pc.fill_null(arr, "")
+    if not regex_safe(arr):
+        return None
+    k = 0
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if ch == "(" and not pattern.startswith("(?", i):
+            out.append(f"(?P<g{k}>")
+            k += 1
+        else:
+            out.append(ch)
+        i += 1
+    got = pc.extract_regex(arr, "".join(out))
+    matched = pc.is_valid(got)
+    groups = []
+    for j in range(k):
+        g = pc.struct_field(got, [j])
+        # RE2 gives "" for a group that took no part; every group here matches >= 1 character
+        # when it takes part, or is optional
+        g = pc.if_else(pc.and_(matched, pc.not_equal(g, "")), g, pa.scalar(None, g.type))
+        groups.append(g)
+    return groups

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import dataclass
 from os import PathLike
 
 import numpy as np
@@ -47,6 +48,8 @@ from .base import (
     csv_text,
     drop_implausible,
     implausible,
+    split_text,
+    strip_text,
     text_to_timedelta,
     to_ns,
     warn_decoding,
@@ -95,6 +98,9 @@ def _split(
     """Split the file into preamble metadata and sections of (info, header, lines, rows)."""
     lines = text.split("\n")
     delim = _delimiter(lines, path)
+    fast = _split_columns(text, delim, path)
+    if fast is not None:
+        return fast
     reader = csv.reader(lines, delimiter=delim)
     preamble: list[list[str]] = []
     sections: list[tuple[dict, list[str], list[int], list[list[str]]]] = []
@@ -143,6 +149,86 @@ def _split(
                 continue
         sections[-1][2].append(lineno)
         sections[-1][3].append(row)
+    if not sections:
+        raise InputError("no CareLink section with an 'Index,Date,Time,...' header", path)
+    meta: dict = {}
+    if len(preamble) >= 2:
+        meta["preamble"] = {k: v for k, v in zip(preamble[0], preamble[1], strict=False) if k or v}
+    elif preamble:
+        meta["preamble"] = {"line": ",".join(preamble[0])}
+    return delim, meta, sections
+
+
+@dataclass
+class _Rows:
+    """A section's rows split by pyarrow: text columns by header position (object arrays of
+    ``str``), each row's field count and whether it has a non-blank field beyond the header."""
+
+    columns: list[np.ndarray]
+    n_fields: np.ndarray
+    over: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.n_fields)
+
+
+def _split_columns(text: str, delim: str, path):
+    """:func:`_split` by pyarrow (:func:`~.base.split_text`): the section and header lines
+    read one by one, the data rows in columns; None when the csv module must read the text."""
+    sp = split_text(text, delim)
+    if sp is None:
+        return None
+    use = np.flatnonzero(~sp.blank)
+    first = strip_text(sp.column(0, use))
+    low = pd.Series(first, dtype=object).str.lower().to_numpy()
+    marks = (
+        pd.Series(first, dtype=object).str.startswith("-----").to_numpy(dtype=bool)
+        | (first == "Index")
+        | ((low == "index") & (sp.n_fields[use] > 3))
+    )
+    preamble: list[list[str]] = []
+    sections: list = []
+    info: dict | None = None
+    header: list[str] | None = None
+    bounds = list(np.flatnonzero(marks)) + [len(use)]
+    if bounds[0] > 0:
+        preamble = [[c.strip() for c in sp.fields(int(r))] for r in use[: bounds[0]]]
+    for j, b in enumerate(bounds[:-1]):
+        r = int(use[b])
+        lineno = r + 1
+        row = sp.fields(r)
+        data = use[b + 1 : bounds[j + 1]]
+        if first[b].startswith("-----"):
+            cells = [c.strip() for c in row]
+            info = {
+                "device": cells[1] if len(cells) > 1 else "",
+                "type": cells[2] if len(cells) > 2 else "",
+                "serial": cells[3] if len(cells) > 3 else "",
+                "line": lineno,
+            }
+            if len(data):
+                raise InputError(
+                    "expected the section's header row 'Index,Date,Time,...' after the "
+                    "'-------' line",
+                    path,
+                    int(data[0]) + 1,
+                )
+            continue
+        header = [c.strip() for c in row]
+        missing = [c for c in ("Date", "Time") if c not in header]
+        if missing:
+            raise InputError(
+                f"CareLink header lacks {', '.join(missing)}; expected an English header "
+                "'Index,Date,Time,...' (set CareLink's language to English)",
+                path,
+                lineno,
+            )
+        if info is None:
+            info = {"device": "", "type": "", "serial": "", "line": lineno}
+        cols, over = sp.columns(data, len(header))
+        rows = _Rows([np.asarray(c, dtype=object) for c in cols], sp.n_fields[data], over)
+        sections.append((info, header, (data + 1).astype(np.int64), rows))
+        info = None
     if not sections:
         raise InputError("no CareLink section with an 'Index,Date,Time,...' header", path)
     meta: dict = {}
@@ -209,6 +295,21 @@ def _frame(sections, path, prov: Provenance) -> pd.DataFrame:
     frames = []
     for k, (info, header, lines, rows) in enumerate(sections):
         width = len(header)
+        if isinstance(rows, _Rows):
+            good = (rows.n_fields >= width) & ~rows.over
+            warn_dropped(prov, "truncated row (too few fields)", lines[rows.n_fields < width])
+            warn_dropped(prov, "malformed row (too many fields)", lines[rows.over])
+            if good.any():
+                f = pd.DataFrame({i: c[good] for i, c in enumerate(rows.columns)}, dtype=str)
+                f.columns = pd.Index(header, dtype=object)
+            else:
+                f = pd.DataFrame([], columns=header, dtype=str)
+            f = f.loc[:, ~f.columns.duplicated()]
+            f["_line"] = lines[good]
+            f["_section"] = k
+            f["_device"] = info["device"]
+            frames.append(f)
+            continue
         good_rows, good_lines = [], []
         short, long_ = [], []
         for ln, row in zip(lines, rows, strict=True):

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import html
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
@@ -40,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.clock import device_clock_ns
 from ..core.errors import InputError
@@ -62,6 +66,7 @@ from .base import (
     open_text,
     read_head,
     split_line,
+    split_text,
     strip_text,
     text_to_timedelta,
     to_float,
@@ -201,6 +206,7 @@ def _norm(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", "".join(out)).strip().lower().split())
 
 
+@functools.lru_cache(maxsize=8192)  # pure: sniffers ask for the same cells
 def header_base(cell: str) -> str:
     """A Clarity header cell without its bracketed part, as :data:`CLARITY_HEADERS` spells it."""
     return re.sub(r"\s*\([^)]*\)", "", _norm(cell)).strip()
@@ -389,6 +395,35 @@ def _find_time_column(df: pd.DataFrame, cols: dict[str, str], path: Path, line: 
     return str(best)
 
 
+def _split_frame(
+    text: str, skip: int, ncols: int, usecols: list[int] | None, delimiter: str
+) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """What ``pandas.read_csv`` gives in :func:`_read_frame`, split by pyarrow
+    (:func:`~.base.split_text`) when every record is one line and its quotes are whole quoted
+    fields; None otherwise (or, without ``usecols``, when a row has more fields than the
+    header, which the C reader refuses)."""
+    starts = [m.start() for m in itertools.islice(re.finditer("\n", text), skip + 1)]
+    if len(starts) < skip + 1:
+        return None
+    begin = starts[skip - 1] + 1 if skip else 0
+    sp = split_text(text[starts[skip] + 1 :], delimiter)
+    if sp is None or (usecols is None and (sp.n_fields > ncols).any()):
+        return None
+    head = text[begin : starts[skip] + 1]
+    try:  # the column names as the C reader makes them (repeats renamed)
+        names = pd.read_csv(io.StringIO(head), usecols=usecols, sep=delimiter, nrows=0).columns
+    except (pd.errors.ParserError, ValueError):
+        return None
+    pos = sorted(usecols) if usecols is not None else list(range(ncols))
+    if len(names) != len(pos):
+        return None
+    rows = np.arange(len(sp.n_fields))
+    data = {k: sp.column(i, rows) for k, i in enumerate(pos)}
+    df = pd.DataFrame(data, dtype=object)
+    df.columns = names
+    return df, rows + skip + 2
+
+
 def _read_frame(
     path: Path,
     skip: int,
@@ -409,8 +444,14 @@ def _read_frame(
     text = csv_text(path).text
     # a row of far more fields than the header (30,000 stray delimiters) makes the C reader
     # build that many columns (seconds per row): such a file takes the exact path at once
-    widest = max((ln.count(delimiter) for ln in text.split("\n")), default=0)
+    per_line = pc.count_substring(
+        pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten(), delimiter
+    )
+    widest = int(pc.max(per_line).as_py() or 0)
     if widest <= 2 * ncols + MAX_EXTRA_FIELDS:
+        fast = _split_frame(text, skip, ncols, usecols, delimiter)
+        if fast is not None:
+            return fast
         try:
             df = pd.read_csv(io.StringIO(text), usecols=usecols, sep=delimiter, **kw)
         except (pd.errors.ParserError, ValueError):  # pandas raises either on ragged rows

@@ -19,13 +19,14 @@ Row account
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Sequence
 from os import PathLike
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
@@ -42,8 +43,9 @@ from .base import (
     drop_implausible,
     implausible,
     read_head,
+    record_columns,
+    regex_safe,
     sniff_delimiter,
-    split_records,
     to_ns,
     warn_dropped,
 )
@@ -165,6 +167,12 @@ def _strip_offsets(values: pd.Series) -> tuple[pd.Series, int]:
     """Remove trailing UTC offsets (``Z``, ``+01:00``) keeping the written wall-clock time."""
     s = values.astype("string").str.strip()
     pat = r"(?:Z|[+-]\d{2}:?\d{2}|\s?UTC)$"
+    if len(s) and regex_safe(s):  # RE2 reads the pattern as re does: one pass in pyarrow
+        arr = pa.array(s.array, pa.large_string())
+        has = pc.match_substring_regex(arr, pat)
+        out = pc.replace_substring_regex(arr, pat, "")
+        text = pd.Series(pd.arrays.ArrowStringArray(out), index=s.index).astype(s.dtype)
+        return text, int(pc.sum(has).as_py() or 0)
     has = s.str.contains(pat, regex=True, na=False)
     return s.str.replace(pat, "", regex=True), int(has.sum())
 
@@ -239,12 +247,17 @@ def _load_table(
         return df.reset_index(drop=True), np.arange(1, len(df) + 1), "row", (), []
     dec = csv_text(path)
     _, sep = _header_columns(dec.text)
-    reader = csv.reader(io.StringIO(dec.text), delimiter=sep, skipinitialspace=True)
-    rec = split_records(reader, path, _names, error="not a readable CSV table")
-    header, rows, lines, too_long = rec.header, rec.rows, rec.lines, rec.too_long
+    rec = record_columns(
+        dec.text, path, _names, sep, skipinitialspace=True, error="not a readable CSV table"
+    )
+    header, lines, too_long = rec.header, rec.lines, rec.too_long
     if header is None:
         raise InputError("not a readable CSV table (no header line)", path)
-    df = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
+    if len(lines):
+        df = pd.DataFrame(dict(enumerate(rec.columns)), dtype=object)
+        df.columns = pd.Index(header, dtype=object)
+    else:
+        df = pd.DataFrame(columns=header)
     return df, np.asarray(lines, dtype=int), "line", dec.warnings, too_long
 
 

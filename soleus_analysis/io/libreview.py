@@ -36,6 +36,8 @@ Rules this reader follows:
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import re
 import unicodedata
 from os import PathLike
@@ -43,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
@@ -56,10 +60,15 @@ from ..core.schema import (
 from .base import (
     TextRows,
     check_input_file,
+    csv_text,
     find_header,
     implausible,
+    isin,
     open_text,
+    regex_groups,
+    split_columns,
     split_line,
+    strip_text,
     to_float,
     to_ns,
     upper_text,
@@ -255,6 +264,7 @@ _LOCAL_RE = (
 _UNITS_RE = re.compile(r"\(?\b(mg/dl|mmol/l)\b\)?")
 
 
+@functools.lru_cache(maxsize=8192)  # pure: sniffers ask for the same cells
 def _norm(text: str) -> str:
     """Lower-case, accent-free, single-spaced version of a header cell."""
     t = unicodedata.normalize("NFKD", str(text).replace("\ufeff", ""))
@@ -263,6 +273,7 @@ def _norm(text: str) -> str:
     return " ".join(t.strip().lower().split())
 
 
+@functools.lru_cache(maxsize=8192)  # pure: sniffers ask for the same cells
 def header_key(cell: str) -> str:
     """A header cell as :data:`HEADER_SETS` spells it: :func:`_norm`, the units as ``{u}``
     (``Historic Glucose (mmol/L)`` -> ``historic glucose {u}``)."""
@@ -414,6 +425,11 @@ def _assemble(y, mo, d, h, mi, s) -> np.ndarray:
     return out
 
 
+def _floats(group: pa.Array) -> np.ndarray:
+    """Digits captured by :func:`~.base.regex_groups` as float64 (NaN where none)."""
+    return pc.cast(group, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
+
+
 def _regular_gaps(times: np.ndarray, groups: np.ndarray) -> int:
     """Number of consecutive (per group, time-sorted) gaps of 3 to 17 minutes."""
     df = pd.DataFrame({"g": groups, "t": times}).dropna()
@@ -457,29 +473,48 @@ def parse_libre_times(
         raise InputError(f"date_order must be 'dmy' or 'mdy', not {date_order!r}", path)
     n = len(text)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    s = text.astype(object).fillna("").astype(str).str.strip()
-    iso = s.str.extract(_ISO_RE).astype("float64")
-    iso_ok = iso[0].notna().to_numpy()
-    if iso_ok.any():
-        out[iso_ok] = _assemble(
-            iso.loc[iso_ok, 0],
-            iso.loc[iso_ok, 1],
-            iso.loc[iso_ok, 2],
-            iso.loc[iso_ok, 3],
-            iso.loc[iso_ok, 4],
-            iso.loc[iso_ok, 5].fillna(0),
-        )
-    loc = s.str.extract(_LOCAL_RE)
-    loc_ok = loc[0].notna().to_numpy() & ~iso_ok
-    if not loc_ok.any():
-        return out, "iso" if iso_ok.any() else "none"
-    a = loc.loc[loc_ok, 0].astype("float64").to_numpy()
-    b = loc.loc[loc_ok, 1].astype("float64").to_numpy()
-    y = loc.loc[loc_ok, 2].astype("float64").to_numpy()
-    h = loc.loc[loc_ok, 3].astype("float64").to_numpy()
-    mi = loc.loc[loc_ok, 4].astype("float64").to_numpy()
-    sec = loc.loc[loc_ok, 5].astype("float64").fillna(0).to_numpy()
-    ap = loc.loc[loc_ok, 6].fillna("").str.upper().to_numpy()
+    s = text.astype(object).fillna("").astype(str)
+    s = pd.Series(strip_text(s.to_numpy()), index=s.index, dtype=object) if n else s
+    fast = regex_groups(s.to_numpy(), _ISO_RE) if n else None
+    if fast is not None:
+        iso_f = [_floats(g) for g in fast]
+        iso_ok = ~np.isnan(iso_f[0])
+        if iso_ok.any():
+            out[iso_ok] = _assemble(
+                *(g[iso_ok] for g in iso_f[:5]), np.nan_to_num(iso_f[5][iso_ok])
+            )
+        loc_g = regex_groups(s.to_numpy(), _LOCAL_RE)
+        assert loc_g is not None  # the same text
+        loc_f = [_floats(g) for g in loc_g[:6]]
+        loc_ok = ~np.isnan(loc_f[0]) & ~iso_ok
+        if not loc_ok.any():
+            return out, "iso" if iso_ok.any() else "none"
+        a, b, y, h, mi = (g[loc_ok] for g in loc_f[:5])
+        sec = np.nan_to_num(loc_f[5][loc_ok])
+        ap = upper_text(pc.fill_null(loc_g[6], "").to_numpy(zero_copy_only=False)[loc_ok])
+    else:
+        iso = s.str.extract(_ISO_RE).astype("float64")
+        iso_ok = iso[0].notna().to_numpy()
+        if iso_ok.any():
+            out[iso_ok] = _assemble(
+                iso.loc[iso_ok, 0],
+                iso.loc[iso_ok, 1],
+                iso.loc[iso_ok, 2],
+                iso.loc[iso_ok, 3],
+                iso.loc[iso_ok, 4],
+                iso.loc[iso_ok, 5].fillna(0),
+            )
+        loc = s.str.extract(_LOCAL_RE)
+        loc_ok = loc[0].notna().to_numpy() & ~iso_ok
+        if not loc_ok.any():
+            return out, "iso" if iso_ok.any() else "none"
+        a = loc.loc[loc_ok, 0].astype("float64").to_numpy()
+        b = loc.loc[loc_ok, 1].astype("float64").to_numpy()
+        y = loc.loc[loc_ok, 2].astype("float64").to_numpy()
+        h = loc.loc[loc_ok, 3].astype("float64").to_numpy()
+        mi = loc.loc[loc_ok, 4].astype("float64").to_numpy()
+        sec = loc.loc[loc_ok, 5].astype("float64").fillna(0).to_numpy()
+        ap = loc.loc[loc_ok, 6].fillna("").str.upper().to_numpy()
     twelve = ap != ""
     bad_12 = twelve & ((h < 1) | (h > 12))
     h = np.where(twelve, (h % 12) + np.where(ap == "P", 12, 0), h)
@@ -527,10 +562,50 @@ def parse_libre_times(
 # ----------------------------------------------------------------------------------------------
 # reading
 # ----------------------------------------------------------------------------------------------
+def _sensor_keys(device: np.ndarray, serial: np.ndarray) -> np.ndarray:
+    """``"<device>|<serial>"`` of each row (the sensor whose readings are spaced), built once
+    per distinct pair."""
+    if not len(device):
+        return np.zeros(0, dtype=object)
+    dc, du = pd.factorize(device)
+    sc, su = pd.factorize(serial)
+    codes, first = np.unique(dc.astype(np.int64) * (len(su) + 1) + sc, return_inverse=True)
+    keys = np.asarray(
+        [f"{du[c // (len(su) + 1)]}|{su[c % (len(su) + 1)]}" for c in codes], dtype=object
+    )
+    return keys[first]
+
+
 def _read_rows(
-    path: Path, skip: int, delim: str, ncols: int
+    path: Path, skip: int, delim: str, ncols: int, used: set[str] | None = None
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """All rows below the header as text, their 1-based lines and a too-many-fields mask."""
+    """All rows below the header as text, their 1-based lines and a too-many-fields mask
+    (``attrs``: ``n_fields`` of each row, ``blank`` rows whose cells are all blank).
+
+    The rows are split by pyarrow (:func:`~.base.split_columns`) unless the text holds what
+    only the csv module reads right (quoted fields with quotes or delimiters inside, ...);
+    then by the csv module, the exact path."""
+    text = csv_text(path).text
+    lines_at = [m.start() for m in itertools.islice(re.finditer("\n", text), skip + 1)]
+    if len(lines_at) == skip + 1:
+        start = lines_at[skip - 1] + 1 if skip else 0
+        header_line = text[start : lines_at[skip]]
+        header = next(csv.reader([header_line], delimiter=delim, skipinitialspace=True), [])
+        names = [h.strip() for h in (header + [""] * ncols)[:ncols]]
+        wanted = None if used is None else [i for i, h in enumerate(names) if h in used]
+        cols = split_columns(
+            text[lines_at[skip] + 1 :],
+            delim,
+            ncols,
+            skip + 2,
+            skipinitialspace=True,
+            wanted=wanted,
+        )
+        if cols is not None:
+            df = cols.frame(names)
+            df.attrs["n_fields"] = cols.n_fields
+            df.attrs["blank"] = cols.blank
+            return df, cols.lines, cols.over
     with open_text(path) as fh:
         for _ in range(skip):
             fh.readline()
@@ -546,6 +621,10 @@ def _read_rows(
     names = [h.strip() for h in (header + [""] * ncols)[:ncols]]
     df = pd.DataFrame(rows, columns=pd.Index(names), dtype=object)
     df.attrs["n_fields"] = np.asarray(short, dtype=np.int64)
+    blank = np.ones(len(df), dtype=bool)
+    for i in range(df.shape[1]):  # by position: a header may repeat a name (or leave it empty)
+        blank &= (df.iloc[:, i].astype(object).str.strip() == "").to_numpy()
+    df.attrs["blank"] = blank
     return df, np.asarray(lines, dtype=np.int64), np.asarray(over, dtype=bool)
 
 
@@ -654,7 +733,8 @@ def _read(
     if not desktop and len(title) >= 5 and title[4]:
         prov.metadata["generated_by"] = title[4]
 
-    df, lines, over = _read_rows(p, hidx, delim, len(header))
+    used = set(cols.values())
+    df, lines, over = _read_rows(p, hidx, delim, len(header), used)
     if len(df) == 0:
         raise InputError("no data rows below the header", p, hline)
     prov.rows_read = len(df)
@@ -663,10 +743,7 @@ def _read(
     allrows = np.ones(n, dtype=bool)
 
     rows.drop(over, REASON_TOO_MANY, "more fields than the header")
-    blank = np.ones(n, dtype=bool)
-    for i in range(df.shape[1]):  # by position: a header may repeat a name (or leave it empty)
-        blank &= (df.iloc[:, i].astype(object).str.strip() == "").to_numpy()
-    rows.drop(blank, REASON_EMPTY_ROW, warn=False)
+    rows.drop(df.attrs["blank"], REASON_EMPTY_ROW, warn=False)
     nf = df.attrs["n_fields"]
     type_pos = header.index(cols["record_type"])
     rows.drop(nf <= type_pos, REASON_TRUNCATED, "row cut off before its record type")
@@ -678,15 +755,15 @@ def _read(
 
     device = rows.col("device", allrows).to_numpy()
     serial = rows.col("serial", allrows).to_numpy()
-    groups = np.asarray([f"{d}|{s}" for d, s in zip(device, serial, strict=True)], dtype=object)
+    groups = _sensor_keys(device, serial)
     times, order = parse_libre_times(
         rows.col("time", allrows), rtype == 0, groups, date_order=date_order, path=p
     )
     prov.metadata["date_order"] = order
-    devs = sorted({d for d in device if d})
+    devs = sorted(d for d in pd.unique(device) if d)
     if devs:
         prov.metadata["devices"] = devs
-    sers = sorted({s for s in serial if s})
+    sers = sorted(s for s in pd.unique(serial) if s)
     if sers:
         prov.metadata["serials"] = sers
     rows.drop(np.isnat(times), REASON_BAD_TIME, "unparseable or impossible timestamp")
@@ -712,7 +789,8 @@ def _read(
         val = val * MGDL_PER_MMOL
     low = is_r & np.isin(word, ["LO", "LOW"])
     high = is_r & np.isin(word, ["HI", "HIGH"])
-    libre3 = pd.Series(device).str.contains(r"libre\s*3", case=False, regex=True).to_numpy()
+    names = pd.unique(device)
+    libre3 = isin(device, [d for d in names if re.search(r"libre\s*3", d, re.IGNORECASE)])
     val[low] = LIBRE_LOW_MGDL
     val[high] = np.where(libre3[high], LIBRE3_HIGH_MGDL, LIBRE_HIGH_MGDL)
     empty = is_r & (raw == "")

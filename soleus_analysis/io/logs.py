@@ -88,14 +88,17 @@ def _int(s: pd.Series) -> pd.Series:
 
 def _clock(m: pd.DataFrame) -> pd.Series:
     """Seconds after midnight from regex groups H, M, S, ampm (NaN where invalid)."""
-    h, mi = _int(m["H"]), _int(m["M"])
-    sec = _int(m["S"]).fillna(0)
+    h = _int(m["H"]).to_numpy(dtype="float64")
+    mi = _int(m["M"]).to_numpy(dtype="float64")
+    sec = np.nan_to_num(_int(m["S"]).to_numpy(dtype="float64"), nan=0.0)
     ampm = m["ampm"].fillna("").astype(str).str.lower().str.replace(r"[^apm]", "", regex=True)
-    has = ampm.ne("")
-    bad = (has & ((h < 1) | (h > 12))) | (~has & (h > 23)) | (mi > 59) | (sec > 59)
-    h = h.where(~has, (h % 12) + np.where(ampm.str.startswith("p"), 12, 0))
+    has = ampm.ne("").to_numpy(dtype=bool)
+    pm = ampm.str.startswith("p").to_numpy(dtype=bool)
+    with np.errstate(invalid="ignore"):
+        bad = (has & ((h < 1) | (h > 12))) | (~has & (h > 23)) | (mi > 59) | (sec > 59)
+        h = np.where(has, (h % 12) + np.where(pm, 12, 0), h)
     out = h * 3600 + mi * 60 + sec
-    return out.where(~bad)
+    return pd.Series(np.where(bad, np.nan, out), index=m.index)
 
 
 def parse_times(values: pd.Series) -> pd.Series:
@@ -161,13 +164,16 @@ def parse_datetimes(
                 path,
                 None if lines is None else int(lines[i]),
             )
-    dmy = dotted | (amb & (order == "dmy"))
-    year = a.where(ymd, c)
-    year = year.where(~(year < 100), year + 2000)
-    month = b.where(ymd | dmy, a)
-    day = c.where(ymd, a.where(dmy, b))
-    secs = _clock(m).where(m["H"].notna(), 0.0)
-    frame = pd.DataFrame({"year": year, "month": month, "day": day})
+    dmy = (dotted | (amb & (order == "dmy"))).to_numpy(dtype=bool)
+    ymd_ = ymd.to_numpy(dtype=bool)
+    a_, b_, c_ = (x.to_numpy(dtype="float64") for x in (a, b, c))
+    year = np.where(ymd_, a_, c_)
+    with np.errstate(invalid="ignore"):
+        year = np.where(year < 100, year + 2000, year)
+    month = np.where(ymd_ | dmy, b_, a_)
+    day = np.where(ymd_, c_, np.where(dmy, a_, b_))
+    secs = np.where(m["H"].notna().to_numpy(dtype=bool), _clock(m).to_numpy(), 0.0)
+    frame = pd.DataFrame({"year": year, "month": month, "day": day}, index=s.index)
     date = pd.to_datetime(frame, errors="coerce")
     out = date + pd.to_timedelta(secs, unit="s")
     return to_ns(out)

@@ -33,6 +33,8 @@ from os import PathLike
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
@@ -47,6 +49,7 @@ from .base import (
     minutes_to_timedelta,
     parse_json,
     read_head,
+    regex_groups,
     to_ns,
     warn_decoding,
     warn_dropped,
@@ -127,7 +130,14 @@ def _col(df: pd.DataFrame, name: str, fill=np.nan) -> pd.Series:
 def _written_offset_min(stamps: pd.Series) -> pd.Series:
     """Minutes of a ``+hh:mm`` offset written at the end of an ISO string (NaN if none/``Z``)."""
     s = stamps.astype("string").str.strip()
-    m = s.str.extract(r"([+-])(\d{2}):?(\d{2})$")
+    pattern = r"([+-])(\d{2}):?(\d{2})$"
+    fast = regex_groups(s.to_numpy(dtype=object, na_value=None), pattern) if len(s) else None
+    if fast is not None:  # RE2 reads the text as re does: one pass in pyarrow
+        sign = pc.fill_null(fast[0], "").to_numpy(zero_copy_only=False)
+        sign = np.where(sign == "+", 1.0, np.where(sign == "-", -1.0, np.nan))
+        hh, mm = (pc.cast(g, pa.float64()).to_numpy(zero_copy_only=False) for g in fast[1:])
+        return pd.Series(sign * (hh * 60 + mm), index=stamps.index, dtype="float64")
+    m = s.str.extract(pattern)
     sign = m[0].map({"+": 1.0, "-": -1.0})
     mins = pd.to_numeric(m[1], errors="coerce") * 60 + pd.to_numeric(m[2], errors="coerce")
     return (sign * mins).astype("float64")
