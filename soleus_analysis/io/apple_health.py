@@ -502,12 +502,12 @@ def _fast_segment(
     nl = np.flatnonzero(a[:n] == 10)
     if b"\r" in seg and seg.count(b"\r") != seg.count(b"\r\n"):
         raise _Fallback("line ends")  # expat counts a lone CR as a line end
-    if np.count_nonzero(a[:n] < 32) != len(nl) + seg.count(b"\t") + seg.count(b"\r"):
+    white = len(nl) + sum(seg.count(c) for c in (b"\t", b"\r") if c in seg)
+    if np.count_nonzero(a[:n] < 32) != white:
         raise _Fallback("control character")
     if np.count_nonzero(a[:n] == 34) % 2 or b"xmlns" in seg:
         raise _Fallback("quotes or namespaces")
-    n_amp = seg.count(b"&")
-    if n_amp and n_amp != sum(seg.count(e) for e in _ENTITIES):
+    if b"&" in seg and seg.count(b"&") != sum(seg.count(e) for e in _ENTITIES):
         raise _Fallback("entity or character reference")
     if len(lt) == 0:
         return len(nl)
@@ -586,7 +586,9 @@ def _fast_segment(
     q = np.flatnonzero(qkind >= 0)
     if len(q):
         q_lines = line + np.searchsorted(nl, lt[q])
-        if not _quantities(seg, lt[q], gt[q] + 1, qkind[q], q_lines, rows):
+        if not _plain_quantities(seg, lt[q], gt[q] + 1, q_lines, rows) and not _quantities(
+            seg, lt[q], gt[q] + 1, qkind[q], q_lines, rows
+        ):
             keep[q] = True
     idx = np.flatnonzero(keep)
     if len(idx):
@@ -627,6 +629,79 @@ _STRICT_TAG = (
 )
 _READ_ATTRS = ("startDate", "value", "unit")
 _PREDEFINED = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
+
+
+_ATTR_NAME = re.compile(r" [A-Za-z_][A-Za-z0-9_.-]*=")
+_TAG_JOINTS = frozenset(("/>\n<Record type=", ">\n<Record type="))
+
+
+def _text(raw: str) -> str:
+    """An attribute value as expat gives it (the segment holds only the predefined entities)."""
+    if "&" in raw:
+        for ref, char in _PREDEFINED:
+            raw = raw.replace(ref, char)
+    return raw
+
+
+def _plain_quantities(
+    seg: bytes, begin: np.ndarray, end: np.ndarray, lines: np.ndarray, rows: _Rows
+) -> bool:
+    """Read glucose and carbohydrate start tags that all have the same attributes in the same
+    order, one space before each and no white space in their values (the Health app writes one
+    source's records so): the tags joined and split at their quotes. False (nothing read) when
+    they are written otherwise."""
+    joined = "\n".join(
+        [seg[b:e].decode("utf-8") for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
+    )
+    pieces = joined.split('"')
+    n = len(begin)
+    width, rest = divmod(len(pieces) - 1, n)  # quotes per tag
+    if (
+        rest
+        or width < 2
+        or width % 2
+        or pieces[0] != "<Record type="
+        or pieces[-1] not in ("/>", ">")
+    ):
+        return False
+    if not _TAG_JOINTS.issuperset(pieces[width : len(pieces) - 1 : width]):
+        return False
+    names = [pieces[j] for j in range(2, width, 2)]
+    if len(set(names)) != len(names) or "type=" in names or " type=" in names:
+        return False
+    for j, name in zip(range(2, width, 2), names, strict=True):
+        if not _ATTR_NAME.fullmatch(name) or len(set(pieces[j::width])) != 1:
+            return False
+    if "\t" in joined or "\r" in joined or joined.count("\n") != n - 1:
+        return False  # white space in a value (expat would change it)
+    has_amp = "&" in joined
+    where = {name[1:-1]: j + 1 for j, name in zip(range(2, width, 2), names, strict=True)}
+    cols = {}
+    for attr in _READ_ATTRS:
+        j = where.get(attr)
+        col = pieces[j::width] if j is not None else [""] * n
+        if has_amp and any("&" in v for v in col):
+            col = [_text(v) for v in col]
+        cols[attr] = col
+    kinds = pieces[1::width]
+    line_list = lines.tolist()
+    for t, key, dest in ((GLUCOSE, "glucose", rows.glucose), (CARBS, "carbs", rows.carbs)):
+        pick = [i for i, k in enumerate(kinds) if k == t]
+        if not pick:
+            continue
+        if len(pick) == n:
+            dest["line"].extend(line_list)
+            dest["date"].extend(cols["startDate"])
+            dest["value"].extend(cols["value"])
+            dest["unit"].extend(cols["unit"])
+        else:
+            dest["line"].extend([line_list[i] for i in pick])
+            dest["date"].extend([cols["startDate"][i] for i in pick])
+            dest["value"].extend([cols["value"][i] for i in pick])
+            dest["unit"].extend([cols["unit"][i] for i in pick])
+        if len(dest["line"]) >= rows.chunk:
+            rows._flush(key, dest)
+    return True
 
 
 def _quantities(
