@@ -849,9 +849,20 @@ def parse_local_times(values: pd.Series) -> pd.Series:
     if arr is not None:  # the same rules, vectorised
         ok = pc.match_substring_regex(arr, f"^(?:{_DATE_RE})$")
         cut = pc.if_else(ok, pc.utf8_slice_codeunits(arr, 0, 19), pa.scalar(None, pa.string()))
-        text = pd.Series(cut.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
-        out = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
-        return to_ns(out)
+        fmt = "%Y-%m-%d %H:%M:%S"
+        ts = pc.strptime(cut, format=fmt, unit="s", error_is_null=True)
+        # Arrow moves a day past the month's end on (pandas: NaT) and stops before year 9999:
+        # pandas parses every date whose day Arrow did not keep
+        day = pc.cast(pc.utf8_slice_codeunits(cut, 8, 10), pa.int64())
+        back = pc.fill_null(pc.equal(pc.day(ts), day), False)
+        redo = np.flatnonzero(pc.and_not(ok, back).to_numpy(zero_copy_only=False))
+        out = to_ns(pd.Series(ts.to_numpy(zero_copy_only=False)))
+        out.index = s.index
+        if len(redo):
+            text = pd.Series(pc.take(cut, pa.array(redo)).to_numpy(zero_copy_only=False))
+            again = to_ns(pd.to_datetime(text.astype(object), format=fmt, errors="coerce"))
+            out.iloc[redo] = again.to_numpy()
+        return out
     s = s.astype(str).str.strip()
     ok = s.str.fullmatch(_DATE_RE)
     out = pd.to_datetime(s.str.slice(0, 19).where(ok), format="%Y-%m-%d %H:%M:%S", errors="coerce")
