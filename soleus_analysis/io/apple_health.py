@@ -417,6 +417,10 @@ class _Stop(Exception):
     pass
 
 
+class _NoRootYet(_Fallback):
+    pass
+
+
 #: Bytes read per step of the fast scan.
 _FAST_READ = 1 << 23
 #: An unfinished top-level element longer than this sends the file to the expat scan.
@@ -428,10 +432,14 @@ _ROOT_END = re.compile(rb"</HealthData[ \t\r\n]*>[ \t\r\n]*")
 _TYPE_RE = re.compile(rb'<Record type="([^"]*)"')
 _ENTITIES = (b"&lt;", b"&gt;", b"&amp;", b"&quot;", b"&apos;")
 _RECORD_OPEN = b'<Record type="'
-#: Bytes of an element name compared between a start tag and its end tag.
-_NAME_BYTES = 8
+_NAME = re.compile(rb"[^ \t\r\n/>]*")
+#: Bytes of an element name compared at once between a start tag and its end tag (longer
+#: names are compared whole, one by one).
+_NAME_BYTES = 16
 _NAME_START = np.zeros(256, dtype=bool)
 _NAME_START[[*range(65, 91), *range(97, 123), 95]] = True
+_NAME_CHAR = _NAME_START.copy()
+_NAME_CHAR[list(b"0123456789.-")] = True
 _DELIM = np.zeros(256, dtype=bool)
 _DELIM[list(b" \t\r\n/>")] = True
 #: Record types read (the rest are counted): raw bytes after ``<Record type="``, with the quote.
@@ -478,7 +486,7 @@ def _fast_prolog(head: bytes) -> int:
     except (DefusedXmlException, expat.ExpatError, LookupError, ValueError):
         raise _Fallback("prolog") from None
     if not found:
-        raise _Fallback("no document element in the head")
+        raise _NoRootYet("no document element in the head")
     m = _ROOT_TAG.match(head, found[0])
     if m is None or head[m.end() - 2 : m.end()] == b"/>":
         raise _Fallback("root tag")
@@ -500,25 +508,30 @@ def _fast_segment(
         if b"\xef\xbf\xbe" in seg or b"\xef\xbf\xbf" in seg:
             raise _Fallback("not an XML character")
     nl = np.flatnonzero(a[:n] == 10)
-    if b"\r" in seg and seg.count(b"\r") != seg.count(b"\r\n"):
-        raise _Fallback("line ends")  # expat counts a lone CR as a line end
-    white = len(nl) + sum(seg.count(c) for c in (b"\t", b"\r") if c in seg)
-    if np.count_nonzero(a[:n] < 32) != white:
+    if np.count_nonzero(a[:n] < 32) != len(nl):
         raise _Fallback("control character")
-    if np.count_nonzero(a[:n] == 34) % 2 or b"xmlns" in seg:
-        raise _Fallback("quotes or namespaces")
+    if b"\t" in seg or b"xmlns" in seg:
+        raise _Fallback("tabs or namespaces")
+    if len(nl) and not (a[nl[nl > 0] - 1] == 62).all():  # (CR LF line ends: not this fast path)
+        raise _Fallback("a line break inside a tag")
+    quotes = np.flatnonzero(a[:n] == 34)  # each value written name="value"
+    if len(quotes) % 2 or (len(quotes) and not (a[quotes[0::2] - 1] == 61).all()):
+        raise _Fallback("quotes")
     if b"&" in seg and seg.count(b"&") != sum(seg.count(e) for e in _ENTITIES):
         raise _Fallback("entity or character reference")
     if len(lt) == 0:
         return len(nl)
     if dep.min() < 1 or dep[-1] != 1:
         raise _Fallback("unbalanced")
-    # element names (their first bytes) as one integer each
-    names = np.lib.stride_tricks.sliding_window_view(a, _NAME_BYTES)[lt + 1 + is_end]
-    names = np.where(np.logical_or.accumulate(_DELIM[names], axis=1), 0, names)
-    if (names == 58).any():  # a prefixed name (namespaces)
-        raise _Fallback("prefixed name")
-    names = np.ascontiguousarray(names).view(np.uint64).ravel()
+    # element names (their first bytes) as two integers each
+    win = np.lib.stride_tricks.sliding_window_view(a, _NAME_BYTES)[lt + 1 + is_end]
+    past = np.logical_or.accumulate(_DELIM[win], axis=1)
+    win = np.where(past, 0, win)
+    if not (_NAME_CHAR[win] | past).all():  # a prefixed name (namespaces), a stray byte
+        raise _Fallback("element name")
+    long = ~past[:, -1]  # no delimiter within the window
+    pair = np.ascontiguousarray(win).view(np.uint64)
+    names, names2 = pair[:, 0], pair[:, 1]
     # every end tag closes the latest open element of its level, with the same name
     oc = np.flatnonzero(~is_empty)
     if len(oc):
@@ -528,13 +541,18 @@ def _fast_segment(
         o, c = oc[order[0::2]], oc[order[1::2]]
         if len(o) != len(c) or is_end[o].any() or not is_end[c].all():
             raise _Fallback("unbalanced")
-        if (level[order[0::2]] != level[order[1::2]]).any() or (names[o] != names[c]).any():
+        if (level[order[0::2]] != level[order[1::2]]).any():
+            raise _Fallback("unbalanced")
+        if (names[o] != names[c]).any() or (names2[o] != names2[c]).any():
             raise _Fallback("mismatched tag")
+        for i, j in zip(o[long[o] | long[c]].tolist(), c[long[o] | long[c]].tolist(), strict=True):
+            if _NAME.match(seg, int(lt[i]) + 1).group() != _NAME.match(seg, int(lt[j]) + 2).group():
+                raise _Fallback("mismatched tag")
     # records and workouts: top-level ones are rows
     start = ~is_end
     top = start & (dep - delta == 1)
-    is_rec = start & (names == _RECORD_NAME)
-    is_wk = top & (names == _WORKOUT_NAME)
+    is_rec = start & (names == _RECORD_NAME) & (names2 == 0)
+    is_wk = top & (names == _WORKOUT_NAME) & (names2 == 0)
     rec_at = lt[is_rec]
     n_rec = len(rec_at)
     windows = np.lib.stride_tricks.sliding_window_view(a, len(_RECORD_OPEN))
@@ -773,8 +791,16 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
     recent: list[bytes] = []
     with _open_export(path) as fh:
         try:
-            head = fh.read(_FAST_READ)
-            body = _fast_prolog(head)
+            head = b""
+            while True:  # the prolog and the root start tag, read whole
+                more = fh.read(_FAST_READ)
+                head += more
+                try:
+                    body = _fast_prolog(head)
+                    break
+                except _NoRootYet:
+                    if not more or len(head) > _MAX_PENDING:
+                        raise
             line = 1 + head.count(b"\n", 0, body)
             if head.count(b"\r", 0, body) != head.count(b"\r\n", 0, body):
                 raise _Fallback("line ends")
