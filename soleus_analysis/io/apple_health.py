@@ -422,7 +422,7 @@ class _NoRootYet(_Fallback):
 
 
 #: Bytes read per step of the fast scan.
-_FAST_READ = 1 << 23
+_FAST_READ = 1 << 22
 #: An unfinished top-level element longer than this sends the file to the expat scan.
 _MAX_PENDING = 1 << 26
 _WS = b" \t\r\n"
@@ -517,8 +517,14 @@ def _fast_segment(
     quotes = np.flatnonzero(a[:n] == 34)  # each value written name="value"
     if len(quotes) % 2 or (len(quotes) and not (a[quotes[0::2] - 1] == 61).all()):
         raise _Fallback("quotes")
-    if b"&" in seg and seg.count(b"&") != sum(seg.count(e) for e in _ENTITIES):
-        raise _Fallback("entity or character reference")
+    if b"&" in seg:  # only the predefined entities (nothing to expand, nothing to refuse)
+        amp = np.lib.stride_tricks.sliding_window_view(a, 5)[np.flatnonzero(a[:n] == 38) + 1]
+        ok = np.zeros(len(amp), dtype=bool)
+        for ref in _ENTITIES:
+            name = np.frombuffer(ref[1:], np.uint8)
+            ok |= (amp[:, : len(name)] == name).all(axis=1)
+        if not ok.all():
+            raise _Fallback("entity or character reference")
     if len(lt) == 0:
         return len(nl)
     if dep.min() < 1 or dep[-1] != 1:
@@ -601,13 +607,14 @@ def _fast_segment(
     recent[:] = sorted(counts, key=counts.__getitem__, reverse=True)
     # the rows that are read: glucose and carbohydrate start tags checked and read vectorised,
     # insulin records and workouts (and any start tag that is not plain) parsed by expat
-    q = np.flatnonzero(qkind >= 0)
-    if len(q):
-        q_lines = line + np.searchsorted(nl, lt[q])
-        if not _plain_quantities(seg, lt[q], gt[q] + 1, q_lines, rows) and not _quantities(
-            seg, lt[q], gt[q] + 1, qkind[q], q_lines, rows
-        ):
-            keep[q] = True
+    for k in (0, 1):  # each kind (source) apart: its tags often share one layout
+        q = np.flatnonzero(qkind == k)
+        if len(q):
+            q_lines = line + np.searchsorted(nl, lt[q])
+            if not _plain_quantities(seg, lt[q], gt[q] + 1, q_lines, rows) and not _quantities(
+                seg, lt[q], gt[q] + 1, qkind[q], q_lines, rows
+            ):
+                keep[q] = True
     idx = np.flatnonzero(keep)
     if len(idx):
         top_close = np.flatnonzero(is_end & (dep == 1))
