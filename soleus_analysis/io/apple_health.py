@@ -10,6 +10,29 @@ with the file, the internal DTD real exports begin with is allowed, but any enti
 (e.g. "billion laughs") or external reference (an external DTD or entity, XXE) is refused with
 an :class:`~soleus_analysis.core.errors.InputError` before anything is expanded or fetched.
 
+Two engines (``read_apple_health(..., engine=...)``), one result:
+
+- ``"fast"`` (default, issue 14): the hardened expat parser reads the prolog (declaration, DTD:
+  the refusals above, line for line) and the root start tag; the body is then scanned in 1 MB
+  reads with numpy and ``bytes`` operations: every tag located, its depth, the balance and
+  names of start and end tags, quotes (each value written ``name="value"``), entities (only the
+  five predefined), control bytes and UTF-8 checked; top-level records counted by type without
+  being parsed; glucose and carbohydrate start tags read vectorised (split at their quotes when
+  they share a layout, else Arrow's regular expressions over strict start tags) and insulin
+  records and workouts parsed by expat, element by element. Anything outside the plain UTF-8
+  form the Health app writes (UTF-16, another declared encoding, comments, CDATA, processing
+  instructions, character references, ``ATTLIST`` defaults or non-CDATA types, namespaces,
+  tabs, a line break inside a tag, text with ``>``, a record whose first attribute is not
+  ``type="..."``, an element over 64 MB) or malformed is handed to the expat engine,
+  which gives its exact result or its exact error. Not checked by the byte scan (expat would
+  refuse them): the syntax of attribute names inside records that are not read (heart rate,
+  steps, ...), e.g. a stray ``%`` in a name or a repeated attribute there; nothing in them is
+  read, expanded or fetched.
+- ``"expat"``: the whole file through the hardened parser (the reference, 2-4x slower).
+
+``tests/test_apple_fast_scan.py`` checks that both give the same recording or the same error on
+every fixture, generated variants and fuzzed mutants.
+
 Rows
     A "row" is a top-level ``<Record>`` or ``<Workout>`` element (children of ``<HealthData>``).
     Records nested inside ``<Correlation>`` elements repeat top-level records and are not counted;
@@ -35,7 +58,9 @@ Times are the wall clock in each record's own UTC offset, offset dropped (the ca
 
 from __future__ import annotations
 
+import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from os import PathLike
@@ -45,6 +70,8 @@ from xml.parsers import expat
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 
 from ..core.errors import InputError
@@ -60,7 +87,7 @@ from .base import (
     to_ns,
     warn_dropped,
 )
-from .encoding import sniff_text
+from .encoding import UTF8, detect_encoding, sniff_text
 from .spu_text import SPU_RE
 
 FORMAT = "apple_health"
@@ -225,106 +252,146 @@ def _open_export(path: str | PathLike) -> Iterator[IO[bytes]]:
             yield fh
 
 
-# --------------------------------------------------------------------------- streaming scan
+# --------------------------------------------------------------------------- what a scan collects
 def _attrs(att: list[str]) -> dict[str, str]:
     """Expat's ordered attribute list ``[name, value, ...]`` -> dict (names are unique)."""
     return dict(zip(att[::2], att[1::2], strict=True))
 
 
-def _scan(path: str | PathLike) -> dict[str, Any]:
-    """Stream the export once; return raw attribute lists of the rows that matter.
+class _Rows:
+    """The rows that matter, as either scan collects them (expat's callbacks call :meth:`start`).
 
-    Expat calls back on every element start; only top-level (depth 2) ``Record``/``Workout``
-    starts and ``MetadataEntry`` starts inside a top-level insulin record or workout do any
-    work. Element ends only need counting (for the depth), so the end callback is the C
-    ``list.append`` of ``ends``, emptied at the next start.
+    Only top-level (depth 2) ``Record``/``Workout`` starts and ``MetadataEntry`` starts inside a
+    top-level insulin record or workout do any work. Element ends only need counting (for the
+    depth), so the end callback is the C ``list.append`` of ``ends``, emptied at the next start.
+    ``line_of`` gives the line of the element being started.
     """
-    glucose: dict[str, list] = {"line": [], "date": [], "value": [], "unit": []}
-    carbs: dict[str, list] = {"line": [], "date": [], "value": [], "unit": []}
-    insulin: dict[str, list] = {"line": [], "date": [], "value": [], "unit": [], "reason": []}
-    workouts: dict[str, list] = {
-        "line": [],
-        "start": [],
-        "end": [],
-        "type": [],
-        "duration": [],
-        "unit": [],
-        "meta": [],
-    }
-    other: dict[str, int] = {}
-    chunks: dict[str, list[pd.DataFrame]] = {"glucose": [], "carbs": [], "insulin": []}
-    chunk = _CHUNK
-    parser = _hardened_parser()
-    ends: list[str] = []
-    depth = 0  # element depth of the latest start (root = 1)
-    cur = 0  # top-level element being read: 0 other, 1 insulin record, 2 workout
-    ins_reason, w_meta = insulin["reason"], workouts["meta"]
-    quantity = {GLUCOSE: ("glucose", glucose), CARBS: ("carbs", carbs)}
 
-    def flush(key: str, dest: dict[str, list]) -> None:  # keep memory small: typed arrays
-        chunks[key].append(_compact(dest, key == "glucose"))
+    def __init__(self) -> None:
+        self.glucose: dict[str, list] = {"line": [], "date": [], "value": [], "unit": []}
+        self.carbs: dict[str, list] = {"line": [], "date": [], "value": [], "unit": []}
+        self.insulin: dict[str, list] = {
+            "line": [],
+            "date": [],
+            "value": [],
+            "unit": [],
+            "reason": [],
+        }
+        self.workouts: dict[str, list] = {
+            "line": [],
+            "start": [],
+            "end": [],
+            "type": [],
+            "duration": [],
+            "unit": [],
+            "meta": [],
+        }
+        self.other: dict[str, int] = {}
+        self.chunks: dict[str, list[pd.DataFrame]] = {"glucose": [], "carbs": [], "insulin": []}
+        self.chunk = _CHUNK
+        self.ends: list[str] = []
+        self.depth = 0  # element depth of the latest start (root = 1)
+        self.cur = 0  # top-level element being read: 0 other, 1 insulin record, 2 workout
+        self.line_of: Any = lambda: 0
+        self._quantity = {GLUCOSE: ("glucose", self.glucose), CARBS: ("carbs", self.carbs)}
+
+    def count_other(self, rtype: str, n: int = 1) -> None:
+        """Count ``n`` records of another type (memory bounded however many types a file has)."""
+        other = self.other
+        count = other.get(rtype)
+        if count is not None:
+            other[rtype] = count + n
+        elif len(other) < MAX_OTHER_TYPES:
+            other[rtype] = n
+        else:
+            other[OTHER_TYPES_REST] = other.get(OTHER_TYPES_REST, 0) + n
+
+    def _flush(self, key: str, dest: dict[str, list]) -> None:  # keep memory small: typed arrays
+        self.chunks[key].append(_compact(dest, key == "glucose"))
         for v in dest.values():
             v.clear()
 
-    def add_quantity(key: str, dest: dict[str, list], attrs: dict[str, str]) -> None:
-        if len(dest["line"]) >= chunk:
-            flush(key, dest)
-        dest["line"].append(parser.CurrentLineNumber)
+    def _add(self, key: str, dest: dict[str, list], attrs: dict[str, str]) -> None:
+        if len(dest["line"]) >= self.chunk:
+            self._flush(key, dest)
+        dest["line"].append(self.line_of())
         dest["date"].append(attrs.get("startDate", ""))
         dest["value"].append(attrs.get("value", ""))
         dest["unit"].append(attrs.get("unit", ""))
 
-    def start(tag: str, att: list[str]) -> None:  # att: [name, value, name, value, ...]
-        nonlocal depth, cur
+    def start(self, tag: str, att: list[str]) -> None:  # att: [name, value, name, value, ...]
+        ends = self.ends
         if ends:
-            depth -= len(ends)
+            self.depth -= len(ends)
             ends.clear()
-        depth += 1
+        self.depth += 1
+        depth = self.depth
         if depth == 2:
-            cur = 0
+            self.cur = 0
             if tag == "Record":
                 # exports write ``type`` first; else look it up among the names (even places)
                 rtype = att[1] if att and att[0] == "type" else _attrs(att).get("type", "")
-                q = quantity.get(rtype)
+                q = self._quantity.get(rtype)
                 if q is not None:
-                    add_quantity(q[0], q[1], _attrs(att))
+                    self._add(q[0], q[1], _attrs(att))
                 elif rtype == INSULIN:
-                    add_quantity("insulin", insulin, _attrs(att))
-                    ins_reason.append("")
-                    cur = 1
+                    self._add("insulin", self.insulin, _attrs(att))
+                    self.insulin["reason"].append("")
+                    self.cur = 1
                 else:
-                    count = other.get(rtype)
-                    if count is not None:
-                        other[rtype] = count + 1
-                    elif len(other) < MAX_OTHER_TYPES:
-                        other[rtype] = 1
-                    else:  # memory stays bounded however many distinct types a file holds
-                        other[OTHER_TYPES_REST] = other.get(OTHER_TYPES_REST, 0) + 1
+                    self.count_other(rtype)
             elif tag == "Workout":
                 attrs = _attrs(att)
-                workouts["line"].append(parser.CurrentLineNumber)
-                workouts["start"].append(attrs.get("startDate", ""))
-                workouts["end"].append(attrs.get("endDate", ""))
-                workouts["type"].append(attrs.get("workoutActivityType", ""))
-                workouts["duration"].append(attrs.get("duration", ""))
-                workouts["unit"].append(attrs.get("durationUnit", "min"))
-                w_meta.append("")
-                cur = 2
-        elif cur and tag == "MetadataEntry" and depth > 2:
+                w = self.workouts
+                w["line"].append(self.line_of())
+                w["start"].append(attrs.get("startDate", ""))
+                w["end"].append(attrs.get("endDate", ""))
+                w["type"].append(attrs.get("workoutActivityType", ""))
+                w["duration"].append(attrs.get("duration", ""))
+                w["unit"].append(attrs.get("durationUnit", "min"))
+                w["meta"].append("")
+                self.cur = 2
+        elif self.cur and tag == "MetadataEntry" and depth > 2:
             attrs = _attrs(att)
-            if cur == 1:
+            if self.cur == 1:
                 if attrs.get("key") == "HKInsulinDeliveryReason":
-                    ins_reason[-1] = attrs.get("value", "")
+                    self.insulin["reason"][-1] = attrs.get("value", "")
             else:
+                meta = self.workouts["meta"]
                 entry = f"{attrs.get('key', '')}={attrs.get('value', '')}"
-                w_meta[-1] = f"{w_meta[-1]} {entry}" if w_meta[-1] else entry
+                meta[-1] = f"{meta[-1]} {entry}" if meta[-1] else entry
         elif depth == 1 and tag != "HealthData":
             name = "{" + tag if "}" in tag else tag  # ElementTree's spelling of a namespace
-            raise _NotHealth(name, parser.CurrentLineNumber)
+            raise _NotHealth(name, self.line_of())
 
+    def result(self) -> dict[str, Any]:
+        """The collected rows: typed frames of the quantity records, workouts, other counts."""
+        for key, rest in (
+            ("glucose", self.glucose),
+            ("carbs", self.carbs),
+            ("insulin", self.insulin),
+        ):
+            if len(rest["line"]) >= self.chunk:
+                self._flush(key, rest)
+            self.chunks[key].append(_compact(rest, key == "glucose"))
+        return {
+            "glucose": pd.concat(self.chunks["glucose"], ignore_index=True),
+            "carbs": pd.concat(self.chunks["carbs"], ignore_index=True),
+            "insulin": pd.concat(self.chunks["insulin"], ignore_index=True),
+            "workouts": self.workouts,
+            "other": self.other,
+        }
+
+
+# --------------------------------------------------------------------------- the expat scan
+def _scan_expat(path: str | PathLike) -> dict[str, Any]:
+    """Stream the whole export through the hardened expat parser (the reference engine)."""
+    rows = _Rows()
+    parser = _hardened_parser()
+    rows.line_of = lambda: parser.CurrentLineNumber
     parser.ordered_attributes = True  # a flat list is cheaper to build than a dict
-    parser.StartElementHandler = start
-    parser.EndElementHandler = ends.append
+    parser.StartElementHandler = rows.start
+    parser.EndElementHandler = rows.ends.append
     with _open_export(path) as fh:
         try:
             while data := fh.read(_READ_BYTES):
@@ -358,29 +425,501 @@ def _scan(path: str | PathLike) -> dict[str, Any]:
                 path,
                 err.lineno,
             ) from None
-    if depth == 0:
+    if rows.depth == 0:
         raise InputError("no XML elements; expected an Apple Health export.xml", path, 1)
-    for key, rest in (("glucose", glucose), ("carbs", carbs), ("insulin", insulin)):
-        if len(rest["line"]) >= chunk:
-            flush(key, rest)
-        chunks[key].append(_compact(rest, key == "glucose"))
-    return {
-        "glucose": pd.concat(chunks["glucose"], ignore_index=True),
-        "carbs": pd.concat(chunks["carbs"], ignore_index=True),
-        "insulin": pd.concat(chunks["insulin"], ignore_index=True),
-        "workouts": workouts,
-        "other": other,
-    }
+    return rows.result()
+
+
+# --------------------------------------------------------------------------- the fast scan
+class _Fallback(Exception):
+    """The export is not in the plain form the fast scan reads, or it is malformed: the expat
+    scan reads it instead (and gives its exact result or its exact error)."""
+
+
+class _Stop(Exception):
+    pass
+
+
+class _NoRootYet(_Fallback):
+    pass
+
+
+#: Bytes read per step of the fast scan.
+_FAST_READ = 1 << 20
+#: An unfinished top-level element longer than this sends the file to the expat scan.
+_MAX_PENDING = 1 << 26
+_WS = b" \t\r\n"
+_XML_DECL = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]*)[\"']")
+_ROOT_TAG = re.compile(rb"<HealthData(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*>")
+_ROOT_END = re.compile(rb"</HealthData[ \t\r\n]*>[ \t\r\n]*")
+_TYPE_RE = re.compile(rb'<Record type="([^"]*)"')
+_ENTITIES = (b"&lt;", b"&gt;", b"&amp;", b"&quot;", b"&apos;")
+_RECORD_OPEN = b'<Record type="'
+_NAME = re.compile(rb"[^ \t\r\n/>]*")
+#: Bytes of an element name compared at once between a start tag and its end tag (longer
+#: names are compared whole, one by one).
+_NAME_BYTES = 16
+_NAME_START = np.zeros(256, dtype=bool)
+_NAME_START[[*range(65, 91), *range(97, 123), 95]] = True
+_NAME_CHAR = _NAME_START.copy()
+_NAME_CHAR[list(b"0123456789.-")] = True
+_DELIM = np.zeros(256, dtype=bool)
+_DELIM[list(b" \t\r\n/>")] = True
+#: Record types read (the rest are counted): raw bytes after ``<Record type="``, with the quote.
+_KEPT = [(t, (t + '"').encode()) for t in (GLUCOSE, CARBS, INSULIN)]
+_KEPT_WIDTH = max(len(b) for _, b in _KEPT)
+#: Types of the last segment looked for first (compared vectorised), and the longest.
+_RECENT = 8
+_MAX_TYPE_WINDOW = 200
+#: Zero bytes after the buffer, so that windows of names and types never run past it.
+_PAD = bytes(256)
+_RECORD_NAME = np.frombuffer(b"Record\0\0", np.uint64)[0]
+_WORKOUT_NAME = np.frombuffer(b"Workout\0", np.uint64)[0]
+
+
+def _fast_prolog(head: bytes) -> int:
+    """Offset just after the ``<HealthData ...>`` start tag; the prolog (declaration, DTD) is
+    parsed by the hardened parser, so its refusals are those of the expat scan."""
+    enc, bom = detect_encoding(head)
+    if enc != UTF8:
+        raise _Fallback("UTF-16")
+    if head.startswith(b"<?xml", bom):
+        m = _XML_DECL.match(head, bom)
+        if m is not None and m.group(1).lower() not in (b"utf-8", b"utf8"):
+            raise _Fallback("declared encoding")
+    parser = _hardened_parser()
+    found: list[int] = []
+
+    def root(tag: str, att: list[str]) -> None:
+        if tag != "HealthData":
+            raise _Fallback("document element")
+        found.append(parser.CurrentByteIndex)
+        raise _Stop
+
+    def attlist(elname: str, attname: str, kind: str, default: str | None, required: int) -> None:
+        if default is not None or kind != "CDATA":  # a default or a normalised value
+            raise _Fallback("ATTLIST")
+
+    parser.StartElementHandler = root
+    parser.AttlistDeclHandler = attlist
+    try:
+        parser.Parse(head, False)
+    except _Stop:
+        pass
+    except (DefusedXmlException, expat.ExpatError, LookupError, ValueError):
+        raise _Fallback("prolog") from None
+    if not found:
+        raise _NoRootYet("no document element in the head")
+    m = _ROOT_TAG.match(head, found[0])
+    if m is None or head[m.end() - 2 : m.end()] == b"/>":
+        raise _Fallback("root tag")
+    return m.end()
+
+
+def _fast_segment(
+    a: np.ndarray, seg: bytes, tags: tuple, line: int, rows: _Rows, recent: list
+) -> int:
+    """Read the complete top-level elements ``seg`` (``a`` its bytes, ``tags`` its tag table);
+    return the number of its lines breaks. Raises :class:`_Fallback`."""
+    lt, gt, is_end, is_empty, delta, dep = tags
+    n = len(seg)
+    if not seg.isascii():
+        try:
+            seg.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Fallback("not UTF-8") from None
+        if b"\xef\xbf\xbe" in seg or b"\xef\xbf\xbf" in seg:
+            raise _Fallback("not an XML character")
+    nl = np.flatnonzero(a[:n] == 10)
+    if np.count_nonzero(a[:n] < 32) != len(nl):
+        raise _Fallback("control character")
+    if b"\t" in seg or b"xmlns" in seg:
+        raise _Fallback("tabs or namespaces")
+    if len(nl) and not (a[nl[nl > 0] - 1] == 62).all():  # (CR LF line ends: not this fast path)
+        raise _Fallback("a line break inside a tag")
+    quotes = np.flatnonzero(a[:n] == 34)  # each value written name="value"
+    if len(quotes) % 2 or (len(quotes) and not (a[quotes[0::2] - 1] == 61).all()):
+        raise _Fallback("quotes")
+    if b"&" in seg:  # only the predefined entities (nothing to expand, nothing to refuse)
+        amp = np.lib.stride_tricks.sliding_window_view(a, 5)[np.flatnonzero(a[:n] == 38) + 1]
+        ok = np.zeros(len(amp), dtype=bool)
+        for ref in _ENTITIES:
+            name = np.frombuffer(ref[1:], np.uint8)
+            ok |= (amp[:, : len(name)] == name).all(axis=1)
+        if not ok.all():
+            raise _Fallback("entity or character reference")
+    if len(lt) == 0:
+        return len(nl)
+    if dep.min() < 1 or dep[-1] != 1:
+        raise _Fallback("unbalanced")
+    # element names (their first bytes) as two integers each
+    win = np.lib.stride_tricks.sliding_window_view(a, _NAME_BYTES)[lt + 1 + is_end]
+    past = np.logical_or.accumulate(_DELIM[win], axis=1)
+    win = np.where(past, 0, win)
+    if not (_NAME_CHAR[win] | past).all():  # a prefixed name (namespaces), a stray byte
+        raise _Fallback("element name")
+    long = ~past[:, -1]  # no delimiter within the window
+    pair = np.ascontiguousarray(win).view(np.uint64)
+    names, names2 = pair[:, 0], pair[:, 1]
+    # every end tag closes the latest open element of its level, with the same name
+    oc = np.flatnonzero(~is_empty)
+    if len(oc):
+        ends = is_end[oc]
+        level = np.where(ends, dep[oc] + 1, dep[oc]).astype(np.int16)
+        order = np.argsort(level, kind="stable")
+        o, c = oc[order[0::2]], oc[order[1::2]]
+        if len(o) != len(c) or is_end[o].any() or not is_end[c].all():
+            raise _Fallback("unbalanced")
+        if (level[order[0::2]] != level[order[1::2]]).any():
+            raise _Fallback("unbalanced")
+        if (names[o] != names[c]).any() or (names2[o] != names2[c]).any():
+            raise _Fallback("mismatched tag")
+        for i, j in zip(o[long[o] | long[c]].tolist(), c[long[o] | long[c]].tolist(), strict=True):
+            if _NAME.match(seg, int(lt[i]) + 1).group() != _NAME.match(seg, int(lt[j]) + 2).group():
+                raise _Fallback("mismatched tag")
+    # records and workouts: top-level ones are rows
+    start = ~is_end
+    top = start & (dep - delta == 1)
+    is_rec = start & (names == _RECORD_NAME) & (names2 == 0)
+    is_wk = top & (names == _WORKOUT_NAME) & (names2 == 0)
+    rec_at = lt[is_rec]
+    n_rec = len(rec_at)
+    windows = np.lib.stride_tricks.sliding_window_view(a, len(_RECORD_OPEN))
+    if n_rec and not (windows[rec_at] == np.frombuffer(_RECORD_OPEN, np.uint8)).all():
+        raise _Fallback("Record without type first")
+    top_rec = is_rec & top
+    top_at = lt[top_rec]
+    width = max([_KEPT_WIDTH] + [len(t) + 1 for t in recent[:_RECENT]])
+    if width > _MAX_TYPE_WINDOW:
+        width, recent[:] = _KEPT_WIDTH, []
+    win = np.lib.stride_tricks.sliding_window_view(a, width)[top_at + len(_RECORD_OPEN)]
+    top_idx = np.flatnonzero(top_rec)
+    keep = np.zeros(len(lt), dtype=bool)  # read by expat: insulin records and workouts
+    qkind = np.full(len(lt), -1, dtype=np.int8)  # read vectorised: 0 glucose, 1 carbs
+    kept_n = {}
+    for k, (t, raw) in enumerate(_KEPT):
+        hit = (win[:, : len(raw)] == np.frombuffer(raw, np.uint8)).all(axis=1)
+        kept_n[t.encode()] = int(hit.sum())
+        if t == INSULIN:
+            keep[top_idx[hit]] = True
+        else:
+            qkind[top_idx[hit]] = k
+    keep |= is_wk
+    # counts by type of the top-level records, in order of first appearance
+    counts: dict[bytes, int] = {}
+    total = 0
+    if len(top_at) == n_rec:  # the types of the last segment, compared vectorised
+        for t in recent[:_RECENT]:
+            raw = t + b'"'
+            c = int((win[:, : len(raw)] == np.frombuffer(raw, np.uint8)).all(axis=1).sum())
+            if c:
+                counts[t] = c
+                total += c
+                if total == n_rec:
+                    break
+    if total != len(top_at):  # new types (or records nested in correlations): one by one
+        counts = Counter(seg[p + 14 : seg.index(b'"', p + 14)] for p in top_at.tolist())
+    for t, c in counts.items():
+        if t in kept_n:
+            if c != kept_n[t]:
+                raise _Fallback("kept records")
+            continue
+        if b"&" in t or b"\t" in t or b"\n" in t or b"\r" in t:
+            raise _Fallback("type with references or white space")
+        rows.count_other(t.decode("utf-8"), c)
+    recent[:] = sorted(counts, key=counts.__getitem__, reverse=True)
+    # the rows that are read: glucose and carbohydrate start tags checked and read vectorised,
+    # insulin records and workouts (and any start tag that is not plain) parsed by expat
+    for k in (0, 1):  # each kind (source) apart: its tags often share one layout
+        q = np.flatnonzero(qkind == k)
+        if len(q):
+            q_lines = line + np.searchsorted(nl, lt[q])
+            if not _plain_quantities(seg, lt[q], gt[q] + 1, q_lines, rows) and not _quantities(
+                seg, lt[q], gt[q] + 1, qkind[q], q_lines, rows
+            ):
+                keep[q] = True
+    idx = np.flatnonzero(keep)
+    if len(idx):
+        top_close = np.flatnonzero(is_end & (dep == 1))
+        j = (
+            top_close[np.minimum(np.searchsorted(top_close, idx), len(top_close) - 1)]
+            if len(top_close)
+            else idx
+        )
+        end = np.where(is_empty[idx], gt[idx], gt[j]) + 1
+        begin = lt[idx]
+        if (~is_empty[idx] & (j < idx)).any():
+            raise _Fallback("element end")
+        lines = (line + np.searchsorted(nl, begin)).tolist()
+        doc = b"\n".join([seg[s:e] for s, e in zip(begin.tolist(), end.tolist(), strict=True)])
+        it = iter(lines)
+        rows.line_of = it.__next__
+        rows.depth, rows.cur = 0, 0
+        rows.ends.clear()
+        parser = _hardened_parser()
+        parser.ordered_attributes = True
+        parser.StartElementHandler = rows.start
+        parser.EndElementHandler = rows.ends.append
+        try:
+            parser.Parse(b"<HealthData>" + doc + b"</HealthData>", True)
+        except (expat.ExpatError, DefusedXmlException, StopIteration, _NotHealth, ValueError):
+            raise _Fallback("a kept element") from None
+        if next(it, None) is not None:
+            raise _Fallback("a kept element")
+    return len(nl)
+
+
+#: A start tag read vectorised: names and double-quoted values without white space other than
+#: spaces between attributes, ``<`` or references other than the five predefined entities.
+_STRICT_TAG = (
+    r'^<Record(?:[ \t\r\n]+[A-Za-z_][A-Za-z0-9_.-]*[ \t\r\n]*=[ \t\r\n]*"'
+    r'(?:[^"<&\t\n\r]|&(?:lt|gt|amp|quot|apos);)*")*[ \t\r\n]*/?>$'
+)
+_READ_ATTRS = ("startDate", "value", "unit")
+_PREDEFINED = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
+
+
+_ATTR_NAME = re.compile(r" [A-Za-z_][A-Za-z0-9_.-]*=")
+_TAG_JOINTS = frozenset(("/>\n<Record type=", ">\n<Record type="))
+
+
+def _text(raw: str) -> str:
+    """An attribute value as expat gives it (the segment holds only the predefined entities)."""
+    if "&" in raw:
+        for ref, char in _PREDEFINED:
+            raw = raw.replace(ref, char)
+    return raw
+
+
+def _plain_quantities(
+    seg: bytes, begin: np.ndarray, end: np.ndarray, lines: np.ndarray, rows: _Rows
+) -> bool:
+    """Read glucose and carbohydrate start tags that all have the same attributes in the same
+    order, one space before each and no white space in their values (the Health app writes one
+    source's records so): the tags joined and split at their quotes. False (nothing read) when
+    they are written otherwise."""
+    joined = "\n".join(
+        [seg[b:e].decode("utf-8") for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
+    )
+    pieces = joined.split('"')
+    n = len(begin)
+    width, rest = divmod(len(pieces) - 1, n)  # quotes per tag
+    if (
+        rest
+        or width < 2
+        or width % 2
+        or pieces[0] != "<Record type="
+        or pieces[-1] not in ("/>", ">")
+    ):
+        return False
+    if not _TAG_JOINTS.issuperset(pieces[width : len(pieces) - 1 : width]):
+        return False
+    names = [pieces[j] for j in range(2, width, 2)]
+    if len(set(names)) != len(names) or "type=" in names or " type=" in names:
+        return False
+    for j, name in zip(range(2, width, 2), names, strict=True):
+        if not _ATTR_NAME.fullmatch(name) or len(set(pieces[j::width])) != 1:
+            return False
+    if "\t" in joined or "\r" in joined or joined.count("\n") != n - 1:
+        return False  # white space in a value (expat would change it)
+    has_amp = "&" in joined
+    where = {name[1:-1]: j + 1 for j, name in zip(range(2, width, 2), names, strict=True)}
+    cols = {}
+    for attr in _READ_ATTRS:
+        j = where.get(attr)
+        col = pieces[j::width] if j is not None else [""] * n
+        if has_amp and any("&" in v for v in col):
+            col = [_text(v) for v in col]
+        cols[attr] = col
+    kinds = pieces[1::width]
+    line_list = lines.tolist()
+    for t, key, dest in ((GLUCOSE, "glucose", rows.glucose), (CARBS, "carbs", rows.carbs)):
+        pick = [i for i, k in enumerate(kinds) if k == t]
+        if not pick:
+            continue
+        if len(pick) == n:
+            dest["line"].extend(line_list)
+            dest["date"].extend(cols["startDate"])
+            dest["value"].extend(cols["value"])
+            dest["unit"].extend(cols["unit"])
+        else:
+            dest["line"].extend([line_list[i] for i in pick])
+            dest["date"].extend([cols["startDate"][i] for i in pick])
+            dest["value"].extend([cols["value"][i] for i in pick])
+            dest["unit"].extend([cols["unit"][i] for i in pick])
+        if len(dest["line"]) >= rows.chunk:
+            rows._flush(key, dest)
+    return True
+
+
+def _quantities(
+    seg: bytes, begin: np.ndarray, end: np.ndarray, kind: np.ndarray, lines: np.ndarray, rows: _Rows
+) -> bool:
+    """Read the start tags ``seg[begin:end]`` of glucose (``kind`` 0) and carbohydrate (1)
+    records into ``rows`` with Arrow's regular expressions, as expat would read them; False
+    (nothing read) when one of them is not plain (then expat reads them all)."""
+    raw = [seg[b:e] for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
+    tags = pc.cast(pa.array(raw, type=pa.binary()), pa.string())
+    if not pc.all(pc.match_substring_regex(tags, _STRICT_TAG)).as_py():
+        return False
+    for name in ("type", *_READ_ATTRS):  # a repeated attribute is an error for expat
+        if pc.max(pc.count_substring_regex(tags, f"[ \t\r\n]{name}[ \t\r\n]*=")).as_py() > 1:
+            return False
+    values = {}
+    for name in _READ_ATTRS:
+        pattern = f'[ \t\r\n]{name}[ \t\r\n]*=[ \t\r\n]*"(?P<v>[^"]*)"'
+        got = pc.fill_null(pc.struct_field(pc.extract_regex(tags, pattern), "v"), "")
+        if pc.any(pc.match_substring(got, "&")).as_py():
+            for ref, char in _PREDEFINED:
+                got = pc.replace_substring(got, ref, char)
+        values[name] = np.asarray(got.to_numpy(zero_copy_only=False), dtype=object)
+    lines = np.asarray(lines)
+    for k, (key, dest) in enumerate((("glucose", rows.glucose), ("carbs", rows.carbs))):
+        m = kind == k
+        if not m.any():
+            continue
+        dest["line"].extend(lines[m].tolist())
+        dest["date"].extend(values["startDate"][m].tolist())
+        dest["value"].extend(values["value"][m].tolist())
+        dest["unit"].extend(values["unit"][m].tolist())
+        if len(dest["line"]) >= rows.chunk:
+            rows._flush(key, dest)
+    return True
+
+
+def _tag_table(a: np.ndarray, n: int) -> tuple:
+    """Tags of ``a[:n]`` (which must end before a ``<``): positions of ``<`` and ``>``, end and
+    empty tags, depth change and depth after each tag (the body starts at depth 1)."""
+    lt = np.flatnonzero(a[:n] == 60)
+    gt = np.flatnonzero(a[:n] == 62)
+    if len(lt) != len(gt) or (len(lt) and ((lt > gt).any() or (gt[:-1] > lt[1:]).any())):
+        raise _Fallback("markup")  # a '>' in a value or text, or a tag left open
+    c1 = a[lt + 1]
+    is_end = c1 == 47
+    name0 = np.where(is_end, a[lt + 2], c1)
+    if not _NAME_START[name0].all():
+        raise _Fallback("markup")  # comments, CDATA, processing instructions, declarations
+    is_empty = a[gt - 1] == 47
+    if (is_end & is_empty).any():
+        raise _Fallback("markup")
+    delta = np.where(is_end, -1, np.where(is_empty, 0, 1))
+    dep = 1 + np.cumsum(delta)
+    return lt, gt, is_end, is_empty, delta, dep
+
+
+def _slice_tags(tags: tuple, k: int) -> tuple:
+    return tuple(t[:k] for t in tags)
+
+
+def _fast_scan(path: str | PathLike) -> dict[str, Any]:
+    """Scan the export at byte level; expat reads only the prolog and the rows that are kept.
+
+    Raises :class:`_Fallback` for anything outside the plain form (or malformed); nothing it
+    returns differs from the expat scan's result (``tests/test_apple_fast_scan.py``).
+    """
+    rows = _Rows()
+    recent: list[bytes] = []
+    with _open_export(path) as fh:
+        try:
+            head = b""
+            while True:  # the prolog and the root start tag, read whole
+                more = fh.read(_FAST_READ)
+                head += more
+                try:
+                    body = _fast_prolog(head)
+                    break
+                except _NoRootYet:
+                    if not more or len(head) > _MAX_PENDING:
+                        raise
+            line = 1 + head.count(b"\n", 0, body)
+            if head.count(b"\r", 0, body) != head.count(b"\r\n", 0, body):
+                raise _Fallback("line ends")
+            buf = head[body:]
+            eof = False
+            while True:
+                more = b"" if eof else fh.read(_FAST_READ)
+                eof = not more
+                if more:
+                    buf += more
+                if eof:
+                    cut = buf.rfind(b"</HealthData")
+                    if cut < 0 or not _ROOT_END.fullmatch(buf, cut):
+                        raise _Fallback("end of the document")
+                    n = cut
+                else:
+                    n = buf.rfind(b"<")
+                    if n <= 0:
+                        if len(buf) > _MAX_PENDING:
+                            raise _Fallback("a long element")
+                        continue
+                a = np.frombuffer(buf + _PAD, np.uint8)
+                tags = _tag_table(a, n)
+                lt, dep, delta = tags[0], tags[5], tags[4]
+                if not eof and (len(dep) == 0 or dep[-1] != 1):
+                    # cut before the last top-level start tag: the elements before it are whole
+                    top = np.flatnonzero(~tags[2] & (dep - delta == 1))
+                    if len(top) == 0 or top[-1] == 0:
+                        if len(buf) > _MAX_PENDING:
+                            raise _Fallback("a long element")
+                        continue
+                    k = int(top[-1])
+                    tags = _slice_tags(tags, k)
+                    n = int(lt[k])
+                elif eof and len(dep) and dep[-1] != 1:
+                    raise _Fallback("unbalanced")
+                seg = buf[:n]
+                line += _fast_segment(a, seg, tags, line, rows, recent)
+                buf = buf[n:]
+                if eof:
+                    break
+        except InputError:
+            raise
+        except ZIP_ERRORS:
+            raise _Fallback("zip") from None
+    return rows.result()
 
 
 # --------------------------------------------------------------------------- vectorised conversion
+def _ascii_text(values: object) -> tuple[pd.Series, pa.Array | None]:
+    """Values as a Series of text and, when every value is ASCII text, as stripped Arrow
+    strings (vectorised; Python's and Arrow's whitespace agree on ASCII), else ``None``."""
+    s = pd.Series(values, dtype="object")
+    if len(s) == 0 or not all(type(v) is str for v in s.head(1)):
+        return s, None
+    try:
+        arr = pa.array(s, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return s, None
+    if arr.null_count or not pc.all(pc.string_is_ascii(arr)).as_py():
+        return s, None
+    return s, pc.utf8_trim_whitespace(arr)
+
+
 def parse_local_times(values: pd.Series) -> pd.Series:
     """Parse Apple Health dates (``2024-01-09 12:30:00 +0100``) to local wall-clock time.
 
     The offset is dropped: the result is the clock time where the record was made (tz-naive).
     Anything else becomes ``NaT``.
     """
-    s = pd.Series(values, dtype="object").astype(str).str.strip()
+    s, arr = _ascii_text(values)
+    if arr is not None:  # the same rules, vectorised
+        ok = pc.match_substring_regex(arr, f"^(?:{_DATE_RE})$")
+        cut = pc.if_else(ok, pc.utf8_slice_codeunits(arr, 0, 19), pa.scalar(None, pa.string()))
+        fmt = "%Y-%m-%d %H:%M:%S"
+        ts = pc.strptime(cut, format=fmt, unit="s", error_is_null=True)
+        # Arrow moves a day past the month's end on (pandas: NaT) and stops before year 9999:
+        # pandas parses every date whose day Arrow did not keep
+        day = pc.cast(pc.utf8_slice_codeunits(cut, 8, 10), pa.int64())
+        back = pc.fill_null(pc.equal(pc.day(ts), day), False)
+        redo = np.flatnonzero(pc.and_not(ok, back).to_numpy(zero_copy_only=False))
+        out = to_ns(pd.Series(ts.to_numpy(zero_copy_only=False)))
+        out.index = s.index
+        if len(redo):
+            text = pd.Series(pc.take(cut, pa.array(redo)).to_numpy(zero_copy_only=False))
+            again = to_ns(pd.to_datetime(text.astype(object), format=fmt, errors="coerce"))
+            out.iloc[redo] = again.to_numpy()
+        return out
+    s = s.astype(str).str.strip()
     ok = s.str.fullmatch(_DATE_RE)
     out = pd.to_datetime(s.str.slice(0, 19).where(ok), format="%Y-%m-%d %H:%M:%S", errors="coerce")
     return to_ns(out)
@@ -389,7 +928,17 @@ def parse_local_times(values: pd.Series) -> pd.Series:
 def parse_utc_offsets(values: pd.Series) -> pd.Series:
     """Minutes east of UTC written at the end of Apple Health dates (``+0100`` -> 60, ``Z`` ->
     0); NaN where a date carries none."""
-    s = pd.Series(values, dtype="object").astype(str).str.strip()
+    s, arr = _ascii_text(values)
+    if arr is not None:  # the same rules, vectorised
+        m = pc.extract_regex(arr, r"(?P<s>[+-])(?P<h>\d{2}):?(?P<m>\d{2})$")
+        hours = pc.cast(pc.struct_field(m, "h"), pa.float64()).to_numpy(zero_copy_only=False)
+        mins = pc.cast(pc.struct_field(m, "m"), pa.float64()).to_numpy(zero_copy_only=False)
+        minus = pc.fill_null(pc.equal(pc.struct_field(m, "s"), "-"), False)
+        minus = minus.to_numpy(zero_copy_only=False)
+        out = np.where(minus, -1.0, 1.0) * (hours * 60 + mins)
+        zulu = pc.match_substring_regex(arr, "Z$").to_numpy(zero_copy_only=False)
+        return pd.Series(np.where(zulu, 0.0, out), index=s.index)
+    s = s.astype(str).str.strip()
     m = s.str.extract(r"([+-])(\d{2}):?(\d{2})$|(Z)$")
     sign = np.where(m[0] == "-", -1.0, 1.0)
     mins = pd.to_numeric(m[1], errors="coerce") * 60 + pd.to_numeric(m[2], errors="coerce")
@@ -538,7 +1087,13 @@ def _workout_events(raw: dict[str, list], subject: str, prov: Provenance) -> pd.
     )
 
 
-def read_apple_health(path: str | PathLike, subject: str | None = None) -> Recording:
+#: The engines of :func:`read_apple_health`.
+ENGINES = ("fast", "expat")
+
+
+def read_apple_health(
+    path: str | PathLike, subject: str | None = None, engine: str = "fast"
+) -> Recording:
     """Read an Apple Health ``export.xml`` (or Apple's ``export.zip``) streaming.
 
     Parameters
@@ -547,6 +1102,13 @@ def read_apple_health(path: str | PathLike, subject: str | None = None) -> Recor
         The ``export.xml`` file (or the ``export.zip`` holding it).
     subject : str, optional
         Subject id for every row; defaults to :data:`~soleus_analysis.core.schema.DEFAULT_SUBJECT` (never the file name).
+    engine : {"fast", "expat"}
+        ``"fast"`` (default): a byte-level scan finds the top-level records and workouts,
+        expat parses the prolog (its DTD refusals) and each row that is read; anything outside
+        the plain UTF-8 form Apple writes (UTF-16, comments, CDATA, character references,
+        ATTLIST defaults, namespaces, ...) or malformed is read by the expat engine instead.
+        ``"expat"``: the whole file through the hardened expat parser (the reference; the
+        same result, 3-5x slower).
 
     Returns
     -------
@@ -567,7 +1129,16 @@ def read_apple_health(path: str | PathLike, subject: str | None = None) -> Recor
     if p.stat().st_size == 0:
         raise InputError("the file is empty; expected an Apple Health export.xml", p)
     subj = subject or DEFAULT_SUBJECT
-    raw = _scan(p)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    raw = None
+    if engine == "fast":
+        try:
+            raw = _fast_scan(p)
+        except _Fallback:
+            raw = None
+    if raw is None:
+        raw = _scan_expat(p)
     prov = Provenance(path=str(p), format=FORMAT)
     n_other = sum(raw["other"].values())
     prov.rows_read = (
