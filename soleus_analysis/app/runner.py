@@ -29,7 +29,7 @@ from ..io import LOG_FORMATS, detect_format, file_labels, read_cgm, read_person
 from ..io.base import column_list
 from ..io.encoding import read_text
 from ..metrics import glycemic_metrics
-from ..pipeline import CohortAnalysis, person_meals, pool_people
+from ..pipeline import CohortAnalysis, own_effects, person_meals, pool_people
 
 _CGM_COLS = ("cgm", "cgm_path", "cgm_paths", "cgm_file", "cgm_files")
 _EVENT_COLS = ("events", "events_path", "events_paths", "log", "logs", "events_file")
@@ -186,9 +186,11 @@ def discover_people(source: str | os.PathLike) -> pd.DataFrame:
 def person_result(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
     """One person's per-meal table, curves and CGM coverage from their recording.
 
-    Returns a dict with ``subject``, ``meals``, ``curves``, ``coverage_pct``, ``sources``, and
-    ``skip``: None, or why the person adds nothing to the pooled analysis (no meals, no
-    measurable meal) while their meals still appear in the meal table.
+    Returns a dict with ``subject``, ``meals``, ``curves``, ``coverage_pct``, ``sources``,
+    ``own`` (the person's own N-of-1 row of the cohort's people table, see
+    :func:`~soleus_analysis.pipeline.own_effects`, or None), and ``skip``: None, or why the
+    person adds nothing to the pooled analysis (no meals, no measurable meal) while their meals
+    still appear in the meal table.
     """
     meals, curves, cleaned = person_meals(rec, None, rules)
     m = glycemic_metrics(cleaned)
@@ -201,6 +203,7 @@ def person_result(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
     elif not meals["excluded_reason"].isna().any():
         top = meals["excluded_reason"].astype(str).value_counts().index[0]
         skip = f"none of their {len(meals)} meals could be measured (mostly: {top})"
+    ok = meals[meals["excluded_reason"].isna()] if len(meals) else meals
     return {
         "subject": subject,
         "meals": meals,
@@ -208,6 +211,8 @@ def person_result(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
         "coverage_pct": cov,
         "sources": rec.sources,
         "skip": skip,
+        # computed here, where the person was read, not one by one in the pooling step
+        "own": own_effects(ok, rules) if skip is None else None,
     }
 
 
@@ -442,6 +447,17 @@ def pool_results(
         }
     )
     sources = list({id(s): s for r in good for s in r["sources"]}.values())
+    own = None
+    if all("own" in r for r in usable):  # results of an older runner have no "own"
+        rows = [r["own"] for r in usable if r["own"] is not None and len(r["own"])]
+        own = pd.concat(rows, ignore_index=True) if rows else None
     return pool_people(
-        meals, curves, coverage=coverage, failed=failed, sources=sources, rules=rules, seed=seed
+        meals,
+        curves,
+        coverage=coverage,
+        failed=failed,
+        sources=sources,
+        rules=rules,
+        seed=seed,
+        own=own,
     )
