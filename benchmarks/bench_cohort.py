@@ -127,7 +127,7 @@ def run_one(manifest: Path, mode: str, workers: int, out: Path) -> None:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             host="127.0.0.1",
         ) as cluster:
             from distributed import Client

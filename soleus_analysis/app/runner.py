@@ -291,16 +291,24 @@ def connect_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S):
         ) from None
 
 
-def _map_dask(fn: Callable, jobs: list[tuple], scheduler: str, progress: bool) -> list[Any]:
+def _map_dask(fn: Callable, jobs: list[tuple], client: Any, progress: bool) -> list[Any]:
+    """Results in the order the people finished (the pooling sorts them by subject).
+
+    Each result is fetched as soon as it is done and its future released, so a worker holds only
+    the people it is running, not everyone it has run until the last one finishes.
+    """
     from distributed import as_completed as dask_completed
 
-    with connect_scheduler(scheduler) as client:
-        futures = client.map(fn, *zip(*jobs, strict=True), pure=False)
-        for _ in tqdm(
-            dask_completed(futures), total=len(futures), disable=not progress, desc="people"
-        ):
-            pass
-        return client.gather(futures)
+    if not jobs:
+        return []
+    futures = client.map(fn, *zip(*jobs, strict=True), pure=False)
+    done = dask_completed(futures, with_results=True)
+    del futures
+    results = []
+    for future, result in tqdm(done, total=len(jobs), disable=not progress, desc="people"):
+        results.append(result)
+        future.release()
+    return results
 
 
 def _people_of_file(
@@ -385,8 +393,29 @@ def run_cohort(
     """
     rules = study_rules(source, rules)
     opts = {k: v for k, v in (read_options or {}).items() if v is not None}
-    if scheduler:
-        connect_scheduler(scheduler).close()  # a wrong address fails now, not after reading
+    # a wrong address fails now, not after reading; the one client serves the whole run
+    client = connect_scheduler(scheduler) if scheduler else None
+    try:
+        results, skipped = _run_people(
+            source, rules, opts, client, workers, progress, show_file_names
+        )
+    finally:
+        if client is not None:
+            client.close()
+    return pool_results([*results, *skipped], rules, seed=seed)
+
+
+def _run_people(
+    source: Any,
+    rules: Rules,
+    opts: dict[str, Any],
+    client: Any,
+    workers: int | None,
+    progress: bool,
+    show_file_names: bool,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each person's result (on ``client``'s cluster, else local processes) and the manifest
+    rows skipped with their reason."""
     skipped: list[dict[str, Any]] = []
     if not isinstance(source, pd.DataFrame) and Path(source).is_file() and not is_manifest(source):
         fn: Callable = run_recording
@@ -403,11 +432,9 @@ def run_cohort(
                 jobs.append(
                     (str(r.subject), list(r.cgm), list(r.events), rules, show_file_names, opts)
                 )
-    if scheduler:
-        results = _map_dask(fn, jobs, scheduler, progress)
-    else:
-        results = _map_local(fn, jobs, workers, progress)
-    return pool_results([*results, *skipped], rules, seed=seed)
+    if client is not None:
+        return _map_dask(fn, jobs, client, progress), skipped
+    return _map_local(fn, jobs, workers, progress), skipped
 
 
 def pool_results(
