@@ -147,6 +147,44 @@ def run_one(manifest: Path, mode: str, workers: int, out: Path) -> None:
     out.write_bytes(pickle.dumps({"stats": stats, "result": _comparable(res)}))
 
 
+def person_path(manifest: Path, repeats: int = 10) -> list[tuple[str, float]]:
+    """CPU ms of each stage of one person's job (:func:`run_person`), median of ``repeats``."""
+    import statistics
+
+    from soleus_analysis.app.runner import read_manifest, run_person, study_rules
+    from soleus_analysis.io import read_person
+    from soleus_analysis.metrics import glycemic_metrics
+    from soleus_analysis.pipeline import own_effects, person_meals
+
+    rules = study_rules(manifest)
+    p = read_manifest(manifest).iloc[0]
+
+    def cpu(fn):
+        fn()  # first call: lazy imports and caches, a fixed cost per worker
+        times = []
+        for _ in range(repeats):
+            t = time.process_time()
+            out = fn()
+            times.append(time.process_time() - t)
+        return statistics.median(times) * 1000, out
+
+    t_read, rec = cpu(lambda: read_person(p.cgm, p.events, p.subject, only_accepted_options=True))
+    t_meals, (meals, _, cleaned) = cpu(lambda: person_meals(rec, None, rules))
+    t_cov, _ = cpu(lambda: glycemic_metrics(cleaned))
+    ok = meals[meals["excluded_reason"].isna()]
+    t_own, _ = cpu(lambda: own_effects(ok, rules))
+    t_all, _ = cpu(lambda: run_person(p.subject, p.cgm, p.events, rules, False, {}))
+    rest = t_all - t_read - t_meals - t_cov - t_own
+    return [
+        ("read the CGM export and the activity log (io.read_person)", t_read),
+        ("clean, meal responses and meal curves (pipeline.person_meals)", t_meals),
+        ("CGM coverage (metrics.glycemic_metrics)", t_cov),
+        ("own N-of-1 (pipeline.own_effects)", t_own),
+        ("the runner's own work (run_person minus the above)", rest),
+        ("one person's job (app.runner.run_person)", t_all),
+    ]
+
+
 def _comparable(res) -> dict[str, pd.DataFrame]:
     meals = res.meals.sort_values(["subject", "meal_time"], kind="stable").reset_index(drop=True)
     return {
@@ -208,6 +246,10 @@ def main() -> None:
                 f"(simulation {gen['simulate_s']:.0f} s)",
                 flush=True,
             )
+        path = person_path(data / f"manifest_{min(args.sizes)}.csv")
+        print("one person's path, CPU ms (median of 10, this process):")
+        for name, ms in path:
+            print(f"  {ms:7.1f}  {name}")
         rows = []
         prev = None
         for n in sorted(args.sizes):
@@ -240,10 +282,11 @@ def main() -> None:
                 flush=True,
             )
         table = markdown(pd.DataFrame(rows), digits=1)
+        stages = markdown(pd.DataFrame(path, columns=["stage of one person", "CPU ms"]), digits=1)
         print()
         print(table)
         if args.markdown:
-            args.markdown.write_text(table + "\n")
+            args.markdown.write_text(table + "\n\n" + stages + "\n")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
