@@ -16,7 +16,8 @@ cohort`` calls before drawing the PDF) runs in a fresh process:
   imports are done before the clock starts (a fixed cost per worker, printed apart): worker
   CPU per person is the workers' CPU over the run / N, client CPU per person the client's
   (manifest, task submission, gathering, pooling) / N; the peak resident memory of each
-  worker is its ``VmHWM``.
+  worker is its ``VmHWM``. Dask's statistical profiler is off in the workers (it keeps an hour
+  of call trees and grows a worker by ~0.3 MB a person); ``--profile-workers`` keeps it on.
 
 The Dask results are compared with the serial run's (per-person rows, pooled rows, the meal
 table and the skipped people; floats within 1e-9 relative): ``equal`` says whether they match.
@@ -108,7 +109,9 @@ def _warm() -> float:
     return time.process_time() - t
 
 
-def run_one(manifest: Path, mode: str, workers: int, out: Path) -> None:
+def run_one(
+    manifest: Path, mode: str, workers: int, out: Path, profile_workers: bool = False
+) -> None:
     """One timed run in this (fresh) process; writes the result and the figures to ``out``."""
     import resource
 
@@ -121,8 +124,13 @@ def run_one(manifest: Path, mode: str, workers: int, out: Path) -> None:
         stats["wall_s"] = time.perf_counter() - t0
         stats["cpu_s"] = time.process_time() - c0
     else:
+        import dask
         from distributed import LocalCluster
 
+        # Dask's statistical profiler samples each worker's stack every 10 ms and keeps an hour
+        # of call trees: with pandas' deep stacks it grew a worker by ~0.3 MB a person (530 MB
+        # after 700 people). It is a monitoring aid, not part of the run (docs/cohort_dask.md).
+        dask.config.set({"distributed.worker.profile.enabled": profile_workers})
         with LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
@@ -209,9 +217,10 @@ def same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> str:
     return "equal (1e-9)"
 
 
-def _child(manifest: Path, mode: str, workers: int, tmp: Path) -> dict:
+def _child(manifest: Path, mode: str, workers: int, tmp: Path, profile: bool = False) -> dict:
     out = tmp / f"{manifest.stem}_{mode}.pkl"
     cmd = [sys.executable, __file__, "--one", str(manifest), mode, str(workers), str(out)]
+    cmd += ["--profile-workers"] if profile else []
     subprocess.run(cmd, check=True)
     return pickle.loads(out.read_bytes())
 
@@ -224,11 +233,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--data", type=Path, default=None, help="Keep the generated cohort here.")
     ap.add_argument("--markdown", type=Path, default=None, help="Also write the table here.")
+    ap.add_argument(
+        "--profile-workers",
+        action="store_true",
+        help="Keep Dask's statistical profiler on in the workers (Dask's default; costs memory).",
+    )
     ap.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         man, mode, workers, out = args.one
-        run_one(Path(man), mode, int(workers), Path(out))
+        run_one(Path(man), mode, int(workers), Path(out), args.profile_workers)
         return
     bad = [s for s in args.sizes if s not in SIZES]
     if bad:
@@ -255,7 +269,7 @@ def main() -> None:
         for n in sorted(args.sizes):
             man = data / f"manifest_{n}.csv"
             serial = _child(man, "serial", 1, tmp) if n <= args.serial_max else None
-            dask = _child(man, "dask", args.workers, tmp)
+            dask = _child(man, "dask", args.workers, tmp, args.profile_workers)
             s = dask["stats"]
             per = (s["worker_cpu_s"] + s["client_cpu_s"]) / n * 1000
             row = {
