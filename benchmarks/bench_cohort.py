@@ -140,14 +140,17 @@ def run_one(
         ) as cluster:
             from distributed import Client
 
+            # one client at a time: the runner opens its own (two clients of one scheduler in
+            # one process under heavy load twice lost a reply, tornado's write-buffer assertion)
             with Client(cluster) as client:
                 warm = client.run(_warm)
                 stats["worker_import_cpu_s"] = max(warm.values())
                 before = client.run(_worker_stats)
-                c0, t0 = time.process_time(), time.perf_counter()
-                res = run_cohort(manifest, scheduler=cluster.scheduler_address, progress=False)
-                stats["wall_s"] = time.perf_counter() - t0
-                stats["client_cpu_s"] = time.process_time() - c0
+            c0, t0 = time.process_time(), time.perf_counter()
+            res = run_cohort(manifest, scheduler=cluster.scheduler_address, progress=False)
+            stats["wall_s"] = time.perf_counter() - t0
+            stats["client_cpu_s"] = time.process_time() - c0
+            with Client(cluster) as client:
                 after = client.run(_worker_stats)
         stats["worker_cpu_s"] = sum(after[w]["cpu_s"] - before[w]["cpu_s"] for w in after)
         stats["worker_hwm_mb"] = max(a["hwm_mb"] for a in after.values())
@@ -188,7 +191,7 @@ def person_path(manifest: Path, repeats: int = 10) -> list[tuple[str, float]]:
         ("clean, meal responses and meal curves (pipeline.person_meals)", t_meals),
         ("CGM coverage (metrics.glycemic_metrics)", t_cov),
         ("own N-of-1 (pipeline.own_effects)", t_own),
-        ("the runner's own work (run_person minus the above)", rest),
+        ("the rest: run_person minus the stages above (the runner; within noise)", rest),
         ("one person's job (app.runner.run_person)", t_all),
     ]
 
@@ -238,6 +241,12 @@ def main() -> None:
         action="store_true",
         help="Keep Dask's statistical profiler on in the workers (Dask's default; costs memory).",
     )
+    ap.add_argument(
+        "--serial-from",
+        type=Path,
+        default=None,
+        help="Reuse the serial runs kept in this folder (manifest_<N>_serial.pkl) and keep new ones.",
+    )
     ap.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -268,7 +277,13 @@ def main() -> None:
         prev = None
         for n in sorted(args.sizes):
             man = data / f"manifest_{n}.csv"
-            serial = _child(man, "serial", 1, tmp) if n <= args.serial_max else None
+            kept = args.serial_from / f"{man.stem}_serial.pkl" if args.serial_from else None
+            if kept is not None and kept.is_file():
+                serial = pickle.loads(kept.read_bytes())
+            elif n <= args.serial_max:
+                serial = _child(man, "serial", 1, kept.parent if kept else tmp)
+            else:
+                serial = None
             dask = _child(man, "dask", args.workers, tmp, args.profile_workers)
             s = dask["stats"]
             per = (s["worker_cpu_s"] + s["client_cpu_s"]) / n * 1000
