@@ -17,6 +17,7 @@ SCRIPTS = (
     ("bench_metrics.py", ["--no-iglu"]),
     ("bench_report.py", []),
     ("bench_simulate.py", []),
+    ("bench_cohort.py", ["--sizes", "10", "100", "1000"]),
 )
 
 

@@ -550,10 +550,40 @@ def _one_person_fit(ok: pd.DataFrame, rules: Rules, seed: int):
     )
 
 
+def own_effects(ok: pd.DataFrame, rules: Rules | dict | None = None, *, seed: int = 0):
+    """The own N-of-1 (no randomisation test) of each person of ``ok`` with several meals per
+    condition, as :attr:`CohortAnalysis.people` shows it; None when nobody has.
+
+    ``ok`` holds included meals only. Each person's row depends on their meals alone, so the
+    cohort runner computes it where the person was read (see :func:`pool_people`'s ``own``).
+    """
+    rules = Rules.coerce(rules)
+    if len(ok) == 0:
+        return None
+    counts = ok.groupby(["subject", "condition"], observed=True)["iauc_mgdl_min"].count()
+    counts = counts.unstack().reindex(columns=["control", "spu"]).fillna(0)
+    several = counts.index[counts.min(axis=1) >= rules.min_meals_per_condition]
+    if len(several) == 0:
+        return None
+    lab = rules.ci_label
+    stem = PERSON_ESTIMAND[:-4]
+    own = stats.n_of_1(ok[ok["subject"].isin(several)], n_perm=0, seed=seed, ci=rules.ci_level)
+    return own[["subject", PERSON_ESTIMAND, f"{stem}_{lab}_low", f"{stem}_{lab}_high"]]
+
+
 def _cohort_people(
-    ok: pd.DataFrame, coverage: pd.DataFrame | None, rules: Rules, *, seed: int
+    ok: pd.DataFrame,
+    coverage: pd.DataFrame | None,
+    rules: Rules,
+    *,
+    seed: int,
+    own: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per person with included meals: meals per condition and both named estimands."""
+    """One row per person with included meals: meals per condition and both named estimands.
+
+    ``own``: the people's own N-of-1 rows already computed (:func:`own_effects`, per person),
+    or None to compute them here.
+    """
     cols = ["subject", "n_control", "n_spu", "control", "treatment", COHORT_ESTIMAND]
     if len(ok) == 0:
         return pd.DataFrame(columns=cols)
@@ -573,13 +603,11 @@ def _cohort_people(
     several = counts.min(axis=1) >= rules.min_meals_per_condition
     if several.any():
         # people with several meals per condition: their own (covariate-adjusted) N-of-1
-        lab = rules.ci_label
-        stem = PERSON_ESTIMAND[:-4]
-        own = stats.n_of_1(
-            ok[ok["subject"].isin(several[several].index)], n_perm=0, seed=seed, ci=rules.ci_level
-        )
-        keep = ["subject", PERSON_ESTIMAND, f"{stem}_{lab}_low", f"{stem}_{lab}_high"]
-        people = people.merge(own[keep], on="subject", how="left")
+        if own is None:
+            own = own_effects(ok, rules, seed=seed)
+        else:
+            own = own[own["subject"].isin(several[several].index)].reset_index(drop=True)
+        people = people.merge(own, on="subject", how="left")
     if coverage is not None:
         people = people.merge(coverage, on="subject", how="left")
     return people
@@ -594,6 +622,7 @@ def pool_people(
     sources: Sequence[Provenance] = (),
     rules: Rules | dict | None = None,
     seed: int = 0,
+    own: pd.DataFrame | None = None,
 ) -> CohortAnalysis:
     """Pool many people's per-meal tables: per-person figures, crossover and mixed model.
 
@@ -620,10 +649,13 @@ def pool_people(
     rules : Rules or dict, optional
     seed : int
         Seed of the bootstrap.
+    own : DataFrame, optional
+        The people's own N-of-1 rows, already computed person by person with
+        :func:`own_effects` (the cohort runner does so on its workers); default: computed here.
     """
     rules = Rules.coerce(rules)
     ok = meals[meals["excluded_reason"].isna()] if len(meals) else meals
-    people = _cohort_people(ok, coverage, rules, seed=seed)
+    people = _cohort_people(ok, coverage, rules, seed=seed, own=own)
     n_people = ok["subject"].nunique() if len(ok) else 0
     if n_people == 1:
         rows = [

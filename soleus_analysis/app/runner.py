@@ -29,7 +29,7 @@ from ..io import LOG_FORMATS, detect_format, file_labels, read_cgm, read_person
 from ..io.base import column_list
 from ..io.encoding import read_text
 from ..metrics import glycemic_metrics
-from ..pipeline import CohortAnalysis, person_meals, pool_people
+from ..pipeline import CohortAnalysis, own_effects, person_meals, pool_people
 
 _CGM_COLS = ("cgm", "cgm_path", "cgm_paths", "cgm_file", "cgm_files")
 _EVENT_COLS = ("events", "events_path", "events_paths", "log", "logs", "events_file")
@@ -186,9 +186,11 @@ def discover_people(source: str | os.PathLike) -> pd.DataFrame:
 def person_result(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
     """One person's per-meal table, curves and CGM coverage from their recording.
 
-    Returns a dict with ``subject``, ``meals``, ``curves``, ``coverage_pct``, ``sources``, and
-    ``skip``: None, or why the person adds nothing to the pooled analysis (no meals, no
-    measurable meal) while their meals still appear in the meal table.
+    Returns a dict with ``subject``, ``meals``, ``curves``, ``coverage_pct``, ``sources``,
+    ``own`` (the person's own N-of-1 row of the cohort's people table, see
+    :func:`~soleus_analysis.pipeline.own_effects`, or None), and ``skip``: None, or why the
+    person adds nothing to the pooled analysis (no meals, no measurable meal) while their meals
+    still appear in the meal table.
     """
     meals, curves, cleaned = person_meals(rec, None, rules)
     m = glycemic_metrics(cleaned)
@@ -201,6 +203,7 @@ def person_result(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
     elif not meals["excluded_reason"].isna().any():
         top = meals["excluded_reason"].astype(str).value_counts().index[0]
         skip = f"none of their {len(meals)} meals could be measured (mostly: {top})"
+    ok = meals[meals["excluded_reason"].isna()] if len(meals) else meals
     return {
         "subject": subject,
         "meals": meals,
@@ -208,6 +211,8 @@ def person_result(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
         "coverage_pct": cov,
         "sources": rec.sources,
         "skip": skip,
+        # computed here, where the person was read, not one by one in the pooling step
+        "own": own_effects(ok, rules) if skip is None else None,
     }
 
 
@@ -286,16 +291,24 @@ def connect_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S):
         ) from None
 
 
-def _map_dask(fn: Callable, jobs: list[tuple], scheduler: str, progress: bool) -> list[Any]:
+def _map_dask(fn: Callable, jobs: list[tuple], client: Any, progress: bool) -> list[Any]:
+    """Results in the order the people finished (the pooling sorts them by subject).
+
+    Each result is fetched as soon as it is done and its future released, so a worker holds only
+    the people it is running, not everyone it has run until the last one finishes.
+    """
     from distributed import as_completed as dask_completed
 
-    with connect_scheduler(scheduler) as client:
-        futures = client.map(fn, *zip(*jobs, strict=True), pure=False)
-        for _ in tqdm(
-            dask_completed(futures), total=len(futures), disable=not progress, desc="people"
-        ):
-            pass
-        return client.gather(futures)
+    if not jobs:
+        return []
+    futures = client.map(fn, *zip(*jobs, strict=True), pure=False)
+    done = dask_completed(futures, with_results=True)
+    del futures
+    results = []
+    for future, result in tqdm(done, total=len(jobs), disable=not progress, desc="people"):
+        results.append(result)
+        future.release()
+    return results
 
 
 def _people_of_file(
@@ -380,8 +393,29 @@ def run_cohort(
     """
     rules = study_rules(source, rules)
     opts = {k: v for k, v in (read_options or {}).items() if v is not None}
-    if scheduler:
-        connect_scheduler(scheduler).close()  # a wrong address fails now, not after reading
+    # a wrong address fails now, not after reading; the one client serves the whole run
+    client = connect_scheduler(scheduler) if scheduler else None
+    try:
+        results, skipped = _run_people(
+            source, rules, opts, client, workers, progress, show_file_names
+        )
+    finally:
+        if client is not None:
+            client.close()
+    return pool_results([*results, *skipped], rules, seed=seed)
+
+
+def _run_people(
+    source: Any,
+    rules: Rules,
+    opts: dict[str, Any],
+    client: Any,
+    workers: int | None,
+    progress: bool,
+    show_file_names: bool,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each person's result (on ``client``'s cluster, else local processes) and the manifest
+    rows skipped with their reason."""
     skipped: list[dict[str, Any]] = []
     if not isinstance(source, pd.DataFrame) and Path(source).is_file() and not is_manifest(source):
         fn: Callable = run_recording
@@ -398,11 +432,9 @@ def run_cohort(
                 jobs.append(
                     (str(r.subject), list(r.cgm), list(r.events), rules, show_file_names, opts)
                 )
-    if scheduler:
-        results = _map_dask(fn, jobs, scheduler, progress)
-    else:
-        results = _map_local(fn, jobs, workers, progress)
-    return pool_results([*results, *skipped], rules, seed=seed)
+    if client is not None:
+        return _map_dask(fn, jobs, client, progress), skipped
+    return _map_local(fn, jobs, workers, progress), skipped
 
 
 def pool_results(
@@ -442,6 +474,17 @@ def pool_results(
         }
     )
     sources = list({id(s): s for r in good for s in r["sources"]}.values())
+    own = None
+    if all("own" in r for r in usable):  # results of an older runner have no "own"
+        rows = [r["own"] for r in usable if r["own"] is not None and len(r["own"])]
+        own = pd.concat(rows, ignore_index=True) if rows else None
     return pool_people(
-        meals, curves, coverage=coverage, failed=failed, sources=sources, rules=rules, seed=seed
+        meals,
+        curves,
+        coverage=coverage,
+        failed=failed,
+        sources=sources,
+        rules=rules,
+        seed=seed,
+        own=own,
     )
