@@ -308,3 +308,58 @@ def test_infinite_or_negative_insulin_is_dropped_not_kept(tmp_path, value):
         ev = rec.events
         assert np.isfinite(ev[["carbs_g", "insulin_u"]].fillna(0).to_numpy()).all()
         assert (ev[["carbs_g", "insulin_u"]].fillna(0).to_numpy() >= 0).all()
+
+
+def test_tandem_rows_under_a_damaged_section_header_are_counted_not_lost(tmp_path):
+    """make fuzz finding: a flipped byte in the EGV header made every reading vanish."""
+    src = Path(__file__).parent / "fixtures" / "tandem" / "tandem_source_mgdl.csv"
+    text = src.read_text(encoding="utf-8-sig")
+    damaged = text.replace(
+        "DeviceType,SerialNumber,Description,EventDateTime,Readings",
+        "0eviceType,SerialNumber,Description,EventDateTime,Readings",
+        1,
+    )
+    assert damaged != text
+    f = tmp_path / "t.csv"
+    f.write_text(damaged)
+    rec = sa.read_cgm(f, "tandem")
+    p = rec.provenance
+    assert p.balanced
+    n_after = sum(
+        1
+        for ln in damaged.splitlines()[
+            damaged.splitlines().index(
+                next(ln for ln in damaged.splitlines() if ln.startswith("0eviceType"))
+            ) :
+        ]
+        if ln.strip()
+    )
+    assert p.rows_read >= n_after - 3  # the damaged header's rows are read (and dropped), not lost
+    assert any("before any section header" in w for w in p.warnings)
+
+
+def test_api_v3_date_of_any_integer_length_is_out_of_range_not_a_crash(tmp_path):
+    """make fuzz finding: a JSON integer too large for a float crashed the API v3 reader."""
+    doc = {
+        "status": 200,
+        "result": [
+            {
+                "identifier": "a",
+                "eventType": "Meal Bolus",
+                "carbs": 20,
+                "date": 10**400,
+                "isValid": True,
+            },
+            {
+                "identifier": "b",
+                "eventType": "Meal Bolus",
+                "carbs": 30,
+                "date": 1767261600000,
+                "isValid": True,
+            },
+        ],
+    }
+    f = tmp_path / "v3.json"
+    f.write_text(json.dumps(doc))
+    rec = sa.read_events(f)
+    assert rec.provenance.balanced and rec.provenance.rows_kept == 1

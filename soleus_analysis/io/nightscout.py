@@ -480,7 +480,13 @@ def _epoch_ms(value: object) -> object:
     elif isinstance(value, str):
         t = pd.to_datetime(value, utc=True, errors="coerce", format="ISO8601")
         ms = None if pd.isna(t) else t.timestamp() * 1e3
-    if ms is None or np.isnan(ms):
+    if ms is None:
+        return None
+    try:
+        ms = float(ms)  # a JSON integer of any length: too large for a float is out of range
+    except OverflowError:
+        return OUT_OF_RANGE_MS
+    if np.isnan(ms):
         return None
     # a date beyond base.to_ns's range is the out-of-range time (dropped as implausible), and
     # never overflows nanoseconds

@@ -126,20 +126,32 @@ class _Section:
         return "other"
 
 
-def _sections(text: str, path) -> tuple[list[list[str]], list[_Section]]:
-    """The preamble records and the sections of the export, every record with its line."""
+#: reason of rows of three or more fields before any section header (a damaged header line)
+REASON_NO_SECTION = "row under no recognised section header"
+
+
+def _sections(text: str, path) -> tuple[list[list[str]], list[_Section], list[int]]:
+    """The preamble records, the sections of the export (every record with its line), and the
+    lines of data-like records before the first section header.
+
+    A preamble record is a ``key, value`` pair; a record of three or more fields before any
+    section header is a data row whose header was damaged: it is counted, never lost.
+    """
     reader = csv.reader(io.StringIO(text))
     preamble: list[list[str]] = []
     sections: list[_Section] = []
+    orphans: list[int] = []
     for start, cells in csv_records(reader, path):
         if cells[0].strip().lower() in ("devicetype", "type") and _is_header(cells):
             sections.append(_Section([c.strip() for c in cells], start))
         elif sections:
             sections[-1].rows.append(cells)
             sections[-1].lines.append(start)
+        elif sum(bool(c.strip()) for c in cells) >= 3:
+            orphans.append(start)
         else:
             preamble.append(cells)
-    return preamble, sections
+    return preamble, sections, orphans
 
 
 def _metadata(preamble: list[list[str]], sections: list[_Section]) -> dict:
@@ -325,7 +337,7 @@ def read_tandem(
         raise InputError(f"units must be 'mg/dL' or 'mmol/L', not {units!r}", path)
     p = check_input_file(path)
     dec = csv_text(p, "a Tandem CSV export (section headers and rows)")
-    preamble, sections = _sections(dec.text, p)
+    preamble, sections, orphans = _sections(dec.text, p)
     if not sections:
         raise InputError(
             "no Tandem section header; expected a line "
@@ -335,7 +347,14 @@ def read_tandem(
         )
     prov = Provenance(path=str(p), format=FORMAT, metadata=_metadata(preamble, sections))
     warn_decoding(prov, dec)
-    prov.rows_read = sum(len(s.rows) for s in sections)
+    prov.rows_read = sum(len(s.rows) for s in sections) + len(orphans)
+    if orphans:
+        prov.drop(REASON_NO_SECTION, len(orphans))
+        prov.warn(
+            f"{len(orphans)} rows before any section header, from here on (a damaged header "
+            "line?); rows dropped",
+            orphans[0],
+        )
     if not prov.rows_read:
         raise InputError("section headers but no data rows", p, sections[0].line)
     subj = subject or DEFAULT_SUBJECT
