@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import soleus_analysis as sa
+from soleus_analysis.core.errors import InputError
 from soleus_analysis.core.schema import MGDL_PER_MMOL
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ipro2" / "ipro2_mmol_utf16.txt"
@@ -201,9 +202,10 @@ def test_month_first_dates_by_option(tmp_path):
     p = write_mgdl(tmp_path / "us.csv", [100, 110], [0, 5])
     text = p.read_bytes().decode("utf-16").replace("18/01/16", "01/18/16")
     p.write_bytes(text.encode("utf-16"))
-    forced = sa.read_cgm(p, date_order="dmy")  # month 18 does not exist: dropped, and counted
-    assert forced.readings.empty
-    assert forced.provenance.rows_dropped == {"unparseable timestamp": 2}
+    # month 18 does not exist: a day-first order that reads no date is refused, with the other
+    # order to try (issue 13), never a file read as 0 rows
+    with pytest.raises(InputError, match="date_order='mdy'"):
+        sa.read_cgm(p, date_order="dmy")
     guessed = sa.read_cgm(p)  # only month-first reads them: read so, with a warning
     assert guessed.readings["time"].iloc[0] == START
     assert any("month-first" in w for w in guessed.provenance.warnings)

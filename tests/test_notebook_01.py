@@ -25,7 +25,10 @@ def test_estimates_recover_the_printed_truth(executed) -> None:
             truth = res[f"{tag}_true_{key}_reduction_pct"]
             # intervals are judged against the population truth (they resample people)
             population = res[f"{tag}_population_true_{key}_reduction_pct"]
-            assert lo <= population <= hi, (tag, key, lo, population, hi)
+            # with 12 people the crossover may refuse an interval (people too unequal for 12 to
+            # pin down a mean ratio: Rules.crossover_max_mean_skew); when it states one, it holds
+            if lo is not None and hi is not None:
+                assert lo <= population <= hi, (tag, key, lo, population, hi)
             assert abs(est - truth) < 10, (tag, key, est, truth)
         lo, hi = res[f"{tag}_glucose_diff_60_120_ci95"]
         assert lo < res[f"{tag}_glucose_diff_60_120_mgdl"] < hi

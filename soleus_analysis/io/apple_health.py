@@ -525,7 +525,7 @@ def _fast_segment(
     n = len(seg)
     if not seg.isascii():
         try:
-            seg.decode("utf-8")
+            str(seg, "utf-8")
         except UnicodeDecodeError:
             raise _Fallback("not UTF-8") from None
         if b"\xef\xbf\xbe" in seg or b"\xef\xbf\xbf" in seg:
@@ -626,7 +626,7 @@ def _fast_segment(
             continue
         if b"&" in t or b"\t" in t or b"\n" in t or b"\r" in t:
             raise _Fallback("type with references or white space")
-        rows.count_other(t.decode("utf-8"), c)
+        rows.count_other(str(t, "utf-8"), c)
     recent[:] = sorted(counts, key=counts.__getitem__, reverse=True)
     # the rows that are read: glucose and carbohydrate start tags checked and read vectorised,
     # insulin records and workouts (and any start tag that is not plain) parsed by expat
@@ -699,7 +699,7 @@ def _plain_quantities(
     source's records so): the tags joined and split at their quotes. False (nothing read) when
     they are written otherwise."""
     joined = "\n".join(
-        [seg[b:e].decode("utf-8") for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
+        [str(seg[b:e], "utf-8") for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
     )
     pieces = joined.split('"')
     n = len(begin)
