@@ -812,7 +812,7 @@ def _paired_stats(
         out["log_offset"] = off
         m = float(lr.mean())
         out["reduction_geomean_pct"] = 100 * (1 - np.exp(m))
-        if np.ptp(lr) > 0:
+        if np.ptp(lr) > 1e-9 * max(1.0, float(np.abs(lr).max())):  # not rounding noise
             se = float(lr.std(ddof=1)) / np.sqrt(n)
             out[f"reduction_geomean_{lab}_low"] = 100 * (1 - np.exp(m + q * se))
             out[f"reduction_geomean_{lab}_high"] = 100 * (1 - np.exp(m - q * se))
