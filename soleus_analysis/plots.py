@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D
 
 from .core.schema import MGDL_PER_MMOL
 from .stats import estimate_of
+from .stats.bayes import threshold_column
 from .stats.common import t_quantile
 
 #: colours by condition (colour-blind safe pair) and the AGP palette
@@ -633,53 +634,72 @@ def _clusters(times: pd.Series, hours: float) -> np.ndarray:
     return out
 
 
+def _mark_amounts(
+    ax: plt.Axes,
+    rows: pd.DataFrame,
+    column: str,
+    y: float,
+    *,
+    marker: str,
+    color: str,
+    label_color: str,
+    label: str,
+    dy: float,
+    bbox: dict | None = None,
+) -> None:
+    """Events of one kind as markers at height ``y``, the summed ``column`` of each cluster of
+    nearby events written once beside its first marker (``label`` formats the amount)."""
+    rows = rows.sort_values("time")
+    if not len(rows):
+        return
+    ax.plot(rows["time"], np.full(len(rows), y), marker, color=color, ms=4.5)
+    amounts = (
+        pd.to_numeric(rows[column], errors="coerce")
+        if column in rows
+        else pd.Series(np.nan, index=rows.index)
+    )
+    for _, grp in rows.groupby(_clusters(rows["time"], _LABEL_CLUSTER_H)):
+        total = amounts.loc[grp.index].sum(min_count=1)
+        if np.isfinite(total):
+            late = grp["time"].iloc[0].hour >= 21
+            ax.annotate(
+                label.format(total),
+                (grp["time"].iloc[0], y),
+                xytext=(0, dy),
+                textcoords="offset points",
+                ha="right" if late else "left",
+                va="bottom" if dy > 0 else "top",
+                fontsize=5.5,
+                color=label_color,
+                **({"bbox": bbox} if bbox else {}),
+            )
+
+
 def _mark_events(ax: plt.Axes, ev: pd.DataFrame, top: float) -> None:
     """Meals (▲, carbs in g), insulin doses (▼, units) and SPU bouts (green bar) on a panel."""
-    meals = ev[ev["kind"] == "meal"].sort_values("time")
-    if len(meals):
-        ax.plot(meals["time"], np.full(len(meals), 0.035 * top), "^", color="#d95f02", ms=4.5)
-        carbs = (
-            pd.to_numeric(meals["carbs_g"], errors="coerce")
-            if "carbs_g" in meals
-            else pd.Series(np.nan, index=meals.index)
-        )
-        for _, grp in meals.groupby(_clusters(meals["time"], _LABEL_CLUSTER_H)):
-            total = carbs.loc[grp.index].sum(min_count=1)
-            if np.isfinite(total):
-                late = grp["time"].iloc[0].hour >= 21
-                ax.annotate(
-                    f"{total:.0f} g",
-                    (grp["time"].iloc[0], 0.035 * top),
-                    xytext=(0, 4),
-                    textcoords="offset points",
-                    ha="right" if late else "left",
-                    va="bottom",
-                    fontsize=5.5,
-                    color="#a04000",
-                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
-                )
-    doses = ev[ev["kind"] == "insulin"].sort_values("time")
-    if len(doses):
-        ax.plot(doses["time"], np.full(len(doses), 0.965 * top), "v", color="#6a3d9a", ms=4.5)
-        units_ = (
-            pd.to_numeric(doses["insulin_u"], errors="coerce")
-            if "insulin_u" in doses
-            else pd.Series(np.nan, index=doses.index)
-        )
-        for _, grp in doses.groupby(_clusters(doses["time"], _LABEL_CLUSTER_H)):
-            total = units_.loc[grp.index].sum(min_count=1)
-            if np.isfinite(total):
-                late = grp["time"].iloc[0].hour >= 21
-                ax.annotate(
-                    f"{total:g} U",
-                    (grp["time"].iloc[0], 0.965 * top),
-                    xytext=(0, -4),
-                    textcoords="offset points",
-                    ha="right" if late else "left",
-                    va="top",
-                    fontsize=5.5,
-                    color="#6a3d9a",
-                )
+    _mark_amounts(
+        ax,
+        ev[ev["kind"] == "meal"],
+        "carbs_g",
+        0.035 * top,
+        marker="^",
+        color="#d95f02",
+        label_color="#a04000",
+        label="{:.0f} g",
+        dy=4,
+        bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+    )
+    _mark_amounts(
+        ax,
+        ev[ev["kind"] == "insulin"],
+        "insulin_u",
+        0.965 * top,
+        marker="v",
+        color="#6a3d9a",
+        label_color="#6a3d9a",
+        label="{:g} U",
+        dy=-4,
+    )
     for _, e in ev[ev["kind"] == "spu"].iterrows():
         end = e["end"] if pd.notna(e.get("end")) else e["time"] + pd.Timedelta(minutes=5)
         ax.axvspan(e["time"], end, ymax=0.05, color=COLORS["spu"], lw=0)
@@ -838,7 +858,7 @@ def plot_reduction_posterior(
     for x in thresholds:
         if red[0] <= x <= red[-1]:
             ax.axvline(x, color="0.35", lw=0.8, ls="--")
-        p = r.get(f"p_reduction_ge_{x:g}pct".replace(".", "_"), np.nan)
+        p = r.get(threshold_column(x), np.nan)
         if np.isfinite(float(p)):
             probs.append(f"≥ {x:g}%: {100 * float(p):.0f}%")
     if probs:  # one line above the curve: labels at the lines would collide when they are close

@@ -36,7 +36,7 @@ from ..insulin import PROXY_CAVEAT
 from ..metrics import gri_components, gri_zone
 from ..pipeline import COHORT_ESTIMAND, PERSON_ESTIMAND, CohortAnalysis, PersonAnalysis
 from ..stats import estimate_of
-from ..stats.bayes import chance_words
+from ..stats.bayes import chance_words, threshold_column
 from ..stats.models import DOSE_MIN_SD_MIN
 from .text import pooled_sentence
 
@@ -913,9 +913,9 @@ def bayes_lines(a: PersonAnalysis) -> list[str]:
     b = a.bayes.iloc[0]
     probs = "; ".join(
         ("lower at all" if x == 0 else f"at least {x:g}% lower")
-        + f": {chance_words(float(b[_p_col(x)]))[2:]}"
+        + f": {chance_words(float(b[threshold_column(x)]))[2:]}"
         for x in a.rules.bayes_thresholds_pct
-        if _p_col(x) in b
+        if threshold_column(x) in b
     )
     lines = [
         str(b["statement"]),
@@ -953,10 +953,6 @@ def bayes_lines(a: PersonAnalysis) -> list[str]:
         + f"; {b['prior']}. Exact posterior, no sampling."
     )
     return lines
-
-
-def _p_col(x: float) -> str:
-    return f"p_reduction_ge_{x:g}pct".replace(".", "_").replace("-", "minus")
 
 
 def _page_bayes(a: PersonAnalysis, paper: str) -> Figure:

@@ -49,7 +49,7 @@ mean effect, its spread between people and each person's shrunken estimate.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -72,6 +72,7 @@ __all__ = [
     "pooled_n_of_1",
     "posterior_of_reduction",
     "sequential_decision",
+    "threshold_column",
 ]
 
 
@@ -175,7 +176,8 @@ STOPPING = StoppingRule()
 THRESHOLDS_PCT: tuple[float, ...] = Rules.bayes_thresholds_pct
 
 
-def _threshold_name(x: float) -> str:
+def threshold_column(x: float) -> str:
+    """The column of ``P(reduction >= x %)``: ``p_reduction_ge_10pct`` for 10."""
     return f"p_reduction_ge_{x:g}pct".replace(".", "_").replace("-", "minus")
 
 
@@ -338,11 +340,11 @@ def posterior_of_reduction(
         f"reduction_geomean_{lab}_high",
     ]
     if post is None:
-        return {k: np.nan for k in keys} | {_threshold_name(x): np.nan for x in thresholds}
+        return {k: np.nan for k in keys} | {threshold_column(x): np.nan for x in thresholds}
     q = post.quantile([0.5, 0.5 + ci / 2, 0.5 - ci / 2])
     out = {k: float(100 * (1 - np.exp(v))) for k, v in zip(keys, q, strict=True)}
     for x in thresholds:
-        out[_threshold_name(x)] = 0.0 if x >= 100 else float(post.cdf(np.log1p(-x / 100.0)))
+        out[threshold_column(x)] = 0.0 if x >= 100 else float(post.cdf(np.log1p(-x / 100.0)))
     return out
 
 
@@ -413,8 +415,8 @@ def chance_words(p: float) -> str:
 
 
 def _words(decision: str, post: dict[str, float], rule: StoppingRule, more: int | None) -> str:
-    p10 = post.get(_threshold_name(rule.futility_pct), np.nan)
-    p0 = post.get(_threshold_name(0.0), np.nan)
+    p10 = post.get(threshold_column(rule.futility_pct), np.nan)
+    p0 = post.get(threshold_column(0.0), np.nan)
     if decision == "works":
         return (
             f"You can stop: {chance_words(p0)} that SPU lowers your spike "
@@ -507,8 +509,8 @@ def _one(
                 row["log_ratio_se_dof"] = dof_ls
     summary = posterior_of_reduction(post, ci=ci, thresholds=thresholds)
     row.update(summary)
-    p_works = summary[_threshold_name(0.0)]
-    p_worth = summary[_threshold_name(rule.futility_pct)]
+    p_works = summary[threshold_column(0.0)]
+    p_worth = summary[threshold_column(rule.futility_pct)]
     decision = sequential_decision(len(sub), p_works, p_worth, rule)
     more = meals_to_decision(len(sub), post, rule) if decision == "continue" else None
     row["decision"] = decision
@@ -728,9 +730,9 @@ def pooled_n_of_1(
     }
     for x in thresholds:
         cut = np.log1p(-x / 100.0) if x < 100 else -np.inf
-        pop[_threshold_name(x)] = float(w @ special.ndtr((cut - mu_hat) / np.sqrt(var_mu)))
+        pop[threshold_column(x)] = float(w @ special.ndtr((cut - mu_hat) / np.sqrt(var_mu)))
     pop.update(tau_median=q_tau[1], **{f"tau_{lab}_low": q_tau[0], f"tau_{lab}_high": q_tau[2]})
-    p10 = pop.get(_threshold_name(10.0), np.nan)
+    p10 = pop.get(threshold_column(10.0), np.nan)
     pop["statement"] = (
         f"Across {pop['n_people']} people, the typical person's spike is about "
         f"{pop['reduction_geomean_pct']:.0f}% lower with SPU "
@@ -763,8 +765,3 @@ def pooled_n_of_1(
         as_result(pd.DataFrame([pop]), "Pooled N-of-1 series: the population effect"),
         as_result(pd.DataFrame(people), "Pooled N-of-1 series: each person, shrunken"),
     )
-
-
-def prior_table(prior: BayesPrior = PRIOR) -> pd.DataFrame:
-    """The prior's settings as a table (for reports and the notebook)."""
-    return pd.DataFrame([asdict(prior)])

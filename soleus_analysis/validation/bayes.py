@@ -30,7 +30,14 @@ import numpy as np
 import pandas as pd
 
 from ..simulate.study import blocked_assignment
-from ..stats.bayes import PRIOR, STOPPING, BayesPrior, StoppingRule, bayes_n_of_1
+from ..stats.bayes import (
+    PRIOR,
+    STOPPING,
+    BayesPrior,
+    StoppingRule,
+    bayes_n_of_1,
+    threshold_column,
+)
 
 __all__ = [
     "BayesScenario",
@@ -201,7 +208,7 @@ def reliability_table(
     ``mean_told_pct``.
     """
     meals, truth = simulate_people(scenario, n_people, seed)
-    col = f"p_reduction_ge_{threshold_pct:g}pct"
+    col = threshold_column(threshold_pct)
     post = bayes_n_of_1(meals, block="block", prior=prior, thresholds=(0.0, threshold_pct))
     post = post.merge(truth, on="subject")
     p = post[col].to_numpy(dtype=float)
