@@ -40,6 +40,7 @@ demo: $(STAMP)
 examples: $(STAMP)
 	@t=$$(git log -1 --format=%ct -- soleus_analysis data 2>/dev/null); \
 		SOURCE_DATE_EPOCH=$${t:-$$(date +%s)} $(BIN)/python -m soleus_analysis.app.demo --out docs/examples
+	@$(BIN)/python docs/make_page_images.py
 
 test: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
