@@ -147,20 +147,27 @@ class CohortAnalysis:
 
 
 def nof1_series(
-    meals: pd.DataFrame, rules: Rules | dict | None = None
+    meals: pd.DataFrame,
+    rules: Rules | dict | None = None,
+    *,
+    posteriors: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """The pooled series of people's own N-of-1 experiments (several meals per condition each).
 
     Each person's Bayesian N-of-1 summary (:func:`person_posterior`) enters
     :func:`soleus_analysis.stats.bayes.pooled_n_of_1`; None when fewer than 2 people have an
-    estimate (a lab crossover, one test per condition, has none).
+    estimate (a lab crossover, one test per condition, has none). ``posteriors``: those
+    summaries already computed person by person (the cohort runner does so where each person
+    was read); default: computed here from ``meals``.
     """
     from .stats import bayes
 
     rules = Rules.coerce(rules)
     if not len(meals):
         return None
-    rows = person_posterior(meals, rules)
+    rows = person_posterior(meals, rules) if posteriors is None else posteriors
+    if not len(rows):
+        return None
     ok = rows[np.isfinite(rows["log_ratio_se"].to_numpy(float))]
     if len(ok) < 2:
         return None
@@ -623,6 +630,7 @@ def pool_people(
     rules: Rules | dict | None = None,
     seed: int = 0,
     own: pd.DataFrame | None = None,
+    posteriors: pd.DataFrame | None = None,
 ) -> CohortAnalysis:
     """Pool many people's per-meal tables: per-person figures, crossover and mixed model.
 
@@ -652,6 +660,9 @@ def pool_people(
     own : DataFrame, optional
         The people's own N-of-1 rows, already computed person by person with
         :func:`own_effects` (the cohort runner does so on its workers); default: computed here.
+    posteriors : DataFrame, optional
+        The people's Bayesian N-of-1 rows (:func:`person_posterior`), likewise computed person
+        by person; default: computed here.
     """
     rules = Rules.coerce(rules)
     ok = meals[meals["excluded_reason"].isna()] if len(meals) else meals
@@ -709,5 +720,5 @@ def pool_people(
         sources=list(sources),
         synthetic=is_synthetic(sources),
         rules=rules,
-        nof1_series=nof1_series(meals, rules),
+        nof1_series=nof1_series(meals, rules, posteriors=posteriors),
     )

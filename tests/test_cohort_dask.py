@@ -57,6 +57,10 @@ def test_own_effects_from_the_workers_equal_the_pooled_computation(serial):
     again = pool_people(serial.meals, serial.curves, coverage=cov, rules=serial.rules)
     pd.testing.assert_frame_equal(serial.people, again.people, check_exact=True)
     pd.testing.assert_frame_equal(serial.pooled, again.pooled, check_exact=True)
+    # the pooled series of N-of-1s likewise: each person's posterior comes from the worker
+    assert serial.nof1_series is not None and again.nof1_series is not None
+    for mine, theirs in zip(serial.nof1_series, again.nof1_series, strict=True):
+        pd.testing.assert_frame_equal(mine, theirs, check_exact=True)
 
 
 def test_dask_worker_processes_give_the_serial_results(manifest, serial):
@@ -81,3 +85,5 @@ def test_dask_worker_processes_give_the_serial_results(manifest, serial):
         )
     assert res.failed["subject"].tolist() == ["bad"]
     assert res.rules == serial.rules
+    for mine, theirs in zip(res.nof1_series, serial.nof1_series, strict=True):
+        pd.testing.assert_frame_equal(mine, theirs, check_exact=True)

@@ -29,7 +29,7 @@ from ..io import LOG_FORMATS, detect_format, file_labels, read_cgm, read_person
 from ..io.base import column_list
 from ..io.encoding import read_text
 from ..metrics import glycemic_metrics
-from ..pipeline import CohortAnalysis, own_effects, person_meals, pool_people
+from ..pipeline import CohortAnalysis, own_effects, person_meals, person_posterior, pool_people
 
 _CGM_COLS = ("cgm", "cgm_path", "cgm_paths", "cgm_file", "cgm_files")
 _EVENT_COLS = ("events", "events_path", "events_paths", "log", "logs", "events_file")
@@ -188,7 +188,9 @@ def person_result(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
 
     Returns a dict with ``subject``, ``meals``, ``curves``, ``coverage_pct``, ``sources``,
     ``own`` (the person's own N-of-1 row of the cohort's people table, see
-    :func:`~soleus_analysis.pipeline.own_effects`, or None), and ``skip``: None, or why the
+    :func:`~soleus_analysis.pipeline.own_effects`, or None), ``posterior`` (the person's
+    Bayesian N-of-1 row, :func:`~soleus_analysis.pipeline.person_posterior`, or None without
+    meals), and ``skip``: None, or why the
     person adds nothing to the pooled analysis (no meals, no measurable meal) while their meals
     still appear in the meal table.
     """
@@ -213,6 +215,8 @@ def person_result(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
         "skip": skip,
         # computed here, where the person was read, not one by one in the pooling step
         "own": own_effects(ok, rules) if skip is None else None,
+        # the person's Bayesian N-of-1 row for the pooled series, likewise
+        "posterior": person_posterior(meals, rules) if len(meals) else None,
     }
 
 
@@ -478,6 +482,10 @@ def pool_results(
     if all("own" in r for r in usable):  # results of an older runner have no "own"
         rows = [r["own"] for r in usable if r["own"] is not None and len(r["own"])]
         own = pd.concat(rows, ignore_index=True) if rows else None
+    posteriors = None
+    if all("posterior" in r for r in good):
+        post = [r["posterior"] for r in good if r["posterior"] is not None and len(r["posterior"])]
+        posteriors = pd.concat(post, ignore_index=True) if post else pd.DataFrame()
     return pool_people(
         meals,
         curves,
@@ -487,4 +495,5 @@ def pool_results(
         rules=rules,
         seed=seed,
         own=own,
+        posteriors=posteriors,
     )
