@@ -31,6 +31,10 @@ API_WORDS = re.compile(
         ("choose one with time_column=...", "choose one with --time-column NAME"),
         ('pass units="mg/dL" or units="mmol/L"', "add --units mg/dL or --units mmol/L"),
         ("scan (include_scans=False)", "scan (without --include-scans)"),
+        (
+            'pass units="mg/dL" or units="mmol/L" (command line: --units mg/dL or --units mmol/L)',
+            "add --units mg/dL or --units mmol/L",
+        ),
         ("nothing to change here", "nothing to change here"),
     ],
 )
@@ -101,3 +105,14 @@ def test_a_planner_schedule_reads_back_without_warnings(tmp_path):
     assert rec.provenance.rows_dropped == {"planned but not marked done": 3}
     res = CliRunner().invoke(main, ["inspect", str(sched)])
     assert "warning" not in res.output
+
+
+def test_a_plain_csv_without_units_names_the_option_once():
+    # iglu's example layout: a glucose column "gl" that does not say mg/dL or mmol/L
+    res = CliRunner().invoke(
+        main, ["inspect", str(ROOT / "fixtures" / "generic" / "iglu_like.csv")]
+    )
+    assert res.exit_code == 2
+    line = res.output.strip().splitlines()[0]
+    assert line.endswith("add --units mg/dL or --units mmol/L"), line
+    assert line.count("--units") == 2 and "command line" not in line

@@ -125,7 +125,7 @@ _KW = "|".join(sorted(CLI_OPTIONS, key=len, reverse=True))
 _FLAG = re.compile(r"\b(include_scans)=(True|False)")
 _OPTION = re.compile(rf"\b({_KW})=(?:(['\"])([^'\"]*)\2|(\.\.\.)|([\w/.+-]+))")
 _ALT = re.compile(r"(--[\w-]+) (\S+)( \([^)]*\))? or '([^']*)'")
-_AFTER = re.compile(r";? ?\(?command line: --[\w-]+\)?")
+_AFTER = re.compile(r";? ?(?:\(command line: [^)]*\)|command line: --[\w-]+)")
 
 
 def command_line_words(text: str) -> str:

@@ -335,7 +335,7 @@ def read_generic(
     if not unit_name:
         raise InputError(
             f'glucose column {gcol!r} does not state its units; pass units="mg/dL" or '
-            f'units="mmol/L" (command line: --units mg/dL or --units mmol/L)',
+            f'units="mmol/L" (command line: --units)',
             path,
         )
     prov.units = unit_name
