@@ -56,6 +56,7 @@ __all__ = [
     "iauc_batch",
     "value_at_batch",
     "auc_measures_batch",
+    "measures_of_rows",
     "baseline_t0",
     "baseline_premeal",
     "baseline_percentile",
@@ -286,9 +287,40 @@ def auc_measures_batch(
     pandas.DataFrame
         One row per window, columns :data:`MEASURE_COLUMNS` (see :func:`auc_measures`).
     """
+    out = measures_of_rows(minutes_2d, glucose_2d, baseline_1d, window, decay_span)
+    return pd.DataFrame(out, columns=list(MEASURE_COLUMNS))
+
+
+def measures_of_rows(
+    minutes_2d: np.ndarray,
+    glucose_2d: np.ndarray,
+    baseline_1d: np.ndarray | float,
+    window: Window = None,
+    decay_span: float = DECAY_SPAN_MIN,
+) -> dict[str, np.ndarray]:
+    """:func:`auc_measures_batch` as a dict of arrays (no table built), for callers that make
+    their own table (:func:`soleus_analysis.align.meal_responses`).
+
+    Parameters
+    ----------
+    minutes_2d, glucose_2d : array_like, shape (n_windows, n_samples)
+        Minutes after each meal and glucose (mg/dL), NaN padded.
+    baseline_1d : array_like, shape (n_windows,) or scalar
+        Baseline per window, mg/dL.
+    window : (float, float), optional
+        ``(start, end)`` minutes.
+    decay_span : float, default 60
+        Horizon of the decay rate, minutes.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        :data:`MEASURE_COLUMNS` -> float array of shape (n_windows,), units as in
+        :func:`auc_measures`.
+    """
     t, y, n = _prepare(minutes_2d, glucose_2d, window)
     b = _row_param(baseline_1d, t.shape[0], "baseline")
-    return pd.DataFrame(_measures(t, y, n, b, float(decay_span)), columns=list(MEASURE_COLUMNS))
+    return _measures(t, y, n, b, float(decay_span))
 
 
 def iauc_batch(
