@@ -606,7 +606,12 @@ def meal_responses(
     baseline = meal_baselines(meals, r, rules, groups=groups)
     w0, w1 = rules.window
     measures = response.measures_of_rows(
-        win.minutes, win.glucose, baseline, window=(w0, w1), decay_span=rules.decay_span_min
+        win.minutes,
+        win.glucose,
+        baseline,
+        window=(w0, w1),
+        decay_span=rules.decay_span_min,
+        sorted_rows=True,  # meal_windows' rows: sorted readings, NaN padding after them
     )
     no_readings = win.cols["n_readings"] == 0
     if no_readings.any():
