@@ -98,8 +98,14 @@ def _event_kinds(ev: pd.DataFrame) -> np.ndarray | None:
     codes, uniq = pd.factorize(col, use_na_sentinel=True)
     values = np.asarray(uniq, dtype=object)
     if all(isinstance(v, str) for v in values):
-        norm = pd.Series(values, dtype=object).astype(str).str.strip().str.lower()
-        table = np.append(norm.to_numpy(dtype=object), None)
+        if all(v.isascii() and v.isprintable() for v in values):
+            # printable ASCII: the only white space is " " and lower() is the same letters
+            # in any engine, so Python's own methods give what pandas' .str gives
+            norm_list = [v.strip().lower() for v in values]
+        else:
+            norm = pd.Series(values, dtype=object).astype(str).str.strip().str.lower()
+            norm_list = norm.to_list()
+        table = np.array([*norm_list, None], dtype=object)
         return table[codes]  # code -1 (missing) takes the last entry, None
     # kinds that are not all text (numbers, mixed): the rules on every event
     norm = col.astype(object).where(col.notna(), "").astype(str).str.strip().str.lower()
@@ -177,6 +183,22 @@ def prepare_meals(events: pd.DataFrame, subjects: list[Any] | None = None) -> pd
     return _prepare_meals(ev, subjects, _event_kinds(ev))
 
 
+#: the dtype pandas gives a column of Python strings (``str`` on pandas 3, else object)
+_TEXT_DTYPE = pd.DataFrame({"x": np.array(["x"], dtype=object)})["x"].dtype
+
+
+def _as_text_column(col: pd.Series, take: np.ndarray | None = None) -> Any:
+    """Rows ``take`` of a text column, ready for a new frame: the column's own array when
+    pandas would infer that very dtype from its values as objects (no re-inference of every
+    string), else the values as objects (pandas infers as before)."""
+    if col.dtype == _TEXT_DTYPE and isinstance(_TEXT_DTYPE, pd.StringDtype):
+        arr = col.array if take is None else col.array.take(take)
+        if len(arr) and not arr.isna().all():  # all missing would stay object
+            return arr
+    out = col.to_numpy(dtype=object)
+    return out if take is None else out[take]
+
+
 def _object_column(col: pd.Series) -> np.ndarray:
     """A column as an object array with None where it is missing."""
     out = col.to_numpy(dtype=object)
@@ -198,11 +220,14 @@ def _prepare_meals(
         if keep.all():
             keep = None
     sel = (lambda a: a) if keep is None else (lambda a: a[keep])
-    subj = _fill_subject_values(
-        sel(ev["subject"].to_numpy(dtype=object)) if "subject" in ev.columns else None,
-        int(len(ev) if keep is None else keep.sum()),
-        subjects,
-    )
+    take = None if keep is None else np.flatnonzero(keep)
+    subj = _as_text_column(ev["subject"], take) if "subject" in ev.columns else None
+    if not isinstance(subj, pd.api.extensions.ExtensionArray) or subj.isna().any():
+        subj = _fill_subject_values(
+            sel(ev["subject"].to_numpy(dtype=object)) if "subject" in ev.columns else None,
+            int(len(ev) if keep is None else keep.sum()),
+            subjects,
+        )
     time = ev["time"]
     if isinstance(time.dtype, np.dtype) and time.dtype.kind == "M":
         times = sel(time.to_numpy(dtype="datetime64[ns]"))
@@ -222,7 +247,9 @@ def _prepare_meals(
             )
     else:
         carbs = np.nan
-    labels = sel(_object_column(ev["label"])) if "label" in ev.columns else None
+    labels = _as_text_column(ev["label"], take) if "label" in ev.columns else None
+    if isinstance(labels, np.ndarray):
+        labels = sel(_object_column(ev["label"]))
     out = pd.DataFrame({"subject": subj, "time": times, "carbs_g": carbs, "label": labels})
     if "block" in ev.columns:  # the planner's block, when some meal has one
         block = sel(_object_column(ev["block"]))
@@ -276,7 +303,11 @@ def same_person(events: pd.DataFrame, subjects: list[Any]) -> pd.DataFrame:
     """
     if "subject" not in events.columns or len(subjects) != 1 or len(events) == 0:
         return events
-    ids = pd.unique(events["subject"].dropna().astype(str))
+    col = events["subject"]
+    if isinstance(col.dtype, pd.StringDtype):  # text already: the distinct values suffice
+        ids = [u for u in pd.unique(col) if not pd.isna(u)]
+    else:
+        ids = pd.unique(col.dropna().astype(str))
     if len(ids) == 1 and ids[0] != str(subjects[0]):
         warnings.warn(
             f"the readings are of subject {subjects[0]!r} and the events of {ids[0]!r}; "
@@ -404,12 +435,20 @@ def merge_meals(meals: pd.DataFrame, within_min: float | None = 30.0) -> pd.Data
     times = meals["time"]
     if not (isinstance(times.dtype, np.dtype) and times.dtype.kind == "M"):
         times = pd.Series(t_all.view("datetime64[ns]"))
+    firsts = rows[first]
+    subj_out = _as_text_column(subj_col, firsts)
+    if "label" in meals and not (size > 1).any():
+        label_out = _as_text_column(meals["label"], firsts)  # nothing joined: as they are
+        if isinstance(label_out, np.ndarray):
+            label_out = out_labels
+    else:
+        label_out = out_labels
     merged = pd.DataFrame(
         {
-            "subject": subj_all[rows[first]],
-            "meal_time": times.to_numpy(dtype="datetime64[ns]")[rows[first]],
+            "subject": subj_out,
+            "meal_time": times.to_numpy(dtype="datetime64[ns]")[firsts],
             "carbs_g": np.where(has_carbs > 0, carb_sum, np.nan),
-            "meal_label": out_labels,
+            "meal_label": label_out,
             "merged_meals": size,
         }
     )
@@ -1108,6 +1147,19 @@ def _time_of_day_h(ns: np.ndarray) -> np.ndarray:
     return np.where(nat, np.nan, hour + minute / 60.0 + second / 3600.0)
 
 
+def _conditions(values: np.ndarray) -> Any:
+    """The ``condition`` column: ``"spu"``/``"control"`` in the dtype pandas infers for them,
+    taken from a two-value array rather than inferred string by string."""
+    values = np.asarray(values, dtype=object)
+    if len(values) == 0 or not isinstance(_TEXT_DTYPE, pd.StringDtype):
+        return values
+    spu = values == "spu"
+    if not (spu | (values == "control")).all():
+        return values
+    pair = pd.array(np.array(["control", "spu"], dtype=object), dtype=_TEXT_DTYPE)
+    return pair.take(spu.astype(np.intp))
+
+
 def _meal_table(
     meals: pd.DataFrame,
     cond: dict[str, np.ndarray],
@@ -1122,13 +1174,13 @@ def _meal_table(
     """The per-meal table of :func:`meal_responses`, columns in their documented order."""
     mtime = meals["meal_time"].to_numpy(dtype="datetime64[ns]")
     data: dict[str, Any] = {
-        "subject": meals["subject"].to_numpy(dtype=object),
+        "subject": _as_text_column(meals["subject"]),
         "meal_time": mtime,
         "meal_label": pd.Series(meals["meal_label"].to_numpy(dtype=object), dtype=object),
         "carbs_g": meals["carbs_g"].to_numpy(dtype=np.float64),
         "merged_meals": meals["merged_meals"].to_numpy(dtype=np.int64),
         "time_of_day_h": _time_of_day_h(mtime.view("i8")),
-        "condition": np.asarray(cond["condition"], dtype=object),
+        "condition": _conditions(cond["condition"]),
         "spu_minutes": np.asarray(cond["spu_minutes"], dtype=np.float64),
         "spu_premeal_minutes": np.asarray(cond["spu_premeal_minutes"], dtype=np.float64),
         "spu_bouts_no_end": np.asarray(cond["spu_bouts_no_end"], dtype=np.int64),
