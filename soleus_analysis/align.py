@@ -346,28 +346,50 @@ def _events_of_kind(
     kinds: np.ndarray | None = None,
 ) -> _Bouts:
     """The events of ``kind`` (``kinds``: :func:`_event_kinds` of ``events``, if known)."""
+    return _events_of_kinds(events, (kind,), subjects, kinds)[kind]
+
+
+def _events_of_kinds(
+    events: pd.DataFrame | None,
+    wanted: tuple[str, ...],
+    subjects: list[Any],
+    kinds: np.ndarray | None = None,
+) -> dict[str, _Bouts]:
+    """:func:`_events_of_kind` of several kinds, each column of the events read once."""
     none = np.zeros(0, dtype=np.int64)
     if events is None or "kind" not in events.columns or len(events) == 0:
-        return _Bouts(np.zeros(0, dtype=object), none, none, np.zeros(0, dtype=bool))
+        empty = _Bouts(np.zeros(0, dtype=object), none, none, np.zeros(0, dtype=bool))
+        return dict.fromkeys(wanted, empty)
     ev = _with_time(events)
     if kinds is None:
         kinds = _event_kinds(ev)
     time = ev["time"]
-    if isinstance(time.dtype, np.dtype) and time.dtype.kind == "M":
-        t_all = _time_ns(time)
-        pick = np.flatnonzero((kinds == kind) & (t_all != np.iinfo(np.int64).min))
-        start = t_all[pick]
-    else:
-        pick = np.flatnonzero((kinds == kind) & time.notna().to_numpy())
-        start = _time_ns(time.iloc[pick])
-    if "end" in ev.columns:
-        end = _time_ns(ev["end"].iloc[pick]) if len(pick) else none
-    else:
-        end = np.full(len(pick), np.iinfo(np.int64).min)
-    no_end = end == np.iinfo(np.int64).min
-    end = np.where(no_end, start, np.maximum(end, start))
-    subj = ev["subject"].to_numpy(dtype=object)[pick] if "subject" in ev.columns else None
-    return _Bouts(_fill_subject_values(subj, len(pick), subjects), start, end, no_end)
+    is_time = isinstance(time.dtype, np.dtype) and time.dtype.kind == "M"
+    t_all = _time_ns(time) if is_time else None
+    end_col = ev["end"] if "end" in ev.columns else None
+    end_all = None
+    if end_col is not None and isinstance(end_col.dtype, np.dtype) and end_col.dtype.kind == "M":
+        end_all = _time_ns(end_col)
+    subj_all = ev["subject"].to_numpy(dtype=object) if "subject" in ev.columns else None
+    out = {}
+    for kind in wanted:
+        if t_all is not None:
+            pick = np.flatnonzero((kinds == kind) & (t_all != np.iinfo(np.int64).min))
+            start = t_all[pick]
+        else:
+            pick = np.flatnonzero((kinds == kind) & time.notna().to_numpy())
+            start = _time_ns(time.iloc[pick])
+        if end_col is None:
+            end = np.full(len(pick), np.iinfo(np.int64).min)
+        elif end_all is not None:
+            end = end_all[pick]
+        else:
+            end = _time_ns(end_col.iloc[pick]) if len(pick) else none
+        no_end = end == np.iinfo(np.int64).min
+        end = np.where(no_end, start, np.maximum(end, start))
+        subj = None if subj_all is None else subj_all[pick]
+        out[kind] = _Bouts(_fill_subject_values(subj, len(pick), subjects), start, end, no_end)
+    return out
 
 
 # --------------------------------------------------------------------------- merging meals
@@ -768,8 +790,8 @@ def _spu_condition(
         events = _with_time(events)
         if kinds is None:
             kinds = _event_kinds(events)
-    spu = _events_of_kind(events, "spu", subjects, kinds)
-    exer = _events_of_kind(events, "exercise", subjects, kinds)
+    bouts = _events_of_kinds(events, ("spu", "exercise"), subjects, kinds)
+    spu, exer = bouts["spu"], bouts["exercise"]
     spu_groups = spu.groups()
     ex_groups = exer.groups()
     ns = _NS_PER_MIN
@@ -923,31 +945,45 @@ def _longest_gap(
     # the edges when the data begin inside or end inside the window
     first_k = np.maximum(lo - 1, 0)
     last_k = np.minimum(hi, nr - 1)  # index of the first reading after the window (or last)
-    width = int(np.max(last_k - first_k)) + 1 if m else 1
-    k = first_k[:, None] + np.arange(width)[None, :]
-    valid = k < last_k[:, None]
-    kk = np.minimum(k, nr - 2) if nr > 1 else np.zeros_like(k)
-    left = np.where(valid & (nr > 1), t[kk], np.nan).astype(np.float64)
-    right = np.where(valid & (nr > 1), t[np.minimum(kk + 1, nr - 1)], np.nan).astype(np.float64)
-    sa, ea = s[:, None].astype(np.float64), e[:, None].astype(np.float64)
-    left_c, right_c = np.maximum(left, sa), np.minimum(right, ea)
-    length = np.where(right_c > left_c, right_c - left_c, np.nan)
+    rows = np.arange(m)
+    sf, ef = s.astype(np.float64), e.astype(np.float64)
+    # the stretches between readings, clipped to the window (on integers: the same values as
+    # clipping their float64 conversions, as the conversion keeps the order)
+    if nr > 1:
+        width = int(np.max(last_k - first_k)) + 1 if m else 1
+        k = np.minimum(first_k[:, None] + np.arange(width)[None, :], nr - 2)
+        left_c = np.maximum(t[k], s[:, None]).astype(np.float64)
+        right_c = np.minimum(t[k + 1], e[:, None]).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            length = right_c - left_c
+            valid = (np.arange(width)[None, :] < (last_k - first_k)[:, None]) & (length > 0)
+        length = np.where(valid, length, -np.inf)
+        j = np.argmax(length, axis=1)  # the first longest
+        best = length[rows, j]
+        b_from, b_to = left_c[rows, j], right_c[rows, j]
+    else:
+        best = np.full(m, -np.inf)
+        b_from = b_to = np.full(m, np.nan)
     # data that begin after the window's start, or end before its end
     first_in = np.where(lo < nr, t[np.minimum(lo, nr - 1)], e).astype(np.float64)
-    begins = (lo == 0)[:, None]
     last_in = np.where(hi > 0, t[np.maximum(hi - 1, 0)], s).astype(np.float64)
-    ends = (hi == nr)[:, None]
-    edge_l = np.where(begins[:, 0], np.minimum(first_in, e) - s, np.nan)
-    edge_r = np.where(ends[:, 0], e - np.maximum(last_in, s), np.nan)
-    cand = np.column_stack([length, edge_l, edge_r])
-    cand_from = np.column_stack([left_c, s.astype(np.float64), np.maximum(last_in, s)])
-    cand_to = np.column_stack([right_c, np.minimum(first_in, e), e.astype(np.float64)])
-    has = np.isfinite(cand).any(axis=1)
-    j = np.where(has, np.nanargmax(np.where(np.isfinite(cand), cand, -np.inf), axis=1), 0)
-    rows = np.arange(m)
-    best = np.where(has, cand[rows, j], np.nan) / _NS_PER_MIN
-    a_best = np.where(has, cand_from[rows, j], np.nan)
-    b_best = np.where(has, cand_to[rows, j], np.nan)
+    edge_l = np.where(lo == 0, np.minimum(first_in, ef) - sf, -np.inf)
+    edge_r = np.where(hi == nr, ef - np.maximum(last_in, sf), -np.inf)
+    # the first maximum in the order: stretches, start edge, end edge (NaN = not a candidate)
+    edge_l = np.where(np.isnan(edge_l), -np.inf, edge_l)
+    edge_r = np.where(np.isnan(edge_r), -np.inf, edge_r)
+    use_l = edge_l > best
+    best = np.where(use_l, edge_l, best)
+    b_from = np.where(use_l, sf, b_from)
+    b_to = np.where(use_l, np.minimum(first_in, ef), b_to)
+    use_r = edge_r > best
+    best = np.where(use_r, edge_r, best)
+    b_from = np.where(use_r, np.maximum(last_in, sf), b_from)
+    b_to = np.where(use_r, ef, b_to)
+    has = best > -np.inf
+    best = np.where(has, best, np.nan) / _NS_PER_MIN
+    a_best = np.where(has, b_from, np.nan)
+    b_best = np.where(has, b_to, np.nan)
     return best, a_best, b_best
 
 
