@@ -229,24 +229,24 @@ def _prepare(minutes, glucose, window: Window, sorted_rows: bool = False):
 def _segment_areas(t: np.ndarray, y: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     """Per-row incremental, net and total trapezoid areas of compacted rows."""
     dt = t[:, 1:] - t[:, :-1]
-    d0 = y[:, :-1] - b[:, None]
-    d1 = y[:, 1:] - b[:, None]
-    seg = np.isfinite(dt)
-    dt = np.where(seg, dt, 0.0)
-    d0 = np.where(seg, d0, 0.0)
-    d1 = np.where(seg, d1, 0.0)
+    d = y - b[:, None]
+    d0 = d[:, :-1]
+    d1 = d[:, 1:]
+    seg = np.isfinite(dt)  # both ends valid (a compacted row is NaN in t and y together)
     # Wolever / ISO 26642: area above baseline only; a segment crossing the baseline keeps only
-    # the triangle above it, whose base is cut at the linearly interpolated crossing.
-    both_up = (d0 >= 0) & (d1 >= 0)
-    crossing = (d0 > 0) != (d1 > 0)
-    crossing &= ~both_up
+    # the triangle above it, whose base is cut at the linearly interpolated crossing. The
+    # segments past a row's last sample count exactly 0.
     with np.errstate(invalid="ignore", divide="ignore"):
+        both_up = (d0 >= 0) & (d1 >= 0)
+        crossing = (d0 > 0) != (d1 > 0)
+        crossing &= ~both_up
         tri = dt * np.maximum(d0, d1) ** 2 / (2.0 * (np.abs(d0) + np.abs(d1)))
-    inc = np.where(both_up, dt * (d0 + d1) / 2.0, np.where(crossing, tri, 0.0))
-    net = dt * (d0 + d1) / 2.0
-    y0 = np.where(seg, y[:, :-1], 0.0)
-    y1 = np.where(seg, y[:, 1:], 0.0)
-    total = dt * (y0 + y1) / 2.0
+        half = dt * (d0 + d1) / 2.0
+        inc = np.where(both_up, half, np.where(crossing, tri, 0.0))
+        total = dt * (y[:, :-1] + y[:, 1:]) / 2.0
+    inc = np.where(seg, inc, 0.0)
+    net = np.where(seg, half, 0.0)
+    total = np.where(seg, total, 0.0)
     return {"inc": inc.sum(axis=1), "net": net.sum(axis=1), "total": total.sum(axis=1)}
 
 
