@@ -450,7 +450,12 @@ def merge_meals(meals: pd.DataFrame, within_min: float | None = 30.0) -> pd.Data
     )
     labels = labels_all[rows]
     out_labels = labels[first].copy() if len(first) else np.zeros(0, dtype=object)
-    for c in np.flatnonzero(size > 1):  # only the merged meals need joining (few)
+    multi = size > 1
+    if multi.any():  # a merged meal without any label gets None, as the join below gives
+        labelled = np.add.reduceat(pd.notna(labels).astype(np.int64), first) > 0
+        out_labels[multi & ~labelled] = None
+        multi &= labelled
+    for c in np.flatnonzero(multi):  # only the merged meals with labels need joining (few)
         chunk = labels[first[c] : first[c] + size[c]]
         parts = [str(x) for x in chunk if x is not None and not pd.isna(x)]
         out_labels[c] = " + ".join(dict.fromkeys(parts)) if parts else None
@@ -1133,8 +1138,16 @@ def exclusion_reasons(
     flagged = no_time | empty | small | no_base | low_cov | gap | cens | nxt | prv
     if not flagged.any():
         return out
-    carbs = meals["carbs_g"].to_numpy(dtype=np.float64)
+    carbs = meals["carbs_g"].to_numpy(dtype=np.float64).tolist()
     base_reason = _baseline_reason(rules)
+    # Python lists: the loop below reads single values (numpy scalars are slower to get)
+    no_time, empty, small, no_base = (x.tolist() for x in (no_time, empty, small, no_base))
+    low_cov, gap, cens, nxt, prv = (x.tolist() for x in (low_cov, gap, cens, nxt, prv))
+    coverage = cols["coverage"].tolist()
+    max_gap, gap_from, gap_to = (
+        cols[k].tolist() for k in ("max_gap_in_window_min", "gap_from", "gap_to")
+    )
+    to_next, since_prev = to_next.tolist(), since_prev.tolist()
     for i in np.flatnonzero(flagged).tolist():
         if no_time[i]:
             out[i] = REASON_NO_TIME
@@ -1153,11 +1166,11 @@ def exclusion_reasons(
             parts.append(base_reason)
         if low_cov[i]:
             parts.append(
-                f"only {math.floor(100 * cols['coverage'][i]):.0f}% of the expected CGM readings "
+                f"only {math.floor(100 * coverage[i]):.0f}% of the expected CGM readings "
                 f"in the window ({100 * rules.min_coverage:.0f}% needed)"
             )
         if gap[i]:
-            parts.append(_gap_reason(max_gap[i], cols["gap_from"][i], cols["gap_to"][i], rules))
+            parts.append(_gap_reason(max_gap[i], gap_from[i], gap_to[i], rules))
         if cens[i]:
             parts.append("a sensor Low/High reading in the window")
         if nxt[i]:
