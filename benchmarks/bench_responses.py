@@ -1,8 +1,10 @@
 """Time ``meal_responses`` on a person-year of 5-minute CGM data with 1,000 meals.
 
-A benchmark, not a test: ``python benchmarks/bench_responses.py [--seed 0] [--repeats 5]``.
-Prints the median (and min/max) wall time of each call for several baseline rules. The data
-are synthetic (a smooth daily rhythm, meal bumps, noise), generated from the given seed.
+A benchmark, not a test: ``python benchmarks/bench_responses.py [--seed 0] [--rounds 21]``.
+Every case and the floor (numpy iAUC of every meal at once on the same windows with the same
+arithmetic, :func:`floor_iauc`) run in interleaved rounds; the table prints the median, min and
+max wall time and each median's ratio to the floor's, all from the same run. The data are
+synthetic (a smooth daily rhythm, meal bumps, noise, 2 % missed readings), from the given seed.
 """
 
 from __future__ import annotations
