@@ -80,7 +80,38 @@ _BASELINE_RULES = ("t0", "premeal", "p40_24h")
 
 def _time_ns(values: Any) -> np.ndarray:
     """Datetimes (any resolution) as int64 ns; NaT becomes int64 min."""
+    dtype = getattr(values, "dtype", None)
+    if isinstance(values, pd.Series) and isinstance(dtype, np.dtype) and dtype.kind == "M":
+        return values.to_numpy(dtype="datetime64[ns]").view("i8")  # already times: no parse
     return pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[ns]").view("i8")
+
+
+def _event_kinds(ev: pd.DataFrame) -> np.ndarray | None:
+    """Each event's ``kind`` stripped and lower-cased (object array, None where missing).
+
+    The text rules run once per distinct kind rather than once per event; None when the table
+    has no ``kind`` column.
+    """
+    if "kind" not in ev.columns:
+        return None
+    col = ev["kind"]
+    codes, uniq = pd.factorize(col, use_na_sentinel=True)
+    values = np.asarray(uniq, dtype=object)
+    if all(isinstance(v, str) for v in values):
+        if all(v.isascii() and v.isprintable() for v in values):
+            # printable ASCII: the only white space is " " and lower() is the same letters
+            # in any engine, so Python's own methods give what pandas' .str gives
+            norm_list = [v.strip().lower() for v in values]
+        else:
+            norm = pd.Series(values, dtype=object).astype(str).str.strip().str.lower()
+            norm_list = norm.to_list()
+        table = np.array([*norm_list, None], dtype=object)
+        return table[codes]  # code -1 (missing) takes the last entry, None
+    # kinds that are not all text (numbers, mixed): the rules on every event
+    norm = col.astype(object).where(col.notna(), "").astype(str).str.strip().str.lower()
+    out = norm.to_numpy(dtype=object).copy()
+    out[col.isna().to_numpy()] = None
+    return out
 
 
 @dataclass
@@ -149,28 +180,81 @@ def prepare_meals(events: pd.DataFrame, subjects: list[Any] | None = None) -> pd
         ``subject``, ``time``, ``carbs_g``, ``label`` for the meals, original order.
     """
     ev = _with_time(events)
-    if "kind" in ev.columns:
-        kind = ev["kind"].astype(object).where(ev["kind"].notna(), "meal")
-        ev = ev.loc[kind.astype(str).str.strip().str.lower() == "meal"]
-    subj = _fill_subject(ev, subjects)
-    out = pd.DataFrame(
-        {
-            "subject": subj,
-            "time": pd.to_datetime(ev["time"]).to_numpy(dtype="datetime64[ns]"),
-            "carbs_g": (
-                pd.to_numeric(ev["carbs_g"], errors="coerce").astype(np.float64).to_numpy()
-                if "carbs_g" in ev.columns
-                else np.nan
-            ),
-            "label": (
-                ev["label"].astype(object).where(ev["label"].notna(), None).to_numpy()
-                if "label" in ev.columns
-                else None
-            ),
-        }
-    ).reset_index(drop=True)
-    if "block" in ev.columns and ev["block"].notna().any():  # the planner's block
-        out["block"] = ev["block"].astype(object).where(ev["block"].notna(), None).to_numpy()
+    return _prepare_meals(ev, subjects, _event_kinds(ev))
+
+
+#: the dtype pandas gives a column of Python strings (``str`` on pandas 3, else object)
+_TEXT_DTYPE = pd.DataFrame({"x": np.array(["x"], dtype=object)})["x"].dtype
+
+
+def _as_text_column(col: pd.Series, take: np.ndarray | None = None) -> Any:
+    """Rows ``take`` of a text column, ready for a new frame: the column's own array when
+    pandas would infer that very dtype from its values as objects (no re-inference of every
+    string), else the values as objects (pandas infers as before)."""
+    if col.dtype == _TEXT_DTYPE and isinstance(_TEXT_DTYPE, pd.StringDtype):
+        arr = col.array if take is None else col.array.take(take)
+        if len(arr) and not arr.isna().all():  # all missing would stay object
+            return arr
+    out = col.to_numpy(dtype=object)
+    return out if take is None else out[take]
+
+
+def _object_column(col: pd.Series) -> np.ndarray:
+    """A column as an object array with None where it is missing."""
+    out = col.to_numpy(dtype=object)
+    missing = pd.isna(out)
+    if missing.any():
+        out = out.copy()
+        out[missing] = None
+    return out
+
+
+def _prepare_meals(
+    ev: pd.DataFrame, subjects: list[Any] | None, kinds: np.ndarray | None
+) -> pd.DataFrame:
+    """:func:`prepare_meals` of events whose kinds :func:`_event_kinds` has normalised."""
+    if kinds is None:
+        keep = None
+    else:
+        keep = (kinds == "meal") | pd.isna(kinds)  # a missing kind is a meal
+        if keep.all():
+            keep = None
+    sel = (lambda a: a) if keep is None else (lambda a: a[keep])
+    take = None if keep is None else np.flatnonzero(keep)
+    subj = _as_text_column(ev["subject"], take) if "subject" in ev.columns else None
+    if not isinstance(subj, pd.api.extensions.ExtensionArray) or subj.isna().any():
+        subj = _fill_subject_values(
+            sel(ev["subject"].to_numpy(dtype=object)) if "subject" in ev.columns else None,
+            int(len(ev) if keep is None else keep.sum()),
+            subjects,
+        )
+    time = ev["time"]
+    if isinstance(time.dtype, np.dtype) and time.dtype.kind == "M":
+        times = sel(time.to_numpy(dtype="datetime64[ns]"))
+    else:
+        times = pd.to_datetime(time if keep is None else time.loc[keep]).to_numpy(
+            dtype="datetime64[ns]"
+        )
+    if "carbs_g" in ev.columns:
+        c = ev["carbs_g"]
+        if isinstance(c.dtype, np.dtype) and c.dtype.kind in "fiu":
+            carbs = sel(c.to_numpy(dtype=np.float64))
+        else:
+            carbs = (
+                pd.to_numeric(c if keep is None else c.loc[keep], errors="coerce")
+                .astype(np.float64)
+                .to_numpy()
+            )
+    else:
+        carbs = np.nan
+    labels = _as_text_column(ev["label"], take) if "label" in ev.columns else None
+    if isinstance(labels, np.ndarray):
+        labels = sel(_object_column(ev["label"]))
+    out = pd.DataFrame({"subject": subj, "time": times, "carbs_g": carbs, "label": labels})
+    if "block" in ev.columns:  # the planner's block, when some meal has one
+        block = sel(_object_column(ev["block"]))
+        if any(b is not None for b in block):
+            out["block"] = block
     return out
 
 
@@ -186,11 +270,15 @@ def _with_time(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fill_subject(ev: pd.DataFrame, subjects: list[Any] | None) -> np.ndarray:
-    subj = (
-        ev["subject"].astype(object).to_numpy()
-        if "subject" in ev.columns
-        else np.full(len(ev), None, dtype=object)
+    return _fill_subject_values(
+        ev["subject"].to_numpy(dtype=object) if "subject" in ev.columns else None, len(ev), subjects
     )
+
+
+def _fill_subject_values(subj: np.ndarray | None, n: int, subjects: list[Any] | None) -> np.ndarray:
+    """Events' subjects (object array, or None for no column), the missing ones filled in."""
+    if subj is None:
+        subj = np.full(n, None, dtype=object)
     missing = pd.isna(subj)
     if missing.any():
         if subjects is not None and len(subjects) > 1:
@@ -215,7 +303,11 @@ def same_person(events: pd.DataFrame, subjects: list[Any]) -> pd.DataFrame:
     """
     if "subject" not in events.columns or len(subjects) != 1 or len(events) == 0:
         return events
-    ids = pd.unique(events["subject"].dropna().astype(str))
+    col = events["subject"]
+    if isinstance(col.dtype, pd.StringDtype):  # text already: the distinct values suffice
+        ids = [u for u in pd.unique(col) if not pd.isna(u)]
+    else:
+        ids = pd.unique(col.dropna().astype(str))
     if len(ids) == 1 and ids[0] != str(subjects[0]):
         warnings.warn(
             f"the readings are of subject {subjects[0]!r} and the events of {ids[0]!r}; "
@@ -227,20 +319,77 @@ def same_person(events: pd.DataFrame, subjects: list[Any]) -> pd.DataFrame:
     return events
 
 
-def _events_of_kind(events: pd.DataFrame, kind: str, subjects: list[Any]) -> pd.DataFrame:
-    """subject, start, end (int64 ns; end = start when missing), no_end flag."""
+@dataclass
+class _Bouts:
+    """Events of one kind as arrays: subject, start and end (int64 ns; end = start when
+    missing), whether the end was missing, and each subject's rows."""
+
+    subject: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    no_end: np.ndarray
+
+    def groups(self) -> dict[Any, np.ndarray]:
+        """Subject -> row indices (file order)."""
+        if len(self.subject) == 0:
+            return {}
+        codes, uniq = pd.factorize(self.subject, use_na_sentinel=True)
+        order = np.argsort(codes, kind="stable")
+        cuts = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
+        return {uniq[k]: order[cuts[k] : cuts[k + 1]] for k in range(len(uniq))}
+
+
+def _events_of_kind(
+    events: pd.DataFrame | None,
+    kind: str,
+    subjects: list[Any],
+    kinds: np.ndarray | None = None,
+) -> _Bouts:
+    """The events of ``kind`` (``kinds``: :func:`_event_kinds` of ``events``, if known)."""
+    return _events_of_kinds(events, (kind,), subjects, kinds)[kind]
+
+
+def _events_of_kinds(
+    events: pd.DataFrame | None,
+    wanted: tuple[str, ...],
+    subjects: list[Any],
+    kinds: np.ndarray | None = None,
+) -> dict[str, _Bouts]:
+    """:func:`_events_of_kind` of several kinds, each column of the events read once."""
+    none = np.zeros(0, dtype=np.int64)
     if events is None or "kind" not in events.columns or len(events) == 0:
-        return pd.DataFrame({"subject": [], "start": [], "end": [], "no_end": []})
+        empty = _Bouts(np.zeros(0, dtype=object), none, none, np.zeros(0, dtype=bool))
+        return dict.fromkeys(wanted, empty)
     ev = _with_time(events)
-    k = ev["kind"].astype(object).where(ev["kind"].notna(), "").astype(str).str.strip().str.lower()
-    ev = ev.loc[(k == kind).to_numpy() & ev["time"].notna().to_numpy()]
-    start = _time_ns(ev["time"])
-    end = _time_ns(ev["end"]) if "end" in ev.columns else np.full(len(ev), np.iinfo(np.int64).min)
-    no_end = end == np.iinfo(np.int64).min
-    end = np.where(no_end, start, np.maximum(end, start))
-    return pd.DataFrame(
-        {"subject": _fill_subject(ev, subjects), "start": start, "end": end, "no_end": no_end}
-    )
+    if kinds is None:
+        kinds = _event_kinds(ev)
+    time = ev["time"]
+    is_time = isinstance(time.dtype, np.dtype) and time.dtype.kind == "M"
+    t_all = _time_ns(time) if is_time else None
+    end_col = ev["end"] if "end" in ev.columns else None
+    end_all = None
+    if end_col is not None and isinstance(end_col.dtype, np.dtype) and end_col.dtype.kind == "M":
+        end_all = _time_ns(end_col)
+    subj_all = ev["subject"].to_numpy(dtype=object) if "subject" in ev.columns else None
+    out = {}
+    for kind in wanted:
+        if t_all is not None:
+            pick = np.flatnonzero((kinds == kind) & (t_all != np.iinfo(np.int64).min))
+            start = t_all[pick]
+        else:
+            pick = np.flatnonzero((kinds == kind) & time.notna().to_numpy())
+            start = _time_ns(time.iloc[pick])
+        if end_col is None:
+            end = np.full(len(pick), np.iinfo(np.int64).min)
+        elif end_all is not None:
+            end = end_all[pick]
+        else:
+            end = _time_ns(end_col.iloc[pick]) if len(pick) else none
+        no_end = end == np.iinfo(np.int64).min
+        end = np.where(no_end, start, np.maximum(end, start))
+        subj = None if subj_all is None else subj_all[pick]
+        out[kind] = _Bouts(_fill_subject_values(subj, len(pick), subjects), start, end, no_end)
+    return out
 
 
 # --------------------------------------------------------------------------- merging meals
@@ -265,59 +414,99 @@ def merge_meals(meals: pd.DataFrame, within_min: float | None = 30.0) -> pd.Data
         known), ``meal_label`` (labels joined with ``" + "``), ``merged_meals`` (number of
         logged meals in this one, >= 1); sorted by subject and time, missing times last.
     """
-    m = meals.copy()
-    if "carbs_g" not in m.columns:
-        m["carbs_g"] = np.nan
-    if "label" not in m.columns:
-        m["label"] = None
-    m["_t"] = _time_ns(m["time"])
-    nat = m["_t"].to_numpy() == np.iinfo(np.int64).min
-    ok = m.loc[~nat].sort_values(["subject", "_t"], kind="stable").reset_index(drop=True)
-    t = ok["_t"].to_numpy()
-    codes = pd.factorize(ok["subject"])[0]
-    new = np.ones(len(ok), dtype=bool)
-    if len(ok) > 1:
+    n = len(meals)
+    t_all = _time_ns(meals["time"])
+    nat = t_all == np.iinfo(np.int64).min
+    ok_rows = np.flatnonzero(~nat)
+    subj_col = meals["subject"]
+    subj_all = subj_col.to_numpy(dtype=object)
+    codes_all = pd.factorize(subj_col, use_na_sentinel=True)[0]
+    # the order of sort_values(["subject", time], kind="stable"): pandas' lexsort of the
+    # subjects' ordered categorical codes (missing last), then the times
+    t_ok = t_all[ok_rows]
+    if len(np.unique(codes_all[ok_rows])) <= 1:
+        order = np.argsort(t_ok, kind="stable")
+    else:
+        order = np.lexsort((t_ok, _sort_key(subj_col.iloc[ok_rows])))
+    rows = ok_rows[order]
+    t = t_all[rows]
+    codes = codes_all[rows]
+    new = np.ones(len(rows), dtype=bool)
+    if len(rows) > 1:
         gap = np.diff(t) / _NS_PER_MIN
         limit = float(within_min) if within_min else -np.inf
         new[1:] = (codes[1:] != codes[:-1]) | ~(gap < limit)
     cluster = np.cumsum(new) - 1
-    size = np.bincount(cluster, minlength=int(new.sum())) if len(ok) else np.zeros(0, int)
     first = np.flatnonzero(new)
-    carbs = ok["carbs_g"].to_numpy(dtype=np.float64)
+    size = np.diff(np.append(first, len(rows))).astype(np.int64)
+    carbs_all = (
+        meals["carbs_g"].to_numpy(dtype=np.float64) if "carbs_g" in meals else np.full(n, np.nan)
+    )
+    carbs = carbs_all[rows]
     has_carbs = np.bincount(cluster, weights=np.isfinite(carbs), minlength=len(first))
     carb_sum = np.bincount(cluster, weights=np.nan_to_num(carbs), minlength=len(first))
-    labels = ok["label"].to_numpy(dtype=object).copy()
+    labels_all = (
+        meals["label"].to_numpy(dtype=object) if "label" in meals else np.full(n, None, object)
+    )
+    labels = labels_all[rows]
     out_labels = labels[first].copy() if len(first) else np.zeros(0, dtype=object)
-    multi = np.flatnonzero(size > 1)
-    for c in multi:  # only the merged meals need joining (few)
-        parts = [str(x) for x in labels[cluster == c] if x is not None and not pd.isna(x)]
+    multi = size > 1
+    if multi.any():  # a merged meal without any label gets None, as the join below gives
+        labelled = np.add.reduceat(pd.notna(labels).astype(np.int64), first) > 0
+        out_labels[multi & ~labelled] = None
+        multi &= labelled
+    for c in np.flatnonzero(multi):  # only the merged meals with labels need joining (few)
+        chunk = labels[first[c] : first[c] + size[c]]
+        parts = [str(x) for x in chunk if x is not None and not pd.isna(x)]
         out_labels[c] = " + ".join(dict.fromkeys(parts)) if parts else None
+    times = meals["time"]
+    if not (isinstance(times.dtype, np.dtype) and times.dtype.kind == "M"):
+        times = pd.Series(t_all.view("datetime64[ns]"))
+    firsts = rows[first]
+    subj_out = _as_text_column(subj_col, firsts)
+    if "label" in meals and not (size > 1).any():
+        label_out = _as_text_column(meals["label"], firsts)  # nothing joined: as they are
+        if isinstance(label_out, np.ndarray):
+            label_out = out_labels
+    else:
+        label_out = out_labels
     merged = pd.DataFrame(
         {
-            "subject": ok["subject"].to_numpy(dtype=object)[first],
-            "meal_time": ok["time"].to_numpy(dtype="datetime64[ns]")[first],
+            "subject": subj_out,
+            "meal_time": times.to_numpy(dtype="datetime64[ns]")[firsts],
             "carbs_g": np.where(has_carbs > 0, carb_sum, np.nan),
-            "meal_label": out_labels,
-            "merged_meals": size.astype(np.int64),
+            "meal_label": label_out,
+            "merged_meals": size,
         }
     )
-    if "block" in m.columns:  # a merged meal keeps its first meal's randomisation block
-        merged["block"] = ok["block"].to_numpy(dtype=object)[first]
-    rest = m.loc[nat]
+    has_block = "block" in meals.columns
+    if has_block:  # a merged meal keeps its first meal's randomisation block
+        block_all = meals["block"].to_numpy(dtype=object)
+        merged["block"] = block_all[rows[first]]
+    rest = np.flatnonzero(nat)
     if len(rest):
         tail = pd.DataFrame(
             {
-                "subject": rest["subject"].to_numpy(dtype=object),
+                "subject": subj_all[rest],
                 "meal_time": np.full(len(rest), np.datetime64("NaT"), dtype="datetime64[ns]"),
-                "carbs_g": rest["carbs_g"].to_numpy(dtype=np.float64),
-                "meal_label": rest["label"].to_numpy(dtype=object),
+                "carbs_g": carbs_all[rest],
+                "meal_label": labels_all[rest],
                 "merged_meals": np.ones(len(rest), dtype=np.int64),
             }
         )
-        if "block" in m.columns:
-            tail["block"] = rest["block"].to_numpy(dtype=object)
+        if has_block:
+            tail["block"] = block_all[rest]
         merged = pd.concat([merged, tail], ignore_index=True)
     return merged
+
+
+def _sort_key(values: pd.Series) -> np.ndarray:
+    """The key pandas' multi-column ``sort_values`` sorts ``values`` by (missing last)."""
+    arr = values.to_numpy()
+    if isinstance(arr, np.ndarray) and arr.dtype.kind in "fiub":
+        return arr
+    cat = pd.Categorical(values, ordered=True)
+    return np.where(cat.codes == -1, len(cat.categories), cat.codes)
 
 
 # --------------------------------------------------------------------------- array helpers
@@ -337,21 +526,20 @@ def _padded_idx(start: np.ndarray, count: np.ndarray) -> np.ndarray:
     return out
 
 
-def _padded(values: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Rows ``values[start[i] : start[i] + count[i]]``, NaN-padded to a 2-D float array."""
-    idx = _padded_idx(start, count)
+def _padded(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Rows ``values[idx]`` of a :func:`_padded_idx` index (-1 = padding -> NaN), float 2-D."""
     if len(values) == 0:
         return np.full(idx.shape, np.nan)
     return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
 
 
-def _rel_minutes(t: np.ndarray, mt: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Reading times ``t`` (ns) of each row's index range as minutes after ``mt`` (ns), padded.
+def _rel_minutes(t: np.ndarray, mt: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Reading times ``t[idx]`` (ns) of each row as minutes after ``mt`` (ns), NaN padded.
 
-    The difference is taken in integer nanoseconds, so a reading exactly 30 min before a meal is
-    exactly -30.0 (float64 cannot hold epoch nanoseconds exactly).
+    ``idx`` is a :func:`_padded_idx` index. The difference is taken in integer nanoseconds, so
+    a reading exactly 30 min before a meal is exactly -30.0 (float64 cannot hold epoch
+    nanoseconds exactly).
     """
-    idx = _padded_idx(start, count)
     if len(t) == 0:
         return np.full(idx.shape, np.nan)
     diff = (t[np.maximum(idx, 0)] - mt[:, None]).astype(np.float64) / _NS_PER_MIN
@@ -376,15 +564,6 @@ def _interp_gap(t: np.ndarray, g: np.ndarray, x: np.ndarray, gap_ns: float) -> n
     out[exact] = g[left][exact]
     out[inside] = val[inside]
     return out
-
-
-def _range_max(d: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """max(d[a_i..b_i]) inclusive per row; NaN for an empty range."""
-    cnt = np.where(b >= a, b - a + 1, 0)
-    block = _padded(d, np.maximum(a, 0), cnt)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmax(block, axis=1) if block.shape[1] else np.full(len(a), np.nan)
 
 
 def _overlap_minutes(
@@ -483,42 +662,106 @@ def meal_responses(
     rules = Rules.coerce(rules, **changes)
     c = as_clean(readings, rules)
     r = _Readings.of_clean(c)
-    events = same_person(check_events(events), list(c.subjects))
-    meals = merge_meals(prepare_meals(events, list(c.subjects)), rules.merge_meals_within_min)
-    cond = spu_condition(meals, events, list(c.subjects), rules)
-    win = meal_windows(meals, r, rules)
-    baseline = meal_baselines(meals, r, rules)
+    subjects = list(c.subjects)
+    events = _with_time(same_person(check_events(events), subjects))
+    kinds = _event_kinds(events)  # the kinds' text rules once, for meals, SPU and exercise
+    meals = merge_meals(_prepare_meals(events, subjects, kinds), rules.merge_meals_within_min)
+    groups = _meal_groups(meals, r)  # each subject's meals and readings, found once
+    cond = _spu_condition(meals, events, subjects, rules, kinds, groups)
+    win = meal_windows(meals, r, rules, groups=groups)
+    baseline = meal_baselines(meals, r, rules, groups=groups)
     w0, w1 = rules.window
-    measures = response.auc_measures_batch(
-        win.minutes, win.glucose, baseline, window=(w0, w1), decay_span=rules.decay_span_min
+    measures = response.measures_of_rows(
+        win.minutes,
+        win.glucose,
+        baseline,
+        window=(w0, w1),
+        decay_span=rules.decay_span_min,
+        sorted_rows=True,  # meal_windows' rows: sorted readings, NaN padding after them
     )
     no_readings = win.cols["n_readings"] == 0
-    measures.loc[no_readings, :] = np.nan
-    neighbours = _neighbour_minutes(meals, small_meals(meals, rules))
-    reasons = exclusion_reasons(meals, win.cols, baseline, neighbours, rules)
-    out = _meal_table(meals, cond, neighbours, w1, baseline, measures, win.cols, reasons)
+    if no_readings.any():
+        for v in measures.values():
+            v[no_readings] = np.nan
+    small = small_meals(meals, rules)
+    neighbours = _neighbour_minutes(meals, small, groups=groups)
+    reasons = exclusion_reasons(meals, win.cols, baseline, neighbours, rules, small=small)
+    extra = {}
     if rules.insulin_proxy:
         prox = _insulin_proxy(win.proxy_minutes, win.proxy_glucose, baseline, (w0, w1))
-        for col in prox.columns:
-            out[col] = prox[col].to_numpy(dtype=np.float64)
+        extra = {col: prox[col].to_numpy(dtype=np.float64) for col in prox.columns}
+    out = _meal_table(meals, cond, neighbours, w1, baseline, measures, win.cols, reasons, extra)
     out.attrs["rules"] = rules.to_dict()
+    return out
+
+
+@dataclass
+class _Group:
+    """One subject's timed meals: their rows, times (local ns) and, with readings, the times on
+    the readings' clock and the readings ``(t, g, cens, interval)``."""
+
+    subject: Any
+    rows: np.ndarray
+    mt: np.ndarray
+    clock: np.ndarray | None = None
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
+
+
+def _meal_groups(meals: pd.DataFrame, r: _Readings | None = None) -> list[_Group]:
+    """Each subject's timed meals (subjects in order of first appearance, rows in table order),
+    with the readings of ``r`` when given (times converted to their clock once, here)."""
+    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
+    timed = np.flatnonzero(mt_all != np.iinfo(np.int64).min)
+    if len(timed) == 0:
+        return []
+    codes, uniq = pd.factorize(meals["subject"].to_numpy(dtype=object)[timed])
+    if len(uniq) == 1 and codes[0] >= 0 and (codes == 0).all():
+        parts = [timed]
+    else:
+        order = np.argsort(codes, kind="stable")
+        cuts = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
+        parts = [timed[order[cuts[k] : cuts[k + 1]]] for k in range(len(uniq))]
+    out = []
+    for subject, rows in zip(uniq, parts, strict=True):
+        g = _Group(subject, rows, mt_all[rows])
+        if r is not None:
+            g.data = r.of(subject)
+            if g.data is not None:
+                g.clock = r.clock(subject, g.mt)
+        out.append(g)
     return out
 
 
 def _meals_by_subject(meals: pd.DataFrame) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
     """``(subject, rows, meal times in ns)`` for each subject's timed meals (time order)."""
-    mt_all = meals["meal_time"].to_numpy(dtype="datetime64[ns]").view("i8")
-    has_time = mt_all != np.iinfo(np.int64).min
-    timed = np.flatnonzero(has_time)
-    for subject, idx in meals.loc[has_time].groupby("subject", sort=False).indices.items():
-        rows = timed[idx]
-        yield subject, rows, mt_all[rows]
+    for g in _meal_groups(meals):
+        yield g.subject, g.rows, g.mt
 
 
 def spu_condition(
-    meals: pd.DataFrame, events: pd.DataFrame, subjects: list[Any], rules: Rules
+    meals: pd.DataFrame,
+    events: pd.DataFrame,
+    subjects: list[Any],
+    rules: Rules,
+    *,
+    kinds: np.ndarray | None = None,
+    groups: list[_Group] | None = None,
 ) -> pd.DataFrame:
     """SPU minutes, bouts without an end and other exercise of each meal (see module rules).
+
+    Parameters
+    ----------
+    meals : pandas.DataFrame
+        Merged meals (:func:`merge_meals`).
+    events : pandas.DataFrame
+        The events, with the SPU bouts (kind ``"spu"``) and other exercise (``"exercise"``).
+    subjects : list
+        Subjects of the readings (fills events without a subject).
+    rules : Rules
+        ``window``, ``spu_span``, ``spu_premeal_min``, ``spu_default_min``,
+        ``min_spu_minutes``.
+    kinds, groups : optional
+        The events' normalised kinds and the meals by subject, when the caller has them.
 
     Returns
     -------
@@ -528,6 +771,18 @@ def spu_condition(
         meal; a dose reported apart that never sets the condition), ``spu_bouts_no_end``,
         ``other_exercise``.
     """
+    return pd.DataFrame(_spu_condition(meals, events, subjects, rules, kinds, groups))
+
+
+def _spu_condition(
+    meals: pd.DataFrame,
+    events: pd.DataFrame,
+    subjects: list[Any],
+    rules: Rules,
+    kinds: np.ndarray | None,
+    groups: list[_Group] | None,
+) -> dict[str, np.ndarray]:
+    """The columns of :func:`spu_condition` as arrays."""
     n = len(meals)
     w0, w1 = rules.window
     s0 = rules.spu_span[0]
@@ -536,17 +791,22 @@ def spu_condition(
     premeal = np.zeros(n)
     no_end_n = np.zeros(n, dtype=np.int64)
     other = np.zeros(n, dtype=bool)
-    spu = _events_of_kind(events, "spu", subjects)
-    exer = _events_of_kind(events, "exercise", subjects)
-    spu_groups = spu.groupby("subject", sort=False).indices if len(spu) else {}
-    ex_groups = exer.groupby("subject", sort=False).indices if len(exer) else {}
+    if events is not None and "kind" in events.columns and len(events):
+        events = _with_time(events)
+        if kinds is None:
+            kinds = _event_kinds(events)
+    bouts = _events_of_kinds(events, ("spu", "exercise"), subjects, kinds)
+    spu, exer = bouts["spu"], bouts["exercise"]
+    spu_groups = spu.groups()
+    ex_groups = exer.groups()
     ns = _NS_PER_MIN
-    for subject, rows, mt in _meals_by_subject(meals):
+    for grp in _meal_groups(meals) if groups is None else groups:
+        subject, rows, mt = grp.subject, grp.rows, grp.mt
         if subject in spu_groups:
-            b = spu.iloc[spu_groups[subject]]
-            st = b["start"].to_numpy(dtype=np.int64)
-            no_end = b["no_end"].to_numpy(dtype=bool)
-            en = np.where(no_end, st + int(round(rules.spu_default_min * ns)), b["end"].to_numpy())
+            k = spu_groups[subject]
+            st = spu.start[k]
+            no_end = spu.no_end[k]
+            en = np.where(no_end, st + int(round(rules.spu_default_min * ns)), spu.end[k])
             lo, hi = mt + int(round(s0 * ns)), mt + int(round(s1 * ns))
             spu_min[rows] = _overlap_minutes(st, en, lo, hi)
             before = mt - int(round(rules.spu_premeal_min * ns))
@@ -556,24 +816,20 @@ def spu_condition(
                     (st[no_end][None, :] <= hi[:, None]) & (en[no_end][None, :] >= lo[:, None])
                 ).sum(axis=1)
         if subject in ex_groups:
-            b = exer.iloc[ex_groups[subject]]
+            k = ex_groups[subject]
             other[rows] = _any_overlap(
-                b["start"].to_numpy(dtype=np.int64),
-                b["end"].to_numpy(dtype=np.int64),
+                exer.start[k],
+                exer.end[k],
                 mt + int(round(w0 * ns)),
                 mt + int(round(w1 * ns)),
             )
-    return pd.DataFrame(
-        {
-            "condition": np.where(spu_min >= rules.min_spu_minutes, "spu", "control").astype(
-                object
-            ),
-            "spu_minutes": spu_min,
-            "spu_premeal_minutes": premeal,
-            "spu_bouts_no_end": no_end_n,
-            "other_exercise": other,
-        }
-    )
+    return {
+        "condition": np.where(spu_min >= rules.min_spu_minutes, "spu", "control").astype(object),
+        "spu_minutes": spu_min,
+        "spu_premeal_minutes": premeal,
+        "spu_bouts_no_end": no_end_n,
+        "other_exercise": other,
+    }
 
 
 @dataclass
@@ -598,11 +854,15 @@ def _place(n: int, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tu
     return minutes, glucose
 
 
-def meal_windows(meals: pd.DataFrame, r: _Readings, rules: Rules) -> _Windows:
+def meal_windows(
+    meals: pd.DataFrame, r: _Readings, rules: Rules, *, groups: list[_Group] | None = None
+) -> _Windows:
     """Readings in each meal's window: count, coverage, longest gap, censored, and the curve.
 
     The curve holds the readings in the window plus the neighbour on each side when it lies
     within the gap limit (the measures cut the curve at the window edges by interpolation).
+    Every subject's meals are handled at once: the window bounds are searched in the sorted
+    reading times, the counts come from those positions.
     """
     n = len(meals)
     w0, w1 = rules.window
@@ -618,12 +878,11 @@ def meal_windows(meals: pd.DataFrame, r: _Readings, rules: Rules) -> _Windows:
     curves, proxy = [], []
     proxy_from = min(w0, rules.premeal_span[0])
     ns = _NS_PER_MIN
-    for subject, rows, mt in _meals_by_subject(meals):
-        data = r.of(subject)
-        if data is None:
+    for grp in _meal_groups(meals, r) if groups is None else groups:
+        if grp.data is None:
             continue
-        mt = r.clock(subject, mt)
-        t, g, cz, iv = data
+        rows, mt = grp.rows, grp.clock
+        t, g, cz, iv = grp.data
         nr = len(t)
         iv = _interval(iv, rules)
         gap_ns = _gap_limit(iv, rules) * ns
@@ -634,8 +893,9 @@ def meal_windows(meals: pd.DataFrame, r: _Readings, rules: Rules) -> _Windows:
         hi_open = np.searchsorted(t, e, side="left")
         cols["n_readings"][rows] = hi - lo
         cols["coverage"][rows] = np.minimum((hi_open - lo) / ((w1 - w0) / iv), 1.0)
-        cs = np.concatenate([[0], np.cumsum(cz)])
-        cols["n_censored"][rows] = cs[hi] - cs[lo]
+        if cz.any():  # censored readings in [lo, hi): by the positions of the censored ones
+            at = np.flatnonzero(cz)
+            cols["n_censored"][rows] = np.searchsorted(at, hi) - np.searchsorted(at, lo)
         g_len, g_from, g_to = _longest_gap(t, lo, hi, s, e)
         cols["max_gap_in_window_min"][rows] = g_len
         cols["gap_from"][rows] = (g_from - mt) / ns
@@ -646,11 +906,12 @@ def meal_windows(meals: pd.DataFrame, r: _Readings, rules: Rules) -> _Windows:
         ok_next &= (t[np.minimum(hi, nr - 1)] - t[np.maximum(hi - 1, 0)]) <= gap_ns
         a = lo - ok_prev.astype(np.int64)
         cnt = hi + ok_next.astype(np.int64) - a
-        curves.append((rows, _rel_minutes(t, mt, a, cnt), _padded(g, a, cnt)))
+        idx = _padded_idx(a, cnt)
+        curves.append((rows, _rel_minutes(t, mt, idx), _padded(g, idx)))
         if rules.insulin_proxy:  # the model starts at basal: give it the pre-meal readings too
             a_p = np.minimum(np.searchsorted(t, mt + int(round(proxy_from * ns))), a)
-            k = a + cnt - a_p
-            proxy.append((rows, _rel_minutes(t, mt, a_p, k), _padded(g, a_p, k)))
+            idx = _padded_idx(a_p, a + cnt - a_p)
+            proxy.append((rows, _rel_minutes(t, mt, idx), _padded(g, idx)))
     minutes, glucose = _place(n, curves)
     pm, pg = _place(n, proxy) if rules.insulin_proxy else (None, None)
     return _Windows(cols, minutes, glucose, pm, pg)
@@ -689,52 +950,66 @@ def _longest_gap(
     # the edges when the data begin inside or end inside the window
     first_k = np.maximum(lo - 1, 0)
     last_k = np.minimum(hi, nr - 1)  # index of the first reading after the window (or last)
-    width = int(np.max(last_k - first_k)) + 1 if m else 1
-    k = first_k[:, None] + np.arange(width)[None, :]
-    valid = k < last_k[:, None]
-    kk = np.minimum(k, nr - 2) if nr > 1 else np.zeros_like(k)
-    left = np.where(valid & (nr > 1), t[kk], np.nan).astype(np.float64)
-    right = np.where(valid & (nr > 1), t[np.minimum(kk + 1, nr - 1)], np.nan).astype(np.float64)
-    sa, ea = s[:, None].astype(np.float64), e[:, None].astype(np.float64)
-    left_c, right_c = np.maximum(left, sa), np.minimum(right, ea)
-    length = np.where(right_c > left_c, right_c - left_c, np.nan)
+    rows = np.arange(m)
+    sf, ef = s.astype(np.float64), e.astype(np.float64)
+    # the stretches between readings, clipped to the window (on integers: the same values as
+    # clipping their float64 conversions, as the conversion keeps the order)
+    if nr > 1:
+        width = int(np.max(last_k - first_k)) + 1 if m else 1
+        k = np.minimum(first_k[:, None] + np.arange(width)[None, :], nr - 2)
+        left_c = np.maximum(t[k], s[:, None]).astype(np.float64)
+        right_c = np.minimum(t[k + 1], e[:, None]).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            length = right_c - left_c
+            valid = (np.arange(width)[None, :] < (last_k - first_k)[:, None]) & (length > 0)
+        length = np.where(valid, length, -np.inf)
+        j = np.argmax(length, axis=1)  # the first longest
+        best = length[rows, j]
+        b_from, b_to = left_c[rows, j], right_c[rows, j]
+    else:
+        best = np.full(m, -np.inf)
+        b_from = b_to = np.full(m, np.nan)
     # data that begin after the window's start, or end before its end
     first_in = np.where(lo < nr, t[np.minimum(lo, nr - 1)], e).astype(np.float64)
-    begins = (lo == 0)[:, None]
     last_in = np.where(hi > 0, t[np.maximum(hi - 1, 0)], s).astype(np.float64)
-    ends = (hi == nr)[:, None]
-    edge_l = np.where(begins[:, 0], np.minimum(first_in, e) - s, np.nan)
-    edge_r = np.where(ends[:, 0], e - np.maximum(last_in, s), np.nan)
-    cand = np.column_stack([length, edge_l, edge_r])
-    cand_from = np.column_stack([left_c, s.astype(np.float64), np.maximum(last_in, s)])
-    cand_to = np.column_stack([right_c, np.minimum(first_in, e), e.astype(np.float64)])
-    has = np.isfinite(cand).any(axis=1)
-    j = np.where(has, np.nanargmax(np.where(np.isfinite(cand), cand, -np.inf), axis=1), 0)
-    rows = np.arange(m)
-    best = np.where(has, cand[rows, j], np.nan) / _NS_PER_MIN
-    a_best = np.where(has, cand_from[rows, j], np.nan)
-    b_best = np.where(has, cand_to[rows, j], np.nan)
+    edge_l = np.where(lo == 0, np.minimum(first_in, ef) - sf, -np.inf)
+    edge_r = np.where(hi == nr, ef - np.maximum(last_in, sf), -np.inf)
+    # the first maximum in the order: stretches, start edge, end edge (NaN = not a candidate)
+    edge_l = np.where(np.isnan(edge_l), -np.inf, edge_l)
+    edge_r = np.where(np.isnan(edge_r), -np.inf, edge_r)
+    use_l = edge_l > best
+    best = np.where(use_l, edge_l, best)
+    b_from = np.where(use_l, sf, b_from)
+    b_to = np.where(use_l, np.minimum(first_in, ef), b_to)
+    use_r = edge_r > best
+    best = np.where(use_r, edge_r, best)
+    b_from = np.where(use_r, np.maximum(last_in, sf), b_from)
+    b_to = np.where(use_r, ef, b_to)
+    has = best > -np.inf
+    best = np.where(has, best, np.nan) / _NS_PER_MIN
+    a_best = np.where(has, b_from, np.nan)
+    b_best = np.where(has, b_to, np.nan)
     return best, a_best, b_best
 
 
-def meal_baselines(meals: pd.DataFrame, r: _Readings, rules: Rules) -> np.ndarray:
+def meal_baselines(
+    meals: pd.DataFrame, r: _Readings, rules: Rules, *, groups: list[_Group] | None = None
+) -> np.ndarray:
     """Baseline (mg/dL) of each meal by the ``baseline`` rule; NaN where it cannot be formed."""
     n = len(meals)
     if not isinstance(rules.baseline, str):
         return np.full(n, float(rules.baseline))
     out = np.full(n, np.nan)
-    for subject, rows, mt in _meals_by_subject(meals):
-        data = r.of(subject)
-        if data is None:
+    for grp in _meal_groups(meals, r) if groups is None else groups:
+        if grp.data is None:
             continue
-        mt = r.clock(subject, mt)
-        t, g, _, iv = data
+        t, g, _, iv = grp.data
         iv = _interval(iv, rules)
-        out[rows] = _baseline(
+        out[grp.rows] = _baseline(
             rules.baseline,
             t,
             g,
-            mt,
+            grp.clock,
             _gap_limit(iv, rules) * _NS_PER_MIN,
             iv,
             rules.premeal_span,
@@ -752,18 +1027,20 @@ def small_meals(meals: pd.DataFrame, rules: Rules) -> np.ndarray:
 
 
 def _neighbour_minutes(
-    meals: pd.DataFrame, ignore: np.ndarray | None = None
+    meals: pd.DataFrame,
+    ignore: np.ndarray | None = None,
+    *,
+    groups: list[_Group] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Minutes to the next and since the previous meal of the same subject (NaN at the ends);
     meals marked ``ignore`` (too small to be meals) are nobody's neighbour and have none."""
     n = len(meals)
     to_next, since_prev = np.full(n, np.nan), np.full(n, np.nan)
-    if ignore is not None and ignore.any():
-        keep = np.flatnonzero(~ignore)
-        sub_next, sub_prev = _neighbour_minutes(meals.iloc[keep].reset_index(drop=True))
-        to_next[keep], since_prev[keep] = sub_next, sub_prev
-        return to_next, since_prev
-    for _, rows, mt in _meals_by_subject(meals):
+    for grp in _meal_groups(meals) if groups is None else groups:
+        rows, mt = grp.rows, grp.mt
+        if ignore is not None:
+            kept = ~ignore[rows]
+            rows, mt = rows[kept], mt[kept]
         if len(rows) > 1:  # meals are sorted by time within subject
             d = np.diff(mt) / _NS_PER_MIN
             to_next[rows[:-1]] = d
@@ -808,60 +1085,99 @@ def exclusion_reasons(
     baseline: np.ndarray,
     neighbours: tuple[np.ndarray, np.ndarray],
     rules: Rules,
+    *,
+    small: np.ndarray | None = None,
 ) -> list[str | None]:
     """Why each meal is excluded, in plain words (``"; "``-joined, None when it counts).
 
     Checked: a time; readings in the window; a meal's size (known carbs below
-    ``min_meal_carbs_g``: not a meal, the only reason given); a baseline; coverage of the expected readings;
-    the longest gap of the readings *inside* the window (naming where the data stop); a sensor
-    Low/High reading; and, by ``exclude_overlapping_meals``, another meal starting inside this
-    meal's window or this meal starting inside another's.
+    ``min_meal_carbs_g``: not a meal, the only reason given); a baseline; coverage of the
+    expected readings; the longest gap of the readings *inside* the window (naming where the
+    data stop); a sensor Low/High reading; and, by ``exclude_overlapping_meals``, another meal
+    starting inside this meal's window or this meal starting inside another's.
+
+    Every check runs on all meals at once; only the excluded meals' reasons are put in words.
+
+    Parameters
+    ----------
+    meals : pandas.DataFrame
+        Merged meals (``meal_time``, ``carbs_g``).
+    cols : dict
+        :func:`meal_windows`' columns (``n_readings``, ``coverage``, the gap).
+    baseline : numpy.ndarray
+        Baseline per meal, mg/dL (NaN = none).
+    neighbours : (numpy.ndarray, numpy.ndarray)
+        Minutes to the next and since the previous meal.
+    rules : Rules
+        The rules.
+    small : numpy.ndarray of bool, optional
+        :func:`small_meals` of ``meals``, when the caller has it.
+
+    Returns
+    -------
+    list of (str or None)
+        One entry per meal.
     """
+    n = len(meals)
     w1 = rules.window[1]
     to_next, since_prev = neighbours
-    has_time = ~np.isnat(meals["meal_time"].to_numpy(dtype="datetime64[ns]"))
+    no_time = np.isnat(meals["meal_time"].to_numpy(dtype="datetime64[ns]"))
+    empty = cols["n_readings"] == 0
+    small = small_meals(meals, rules) if small is None else small
+    no_base = np.isnan(baseline)
     low_cov = cols["coverage"] < rules.min_coverage
-    gap = np.isfinite(cols["max_gap_in_window_min"]) & (
-        cols["max_gap_in_window_min"] > cols["gap_limit"]
+    max_gap = cols["max_gap_in_window_min"]
+    gap = np.isfinite(max_gap) & (max_gap > cols["gap_limit"])
+    cens = (cols["n_censored"] > 0) if rules.exclude_censored else np.zeros(n, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        nxt = np.isfinite(to_next) & (to_next > 0) & (to_next <= w1)
+        prv = np.isfinite(since_prev) & (since_prev > 0) & (since_prev <= w1)
+    if not rules.exclude_overlapping_meals:
+        nxt = prv = np.zeros(n, dtype=bool)
+    out: list[str | None] = [None] * n
+    flagged = no_time | empty | small | no_base | low_cov | gap | cens | nxt | prv
+    if not flagged.any():
+        return out
+    carbs = meals["carbs_g"].to_numpy(dtype=np.float64).tolist()
+    base_reason = _baseline_reason(rules)
+    # Python lists: the loop below reads single values (numpy scalars are slower to get)
+    no_time, empty, small, no_base = (x.tolist() for x in (no_time, empty, small, no_base))
+    low_cov, gap, cens, nxt, prv = (x.tolist() for x in (low_cov, gap, cens, nxt, prv))
+    coverage = cols["coverage"].tolist()
+    max_gap, gap_from, gap_to = (
+        cols[k].tolist() for k in ("max_gap_in_window_min", "gap_from", "gap_to")
     )
-    small = small_meals(meals, rules)
-    carbs = meals["carbs_g"].to_numpy(dtype=np.float64)
-    out: list[str | None] = []
-    for i in range(len(meals)):
-        if not has_time[i]:
-            out.append(REASON_NO_TIME)
+    to_next, since_prev = to_next.tolist(), since_prev.tolist()
+    for i in np.flatnonzero(flagged).tolist():
+        if no_time[i]:
+            out[i] = REASON_NO_TIME
             continue
-        if cols["n_readings"][i] == 0:
-            out.append(REASON_NO_READINGS)  # the window is empty: nothing else to say
+        if empty[i]:
+            out[i] = REASON_NO_READINGS  # the window is empty: nothing else to say
             continue
         if small[i]:
-            out.append(
+            out[i] = (
                 f"{carbs[i]:g} g of carbs is less than a meal ({rules.min_meal_carbs_g:g} g or "
                 "more; rule min_meal_carbs_g)"
             )
             continue
         parts = []
-        if np.isnan(baseline[i]):
-            parts.append(_baseline_reason(rules))
+        if no_base[i]:
+            parts.append(base_reason)
         if low_cov[i]:
             parts.append(
-                f"only {math.floor(100 * cols['coverage'][i]):.0f}% of the expected CGM readings "
+                f"only {math.floor(100 * coverage[i]):.0f}% of the expected CGM readings "
                 f"in the window ({100 * rules.min_coverage:.0f}% needed)"
             )
         if gap[i]:
-            parts.append(
-                _gap_reason(
-                    cols["max_gap_in_window_min"][i], cols["gap_from"][i], cols["gap_to"][i], rules
-                )
-            )
-        if rules.exclude_censored and cols["n_censored"][i] > 0:
+            parts.append(_gap_reason(max_gap[i], gap_from[i], gap_to[i], rules))
+        if cens[i]:
             parts.append("a sensor Low/High reading in the window")
-        if rules.exclude_overlapping_meals:
-            if np.isfinite(to_next[i]) and 0 < to_next[i] <= w1:
-                parts.append(f"another meal starts {to_next[i]:.0f} min after this one")
-            if np.isfinite(since_prev[i]) and 0 < since_prev[i] <= w1:
-                parts.append(f"it starts {since_prev[i]:.0f} min after another meal")
-        out.append("; ".join(parts) if parts else None)
+        if nxt[i]:
+            parts.append(f"another meal starts {to_next[i]:.0f} min after this one")
+        if prv[i]:
+            parts.append(f"it starts {since_prev[i]:.0f} min after another meal")
+        out[i] = "; ".join(parts) if parts else None
     return out
 
 
@@ -869,32 +1185,55 @@ def _within(minutes: np.ndarray, window_end: float) -> np.ndarray:
     return np.isfinite(minutes) & (minutes > 0) & (minutes <= window_end)
 
 
+def _time_of_day_h(ns: np.ndarray) -> np.ndarray:
+    """Hours since midnight of int64-ns times, ``hour + minute / 60 + second / 3600`` (the
+    fraction of a second dropped, as ``Series.dt`` gives it); NaN for NaT."""
+    nat = ns == np.iinfo(np.int64).min
+    sec = np.floor_divide(ns, 1_000_000_000) % 86_400
+    hour = (sec // 3600).astype(np.float64)
+    minute = ((sec // 60) % 60).astype(np.float64)
+    second = (sec % 60).astype(np.float64)
+    return np.where(nat, np.nan, hour + minute / 60.0 + second / 3600.0)
+
+
+def _conditions(values: np.ndarray) -> Any:
+    """The ``condition`` column: ``"spu"``/``"control"`` in the dtype pandas infers for them,
+    taken from a two-value array rather than inferred string by string."""
+    values = np.asarray(values, dtype=object)
+    if len(values) == 0 or not isinstance(_TEXT_DTYPE, pd.StringDtype):
+        return values
+    spu = values == "spu"
+    if not (spu | (values == "control")).all():
+        return values
+    pair = pd.array(np.array(["control", "spu"], dtype=object), dtype=_TEXT_DTYPE)
+    return pair.take(spu.astype(np.intp))
+
+
 def _meal_table(
     meals: pd.DataFrame,
-    cond: pd.DataFrame,
+    cond: dict[str, np.ndarray],
     neighbours: tuple[np.ndarray, np.ndarray],
     window_end: float,
     baseline: np.ndarray,
-    measures: pd.DataFrame,
+    measures: dict[str, np.ndarray],
     cols: dict[str, np.ndarray],
     reasons: list[str | None],
+    extra: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The per-meal table of :func:`meal_responses`, columns in their documented order."""
-    mtime = meals["meal_time"]
+    mtime = meals["meal_time"].to_numpy(dtype="datetime64[ns]")
     data: dict[str, Any] = {
-        "subject": meals["subject"].to_numpy(dtype=object),
-        "meal_time": mtime.to_numpy(dtype="datetime64[ns]"),
+        "subject": _as_text_column(meals["subject"]),
+        "meal_time": mtime,
         "meal_label": pd.Series(meals["meal_label"].to_numpy(dtype=object), dtype=object),
         "carbs_g": meals["carbs_g"].to_numpy(dtype=np.float64),
         "merged_meals": meals["merged_meals"].to_numpy(dtype=np.int64),
-        "time_of_day_h": (
-            mtime.dt.hour + mtime.dt.minute / 60.0 + mtime.dt.second / 3600.0
-        ).to_numpy(dtype=np.float64),
-        "condition": cond["condition"].to_numpy(dtype=object),
-        "spu_minutes": cond["spu_minutes"].to_numpy(dtype=np.float64),
-        "spu_premeal_minutes": cond["spu_premeal_minutes"].to_numpy(dtype=np.float64),
-        "spu_bouts_no_end": cond["spu_bouts_no_end"].to_numpy(dtype=np.int64),
-        "other_exercise": cond["other_exercise"].to_numpy(dtype=bool),
+        "time_of_day_h": _time_of_day_h(mtime.view("i8")),
+        "condition": _conditions(cond["condition"]),
+        "spu_minutes": np.asarray(cond["spu_minutes"], dtype=np.float64),
+        "spu_premeal_minutes": np.asarray(cond["spu_premeal_minutes"], dtype=np.float64),
+        "spu_bouts_no_end": np.asarray(cond["spu_bouts_no_end"], dtype=np.int64),
+        "other_exercise": np.asarray(cond["other_exercise"], dtype=bool),
         "second_meal_in_window": _within(neighbours[0], window_end),
         "previous_meal_in_window": _within(neighbours[1], window_end),
         "minutes_to_next_meal": neighbours[0],
@@ -904,12 +1243,13 @@ def _meal_table(
     if "block" in meals.columns:  # the planner's randomisation block, carried to the tests
         data["block"] = meals["block"].to_numpy(dtype=object)
     for c in response.MEASURE_COLUMNS:
-        data[c] = measures[c].to_numpy(dtype=np.float64)
+        data[c] = np.asarray(measures[c], dtype=np.float64)
     for c in ("n_readings", "coverage", "max_gap_in_window_min", "n_censored"):
         data[c] = cols[c]
     # object dtype on every pandas version: None where the meal counts, a string otherwise
     data["excluded_reason"] = pd.Series(reasons, dtype=object)
     data["included"] = np.array([x is None for x in reasons], dtype=bool)
+    data.update(extra or {})
     return pd.DataFrame(data)
 
 
@@ -931,13 +1271,14 @@ def _baseline(
         p0, p1 = float(premeal_span[0]), float(premeal_span[1])
         lo = np.searchsorted(t, mt + int(round(p0 * ns)), side="left")
         hi = np.searchsorted(t, mt + int(round(p1 * ns)), side="right")
-        mins = _rel_minutes(t, mt, lo, hi - lo)
-        vals = _padded(g, lo, hi - lo)
+        idx = _padded_idx(lo, hi - lo)
+        mins = _rel_minutes(t, mt, idx)
+        vals = _padded(g, idx)
         return np.asarray(response.baseline_premeal(mins, vals, span=(p0, p1)), dtype=np.float64)
     # p40_24h: readings in [meal - 24 h, meal)
     lo = np.searchsorted(t, mt - 1440 * ns, side="left")
     hi = np.searchsorted(t, mt, side="left")
-    out = response.baseline_percentile(_padded(g, lo, hi - lo), 40.0)
+    out = response.baseline_percentile(_padded(g, _padded_idx(lo, hi - lo)), 40.0)
     enough = (hi - lo) >= p40_min_coverage * 1440.0 / interval_min
     return np.where(enough, out, np.nan)
 

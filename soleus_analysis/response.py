@@ -56,6 +56,7 @@ __all__ = [
     "iauc_batch",
     "value_at_batch",
     "auc_measures_batch",
+    "measures_of_rows",
     "baseline_t0",
     "baseline_premeal",
     "baseline_percentile",
@@ -126,10 +127,17 @@ def _compact(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return t, y, valid.sum(axis=1)
 
 
-def _interp(t: np.ndarray, y: np.ndarray, n: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Linear interpolation of compacted rows at one time per row; NaN outside each row's span."""
+def _interp(
+    t: np.ndarray, y: np.ndarray, n: np.ndarray, x: np.ndarray, k: np.ndarray | None = None
+) -> np.ndarray:
+    """Linear interpolation of compacted rows at one time per row; NaN outside each row's span.
+
+    ``k``, when the caller has it, is ``(t <= x).sum(axis=1) - 1`` (the last sample at or
+    before ``x``).
+    """
     rows = np.arange(t.shape[0])
-    k = (t <= x[:, None]).sum(axis=1) - 1  # index of the last sample at or before x
+    if k is None:
+        k = (t <= x[:, None]).sum(axis=1) - 1  # index of the last sample at or before x
     out = np.full(t.shape[0], np.nan)
     if t.shape[1] == 0:
         return out
@@ -163,16 +171,55 @@ def _clip(
     return _compact(t_all, y_all)
 
 
-def _prepare(minutes, glucose, window: Window):
+def _clip_sorted(
+    t: np.ndarray, y: np.ndarray, n: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_clip` of compacted rows, without sorting again.
+
+    In a compacted row the samples strictly inside ``(start, end)`` are one run of columns,
+    found by counting; the result (the interpolated start edge, the run, the end edge, NaN
+    after) is placed by index arithmetic. Equal, value for value, to :func:`_clip`.
+    """
+    m, w = t.shape
+    lo = np.where(np.isnan(start), -np.inf, start)
+    hi = np.where(np.isnan(end), np.inf, end)
+    with np.errstate(invalid="ignore"):
+        p = (t <= lo[:, None]).sum(axis=1)  # samples at or before the start
+        q = (t < hi[:, None]).sum(axis=1)  # samples before the end
+    y_lo = _interp(t, y, n, lo, p - 1)  # NaN when lo is outside the data (or infinite)
+    y_hi = _interp(t, y, n, hi, (t <= hi[:, None]).sum(axis=1) - 1)
+    v_lo = (np.isfinite(lo) & np.isfinite(y_lo)).astype(np.int64)
+    v_hi = np.isfinite(hi) & np.isfinite(y_hi)
+    run = np.maximum(q - p, 0)
+    cols = np.arange(w + 2)[None, :]
+    src = np.clip(cols + (p - v_lo)[:, None], 0, w - 1)
+    inside = (cols >= v_lo[:, None]) & (cols < (v_lo + run)[:, None])
+    t_out = np.where(inside, np.take_along_axis(t, src, axis=1), np.nan)
+    y_out = np.where(inside, np.take_along_axis(y, src, axis=1), np.nan)
+    first = np.flatnonzero(v_lo)
+    t_out[first, 0], y_out[first, 0] = lo[first], y_lo[first]
+    last = np.flatnonzero(v_hi)
+    at = (v_lo + run)[last]
+    t_out[last, at], y_out[last, at] = hi[last], y_hi[last]
+    return t_out, y_out, v_lo + run + v_hi
+
+
+def _prepare(minutes, glucose, window: Window, sorted_rows: bool = False):
     t, y = _as_rows(minutes, glucose)
-    t, y, n = _compact(t, y)
+    if sorted_rows and t.shape[1] > 0:
+        n = np.isfinite(t).sum(axis=1)
+    else:
+        t, y, n = _compact(t, y)
     if window is not None:
         start, end = window
         start = _row_param(np.nan if start is None else start, t.shape[0], "window start")
         end = _row_param(np.nan if end is None else end, t.shape[0], "window end")
         if np.any(start > end):
             raise InputError(f"window start must not be after its end; got {window!r}")
-        t, y, n = _clip(t, y, n, start, end)
+        if sorted_rows and t.shape[1] > 0:
+            t, y, n = _clip_sorted(t, y, n, start, end)
+        else:
+            t, y, n = _clip(t, y, n, start, end)
     return t, y, n
 
 
@@ -182,24 +229,24 @@ def _prepare(minutes, glucose, window: Window):
 def _segment_areas(t: np.ndarray, y: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     """Per-row incremental, net and total trapezoid areas of compacted rows."""
     dt = t[:, 1:] - t[:, :-1]
-    d0 = y[:, :-1] - b[:, None]
-    d1 = y[:, 1:] - b[:, None]
-    seg = np.isfinite(dt)
-    dt = np.where(seg, dt, 0.0)
-    d0 = np.where(seg, d0, 0.0)
-    d1 = np.where(seg, d1, 0.0)
+    d = y - b[:, None]
+    d0 = d[:, :-1]
+    d1 = d[:, 1:]
+    seg = np.isfinite(dt)  # both ends valid (a compacted row is NaN in t and y together)
     # Wolever / ISO 26642: area above baseline only; a segment crossing the baseline keeps only
-    # the triangle above it, whose base is cut at the linearly interpolated crossing.
-    both_up = (d0 >= 0) & (d1 >= 0)
-    crossing = (d0 > 0) != (d1 > 0)
-    crossing &= ~both_up
+    # the triangle above it, whose base is cut at the linearly interpolated crossing. The
+    # segments past a row's last sample count exactly 0.
     with np.errstate(invalid="ignore", divide="ignore"):
+        both_up = (d0 >= 0) & (d1 >= 0)
+        crossing = (d0 > 0) != (d1 > 0)
+        crossing &= ~both_up
         tri = dt * np.maximum(d0, d1) ** 2 / (2.0 * (np.abs(d0) + np.abs(d1)))
-    inc = np.where(both_up, dt * (d0 + d1) / 2.0, np.where(crossing, tri, 0.0))
-    net = dt * (d0 + d1) / 2.0
-    y0 = np.where(seg, y[:, :-1], 0.0)
-    y1 = np.where(seg, y[:, 1:], 0.0)
-    total = dt * (y0 + y1) / 2.0
+        half = dt * (d0 + d1) / 2.0
+        inc = np.where(both_up, half, np.where(crossing, tri, 0.0))
+        total = dt * (y[:, :-1] + y[:, 1:]) / 2.0
+    inc = np.where(seg, inc, 0.0)
+    net = np.where(seg, half, 0.0)
+    total = np.where(seg, total, 0.0)
     return {"inc": inc.sum(axis=1), "net": net.sum(axis=1), "total": total.sum(axis=1)}
 
 
@@ -286,9 +333,45 @@ def auc_measures_batch(
     pandas.DataFrame
         One row per window, columns :data:`MEASURE_COLUMNS` (see :func:`auc_measures`).
     """
-    t, y, n = _prepare(minutes_2d, glucose_2d, window)
+    out = measures_of_rows(minutes_2d, glucose_2d, baseline_1d, window, decay_span)
+    return pd.DataFrame(out, columns=list(MEASURE_COLUMNS))
+
+
+def measures_of_rows(
+    minutes_2d: np.ndarray,
+    glucose_2d: np.ndarray,
+    baseline_1d: np.ndarray | float,
+    window: Window = None,
+    decay_span: float = DECAY_SPAN_MIN,
+    sorted_rows: bool = False,
+) -> dict[str, np.ndarray]:
+    """:func:`auc_measures_batch` as a dict of arrays (no table built), for callers that make
+    their own table (:func:`soleus_analysis.align.meal_responses`).
+
+    Parameters
+    ----------
+    minutes_2d, glucose_2d : array_like, shape (n_windows, n_samples)
+        Minutes after each meal and glucose (mg/dL), NaN padded.
+    baseline_1d : array_like, shape (n_windows,) or scalar
+        Baseline per window, mg/dL.
+    window : (float, float), optional
+        ``(start, end)`` minutes.
+    decay_span : float, default 60
+        Horizon of the decay rate, minutes.
+    sorted_rows : bool, default False
+        The caller guarantees that each row is sorted by time with its valid samples first and
+        NaN (in both arrays) after them, as :func:`soleus_analysis.align.meal_windows` builds
+        them: the rows are then neither sorted nor compacted again (same results, faster).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        :data:`MEASURE_COLUMNS` -> float array of shape (n_windows,), units as in
+        :func:`auc_measures`.
+    """
+    t, y, n = _prepare(minutes_2d, glucose_2d, window, sorted_rows)
     b = _row_param(baseline_1d, t.shape[0], "baseline")
-    return pd.DataFrame(_measures(t, y, n, b, float(decay_span)), columns=list(MEASURE_COLUMNS))
+    return _measures(t, y, n, b, float(decay_span))
 
 
 def iauc_batch(
