@@ -24,7 +24,6 @@ from .. import __version__
 from ..core.errors import InputError, UsageError, command_line_words, describe
 from ..core.outputs import spreadsheet_safe, write_atomic, write_set, write_table
 from ..core.rules import BASELINE_RULES, Rules
-from ..report.text import pooled_sentence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -693,6 +692,7 @@ def cohort(
     """Analyse many people (a folder or a manifest) and write the cohort PDF report."""
     from ..core.outputs import check_target, table_bytes
     from ..report import write_cohort_report
+    from ..report.text import pooled_sentence
     from .runner import run_cohort
 
     _Ctx.label({str(source): "the cohort source"})
