@@ -97,16 +97,22 @@ def _env(source: Path) -> dict[str, str]:
     return env
 
 
-def check_source(source: Path) -> None:
-    """Refuse a folder whose ``soleus_analysis`` is not the one a case would import."""
-    out = subprocess.run(
-        [sys.executable, "-c", "import soleus_analysis; print(soleus_analysis.__file__)"],
+def _python(source: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python *args`` with ``source``'s package, its output captured."""
+    return subprocess.run(
+        [sys.executable, *args],
         env=_env(source),
         cwd=CWD,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.strip()
+    )
+
+
+def check_source(source: Path) -> None:
+    """Refuse a folder whose ``soleus_analysis`` is not the one a case would import."""
+    out = _python(source, "-c", "import soleus_analysis; print(soleus_analysis.__file__)")
+    out = out.stdout.strip()
     if Path(out).resolve().parent != (source / "soleus_analysis").resolve():
         raise SystemExit(f"{source}: imports soleus_analysis from {out}, not from this folder")
 
@@ -164,14 +170,7 @@ def why(source: Path, args: list[str], top: int = 6) -> str:
     prelude = FLOOR + "\n"
     if code == _RUN_CLI:  # the CLI's own imports: the command line is not run here
         code = f"import {CLI}"
-    err = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", prelude + code],
-        env=_env(source),
-        cwd=CWD,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr.splitlines()
+    err = _python(source, "-X", "importtime", "-c", prelude + code).stderr.splitlines()
     rows = [ln[len("import time:") :].split("|") for ln in err if ln.startswith("import time:")]
     rows = [r for r in rows if r[0].strip().isdigit()]
     # the floor's imports end with the top-level ``pandas``
