@@ -18,6 +18,7 @@ SCRIPTS = (
     ("bench_report.py", []),
     ("bench_simulate.py", []),
     ("bench_cohort.py", ["--sizes", "10", "100", "1000"]),
+    ("bench_startup.py", []),
 )
 
 

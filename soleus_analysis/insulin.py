@@ -25,7 +25,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from .core.errors import InputError
 from .core.schema import MGDL_PER_MMOL
@@ -354,10 +353,12 @@ def _filters(key: tuple[tuple[str, float], ...]):
     b = np.array([[p["alpha"], 0.0], [0.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
     aug = np.zeros((6, 6))
     aug[:4, :4], aug[:4, 4:] = a, b
+    from scipy import linalg  # heavy imports: only when the proxy is computed
+
     e = linalg.expm(aug)  # exact discretisation for inputs held constant over each minute
     ad, bd = e[:4, :4], e[:4, 4:]
     c = np.array([[0.0, 0.0, 0.0, 1.0 / p["vi"]]])
-    from scipy import signal  # heavy import: only when the proxy is computed
+    from scipy import signal
 
     out = []
     for j in range(2):

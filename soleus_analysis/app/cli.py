@@ -24,7 +24,6 @@ from .. import __version__
 from ..core.errors import InputError, UsageError, command_line_words, describe
 from ..core.outputs import spreadsheet_safe, write_atomic, write_set, write_table
 from ..core.rules import BASELINE_RULES, Rules
-from ..report.text import pooled_sentence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -625,7 +624,6 @@ def report(
     """Write the self-tracker PDF report: AGP summary, the SPU experiment, meal table."""
     from ..core.outputs import check_target
     from ..pipeline import analyze_person
-    from ..report import write_person_report
 
     check_target(output, "-o/--output")
     rules = Rules.coerce(None, **rules) if isinstance(rules, dict) else rules
@@ -633,6 +631,8 @@ def report(
         cgm, events, subject, **_read_opts(units, date_order, include_scans, utc_offset, tz)
     )
     a = analyze_person(rec, rules, seed=seed)
+    from ..report import write_person_report  # matplotlib: imported once there is a report to draw
+
     write_person_report(a, output, paper=paper, units=units, show_file_names=_Ctx.show_file_names)
     click.echo(f"wrote {output}")
     click.echo(a.verdict)
@@ -692,7 +692,6 @@ def cohort(
 ) -> None:
     """Analyse many people (a folder or a manifest) and write the cohort PDF report."""
     from ..core.outputs import check_target, table_bytes
-    from ..report import write_cohort_report
     from .runner import run_cohort
 
     _Ctx.label({str(source): "the cohort source"})
@@ -710,6 +709,9 @@ def cohort(
         show_file_names=_Ctx.show_file_names,
         read_options=_read_opts(units, date_order, include_scans, utc_offset, tz),
     )
+    from ..report import write_cohort_report  # matplotlib: imported once there is a report to draw
+    from ..report.text import pooled_sentence
+
     write_cohort_report(res, output, paper=paper, show_file_names=_Ctx.show_file_names)
     if out_dir:
         tables = {"meals.csv": res.meals, "people.csv": res.people, "pooled.csv": res.pooled}

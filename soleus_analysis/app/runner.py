@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..core.errors import InputError, UsageError, describe
 from ..core.recording import Recording
@@ -253,6 +252,8 @@ def run_recording(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
 
 
 def _map_local(fn: Callable, jobs: list[tuple], workers: int | None, progress: bool) -> list[Any]:
+    from tqdm.auto import tqdm
+
     workers = min(workers or os.cpu_count() or 1, max(len(jobs), 1))
     if workers == 1:
         return [fn(*j) for j in tqdm(jobs, disable=not progress, desc="people")]
@@ -302,6 +303,7 @@ def _map_dask(fn: Callable, jobs: list[tuple], client: Any, progress: bool) -> l
     the people it is running, not everyone it has run until the last one finishes.
     """
     from distributed import as_completed as dask_completed
+    from tqdm.auto import tqdm
 
     if not jobs:
         return []

@@ -54,7 +54,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from ..core.errors import InputError
 from ..core.rules import Rules
@@ -246,6 +245,8 @@ class Posterior:
 
     def cdf(self, x: float | np.ndarray) -> np.ndarray | float:
         """``P(delta <= x)`` (vectorised over ``x``)."""
+        from scipy import special
+
         xs = np.asarray(x, dtype=float)
         z = (xs[..., None] - self.loc) / self.scale
         out = special.stdtr(self.dof, z) @ self.weights
@@ -386,6 +387,8 @@ def meals_to_decision(
     """
     if post is None or n_meals <= 0:
         return None
+    from scipy import special
+
     loc, scale, dof = post.mean, post.sd, float(post.dof[0])
     if not (np.isfinite(loc) and np.isfinite(scale) and scale > 0):
         return None
@@ -629,6 +632,8 @@ def _mixture_quantiles(
     w: np.ndarray, mean: np.ndarray, sd: np.ndarray, probs: Sequence[float]
 ) -> list[float]:
     """Quantiles of a mixture of normals (weights ``w``) by bisection on its CDF."""
+    from scipy import special
+
     lo = float(np.min(mean - 10 * sd))
     hi = float(np.max(mean + 10 * sd))
     out = []
@@ -728,6 +733,8 @@ def pooled_n_of_1(
         f"reduction_geomean_{lab}_low": 100 * (1 - np.exp(q_mu[2])),
         f"reduction_geomean_{lab}_high": 100 * (1 - np.exp(q_mu[0])),
     }
+    from scipy import special
+
     for x in thresholds:
         cut = np.log1p(-x / 100.0) if x < 100 else -np.inf
         pop[threshold_column(x)] = float(w @ special.ndtr((cut - mu_hat) / np.sqrt(var_mu)))

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from ..core.errors import InputError
 from ..core.validate import check_frame
@@ -112,6 +111,8 @@ def log_offset(values: np.ndarray) -> float:
 def normal_quantile(ci: float) -> float:
     if not 0 < ci < 1:
         raise InputError(f"ci must be between 0 and 1, got {ci}")
+    from scipy import special
+
     return float(special.ndtri(0.5 + ci / 2))
 
 
@@ -119,12 +120,16 @@ def normal_quantile(ci: float) -> float:
 # without importing scipy.stats (most of a second) on every command's path.
 def t_quantile(q: float | np.ndarray, dof: float | np.ndarray) -> np.ndarray | float:
     """Quantile ``q`` of Student's t with ``dof`` degrees of freedom (``scipy.stats.t.ppf``)."""
+    from scipy import special
+
     out = special.stdtrit(np.asarray(dof, dtype=float), np.asarray(q, dtype=float))
     return float(out) if np.ndim(out) == 0 else out
 
 
 def t_two_sided_p(t: float | np.ndarray, dof: float | np.ndarray) -> np.ndarray | float:
     """Two-sided p-value of a t statistic (``2 * scipy.stats.t.sf(|t|, dof)``)."""
+    from scipy import special
+
     out = 2.0 * special.stdtr(np.asarray(dof, dtype=float), -np.abs(np.asarray(t, dtype=float)))
     return float(out) if np.ndim(out) == 0 else out
 

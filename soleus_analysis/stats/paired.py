@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from ..core.errors import InputError
 from ..core.rules import (
@@ -56,6 +55,8 @@ __all__ = [
 
 def _expanded_level(ci: float, n: int) -> float:
     """Coverage level whose normal quantile equals sqrt(n/(n-1)) * t_{n-1} (Hesterberg 2015)."""
+    from scipy import special
+
     tail = special.ndtr(np.sqrt(n / (n - 1)) * t_quantile(0.5 - ci / 2, n - 1))
     return float(1 - 2 * tail)
 
@@ -349,6 +350,8 @@ def _bootstrap_limits(
 
 def _bca_rows(c: np.ndarray, t: np.ndarray, red: np.ndarray, ci: float):
     """BCa limits (as theta) of each data set from its bootstrap reductions ``red``."""
+    from scipy import special
+
     with np.errstate(divide="ignore", invalid="ignore"):
         est = 100.0 * (1.0 - t.mean(axis=1) / c.mean(axis=1))
         jack = 100.0 * (1.0 - (t.sum(axis=1)[:, None] - t) / (c.sum(axis=1)[:, None] - c))

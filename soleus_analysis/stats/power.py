@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from ..core.errors import InputError
 from ..core.rules import Rules
@@ -35,6 +34,8 @@ __all__ = [
 
 def _binom_ci(hits: int, n_sim: int, ci: float) -> tuple[float, float]:
     """Clopper-Pearson ("exact") interval of a rate of ``hits`` in ``n_sim`` (fractions 0-1)."""
+    from scipy import special
+
     k, n, a = int(hits), int(n_sim), (1.0 - ci) / 2.0
     low = float(special.betaincinv(k, n - k + 1, a)) if k > 0 else 0.0
     high = float(special.betaincinv(k + 1, n - k, 1.0 - a)) if k < n else 1.0

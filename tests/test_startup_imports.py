@@ -1,0 +1,76 @@
+"""What a command imports before its real work (issue 14, fixed cost), checked without a clock.
+
+Each case imports, in a fresh interpreter, the modules a command loads at start-up and lists the
+heavy packages that came with them: statsmodels, matplotlib, dask and scipy.stats are imported
+inside the functions that use them, never at start-up. The times themselves are measured by
+``benchmarks/bench_startup.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+#: imported only inside the functions that need them
+HEAVY = ("statsmodels", "matplotlib", "dask", "distributed", "scipy.stats")
+
+CASES = {
+    "package": ("soleus_analysis",),
+    "command line": ("soleus_analysis", "soleus_analysis.app.cli"),
+    # what analyze, report, plan --from and pool import before reading their files
+    "analysis": (
+        "soleus_analysis.app.cli",
+        "soleus_analysis.core.outputs",
+        "soleus_analysis.pipeline",
+        "soleus_analysis.compare",
+        "soleus_analysis.stats.bayes",
+        "soleus_analysis.metrics",
+        "soleus_analysis.insulin",
+    ),
+    # cohort, serial and on a cluster alike: dask comes with --scheduler only
+    "cohort runner": ("soleus_analysis.app.cli", "soleus_analysis.app.runner"),
+}
+
+
+def _heavy_after(modules: tuple[str, ...], heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    """The ``heavy`` packages in ``sys.modules`` after importing ``modules`` in a new process."""
+    code = (
+        "import importlib, json, sys\n"
+        f"for m in {list(modules)!r}:\n"
+        "    importlib.import_module(m)\n"
+        f"print(json.dumps([h for h in {list(heavy)!r} if h in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_start_up_imports_no_heavy_package(case):
+    assert _heavy_after(CASES[case]) == []
+
+
+def test_command_line_imports_no_scipy_and_no_pandas():
+    # ``soleus --help`` and a usage error answer before any analysis module is loaded
+    assert _heavy_after(CASES["command line"], ("scipy", "pandas", "soleus_analysis.io")) == []
+
+
+def test_public_names_still_import():
+    # the lazy package keeps ``from soleus_analysis import X`` working for every public name
+    import soleus_analysis
+
+    names = [n for n in soleus_analysis.__all__ if n != "__version__"]
+    code = "from soleus_analysis import " + ", ".join(names) + "\nprint('ok')"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "ok"
+
+
+def test_the_check_sees_a_heavy_import():
+    # the check itself: a module that does import a heavy package is reported
+    assert _heavy_after(("scipy.stats",), ("scipy.stats",)) == ["scipy.stats"]
