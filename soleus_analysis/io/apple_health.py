@@ -288,6 +288,12 @@ class _Rows:
         }
         self.other: dict[str, int] = {}
         self.chunks: dict[str, list[pd.DataFrame]] = {"glucose": [], "carbs": [], "insulin": []}
+        #: blocks of rows read vectorised, not yet compacted: (lines, {attribute: strings})
+        self.blocks: dict[str, list[tuple[np.ndarray, dict[str, Any]]]] = {
+            "glucose": [],
+            "carbs": [],
+        }
+        self.pending = {"glucose": 0, "carbs": 0}
         self.chunk = _CHUNK
         self.ends: list[str] = []
         self.depth = 0  # element depth of the latest start (root = 1)
@@ -306,13 +312,39 @@ class _Rows:
         else:
             other[OTHER_TYPES_REST] = other.get(OTHER_TYPES_REST, 0) + n
 
+    def _lists_to_block(self, key: str, dest: dict[str, list]) -> None:
+        if dest["line"]:
+            cols = {k: v.copy() for k, v in dest.items() if k != "line"}
+            self.blocks[key].append((np.asarray(dest["line"], dtype=np.int64), cols))
+            self.pending[key] += len(dest["line"])
+            for v in dest.values():
+                v.clear()
+
     def _flush(self, key: str, dest: dict[str, list]) -> None:  # keep memory small: typed arrays
+        if key in self.blocks:
+            self._lists_to_block(key, dest)
+            blocks = self.blocks[key]
+            if blocks:
+                self.chunks[key].append(_compact_blocks(blocks, key == "glucose"))
+            blocks.clear()
+            self.pending[key] = 0
+            return
         self.chunks[key].append(_compact(dest, key == "glucose"))
         for v in dest.values():
             v.clear()
 
+    def add_block(self, key: str, lines: np.ndarray, cols: dict[str, Any]) -> None:
+        """Rows read vectorised (``cols``: ``date``, ``value``, ``unit`` as Arrow strings or
+        sequences of ``str``), after the rows collected so far (their order is kept)."""
+        dest = self.glucose if key == "glucose" else self.carbs
+        self._lists_to_block(key, dest)
+        self.blocks[key].append((np.asarray(lines, dtype=np.int64), cols))
+        self.pending[key] += len(lines)
+        if self.pending[key] >= self.chunk:
+            self._flush(key, dest)
+
     def _add(self, key: str, dest: dict[str, list], attrs: dict[str, str]) -> None:
-        if len(dest["line"]) >= self.chunk:
+        if len(dest["line"]) + self.pending.get(key, 0) >= self.chunk:
             self._flush(key, dest)
         dest["line"].append(self.line_of())
         dest["date"].append(attrs.get("startDate", ""))
@@ -371,6 +403,11 @@ class _Rows:
             ("carbs", self.carbs),
             ("insulin", self.insulin),
         ):
+            if key in self.blocks:
+                self._flush(key, rest)
+                if not self.chunks[key]:
+                    self.chunks[key].append(_compact(rest, key == "glucose"))
+                continue
             if len(rest["line"]) >= self.chunk:
                 self._flush(key, rest)
             self.chunks[key].append(_compact(rest, key == "glucose"))
@@ -540,12 +577,12 @@ def _fast_segment(
     quotes = np.flatnonzero(a[:n] == 34)  # each value written name="value"
     if len(quotes) % 2 or (len(quotes) and not (a[quotes[0::2] - 1] == 61).all()):
         raise _Fallback("quotes")
+    words = _words(a)
     if b"&" in seg:  # only the predefined entities (nothing to expand, nothing to refuse)
-        amp = np.lib.stride_tricks.sliding_window_view(a, 5)[np.flatnonzero(a[:n] == 38) + 1]
-        ok = np.zeros(len(amp), dtype=bool)
-        for ref in _ENTITIES:
-            name = np.frombuffer(ref[1:], np.uint8)
-            ok |= (amp[:, : len(name)] == name).all(axis=1)
+        after = words[np.flatnonzero(a[:n] == 38) + 1]  # the 8 bytes after each '&'
+        ok = np.zeros(len(after), dtype=bool)
+        for ref, mask in _ENTITY_WORDS:
+            ok |= (after & mask) == ref
         if not ok.all():
             raise _Fallback("entity or character reference")
     if len(lt) == 0:
@@ -634,9 +671,10 @@ def _fast_segment(
         q = np.flatnonzero(qkind == k)
         if len(q):
             q_lines = line + np.searchsorted(nl, lt[q])
-            if not _plain_quantities(seg, lt[q], gt[q] + 1, q_lines, rows) and not _quantities(
-                seg, lt[q], gt[q] + 1, qkind[q], q_lines, rows
-            ):
+            cols = _plain_columns(a, words, quotes, lt[q], gt[q], is_empty[q])
+            if cols is not None:
+                rows.add_block(("glucose", "carbs")[k], q_lines, cols)
+            elif not _quantities(seg, lt[q], gt[q] + 1, qkind[q], q_lines, rows):
                 keep[q] = True
     idx = np.flatnonzero(keep)
     if len(idx):
@@ -680,6 +718,7 @@ _PREDEFINED = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), (
 
 
 _ATTR_NAME = re.compile(r" [A-Za-z_][A-Za-z0-9_.-]*=")
+_ATTR_NAME_BYTES = re.compile(rb" [A-Za-z_][A-Za-z0-9_.-]*=")
 _TAG_JOINTS = frozenset(("/>\n<Record type=", ">\n<Record type="))
 
 
@@ -689,6 +728,93 @@ def _text(raw: str) -> str:
         for ref, char in _PREDEFINED:
             raw = raw.replace(ref, char)
     return raw
+
+
+def _words(a: np.ndarray) -> np.ndarray:
+    """The 8 bytes starting at each offset of ``a`` as one little-endian integer (a strided
+    view, nothing copied; ``a`` ends with :data:`_PAD`)."""
+    return np.ndarray((len(a) - 7,), dtype="<u8", buffer=a, strides=(1,))
+
+
+def _low_bytes(k: int) -> int:
+    """Mask of the ``k`` (<= 8) first bytes of a little-endian 8-byte word."""
+    return (1 << (8 * k)) - 1
+
+
+#: The five predefined entities after their '&': (word, mask of its bytes).
+_ENTITY_WORDS = [(int.from_bytes(e[1:], "little"), _low_bytes(len(e) - 1)) for e in _ENTITIES]
+
+
+def _same_bytes(words: np.ndarray, at: np.ndarray, k: int) -> bool:
+    """True when the ``k`` bytes at each offset ``at`` are those at ``at[0]``."""
+    for off in sorted({*range(0, max(k - 7, 1), 8), max(k - 8, 0)}):
+        w = words[at + off]
+        mask = np.uint64(_low_bytes(min(k - off, 8)))
+        if ((w ^ w[0]) & mask).any():
+            return False
+    return True
+
+
+def _ranges(a: np.ndarray, begin: np.ndarray, end: np.ndarray) -> pa.Array:
+    """The bytes ``a[begin[i]:end[i]]`` as Arrow strings (valid UTF-8: they lie between
+    quotes of a segment checked as UTF-8), with the predefined entities replaced as expat
+    does."""
+    size = end - begin
+    offsets = np.zeros(len(size) + 1, dtype=np.int32)  # a segment is far below 2 GB
+    np.cumsum(size, out=offsets[1:])
+    idx = np.arange(int(offsets[-1]), dtype=np.int64) + np.repeat(begin - offsets[:-1], size)
+    data = a[idx]
+    got = pa.StringArray.from_buffers(len(size), pa.py_buffer(offsets), pa.py_buffer(data))
+    if (data == 38).any():
+        for ref, char in _PREDEFINED:
+            got = pc.replace_substring(got, ref, char)
+    return got
+
+
+def _plain_columns(
+    a: np.ndarray,
+    words: np.ndarray,
+    quotes: np.ndarray,
+    lt: np.ndarray,
+    gt: np.ndarray,
+    empty: np.ndarray,
+) -> dict[str, pa.Array] | None:
+    """Read glucose or carbohydrate start tags (``a[lt[i]:gt[i] + 1]``, each opening with
+    ``<Record type="``) that all have the same attributes in the same order, one space before
+    each (the Health app writes one source's records so), vectorised over their quotes
+    (``quotes``: every ``"`` of the segment, each value written ``name="value"``).
+
+    Returns
+    -------
+    dict or None
+        ``date``, ``value`` and ``unit`` as Arrow strings (``""`` where absent), as expat
+        gives them; ``None`` (nothing read) when the tags are written otherwise.
+    """
+    first = np.searchsorted(quotes, lt)
+    width = int(np.searchsorted(quotes, gt[0]) - first[0])  # quotes per tag
+    if width < 2 or width % 2 or (np.searchsorted(quotes, gt) - first != width).any():
+        return None
+    q = quotes[first[:, None] + np.arange(width)]
+    if (gt - q[:, -1] != 1 + empty).any():  # '>' or '/>' right after the last value
+        return None
+    where = {}
+    for m in range(1, width // 2):  # ' name=' between a value and the next
+        begin = q[:, 2 * m - 1] + 1
+        k = int(q[0, 2 * m] - begin[0])
+        if (q[:, 2 * m] - begin != k).any() or not _same_bytes(words, begin, k):
+            return None
+        name = a[int(begin[0]) : int(begin[0]) + k].tobytes()
+        if not _ATTR_NAME_BYTES.fullmatch(name) or name in where or name == b" type=":
+            return None
+        where[name] = 2 * m
+    cols = {}
+    for key, attr in (("date", b" startDate="), ("value", b" value="), ("unit", b" unit=")):
+        j = where.get(attr)
+        if j is None:
+            cols[key] = pa.array([""] * len(lt), type=pa.string())
+        else:
+            cols[key] = _ranges(a, q[:, j] + 1, q[:, j + 1])
+    return cols
 
 
 def _plain_quantities(
@@ -883,6 +1009,13 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
 def _ascii_text(values: object) -> tuple[pd.Series, pa.Array | None]:
     """Values as a Series of text and, when every value is ASCII text, as stripped Arrow
     strings (vectorised; Python's and Arrow's whitespace agree on ASCII), else ``None``."""
+    if isinstance(values, pa.Array):  # Arrow strings (the fast scan's blocks)
+        if len(values) and not values.null_count and pc.all(pc.string_is_ascii(values)).as_py():
+            # only the index is used with the Arrow strings: no Python string is made
+            return pd.Series(index=pd.RangeIndex(len(values)), dtype=object), (
+                pc.utf8_trim_whitespace(values)
+            )
+        return pd.Series(values.to_numpy(zero_copy_only=False), dtype="object"), None
     s = pd.Series(values, dtype="object")
     if len(s) == 0 or not all(type(v) is str for v in s.head(1)):
         return s, None
@@ -965,6 +1098,28 @@ def _compact(raw: dict[str, list], offsets: bool = False) -> pd.DataFrame:
     for c in ("unit", "reason"):
         if c in df:
             df[c] = df[c].astype(str).astype("category")
+    return df
+
+
+def _strings(cols: list[Any]) -> pa.Array:
+    """Arrow strings of blocks of values (Arrow arrays or sequences of ``str``), in order."""
+    arrs = [c if isinstance(c, pa.Array) else pa.array(c, type=pa.string()) for c in cols]
+    return pa.concat_arrays(arrs) if len(arrs) != 1 else arrs[0]
+
+
+def _compact_blocks(blocks: list[tuple[np.ndarray, dict[str, Any]]], offsets: bool) -> pd.DataFrame:
+    """Blocks of glucose or carbohydrate rows -> the typed columns of :func:`_compact` (the
+    same values for the same strings)."""
+    line = np.concatenate([b[0] for b in blocks])
+    date = _strings([b[1]["date"] for b in blocks])
+    df = pd.DataFrame({"line": line})
+    df["time"] = parse_local_times(date)
+    if offsets:
+        df["utc_offset_min"] = parse_utc_offsets(date).astype("float32")
+    value = _strings([b[1]["value"] for b in blocks]).to_numpy(zero_copy_only=False)
+    df["num"] = pd.to_numeric(pd.Series(value, dtype=object), errors="coerce").astype("float64")
+    unit = _strings([b[1]["unit"] for b in blocks]).to_numpy(zero_copy_only=False)
+    df["unit"] = pd.Series(unit, dtype=object).astype(str).astype("category")
     return df
 
 
