@@ -299,6 +299,7 @@ class _Rows:
         self.depth = 0  # element depth of the latest start (root = 1)
         self.cur = 0  # top-level element being read: 0 other, 1 insulin record, 2 workout
         self.line_of: Any = lambda: 0
+        self.names: dict = {}  # the fast scan's element names already read
         self._quantity = {GLUCOSE: ("glucose", self.glucose), CARBS: ("carbs", self.carbs)}
 
     def count_other(self, rtype: str, n: int = 1) -> None:
@@ -482,14 +483,13 @@ class _NoRootYet(_Fallback):
 
 
 #: Bytes read per step of the fast scan.
-_FAST_READ = 1 << 20
+_FAST_READ = 1 << 21
 #: An unfinished top-level element longer than this sends the file to the expat scan.
 _MAX_PENDING = 1 << 26
 _WS = b" \t\r\n"
 _XML_DECL = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]*)[\"']")
 _ROOT_TAG = re.compile(rb"<HealthData(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*>")
 _ROOT_END = re.compile(rb"</HealthData[ \t\r\n]*>[ \t\r\n]*")
-_TYPE_RE = re.compile(rb'<Record type="([^"]*)"')
 _ENTITIES = (b"&lt;", b"&gt;", b"&amp;", b"&quot;", b"&apos;")
 _RECORD_OPEN = b'<Record type="'
 _NAME = re.compile(rb"[^ \t\r\n/>]*")
@@ -508,6 +508,8 @@ _KEPT_WIDTH = max(len(b) for _, b in _KEPT)
 #: Types of the last segment looked for first (compared vectorised), and the longest.
 _RECENT = 8
 _MAX_TYPE_WINDOW = 200
+#: Distinct name windows remembered by :func:`_element_names`.
+_NAME_CACHE = 12
 #: Zero bytes after the buffer, so that windows of names and types never run past it.
 _PAD = bytes(256)
 _RECORD_NAME = np.frombuffer(b"Record\0\0", np.uint64)[0]
@@ -553,13 +555,63 @@ def _fast_prolog(head: bytes) -> int:
     return m.end()
 
 
+def _names_of(a: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first :data:`_NAME_BYTES` bytes of the element names at ``at`` as two integers
+    (zeros past the name) and whether the name is longer. Raises :class:`_Fallback` for a
+    byte that cannot be in a name (a prefixed name, a stray byte)."""
+    win = np.lib.stride_tricks.sliding_window_view(a, _NAME_BYTES)[at]
+    past = np.logical_or.accumulate(_DELIM[win], axis=1)
+    win = np.where(past, 0, win)
+    if not (_NAME_CHAR[win] | past).all():
+        raise _Fallback("element name")
+    pair = np.ascontiguousarray(win).view(np.uint64)
+    return pair[:, 0], pair[:, 1], ~past[:, -1]
+
+
+def _element_names(
+    a: np.ndarray, words: np.ndarray, at: np.ndarray, cache: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_names_of` for the names at ``at``, looked up first in ``cache`` (the
+    :data:`_NAME_BYTES` bytes at a name -> what :func:`_names_of` gave for them; a file
+    holds few), the rest computed and the most frequent of them cached."""
+    w0, w1 = words[at], words[at + 8]
+    names = np.zeros(len(at), dtype=np.uint64)
+    names2 = np.zeros(len(at), dtype=np.uint64)
+    long = np.zeros(len(at), dtype=bool)
+    todo = np.ones(len(at), dtype=bool)
+    for (r0, r1), (n0, n1, lg) in cache.items():
+        hit = (w0 == r0) & (w1 == r1)
+        names[hit], names2[hit], long[hit] = n0, n1, lg
+        todo &= ~hit
+    rest = np.flatnonzero(todo)
+    if len(rest):
+        n0, n1, lg = _names_of(a, at[rest])
+        names[rest], names2[rest], long[rest] = n0, n1, lg
+        if len(cache) < _NAME_CACHE:
+            raw = Counter(zip(w0[rest].tolist(), w1[rest].tolist(), strict=True))
+            first = {}
+            for i, key in enumerate(zip(w0[rest].tolist(), w1[rest].tolist(), strict=True)):
+                first.setdefault(key, i)
+            for key, _ in raw.most_common(_NAME_CACHE - len(cache)):
+                i = first[key]
+                cache[np.uint64(key[0]), np.uint64(key[1])] = (n0[i], n1[i], bool(lg[i]))
+    return names, names2, long
+
+
 def _fast_segment(
-    a: np.ndarray, seg: bytes, tags: tuple, line: int, rows: _Rows, recent: list
+    a: np.ndarray,
+    seg: bytes,
+    tags: tuple,
+    spec: tuple[np.ndarray, np.ndarray],
+    line: int,
+    rows: _Rows,
+    recent: list,
 ) -> int:
-    """Read the complete top-level elements ``seg`` (``a`` its bytes, ``tags`` its tag table);
-    return the number of its lines breaks. Raises :class:`_Fallback`."""
+    """Read the complete top-level elements ``seg`` (``a`` its bytes, ``tags`` its tag table,
+    ``spec`` its :func:`_specials`); return the number of its lines breaks. Raises
+    :class:`_Fallback`."""
     lt, gt, is_end, is_empty, delta, dep = tags
-    n = len(seg)
+    pos, cls = spec
     if not seg.isascii():
         try:
             str(seg, "utf-8")
@@ -567,19 +619,28 @@ def _fast_segment(
             raise _Fallback("not UTF-8") from None
         if b"\xef\xbf\xbe" in seg or b"\xef\xbf\xbf" in seg:
             raise _Fallback("not an XML character")
-    nl = np.flatnonzero(a[:n] == 10)
-    if np.count_nonzero(a[:n] < 32) != len(nl):
+    is_nl = cls == 10
+    nl = pos[is_nl]
+    if ((cls < 32) & ~is_nl).any():  # tabs, CR and other control bytes
         raise _Fallback("control character")
-    if b"\t" in seg or b"xmlns" in seg:
-        raise _Fallback("tabs or namespaces")
     if len(nl) and not (a[nl[nl > 0] - 1] == 62).all():  # (CR LF line ends: not this fast path)
         raise _Fallback("a line break inside a tag")
-    quotes = np.flatnonzero(a[:n] == 34)  # each value written name="value"
-    if len(quotes) % 2 or (len(quotes) and not (a[quotes[0::2] - 1] == 61).all()):
-        raise _Fallback("quotes")
+    quotes = pos[cls == 34]  # each value written name="value"
     words = _words(a)
-    if b"&" in seg:  # only the predefined entities (nothing to expand, nothing to refuse)
-        after = words[np.flatnonzero(a[:n] == 38) + 1]  # the 8 bytes after each '&'
+    if len(quotes):
+        opening = quotes[0::2]
+        if len(quotes) % 2 or not (a[opening - 1] == 61).all():
+            raise _Fallback("quotes")
+        # nothing but a name before each '=' (no white space), and no namespace declared
+        # (``xmlns="..."``; prefixed names are refused as element names or attribute names)
+        if (
+            not _NAME_CHAR[a[opening - 2]].all()
+            or ((words[opening - 6] & _XMLNS_MASK) == _XMLNS).any()
+        ):
+            raise _Fallback("namespaces or white space around '='")
+    amp = pos[cls == 38]
+    if len(amp):  # only the predefined entities (nothing to expand, nothing to refuse)
+        after = words[amp + 1]  # the 8 bytes after each '&'
         ok = np.zeros(len(after), dtype=bool)
         for ref, mask in _ENTITY_WORDS:
             ok |= (after & mask) == ref
@@ -589,15 +650,7 @@ def _fast_segment(
         return len(nl)
     if dep.min() < 1 or dep[-1] != 1:
         raise _Fallback("unbalanced")
-    # element names (their first bytes) as two integers each
-    win = np.lib.stride_tricks.sliding_window_view(a, _NAME_BYTES)[lt + 1 + is_end]
-    past = np.logical_or.accumulate(_DELIM[win], axis=1)
-    win = np.where(past, 0, win)
-    if not (_NAME_CHAR[win] | past).all():  # a prefixed name (namespaces), a stray byte
-        raise _Fallback("element name")
-    long = ~past[:, -1]  # no delimiter within the window
-    pair = np.ascontiguousarray(win).view(np.uint64)
-    names, names2 = pair[:, 0], pair[:, 1]
+    names, names2, long = _element_names(a, words, lt + 1 + is_end, rows.names)
     # every end tag closes the latest open element of its level, with the same name
     oc = np.flatnonzero(~is_empty)
     if len(oc):
@@ -717,17 +770,7 @@ _READ_ATTRS = ("startDate", "value", "unit")
 _PREDEFINED = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 
 
-_ATTR_NAME = re.compile(r" [A-Za-z_][A-Za-z0-9_.-]*=")
 _ATTR_NAME_BYTES = re.compile(rb" [A-Za-z_][A-Za-z0-9_.-]*=")
-_TAG_JOINTS = frozenset(("/>\n<Record type=", ">\n<Record type="))
-
-
-def _text(raw: str) -> str:
-    """An attribute value as expat gives it (the segment holds only the predefined entities)."""
-    if "&" in raw:
-        for ref, char in _PREDEFINED:
-            raw = raw.replace(ref, char)
-    return raw
 
 
 def _words(a: np.ndarray) -> np.ndarray:
@@ -741,18 +784,10 @@ def _low_bytes(k: int) -> int:
     return (1 << (8 * k)) - 1
 
 
+_XMLNS = np.uint64(int.from_bytes(b"xmlns=", "little"))
+_XMLNS_MASK = np.uint64(_low_bytes(6))
 #: The five predefined entities after their '&': (word, mask of its bytes).
 _ENTITY_WORDS = [(int.from_bytes(e[1:], "little"), _low_bytes(len(e) - 1)) for e in _ENTITIES]
-
-
-def _same_bytes(words: np.ndarray, at: np.ndarray, k: int) -> bool:
-    """True when the ``k`` bytes at each offset ``at`` are those at ``at[0]``."""
-    for off in sorted({*range(0, max(k - 7, 1), 8), max(k - 8, 0)}):
-        w = words[at + off]
-        mask = np.uint64(_low_bytes(min(k - off, 8)))
-        if ((w ^ w[0]) & mask).any():
-            return False
-    return True
 
 
 def _ranges(a: np.ndarray, begin: np.ndarray, end: np.ndarray) -> pa.Array:
@@ -797,85 +832,35 @@ def _plain_columns(
     q = quotes[first[:, None] + np.arange(width)]
     if (gt - q[:, -1] != 1 + empty).any():  # '>' or '/>' right after the last value
         return None
+    # ' name=' between a value and the next: the same bytes in every tag
+    begin = q[:, 1:-1:2] + 1
+    size = q[:, 2::2] - begin
+    if (size != size[0]).any():
+        return None
+    first_names = [
+        a[b : b + k].tobytes() for b, k in zip(begin[0].tolist(), size[0].tolist(), strict=True)
+    ]
+    col = np.repeat(np.arange(len(first_names)), size[0])
+    within = np.arange(len(col)) - np.repeat(np.cumsum(size[0]) - size[0], size[0])
+    gaps = a[begin[:, col] + within]
+    if (gaps != gaps[0]).any():
+        return None
     where = {}
-    for m in range(1, width // 2):  # ' name=' between a value and the next
-        begin = q[:, 2 * m - 1] + 1
-        k = int(q[0, 2 * m] - begin[0])
-        if (q[:, 2 * m] - begin != k).any() or not _same_bytes(words, begin, k):
-            return None
-        name = a[int(begin[0]) : int(begin[0]) + k].tobytes()
+    for m, name in enumerate(first_names, start=1):
         if not _ATTR_NAME_BYTES.fullmatch(name) or name in where or name == b" type=":
             return None
         where[name] = 2 * m
-    cols = {}
-    for key, attr in (("date", b" startDate="), ("value", b" value="), ("unit", b" unit=")):
-        j = where.get(attr)
+    read = [where.get(attr) for attr in (b" startDate=", b" value=", b" unit=")]
+    at = [j for j in read if j is not None]
+    got = _ranges(a, q[:, at].T.ravel() + 1, q[:, [j + 1 for j in at]].T.ravel())
+    n, cols, i = len(lt), {}, 0
+    for key, j in zip(("date", "value", "unit"), read, strict=True):
         if j is None:
-            cols[key] = pa.array([""] * len(lt), type=pa.string())
+            cols[key] = pa.array([""] * n, type=pa.string())
         else:
-            cols[key] = _ranges(a, q[:, j] + 1, q[:, j + 1])
+            cols[key] = got.slice(i * n, n)
+            i += 1
     return cols
-
-
-def _plain_quantities(
-    seg: bytes, begin: np.ndarray, end: np.ndarray, lines: np.ndarray, rows: _Rows
-) -> bool:
-    """Read glucose and carbohydrate start tags that all have the same attributes in the same
-    order, one space before each and no white space in their values (the Health app writes one
-    source's records so): the tags joined and split at their quotes. False (nothing read) when
-    they are written otherwise."""
-    joined = "\n".join(
-        [str(seg[b:e], "utf-8") for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
-    )
-    pieces = joined.split('"')
-    n = len(begin)
-    width, rest = divmod(len(pieces) - 1, n)  # quotes per tag
-    if (
-        rest
-        or width < 2
-        or width % 2
-        or pieces[0] != "<Record type="
-        or pieces[-1] not in ("/>", ">")
-    ):
-        return False
-    if not _TAG_JOINTS.issuperset(pieces[width : len(pieces) - 1 : width]):
-        return False
-    names = [pieces[j] for j in range(2, width, 2)]
-    if len(set(names)) != len(names) or "type=" in names or " type=" in names:
-        return False
-    for j, name in zip(range(2, width, 2), names, strict=True):
-        if not _ATTR_NAME.fullmatch(name) or len(set(pieces[j::width])) != 1:
-            return False
-    if "\t" in joined or "\r" in joined or joined.count("\n") != n - 1:
-        return False  # white space in a value (expat would change it)
-    has_amp = "&" in joined
-    where = {name[1:-1]: j + 1 for j, name in zip(range(2, width, 2), names, strict=True)}
-    cols = {}
-    for attr in _READ_ATTRS:
-        j = where.get(attr)
-        col = pieces[j::width] if j is not None else [""] * n
-        if has_amp and any("&" in v for v in col):
-            col = [_text(v) for v in col]
-        cols[attr] = col
-    kinds = pieces[1::width]
-    line_list = lines.tolist()
-    for t, key, dest in ((GLUCOSE, "glucose", rows.glucose), (CARBS, "carbs", rows.carbs)):
-        pick = [i for i, k in enumerate(kinds) if k == t]
-        if not pick:
-            continue
-        if len(pick) == n:
-            dest["line"].extend(line_list)
-            dest["date"].extend(cols["startDate"])
-            dest["value"].extend(cols["value"])
-            dest["unit"].extend(cols["unit"])
-        else:
-            dest["line"].extend([line_list[i] for i in pick])
-            dest["date"].extend([cols["startDate"][i] for i in pick])
-            dest["value"].extend([cols["value"][i] for i in pick])
-            dest["unit"].extend([cols["unit"][i] for i in pick])
-        if len(dest["line"]) >= rows.chunk:
-            rows._flush(key, dest)
-    return True
 
 
 def _quantities(
@@ -913,11 +898,24 @@ def _quantities(
     return True
 
 
-def _tag_table(a: np.ndarray, n: int) -> tuple:
-    """Tags of ``a[:n]`` (which must end before a ``<``): positions of ``<`` and ``>``, end and
-    empty tags, depth change and depth after each tag (the body starts at depth 1)."""
-    lt = np.flatnonzero(a[:n] == 60)
-    gt = np.flatnonzero(a[:n] == 62)
+def _specials(a: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets in ``a[:n]`` of the bytes the scan looks at (control bytes, ``"``, ``&``,
+    ``<``, ``>``) and those bytes: one pass over the bytes instead of one a kind."""
+    b = a[:n]
+    mask = b < 32
+    for c in (34, 38, 60, 62):
+        mask |= b == c
+    pos = np.flatnonzero(mask)
+    return pos, a[pos]
+
+
+def _tag_table(a: np.ndarray, n: int, spec: tuple[np.ndarray, np.ndarray]) -> tuple:
+    """Tags of ``a[:n]`` (which must end before a ``<``; ``spec`` its :func:`_specials`):
+    positions of ``<`` and ``>``, end and empty tags, depth change and depth after each tag
+    (the body starts at depth 1)."""
+    pos, cls = spec
+    lt = pos[cls == 60]
+    gt = pos[cls == 62]
     if len(lt) != len(gt) or (len(lt) and ((lt > gt).any() or (gt[:-1] > lt[1:]).any())):
         raise _Fallback("markup")  # a '>' in a value or text, or a tag left open
     c1 = a[lt + 1]
@@ -979,7 +977,8 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
                             raise _Fallback("a long element")
                         continue
                 a = np.frombuffer(buf + _PAD, np.uint8)
-                tags = _tag_table(a, n)
+                spec = _specials(a, n)
+                tags = _tag_table(a, n, spec)
                 lt, dep, delta = tags[0], tags[5], tags[4]
                 if not eof and (len(dep) == 0 or dep[-1] != 1):
                     # cut before the last top-level start tag: the elements before it are whole
@@ -991,10 +990,12 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
                     k = int(top[-1])
                     tags = _slice_tags(tags, k)
                     n = int(lt[k])
+                    m = int(np.searchsorted(spec[0], n))
+                    spec = (spec[0][:m], spec[1][:m])
                 elif eof and len(dep) and dep[-1] != 1:
                     raise _Fallback("unbalanced")
                 seg = buf[:n]
-                line += _fast_segment(a, seg, tags, line, rows, recent)
+                line += _fast_segment(a, seg, tags, spec, line, rows, recent)
                 buf = buf[n:]
                 if eof:
                     break
@@ -1118,8 +1119,11 @@ def _compact_blocks(blocks: list[tuple[np.ndarray, dict[str, Any]]], offsets: bo
         df["utc_offset_min"] = parse_utc_offsets(date).astype("float32")
     value = _strings([b[1]["value"] for b in blocks]).to_numpy(zero_copy_only=False)
     df["num"] = pd.to_numeric(pd.Series(value, dtype=object), errors="coerce").astype("float64")
-    unit = _strings([b[1]["unit"] for b in blocks]).to_numpy(zero_copy_only=False)
-    df["unit"] = pd.Series(unit, dtype=object).astype(str).astype("category")
+    unit = _strings([b[1]["unit"] for b in blocks]).dictionary_encode()
+    df["unit"] = pd.Categorical.from_codes(
+        unit.indices.to_numpy(zero_copy_only=False).astype(np.int32),
+        categories=pd.Index(unit.dictionary.to_numpy(zero_copy_only=False), dtype=object),
+    )
     return df
 
 
