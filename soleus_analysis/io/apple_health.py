@@ -108,7 +108,7 @@ MAX_OTHER_TYPES = 10_000
 OTHER_TYPES_REST = "(other types beyond the first 10,000)"
 
 #: Records of one type collected as strings before being compacted into typed arrays.
-_CHUNK = 50_000
+_CHUNK = 16_384
 
 _DATE_RE = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?: ?[+-]\d{2}:?\d{2}| ?Z)?"
 _DURATION_MIN = {"min": 1.0, "s": 1 / 60, "sec": 1 / 60, "hr": 60.0, "h": 60.0, "ms": 1 / 60000}
@@ -1134,14 +1134,21 @@ def _quantity_frame(df: pd.DataFrame, prov: Provenance) -> pd.DataFrame:
     warn_dropped(prov, "impossible timestamp", df["line"].to_numpy()[bad_t], "startDate")
     warn_dropped(prov, "bad value", df["line"].to_numpy()[bad_v], "value is not a number")
     when = np.where(bad_t | bad_v, None, implausible(times=df["time"]))
-    return df.loc[~(bad_t | bad_v) & drop_implausible(prov, when, df["line"].to_numpy())]
+    ok = ~(bad_t | bad_v) & drop_implausible(prov, when, df["line"].to_numpy())
+    return df if ok.all() else df.loc[ok]  # (no copy when every row is kept)
 
 
 def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
     df = _quantity_frame(raw, prov)
-    unit = df["unit"].astype(str).str.strip()
-    is_mg = unit.str.lower().eq("mg/dl")
-    is_mmol = unit.str.lower().str.startswith("mmol") & unit.str.endswith("/L")
+    # the unit rules on each distinct unit (a file holds a few), not on every row
+    codes, uniques = pd.factorize(df["unit"])
+    unit = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype(str).str.strip()
+    is_mg_u = unit.str.lower().eq("mg/dl").to_numpy(dtype=bool)
+    is_mmol_u = (unit.str.lower().str.startswith("mmol") & unit.str.endswith("/L")).to_numpy(
+        dtype=bool
+    )
+    is_mg = pd.Series(is_mg_u[codes], index=df.index)
+    is_mmol = pd.Series(is_mmol_u[codes], index=df.index)
     bad_u = ~(is_mg | is_mmol)
     if bad_u.any():
         warn_dropped(
@@ -1158,22 +1165,27 @@ def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.D
             f"outside {lo:g}-{hi:g} mg/dL",
         )
     keep = ~(bad_u | bad_g)
-    units = sorted({"mg/dL" if m else "mmol/L" for m in is_mg[keep]})
+    units = sorted({"mg/dL" if m else "mmol/L" for m in np.unique(is_mg[keep].to_numpy())})
     prov.units = "+".join(units)
+    kept = keep.to_numpy()
+    every = bool(kept.all())  # (then no column is copied to be filtered)
+    time = df["time"].to_numpy(dtype="datetime64[ns]")
+    offset = df["utc_offset_min"].to_numpy(dtype=np.float64)
+    mmol = is_mmol.to_numpy(dtype=np.intp)
+    if not every:
+        time, offset, mmol, mgdl = time[kept], offset[kept], mmol[kept], mgdl[kept]
     return pd.DataFrame(
         {
             "subject": subject,
-            "time": df.loc[keep, "time"].to_numpy(),
-            "glucose_mgdl": mgdl[keep.to_numpy()],
+            "time": time,
+            "glucose_mgdl": mgdl,
             "censored": None,
             "source": SOURCE,
-            DEVICE_UNITS: np.where(is_mmol[keep].to_numpy(), "mmol/L", "mg/dL").astype(object),
+            # two shared strings, not one made per row
+            DEVICE_UNITS: np.array(["mg/dL", "mmol/L"], dtype=object)[mmol],
             # the instant (s since 1970), where the date gave its offset: orders readings
             # across a daylight-saving or time-zone change
-            "utc_time_s": (
-                df.loc[keep, "time"].to_numpy(dtype="datetime64[ns]").view("i8") / 1e9
-                - 60.0 * df.loc[keep, "utc_offset_min"].to_numpy(dtype=np.float64)
-            ),
+            "utc_time_s": time.view("i8") / 1e9 - 60.0 * offset,
         }
     )
 
@@ -1309,7 +1321,7 @@ def read_apple_health(
     )
     prov.drop("other record type", n_other)
     prov.metadata["other_record_types"] = dict(raw["other"])
-    readings = _glucose_readings(raw["glucose"], subj, prov)
+    readings = _glucose_readings(raw.pop("glucose"), subj, prov)  # (the raw rows freed)
     carbs = _carb_events(raw["carbs"], subj, prov)
     events = pd.concat(
         [
@@ -1331,7 +1343,8 @@ def read_apple_health(
         raise InputError(
             "no Record or Workout elements; expected an Apple Health export with data", p
         )
-    readings = readings.sort_values("time", kind="stable").reset_index(drop=True)
+    if not readings["time"].is_monotonic_increasing:  # (an export in time order: no copy)
+        readings = readings.sort_values("time", kind="stable").reset_index(drop=True)
     events = events.sort_values("time", kind="stable").reset_index(drop=True)
     events["n_items"] = events["n_items"].astype("int64")
     return Recording(readings=readings, events=events, provenance=prov.check())
