@@ -13,13 +13,17 @@ an :class:`~soleus_analysis.core.errors.InputError` before anything is expanded 
 Two engines (``read_apple_health(..., engine=...)``), one result:
 
 - ``"fast"`` (default, issue 14): the hardened expat parser reads the prolog (declaration, DTD:
-  the refusals above, line for line) and the root start tag; the body is then scanned in 1 MB
-  reads with numpy and ``bytes`` operations: every tag located, its depth, the balance and
-  names of start and end tags, quotes (each value written ``name="value"``), entities (only the
-  five predefined), control bytes and UTF-8 checked; top-level records counted by type without
-  being parsed; glucose and carbohydrate start tags read vectorised (split at their quotes when
-  they share a layout, else Arrow's regular expressions over strict start tags) and insulin
-  records and workouts parsed by expat, element by element. Anything outside the plain UTF-8
+  the refusals above, line for line) and the root start tag; the body is then scanned in 2 MB
+  reads with numpy and ``bytes`` operations: one pass finds every byte that matters (control
+  bytes, quotes, ``&``, ``<``, ``>``), then every tag is located, its depth, the balance and
+  names of start and end tags (names compared as 8-byte words, the few distinct ones
+  remembered), quotes (each value written ``name="value"``, nothing but a name before the
+  ``=``, no ``xmlns=``), entities (only the five predefined), control bytes and UTF-8 checked;
+  top-level records counted by type without being parsed; glucose and carbohydrate start tags
+  read vectorised (when the tags of a kind share a layout, their values are cut at their quotes
+  straight into Arrow strings, no Python string per record; else Arrow's regular expressions
+  over strict start tags), compacted into typed columns every 16k rows, and insulin records and
+  workouts parsed by expat, element by element. Anything outside the plain UTF-8
   form the Health app writes (UTF-16, another declared encoding, comments, CDATA, processing
   instructions, character references, ``ATTLIST`` defaults or non-CDATA types, namespaces,
   tabs, a line break inside a tag, text with ``>``, a record whose first attribute is not
