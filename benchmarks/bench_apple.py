@@ -6,6 +6,7 @@ Usage::
     .venv/bin/python benchmarks/bench_apple.py --mb 200 --rounds 1
     .venv/bin/python benchmarks/bench_apple.py --expat --zip      # also the expat engine, export.zip
     .venv/bin/python benchmarks/bench_apple.py --file export.xml  # an export of your own
+    .venv/bin/python benchmarks/bench_apple.py --baseline /work/main  # before/after, same rounds
 
 A synthetic ``export.xml`` of about ``--mb`` MB is generated into a temporary folder, written as
 the Health app writes it: mostly heart-rate records (one a minute, each with a metadata entry),
@@ -15,7 +16,9 @@ measure runs in a fresh interpreter, in interleaved rounds (medians reported):
 - ``read_apple_health`` (the fast engine): seconds, MB/s, peak RSS of the process (``VmHWM``);
 - the floor: a byte-level scan of the same file that only counts the glucose records
   (``bytes.count`` over 8 MB reads), no parsing, no checks;
-- with ``--expat``, the reference engine (the whole file through expat), for comparison.
+- with ``--expat``, the reference engine (the whole file through expat), for comparison;
+- with ``--baseline DIR``, ``read_apple_health`` of another checkout (its ``soleus_analysis``
+  imported first), e.g. the main branch: before and after measured in the same rounds.
 
 Targets: >= 200 MB/s on the 1 GB export with peak memory < 200 MB; the ratio to the floor is
 printed. Not run by the tests.
@@ -129,6 +132,8 @@ def status(key):
     return -1
 
 what, path = sys.argv[1], sys.argv[2]
+if len(sys.argv) > 3:  # another checkout's package, imported instead of this one
+    sys.path.insert(0, sys.argv[3])
 if what == "floor":
     before = status("VmRSS")
     t0, c0 = time.perf_counter(), time.process_time()
@@ -153,10 +158,15 @@ print(json.dumps(out))
 """
 
 
-def run_child(what: str, path: Path) -> dict:
-    """Run one measure in a fresh interpreter; return its figures."""
+def run_child(what: str, path: Path, checkout: Path | None = None) -> dict:
+    """Run one measure in a fresh interpreter (``checkout``: the folder whose
+    ``soleus_analysis`` is imported, default this one); return its figures."""
+    extra = [str(checkout)] if checkout else []
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, what, str(path)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", _CHILD, what, str(path), *extra],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode != 0:
         raise SystemExit(f"{what} failed: " + out.stderr.strip().splitlines()[-1])
@@ -171,6 +181,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--expat", action="store_true", help="also time the expat engine (slow)")
     ap.add_argument("--zip", action="store_true", help="also read the export as export.zip")
     ap.add_argument("--file", type=Path, help="an existing export.xml instead of a generated one")
+    ap.add_argument(
+        "--baseline", type=Path, help="also time read_apple_health of this checkout (same rounds)"
+    )
     args = ap.parse_args(argv)
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="soleus_bench_apple_") as d:
@@ -192,9 +205,13 @@ def main(argv: list[str] | None = None) -> None:
         mb = xml.stat().st_size / 1e6
         measures = ["floor", "fast"] + (["expat"] if args.expat else [])
         runs: dict[str, list[dict]] = {m: [] for m in measures}
+        if args.baseline:
+            runs["baseline"] = []
         for _ in range(args.rounds):
             for m in measures:
                 runs[m].append(run_child(m, xml))
+            if args.baseline:
+                runs["baseline"].append(run_child("fast", xml, args.baseline))
         if args.zip:
             z = Path(d) / "export.zip"
             with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -203,7 +220,11 @@ def main(argv: list[str] | None = None) -> None:
     med = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for m, rs in runs.items()}
     floor = med["floor"]
     for m, r in med.items():
-        label = {"floor": "floor (count glucose bytes)", "fast": "read_apple_health"}.get(m, m)
+        label = {
+            "floor": "floor (count glucose bytes)",
+            "fast": "read_apple_health",
+            "baseline": f"baseline {args.baseline}",
+        }.get(m, m)
         rows.append(
             (
                 f"{label}: time",

@@ -13,13 +13,17 @@ an :class:`~soleus_analysis.core.errors.InputError` before anything is expanded 
 Two engines (``read_apple_health(..., engine=...)``), one result:
 
 - ``"fast"`` (default, issue 14): the hardened expat parser reads the prolog (declaration, DTD:
-  the refusals above, line for line) and the root start tag; the body is then scanned in 1 MB
-  reads with numpy and ``bytes`` operations: every tag located, its depth, the balance and
-  names of start and end tags, quotes (each value written ``name="value"``), entities (only the
-  five predefined), control bytes and UTF-8 checked; top-level records counted by type without
-  being parsed; glucose and carbohydrate start tags read vectorised (split at their quotes when
-  they share a layout, else Arrow's regular expressions over strict start tags) and insulin
-  records and workouts parsed by expat, element by element. Anything outside the plain UTF-8
+  the refusals above, line for line) and the root start tag; the body is then scanned in 2 MB
+  reads with numpy and ``bytes`` operations: one pass finds every byte that matters (control
+  bytes, quotes, ``&``, ``<``, ``>``), then every tag is located, its depth, the balance and
+  names of start and end tags (names compared as 8-byte words, the few distinct ones
+  remembered), quotes (each value written ``name="value"``, nothing but a name before the
+  ``=``, no ``xmlns=``), entities (only the five predefined), control bytes and UTF-8 checked;
+  top-level records counted by type without being parsed; glucose and carbohydrate start tags
+  read vectorised (when the tags of a kind share a layout, their values are cut at their quotes
+  straight into Arrow strings, no Python string per record; else Arrow's regular expressions
+  over strict start tags), compacted into typed columns every 16k rows, and insulin records and
+  workouts parsed by expat, element by element. Anything outside the plain UTF-8
   form the Health app writes (UTF-16, another declared encoding, comments, CDATA, processing
   instructions, character references, ``ATTLIST`` defaults or non-CDATA types, namespaces,
   tabs, a line break inside a tag, text with ``>``, a record whose first attribute is not
@@ -108,7 +112,7 @@ MAX_OTHER_TYPES = 10_000
 OTHER_TYPES_REST = "(other types beyond the first 10,000)"
 
 #: Records of one type collected as strings before being compacted into typed arrays.
-_CHUNK = 50_000
+_CHUNK = 16_384
 
 _DATE_RE = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?: ?[+-]\d{2}:?\d{2}| ?Z)?"
 _DURATION_MIN = {"min": 1.0, "s": 1 / 60, "sec": 1 / 60, "hr": 60.0, "h": 60.0, "ms": 1 / 60000}
@@ -288,11 +292,18 @@ class _Rows:
         }
         self.other: dict[str, int] = {}
         self.chunks: dict[str, list[pd.DataFrame]] = {"glucose": [], "carbs": [], "insulin": []}
+        #: blocks of rows read vectorised, not yet compacted: (lines, {attribute: strings})
+        self.blocks: dict[str, list[tuple[np.ndarray, dict[str, Any]]]] = {
+            "glucose": [],
+            "carbs": [],
+        }
+        self.pending = {"glucose": 0, "carbs": 0}
         self.chunk = _CHUNK
         self.ends: list[str] = []
         self.depth = 0  # element depth of the latest start (root = 1)
         self.cur = 0  # top-level element being read: 0 other, 1 insulin record, 2 workout
         self.line_of: Any = lambda: 0
+        self.names: dict = {}  # the fast scan's element names already read
         self._quantity = {GLUCOSE: ("glucose", self.glucose), CARBS: ("carbs", self.carbs)}
 
     def count_other(self, rtype: str, n: int = 1) -> None:
@@ -306,13 +317,39 @@ class _Rows:
         else:
             other[OTHER_TYPES_REST] = other.get(OTHER_TYPES_REST, 0) + n
 
+    def _lists_to_block(self, key: str, dest: dict[str, list]) -> None:
+        if dest["line"]:
+            cols = {k: v.copy() for k, v in dest.items() if k != "line"}
+            self.blocks[key].append((np.asarray(dest["line"], dtype=np.int64), cols))
+            self.pending[key] += len(dest["line"])
+            for v in dest.values():
+                v.clear()
+
     def _flush(self, key: str, dest: dict[str, list]) -> None:  # keep memory small: typed arrays
+        if key in self.blocks:
+            self._lists_to_block(key, dest)
+            blocks = self.blocks[key]
+            if blocks:
+                self.chunks[key].append(_compact_blocks(blocks, key == "glucose"))
+            blocks.clear()
+            self.pending[key] = 0
+            return
         self.chunks[key].append(_compact(dest, key == "glucose"))
         for v in dest.values():
             v.clear()
 
+    def add_block(self, key: str, lines: np.ndarray, cols: dict[str, Any]) -> None:
+        """Rows read vectorised (``cols``: ``date``, ``value``, ``unit`` as Arrow strings or
+        sequences of ``str``), after the rows collected so far (their order is kept)."""
+        dest = self.glucose if key == "glucose" else self.carbs
+        self._lists_to_block(key, dest)
+        self.blocks[key].append((np.asarray(lines, dtype=np.int64), cols))
+        self.pending[key] += len(lines)
+        if self.pending[key] >= self.chunk:
+            self._flush(key, dest)
+
     def _add(self, key: str, dest: dict[str, list], attrs: dict[str, str]) -> None:
-        if len(dest["line"]) >= self.chunk:
+        if len(dest["line"]) + self.pending.get(key, 0) >= self.chunk:
             self._flush(key, dest)
         dest["line"].append(self.line_of())
         dest["date"].append(attrs.get("startDate", ""))
@@ -371,6 +408,11 @@ class _Rows:
             ("carbs", self.carbs),
             ("insulin", self.insulin),
         ):
+            if key in self.blocks:
+                self._flush(key, rest)
+                if not self.chunks[key]:
+                    self.chunks[key].append(_compact(rest, key == "glucose"))
+                continue
             if len(rest["line"]) >= self.chunk:
                 self._flush(key, rest)
             self.chunks[key].append(_compact(rest, key == "glucose"))
@@ -445,14 +487,13 @@ class _NoRootYet(_Fallback):
 
 
 #: Bytes read per step of the fast scan.
-_FAST_READ = 1 << 20
+_FAST_READ = 1 << 21
 #: An unfinished top-level element longer than this sends the file to the expat scan.
 _MAX_PENDING = 1 << 26
 _WS = b" \t\r\n"
 _XML_DECL = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]*)[\"']")
 _ROOT_TAG = re.compile(rb"<HealthData(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*>")
 _ROOT_END = re.compile(rb"</HealthData[ \t\r\n]*>[ \t\r\n]*")
-_TYPE_RE = re.compile(rb'<Record type="([^"]*)"')
 _ENTITIES = (b"&lt;", b"&gt;", b"&amp;", b"&quot;", b"&apos;")
 _RECORD_OPEN = b'<Record type="'
 _NAME = re.compile(rb"[^ \t\r\n/>]*")
@@ -471,6 +512,8 @@ _KEPT_WIDTH = max(len(b) for _, b in _KEPT)
 #: Types of the last segment looked for first (compared vectorised), and the longest.
 _RECENT = 8
 _MAX_TYPE_WINDOW = 200
+#: Distinct name windows remembered by :func:`_element_names`.
+_NAME_CACHE = 12
 #: Zero bytes after the buffer, so that windows of names and types never run past it.
 _PAD = bytes(256)
 _RECORD_NAME = np.frombuffer(b"Record\0\0", np.uint64)[0]
@@ -516,13 +559,63 @@ def _fast_prolog(head: bytes) -> int:
     return m.end()
 
 
+def _names_of(a: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first :data:`_NAME_BYTES` bytes of the element names at ``at`` as two integers
+    (zeros past the name) and whether the name is longer. Raises :class:`_Fallback` for a
+    byte that cannot be in a name (a prefixed name, a stray byte)."""
+    win = np.lib.stride_tricks.sliding_window_view(a, _NAME_BYTES)[at]
+    past = np.logical_or.accumulate(_DELIM[win], axis=1)
+    win = np.where(past, 0, win)
+    if not (_NAME_CHAR[win] | past).all():
+        raise _Fallback("element name")
+    pair = np.ascontiguousarray(win).view(np.uint64)
+    return pair[:, 0], pair[:, 1], ~past[:, -1]
+
+
+def _element_names(
+    a: np.ndarray, words: np.ndarray, at: np.ndarray, cache: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_names_of` for the names at ``at``, looked up first in ``cache`` (the
+    :data:`_NAME_BYTES` bytes at a name -> what :func:`_names_of` gave for them; a file
+    holds few), the rest computed and the most frequent of them cached."""
+    w0, w1 = words[at], words[at + 8]
+    names = np.zeros(len(at), dtype=np.uint64)
+    names2 = np.zeros(len(at), dtype=np.uint64)
+    long = np.zeros(len(at), dtype=bool)
+    todo = np.ones(len(at), dtype=bool)
+    for (r0, r1), (n0, n1, lg) in cache.items():
+        hit = (w0 == r0) & (w1 == r1)
+        names[hit], names2[hit], long[hit] = n0, n1, lg
+        todo &= ~hit
+    rest = np.flatnonzero(todo)
+    if len(rest):
+        n0, n1, lg = _names_of(a, at[rest])
+        names[rest], names2[rest], long[rest] = n0, n1, lg
+        if len(cache) < _NAME_CACHE:
+            raw = Counter(zip(w0[rest].tolist(), w1[rest].tolist(), strict=True))
+            first = {}
+            for i, key in enumerate(zip(w0[rest].tolist(), w1[rest].tolist(), strict=True)):
+                first.setdefault(key, i)
+            for key, _ in raw.most_common(_NAME_CACHE - len(cache)):
+                i = first[key]
+                cache[np.uint64(key[0]), np.uint64(key[1])] = (n0[i], n1[i], bool(lg[i]))
+    return names, names2, long
+
+
 def _fast_segment(
-    a: np.ndarray, seg: bytes, tags: tuple, line: int, rows: _Rows, recent: list
+    a: np.ndarray,
+    seg: bytes,
+    tags: tuple,
+    spec: tuple[np.ndarray, np.ndarray],
+    line: int,
+    rows: _Rows,
+    recent: list,
 ) -> int:
-    """Read the complete top-level elements ``seg`` (``a`` its bytes, ``tags`` its tag table);
-    return the number of its lines breaks. Raises :class:`_Fallback`."""
+    """Read the complete top-level elements ``seg`` (``a`` its bytes, ``tags`` its tag table,
+    ``spec`` its :func:`_specials`); return the number of its lines breaks. Raises
+    :class:`_Fallback`."""
     lt, gt, is_end, is_empty, delta, dep = tags
-    n = len(seg)
+    pos, cls = spec
     if not seg.isascii():
         try:
             str(seg, "utf-8")
@@ -530,37 +623,38 @@ def _fast_segment(
             raise _Fallback("not UTF-8") from None
         if b"\xef\xbf\xbe" in seg or b"\xef\xbf\xbf" in seg:
             raise _Fallback("not an XML character")
-    nl = np.flatnonzero(a[:n] == 10)
-    if np.count_nonzero(a[:n] < 32) != len(nl):
+    is_nl = cls == 10
+    nl = pos[is_nl]
+    if ((cls < 32) & ~is_nl).any():  # tabs, CR and other control bytes
         raise _Fallback("control character")
-    if b"\t" in seg or b"xmlns" in seg:
-        raise _Fallback("tabs or namespaces")
     if len(nl) and not (a[nl[nl > 0] - 1] == 62).all():  # (CR LF line ends: not this fast path)
         raise _Fallback("a line break inside a tag")
-    quotes = np.flatnonzero(a[:n] == 34)  # each value written name="value"
-    if len(quotes) % 2 or (len(quotes) and not (a[quotes[0::2] - 1] == 61).all()):
-        raise _Fallback("quotes")
-    if b"&" in seg:  # only the predefined entities (nothing to expand, nothing to refuse)
-        amp = np.lib.stride_tricks.sliding_window_view(a, 5)[np.flatnonzero(a[:n] == 38) + 1]
-        ok = np.zeros(len(amp), dtype=bool)
-        for ref in _ENTITIES:
-            name = np.frombuffer(ref[1:], np.uint8)
-            ok |= (amp[:, : len(name)] == name).all(axis=1)
+    quotes = pos[cls == 34]  # each value written name="value"
+    words = _words(a)
+    if len(quotes):
+        opening = quotes[0::2]
+        if len(quotes) % 2 or not (a[opening - 1] == 61).all():
+            raise _Fallback("quotes")
+        # nothing but a name before each '=' (no white space), and no namespace declared
+        # (``xmlns="..."``; prefixed names are refused as element names or attribute names)
+        if (
+            not _NAME_CHAR[a[opening - 2]].all()
+            or ((words[opening - 6] & _XMLNS_MASK) == _XMLNS).any()
+        ):
+            raise _Fallback("namespaces or white space around '='")
+    amp = pos[cls == 38]
+    if len(amp):  # only the predefined entities (nothing to expand, nothing to refuse)
+        after = words[amp + 1]  # the 8 bytes after each '&'
+        ok = np.zeros(len(after), dtype=bool)
+        for ref, mask in _ENTITY_WORDS:
+            ok |= (after & mask) == ref
         if not ok.all():
             raise _Fallback("entity or character reference")
     if len(lt) == 0:
         return len(nl)
     if dep.min() < 1 or dep[-1] != 1:
         raise _Fallback("unbalanced")
-    # element names (their first bytes) as two integers each
-    win = np.lib.stride_tricks.sliding_window_view(a, _NAME_BYTES)[lt + 1 + is_end]
-    past = np.logical_or.accumulate(_DELIM[win], axis=1)
-    win = np.where(past, 0, win)
-    if not (_NAME_CHAR[win] | past).all():  # a prefixed name (namespaces), a stray byte
-        raise _Fallback("element name")
-    long = ~past[:, -1]  # no delimiter within the window
-    pair = np.ascontiguousarray(win).view(np.uint64)
-    names, names2 = pair[:, 0], pair[:, 1]
+    names, names2, long = _element_names(a, words, lt + 1 + is_end, rows.names)
     # every end tag closes the latest open element of its level, with the same name
     oc = np.flatnonzero(~is_empty)
     if len(oc):
@@ -634,9 +728,10 @@ def _fast_segment(
         q = np.flatnonzero(qkind == k)
         if len(q):
             q_lines = line + np.searchsorted(nl, lt[q])
-            if not _plain_quantities(seg, lt[q], gt[q] + 1, q_lines, rows) and not _quantities(
-                seg, lt[q], gt[q] + 1, qkind[q], q_lines, rows
-            ):
+            cols = _plain_columns(a, words, quotes, lt[q], gt[q], is_empty[q])
+            if cols is not None:
+                rows.add_block(("glucose", "carbs")[k], q_lines, cols)
+            elif not _quantities(seg, lt[q], gt[q] + 1, qkind[q], q_lines, rows):
                 keep[q] = True
     idx = np.flatnonzero(keep)
     if len(idx):
@@ -679,77 +774,97 @@ _READ_ATTRS = ("startDate", "value", "unit")
 _PREDEFINED = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 
 
-_ATTR_NAME = re.compile(r" [A-Za-z_][A-Za-z0-9_.-]*=")
-_TAG_JOINTS = frozenset(("/>\n<Record type=", ">\n<Record type="))
+_ATTR_NAME_BYTES = re.compile(rb" [A-Za-z_][A-Za-z0-9_.-]*=")
 
 
-def _text(raw: str) -> str:
-    """An attribute value as expat gives it (the segment holds only the predefined entities)."""
-    if "&" in raw:
+def _words(a: np.ndarray) -> np.ndarray:
+    """The 8 bytes starting at each offset of ``a`` as one little-endian integer (a strided
+    view, nothing copied; ``a`` ends with :data:`_PAD`)."""
+    return np.ndarray((len(a) - 7,), dtype="<u8", buffer=a, strides=(1,))
+
+
+def _low_bytes(k: int) -> int:
+    """Mask of the ``k`` (<= 8) first bytes of a little-endian 8-byte word."""
+    return (1 << (8 * k)) - 1
+
+
+_XMLNS = np.uint64(int.from_bytes(b"xmlns=", "little"))
+_XMLNS_MASK = np.uint64(_low_bytes(6))
+#: The five predefined entities after their '&': (word, mask of its bytes).
+_ENTITY_WORDS = [(int.from_bytes(e[1:], "little"), _low_bytes(len(e) - 1)) for e in _ENTITIES]
+
+
+def _ranges(a: np.ndarray, begin: np.ndarray, end: np.ndarray) -> pa.Array:
+    """The bytes ``a[begin[i]:end[i]]`` as Arrow strings (valid UTF-8: they lie between
+    quotes of a segment checked as UTF-8), with the predefined entities replaced as expat
+    does."""
+    size = end - begin
+    offsets = np.zeros(len(size) + 1, dtype=np.int32)  # a segment is far below 2 GB
+    np.cumsum(size, out=offsets[1:])
+    idx = np.arange(int(offsets[-1]), dtype=np.int64) + np.repeat(begin - offsets[:-1], size)
+    data = a[idx]
+    got = pa.StringArray.from_buffers(len(size), pa.py_buffer(offsets), pa.py_buffer(data))
+    if (data == 38).any():
         for ref, char in _PREDEFINED:
-            raw = raw.replace(ref, char)
-    return raw
+            got = pc.replace_substring(got, ref, char)
+    return got
 
 
-def _plain_quantities(
-    seg: bytes, begin: np.ndarray, end: np.ndarray, lines: np.ndarray, rows: _Rows
-) -> bool:
-    """Read glucose and carbohydrate start tags that all have the same attributes in the same
-    order, one space before each and no white space in their values (the Health app writes one
-    source's records so): the tags joined and split at their quotes. False (nothing read) when
-    they are written otherwise."""
-    joined = "\n".join(
-        [str(seg[b:e], "utf-8") for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
-    )
-    pieces = joined.split('"')
-    n = len(begin)
-    width, rest = divmod(len(pieces) - 1, n)  # quotes per tag
-    if (
-        rest
-        or width < 2
-        or width % 2
-        or pieces[0] != "<Record type="
-        or pieces[-1] not in ("/>", ">")
-    ):
-        return False
-    if not _TAG_JOINTS.issuperset(pieces[width : len(pieces) - 1 : width]):
-        return False
-    names = [pieces[j] for j in range(2, width, 2)]
-    if len(set(names)) != len(names) or "type=" in names or " type=" in names:
-        return False
-    for j, name in zip(range(2, width, 2), names, strict=True):
-        if not _ATTR_NAME.fullmatch(name) or len(set(pieces[j::width])) != 1:
-            return False
-    if "\t" in joined or "\r" in joined or joined.count("\n") != n - 1:
-        return False  # white space in a value (expat would change it)
-    has_amp = "&" in joined
-    where = {name[1:-1]: j + 1 for j, name in zip(range(2, width, 2), names, strict=True)}
-    cols = {}
-    for attr in _READ_ATTRS:
-        j = where.get(attr)
-        col = pieces[j::width] if j is not None else [""] * n
-        if has_amp and any("&" in v for v in col):
-            col = [_text(v) for v in col]
-        cols[attr] = col
-    kinds = pieces[1::width]
-    line_list = lines.tolist()
-    for t, key, dest in ((GLUCOSE, "glucose", rows.glucose), (CARBS, "carbs", rows.carbs)):
-        pick = [i for i, k in enumerate(kinds) if k == t]
-        if not pick:
-            continue
-        if len(pick) == n:
-            dest["line"].extend(line_list)
-            dest["date"].extend(cols["startDate"])
-            dest["value"].extend(cols["value"])
-            dest["unit"].extend(cols["unit"])
+def _plain_columns(
+    a: np.ndarray,
+    words: np.ndarray,
+    quotes: np.ndarray,
+    lt: np.ndarray,
+    gt: np.ndarray,
+    empty: np.ndarray,
+) -> dict[str, pa.Array] | None:
+    """Read glucose or carbohydrate start tags (``a[lt[i]:gt[i] + 1]``, each opening with
+    ``<Record type="``) that all have the same attributes in the same order, one space before
+    each (the Health app writes one source's records so), vectorised over their quotes
+    (``quotes``: every ``"`` of the segment, each value written ``name="value"``).
+
+    Returns
+    -------
+    dict or None
+        ``date``, ``value`` and ``unit`` as Arrow strings (``""`` where absent), as expat
+        gives them; ``None`` (nothing read) when the tags are written otherwise.
+    """
+    first = np.searchsorted(quotes, lt)
+    width = int(np.searchsorted(quotes, gt[0]) - first[0])  # quotes per tag
+    if width < 2 or width % 2 or (np.searchsorted(quotes, gt) - first != width).any():
+        return None
+    q = quotes[first[:, None] + np.arange(width)]
+    if (gt - q[:, -1] != 1 + empty).any():  # '>' or '/>' right after the last value
+        return None
+    # ' name=' between a value and the next: the same bytes in every tag
+    begin = q[:, 1:-1:2] + 1
+    size = q[:, 2::2] - begin
+    if (size != size[0]).any():
+        return None
+    first_names = [
+        a[b : b + k].tobytes() for b, k in zip(begin[0].tolist(), size[0].tolist(), strict=True)
+    ]
+    col = np.repeat(np.arange(len(first_names)), size[0])
+    within = np.arange(len(col)) - np.repeat(np.cumsum(size[0]) - size[0], size[0])
+    gaps = a[begin[:, col] + within]
+    if (gaps != gaps[0]).any():
+        return None
+    where = {}
+    for m, name in enumerate(first_names, start=1):
+        if not _ATTR_NAME_BYTES.fullmatch(name) or name in where or name == b" type=":
+            return None
+        where[name] = 2 * m
+    read = [where.get(attr) for attr in (b" startDate=", b" value=", b" unit=")]
+    at = [j for j in read if j is not None]
+    got = _ranges(a, q[:, at].T.ravel() + 1, q[:, [j + 1 for j in at]].T.ravel())
+    n, cols, i = len(lt), {}, 0
+    for key, j in zip(("date", "value", "unit"), read, strict=True):
+        if j is None:
+            cols[key] = pa.array([""] * n, type=pa.string())
         else:
-            dest["line"].extend([line_list[i] for i in pick])
-            dest["date"].extend([cols["startDate"][i] for i in pick])
-            dest["value"].extend([cols["value"][i] for i in pick])
-            dest["unit"].extend([cols["unit"][i] for i in pick])
-        if len(dest["line"]) >= rows.chunk:
-            rows._flush(key, dest)
-    return True
+            cols[key] = got.slice(i * n, n)
+            i += 1
+    return cols
 
 
 def _quantities(
@@ -787,11 +902,24 @@ def _quantities(
     return True
 
 
-def _tag_table(a: np.ndarray, n: int) -> tuple:
-    """Tags of ``a[:n]`` (which must end before a ``<``): positions of ``<`` and ``>``, end and
-    empty tags, depth change and depth after each tag (the body starts at depth 1)."""
-    lt = np.flatnonzero(a[:n] == 60)
-    gt = np.flatnonzero(a[:n] == 62)
+def _specials(a: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets in ``a[:n]`` of the bytes the scan looks at (control bytes, ``"``, ``&``,
+    ``<``, ``>``) and those bytes: one pass over the bytes instead of one a kind."""
+    b = a[:n]
+    mask = b < 32
+    for c in (34, 38, 60, 62):
+        mask |= b == c
+    pos = np.flatnonzero(mask)
+    return pos, a[pos]
+
+
+def _tag_table(a: np.ndarray, n: int, spec: tuple[np.ndarray, np.ndarray]) -> tuple:
+    """Tags of ``a[:n]`` (which must end before a ``<``; ``spec`` its :func:`_specials`):
+    positions of ``<`` and ``>``, end and empty tags, depth change and depth after each tag
+    (the body starts at depth 1)."""
+    pos, cls = spec
+    lt = pos[cls == 60]
+    gt = pos[cls == 62]
     if len(lt) != len(gt) or (len(lt) and ((lt > gt).any() or (gt[:-1] > lt[1:]).any())):
         raise _Fallback("markup")  # a '>' in a value or text, or a tag left open
     c1 = a[lt + 1]
@@ -853,7 +981,8 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
                             raise _Fallback("a long element")
                         continue
                 a = np.frombuffer(buf + _PAD, np.uint8)
-                tags = _tag_table(a, n)
+                spec = _specials(a, n)
+                tags = _tag_table(a, n, spec)
                 lt, dep, delta = tags[0], tags[5], tags[4]
                 if not eof and (len(dep) == 0 or dep[-1] != 1):
                     # cut before the last top-level start tag: the elements before it are whole
@@ -865,10 +994,12 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
                     k = int(top[-1])
                     tags = _slice_tags(tags, k)
                     n = int(lt[k])
+                    m = int(np.searchsorted(spec[0], n))
+                    spec = (spec[0][:m], spec[1][:m])
                 elif eof and len(dep) and dep[-1] != 1:
                     raise _Fallback("unbalanced")
                 seg = buf[:n]
-                line += _fast_segment(a, seg, tags, line, rows, recent)
+                line += _fast_segment(a, seg, tags, spec, line, rows, recent)
                 buf = buf[n:]
                 if eof:
                     break
@@ -883,6 +1014,13 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
 def _ascii_text(values: object) -> tuple[pd.Series, pa.Array | None]:
     """Values as a Series of text and, when every value is ASCII text, as stripped Arrow
     strings (vectorised; Python's and Arrow's whitespace agree on ASCII), else ``None``."""
+    if isinstance(values, pa.Array):  # Arrow strings (the fast scan's blocks)
+        if len(values) and not values.null_count and pc.all(pc.string_is_ascii(values)).as_py():
+            # only the index is used with the Arrow strings: no Python string is made
+            return pd.Series(index=pd.RangeIndex(len(values)), dtype=object), (
+                pc.utf8_trim_whitespace(values)
+            )
+        return pd.Series(values.to_numpy(zero_copy_only=False), dtype="object"), None
     s = pd.Series(values, dtype="object")
     if len(s) == 0 or not all(type(v) is str for v in s.head(1)):
         return s, None
@@ -968,6 +1106,36 @@ def _compact(raw: dict[str, list], offsets: bool = False) -> pd.DataFrame:
     return df
 
 
+def _strings(cols: list[Any]) -> pa.Array:
+    """Arrow strings of blocks of values (Arrow arrays or sequences of ``str``), in order."""
+    arrs = [c if isinstance(c, pa.Array) else pa.array(c, type=pa.string()) for c in cols]
+    return pa.concat_arrays(arrs) if len(arrs) != 1 else arrs[0]
+
+
+def _compact_blocks(blocks: list[tuple[np.ndarray, dict[str, Any]]], offsets: bool) -> pd.DataFrame:
+    """Blocks of glucose or carbohydrate rows -> the typed columns of :func:`_compact` (the
+    same values for the same strings)."""
+    line = np.concatenate([b[0] for b in blocks])
+    date = _strings([b[1]["date"] for b in blocks])
+    df = pd.DataFrame({"line": line})
+    df["time"] = parse_local_times(date)
+    if offsets:
+        df["utc_offset_min"] = parse_utc_offsets(date).astype("float32")
+    value = _strings([b[1]["value"] for b in blocks])
+    if len(value) and pc.all(pc.match_substring_regex(value, "^[0-9]{1,15}$")).as_py():
+        # whole numbers below 2**53: exactly what pandas parses, without a Python string each
+        df["num"] = pc.cast(value, pa.int64()).to_numpy().astype("float64")
+    else:
+        text = pd.Series(value.to_numpy(zero_copy_only=False), dtype=object)
+        df["num"] = pd.to_numeric(text, errors="coerce").astype("float64")
+    unit = _strings([b[1]["unit"] for b in blocks]).dictionary_encode()
+    df["unit"] = pd.Categorical.from_codes(
+        unit.indices.to_numpy(zero_copy_only=False).astype(np.int32),
+        categories=pd.Index(unit.dictionary.to_numpy(zero_copy_only=False), dtype=object),
+    )
+    return df
+
+
 def _quantity_frame(df: pd.DataFrame, prov: Provenance) -> pd.DataFrame:
     """Records with a valid time and numeric value; bad rows dropped into ``prov``."""
     bad_t = df["time"].isna().to_numpy()
@@ -975,14 +1143,21 @@ def _quantity_frame(df: pd.DataFrame, prov: Provenance) -> pd.DataFrame:
     warn_dropped(prov, "impossible timestamp", df["line"].to_numpy()[bad_t], "startDate")
     warn_dropped(prov, "bad value", df["line"].to_numpy()[bad_v], "value is not a number")
     when = np.where(bad_t | bad_v, None, implausible(times=df["time"]))
-    return df.loc[~(bad_t | bad_v) & drop_implausible(prov, when, df["line"].to_numpy())]
+    ok = ~(bad_t | bad_v) & drop_implausible(prov, when, df["line"].to_numpy())
+    return df if ok.all() else df.loc[ok]  # (no copy when every row is kept)
 
 
 def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
     df = _quantity_frame(raw, prov)
-    unit = df["unit"].astype(str).str.strip()
-    is_mg = unit.str.lower().eq("mg/dl")
-    is_mmol = unit.str.lower().str.startswith("mmol") & unit.str.endswith("/L")
+    # the unit rules on each distinct unit (a file holds a few), not on every row
+    codes, uniques = pd.factorize(df["unit"])
+    unit = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype(str).str.strip()
+    is_mg_u = unit.str.lower().eq("mg/dl").to_numpy(dtype=bool)
+    is_mmol_u = (unit.str.lower().str.startswith("mmol") & unit.str.endswith("/L")).to_numpy(
+        dtype=bool
+    )
+    is_mg = pd.Series(is_mg_u[codes], index=df.index)
+    is_mmol = pd.Series(is_mmol_u[codes], index=df.index)
     bad_u = ~(is_mg | is_mmol)
     if bad_u.any():
         warn_dropped(
@@ -999,22 +1174,27 @@ def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.D
             f"outside {lo:g}-{hi:g} mg/dL",
         )
     keep = ~(bad_u | bad_g)
-    units = sorted({"mg/dL" if m else "mmol/L" for m in is_mg[keep]})
+    units = sorted({"mg/dL" if m else "mmol/L" for m in np.unique(is_mg[keep].to_numpy())})
     prov.units = "+".join(units)
+    kept = keep.to_numpy()
+    every = bool(kept.all())  # (then no column is copied to be filtered)
+    time = df["time"].to_numpy(dtype="datetime64[ns]")
+    offset = df["utc_offset_min"].to_numpy(dtype=np.float64)
+    mmol = is_mmol.to_numpy(dtype=np.intp)
+    if not every:
+        time, offset, mmol, mgdl = time[kept], offset[kept], mmol[kept], mgdl[kept]
     return pd.DataFrame(
         {
             "subject": subject,
-            "time": df.loc[keep, "time"].to_numpy(),
-            "glucose_mgdl": mgdl[keep.to_numpy()],
+            "time": time,
+            "glucose_mgdl": mgdl,
             "censored": None,
             "source": SOURCE,
-            DEVICE_UNITS: np.where(is_mmol[keep].to_numpy(), "mmol/L", "mg/dL").astype(object),
+            # two shared strings, not one made per row
+            DEVICE_UNITS: np.array(["mg/dL", "mmol/L"], dtype=object)[mmol],
             # the instant (s since 1970), where the date gave its offset: orders readings
             # across a daylight-saving or time-zone change
-            "utc_time_s": (
-                df.loc[keep, "time"].to_numpy(dtype="datetime64[ns]").view("i8") / 1e9
-                - 60.0 * df.loc[keep, "utc_offset_min"].to_numpy(dtype=np.float64)
-            ),
+            "utc_time_s": time.view("i8") / 1e9 - 60.0 * offset,
         }
     )
 
@@ -1150,7 +1330,7 @@ def read_apple_health(
     )
     prov.drop("other record type", n_other)
     prov.metadata["other_record_types"] = dict(raw["other"])
-    readings = _glucose_readings(raw["glucose"], subj, prov)
+    readings = _glucose_readings(raw.pop("glucose"), subj, prov)  # (the raw rows freed)
     carbs = _carb_events(raw["carbs"], subj, prov)
     events = pd.concat(
         [
@@ -1172,7 +1352,8 @@ def read_apple_health(
         raise InputError(
             "no Record or Workout elements; expected an Apple Health export with data", p
         )
-    readings = readings.sort_values("time", kind="stable").reset_index(drop=True)
+    if not readings["time"].is_monotonic_increasing:  # (an export in time order: no copy)
+        readings = readings.sort_values("time", kind="stable").reset_index(drop=True)
     events = events.sort_values("time", kind="stable").reset_index(drop=True)
     events["n_items"] = events["n_items"].astype("int64")
     return Recording(readings=readings, events=events, provenance=prov.check())
