@@ -15,6 +15,7 @@ from soleus_analysis.core.schema import DEFAULT_SUBJECT
 from soleus_analysis.io import logs
 from soleus_analysis.io.logs import (
     parse_datetimes,
+    parse_times,
     read_activity_log,
     read_cronometer,
     read_cronometer_exercises,
@@ -379,3 +380,28 @@ def test_sniffers(name, fmt):
     text = (FIX / name).read_text()
     hits = [n for n, sniff in logs.SNIFFERS if sniff(text, text.encode())]
     assert hits[0] == fmt
+
+
+def test_parse_datetimes_edges_as_pandas_read_them():
+    # the columnar parse gives what the pandas parse gave (issue 14): a month 0 is no date
+    # (never 2025-12-31 from 2025*10000 + 1231), years out of 1950-2200 are the out-of-range
+    # time, two-digit years are 20xx, a clock of 24:00 is no time
+    s = pd.Series(
+        ["9999-01-01 12:00", "2025-0-1231", "2025-02-29", "01.02.03", "0000-01-02 3:00 pm",
+         "2262-04-11 23:59", "2024-02-29 24:00", "2024-02-29 12:00 AM"]
+    )  # fmt: skip
+    out = parse_datetimes(s)
+    assert out.dtype == "datetime64[ns]"
+    far = TS("1950-01-01")
+    assert out.tolist()[0] == far and out.tolist()[5] == far
+    assert out.iloc[[1, 2, 6]].isna().all()
+    assert out.iloc[3] == TS("2003-02-01") and out.iloc[4] == TS("2000-01-02 15:00")
+    assert out.iloc[7] == TS("2024-02-29")
+
+
+def test_parse_times_of_text_re2_reads_otherwise():
+    # non-ASCII digits and spaces are read by Python's re, as before; ASCII ones by pyarrow
+    out = parse_times(pd.Series(["\u0663:\u0663\u0660", "8:33\u00a0pm", "8:33 p.m.", None]))
+    assert str(out.dtype) == "timedelta64[us]"
+    assert out.iloc[1] == out.iloc[2] == pd.Timedelta(hours=20, minutes=33)
+    assert out.iloc[[0, 3]].isna().all()

@@ -163,7 +163,8 @@ class Recording:
         # Python objects over every reading
         ids = set()
         for col in (self.readings["subject"], self.events["subject"]):
-            ids.update(pd.Series(pd.unique(col.dropna()), dtype=object).astype(str))
+            distinct = pd.Series(pd.unique(col), dtype=object)  # one hashing pass, then a few
+            ids.update(distinct[distinct.notna()].astype(str))
         return sorted(ids)
 
     def summary(self, show_file_names: bool = False) -> str:

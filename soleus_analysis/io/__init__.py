@@ -143,6 +143,25 @@ def _refuse_wrong_date_order(rec: Recording, path: str | PathLike, date_order: s
         )
 
 
+def _clashes(codes: np.ndarray, clock: np.ndarray, glucose: np.ndarray) -> int:
+    """Readings that share their subject and device time with another reading, but not
+    their value with any of them (a missing value equals a missing value), by one sort."""
+    order = np.lexsort((glucose, clock, codes))
+    s, k, g = codes[order], clock[order], glucose[order]
+    same_time = (s[1:] == s[:-1]) & (k[1:] == k[:-1])
+    if not same_time.any():
+        return 0
+    same = same_time & ((g[1:] == g[:-1]) | (np.isnan(g[1:]) & np.isnan(g[:-1])))
+
+    def either_side(adjacent: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(s), dtype=bool)
+        out[1:] |= adjacent
+        out[:-1] |= adjacent
+        return out
+
+    return int((either_side(same_time) & ~either_side(same)).sum())
+
+
 def _flag_time_oddities(rec: Recording) -> None:
     """Warn (in provenance) of changes of the local clock and of one time with two values.
 
@@ -165,9 +184,7 @@ def _flag_time_oddities(rec: Recording) -> None:
         )
     if len(changes) > 5:
         rec.provenance.warn(f"... and {len(changes) - 5} more changes of the local clock")
-    key = pd.DataFrame({"s": codes, "k": clock, "g": r["glucose_mgdl"].to_numpy()})
-    same_time = key.duplicated(["s", "k"], keep=False)
-    clash = int((same_time & ~key.duplicated(["s", "k", "g"], keep=False)).sum())
+    clash = _clashes(codes, clock, r["glucose_mgdl"].to_numpy(dtype="float64"))
     if clash:
         rec.provenance.warn(
             f"{clash} readings share their time with a reading of a different value; all kept"

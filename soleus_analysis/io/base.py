@@ -782,13 +782,18 @@ def to_ns(values: pd.Series | np.ndarray | Sequence) -> pd.Series:
             s = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)
-    arr = s.to_numpy()
+    return pd.Series(ns_times(s.to_numpy()), index=s.index)
+
+
+def ns_times(arr: np.ndarray) -> np.ndarray:
+    """A ``datetime64`` array of any resolution as ``datetime64[ns]``: NaT stays NaT, a time
+    outside 1950-2200 becomes :data:`OUT_OF_RANGE_TIME` (the rule of :func:`to_ns`)."""
     lo, hi = (np.datetime64(b, "D").astype(arr.dtype) for b in _NS_RANGE)
     outside = ~np.isnat(arr) & ((arr < lo) | (arr > hi))
     if outside.any():
         arr = arr.copy()
         arr[outside] = OUT_OF_RANGE_TIME.astype(arr.dtype)
-    return pd.Series(arr.astype("datetime64[ns]"), index=s.index)
+    return arr.astype("datetime64[ns]")
 
 
 def latest_time(exported: object = None) -> np.datetime64:

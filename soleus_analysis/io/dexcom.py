@@ -234,15 +234,15 @@ def layout_columns(header: list[str]) -> dict[str, str]:
     whose timestamp, glucose and duration cells carry those marks at those places is mapped by
     position; any other gives ``{}``.
     """
-    n = [_norm(c) for c in header]
-    if len(n) < 11 or not (
-        _DATE_MARK.search(n[1]) and _UNIT_MARK.search(n[7]) and _DURATION_MARK in n[10]
+    if len(header) < 11 or not (  # the cells are normalised only when the header is long enough
+        _DATE_MARK.search(_norm(header[1]))
+        and _UNIT_MARK.search(_norm(header[7]))
+        and _DURATION_MARK in _norm(header[10])
     ):
         return {}
     keys = ["index", "time", "event_type", "event_subtype", "patient_info", "device_info",
             "source_device_id", "glucose", "insulin", "carbs", "duration"]  # fmt: skip
-    rest = n[11:]
-    if rest and "/min)" in rest[0]:
+    if len(header) > 11 and "/min)" in _norm(header[11]):
         keys.append("rate")
     keys += ["transmitter_time", "transmitter_id"]
     return {k: header[i] for i, k in enumerate(keys) if i < len(header) and header[i].strip()}

@@ -19,12 +19,16 @@ rows). Each dropped row is counted under its reason and warned about with its 1-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas._libs import lib
 
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
@@ -36,9 +40,10 @@ from .base import (
     first_header,
     implausible,
     minutes_to_timedelta,
+    ns_times,
     numbers,
     read_table,
-    to_ns,
+    regex_safe,
     warn_each,
 )
 from .spu_text import SPU_RE, spu_mask, spu_minutes
@@ -82,23 +87,77 @@ _TIME_RE = rf"^\s*{_TIME_PART}\s*$"
 
 
 # --------------------------------------------------------------------------- date and time
-def _int(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(s, errors="coerce")
+def _texts(values: object) -> np.ndarray:
+    """``values`` as an object array of ``str``, as ``Series.astype(str)`` gives them."""
+    arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else None
+    if arr is None:
+        arr = np.asarray(values, dtype=object).reshape(-1)
+    if lib.is_string_array(arr) or not len(arr):
+        return arr
+    return pd.Series(arr, dtype=object).astype(str).to_numpy(dtype=object)
 
 
-def _clock(m: pd.DataFrame) -> pd.Series:
+def _safe(*arrays: np.ndarray) -> bool:
+    """True when pyarrow reads every text as Python does (:func:`~.base.regex_safe`)."""
+    return all(not len(a) or regex_safe(a) for a in arrays)
+
+
+def _groups(text: np.ndarray, pattern: str) -> dict[str, pa.Array]:
+    """The named groups of ``re.search(pattern, v)`` for each text ``v`` as text arrays (null
+    where the pattern does not match or a group took no part): one RE2 pass where RE2 reads the
+    text as ``re`` does, else ``re`` (``Series.str.extract``)."""
+    names = re.compile(pattern).groupindex
+    if _safe(text):
+        got = pc.extract_regex(pa.array(text, pa.large_string()), pattern)
+        ok = pc.is_valid(got)
+        out = {}
+        for k in names:
+            g = pc.struct_field(got, [k])
+            # RE2 gives "" for a group that took no part; each group here is never empty
+            out[k] = pc.if_else(pc.and_(ok, pc.not_equal(g, "")), g, pa.scalar(None, g.type))
+        return out
+    m = pd.Series(text, dtype=object).str.extract(pattern)
+    return {
+        k: pa.array(m[k].to_numpy(dtype=object), pa.large_string(), from_pandas=True) for k in names
+    }
+
+
+def _num(g: pa.Array) -> np.ndarray:
+    """Digits of a regex group as float64 (NaN where missing)."""
+    try:
+        got = pc.cast(g, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # digits that are not ASCII (read by ``re``): as pandas reads them
+        got = pd.to_numeric(g.to_numpy(zero_copy_only=False), errors="coerce")
+    return np.asarray(got, dtype="float64")
+
+
+def _clock_s(m: dict[str, pa.Array]) -> np.ndarray:
     """Seconds after midnight from regex groups H, M, S, ampm (NaN where invalid)."""
-    h = _int(m["H"]).to_numpy(dtype="float64")
-    mi = _int(m["M"]).to_numpy(dtype="float64")
-    sec = np.nan_to_num(_int(m["S"]).to_numpy(dtype="float64"), nan=0.0)
-    ampm = m["ampm"].fillna("").astype(str).str.lower().str.replace(r"[^apm]", "", regex=True)
-    has = ampm.ne("").to_numpy(dtype=bool)
-    pm = ampm.str.startswith("p").to_numpy(dtype=bool)
+    h, mi = _num(m["H"]), _num(m["M"])
+    sec = np.nan_to_num(_num(m["S"]), nan=0.0)
+    ampm = pc.replace_substring_regex(pc.utf8_lower(pc.fill_null(m["ampm"], "")), "[^apm]", "")
+    has = pc.not_equal(ampm, "").to_numpy(zero_copy_only=False)
+    pm = pc.starts_with(ampm, "p").to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
         bad = (has & ((h < 1) | (h > 12))) | (~has & (h > 23)) | (mi > 59) | (sec > 59)
         h = np.where(has, (h % 12) + np.where(pm, 12, 0), h)
     out = h * 3600 + mi * 60 + sec
-    return pd.Series(np.where(bad, np.nan, out), index=m.index)
+    return np.where(bad, np.nan, out)
+
+
+def _times_s(text: np.ndarray) -> np.ndarray:
+    """Clock times of text cells as seconds after midnight (NaN where none)."""
+    if not len(text):
+        return np.zeros(0, dtype="float64")
+    return _clock_s(_groups(text, _TIME_RE))
+
+
+def _seconds_td(secs: np.ndarray) -> np.ndarray:
+    """Whole seconds (float, NaN for none) as ``timedelta64[ns]`` (NaT for NaN)."""
+    ns = np.where(np.isnan(secs), 0, secs).astype("int64") * 1_000_000_000
+    out = ns.view("timedelta64[ns]")
+    out[np.isnan(secs)] = np.timedelta64("NaT")
+    return out
 
 
 def parse_times(values: pd.Series) -> pd.Series:
@@ -106,39 +165,44 @@ def parse_times(values: pd.Series) -> pd.Series:
 
     Anything else (including empty) becomes ``NaT``.
     """
-    m = pd.Series(values, dtype=object).astype(str).str.extract(_TIME_RE)
-    return pd.to_timedelta(_clock(m), unit="s")
+    index = values.index if isinstance(values, pd.Series) else None
+    out = _seconds_td(_times_s(_texts(values))).astype("timedelta64[us]")
+    return pd.Series(out, index=index if index is not None else pd.RangeIndex(len(out)))
 
 
-def parse_datetimes(
-    values: pd.Series,
-    date_order: str | None = None,
-    *,
-    path: str | PathLike | None = None,
-    column: str = "",
-    lines: np.ndarray | None = None,
-) -> pd.Series:
-    """Parse dates or date-times written by people or spreadsheets to tz-naive ``datetime64``.
+def _dates_ns(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Calendar dates from float fields as ``datetime64[us]`` (NaT where a field is missing or
+    the date does not exist), as ``pandas.to_datetime`` of the fields gives them."""
+    ok = ~(np.isnan(year) | np.isnan(month) | np.isnan(day))
+    with np.errstate(invalid="ignore"):
+        ok &= (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1) & (year <= 9999)
+    y = np.where(ok, year, 2000).astype("int64")
+    mo = np.where(ok, month, 1).astype("int64")
+    d = np.where(ok, day, 1).astype("int64")
+    first = ((y - 1970) * 12 + (mo - 1)).astype("datetime64[M]").astype("datetime64[D]")
+    following = ((y - 1970) * 12 + mo).astype("datetime64[M]").astype("datetime64[D]")
+    ok &= d <= (following - first).astype("int64")
+    out = (first + (d - 1)).astype("datetime64[us]")
+    out[~ok] = np.datetime64("NaT")
+    return out
 
-    Accepted: ``2026-03-02 12:35``, ``2026-03-02T12:35:00``, ``2026/03/02``, ``02.03.2026 12:35``
-    (dots: day first), and ``02/03/2026 12:35`` or ``03-02-26 1:35 PM`` whose day/month order is
-    ``date_order`` (``"dmy"`` or ``"mdy"``) or, when omitted, inferred from the whole column
-    (a first field above 12 means day first, a second above 12 month first). Impossible dates
-    (30 February) become ``NaT``; so does anything unparseable or empty.
 
-    Raises
-    ------
-    InputError
-        When day/month order is needed but cannot be told, or the column mixes both orders.
-    """
-    if date_order not in (None, "dmy", "mdy"):
-        raise InputError(f"date_order must be 'dmy' or 'mdy', not {date_order!r}", path)
-    s = pd.Series(values, dtype=object).astype(str)
-    m = s.str.extract(_DT_RE)
-    a, b, c = _int(m["a"]), _int(m["b"]), _int(m["c"])
-    ymd = m["a"].str.len().eq(4)
-    dotted = m["sep"].eq(".") & ~ymd
-    amb = m["a"].notna() & ~ymd & ~dotted
+def _datetimes(
+    s: np.ndarray,
+    date_order: str | None,
+    path: str | PathLike | None,
+    column: str,
+    lines: np.ndarray | None,
+) -> np.ndarray:
+    """:func:`parse_datetimes` of an object array of text, as ``datetime64[ns]``."""
+    if not len(s):
+        return np.zeros(0, dtype="datetime64[ns]")
+    m = _groups(s, _DT_RE)
+    a, b, c = _num(m["a"]), _num(m["b"]), _num(m["c"])
+    ymd = pc.fill_null(pc.equal(pc.utf8_length(m["a"]), 4), False).to_numpy(zero_copy_only=False)
+    dot = pc.fill_null(pc.equal(m["sep"], "."), False).to_numpy(zero_copy_only=False)
+    dotted = dot & ~ymd
+    amb = ~np.isnan(a) & ~ymd & ~dotted
     order = date_order
     if order is None and amb.any():
         day_first = amb & (a > 12)
@@ -158,29 +222,51 @@ def parse_datetimes(
         else:
             i = np.flatnonzero(amb)[0]
             raise InputError(
-                f"cannot tell day from month in column {column!r} (e.g. {s.iloc[i].strip()!r}); "
+                f"cannot tell day from month in column {column!r} (e.g. {s[i].strip()!r}); "
                 "pass date_order='dmy' (day first) or 'mdy' (month first), or write ISO dates "
                 "(2026-03-02 12:35); command line: --date-order dmy or mdy",
                 path,
                 None if lines is None else int(lines[i]),
             )
-    dmy = (dotted | (amb & (order == "dmy"))).to_numpy(dtype=bool)
-    ymd_ = ymd.to_numpy(dtype=bool)
-    a_, b_, c_ = (x.to_numpy(dtype="float64") for x in (a, b, c))
-    year = np.where(ymd_, a_, c_)
+    dmy = dotted | (amb & (order == "dmy"))
+    year = np.where(ymd, a, c)
     with np.errstate(invalid="ignore"):
         year = np.where(year < 100, year + 2000, year)
-    month = np.where(ymd_ | dmy, b_, a_)
-    day = np.where(ymd_, c_, np.where(dmy, a_, b_))
-    secs = np.where(m["H"].notna().to_numpy(dtype=bool), _clock(m).to_numpy(), 0.0)
-    frame = pd.DataFrame({"year": year, "month": month, "day": day}, index=s.index)
-    date = pd.to_datetime(frame, errors="coerce")
-    out = date + pd.to_timedelta(secs, unit="s")
-    return to_ns(out)
+    month = np.where(ymd | dmy, b, a)
+    day = np.where(ymd, c, np.where(dmy, a, b))
+    timed = pc.is_valid(m["H"]).to_numpy(zero_copy_only=False)
+    secs = np.where(timed, _clock_s(m), 0.0)
+    out = _dates_ns(year, month, day) + _seconds_td(secs).astype("timedelta64[us]")
+    return ns_times(out)
 
 
-def _has_clock(values: pd.Series) -> pd.Series:
-    return pd.Series(values, dtype=object).astype(str).str.contains(r"\d:\d\d", regex=True)
+def parse_datetimes(
+    values: pd.Series,
+    date_order: str | None = None,
+    *,
+    path: str | PathLike | None = None,
+    column: str = "",
+    lines: np.ndarray | None = None,
+) -> pd.Series:
+    """Parse dates or date-times written by people or spreadsheets to tz-naive ``datetime64``.
+
+    Accepted: ``2026-03-02 12:35``, ``2026-03-02T12:35:00``, ``2026/03/02``, ``02.03.2026 12:35``
+    (dots: day first), and ``02/03/2026 12:35`` or ``03-02-26 1:35 PM`` whose day/month order is
+    ``date_order`` (``"dmy"`` or ``"mdy"``) or, when omitted, inferred from the whole column
+    (a first field above 12 means day first, a second above 12 month first). Impossible dates
+    (30 February) become ``NaT``; so does anything unparseable or empty. Times outside
+    1950-2200 become :data:`~.base.OUT_OF_RANGE_TIME` (:func:`~.base.to_ns`).
+
+    Raises
+    ------
+    InputError
+        When day/month order is needed but cannot be told, or the column mixes both orders.
+    """
+    if date_order not in (None, "dmy", "mdy"):
+        raise InputError(f"date_order must be 'dmy' or 'mdy', not {date_order!r}", path)
+    index = values.index if isinstance(values, pd.Series) else None
+    out = _datetimes(_texts(values), date_order, path, column, lines)
+    return pd.Series(out, index=index if index is not None else pd.RangeIndex(len(out)))
 
 
 def _default_times(groups: pd.Series) -> pd.Series:
@@ -265,6 +351,77 @@ def classify_kind(words: pd.Series) -> tuple[pd.Series, pd.Series]:
     return kind, w
 
 
+def _ascii(values: np.ndarray) -> bool:
+    """True when every text of ``values`` is ASCII (pyarrow's case mapping is Python's)."""
+    return not len(values) or bool(
+        pc.all(pc.string_is_ascii(pa.array(values, pa.large_string()))).as_py()
+    )
+
+
+def _lower(values: np.ndarray) -> pa.Array:
+    """Text cells in lower case as ``str.lower`` gives them (by pyarrow for ASCII text)."""
+    if _ascii(values):
+        return pc.utf8_lower(pa.array(values, pa.large_string()))
+    return pa.array(pd.Series(values, dtype=object).str.lower().to_numpy(), pa.large_string())
+
+
+def _contains(values: np.ndarray, pattern: str) -> np.ndarray:
+    """``re.search(pattern, v)`` of each text cell, as a bool array (RE2 where it reads the
+    text as ``re`` does)."""
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    if _safe(values):
+        got = pc.match_substring_regex(pa.array(values, pa.large_string()), pattern)
+        return got.to_numpy(zero_copy_only=False)
+    return pd.Series(values, dtype=object).str.contains(pattern, regex=True).to_numpy(dtype=bool)
+
+
+def _spu_mask(text: np.ndarray) -> np.ndarray:
+    """:func:`~.spu_text.spu_mask` of text cells, as a bool array."""
+    if len(text) and _safe(text):
+        arr = pa.array(text, pa.large_string())
+        got = pc.match_substring_regex(arr, SPU_RE.pattern, ignore_case=True)
+        return got.to_numpy(zero_copy_only=False)
+    return spu_mask(pd.Series(text, dtype=object)).to_numpy(dtype=bool)
+
+
+def _numbers(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~.base.numbers` of text cells: float64 numbers (NaN where none) and the mask of
+    the cells that are neither a number nor empty."""
+    if not len(text):
+        return np.zeros(0, dtype="float64"), np.zeros(0, dtype=bool)
+    arr = pc.utf8_trim_whitespace(pa.array(text, pa.large_string()))
+    txt = arr.to_numpy(zero_copy_only=False)
+    comma = pc.replace_substring(arr, ",", ".").to_numpy(zero_copy_only=False)
+    num = np.asarray(pd.to_numeric(comma, errors="coerce"), dtype="float64")
+    return num, (txt != "") & np.isnan(num)
+
+
+def _classify(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`classify_kind` of text cells, as object arrays (pyarrow where it reads the text
+    as Python does)."""
+    if not _safe(words) or not _ascii(words):
+        kind, w = classify_kind(pd.Series(words, dtype=object))
+        out = kind.to_numpy(dtype=object, copy=True)
+        out[pd.isna(out)] = None
+        return out, w.to_numpy(dtype=object)
+    arr = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(words, pa.large_string())))
+    arr = pc.replace_substring_regex(pc.replace_substring_regex(arr, r"[-_]+", " "), r"\s+", " ")
+    kind = np.full(len(words), None, dtype=object)
+    for kinds, name in (
+        (MEAL_WORDS, "meal"),
+        (INSULIN_WORDS, "insulin"),
+        (NOTE_WORDS, "note"),
+        (EXERCISE_WORDS, "exercise"),
+    ):
+        kind[pc.is_in(arr, pa.array(sorted(kinds))).to_numpy(zero_copy_only=False)] = name
+    spu = pc.or_(
+        pc.match_substring_regex(arr, r"\bsoleus\b"), pc.is_in(arr, pa.array(sorted(SPU_WORDS)))
+    )
+    kind[spu.to_numpy(zero_copy_only=False)] = "spu"
+    return kind, arr.to_numpy(zero_copy_only=False).astype(object)
+
+
 def read_activity_log(
     path: str | PathLike, subject: str | None = None, date_order: str | None = None
 ) -> Recording:
@@ -314,130 +471,143 @@ def read_activity_log(
         prov.warn(f"ignored column {u!r}")
     table = table.loc[:, ~table.columns.str.startswith("_unnamed")]
     lines = table["_line"].to_numpy()
-    drops = RowAccount(prov, table["_line"].to_numpy())
-    empty = pd.Series("", index=table.index, dtype=object)
+    drops = RowAccount(prov, lines)
+    empty = np.full(len(table), "", dtype=object)
 
-    def get(name: str) -> pd.Series:
-        return table[col[name]] if name in col else empty
+    def get(name: str) -> np.ndarray:
+        return table[col[name]].to_numpy(dtype=object) if name in col else empty
 
     # planner schedules: only rows marked done happened
     if "done" in col:
-        done = get("done").str.lower().isin(TRUTHY)
+        done = pc.is_in(_lower(get("done")), pa.array(sorted(TRUTHY), pa.large_string()))
         # counted, not warned about line by line: a schedule in progress has meals still ahead
-        drops.drop(~done.to_numpy(), "planned but not marked done", warn=False)
+        drops.drop(~done.to_numpy(zero_copy_only=False), "planned but not marked done", warn=False)
 
     # kind
-    kind, word = classify_kind(get("kind"))
-    drops.drop(word.eq("").to_numpy(), "missing kind")
+    kind, word = _classify(get("kind"))
+    drops.drop(word == "", "missing kind")
 
     # start: a datetime, or date + clock time
     start_txt = get("start")
     if "date" in col:
         clock_txt = (
-            start_txt.where(start_txt.ne(""), get("time")) if "start" in col else get("time")
+            np.where(start_txt != "", start_txt, get("time")) if "start" in col else get("time")
         )
-        is_clock = _has_clock(clock_txt) & ~clock_txt.str.contains(r"\d[-/.]\d", regex=True)
-        date = parse_datetimes(get("date"), date_order, path=p, column=col["date"], lines=lines)
-        start_a = date + parse_times(clock_txt)
-        start_b = parse_datetimes(clock_txt, date_order, path=p, column="start", lines=lines)
-        start = start_a.where(is_clock, start_b)
-        missing = clock_txt.eq("")
+        is_clock = _contains(clock_txt, r"\d:\d\d") & ~_contains(clock_txt, r"\d[-/.]\d")
+        date = _datetimes(get("date"), date_order, p, col["date"], lines)
+        start_a = date + _seconds_td(_times_s(clock_txt))
+        start_b = _datetimes(clock_txt, date_order, p, "start", lines)
+        start = np.where(is_clock, start_a, start_b)
+        missing = clock_txt == ""
     else:
-        start = parse_datetimes(start_txt, date_order, path=p, column=col["start"], lines=lines)
-        missing = start_txt.eq("")
+        start = _datetimes(start_txt, date_order, p, col["start"], lines)
+        missing = start_txt == ""
         drops.drop(
-            (~missing & start.isna() & parse_times(start_txt).notna()).to_numpy(),
+            ~missing & np.isnat(start) & ~np.isnan(_times_s(start_txt)),
             "start time without a date",
         )
-    drops.drop(missing.to_numpy(), "missing start")
-    drops.drop(start.isna().to_numpy(), "impossible timestamp")
+    drops.drop(missing, "missing start")
+    drops.drop(np.isnat(start), "impossible timestamp")
 
     # end: datetime, or bare clock time on the start's day (next day when before the start)
     end_txt = get("end")
-    end_full = parse_datetimes(
-        end_txt.where(end_txt.str.contains(r"\d[-/.]\d", regex=True), ""),
-        date_order,
-        path=p,
-        column="end",
-        lines=lines,
+    dated = _contains(end_txt, r"\d[-/.]\d")
+    end_full = _datetimes(np.where(dated, end_txt, ""), date_order, p, "end", lines)
+    end_clock = start.astype("datetime64[D]").astype("datetime64[ns]") + _seconds_td(
+        _times_s(end_txt)
     )
-    end_clock = start.dt.normalize() + parse_times(end_txt)
-    end_clock = end_clock.where(~(end_clock < start), end_clock + pd.Timedelta(days=1))
-    end = end_full.where(end_full.notna(), end_clock)
-    drops.drop((end_txt.ne("") & end.isna()).to_numpy(), "bad end time")
-    drops.drop((end < start).to_numpy(), "end before start")
-    dur, dur_bad = numbers(get("duration_min"))
-    dur_bad |= (dur < 0).to_numpy() | (dur > 24 * 60).to_numpy()
+    end_clock = np.where(end_clock < start, end_clock + np.timedelta64(1, "D"), end_clock)
+    end = np.where(np.isnat(end_full), end_clock, end_full)
+    drops.drop((end_txt != "") & np.isnat(end), "bad end time")
+    drops.drop(end < start, "end before start")
+    dur, dur_bad = _numbers(get("duration_min"))
+    with np.errstate(invalid="ignore"):
+        dur_bad |= (dur < 0) | (dur > 24 * 60)
     drops.drop(dur_bad, "bad duration")
-    end_dur = start + minutes_to_timedelta(dur).to_numpy()
-    conflict = end.notna() & end_dur.notna() & ((end - end_dur).abs() > pd.Timedelta(minutes=1))
+    end_dur = start + minutes_to_timedelta(dur).to_numpy(dtype="timedelta64[ns]")
+    with np.errstate(invalid="ignore"):
+        gap = np.abs((end - end_dur).astype("int64"))
+    conflict = ~np.isnat(end) & ~np.isnat(end_dur) & (gap > 60_000_000_000)
     warn_each(
         prov,
-        lines[conflict.to_numpy() & drops.open],
+        lines[conflict & drops.open],
         "end and duration_min disagree; used end",
         "where end and duration_min disagree (end used)",
     )
-    end = end.where(end.notna(), end_dur)
+    end = np.where(np.isnat(end), end_dur, end)
     # tolerant: a note or exercise row whose text names SPU ("SPU 30") is an SPU bout, its
     # minutes taken from the text when no end or duration was given
-    spu_text = get("notes").str.cat(get("kind"), sep=" ")
-    named_spu = kind.isin(["note", "exercise"]) & spu_mask(spu_text)
-    kind = kind.where(~named_spu, "spu")
-    text_end = start + pd.to_timedelta(spu_minutes(spu_text), unit="min")
-    end = end.where(end.notna() | ~named_spu, text_end)
-    has_span = end.notna().to_numpy()
+    spu_text = get("notes") + " " + get("kind")
+    named_spu = ((kind == "note") | (kind == "exercise")) & _spu_mask(spu_text)
+    kind = np.where(named_spu, "spu", kind)
+    from_text = named_spu & np.isnat(end)
+    if from_text.any():
+        minutes = spu_minutes(pd.Series(spu_text[from_text], dtype=object)).to_numpy()
+        end = end.copy()
+        end[from_text] = start[from_text] + pd.to_timedelta(minutes, unit="min").to_numpy(
+            dtype="timedelta64[ns]"
+        )
+    has_span = ~np.isnat(end)
 
     # unknown words: exercise when a span is given, else dropped
-    unknown = kind.isna().to_numpy() & word.ne("").to_numpy()
-    drops.drop(
-        unknown & ~has_span, np.array([f"unknown kind {w[:40]!r}" for w in word], dtype=object)
-    )
-    kind = kind.where(~(unknown & has_span), "exercise")
-    activity = kind.isin(["spu", "exercise"]).to_numpy()
+    unknown = (kind == None) & (word != "")  # noqa: E711
+    told = unknown & ~has_span
+    why = np.full(len(word), None, dtype=object)
+    why[told] = [f"unknown kind {w[:40]!r}" for w in word[told]]
+    drops.drop(told, why)
+    kind = np.where(unknown & has_span, "exercise", kind)
+    activity = (kind == "spu") | (kind == "exercise")
     drops.drop(activity & ~has_span, "no end or duration")
 
-    carbs, carbs_bad = numbers(get("carbs_g"))
-    drops.drop(carbs_bad | (carbs < 0).to_numpy(), "bad carbs")
-    insulin, ins_bad = numbers(get("insulin_u"))
-    drops.drop(ins_bad | (insulin < 0).to_numpy(), "bad insulin")
-    span = ((end - start).dt.total_seconds() / 60).to_numpy()
+    carbs, carbs_bad = _numbers(get("carbs_g"))
+    with np.errstate(invalid="ignore"):
+        drops.drop(carbs_bad | (carbs < 0), "bad carbs")
+    insulin, ins_bad = _numbers(get("insulin_u"))
+    with np.errstate(invalid="ignore"):
+        drops.drop(ins_bad | (insulin < 0), "bad insulin")
+    span_ns = (end - start).astype("int64")
+    span = np.where(np.isnat(end) | np.isnat(start), np.nan, span_ns / 1e9) / 60
     why = implausible(times=start, carbs_g=carbs, insulin_u=insulin, duration_min=span)
     drops.drop(why != None, why, "out of the plausible range")  # noqa: E711
 
     keep = drops.commit()
     note_txt = get("notes")
-    generic = word.isin({"meal", "food", "note", "notes", "insulin", "spu", "spus", "exercise"})
+    generic = pc.is_in(
+        pa.array(word, pa.large_string()),
+        pa.array(["meal", "food", "note", "notes", "insulin", "spu", "spus", "exercise"]),
+    ).to_numpy(zero_copy_only=False)
     orig = get("kind")
-    exercise_label = orig.where(note_txt.eq(""), orig + ": " + note_txt)
-    label = note_txt.where(note_txt.ne("") | generic | kind.eq("spu"), orig)
-    label = label.where(~kind.eq("exercise"), exercise_label)
-    label = label.where(label.ne(""), None)
+    exercise_label = np.where(note_txt == "", orig, orig + ": " + note_txt)
+    label = np.where((note_txt != "") | generic | (kind == "spu"), note_txt, orig)
+    label = np.where(kind == "exercise", exercise_label, label)
+    label = np.where(label != "", label, None)
     if subject is not None:
-        subj = pd.Series(subject, index=table.index, dtype=object)
+        subj = np.full(len(table), subject, dtype=object)
     else:
         s = get("subject")
-        subj = s.where(s.ne(""), DEFAULT_SUBJECT)
+        subj = np.where(s != "", s, DEFAULT_SUBJECT)
     intensity = get("intensity")
-    out = pd.DataFrame(
-        {
-            "subject": subj,
-            "time": start,
-            "end": end,
-            "kind": kind,
-            "carbs_g": carbs,
-            "insulin_u": insulin,
-            "intensity": intensity.where(intensity.ne(""), None),
-            "label": label,
-            "source": "activity_log",
-        }
-    )
-    if "condition" in col:
-        cond = get("condition")
-        out["condition"] = cond.where(cond.ne(""), None)
-    if "block" in col:  # the planner's randomisation block: the N-of-1 test permutes within it
-        block = get("block")
-        out["block"] = block.where(block.ne(""), None)
-    out = out.loc[keep].sort_values(["subject", "time"], kind="stable").reset_index(drop=True)
+    data = {
+        "subject": subj,
+        "time": start,
+        "end": end,
+        "kind": kind,
+        "carbs_g": carbs,
+        "insulin_u": insulin,
+        "intensity": np.where(intensity != "", intensity, None),
+        "label": label,
+    }
+    for name in ("condition", "block"):  # block: the planner's randomisation block, permuted
+        if name in col:  # within by the N-of-1 test
+            cells = get(name)
+            data[name] = np.where(cells != "", cells, None)
+    kept = {k: v[keep] for k, v in data.items()}
+    codes = pd.factorize(kept["subject"], sort=True)[0]
+    order = np.lexsort((kept["time"].view("int64"), codes))
+    # text columns stay object (missing as None); the source column is text of one value
+    cols = {k: pd.Series(v[order], dtype=v.dtype, copy=False) for k, v in kept.items()}
+    out = pd.DataFrame(cols, copy=False)
+    out.insert(8, "source", "activity_log")
     prov.rows_kept = len(out)
     return Recording(events=out, provenance=prov.check())
 
