@@ -38,7 +38,7 @@ from ..pipeline import COHORT_ESTIMAND, PERSON_ESTIMAND, CohortAnalysis, PersonA
 from ..stats import estimate_of
 from ..stats.bayes import chance_words, threshold_column
 from ..stats.models import DOSE_MIN_SD_MIN
-from .pdftext import core_font_text
+from .pdftext import mono_text
 from .text import pooled_sentence
 
 #: page sizes in inches
@@ -288,7 +288,7 @@ def _table(
         return out
 
     mono = {"family": "DejaVu Sans Mono", "fontsize": fontsize, "va": "top"}
-    core_font_text(fig, left, top, line(header), weight="bold", **mono)
+    mono_text(fig, left, top, line(header), weight="bold", **mono)
     y = top - _line_height(fig, fontsize) - 0.002
     rule = {"color": "#888888", "lw": 0.6, "transform": fig.transFigure}
     fig.add_artist(Line2D([left, left + width], [y, y], **rule))
@@ -299,7 +299,7 @@ def _table(
     for is_grey, color in ((False, "black"), (True, "#888888")):
         if any(g == is_grey for _, g in lines):
             body = "\n".join(text if g == is_grey else " " for text, g in lines)
-            core_font_text(
+            mono_text(
                 fig, left, y - 0.004, body, color=color, linespacing=1.45, gid="table-body", **mono
             )
 
