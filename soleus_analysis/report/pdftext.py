@@ -35,9 +35,9 @@ def fast_path_available() -> bool:
     """Whether matplotlib's PDF renderer has what the line-by-line path uses (else every
     :class:`MonoText` is drawn as an ordinary text)."""
     r = backend_pdf.RendererPdf
-    return all(
-        hasattr(r, name) for name in ("check_gc", "_get_font_ttf", "_setup_textpos")
-    ) and all(hasattr(backend_pdf, name) for name in ("Op", "FontPath", "PdfFile"))
+    return all(hasattr(r, name) for name in ("check_gc", "_get_font_ttf")) and all(
+        hasattr(backend_pdf, name) for name in ("pdfRepr", "FontPath", "PdfFile")
+    )
 
 
 _FAST = fast_path_available()
@@ -116,23 +116,29 @@ class _LineRenderer:
         if codes is None:
             self._renderer.draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
             return
-        pdf, op = self._pdf, backend_pdf.Op
-        font, glyphs = got
+        pdf, font, glyphs = self._pdf, got[0], got[1]
         pdf.check_gc(gc, gc._rgb)
-        out = pdf.file.output
-        out(op.gsave)
-        out(math.cos(0.0), math.sin(0.0), -math.sin(0.0), math.cos(0.0), x, y, op.concat_matrix)
-        out(op.begin_text)
         name = pdf.file.fontName(backend_pdf.FontPath(font.fname, font.face_index), 0)
-        out(name, prop.get_size_in_points(), op.selectfont)
-        pdf._setup_textpos(0.0, 0, 0, 0, 0, 0)
-        # matplotlib places glyph i at i times the advance rounded to 1/64 pt (and corrects
-        # the embedded width, the exact advance, by a kern between every two glyphs): the
-        # same correction as one character spacing
-        out(glyphs[0][3] / 64 - glyphs[0][4] / 65536, backend_pdf.Verbatim(b"Tc"))
-        out(codes, op.show)
-        out(op.end_text)
-        out(op.grestore)
+        # what matplotlib writes for a line (its operators in one write, the glyphs as one
+        # hex string); it places glyph i at i times the advance rounded to 1/64 pt and
+        # corrects the embedded width, the exact advance, by a kern between every two glyphs:
+        # here the same correction as one character spacing (Tc)
+        rep = backend_pdf.pdfRepr
+        matrix = (math.cos(0.0), math.sin(0.0), -math.sin(0.0), math.cos(0.0), x, y)
+        spacing = glyphs[0][3] / 64 - glyphs[0][4] / 65536
+        lines = (
+            b"q",
+            b" ".join(map(rep, matrix)) + b" cm",
+            b"BT",
+            rep(name) + b" " + rep(prop.get_size_in_points()) + b" Tf",
+            b"0 0 Td",
+            rep(spacing) + b" Tc",
+            b"<" + codes.hex().encode("ascii") + b"> Tj",
+            b"ET",
+            b"Q",
+            b"",
+        )
+        pdf.file.write(b"\n".join(lines))
 
     def _codes(
         self, font: FT2Font, glyphs: list[tuple[int, int, int, int, int]], s: str
