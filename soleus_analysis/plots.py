@@ -15,9 +15,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -108,7 +109,7 @@ def band_labels(units: str = "mg/dL") -> list[str]:
     return [f"{name} {lab[k]}" for name, k in zip(_BAND_NAMES, _BAND_KEYS, strict=True)]
 
 
-def _glucose_axis(ax: plt.Axes, units: str, *, label: bool = True, ticks: bool = True) -> None:
+def _glucose_axis(ax: Axes, units: str, *, label: bool = True, ticks: bool = True) -> None:
     """The AGP's fixed glucose axis, 0 to 350 mg/dL (19.4 mmol/L), ticked at the range limits."""
     k = UNITS[units]
     ax.set_ylim(0, AGP_TOP_MGDL / k)
@@ -121,7 +122,7 @@ def _glucose_axis(ax: plt.Axes, units: str, *, label: bool = True, ticks: bool =
         ax.set_ylabel(f"glucose ({units})")
 
 
-def _range_lines(ax: plt.Axes, units: str, *, band: bool = True, minor: bool = True) -> None:
+def _range_lines(ax: Axes, units: str, *, band: bool = True, minor: bool = True) -> None:
     """The target band 70-180 mg/dL with its two green lines, and thin lines at 54 and 250."""
     k = UNITS[units]
     if band:
@@ -133,7 +134,7 @@ def _range_lines(ax: plt.Axes, units: str, *, band: bool = True, minor: bool = T
             ax.axhline(t / k, color="#999999", lw=0.5, ls=(0, (4, 3)), zorder=1)
 
 
-plt.rcParams.update(
+matplotlib.rcParams.update(
     {
         "pdf.fonttype": 42,  # embed TrueType fonts: text stays selectable in PDFs
         "ps.fonttype": 42,
@@ -148,11 +149,41 @@ plt.rcParams.update(
 )
 
 
-def _fig_ax(ax: plt.Axes | None, size: tuple[float, float]) -> tuple[Figure, plt.Axes]:
+def new_figure(size: tuple[float, float], *, layout: str | None = None) -> Figure:
+    """A figure of ``size`` inches on the Agg canvas, outside pyplot.
+
+    Report pages are made this way: pyplot is not imported for them, keeps no reference to
+    them (nothing to close) and they draw, save and measure their text as any figure does.
+
+    Parameters
+    ----------
+    size : (float, float)
+        Width and height in inches.
+    layout : str, optional
+        The figure's layout engine (e.g. ``"constrained"``).
+
+    Returns
+    -------
+    Figure
+    """
+    fig = Figure(figsize=size, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _pyplot_figure(size: tuple[float, float]) -> Figure:
+    """A constrained-layout figure made by pyplot, for a plot drawn on its own (notebooks
+    show and close it as any pyplot figure)."""
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=size, layout="constrained")
+
+
+def _fig_ax(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.figure, ax
-    fig, ax = plt.subplots(figsize=size, layout="constrained")
-    return fig, ax
+    fig = _pyplot_figure(size)
+    return fig, fig.add_subplot()
 
 
 def _mean_band(values: np.ndarray, band: str) -> tuple[float, float, float]:
@@ -173,7 +204,7 @@ def plot_agp(
     *,
     units: str = "mg/dL",
     title: str = "Ambulatory glucose profile",
-    ax: plt.Axes | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Ambulatory Glucose Profile: median and 5/25/75/95 percentile bands by time of day.
 
@@ -214,7 +245,7 @@ def plot_agp(
 
 
 def plot_tir(
-    metrics_row: pd.Series | dict, *, units: str = "mg/dL", ax: plt.Axes | None = None
+    metrics_row: pd.Series | dict, *, units: str = "mg/dL", ax: Axes | None = None
 ) -> Figure:
     """Time-in-ranges stacked bar (five consensus bands) with % and time per day.
 
@@ -266,9 +297,7 @@ def plot_tir(
 GRI_COLORS = ("#d8efd3", "#f3f1c4", "#fbe0bb", "#f7c1a8", "#ee9f95")
 
 
-def plot_gri(
-    hypo: float, hyper: float, gri: float, zone: str, *, ax: plt.Axes | None = None
-) -> Figure:
+def plot_gri(hypo: float, hyper: float, gri: float, zone: str, *, ax: Axes | None = None) -> Figure:
     """The GRI grid (Klonoff et al. 2023): hypoglycemia component (x, 0-30 %) against
     hyperglycemia component (y, 0-60 %), shaded by zone A-E, with this period's point.
 
@@ -322,7 +351,7 @@ def plot_meal_curves(
     value: str = "delta_mgdl",
     band: str = "ci95",
     units: str = "mg/dL",
-    ax: plt.Axes | None = None,
+    ax: Axes | None = None,
     title: str = "Glucose after meals",
     legend: str = "below",
 ) -> Figure:
@@ -390,7 +419,7 @@ def plot_meal_dots(
     value: str = "iauc_mgdl_min",
     seed: int = 0,
     units: str = "mg/dL",
-    ax: plt.Axes | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Each meal as a dot by condition (included meals only), with the mean and its 95% CI.
 
@@ -435,7 +464,7 @@ def plot_forest(
     estimate: str = "reduction_mean_ratio_pct",
     fallback: str | None = None,
     title: str | None = None,
-    ax: plt.Axes | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Forest plot of per-person reductions (%) and the pooled estimate.
 
@@ -538,7 +567,7 @@ def plot_paired(
     *,
     value_label: str | None = None,
     units: str = "mg/dL",
-    ax: plt.Axes | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Per-person lines from sitting to SPU (columns ``control`` and ``treatment``, mg/dL·min
     iAUCs drawn in ``units``·min; ``value_label`` names another measure's axis)."""
@@ -577,7 +606,7 @@ def plot_dose_response(
     per: float = 10.0,
     seed: int = 0,
     units: str = "mg/dL",
-    ax: plt.Axes | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Each included meal's iAUC against its SPU minutes (control meals at 0), with the fitted slope.
 
@@ -635,7 +664,7 @@ def _clusters(times: pd.Series, hours: float) -> np.ndarray:
 
 
 def _mark_amounts(
-    ax: plt.Axes,
+    ax: Axes,
     rows: pd.DataFrame,
     column: str,
     y: float,
@@ -675,7 +704,7 @@ def _mark_amounts(
             )
 
 
-def _mark_events(ax: plt.Axes, ev: pd.DataFrame, top: float) -> None:
+def _mark_events(ax: Axes, ev: pd.DataFrame, top: float) -> None:
     """Meals (▲, carbs in g), insulin doses (▼, units) and SPU bouts (green bar) on a panel."""
     _mark_amounts(
         ax,
@@ -747,7 +776,7 @@ def plot_day(
     nrows = max(1, int(np.ceil(len(days) / ncols)))
     if fig is None:
         height = (0.9 if compact else 1.35) * nrows + 0.4
-        fig = plt.figure(figsize=(7.5, height), layout="constrained")
+        fig = _pyplot_figure((7.5, height))
     axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
     g_max = float(readings["glucose_mgdl"].max()) if len(readings) else 0.0
     top = AGP_TOP_MGDL if compact else max(400.0, g_max + 10.0)
@@ -807,7 +836,7 @@ def plot_reduction_posterior(
     row: pd.Series | dict,
     *,
     thresholds: Sequence[float] = (0.0, 10.0, 20.0),
-    ax: plt.Axes | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """The posterior of a person's reduction (%), with the thresholds and the credible interval.
 
@@ -872,7 +901,7 @@ def plot_reduction_posterior(
 
 
 def plot_pooled_series(
-    population: pd.DataFrame, people: pd.DataFrame, *, ax: plt.Axes | None = None
+    population: pd.DataFrame, people: pd.DataFrame, *, ax: Axes | None = None
 ) -> Figure:
     """A pooled N-of-1 series: each person's own estimate, their shrunken estimate with its 95%
     credible interval, and the population's (from

@@ -16,11 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
@@ -38,6 +33,7 @@ from ..pipeline import COHORT_ESTIMAND, PERSON_ESTIMAND, CohortAnalysis, PersonA
 from ..stats import estimate_of
 from ..stats.bayes import chance_words, threshold_column
 from ..stats.models import DOSE_MIN_SD_MIN
+from .pdftext import mono_text
 from .text import pooled_sentence
 
 #: page sizes in inches
@@ -75,7 +71,7 @@ def _atomic_pdf(path: str | os.PathLike, title: str) -> Iterator[PdfPages]:
 
 
 def _page(paper: str, title: str, subtitle: str = "") -> Figure:
-    fig = plt.figure(figsize=PAPER[paper])
+    fig = plots.new_figure(PAPER[paper])
     size = 17 if len(title) <= 45 else max(11, 17 * 45 / len(title))  # long titles shrink to fit
     fig.text(LEFT, 0.955, title, fontsize=size, weight="bold", va="baseline")
     if subtitle:
@@ -191,31 +187,25 @@ def _draw(
     synthetic: bool,
     show_file_names: bool = False,
 ) -> list[Figure]:
-    """Draw the pages (each callable returns a figure or a list of them) and their footers;
-    every figure is closed if one fails."""
+    """Draw the pages (each callable returns a figure or a list of them) and their footers.
+
+    The figures are outside pyplot (:func:`soleus_analysis.plots.new_figure`): nothing holds
+    them once the caller drops them.
+    """
     figs: list[Figure] = []
-    try:
-        for page in pages:
-            drawn = page()
-            figs.extend(drawn if isinstance(drawn, list) else [drawn])
-        for i, f in enumerate(figs):
-            _footer(f, sources, synthetic, i + 1, len(figs), show_file_names)
-    except BaseException:
-        for f in figs:
-            plt.close(f)
-        raise
+    for page in pages:
+        drawn = page()
+        figs.extend(drawn if isinstance(drawn, list) else [drawn])
+    for i, f in enumerate(figs):
+        _footer(f, sources, synthetic, i + 1, len(figs), show_file_names)
     return figs
 
 
 def _save(figs: list[Figure], path: str | os.PathLike, title: str) -> Path:
-    """Write the drawn pages to a PDF atomically; every figure is closed, whatever happens."""
-    try:
-        with _atomic_pdf(path, title) as pdf:
-            for f in figs:
-                pdf.savefig(f)
-    finally:
+    """Write the drawn pages to a PDF atomically."""
+    with _atomic_pdf(path, title) as pdf:
         for f in figs:
-            plt.close(f)
+            pdf.savefig(f)
     return Path(path)
 
 
@@ -287,7 +277,7 @@ def _table(
         return out
 
     mono = {"family": "DejaVu Sans Mono", "fontsize": fontsize, "va": "top"}
-    fig.text(left, top, line(header), weight="bold", **mono)
+    mono_text(fig, left, top, line(header), weight="bold", **mono)
     y = top - _line_height(fig, fontsize) - 0.002
     rule = {"color": "#888888", "lw": 0.6, "transform": fig.transFigure}
     fig.add_artist(Line2D([left, left + width], [y, y], **rule))
@@ -298,7 +288,9 @@ def _table(
     for is_grey, color in ((False, "black"), (True, "#888888")):
         if any(g == is_grey for _, g in lines):
             body = "\n".join(text if g == is_grey else " " for text, g in lines)
-            fig.text(left, y - 0.004, body, color=color, linespacing=1.45, gid="table-body", **mono)
+            mono_text(
+                fig, left, y - 0.004, body, color=color, linespacing=1.45, gid="table-body", **mono
+            )
 
 
 # ------------------------------------------------------------------------------------------
@@ -1030,7 +1022,7 @@ def person_report_figures(
     units: str | None = None,
     show_file_names: bool = False,
 ) -> list[Figure]:
-    """The pages of :func:`write_person_report` as open figures (the caller closes them)."""
+    """The pages of :func:`write_person_report` as figures (outside pyplot: nothing to close)."""
     units = report_units(analysis.readings, units)
     has_meals = bool(len(analysis.meals))
     days_page = 3 if has_meals else 2
@@ -1365,7 +1357,7 @@ def cohort_report_figures(
     units: str | None = None,
     show_file_names: bool = False,
 ) -> list[Figure]:
-    """The pages of :func:`write_cohort_report` as open figures (the caller closes them)."""
+    """The pages of :func:`write_cohort_report` as figures (outside pyplot: nothing to close)."""
     units = cohort_units(analysis, units)
     pages = [
         lambda: _page_cohort_summary(analysis, paper, title),
