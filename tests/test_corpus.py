@@ -8,7 +8,6 @@ These tests check the generator, not the command line; ``tests/corpus_findings.p
 
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
 
@@ -163,15 +162,13 @@ def test_contents_plant_personal_data_where_the_format_holds_it(corpus):
             assert not planted[k], k  # logs and research data hold no names
 
 
-def test_generation_is_deterministic_and_fast(tmp_path):
-    t0 = time.perf_counter()
+def test_generation_is_deterministic(tmp_path):
+    # (its speed is not asserted here: timings belong to benchmarks/, never to a test)
     a = write_corpus(tmp_path / "a", seed=3)
-    elapsed = time.perf_counter() - t0
     b = write_corpus(tmp_path / "b", seed=3)
     c = write_corpus(tmp_path / "c", seed=4)
     assert [f.path.read_bytes() for f in a] == [f.path.read_bytes() for f in b]
     assert [f.path.read_bytes() for f in a][0] != c[0].path.read_bytes()
-    assert elapsed < 3.0  # about 0.25 s on the 2-core reference machine
 
 
 def test_other_personal_data_replaces_the_default(tmp_path):
