@@ -108,7 +108,7 @@ def test_malformed_scheduler_is_refused_at_once():
     t0 = time.perf_counter()
     with pytest.raises(UsageError, match="not a Dask scheduler address"):
         connect_scheduler("not an address")
-    assert time.perf_counter() - t0 < 1
+    assert time.perf_counter() - t0 < 10  # a hang guard, not a timing
 
 
 def test_unreachable_scheduler_is_refused_within_seconds(tmp_path):
