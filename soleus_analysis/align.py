@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,10 +78,15 @@ _BASELINE_RULES = ("t0", "premeal", "p40_24h")
 # --------------------------------------------------------------------------- input plumbing
 
 
+def _is_datetime(col: Any) -> bool:
+    """Whether ``col`` is a Series of numpy datetimes (times already: nothing to parse)."""
+    dtype = getattr(col, "dtype", None)
+    return isinstance(col, pd.Series) and isinstance(dtype, np.dtype) and dtype.kind == "M"
+
+
 def _time_ns(values: Any) -> np.ndarray:
     """Datetimes (any resolution) as int64 ns; NaT becomes int64 min."""
-    dtype = getattr(values, "dtype", None)
-    if isinstance(values, pd.Series) and isinstance(dtype, np.dtype) and dtype.kind == "M":
+    if _is_datetime(values):
         return values.to_numpy(dtype="datetime64[ns]").view("i8")  # already times: no parse
     return pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[ns]").view("i8")
 
@@ -229,7 +234,7 @@ def _prepare_meals(
             subjects,
         )
     time = ev["time"]
-    if isinstance(time.dtype, np.dtype) and time.dtype.kind == "M":
+    if _is_datetime(time):
         times = sel(time.to_numpy(dtype="datetime64[ns]"))
     else:
         times = pd.to_datetime(time if keep is None else time.loc[keep]).to_numpy(
@@ -331,22 +336,20 @@ class _Bouts:
 
     def groups(self) -> dict[Any, np.ndarray]:
         """Subject -> row indices (file order)."""
-        if len(self.subject) == 0:
-            return {}
-        codes, uniq = pd.factorize(self.subject, use_na_sentinel=True)
-        order = np.argsort(codes, kind="stable")
-        cuts = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
-        return {uniq[k]: order[cuts[k] : cuts[k + 1]] for k in range(len(uniq))}
+        return dict(_rows_by_value(self.subject))
 
 
-def _events_of_kind(
-    events: pd.DataFrame | None,
-    kind: str,
-    subjects: list[Any],
-    kinds: np.ndarray | None = None,
-) -> _Bouts:
-    """The events of ``kind`` (``kinds``: :func:`_event_kinds` of ``events``, if known)."""
-    return _events_of_kinds(events, (kind,), subjects, kinds)[kind]
+def _rows_by_value(values: np.ndarray) -> list[tuple[Any, np.ndarray]]:
+    """``(value, row indices)`` for each distinct non-missing value of ``values``, values in
+    order of first appearance, each one's rows in array order."""
+    if len(values) == 0:
+        return []
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    if len(uniq) == 1 and (codes == 0).all():
+        return [(uniq[0], np.arange(len(values)))]
+    order = np.argsort(codes, kind="stable")
+    cuts = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
+    return [(uniq[k], order[cuts[k] : cuts[k + 1]]) for k in range(len(uniq))]
 
 
 def _events_of_kinds(
@@ -355,7 +358,8 @@ def _events_of_kinds(
     subjects: list[Any],
     kinds: np.ndarray | None = None,
 ) -> dict[str, _Bouts]:
-    """:func:`_events_of_kind` of several kinds, each column of the events read once."""
+    """The events of each kind of ``wanted`` (``kinds``: :func:`_event_kinds` of ``events``,
+    if known), each column of the events read once."""
     none = np.zeros(0, dtype=np.int64)
     if events is None or "kind" not in events.columns or len(events) == 0:
         empty = _Bouts(np.zeros(0, dtype=object), none, none, np.zeros(0, dtype=bool))
@@ -364,11 +368,10 @@ def _events_of_kinds(
     if kinds is None:
         kinds = _event_kinds(ev)
     time = ev["time"]
-    is_time = isinstance(time.dtype, np.dtype) and time.dtype.kind == "M"
-    t_all = _time_ns(time) if is_time else None
+    t_all = _time_ns(time) if _is_datetime(time) else None
     end_col = ev["end"] if "end" in ev.columns else None
     end_all = None
-    if end_col is not None and isinstance(end_col.dtype, np.dtype) and end_col.dtype.kind == "M":
+    if _is_datetime(end_col):
         end_all = _time_ns(end_col)
     subj_all = ev["subject"].to_numpy(dtype=object) if "subject" in ev.columns else None
     out = {}
@@ -460,7 +463,7 @@ def merge_meals(meals: pd.DataFrame, within_min: float | None = 30.0) -> pd.Data
         parts = [str(x) for x in chunk if x is not None and not pd.isna(x)]
         out_labels[c] = " + ".join(dict.fromkeys(parts)) if parts else None
     times = meals["time"]
-    if not (isinstance(times.dtype, np.dtype) and times.dtype.kind == "M"):
+    if not _is_datetime(times):
         times = pd.Series(t_all.view("datetime64[ns]"))
     firsts = rows[first]
     subj_out = _as_text_column(subj_col, firsts)
@@ -482,7 +485,7 @@ def merge_meals(meals: pd.DataFrame, within_min: float | None = 30.0) -> pd.Data
     has_block = "block" in meals.columns
     if has_block:  # a merged meal keeps its first meal's randomisation block
         block_all = meals["block"].to_numpy(dtype=object)
-        merged["block"] = block_all[rows[first]]
+        merged["block"] = block_all[firsts]
     rest = np.flatnonzero(nat)
     if len(rest):
         tail = pd.DataFrame(
@@ -714,15 +717,9 @@ def _meal_groups(meals: pd.DataFrame, r: _Readings | None = None) -> list[_Group
     timed = np.flatnonzero(mt_all != np.iinfo(np.int64).min)
     if len(timed) == 0:
         return []
-    codes, uniq = pd.factorize(meals["subject"].to_numpy(dtype=object)[timed])
-    if len(uniq) == 1 and codes[0] >= 0 and (codes == 0).all():
-        parts = [timed]
-    else:
-        order = np.argsort(codes, kind="stable")
-        cuts = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
-        parts = [timed[order[cuts[k] : cuts[k + 1]]] for k in range(len(uniq))]
     out = []
-    for subject, rows in zip(uniq, parts, strict=True):
+    for subject, rel in _rows_by_value(meals["subject"].to_numpy(dtype=object)[timed]):
+        rows = timed[rel]
         g = _Group(subject, rows, mt_all[rows])
         if r is not None:
             g.data = r.of(subject)
@@ -730,12 +727,6 @@ def _meal_groups(meals: pd.DataFrame, r: _Readings | None = None) -> list[_Group
                 g.clock = r.clock(subject, g.mt)
         out.append(g)
     return out
-
-
-def _meals_by_subject(meals: pd.DataFrame) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
-    """``(subject, rows, meal times in ns)`` for each subject's timed meals (time order)."""
-    for g in _meal_groups(meals):
-        yield g.subject, g.rows, g.mt
 
 
 def spu_condition(
