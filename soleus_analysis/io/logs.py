@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandas._libs import lib
 
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
@@ -92,7 +91,7 @@ def _texts(values: object) -> np.ndarray:
     arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else None
     if arr is None:
         arr = np.asarray(values, dtype=object).reshape(-1)
-    if lib.is_string_array(arr) or not len(arr):
+    if not len(arr) or pd.api.types.infer_dtype(arr, skipna=False) == "string":
         return arr
     return pd.Series(arr, dtype=object).astype(str).to_numpy(dtype=object)
 
