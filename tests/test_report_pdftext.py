@@ -86,3 +86,17 @@ def test_line_metrics_are_freetype_s(monkeypatch):
     for s in [" ", "-", "- -", "g(", "2025-01-02 00:58  pasta …", "x" * 129, "–'\"_"]:
         got = lines.get_text_width_height_descent(s, prop, False)
         assert got == pytest.approx(renderer.get_text_width_height_descent(s, prop, False))
+
+
+def test_internals_called_otherwise_fall_back_to_matplotlib(monkeypatch):
+    """A matplotlib whose glyph tracker is called otherwise: every line drawn by matplotlib,
+    the same page as the reference path, and no error."""
+    slow, slow_pdf = _written(False, monkeypatch)
+
+    def changed(*args, **kwargs):
+        raise TypeError("track_glyph() takes 3 positional arguments")
+
+    monkeypatch.setattr(pdftext._LineRenderer, "_codes", changed)
+    fast, fast_pdf = _written(True, monkeypatch)
+    assert b"Tc" not in fast  # no line written by the line-by-line path
+    assert fast_pdf.pages[0].extract_text() == slow_pdf.pages[0].extract_text()

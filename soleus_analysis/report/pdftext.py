@@ -9,8 +9,9 @@ string of glyph codes of the same embedded DejaVu Sans Mono subset, at the posit
 matplotlib's own layout gives (``tests/test_report_pdftext.py`` compares both).
 
 Anywhere else (Agg: the layout test, PNGs), for a character the font lacks, for rotated text
-and when matplotlib's PDF internals are not what this module expects, the text is drawn by
-:class:`matplotlib.text.Text` itself.
+and when matplotlib's PDF internals are not what this module expects (missing, or called
+otherwise: checked at import and again before anything of a line is written), the text is
+drawn by :class:`matplotlib.text.Text` itself.
 """
 
 from __future__ import annotations
@@ -112,13 +113,18 @@ class _LineRenderer:
     ) -> None:
         """Write one line as one string of glyph codes (or let matplotlib draw it)."""
         got = None if (ismath or angle or gc.get_url() is not None) else self._glyphs(s, prop)
-        codes = None if got is None else self._codes(*got, s)
+        pdf = self._pdf
+        try:  # matplotlib's PDF internals as this module knows them; nothing written yet
+            codes = None if got is None else self._codes(*got, s)
+            if codes is not None:
+                font, glyphs = got[0], got[1]
+                name = pdf.file.fontName(backend_pdf.FontPath(font.fname, font.face_index), 0)
+        except (AttributeError, TypeError, ValueError):  # other internals: matplotlib draws it
+            codes = None
         if codes is None:
             self._renderer.draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
             return
-        pdf, font, glyphs = self._pdf, got[0], got[1]
         pdf.check_gc(gc, gc._rgb)
-        name = pdf.file.fontName(backend_pdf.FontPath(font.fname, font.face_index), 0)
         # what matplotlib writes for a line (its operators in one write, the glyphs as one
         # hex string); it places glyph i at i times the advance rounded to 1/64 pt and
         # corrects the embedded width, the exact advance, by a kern between every two glyphs:
