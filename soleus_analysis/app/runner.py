@@ -189,9 +189,8 @@ def person_result(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
     ``own`` (the person's own N-of-1 row of the cohort's people table, see
     :func:`~soleus_analysis.pipeline.own_effects`, or None), ``posterior`` (the person's
     Bayesian N-of-1 row, :func:`~soleus_analysis.pipeline.person_posterior`, or None without
-    meals), and ``skip``: None, or why the
-    person adds nothing to the pooled analysis (no meals, no measurable meal) while their meals
-    still appear in the meal table.
+    meals), and ``skip``: None, or why the person adds nothing to the pooled analysis (no
+    meals, no measurable meal) while their meals still appear in the meal table.
     """
     meals, curves, cleaned = person_meals(rec, None, rules)
     m = glycemic_metrics(cleaned)
