@@ -80,7 +80,7 @@ fuzz: $(STAMP)
 	$(BIN)/python tests/fuzz.py --seconds $(FUZZ_SECONDS) --workers $(FUZZ_WORKERS) --seed $(FUZZ_SEED)
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py --update-readme
 
 data: $(STAMP)
 	$(BIN)/python data/make_data.py

@@ -42,7 +42,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from tables import markdown  # noqa: E402
+from tables import markdown, record  # noqa: E402
 
 SIZES = (10, 100, 1000, 10000)
 
@@ -301,6 +301,38 @@ def main() -> None:
                 "client peak RSS MB": s["client_hwm_mb"],
                 "equal to serial": same(dask["result"], serial["result"]) if serial else "not run",
             }
+            record(
+                "bench_cohort.py",
+                f"soleus cohort on a Dask LocalCluster, {n:,} people x 14 d: CPU per person",
+                f"{per:.1f} ms",
+                "",
+                None,
+                "<= 50 ms",
+                per <= 50,
+            )
+            record(
+                "bench_cohort.py",
+                f"the same, {n:,} people: peak RSS per worker",
+                f"{s['worker_hwm_mb']:.0f} MB",
+                "",
+                None,
+                "< 1 GB",
+                s["worker_hwm_mb"] < 1024,
+            )
+            if prev:
+                record(
+                    "bench_cohort.py",
+                    f"the same, {n:,} people: CPU per person vs the previous size",
+                    f"{per / prev:.2f}x",
+                    "",
+                    None,
+                    "no super-linear step",
+                    per / prev < 1.5,
+                )
+            if serial:
+                record("bench_cohort.py", f"the same, {n:,} people: results equal to the serial run",
+                       str(row["equal to serial"]), "", None, "equal",
+                       not str(row["equal to serial"]).startswith("DIFFERENT"))  # fmt: skip
             prev = per
             rows.append(row)
             print(

@@ -82,3 +82,37 @@ def test_finding_empty_repeated_libreview_header_names(tmp_path):
     p.write_text("\n".join(lines))
     got, base = sa.read_cgm(p).provenance, sa.read_cgm(src).provenance
     assert (got.rows_read, got.rows_kept) == (base.rows_read, base.rows_kept)
+
+
+def test_finding_a_nightscout_csv_line_of_30000_fields(tmp_path):
+    """``make fuzz`` (seed 3): 30,000 commas at the end of one line of a header-less Nightscout
+    entries CSV made pandas build a MultiIndex of the leading fields (about a minute); the
+    line's first fields are read as before and every row is accounted for."""
+    src = Path(fuzz.FIXTURES, "real", "nightscout_entries.csv")
+    lines = src.read_text().split("\n")
+    lines[3] = lines[3] + "," * 30_000
+    p = tmp_path / "n.csv"
+    p.write_text("\n".join(lines))
+    got, base = sa.read_cgm(p), sa.read_cgm(src)
+    assert got.provenance.balanced
+    assert (got.provenance.rows_read, got.provenance.rows_kept) == (
+        base.provenance.rows_read,
+        base.provenance.rows_kept,
+    )
+    assert got.readings["glucose_mgdl"].tolist() == base.readings["glucose_mgdl"].tolist()
+
+
+def test_finding_a_tandem_readings_header_without_its_time_column(tmp_path):
+    """``make fuzz`` (seed 3): a Windows-1252 byte inside ``EventDateTime`` of a Tandem
+    readings header raised ``KeyError``; now one InputError names the file, the header's line
+    and the column expected."""
+    src = Path(fuzz.FIXTURES, "tandem", "tconnect_therapy_timeline.csv")
+    text = src.read_text(encoding="utf-8")
+    assert text.count("Description,EventDateTime,Readings") == 1
+    line = text[: text.index("Description,EventDateTime,Readings")].count("\n") + 1
+    p = tmp_path / "t.csv"
+    p.write_bytes(
+        text.replace("EventDateTime,Readings", "Even\xe9tDateTime,Readings").encode("cp1252")
+    )
+    with pytest.raises(sa.InputError, match=rf"t\.csv, line {line}: .*no EventDateTime column"):
+        sa.read_cgm(p, format="tandem")

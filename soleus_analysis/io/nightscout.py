@@ -44,6 +44,7 @@ from .base import (
     OUT_OF_RANGE_MS,
     check_input_file,
     csv_text,
+    cut_fields,
     drop_implausible,
     implausible,
     minutes_to_timedelta,
@@ -297,7 +298,7 @@ def read_nightscout_entries_csv(
     names = ["dateString", "date", "sgv", "direction", "device"]
     try:
         df = pd.read_csv(
-            io.StringIO(text),
+            io.StringIO(cut_fields(text, sep, len(names) + 5)),
             sep=sep,
             header=None,
             dtype=str,

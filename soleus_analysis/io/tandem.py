@@ -204,6 +204,13 @@ def _units_of(column: str, values: np.ndarray, units: str | None, path, line: in
 
 def _readings(sec: _Section, prov: Provenance, units: str | None, subject: str) -> pd.DataFrame:
     df = sec.frame()
+    if "eventdatetime" not in df.columns:
+        raise InputError(
+            "the readings section's header has no EventDateTime column "
+            f"(found {', '.join(repr(h) for h in sec.header[:6])})",
+            prov.path,
+            sec.line,
+        )
     rows = RowAccount(prov, np.asarray(sec.lines))
     value_col = df.columns[4]
     raw = df[value_col].to_numpy(dtype=object)
