@@ -777,22 +777,27 @@ def plot_day(
     if fig is None:
         height = (0.9 if compact else 1.35) * nrows + 0.4
         fig = _pyplot_figure((7.5, height))
-    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+    # the same y range on every panel, set on each (sharing the axis would make every panel
+    # measure every other panel's tick labels when it is drawn)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     g_max = float(readings["glucose_mgdl"].max()) if len(readings) else 0.0
     top = AGP_TOP_MGDL if compact else max(400.0, g_max + 10.0)
+    # each day's readings by binary search on the times in order (not a mask per day)
+    order = np.argsort(t.to_numpy(dtype="datetime64[ns]"), kind="stable")
+    times = t.to_numpy(dtype="datetime64[ns]")[order]
+    values = readings["glucose_mgdl"].to_numpy(dtype="float64")[order] / k
     for i, (ax, day) in enumerate(zip(axes.flat, days, strict=False)):
         nxt = day + pd.Timedelta(days=1)
-        r = readings[(t >= day) & (t < nxt)]
+        lo, hi = np.searchsorted(times, np.array([day, nxt], dtype="datetime64[ns]"), side="left")
         _range_lines(ax, units, band=True, minor=not compact)
-        ax.plot(r["time"], r["glucose_mgdl"] / k, color="#1f3f77", lw=0.8 if compact else 1)
+        ax.plot(times[lo:hi], values[lo:hi], color="#1f3f77", lw=0.8 if compact else 1)
         if not compact and events is not None and len(events):
             ev = events[(events["time"] >= day) & (events["time"] < nxt)]
             _mark_events(ax, ev, top / k)
         ax.set_xlim(day, nxt)
         ax.set_ylim(0, top / k)
         if compact:
-            ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[12]))
-            ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:00"))
+            ax.set_xticks([mdates.date2num(day + pd.Timedelta(hours=12))], ["12:00"])
             ax.tick_params(labelsize=5.5, length=2, pad=1)
             ax.set_yticks(
                 [70 / k, 180 / k], [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"]]
@@ -815,10 +820,12 @@ def plot_day(
                 [70 / k, 180 / k], [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"]]
             )
             ax.tick_params(axis="y", labelsize=6)
-            ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18]))
-            ax.xaxis.set_major_formatter(mdates.DateFormatter("%H"))
+            # the hours 00, 06, 12, 18 (and the next midnight) at fixed places: a date
+            # locator would work them out again at every draw
+            hours = [day + pd.Timedelta(hours=h) for h in (0, 6, 12, 18, 24)]
+            ax.set_xticks(mdates.date2num(hours), [f"{h.hour:02d}" for h in hours])
             ax.set_title(day.strftime("%a %d %b %Y"), fontsize=8, loc="left")
-        if i % ncols and compact:
+        if i % ncols:  # the glucose scale in the left column only
             ax.tick_params(labelleft=False)
         if compact and i + ncols < len(days):  # the time of day under the last row only
             ax.tick_params(labelbottom=False)

@@ -74,6 +74,12 @@ def test_round_trip(text, encoding, bom, ends):
         text = "Index,Date,Time,Sensor Glucose (mg/dL)\n" * 4 + text
     raw = encode(text.replace("\n", ends), encoding, bom)
     dec = decode(raw, "x")
+    if encoding == "cp1252":
+        try:  # the documented rule: bytes that are valid UTF-8 are read as UTF-8, so the
+            # rare cp1252 text whose bytes also are ("ß°" is DF B0, U+07F0) reads as that
+            text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        except UnicodeDecodeError:
+            pass
     assert dec.text == text
     want = {"utf-8": UTF8, "utf-16-le": UTF16LE, "utf-16-be": UTF16BE}.get(encoding)
     if want is not None:
