@@ -734,6 +734,65 @@ def _mark_events(ax: Axes, ev: pd.DataFrame, top: float) -> None:
         ax.axvspan(e["time"], end, ymax=0.05, color=COLORS["spu"], lw=0)
 
 
+def _profile_rows(
+    fig: Figure,
+    times: np.ndarray,
+    values: np.ndarray,
+    days: pd.DatetimeIndex,
+    units: str,
+    ncols: int,
+) -> None:
+    """The AGP report's daily profiles: ``ncols`` days side by side in one box a day, one
+    axes a row (a row's days share its glucose axis, 0-350 mg/dL, and its target lines).
+
+    ``times`` (datetime64[ns], ascending) and ``values`` (in ``units``) are the readings; a
+    day's box spans midnight to midnight, with its date in the corner and 12:00 ticked under
+    the last row.
+    """
+    k = UNITS[units]
+    one_day = np.timedelta64(1, "D")
+    nrows = max(1, int(np.ceil(len(days) / ncols)))
+    axes = fig.subplots(nrows, 1, squeeze=False)[:, 0]
+    lab = RANGE_LABELS[units]
+    for r, ax in enumerate(axes):
+        row = days[r * ncols : (r + 1) * ncols]
+        n = len(row)
+        if n < ncols:  # a short last row: boxes as wide as in the full rows
+            pos = ax.get_position()
+            ax.set_position((pos.x0, pos.y0, pos.width * n / ncols, pos.height))
+        xs, ys = [], []
+        for j, day in enumerate(row):
+            start = np.datetime64(pd.Timestamp(day).to_datetime64(), "ns")
+            lo, hi = np.searchsorted(times, np.array([start, start + one_day]), side="left")
+            xs += [j + (times[lo:hi] - start) / one_day, [np.nan]]
+            ys += [values[lo:hi], [np.nan]]
+            ax.text(
+                j + 0.04,
+                0.96,
+                pd.Timestamp(day).strftime("%a %d %b"),
+                transform=ax.get_xaxis_transform(),
+                fontsize=5.5,
+                va="top",
+                ha="left",
+                color="#333333",
+            )
+        _range_lines(ax, units, band=True, minor=False)
+        if xs:
+            ax.plot(np.concatenate(xs), np.concatenate(ys), color="#1f3f77", lw=0.8)
+        for j in range(1, n):
+            ax.axvline(j, color="#cccccc", lw=0.8, zorder=2)
+        ax.set_xlim(0, max(n, 1))
+        ax.set_ylim(0, AGP_TOP_MGDL / k)
+        ax.set_xticks(np.arange(n) + 0.5, ["12:00"] * n)
+        ax.set_yticks([70 / k, 180 / k], [lab["70"], lab["180"]])
+        ax.tick_params(labelsize=5.5, length=2, pad=1)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(True)
+            ax.spines[side].set_color("#cccccc")
+        if r < nrows - 1:  # the time of day under the last row only
+            ax.tick_params(labelbottom=False)
+
+
 def plot_day(
     readings: pd.DataFrame,
     events: pd.DataFrame | None = None,
@@ -760,8 +819,9 @@ def plot_day(
     units : {"mg/dL", "mmol/L"}
         Units of the axis.
     compact : bool
-        The AGP report's small daily profiles: glucose and the target lines only, a fixed axis
-        of 0-350 mg/dL, the date in each panel, no event marks (``events`` is ignored).
+        The AGP report's small daily profiles: ``ncols`` days side by side, one box a day
+        on one axes a row, glucose and the target lines only, a fixed axis of 0-350 mg/dL,
+        the date in each box, no event marks (``events`` is ignored).
         Otherwise the axis runs from 0 to 400 mg/dL (higher when a reading is), with the
         events marked.
     fig : Figure or SubFigure, optional
@@ -777,61 +837,41 @@ def plot_day(
     if fig is None:
         height = (0.9 if compact else 1.35) * nrows + 0.4
         fig = _pyplot_figure((7.5, height))
-    # the same y range on every panel, set on each (sharing the axis would make every panel
-    # measure every other panel's tick labels when it is drawn)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    g_max = float(readings["glucose_mgdl"].max()) if len(readings) else 0.0
-    top = AGP_TOP_MGDL if compact else max(400.0, g_max + 10.0)
     # each day's readings by binary search on the times in order (not a mask per day)
     order = np.argsort(t.to_numpy(dtype="datetime64[ns]"), kind="stable")
     times = t.to_numpy(dtype="datetime64[ns]")[order]
     values = readings["glucose_mgdl"].to_numpy(dtype="float64")[order] / k
+    if compact:
+        _profile_rows(fig, times, values, days, units, ncols)
+        if title:
+            fig.suptitle(title, fontsize=10, x=0.01, ha="left")
+        return fig
+    # the same y range on every panel, set on each (sharing the axis would make every panel
+    # measure every other panel's tick labels when it is drawn)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    g_max = float(readings["glucose_mgdl"].max()) if len(readings) else 0.0
+    top = max(400.0, g_max + 10.0)
     for i, (ax, day) in enumerate(zip(axes.flat, days, strict=False)):
         nxt = day + pd.Timedelta(days=1)
         lo, hi = np.searchsorted(times, np.array([day, nxt], dtype="datetime64[ns]"), side="left")
-        _range_lines(ax, units, band=True, minor=not compact)
-        ax.plot(times[lo:hi], values[lo:hi], color="#1f3f77", lw=0.8 if compact else 1)
-        if not compact and events is not None and len(events):
+        _range_lines(ax, units, band=True, minor=True)
+        ax.plot(times[lo:hi], values[lo:hi], color="#1f3f77", lw=1)
+        if events is not None and len(events):
             ev = events[(events["time"] >= day) & (events["time"] < nxt)]
             _mark_events(ax, ev, top / k)
         ax.set_xlim(day, nxt)
         ax.set_ylim(0, top / k)
-        if compact:
-            ax.set_xticks([mdates.date2num(day + pd.Timedelta(hours=12))], ["12:00"])
-            ax.tick_params(labelsize=5.5, length=2, pad=1)
-            ax.set_yticks(
-                [70 / k, 180 / k], [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"]]
-            )
-            ax.text(
-                0.04,
-                0.96,
-                day.strftime("%a %d %b"),
-                transform=ax.transAxes,
-                fontsize=5.5,
-                va="top",
-                ha="left",
-                color="#333333",
-            )
-            for side in ("top", "right"):
-                ax.spines[side].set_visible(True)
-                ax.spines[side].set_color("#cccccc")
-        else:
-            ax.set_yticks(
-                [70 / k, 180 / k], [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"]]
-            )
-            ax.tick_params(axis="y", labelsize=6)
-            # the hours 00, 06, 12, 18 (and the next midnight) at fixed places: a date
-            # locator would work them out again at every draw
-            hours = [day + pd.Timedelta(hours=h) for h in (0, 6, 12, 18, 24)]
-            ax.set_xticks(mdates.date2num(hours), [f"{h.hour:02d}" for h in hours])
-            ax.set_title(day.strftime("%a %d %b %Y"), fontsize=8, loc="left")
+        ax.set_yticks([70 / k, 180 / k], [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"]])
+        ax.tick_params(axis="y", labelsize=6)
+        # the hours 00, 06, 12, 18 (and the next midnight) at fixed places: a date locator
+        # would work them out again at every draw
+        hours = [day + pd.Timedelta(hours=h) for h in (0, 6, 12, 18, 24)]
+        ax.set_xticks(mdates.date2num(hours), [f"{h.hour:02d}" for h in hours])
+        ax.set_title(day.strftime("%a %d %b %Y"), fontsize=8, loc="left")
         if i % ncols:  # the glucose scale in the left column only
             ax.tick_params(labelleft=False)
-        if compact and i + ncols < len(days):  # the time of day under the last row only
-            ax.tick_params(labelbottom=False)
-    if not compact:
-        for ax in axes[:, 0]:
-            ax.set_ylabel(units, fontsize=7)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(units, fontsize=7)
     for ax in list(axes.flat)[len(days) :]:
         ax.set_visible(False)
     if title:

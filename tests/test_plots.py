@@ -237,3 +237,25 @@ def test_day_marks_meals_and_spu():
     assert len(markers) == 1
     assert len(ax.patches) == 2  # target band + one SPU bar
     assert fig._suptitle is None
+
+
+def test_compact_daily_profiles_are_rows_of_day_boxes():
+    """The AGP's daily profiles: 7 days a row on one axes, a short last row as narrow as its
+    days, each day's readings inside its own box (x = day number + time of day)."""
+    r = _readings(10)
+    r["glucose_mgdl"] = 100.0 + (r["time"].dt.day - 1) * 10.0  # day d reads 100 + 10 d
+    fig = plots.plot_day(r, days=r["time"].dt.normalize().unique(), ncols=7, compact=True)
+    rows = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(rows) == 2
+    assert rows[0].get_xlim() == (0.0, 7.0) and rows[1].get_xlim() == (0.0, 3.0)
+    full, short = rows[0].get_position().width, rows[1].get_position().width
+    assert short == pytest.approx(full * 3 / 7)
+    dates = [t.get_text() for ax in rows for t in ax.texts]
+    assert dates[0] == "Mon 01 Jan" and dates[-1] == "Wed 10 Jan" and len(dates) == 10
+    trace = max(rows[1].get_lines(), key=lambda ln: len(ln.get_xdata()))
+    x, y = (np.asarray(v, dtype=float) for v in trace.get_data())
+    ok = np.isfinite(x)
+    # day 8 (Mon 08 Jan) is box 0 of row 2: its readings lie in [0, 1) and read 170
+    assert np.all(y[ok][(x[ok] >= 0) & (x[ok] < 1)] == 170.0)
+    assert np.all(y[ok][(x[ok] >= 2) & (x[ok] < 3)] == 190.0)
+    assert x[ok].min() == 0.0 and x[ok].max() == pytest.approx(3 - 5 / 1440)

@@ -78,6 +78,7 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+        gc.collect(0)  # the pages' own objects (all young): not a walk over everything alive
 
 
 @contextmanager
