@@ -8,13 +8,13 @@ plotting of means, not analysis results.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -675,25 +675,29 @@ def _mark_amounts(
     label: str,
     dy: float,
     bbox: dict | None = None,
+    x: Callable[[pd.Series], Any] = lambda t: t,
 ) -> None:
     """Events of one kind as markers at height ``y``, the summed ``column`` of each cluster of
-    nearby events written once beside its first marker (``label`` formats the amount)."""
+    nearby events written once beside its first marker (``label`` formats the amount);
+    ``x`` maps the events' times to the axes' x (default: the times themselves)."""
     rows = rows.sort_values("time")
     if not len(rows):
         return
-    ax.plot(rows["time"], np.full(len(rows), y), marker, color=color, ms=4.5)
+    xs = np.asarray(x(rows["time"]))
+    ax.plot(xs, np.full(len(rows), y), marker, color=color, ms=4.5)
     amounts = (
         pd.to_numeric(rows[column], errors="coerce")
         if column in rows
         else pd.Series(np.nan, index=rows.index)
     )
+    position = pd.Series(range(len(rows)), index=rows.index)
     for _, grp in rows.groupby(_clusters(rows["time"], _LABEL_CLUSTER_H)):
         total = amounts.loc[grp.index].sum(min_count=1)
         if np.isfinite(total):
             late = grp["time"].iloc[0].hour >= 21
             ax.annotate(
                 label.format(total),
-                (grp["time"].iloc[0], y),
+                (xs[position[grp.index[0]]], y),
                 xytext=(0, dy),
                 textcoords="offset points",
                 ha="right" if late else "left",
@@ -704,8 +708,11 @@ def _mark_amounts(
             )
 
 
-def _mark_events(ax: Axes, ev: pd.DataFrame, top: float) -> None:
-    """Meals (▲, carbs in g), insulin doses (▼, units) and SPU bouts (green bar) on a panel."""
+def _mark_events(
+    ax: Axes, ev: pd.DataFrame, top: float, x: Callable[[pd.Series], Any] = lambda t: t
+) -> None:
+    """Meals (▲, carbs in g), insulin doses (▼, units) and SPU bouts (green bar) on a panel;
+    ``x`` maps times to the axes' x (default: the times themselves)."""
     _mark_amounts(
         ax,
         ev[ev["kind"] == "meal"],
@@ -717,6 +724,7 @@ def _mark_events(ax: Axes, ev: pd.DataFrame, top: float) -> None:
         label="{:.0f} g",
         dy=4,
         bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+        x=x,
     )
     _mark_amounts(
         ax,
@@ -728,10 +736,14 @@ def _mark_events(ax: Axes, ev: pd.DataFrame, top: float) -> None:
         label_color="#6a3d9a",
         label="{:g} U",
         dy=-4,
+        x=x,
     )
-    for _, e in ev[ev["kind"] == "spu"].iterrows():
-        end = e["end"] if pd.notna(e.get("end")) else e["time"] + pd.Timedelta(minutes=5)
-        ax.axvspan(e["time"], end, ymax=0.05, color=COLORS["spu"], lw=0)
+    spu = ev[ev["kind"] == "spu"]
+    if len(spu):
+        start = spu["time"]
+        end = spu["end"].where(spu["end"].notna(), start + pd.Timedelta(minutes=5))
+        for a, b in zip(np.asarray(x(start)), np.asarray(x(end)), strict=True):
+            ax.axvspan(a, b, ymax=0.05, color=COLORS["spu"], lw=0)
 
 
 def _profile_rows(
@@ -793,6 +805,86 @@ def _profile_rows(
             ax.tick_params(labelbottom=False)
 
 
+def _panel_top(values_mgdl: np.ndarray) -> float:
+    """Top of the daily panels' glucose axis (mg/dL): 400, or 10 above the highest reading."""
+    finite = values_mgdl[np.isfinite(values_mgdl)]
+    return max(400.0, float(finite.max()) + 10.0) if len(finite) else 400.0
+
+
+def _day_rows(
+    fig: Figure,
+    times: np.ndarray,
+    values: np.ndarray,
+    events: pd.DataFrame | None,
+    days: pd.DatetimeIndex,
+    units: str,
+    ncols: int,
+    top: float,
+) -> None:
+    """The daily panels: ``ncols`` days side by side a row, one box a day on one axes a row
+    (day ``j`` of a row spans x in [j, j + 1], midnight to midnight), with the target band,
+    the 54/250 lines, events marked and the date above each box.
+
+    ``times`` (datetime64[ns], ascending) and ``values`` (in ``units``) are the readings;
+    ``top`` is the axis' top in mg/dL.
+    """
+    k = UNITS[units]
+    one_day = np.timedelta64(1, "D")
+    nrows = max(1, int(np.ceil(len(days) / ncols)))
+    axes = fig.subplots(nrows, 1, squeeze=False)[:, 0]
+    lab = RANGE_LABELS[units]
+    ev_all = events if events is not None and len(events) else None
+    for r, ax in enumerate(axes):
+        row = days[r * ncols : (r + 1) * ncols]
+        n = len(row)
+        if n < ncols:  # a short last row: boxes as wide as in the full rows
+            pos = ax.get_position()
+            ax.set_position((pos.x0, pos.y0, pos.width * n / ncols, pos.height))
+        _range_lines(ax, units, band=True, minor=True)
+        xs, ys = [], []
+        for j, day in enumerate(row):
+            start = np.datetime64(pd.Timestamp(day).to_datetime64(), "ns")
+            lo, hi = np.searchsorted(times, np.array([start, start + one_day]), side="left")
+            xs += [j + (times[lo:hi] - start) / one_day, [np.nan]]
+            ys += [values[lo:hi], [np.nan]]
+            ax.text(
+                j,
+                1.04,
+                pd.Timestamp(day).strftime("%a %d %b %Y"),
+                transform=ax.get_xaxis_transform(),
+                fontsize=8,
+                va="bottom",
+                ha="left",
+                gid="day-title",
+            )
+            if ev_all is not None:
+                nxt = day + pd.Timedelta(days=1)
+                ev = ev_all[(ev_all["time"] >= day) & (ev_all["time"] < nxt)]
+                if len(ev):
+                    _mark_events(
+                        ax,
+                        ev,
+                        top / k,
+                        x=lambda t, j=j, day=day: j + (t - day) / pd.Timedelta(days=1),
+                    )
+        if xs:
+            ax.plot(np.concatenate(xs), np.concatenate(ys), color="#1f3f77", lw=1)
+        for j in range(1, n):
+            ax.axvline(j, color="#888888", lw=0.8, zorder=2)
+        ax.set_xlim(0, max(n, 1))
+        ax.set_ylim(0, top / k)
+        ax.set_yticks([70 / k, 180 / k], [lab["70"], lab["180"]])
+        ax.tick_params(axis="y", labelsize=6)
+        # the hours 00, 06, 12, 18 of each box (and the last midnight) at fixed places
+        quarters = np.arange(4 * max(n, 1) + 1)
+        ax.set_xticks(quarters / 4, [f"{6 * (q % 4):02d}" for q in quarters])
+        ax.set_ylabel(units, fontsize=7)
+        ax.spines["right"].set_visible(True)
+        ax.spines["right"].set_color("#888888")
+        ax.spines["top"].set_visible(True)
+        ax.spines["top"].set_color("#888888")
+
+
 def plot_day(
     readings: pd.DataFrame,
     events: pd.DataFrame | None = None,
@@ -843,37 +935,8 @@ def plot_day(
     values = readings["glucose_mgdl"].to_numpy(dtype="float64")[order] / k
     if compact:
         _profile_rows(fig, times, values, days, units, ncols)
-        if title:
-            fig.suptitle(title, fontsize=10, x=0.01, ha="left")
-        return fig
-    # the same y range on every panel, set on each (sharing the axis would make every panel
-    # measure every other panel's tick labels when it is drawn)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    g_max = float(readings["glucose_mgdl"].max()) if len(readings) else 0.0
-    top = max(400.0, g_max + 10.0)
-    for i, (ax, day) in enumerate(zip(axes.flat, days, strict=False)):
-        nxt = day + pd.Timedelta(days=1)
-        lo, hi = np.searchsorted(times, np.array([day, nxt], dtype="datetime64[ns]"), side="left")
-        _range_lines(ax, units, band=True, minor=True)
-        ax.plot(times[lo:hi], values[lo:hi], color="#1f3f77", lw=1)
-        if events is not None and len(events):
-            ev = events[(events["time"] >= day) & (events["time"] < nxt)]
-            _mark_events(ax, ev, top / k)
-        ax.set_xlim(day, nxt)
-        ax.set_ylim(0, top / k)
-        ax.set_yticks([70 / k, 180 / k], [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"]])
-        ax.tick_params(axis="y", labelsize=6)
-        # the hours 00, 06, 12, 18 (and the next midnight) at fixed places: a date locator
-        # would work them out again at every draw
-        hours = [day + pd.Timedelta(hours=h) for h in (0, 6, 12, 18, 24)]
-        ax.set_xticks(mdates.date2num(hours), [f"{h.hour:02d}" for h in hours])
-        ax.set_title(day.strftime("%a %d %b %Y"), fontsize=8, loc="left")
-        if i % ncols:  # the glucose scale in the left column only
-            ax.tick_params(labelleft=False)
-    for ax in axes[:, 0]:
-        ax.set_ylabel(units, fontsize=7)
-    for ax in list(axes.flat)[len(days) :]:
-        ax.set_visible(False)
+    else:
+        _day_rows(fig, times, values, events, days, units, ncols, top=_panel_top(values * k))
     if title:
         fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     return fig

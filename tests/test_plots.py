@@ -215,12 +215,18 @@ def _readings(days: int) -> pd.DataFrame:
     return pd.DataFrame({"subject": "A", "time": t, "glucose_mgdl": 100.0})
 
 
+def _day_titles(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == "day-title"]
+
+
 def test_day_panels_last_days_only():
     fig = plots.plot_day(_readings(20), max_days=14)
     visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(visible) == 14
-    assert visible[0].get_title(loc="left") == "Sun 07 Jan 2024"  # day 7 of 20
-    assert visible[-1].get_title(loc="left") == "Sat 20 Jan 2024"
+    assert len(visible) == 7  # two days a row
+    titles = _day_titles(fig)
+    assert len(titles) == 14
+    assert titles[0] == "Sun 07 Jan 2024"  # day 7 of 20
+    assert titles[-1] == "Sat 20 Jan 2024"
 
 
 def test_day_marks_meals_and_spu():
@@ -232,11 +238,19 @@ def test_day_marks_meals_and_spu():
         }
     )
     fig = plots.plot_day(_readings(3), events, title=None)
-    ax = [a for a in fig.axes if a.get_title(loc="left").startswith("Tue 02")][0]
+    assert _day_titles(fig) == ["Mon 01 Jan 2024", "Tue 02 Jan 2024", "Wed 03 Jan 2024"]
+    ax = fig.axes[0]  # Mon and Tue: Tue is the box x in [1, 2]
     markers = [ln for ln in ax.get_lines() if ln.get_marker() == "^"]
     assert len(markers) == 1
+    assert markers[0].get_xdata()[0] == pytest.approx(1 + 8 / 24)
     assert len(ax.patches) == 2  # target band + one SPU bar
+    bar = ax.patches[1]  # a Rectangle in data x
+    start = 1 + 8 / 24 + 10 / 1440
+    assert (bar.get_x(), bar.get_x() + bar.get_width()) == pytest.approx((start, start + 30 / 1440))
     assert fig._suptitle is None
+    # the short last row (Wed) is half as wide, its box x in [0, 1]
+    assert fig.axes[1].get_xlim() == (0.0, 1.0)
+    assert fig.axes[1].get_position().width == pytest.approx(fig.axes[0].get_position().width / 2)
 
 
 def test_compact_daily_profiles_are_rows_of_day_boxes():
