@@ -746,6 +746,38 @@ def _mark_events(
             ax.axvspan(a, b, ymax=0.05, color=COLORS["spu"], lw=0)
 
 
+def _box_rows(
+    fig: Figure, days: pd.DatetimeIndex, ncols: int
+) -> list[tuple[Axes, pd.DatetimeIndex]]:
+    """One axes a row of ``ncols`` days (``fig``'s subplot parameters), each with its days; a
+    short last row is made as narrow as its days so that its boxes are as wide as the rest."""
+    nrows = max(1, int(np.ceil(len(days) / ncols)))
+    out = []
+    for r, ax in enumerate(fig.subplots(nrows, 1, squeeze=False)[:, 0]):
+        row = days[r * ncols : (r + 1) * ncols]
+        if len(row) < ncols:
+            pos = ax.get_position()
+            ax.set_position((pos.x0, pos.y0, pos.width * len(row) / ncols, pos.height))
+        out.append((ax, row))
+    return out
+
+
+def _row_trace(
+    times: np.ndarray, values: np.ndarray, row: pd.DatetimeIndex
+) -> tuple[np.ndarray, np.ndarray]:
+    """The readings of a row's days as one line: day ``j`` at x = j + fraction of the day,
+    NaN between days; ``times`` ascending datetime64[ns] (each day by binary search)."""
+    one_day = np.timedelta64(1, "D")
+    xs: list[np.ndarray] = [np.zeros(0)]
+    ys: list[np.ndarray] = [np.zeros(0)]
+    for j, day in enumerate(row):
+        start = np.datetime64(pd.Timestamp(day).to_datetime64(), "ns")
+        lo, hi = np.searchsorted(times, np.array([start, start + one_day]), side="left")
+        xs += [j + (times[lo:hi] - start) / one_day, np.array([np.nan])]
+        ys += [values[lo:hi], np.array([np.nan])]
+    return np.concatenate(xs), np.concatenate(ys)
+
+
 def _profile_rows(
     fig: Figure,
     times: np.ndarray,
@@ -762,22 +794,11 @@ def _profile_rows(
     the last row.
     """
     k = UNITS[units]
-    one_day = np.timedelta64(1, "D")
-    nrows = max(1, int(np.ceil(len(days) / ncols)))
-    axes = fig.subplots(nrows, 1, squeeze=False)[:, 0]
     lab = RANGE_LABELS[units]
-    for r, ax in enumerate(axes):
-        row = days[r * ncols : (r + 1) * ncols]
+    rows = _box_rows(fig, days, ncols)
+    for r, (ax, row) in enumerate(rows):
         n = len(row)
-        if n < ncols:  # a short last row: boxes as wide as in the full rows
-            pos = ax.get_position()
-            ax.set_position((pos.x0, pos.y0, pos.width * n / ncols, pos.height))
-        xs, ys = [], []
         for j, day in enumerate(row):
-            start = np.datetime64(pd.Timestamp(day).to_datetime64(), "ns")
-            lo, hi = np.searchsorted(times, np.array([start, start + one_day]), side="left")
-            xs += [j + (times[lo:hi] - start) / one_day, [np.nan]]
-            ys += [values[lo:hi], [np.nan]]
             ax.text(
                 j + 0.04,
                 0.96,
@@ -789,8 +810,7 @@ def _profile_rows(
                 color="#333333",
             )
         _range_lines(ax, units, band=True, minor=False)
-        if xs:
-            ax.plot(np.concatenate(xs), np.concatenate(ys), color="#1f3f77", lw=0.8)
+        ax.plot(*_row_trace(times, values, row), color="#1f3f77", lw=0.8)
         for j in range(1, n):
             ax.axvline(j, color="#cccccc", lw=0.8, zorder=2)
         ax.set_xlim(0, max(n, 1))
@@ -801,7 +821,7 @@ def _profile_rows(
         for side in ("top", "right"):
             ax.spines[side].set_visible(True)
             ax.spines[side].set_color("#cccccc")
-        if r < nrows - 1:  # the time of day under the last row only
+        if r < len(rows) - 1:  # the time of day under the last row only
             ax.tick_params(labelbottom=False)
 
 
@@ -829,24 +849,12 @@ def _day_rows(
     ``top`` is the axis' top in mg/dL.
     """
     k = UNITS[units]
-    one_day = np.timedelta64(1, "D")
-    nrows = max(1, int(np.ceil(len(days) / ncols)))
-    axes = fig.subplots(nrows, 1, squeeze=False)[:, 0]
     lab = RANGE_LABELS[units]
     ev_all = events if events is not None and len(events) else None
-    for r, ax in enumerate(axes):
-        row = days[r * ncols : (r + 1) * ncols]
+    for ax, row in _box_rows(fig, days, ncols):
         n = len(row)
-        if n < ncols:  # a short last row: boxes as wide as in the full rows
-            pos = ax.get_position()
-            ax.set_position((pos.x0, pos.y0, pos.width * n / ncols, pos.height))
         _range_lines(ax, units, band=True, minor=True)
-        xs, ys = [], []
         for j, day in enumerate(row):
-            start = np.datetime64(pd.Timestamp(day).to_datetime64(), "ns")
-            lo, hi = np.searchsorted(times, np.array([start, start + one_day]), side="left")
-            xs += [j + (times[lo:hi] - start) / one_day, [np.nan]]
-            ys += [values[lo:hi], [np.nan]]
             ax.text(
                 j,
                 1.04,
@@ -867,8 +875,7 @@ def _day_rows(
                         top / k,
                         x=lambda t, j=j, day=day: j + (t - day) / pd.Timedelta(days=1),
                     )
-        if xs:
-            ax.plot(np.concatenate(xs), np.concatenate(ys), color="#1f3f77", lw=1)
+        ax.plot(*_row_trace(times, values, row), color="#1f3f77", lw=1)
         for j in range(1, n):
             ax.axvline(j, color="#888888", lw=0.8, zorder=2)
         ax.set_xlim(0, max(n, 1))
