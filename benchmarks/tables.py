@@ -86,11 +86,18 @@ def read_records(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
+def _ratio_text(r: float) -> str:
+    """A ratio as printed: one decimal (``4.2x``), two significant digits below 0.1 (a lead
+    over a peer, ``0.0016x``), so that no ratio prints as ``0.0x``."""
+    return f"{r:.2g}x" if 0 < abs(r) < 0.1 else f"{r:.1f}x"
+
+
 def summary_markdown(frame: pd.DataFrame) -> str:
-    """The summary table as markdown: ratios as ``4.2x``, ``met`` as ``yes``/``no``/blank."""
+    """The summary table as markdown: ratios as ``4.2x`` (:func:`_ratio_text`), ``met`` as
+    ``yes``/``no``/blank."""
     out = frame.copy()
     out["ratio"] = [
-        "" if r is None or pd.isna(r) else f"{float(r):.1f}x" for r in out["ratio"].tolist()
+        "" if r is None or pd.isna(r) else _ratio_text(float(r)) for r in out["ratio"].tolist()
     ]
     out["met"] = ["" if m is None or pd.isna(m) else ("yes" if m else "**no**") for m in out["met"]]
     return markdown(out.astype(str))

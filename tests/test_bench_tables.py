@@ -69,3 +69,9 @@ def test_the_readme_has_the_markers_run_all_writes_between():
     start, end = mod.MARKERS
     assert text.count(start) == 1 and text.count(end) == 1
     assert text.index(start) < text.index(end)
+
+
+def test_a_lead_over_a_peer_never_prints_as_zero():
+    assert T._ratio_text(0.00156) == "0.0016x"
+    assert T._ratio_text(0.094) == "0.094x"
+    assert T._ratio_text(0.1) == "0.1x" and T._ratio_text(5.14) == "5.1x"
