@@ -977,13 +977,13 @@ def _page_bayes(a: PersonAnalysis, paper: str) -> Figure:
     fig = _page(paper, "Is it working for you?", f"{a.subject} · {_period(a)}")
     lines = bayes_lines(a)
     y = _block(fig, LEFT, 0.915, lines[0], fontsize=11, weight="bold", gap=0.012)
-    h = 0.26
+    h, above = 0.26, 0.025  # room above the axes for the plot's line of chances
     plots.plot_reduction_posterior(
         a.bayes.iloc[0],
         thresholds=a.rules.bayes_thresholds_pct,
-        ax=fig.add_axes((0.12, y - h, 0.76, h)),
+        ax=fig.add_axes((0.12, y - above - h, 0.76, h)),
     )
-    y -= h + 0.07
+    y -= above + h + 0.07
     for line in lines[1:]:
         y = _block(fig, LEFT, y, line, fontsize=9, gap=0.012)
     return allow_space(fig, "one experiment's answer and how to read it")
