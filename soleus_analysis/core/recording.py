@@ -163,8 +163,8 @@ class Recording:
         # Python objects over every reading
         ids = set()
         for col in (self.readings["subject"], self.events["subject"]):
-            distinct = pd.Series(pd.unique(col), dtype=object)  # one hashing pass, then a few
-            ids.update(distinct[distinct.notna()].astype(str))
+            # one hashing pass over the column, then a loop over its few distinct values
+            ids.update(str(x) for x in pd.unique(col) if not pd.isna(x))
         return sorted(ids)
 
     def summary(self, show_file_names: bool = False) -> str:
