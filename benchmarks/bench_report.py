@@ -172,9 +172,15 @@ def main() -> None:
             f"{n['texts']:>7}{n['text runs']:>10}{n['glyphs laid out']:>16}"
             f"{'< ' + format(TARGETS[k], 'g') + ' s':>8}"
         )
-        record("bench_report.py", f"{k} PDF ({pages[k]} pages): CPU s (wall s)",
-               f"{c:.2f} s ({w:.2f} s)", f"{pages[k]} empty pages {fc:.2f} s CPU", c / fc,
-               f"< {TARGETS[k]:g} s", c < TARGETS[k])  # fmt: skip
+        record(
+            "bench_report.py",
+            f"{k} PDF ({pages[k]} pages): CPU s (wall s)",
+            f"{c:.2f} s ({w:.2f} s)",
+            f"{pages[k]} empty pages {fc:.2f} s CPU",
+            c / fc,
+            f"< {TARGETS[k]:g} s",
+            w < TARGETS[k],  # the targets are wall seconds
+        )
     print(f"medians of {args.repeats} interleaved rounds; targets are wall seconds of the PDF")
 
 

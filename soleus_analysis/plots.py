@@ -680,7 +680,7 @@ def _mark_amounts(
     """Events of one kind as markers at height ``y``, the summed ``column`` of each cluster of
     nearby events written once beside its first marker (``label`` formats the amount);
     ``x`` maps the events' times to the axes' x (default: the times themselves)."""
-    rows = rows.sort_values("time")
+    rows = rows.sort_values("time").reset_index(drop=True)  # row i is marker i
     if not len(rows):
         return
     xs = np.asarray(x(rows["time"]))
@@ -690,14 +690,13 @@ def _mark_amounts(
         if column in rows
         else pd.Series(np.nan, index=rows.index)
     )
-    position = pd.Series(range(len(rows)), index=rows.index)
     for _, grp in rows.groupby(_clusters(rows["time"], _LABEL_CLUSTER_H)):
         total = amounts.loc[grp.index].sum(min_count=1)
         if np.isfinite(total):
             late = grp["time"].iloc[0].hour >= 21
             ax.annotate(
                 label.format(total),
-                (xs[position[grp.index[0]]], y),
+                (xs[grp.index[0]], y),
                 xytext=(0, dy),
                 textcoords="offset points",
                 ha="right" if late else "left",
@@ -778,6 +777,20 @@ def _row_trace(
     return np.concatenate(xs), np.concatenate(ys)
 
 
+def _frame_row(ax: Axes, n: int, top: float, units: str, color: str) -> None:
+    """A row of ``n`` day boxes: x from 0 to ``n`` with a line between days, glucose from 0
+    to ``top`` mg/dL ticked at 70 and 180, the top and right spines drawn in ``color``."""
+    k = UNITS[units]
+    for j in range(1, n):
+        ax.axvline(j, color=color, lw=0.8, zorder=2)
+    ax.set_xlim(0, max(n, 1))
+    ax.set_ylim(0, top / k)
+    ax.set_yticks([70 / k, 180 / k], [RANGE_LABELS[units]["70"], RANGE_LABELS[units]["180"]])
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(True)
+        ax.spines[side].set_color(color)
+
+
 def _profile_rows(
     fig: Figure,
     times: np.ndarray,
@@ -793,8 +806,6 @@ def _profile_rows(
     day's box spans midnight to midnight, with its date in the corner and 12:00 ticked under
     the last row.
     """
-    k = UNITS[units]
-    lab = RANGE_LABELS[units]
     rows = _box_rows(fig, days, ncols)
     for r, (ax, row) in enumerate(rows):
         n = len(row)
@@ -811,16 +822,9 @@ def _profile_rows(
             )
         _range_lines(ax, units, band=True, minor=False)
         ax.plot(*_row_trace(times, values, row), color="#1f3f77", lw=0.8)
-        for j in range(1, n):
-            ax.axvline(j, color="#cccccc", lw=0.8, zorder=2)
-        ax.set_xlim(0, max(n, 1))
-        ax.set_ylim(0, AGP_TOP_MGDL / k)
+        _frame_row(ax, n, AGP_TOP_MGDL, units, "#cccccc")
         ax.set_xticks(np.arange(n) + 0.5, ["12:00"] * n)
-        ax.set_yticks([70 / k, 180 / k], [lab["70"], lab["180"]])
         ax.tick_params(labelsize=5.5, length=2, pad=1)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(True)
-            ax.spines[side].set_color("#cccccc")
         if r < len(rows) - 1:  # the time of day under the last row only
             ax.tick_params(labelbottom=False)
 
@@ -849,7 +853,6 @@ def _day_rows(
     ``top`` is the axis' top in mg/dL.
     """
     k = UNITS[units]
-    lab = RANGE_LABELS[units]
     ev_all = events if events is not None and len(events) else None
     for ax, row in _box_rows(fig, days, ncols):
         n = len(row)
@@ -876,20 +879,12 @@ def _day_rows(
                         x=lambda t, j=j, day=day: j + (t - day) / pd.Timedelta(days=1),
                     )
         ax.plot(*_row_trace(times, values, row), color="#1f3f77", lw=1)
-        for j in range(1, n):
-            ax.axvline(j, color="#888888", lw=0.8, zorder=2)
-        ax.set_xlim(0, max(n, 1))
-        ax.set_ylim(0, top / k)
-        ax.set_yticks([70 / k, 180 / k], [lab["70"], lab["180"]])
+        _frame_row(ax, n, top, units, "#888888")
         ax.tick_params(axis="y", labelsize=6)
         # the hours 00, 06, 12, 18 of each box (and the last midnight) at fixed places
         quarters = np.arange(4 * max(n, 1) + 1)
         ax.set_xticks(quarters / 4, [f"{6 * (q % 4):02d}" for q in quarters])
         ax.set_ylabel(units, fontsize=7)
-        ax.spines["right"].set_visible(True)
-        ax.spines["right"].set_color("#888888")
-        ax.spines["top"].set_visible(True)
-        ax.spines["top"].set_color("#888888")
 
 
 def plot_day(

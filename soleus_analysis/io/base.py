@@ -1067,11 +1067,11 @@ def cut_fields(text: str, delimiter: str, n: int) -> str:
     """
     if text.count(delimiter) < n:
         return text
-    lines = pa.array(text.split("\n"), pa.large_string())
-    long = np.flatnonzero(pc.count_substring(lines, delimiter).to_numpy(zero_copy_only=False) >= n)
+    out = text.split("\n")
+    counts = pc.count_substring(pa.array(out, pa.large_string()), delimiter)
+    long = np.flatnonzero(counts.to_numpy(zero_copy_only=False) >= n)
     if not len(long):
         return text
-    out = text.split("\n")
     for i in long:
         out[i] = delimiter.join(out[i].split(delimiter, n)[:n])
     return "\n".join(out)

@@ -9,8 +9,9 @@ DejaVu fonts bundled with matplotlib without them, under family names of their o
 (:data:`SANS`, :data:`MONO`), in matplotlib's cache folder, and the reports draw with those:
 the same glyph outlines, glyph order, character map and advance widths. Text is then laid
 out with the legacy ``kern`` table the Sans fonts also carry (the same pairs), and without
-the ``mark`` positioning of combining accents (the tables' and text blocks' text is NFC-composed
-first, so an accented letter is one glyph where Unicode has one). Subsetting one then takes about a tenth of the time.
+the ``mark`` positioning of combining accents (the tables' and text blocks' text is
+NFC-composed first, so an accented letter is one glyph where Unicode has one). Subsetting
+one then takes about a tenth of the time.
 
 When the copies cannot be made (a read-only cache, a matplotlib without the DejaVu files)
 the reports use matplotlib's DejaVu fonts as they are; nothing else changes.
@@ -23,6 +24,7 @@ allows modified copies under a name without "Bitstream" or "Vera"; the copies ar
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,8 +50,6 @@ _SOURCES = {
     "DejaVuSansMono.ttf": MONO,
     "DejaVuSansMono-Bold.ttf": MONO,
 }
-#: ``"families"``: the (sans, mono) families in use, set on first use
-_STATE: dict[str, tuple[str, str]] = {}
 
 
 def _rename(font: object, family: str, source_family: str) -> None:
@@ -115,17 +115,15 @@ def lite_font_files(folder: Path | None = None) -> list[Path]:
     return out
 
 
+@functools.cache
 def _families() -> tuple[str, str]:
     """(sans, mono) family names the reports draw with; the copies registered on first call."""
-    if "families" not in _STATE:
-        files = lite_font_files()
-        if files:
-            for f in files:
-                font_manager.fontManager.addfont(str(f))
-            _STATE["families"] = (SANS, MONO)
-        else:
-            _STATE["families"] = ("DejaVu Sans", "DejaVu Sans Mono")
-    return _STATE["families"]
+    files = lite_font_files()
+    if not files:
+        return ("DejaVu Sans", "DejaVu Sans Mono")
+    for f in files:
+        font_manager.fontManager.addfont(str(f))
+    return (SANS, MONO)
 
 
 def mono_family() -> str:
