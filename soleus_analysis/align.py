@@ -656,7 +656,7 @@ def meal_responses(
         the ``insulin_proxy`` rule ``insulin_proxy_baseline_pmol_l``,
         ``insulin_proxy_iauc_pmol_l_min`` (pmol/L·min) and ``insulin_proxy_peak_pmol_l``: a
         model-based *proxy* of insulin exposure, not measured insulin. ``attrs["rules"]`` holds
-        the rules used (:meth:`~soleus_analysis.core.rules.Rules.to_dict`).
+        the rules used (:meth:`~soleus_analysis.core.rules.Rules.to_record`, read-only).
     """
     if events is None and hasattr(readings, "events"):
         events = readings.events
@@ -694,7 +694,7 @@ def meal_responses(
         prox = _insulin_proxy(win.proxy_minutes, win.proxy_glucose, baseline, (w0, w1))
         extra = {col: prox[col].to_numpy(dtype=np.float64) for col in prox.columns}
     out = _meal_table(meals, cond, neighbours, w1, baseline, measures, win.cols, reasons, extra)
-    out.attrs["rules"] = rules.to_dict()
+    out.attrs["rules"] = rules.to_record()
     return out
 
 

@@ -337,11 +337,16 @@ def _basal_secretion(p: dict[str, float]) -> float:
 
 
 @lru_cache(maxsize=16)
-def _filters(key: tuple[tuple[str, float], ...]):
-    """Discrete (1-min, zero-order hold) transfer functions input -> plasma insulin deviation."""
+def _discrete_system(key: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The model discretised on a 1-min grid (inputs held constant over each minute).
+
+    Returns ``(ad, bd)``: the 4 x 4 state transition over one minute and the 4 x 2 input matrix
+    (inputs: secretion driven by glucose above basal, and by its rise; pmol/kg/min). The state
+    is Y, Ipo (portal), Il (liver), Ip (plasma), deviations from basal (pmol/kg); plasma insulin
+    deviation (pmol/L) is ``Ip / vi``.
+    """
     p = dict(key)
     m3 = p["he"] * p["m1"] / (1.0 - p["he"])
-    # state: Y, Ipo (portal), Il (liver), Ip (plasma), deviations from basal, pmol/kg(/min)
     a = np.array(
         [
             [-p["alpha"], 0.0, 0.0, 0.0],
@@ -353,18 +358,39 @@ def _filters(key: tuple[tuple[str, float], ...]):
     b = np.array([[p["alpha"], 0.0], [0.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
     aug = np.zeros((6, 6))
     aug[:4, :4], aug[:4, 4:] = a, b
-    from scipy import linalg  # heavy imports: only when the proxy is computed
+    from scipy import linalg  # only when the proxy is computed (scipy.signal is not needed)
 
     e = linalg.expm(aug)  # exact discretisation for inputs held constant over each minute
-    ad, bd = e[:4, :4], e[:4, 4:]
-    c = np.array([[0.0, 0.0, 0.0, 1.0 / p["vi"]]])
-    from scipy import signal
+    return e[:4, :4], e[:4, 4:]
 
+
+@lru_cache(maxsize=64)
+def _response_matrices(
+    key: tuple[tuple[str, float], ...], length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each input's exact response on a grid of ``length`` minutes, as convolution matrices.
+
+    ``h[m] = Ip-row of ad^(m-1) bd / vi`` (pmol/L per pmol/kg/min) for ``m >= 1`` and
+    ``h[0] = 0`` (an input moves plasma insulin only from the next minute on). Returns two
+    ``length x length`` upper-triangular Toeplitz matrices ``T`` with ``T[j, k] = h[k - j]``,
+    so that ``u @ T`` is the deviation at each grid minute ``k`` from the inputs of minutes
+    ``0 .. k - 1`` (rows of ``u``: one meal each): the state-space recursion from a basal
+    start, without the transfer-function round trip.
+    """
+    p = dict(key)
+    ad, bd = _discrete_system(key)
+    h = np.zeros((length, 2))
+    x = bd.copy()
+    for m in range(1, length):
+        h[m] = x[3] / p["vi"]
+        x = ad @ x
+    lag = np.arange(length)[None, :] - np.arange(length)[:, None]
     out = []
     for j in range(2):
-        num, den = signal.ss2tf(ad, bd[:, [j]], c, np.zeros((1, 1)))
-        out.append((np.asarray(num[0], float), np.asarray(den, float)))
-    return tuple(out)
+        t = np.where(lag >= 0, h[np.clip(lag, 0, None), j], 0.0)
+        t.setflags(write=False)
+        out.append(t)
+    return out[0], out[1]
 
 
 def _proxy_grid(minutes, glucose_mgdl, params, gb_mgdl):
@@ -400,15 +426,15 @@ def _proxy_grid(minutes, glucose_mgdl, params, gb_mgdl):
     g_mid = 0.5 * (gg[:, :-1] + gg[:, 1:])
     u_y = np.maximum(p["beta"] * (g_mid - gb[:, None]), -sb)
     u_k = p["K"] * np.maximum(np.diff(gg, axis=1), 0.0)
-    (n1, d1), (n2, d2) = _filters(tuple(sorted(p.items())))
-    # lfilter output k is the state at minute k (no direct feed-through: it depends on inputs
-    # 0..k-1 only), so one extra held input yields the last grid minute as well.
+    # the deviation at grid minute k depends on the inputs of minutes 0..k-1 only (no direct
+    # feed-through), so one extra held input yields the last grid minute as well
     u_y = np.column_stack([u_y, u_y[:, -1:]])
     u_k = np.column_stack([u_k, u_k[:, -1:]])
-    from scipy import signal
-
-    dev = signal.lfilter(n1, d1, u_y, axis=1) + signal.lfilter(n2, d2, u_k, axis=1)
-    proxy = p["ib"] + dev
+    t_y, t_k = _response_matrices(tuple(sorted(p.items())), u_y.shape[1])
+    dev = u_y @ t_y + u_k @ t_k
+    # secretion is never negative (u_y >= -Sb), so plasma insulin is >= 0 exactly; the clip only
+    # removes rounding (~1e-14 pmol/L) where secretion has shut off
+    proxy = np.maximum(p["ib"] + dev, 0.0)
     # the grid minute at or after the last sample is moved back onto it (interpolated), and the
     # grid beyond is cut, so the proxy covers exactly first..last of each row
     c = np.clip(np.ceil(last - first - 1e-9).astype(np.int64), 0, length - 1)

@@ -114,3 +114,28 @@ def test_unknown_format_name(tmp_path):
     p.write_text("a,b\n1,2\n")
     with pytest.raises(InputError, match="unknown format 'nope'"):
         sa.read_cgm(p, format="nope")
+
+
+def test_rules_record_is_read_only_and_copies_as_itself():
+    import copy
+    import json
+    import pickle
+
+    from soleus_analysis.core.rules import Rules, RulesRecord
+
+    rules = Rules(window=(0, 180))
+    rec = rules.to_record()
+    assert isinstance(rec, RulesRecord) and rec["window"] == (0, 180)
+    assert copy.deepcopy(rec) is rec and copy.copy(rec) is rec
+    # a frame's attrs travel through every pandas operation without a deep copy of the rules
+    frame = pd.DataFrame({"a": [1, 2]})
+    frame.attrs["rules"] = rec
+    assert frame[frame["a"] > 1].attrs["rules"] is rec
+    back = pickle.loads(pickle.dumps(rec))
+    assert type(back) is RulesRecord and back == rec
+    assert json.loads(json.dumps(rec))["window"] == [0, 180]
+    assert Rules.from_dict(dict(rec)) == rules
+    with pytest.raises(TypeError, match="read-only"):
+        rec["window"] = (0, 120)
+    with pytest.raises(TypeError, match="read-only"):
+        rec.update(window=(0, 120))

@@ -74,3 +74,29 @@ def test_public_names_still_import():
 def test_the_check_sees_a_heavy_import():
     # the check itself: a module that does import a heavy package is reported
     assert _heavy_after(("scipy.stats",), ("scipy.stats",)) == ["scipy.stats"]
+
+
+def test_a_persons_job_needs_neither_scipy_signal_nor_scipy_stats(tmp_path):
+    # a worker's first person used to import scipy.signal (and with it scipy.stats, ndimage,
+    # ...: ~2.5 s of CPU) for the insulin proxy's filter, now the model's own impulse response
+    from soleus_analysis.simulate import simulate_study
+    from soleus_analysis.simulate.writers import write_activity_log, write_dexcom_clarity
+
+    study = simulate_study("freeliving", n=1, seed=3)
+    (subject,) = study.subjects
+    cgm, log = tmp_path / "cgm.csv", tmp_path / "log.csv"
+    write_dexcom_clarity(study.cgm[study.cgm["subject"] == subject], None, cgm, generation="G7")
+    write_activity_log(study.events[study.events["subject"] == subject], log)
+    code = (
+        "import json, sys\n"
+        "from soleus_analysis.app.runner import run_person\n"
+        "from soleus_analysis.core.rules import Rules\n"
+        f"res = run_person('p1', [{str(cgm)!r}], [{str(log)!r}], Rules())\n"
+        "assert 'error' not in res and len(res['meals']) > 0, res\n"
+        "assert res['meals']['insulin_proxy_iauc_pmol_l_min'].notna().any()\n"
+        "print(json.dumps([m for m in ('scipy.signal', 'scipy.stats') if m in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == []

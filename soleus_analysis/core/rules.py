@@ -78,6 +78,26 @@ def _fmt(x: float | None) -> str:
     return f"{x:g}"
 
 
+class RulesRecord(dict):
+    """A read-only ``dict`` of rules (:meth:`Rules.to_record`) that copies and deep-copies as
+    itself; pickles as a new record of the same items."""
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a RulesRecord is read-only; use Rules.replace for other rules")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only
+    __ior__ = _read_only
+
+    def __copy__(self) -> RulesRecord:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RulesRecord:
+        return self
+
+    def __reduce__(self) -> tuple[type[RulesRecord], tuple[dict[str, Any]]]:
+        return (RulesRecord, (dict(self),))
+
+
 @dataclass(frozen=True)
 class Rules:
     """The analysis rules: what a meal window is, when a meal counts, how effects are estimated.
@@ -432,6 +452,19 @@ class Rules:
             v = getattr(self, f.name)
             out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
+
+    def to_record(self) -> RulesRecord:
+        """Every rule as an immutable mapping (pairs as tuples), for a table's ``attrs``.
+
+        pandas deep-copies ``attrs`` into the result of every operation on a table; a
+        :class:`RulesRecord` copies as itself, so carrying the rules costs nothing per operation.
+        It is a ``dict``, so ``json.dumps`` (and the Parquet metadata pandas writes) take it.
+        """
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = tuple(v) if isinstance(v, list) else v
+        return RulesRecord(out)
 
     def changed(self) -> dict[str, Any]:
         """The rules that differ from the defaults."""
