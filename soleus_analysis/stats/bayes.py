@@ -299,30 +299,46 @@ def _posterior(
         ratios = np.linspace(0.0, 4.0 * prior.block_sd_scale, 33)
         onehot = np.zeros((n, int(codes.max()) + 1))
         onehot[np.arange(n), codes] = 1.0
-    logml, locs, scales = [], [], []
-    for r in ratios:
-        x = np.column_stack([z, onehot, d]) if r > 0 else np.column_stack([z, d])
-        g = np.r_[np.full(onehot.shape[1] if r > 0 else 0, r**2), v_d]
-        prec = x.T @ x
-        prec[p_flat:, p_flat:] += np.diag(1.0 / g)
+    # every grid value of r at once: r = 0 drops the block columns (a prior variance of 0);
+    # the rest share one design, so the precisions differ only on their diagonals
+    k_blocks = onehot.shape[1]
+    x = np.column_stack([z, onehot, d])
+    xtx, xty, yty = x.T @ x, x.T @ y, float(y @ y)
+    has_blocks = ratios > 0
+    logml = np.empty(len(ratios))
+    locs = np.empty(len(ratios))
+    scales = np.empty(len(ratios))
+    for sel, cols in (
+        (~has_blocks, np.r_[np.arange(p_flat), p_flat + k_blocks]),
+        (has_blocks, np.arange(p_flat + k_blocks + 1)),
+    ):
+        if not sel.any():
+            continue
+        rs = ratios[sel]
+        g = np.column_stack(
+            [np.repeat((rs**2)[:, None], len(cols) - p_flat - 1, axis=1), np.full(len(rs), v_d)]
+        )
+        prec = np.repeat(xtx[np.ix_(cols, cols)][None], len(rs), axis=0)
+        diag = np.arange(p_flat, len(cols))
+        prec[:, diag, diag] += 1.0 / g
         chol = np.linalg.cholesky(prec)
-        xty = x.T @ y
-        m = np.linalg.solve(chol.T, np.linalg.solve(chol, xty))
-        b_n = prior.b0 + 0.5 * max(float(y @ y - m @ xty), 1e-12)
-        e = np.zeros(len(m))
-        e[-1] = 1.0
-        w = np.linalg.solve(chol, e)
-        locs.append(float(m[-1]))
-        scales.append(float(np.sqrt(b_n / a_n * float(w @ w))))
-        logml.append(
-            -0.5 * float(np.sum(np.log(g)))
-            - float(np.sum(np.log(np.diag(chol))))
+        xty_s = np.repeat(xty[cols][None, :, None], len(rs), axis=0)
+        m = np.linalg.solve(np.swapaxes(chol, 1, 2), np.linalg.solve(chol, xty_s))[..., 0]
+        b_n = prior.b0 + 0.5 * np.maximum(yty - np.einsum("rk,rk->r", m, xty_s[..., 0]), 1e-12)
+        e = np.zeros((len(rs), len(cols), 1))
+        e[:, -1, 0] = 1.0
+        w = np.linalg.solve(chol, e)[..., 0]
+        locs[sel] = m[:, -1]
+        scales[sel] = np.sqrt(b_n / a_n * np.einsum("rk,rk->r", w, w))
+        logml[sel] = (
+            -0.5 * np.log(g).sum(axis=1)
+            - np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
             - a_n * np.log(b_n)
         )
-    lw = np.asarray(logml) - 0.5 * (ratios / prior.block_sd_scale) ** 2
+    lw = logml - 0.5 * (ratios / prior.block_sd_scale) ** 2
     wts = np.exp(lw - lw.max())
     wts /= wts.sum()
-    return Posterior(wts, np.asarray(locs), np.asarray(scales), np.full(len(wts), 2.0 * a_n))
+    return Posterior(wts, locs, scales, np.full(len(wts), 2.0 * a_n))
 
 
 def posterior_of_reduction(
