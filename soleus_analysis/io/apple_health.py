@@ -626,7 +626,7 @@ def _element_names(
 
 def _fast_segment(
     a: np.ndarray,
-    seg: bytes,
+    seg: bytes | memoryview,
     tags: tuple,
     spec: tuple[np.ndarray, np.ndarray],
     line: int,
@@ -638,12 +638,13 @@ def _fast_segment(
     :class:`_Fallback`."""
     lt, gt, is_end, is_empty, delta, dep = tags
     pos, cls = spec
-    if not seg.isascii():
+    if len(seg) and int(a[: len(seg)].max()) >= 128:  # (not ASCII)
+        text = bytes(seg)
         try:
-            str(seg, "utf-8")
+            str(text, "utf-8")
         except UnicodeDecodeError:
             raise _Fallback("not UTF-8") from None
-        if b"\xef\xbf\xbe" in seg or b"\xef\xbf\xbf" in seg:
+        if b"\xef\xbf\xbe" in text or b"\xef\xbf\xbf" in text:
             raise _Fallback("not an XML character")
     is_nl = cls == 10
     nl = pos[is_nl]
@@ -734,7 +735,13 @@ def _fast_segment(
                 if total == n_rec:
                     break
     if total != len(top_at):  # new types (or records nested in correlations): one by one
-        counts = Counter(seg[p + 14 : seg.index(b'"', p + 14)] for p in top_at.tolist())
+        begin = top_at + len(_RECORD_OPEN)
+        close = np.searchsorted(quotes, begin)  # the quote that ends each type
+        if len(begin) and close[-1] >= len(quotes):
+            raise _Fallback("quotes")
+        counts = Counter(
+            bytes(seg[b:e]) for b, e in zip(begin.tolist(), quotes[close].tolist(), strict=True)
+        )
     for t, c in counts.items():
         if t in kept_n:
             if c != kept_n[t]:
@@ -895,7 +902,7 @@ def _quantities(
     """Read the start tags ``seg[begin:end]`` of glucose (``kind`` 0) and carbohydrate (1)
     records into ``rows`` with Arrow's regular expressions, as expat would read them; False
     (nothing read) when one of them is not plain (then expat reads them all)."""
-    raw = [seg[b:e] for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
+    raw = [bytes(seg[b:e]) for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
     tags = pc.cast(pa.array(raw, type=pa.binary()), pa.string())
     if not pc.all(pc.match_substring_regex(tags, _STRICT_TAG)).as_py():
         return False
@@ -924,15 +931,68 @@ def _quantities(
     return True
 
 
-def _specials(a: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _specials(
+    a: np.ndarray, n: int, scratch: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Offsets in ``a[:n]`` of the bytes the scan looks at (control bytes, ``"``, ``&``,
-    ``<``, ``>``) and those bytes: one pass over the bytes instead of one a kind."""
+    ``<``, ``>``) and those bytes: one pass over the bytes instead of one a kind (``scratch``:
+    two boolean arrays of at least ``n`` items, reused instead of new ones)."""
     b = a[:n]
-    mask = b < 32
+    mask, tmp = (None, None) if scratch is None else (scratch[0][:n], scratch[1][:n])
+    mask = np.less(b, 32, out=mask)
     for c in (34, 38, 60, 62):
-        mask |= b == c
+        mask |= np.equal(b, c, out=tmp)
     pos = np.flatnonzero(mask)
     return pos, a[pos]
+
+
+class _Window:
+    """The body's bytes not yet scanned, in one array reused from read to read (each read goes
+    straight into it: no copy of the bytes but the read and the unscanned rest moved to the
+    front), :data:`_PAD` zeros after them, and the scratch masks of :func:`_specials`.
+
+    Each read fills the window up to :data:`_FAST_READ` bytes (after a rest of a few hundred
+    bytes), or reads that many more when it holds them already (a long element: then the
+    array grows): about 3 x 2 MB with the masks.
+    """
+
+    def __init__(self, first: bytes) -> None:
+        self.data = np.zeros(0, dtype=np.uint8)
+        self.scratch = (np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
+        self.filled = 0
+        self._reserve(max(len(first), _FAST_READ))
+        self.data[: len(first)] = np.frombuffer(first, dtype=np.uint8)
+        self.filled = len(first)
+
+    def _reserve(self, size: int) -> None:
+        """Room for ``size`` bytes (B) and the padding after them."""
+        need = size + len(_PAD)
+        if len(self.data) < need:
+            grown = np.zeros(max(need, 2 * len(self.data)), dtype=np.uint8)
+            grown[: self.filled] = self.data[: self.filled]
+            self.data = grown
+            self.scratch = (np.empty(len(grown), dtype=bool), np.empty(len(grown), dtype=bool))
+
+    def read(self, fh: Any) -> int:
+        """Read after the bytes held, up to :data:`_FAST_READ` in all (``fh``: a binary file
+        or zip member, with ``readinto``); the number of bytes read (0: the end)."""
+        want = _FAST_READ - self.filled if self.filled < _FAST_READ else _FAST_READ
+        self._reserve(self.filled + want)
+        got = fh.readinto(memoryview(self.data)[self.filled : self.filled + want])
+        self.filled += got or 0
+        return got or 0
+
+    def view(self) -> np.ndarray:
+        """The bytes held, followed by the :data:`_PAD` zeros."""
+        end = self.filled
+        self.data[end : end + len(_PAD)] = 0
+        return self.data[: end + len(_PAD)]
+
+    def consume(self, n: int) -> None:
+        """Drop the first ``n`` bytes (scanned); the rest moves to the front."""
+        rest = self.filled - n
+        self.data[:rest] = self.data[n : self.filled]  # (numpy copies overlapping bytes safely)
+        self.filled = rest
 
 
 def _tag_table(a: np.ndarray, n: int, spec: tuple[np.ndarray, np.ndarray]) -> tuple:
@@ -984,33 +1044,36 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
             line = 1 + head.count(b"\n", 0, body)
             if head.count(b"\r", 0, body) != head.count(b"\r\n", 0, body):
                 raise _Fallback("line ends")
-            buf = head[body:]
+            win = _Window(head[body:])
+            del head
             eof = False
             while True:
-                more = b"" if eof else fh.read(_FAST_READ)
-                eof = not more
-                if more:
-                    buf += more
+                eof = eof or win.read(fh) == 0
+                a = win.view()
                 if eof:
-                    cut = buf.rfind(b"</HealthData")
-                    if cut < 0 or not _ROOT_END.fullmatch(buf, cut):
+                    rest = a[: win.filled].tobytes()
+                    cut = rest.rfind(b"</HealthData")
+                    if cut < 0 or not _ROOT_END.fullmatch(rest, cut):
                         raise _Fallback("end of the document")
+                    del rest
                     n = cut
-                else:
-                    n = buf.rfind(b"<")
+                    spec = _specials(a, n, win.scratch)
+                else:  # up to the last '<' (its specials: those before it)
+                    pos, cls = _specials(a, win.filled, win.scratch)
+                    last = np.flatnonzero(cls == 60)
+                    n = int(pos[last[-1]]) if len(last) else -1
                     if n <= 0:
-                        if len(buf) > _MAX_PENDING:
+                        if win.filled > _MAX_PENDING:
                             raise _Fallback("a long element")
                         continue
-                a = np.frombuffer(buf + _PAD, np.uint8)
-                spec = _specials(a, n)
+                    spec = (pos[: last[-1]], cls[: last[-1]])
                 tags = _tag_table(a, n, spec)
                 lt, dep, delta = tags[0], tags[5], tags[4]
                 if not eof and (len(dep) == 0 or dep[-1] != 1):
                     # cut before the last top-level start tag: the elements before it are whole
                     top = np.flatnonzero(~tags[2] & (dep - delta == 1))
                     if len(top) == 0 or top[-1] == 0:
-                        if len(buf) > _MAX_PENDING:
+                        if win.filled > _MAX_PENDING:
                             raise _Fallback("a long element")
                         continue
                     k = int(top[-1])
@@ -1020,9 +1083,10 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
                     spec = (spec[0][:m], spec[1][:m])
                 elif eof and len(dep) and dep[-1] != 1:
                     raise _Fallback("unbalanced")
-                seg = buf[:n]
+                seg = memoryview(a)[:n]  # (the buffer's bytes, not a copy)
                 line += _fast_segment(a, seg, tags, spec, line, rows, recent)
-                buf = buf[n:]
+                del seg
+                win.consume(n)
                 if eof:
                     break
         except InputError:
@@ -1216,17 +1280,17 @@ _TEXT_CHUNK = 1 << 16
 
 
 def _text_column(values: list[str], codes: np.ndarray) -> Any:
-    """The text column ``values[codes]`` (``codes``: int8) as pandas makes it of Python
-    strings, without a Python object per row.
+    """The text column ``values[codes]`` (``codes``: int8) as pandas makes it of an object
+    array of Python strings, without a Python object per row.
 
     pandas 3 keeps text as Arrow strings: made here by one ``take`` into memory of the system
     allocator or, when every row holds the same value, as chunks of :data:`_TEXT_CHUNK` rows
     that share one buffer (the same values and dtype: ~0.1 MB for any number of rows instead
     of 8 bytes and the text's length a row). Where pandas keeps text as objects, an object
-    array.
+    array (also when empty: pandas keeps an empty object array as objects).
     """
     dtype = pd.Series(values[:1], dtype=object).infer_objects().dtype
-    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow" or not len(codes):
         return np.array(values, dtype=object)[codes]
     table = pa.array(values, type=pa.large_string(), memory_pool=_POOL)
     n = len(codes)
@@ -1289,16 +1353,18 @@ def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.D
     del east
     out = pd.DataFrame(floats.T, columns=["glucose_mgdl", "utc_time_s"], copy=False)
     one = np.zeros(n, dtype=np.int8)
-    # the other columns put in their places, not copied (Series on the same index)
+    # the other columns put in their places, not copied (Series on the same index; a text
+    # scalar when there are no rows, as before)
     for at, name, col in (
-        (0, "subject", _text_column([subject], one)),
+        (0, "subject", _text_column([subject], one) if n else subject),
         (1, "time", time),
         (3, "censored", np.full(n, None, dtype=object)),
-        (4, "source", _text_column([SOURCE], one)),
+        (4, "source", _text_column([SOURCE], one) if n else SOURCE),
         # two shared strings, not one made per row
         (5, DEVICE_UNITS, _text_column(["mg/dL", "mmol/L"], mmol)),
     ):
-        out.insert(at, name, pd.Series(col, index=out.index, copy=False))
+        value = col if isinstance(col, str) else pd.Series(col, index=out.index, copy=False)
+        out.insert(at, name, value)
     return out
 
 
