@@ -113,6 +113,9 @@ OTHER_TYPES_REST = "(other types beyond the first 10,000)"
 
 #: Records of one type collected as strings before being compacted into typed arrays.
 _CHUNK = 16_384
+#: Arrow's allocations here go to the system allocator, whose freed memory the reader's numpy
+#: arrays reuse (Arrow's default pool keeps pages of its own: ~15 MB more peak RSS, MB).
+_POOL = pa.system_memory_pool()
 
 _DATE_RE = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?: ?[+-]\d{2}:?\d{2}| ?Z)?"
 _DURATION_MIN = {"min": 1.0, "s": 1 / 60, "sec": 1 / 60, "hr": 60.0, "h": 60.0, "ms": 1 / 60000}
@@ -417,12 +420,31 @@ class _Rows:
                 self._flush(key, rest)
             self.chunks[key].append(_compact(rest, key == "glucose"))
         return {
-            "glucose": pd.concat(self.chunks["glucose"], ignore_index=True),
-            "carbs": pd.concat(self.chunks["carbs"], ignore_index=True),
-            "insulin": pd.concat(self.chunks["insulin"], ignore_index=True),
+            "glucose": _concat_columns(self.chunks["glucose"]),
+            "carbs": _concat_columns(self.chunks["carbs"]),
+            "insulin": _concat_columns(self.chunks["insulin"]),
             "workouts": self.workouts,
             "other": self.other,
         }
+
+
+def _concat_columns(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(frames, ignore_index=True)`` put together one column at a time, each
+    frame's column freed once it is copied, and ``frames`` emptied.
+
+    The result is the same (each column is concatenated by pandas' rules), but the peak
+    memory is the result plus one column of the frames (MB), not twice the rows.
+    """
+    names = list(frames[0].columns) if frames else []
+    if len(frames) < 2 or any(list(f.columns) != names for f in frames[1:]):
+        out = pd.concat(frames, ignore_index=True)
+        frames.clear()
+        return out
+    cols = {}
+    for name in names:
+        cols[name] = pd.concat([f.pop(name) for f in frames], ignore_index=True)
+    frames.clear()
+    return pd.DataFrame(cols, copy=False)
 
 
 # --------------------------------------------------------------------------- the expat scan
@@ -604,7 +626,7 @@ def _element_names(
 
 def _fast_segment(
     a: np.ndarray,
-    seg: bytes,
+    seg: bytes | memoryview,
     tags: tuple,
     spec: tuple[np.ndarray, np.ndarray],
     line: int,
@@ -616,12 +638,13 @@ def _fast_segment(
     :class:`_Fallback`."""
     lt, gt, is_end, is_empty, delta, dep = tags
     pos, cls = spec
-    if not seg.isascii():
+    if len(seg) and int(a[: len(seg)].max()) >= 128:  # (not ASCII)
+        text = bytes(seg)
         try:
-            str(seg, "utf-8")
+            str(text, "utf-8")
         except UnicodeDecodeError:
             raise _Fallback("not UTF-8") from None
-        if b"\xef\xbf\xbe" in seg or b"\xef\xbf\xbf" in seg:
+        if b"\xef\xbf\xbe" in text or b"\xef\xbf\xbf" in text:
             raise _Fallback("not an XML character")
     is_nl = cls == 10
     nl = pos[is_nl]
@@ -712,7 +735,13 @@ def _fast_segment(
                 if total == n_rec:
                     break
     if total != len(top_at):  # new types (or records nested in correlations): one by one
-        counts = Counter(seg[p + 14 : seg.index(b'"', p + 14)] for p in top_at.tolist())
+        begin = top_at + len(_RECORD_OPEN)
+        close = np.searchsorted(quotes, begin)  # the quote that ends each type
+        if len(begin) and close[-1] >= len(quotes):
+            raise _Fallback("quotes")
+        counts = Counter(
+            bytes(seg[b:e]) for b, e in zip(begin.tolist(), quotes[close].tolist(), strict=True)
+        )
     for t, c in counts.items():
         if t in kept_n:
             if c != kept_n[t]:
@@ -806,7 +835,7 @@ def _ranges(a: np.ndarray, begin: np.ndarray, end: np.ndarray) -> pa.Array:
     got = pa.StringArray.from_buffers(len(size), pa.py_buffer(offsets), pa.py_buffer(data))
     if (data == 38).any():
         for ref, char in _PREDEFINED:
-            got = pc.replace_substring(got, ref, char)
+            got = pc.replace_substring(got, ref, char, memory_pool=_POOL)
     return got
 
 
@@ -860,7 +889,7 @@ def _plain_columns(
     n, cols, i = len(lt), {}, 0
     for key, j in zip(("date", "value", "unit"), read, strict=True):
         if j is None:
-            cols[key] = pa.array([""] * n, type=pa.string())
+            cols[key] = pa.array([""] * n, type=pa.string(), memory_pool=_POOL)
         else:
             cols[key] = got.slice(i * n, n)
             i += 1
@@ -873,7 +902,7 @@ def _quantities(
     """Read the start tags ``seg[begin:end]`` of glucose (``kind`` 0) and carbohydrate (1)
     records into ``rows`` with Arrow's regular expressions, as expat would read them; False
     (nothing read) when one of them is not plain (then expat reads them all)."""
-    raw = [seg[b:e] for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
+    raw = [bytes(seg[b:e]) for b, e in zip(begin.tolist(), end.tolist(), strict=True)]
     tags = pc.cast(pa.array(raw, type=pa.binary()), pa.string())
     if not pc.all(pc.match_substring_regex(tags, _STRICT_TAG)).as_py():
         return False
@@ -902,15 +931,68 @@ def _quantities(
     return True
 
 
-def _specials(a: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _specials(
+    a: np.ndarray, n: int, scratch: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Offsets in ``a[:n]`` of the bytes the scan looks at (control bytes, ``"``, ``&``,
-    ``<``, ``>``) and those bytes: one pass over the bytes instead of one a kind."""
+    ``<``, ``>``) and those bytes: one pass over the bytes instead of one a kind (``scratch``:
+    two boolean arrays of at least ``n`` items, reused instead of new ones)."""
     b = a[:n]
-    mask = b < 32
+    mask, tmp = (None, None) if scratch is None else (scratch[0][:n], scratch[1][:n])
+    mask = np.less(b, 32, out=mask)
     for c in (34, 38, 60, 62):
-        mask |= b == c
+        mask |= np.equal(b, c, out=tmp)
     pos = np.flatnonzero(mask)
     return pos, a[pos]
+
+
+class _Window:
+    """The body's bytes not yet scanned, in one array reused from read to read (each read goes
+    straight into it: no copy of the bytes but the read and the unscanned rest moved to the
+    front), :data:`_PAD` zeros after them, and the scratch masks of :func:`_specials`.
+
+    Each read fills the window up to :data:`_FAST_READ` bytes (after a rest of a few hundred
+    bytes), or reads that many more when it holds them already (a long element: then the
+    array grows): about 3 x 2 MB with the masks.
+    """
+
+    def __init__(self, first: bytes) -> None:
+        self.data = np.zeros(0, dtype=np.uint8)
+        self.scratch = (np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
+        self.filled = 0
+        self._reserve(max(len(first), _FAST_READ))
+        self.data[: len(first)] = np.frombuffer(first, dtype=np.uint8)
+        self.filled = len(first)
+
+    def _reserve(self, size: int) -> None:
+        """Room for ``size`` bytes (B) and the padding after them."""
+        need = size + len(_PAD)
+        if len(self.data) < need:
+            grown = np.zeros(max(need, 2 * len(self.data)), dtype=np.uint8)
+            grown[: self.filled] = self.data[: self.filled]
+            self.data = grown
+            self.scratch = (np.empty(len(grown), dtype=bool), np.empty(len(grown), dtype=bool))
+
+    def read(self, fh: Any) -> int:
+        """Read after the bytes held, up to :data:`_FAST_READ` in all (``fh``: a binary file
+        or zip member, with ``readinto``); the number of bytes read (0: the end)."""
+        want = _FAST_READ - self.filled if self.filled < _FAST_READ else _FAST_READ
+        self._reserve(self.filled + want)
+        got = fh.readinto(memoryview(self.data)[self.filled : self.filled + want])
+        self.filled += got or 0
+        return got or 0
+
+    def view(self) -> np.ndarray:
+        """The bytes held, followed by the :data:`_PAD` zeros."""
+        end = self.filled
+        self.data[end : end + len(_PAD)] = 0
+        return self.data[: end + len(_PAD)]
+
+    def consume(self, n: int) -> None:
+        """Drop the first ``n`` bytes (scanned); the rest moves to the front."""
+        rest = self.filled - n
+        self.data[:rest] = self.data[n : self.filled]  # (numpy copies overlapping bytes safely)
+        self.filled = rest
 
 
 def _tag_table(a: np.ndarray, n: int, spec: tuple[np.ndarray, np.ndarray]) -> tuple:
@@ -962,33 +1044,36 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
             line = 1 + head.count(b"\n", 0, body)
             if head.count(b"\r", 0, body) != head.count(b"\r\n", 0, body):
                 raise _Fallback("line ends")
-            buf = head[body:]
+            win = _Window(head[body:])
+            del head
             eof = False
             while True:
-                more = b"" if eof else fh.read(_FAST_READ)
-                eof = not more
-                if more:
-                    buf += more
+                eof = eof or win.read(fh) == 0
+                a = win.view()
                 if eof:
-                    cut = buf.rfind(b"</HealthData")
-                    if cut < 0 or not _ROOT_END.fullmatch(buf, cut):
+                    rest = a[: win.filled].tobytes()
+                    cut = rest.rfind(b"</HealthData")
+                    if cut < 0 or not _ROOT_END.fullmatch(rest, cut):
                         raise _Fallback("end of the document")
+                    del rest
                     n = cut
-                else:
-                    n = buf.rfind(b"<")
+                    spec = _specials(a, n, win.scratch)
+                else:  # up to the last '<' (its specials: those before it)
+                    pos, cls = _specials(a, win.filled, win.scratch)
+                    last = np.flatnonzero(cls == 60)
+                    n = int(pos[last[-1]]) if len(last) else -1
                     if n <= 0:
-                        if len(buf) > _MAX_PENDING:
+                        if win.filled > _MAX_PENDING:
                             raise _Fallback("a long element")
                         continue
-                a = np.frombuffer(buf + _PAD, np.uint8)
-                spec = _specials(a, n)
+                    spec = (pos[: last[-1]], cls[: last[-1]])
                 tags = _tag_table(a, n, spec)
                 lt, dep, delta = tags[0], tags[5], tags[4]
                 if not eof and (len(dep) == 0 or dep[-1] != 1):
                     # cut before the last top-level start tag: the elements before it are whole
                     top = np.flatnonzero(~tags[2] & (dep - delta == 1))
                     if len(top) == 0 or top[-1] == 0:
-                        if len(buf) > _MAX_PENDING:
+                        if win.filled > _MAX_PENDING:
                             raise _Fallback("a long element")
                         continue
                     k = int(top[-1])
@@ -998,9 +1083,10 @@ def _fast_scan(path: str | PathLike) -> dict[str, Any]:
                     spec = (spec[0][:m], spec[1][:m])
                 elif eof and len(dep) and dep[-1] != 1:
                     raise _Fallback("unbalanced")
-                seg = buf[:n]
+                seg = memoryview(a)[:n]  # (the buffer's bytes, not a copy)
                 line += _fast_segment(a, seg, tags, spec, line, rows, recent)
-                buf = buf[n:]
+                del seg
+                win.consume(n)
                 if eof:
                     break
         except InputError:
@@ -1015,22 +1101,29 @@ def _ascii_text(values: object) -> tuple[pd.Series, pa.Array | None]:
     """Values as a Series of text and, when every value is ASCII text, as stripped Arrow
     strings (vectorised; Python's and Arrow's whitespace agree on ASCII), else ``None``."""
     if isinstance(values, pa.Array):  # Arrow strings (the fast scan's blocks)
-        if len(values) and not values.null_count and pc.all(pc.string_is_ascii(values)).as_py():
+        if (
+            len(values)
+            and not values.null_count
+            and pc.all(pc.string_is_ascii(values, memory_pool=_POOL), memory_pool=_POOL).as_py()
+        ):
             # only the index is used with the Arrow strings: no Python string is made
             return pd.Series(index=pd.RangeIndex(len(values)), dtype=object), (
-                pc.utf8_trim_whitespace(values)
+                pc.utf8_trim_whitespace(values, memory_pool=_POOL)
             )
         return pd.Series(values.to_numpy(zero_copy_only=False), dtype="object"), None
     s = pd.Series(values, dtype="object")
     if len(s) == 0 or not all(type(v) is str for v in s.head(1)):
         return s, None
     try:
-        arr = pa.array(s, type=pa.string())
+        arr = pa.array(s, type=pa.string(), memory_pool=_POOL)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return s, None
-    if arr.null_count or not pc.all(pc.string_is_ascii(arr)).as_py():
+    if (
+        arr.null_count
+        or not pc.all(pc.string_is_ascii(arr, memory_pool=_POOL), memory_pool=_POOL).as_py()
+    ):
         return s, None
-    return s, pc.utf8_trim_whitespace(arr)
+    return s, pc.utf8_trim_whitespace(arr, memory_pool=_POOL)
 
 
 def parse_local_times(values: pd.Series) -> pd.Series:
@@ -1041,19 +1134,32 @@ def parse_local_times(values: pd.Series) -> pd.Series:
     """
     s, arr = _ascii_text(values)
     if arr is not None:  # the same rules, vectorised
-        ok = pc.match_substring_regex(arr, f"^(?:{_DATE_RE})$")
-        cut = pc.if_else(ok, pc.utf8_slice_codeunits(arr, 0, 19), pa.scalar(None, pa.string()))
+        ok = pc.match_substring_regex(arr, f"^(?:{_DATE_RE})$", memory_pool=_POOL)
+        first = pc.utf8_slice_codeunits(arr, 0, 19, memory_pool=_POOL)
+        cut = pc.if_else(ok, first, pa.scalar(None, pa.string()), memory_pool=_POOL)
         fmt = "%Y-%m-%d %H:%M:%S"
-        ts = pc.strptime(cut, format=fmt, unit="s", error_is_null=True)
+        ts = pc.strptime(cut, format=fmt, unit="s", error_is_null=True, memory_pool=_POOL)
         # Arrow moves a day past the month's end on (pandas: NaT) and stops before year 9999:
         # pandas parses every date whose day Arrow did not keep
-        day = pc.cast(pc.utf8_slice_codeunits(cut, 8, 10), pa.int64())
-        back = pc.fill_null(pc.equal(pc.day(ts), day), False)
-        redo = np.flatnonzero(pc.and_not(ok, back).to_numpy(zero_copy_only=False))
+        day = pc.cast(
+            pc.utf8_slice_codeunits(cut, 8, 10, memory_pool=_POOL), pa.int64(), memory_pool=_POOL
+        )
+        back = pc.coalesce(
+            pc.equal(pc.day(ts, memory_pool=_POOL), day, memory_pool=_POOL),
+            False,
+            memory_pool=_POOL,
+        )
+        redo = np.flatnonzero(
+            pc.and_not(ok, back, memory_pool=_POOL).to_numpy(zero_copy_only=False)
+        )
         out = to_ns(pd.Series(ts.to_numpy(zero_copy_only=False)))
         out.index = s.index
         if len(redo):
-            text = pd.Series(pc.take(cut, pa.array(redo)).to_numpy(zero_copy_only=False))
+            text = pd.Series(
+                pc.take(cut, pa.array(redo, memory_pool=_POOL), memory_pool=_POOL).to_numpy(
+                    zero_copy_only=False
+                )
+            )
             again = to_ns(pd.to_datetime(text.astype(object), format=fmt, errors="coerce"))
             out.iloc[redo] = again.to_numpy()
         return out
@@ -1068,13 +1174,21 @@ def parse_utc_offsets(values: pd.Series) -> pd.Series:
     0); NaN where a date carries none."""
     s, arr = _ascii_text(values)
     if arr is not None:  # the same rules, vectorised
-        m = pc.extract_regex(arr, r"(?P<s>[+-])(?P<h>\d{2}):?(?P<m>\d{2})$")
-        hours = pc.cast(pc.struct_field(m, "h"), pa.float64()).to_numpy(zero_copy_only=False)
-        mins = pc.cast(pc.struct_field(m, "m"), pa.float64()).to_numpy(zero_copy_only=False)
-        minus = pc.fill_null(pc.equal(pc.struct_field(m, "s"), "-"), False)
+        m = pc.extract_regex(arr, r"(?P<s>[+-])(?P<h>\d{2}):?(?P<m>\d{2})$", memory_pool=_POOL)
+        hours = pc.cast(
+            pc.struct_field(m, "h", memory_pool=_POOL), pa.float64(), memory_pool=_POOL
+        ).to_numpy(zero_copy_only=False)
+        mins = pc.cast(
+            pc.struct_field(m, "m", memory_pool=_POOL), pa.float64(), memory_pool=_POOL
+        ).to_numpy(zero_copy_only=False)
+        minus = pc.coalesce(
+            pc.equal(pc.struct_field(m, "s", memory_pool=_POOL), "-", memory_pool=_POOL),
+            False,
+            memory_pool=_POOL,
+        )
         minus = minus.to_numpy(zero_copy_only=False)
         out = np.where(minus, -1.0, 1.0) * (hours * 60 + mins)
-        zulu = pc.match_substring_regex(arr, "Z$").to_numpy(zero_copy_only=False)
+        zulu = pc.match_substring_regex(arr, "Z$", memory_pool=_POOL).to_numpy(zero_copy_only=False)
         return pd.Series(np.where(zulu, 0.0, out), index=s.index)
     s = s.astype(str).str.strip()
     m = s.str.extract(r"([+-])(\d{2}):?(\d{2})$|(Z)$")
@@ -1108,8 +1222,11 @@ def _compact(raw: dict[str, list], offsets: bool = False) -> pd.DataFrame:
 
 def _strings(cols: list[Any]) -> pa.Array:
     """Arrow strings of blocks of values (Arrow arrays or sequences of ``str``), in order."""
-    arrs = [c if isinstance(c, pa.Array) else pa.array(c, type=pa.string()) for c in cols]
-    return pa.concat_arrays(arrs) if len(arrs) != 1 else arrs[0]
+    arrs = [
+        c if isinstance(c, pa.Array) else pa.array(c, type=pa.string(), memory_pool=_POOL)
+        for c in cols
+    ]
+    return pa.concat_arrays(arrs, memory_pool=_POOL) if len(arrs) != 1 else arrs[0]
 
 
 def _compact_blocks(blocks: list[tuple[np.ndarray, dict[str, Any]]], offsets: bool) -> pd.DataFrame:
@@ -1122,13 +1239,18 @@ def _compact_blocks(blocks: list[tuple[np.ndarray, dict[str, Any]]], offsets: bo
     if offsets:
         df["utc_offset_min"] = parse_utc_offsets(date).astype("float32")
     value = _strings([b[1]["value"] for b in blocks])
-    if len(value) and pc.all(pc.match_substring_regex(value, "^[0-9]{1,15}$")).as_py():
+    if (
+        len(value)
+        and pc.all(
+            pc.match_substring_regex(value, "^[0-9]{1,15}$", memory_pool=_POOL), memory_pool=_POOL
+        ).as_py()
+    ):
         # whole numbers below 2**53: exactly what pandas parses, without a Python string each
-        df["num"] = pc.cast(value, pa.int64()).to_numpy().astype("float64")
+        df["num"] = pc.cast(value, pa.int64(), memory_pool=_POOL).to_numpy().astype("float64")
     else:
         text = pd.Series(value.to_numpy(zero_copy_only=False), dtype=object)
         df["num"] = pd.to_numeric(text, errors="coerce").astype("float64")
-    unit = _strings([b[1]["unit"] for b in blocks]).dictionary_encode()
+    unit = pc.dictionary_encode(_strings([b[1]["unit"] for b in blocks]), memory_pool=_POOL)
     df["unit"] = pd.Categorical.from_codes(
         unit.indices.to_numpy(zero_copy_only=False).astype(np.int32),
         categories=pd.Index(unit.dictionary.to_numpy(zero_copy_only=False), dtype=object),
@@ -1142,13 +1264,49 @@ def _quantity_frame(df: pd.DataFrame, prov: Provenance) -> pd.DataFrame:
     bad_v = ~bad_t & ~np.isfinite(df["num"].to_numpy(dtype=float))
     warn_dropped(prov, "impossible timestamp", df["line"].to_numpy()[bad_t], "startDate")
     warn_dropped(prov, "bad value", df["line"].to_numpy()[bad_v], "value is not a number")
-    when = np.where(bad_t | bad_v, None, implausible(times=df["time"]))
-    ok = ~(bad_t | bad_v) & drop_implausible(prov, when, df["line"].to_numpy())
+    ok = ~(bad_t | bad_v)
+    time = df["time"]
+    # the time rule is a range: when the earliest and the latest time are plausible, so is
+    # every time (then no reason is made per row)
+    edges = pd.Series([time.min(), time.max()], dtype="datetime64[ns]")
+    if (implausible(times=edges) != None).any():  # noqa: E711
+        when = np.where(~ok, None, implausible(times=time))
+        ok &= drop_implausible(prov, when, df["line"].to_numpy())
     return df if ok.all() else df.loc[ok]  # (no copy when every row is kept)
+
+
+#: Rows of each chunk of a text column that holds one value (its chunks share one buffer).
+_TEXT_CHUNK = 1 << 16
+
+
+def _text_column(values: list[str], codes: np.ndarray) -> Any:
+    """The text column ``values[codes]`` (``codes``: int8) as pandas makes it of an object
+    array of Python strings, without a Python object per row.
+
+    pandas 3 keeps text as Arrow strings: made here by one ``take`` into memory of the system
+    allocator or, when every row holds the same value, as chunks of :data:`_TEXT_CHUNK` rows
+    that share one buffer (the same values and dtype: ~0.1 MB for any number of rows instead
+    of 8 bytes and the text's length a row). Where pandas keeps text as objects, an object
+    array (also when empty: pandas keeps an empty object array as objects).
+    """
+    dtype = pd.Series(values[:1], dtype=object).infer_objects().dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow" or not len(codes):
+        return np.array(values, dtype=object)[codes]
+    table = pa.array(values, type=pa.large_string(), memory_pool=_POOL)
+    n = len(codes)
+    if n > _TEXT_CHUNK and (len(values) == 1 or not (codes != codes[0]).any()):
+        one = np.full(_TEXT_CHUNK, codes[0], dtype=np.int8)
+        block = pc.take(table, pa.array(one), memory_pool=_POOL)
+        whole, rest = divmod(n, _TEXT_CHUNK)
+        chunks = [block] * whole + ([block.slice(0, rest)] if rest else [])
+        return pd.array(pa.chunked_array(chunks, type=table.type), dtype=dtype)
+    return pd.array(pc.take(table, pa.array(codes), memory_pool=_POOL), dtype=dtype)
 
 
 def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
     df = _quantity_frame(raw, prov)
+    del raw  # (the caller keeps no reference: each raw column is freed once it is used)
+    line = df["line"].to_numpy()
     # the unit rules on each distinct unit (a file holds a few), not on every row
     codes, uniques = pd.factorize(df["unit"])
     unit = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype(str).str.strip()
@@ -1156,47 +1314,58 @@ def _glucose_readings(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.D
     is_mmol_u = (unit.str.lower().str.startswith("mmol") & unit.str.endswith("/L")).to_numpy(
         dtype=bool
     )
-    is_mg = pd.Series(is_mg_u[codes], index=df.index)
-    is_mmol = pd.Series(is_mmol_u[codes], index=df.index)
+    is_mg, is_mmol = is_mg_u[codes], is_mmol_u[codes]
+    del codes
     bad_u = ~(is_mg | is_mmol)
     if bad_u.any():
-        warn_dropped(
-            prov, "unknown unit", df.loc[bad_u, "line"].to_numpy(), "expected mg/dL or mmol/L"
-        )
-    mgdl = np.where(is_mmol, df["num"] * MGDL_PER_MMOL, df["num"])
+        warn_dropped(prov, "unknown unit", line[bad_u], "expected mg/dL or mmol/L")
+    mgdl = df["num"].to_numpy(dtype=np.float64)
+    if is_mmol.any():  # (num * MGDL_PER_MMOL where the unit is mmol/L: the same products)
+        mgdl = mgdl.copy()
+        mgdl[is_mmol] *= MGDL_PER_MMOL
     lo, hi = GLUCOSE_RANGE_MGDL
     bad_g = ~bad_u & ~((mgdl > lo) & (mgdl <= hi))
     if bad_g.any():
-        warn_dropped(
-            prov,
-            "impossible glucose value",
-            df.loc[bad_g, "line"].to_numpy(),
-            f"outside {lo:g}-{hi:g} mg/dL",
-        )
-    keep = ~(bad_u | bad_g)
-    units = sorted({"mg/dL" if m else "mmol/L" for m in np.unique(is_mg[keep].to_numpy())})
+        warn_dropped(prov, "impossible glucose value", line[bad_g], f"outside {lo:g}-{hi:g} mg/dL")
+    kept = ~(bad_u | bad_g)
+    del bad_u, bad_g, line
+    units = sorted({"mg/dL" if m else "mmol/L" for m in np.unique(is_mg[kept])})
     prov.units = "+".join(units)
-    kept = keep.to_numpy()
     every = bool(kept.all())  # (then no column is copied to be filtered)
     time = df["time"].to_numpy(dtype="datetime64[ns]")
-    offset = df["utc_offset_min"].to_numpy(dtype=np.float64)
-    mmol = is_mmol.to_numpy(dtype=np.intp)
+    offset = df["utc_offset_min"].to_numpy()
+    del df, is_mg
+    mmol = is_mmol.view(np.int8)
     if not every:
         time, offset, mmol, mgdl = time[kept], offset[kept], mmol[kept], mgdl[kept]
-    return pd.DataFrame(
-        {
-            "subject": subject,
-            "time": time,
-            "glucose_mgdl": mgdl,
-            "censored": None,
-            "source": SOURCE,
-            # two shared strings, not one made per row
-            DEVICE_UNITS: np.array(["mg/dL", "mmol/L"], dtype=object)[mmol],
-            # the instant (s since 1970), where the date gave its offset: orders readings
-            # across a daylight-saving or time-zone change
-            "utc_time_s": time.view("i8") / 1e9 - 60.0 * offset,
-        }
-    )
+    n = len(time)
+    # glucose_mgdl and utc_time_s: pandas' one block of floats, written in place (not stacked)
+    floats = np.empty((2, n))
+    floats[0] = mgdl
+    del mgdl
+    # the instant (s since 1970), where the date gave its offset: orders readings across a
+    # daylight-saving or time-zone change (time / 1e9 - 60 * offset)
+    np.divide(time.view("i8"), 1e9, out=floats[1])
+    east = offset.astype(np.float64)
+    del offset
+    east *= 60.0
+    floats[1] -= east
+    del east
+    out = pd.DataFrame(floats.T, columns=["glucose_mgdl", "utc_time_s"], copy=False)
+    one = np.zeros(n, dtype=np.int8)
+    # the other columns put in their places, not copied (Series on the same index; a text
+    # scalar when there are no rows, as before)
+    for at, name, col in (
+        (0, "subject", _text_column([subject], one) if n else subject),
+        (1, "time", time),
+        (3, "censored", np.full(n, None, dtype=object)),
+        (4, "source", _text_column([SOURCE], one) if n else SOURCE),
+        # two shared strings, not one made per row
+        (5, DEVICE_UNITS, _text_column(["mg/dL", "mmol/L"], mmol)),
+    ):
+        value = col if isinstance(col, str) else pd.Series(col, index=out.index, copy=False)
+        out.insert(at, name, value)
+    return out
 
 
 def _carb_events(raw: pd.DataFrame, subject: str, prov: Provenance) -> pd.DataFrame:
