@@ -231,6 +231,11 @@ def _closes(lines: list[str], delimiter: str) -> int:
     return reader.line_num
 
 
+#: The last text :func:`check_quotes` passed (a reader decodes one file several times, each
+#: time the same ``str`` object from the decoder's cache): checked once, not once a call.
+_QUOTES_OK: list[str] = []
+
+
 def check_quotes(text: str, path: str | PathLike) -> None:
     """Refuse CSV text in which a quote opens a field and never closes.
 
@@ -244,16 +249,24 @@ def check_quotes(text: str, path: str | PathLike) -> None:
     InputError
         Naming the line where the unterminated quote opened.
     """
-    if '"' not in text:
+    if '"' not in text or (_QUOTES_OK and _QUOTES_OK[0] is text):
         return
-    lines = text.split("\n")
     # lines with an odd count of quotes or ending in "" (found by pyarrow), then the rule
-    arr = pa.array(lines, pa.large_string())
+    arr = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
     odd = pc.bit_wise_and(pc.count_substring(arr, '"'), 1).to_numpy(zero_copy_only=False)
     ends = pc.ends_with(arr, '""').to_numpy(zero_copy_only=False)
+    maybe = np.flatnonzero((odd == 1) | ends)
+    if len(maybe):
+        _check_open_quotes(text, maybe, path)
+    _QUOTES_OK[:] = [text]
+
+
+def _check_open_quotes(text: str, maybe: np.ndarray, path: str | PathLike) -> None:
+    """The rule of :func:`check_quotes` on the lines ``maybe`` (0-based) of ``text``."""
+    lines = text.split("\n")
     suspects = [
         i
-        for i in np.flatnonzero((odd == 1) | ends).tolist()
+        for i in maybe.tolist()
         if (lines[i].count('"') & 1)
         or (lines[i].endswith('""') and lines[i][-3:-2] not in ("", ",", ";", "\t"))
     ]

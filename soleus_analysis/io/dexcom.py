@@ -395,6 +395,22 @@ def _find_time_column(df: pd.DataFrame, cols: dict[str, str], path: Path, line: 
     return str(best)
 
 
+@functools.lru_cache(maxsize=64)  # pure; a cohort's exports share a few header lines
+def _c_reader_names(head: str, usecols: tuple[int, ...] | None, delimiter: str) -> pd.Index | None:
+    """The column names ``pandas.read_csv`` makes of the header line ``head`` (repeats
+    renamed), for the columns ``usecols``; None when the C reader refuses the line."""
+    try:
+        cols = pd.read_csv(
+            io.StringIO(head),
+            usecols=None if usecols is None else list(usecols),
+            sep=delimiter,
+            nrows=0,
+        ).columns
+    except (pd.errors.ParserError, ValueError):
+        return None
+    return cols.copy()
+
+
 def _split_frame(
     text: str, skip: int, ncols: int, usecols: list[int] | None, delimiter: str
 ) -> tuple[pd.DataFrame, np.ndarray] | None:
@@ -409,10 +425,10 @@ def _split_frame(
     sp = split_text(text[starts[skip] + 1 :], delimiter)
     if sp is None or (usecols is None and (sp.n_fields > ncols).any()):
         return None
-    head = text[begin : starts[skip] + 1]
-    try:  # the column names as the C reader makes them (repeats renamed)
-        names = pd.read_csv(io.StringIO(head), usecols=usecols, sep=delimiter, nrows=0).columns
-    except (pd.errors.ParserError, ValueError):
+    names = _c_reader_names(
+        text[begin : starts[skip] + 1], None if usecols is None else tuple(usecols), delimiter
+    )
+    if names is None:
         return None
     pos = sorted(usecols) if usecols is not None else list(range(ncols))
     if len(names) != len(pos):
