@@ -1323,12 +1323,11 @@ def regex_groups(values: pd.Series | np.ndarray, pattern: str) -> list[pa.Array]
             out.append(ch)
         i += 1
     got = pc.extract_regex(arr, "".join(out))
-    matched = pc.is_valid(got)
     groups = []
     for j in range(k):
-        g = pc.struct_field(got, [j])
+        g = pc.struct_field(got, [j])  # null where the pattern did not match
         # RE2 gives "" for a group that took no part; every group here matches >= 1 character
         # when it takes part, or is optional
-        g = pc.if_else(pc.and_(matched, pc.not_equal(g, "")), g, pa.scalar(None, g.type))
+        g = pc.if_else(pc.not_equal(g, ""), g, pa.scalar(None, g.type))
         groups.append(g)
     return groups

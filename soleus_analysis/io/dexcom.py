@@ -248,6 +248,16 @@ def layout_columns(header: list[str]) -> dict[str, str]:
     return {k: header[i] for i, k in enumerate(keys) if i < len(header) and header[i].strip()}
 
 
+@functools.lru_cache(maxsize=8192)  # pure: sniffers ask for the same cells
+def _cell_key(cell: str) -> str | None:
+    """The canonical key a header cell names (:func:`map_header`'s rule), or None."""
+    base = header_base(cell)
+    key = _KNOWN.get(base)
+    if key is None:
+        key = next((k for k, (c,) in _EN_PREFIXES.items() if base.startswith(c)), None)
+    return key
+
+
 def map_header(header: list[str]) -> dict[str, str]:
     """Canonical key -> header cell for a Clarity header (any language, any layout).
 
@@ -257,10 +267,7 @@ def map_header(header: list[str]) -> dict[str, str]:
     """
     cols: dict[str, str] = {}
     for cell in header:
-        key = _KNOWN.get(header_base(cell))
-        if key is None:
-            base = header_base(cell)
-            key = next((k for k, (c,) in _EN_PREFIXES.items() if base.startswith(c)), None)
+        key = _cell_key(cell)
         if key is not None and key not in cols:
             cols[key] = cell
     for key, cell in layout_columns(header).items():
@@ -460,11 +467,14 @@ def _read_frame(
     text = csv_text(path).text
     # a row of far more fields than the header (30,000 stray delimiters) makes the C reader
     # build that many columns (seconds per row): such a file takes the exact path at once
-    per_line = pc.count_substring(
-        pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten(), delimiter
-    )
-    widest = int(pc.max(per_line).as_py() or 0)
-    if widest <= 2 * ncols + MAX_EXTRA_FIELDS:
+    limit = 2 * ncols + MAX_EXTRA_FIELDS
+    widest = 0
+    if text.count(delimiter) > limit:  # else no line can hold more (one scan of the text)
+        per_line = pc.count_substring(
+            pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten(), delimiter
+        )
+        widest = int(pc.max(per_line).as_py() or 0)
+    if widest <= limit:
         fast = _split_frame(text, skip, ncols, usecols, delimiter)
         if fast is not None:
             return fast
