@@ -411,6 +411,13 @@ def read_many(
     prov.rows_kept -= n_merged
     prov.drop("duplicate across files", n_merged)
     prov.check()
+    if single:
+        # the file's own recording, whose frames are canonical already (a subject id set, rows
+        # reordered): it takes the combined frames and account without a second conform
+        rec = recs[0]
+        rec.readings, rec.events = out["readings"], out["events"]
+        rec.sources, rec.provenance = [rec.provenance], prov
+        return rec
     return Recording(
         readings=out["readings"],
         events=out["events"],

@@ -639,9 +639,10 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     untimed = (rows.col("time").to_numpy() == "") if rows.has("time") else ~timed
     et, notes = _event_types(rows, raw_type, timed)
     codes, uniques = pd.factorize(et)
+    types = pd.Index(uniques)  # the few distinct event types, once
 
     def is_type(*names: str) -> np.ndarray:
-        hit = np.flatnonzero(pd.Index(uniques).isin(names))
+        hit = np.flatnonzero(types.isin(names))
         return np.isin(codes, hit) if len(hit) else np.zeros(rows.n, dtype=bool)
 
     # rows the csv fallback marked as having more fields than the header
@@ -812,8 +813,13 @@ def _readings(
     sub = np.full(len(rawv), "", dtype=object)
     if rows.has("event_subtype") and nonnum.any():
         sub[nonnum] = upper_text(rows.col("event_subtype", egv).to_numpy()[nonnum])
-    low = isin(word, LOW_WORDS) | ((rawv == "") & isin(sub, LOW_WORDS))
-    high = isin(word, HIGH_WORDS) | ((rawv == "") & isin(sub, HIGH_WORDS))
+    # the words (and subtypes) are "" where the value is a number: only those rows are asked
+    low = np.zeros(len(rawv), dtype=bool)
+    high = np.zeros(len(rawv), dtype=bool)
+    if nonnum.any():
+        w, sb, no_value = word[nonnum], sub[nonnum], rawv[nonnum] == ""
+        low[nonnum] = isin(w, LOW_WORDS) | (no_value & isin(sb, LOW_WORDS))
+        high[nonnum] = isin(w, HIGH_WORDS) | (no_value & isin(sb, HIGH_WORDS))
     cens = low | high
     if units == "mmol/L":
         val = val * MGDL_PER_MMOL
