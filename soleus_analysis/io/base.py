@@ -1023,13 +1023,29 @@ class Columns:
 
     def frame(self, names: Sequence[str]) -> pd.DataFrame:
         """The cells as a frame of pyarrow-backed text columns named ``names`` (by position)."""
+        return text_frame(self.cells, names)
+
+
+def text_frame(
+    cells: Sequence[pa.Array | np.ndarray], names: Sequence[str], *, str_dtype: bool = False
+) -> pd.DataFrame:
+    """Text columns as a frame named ``names`` (by position): pyarrow arrays as pyarrow-backed
+    text columns (``StringDtype``, what ``astype("string")`` of their text gives, or with
+    ``str_dtype`` pandas' ``str``, what ``dtype=str`` gives; without the round trip through
+    Python strings), object arrays as object columns."""
+    if all(isinstance(c, pa.Array) for c in cells):
+        dtype = pd.StringDtype("pyarrow", na_value=np.nan) if str_dtype else None
         data = {
-            i: pd.Series(pd.arrays.ArrowStringArray(c.cast(pa.large_string())), copy=False)
-            for i, c in enumerate(self.cells)
+            i: pd.Series(
+                pd.arrays.ArrowStringArray(c.cast(pa.large_string()), dtype=dtype), copy=False
+            )
+            for i, c in enumerate(cells)
         }
         df = pd.DataFrame(data, copy=False)
-        df.columns = pd.Index(list(names), dtype=object)
-        return df
+    else:
+        df = pd.DataFrame(dict(enumerate(cells)), dtype=object)
+    df.columns = pd.Index(list(names), dtype=object)
+    return df
 
 
 @dataclass
@@ -1214,11 +1230,12 @@ def split_columns(
 @dataclass
 class RecordColumns:
     """The records of a CSV text as :func:`split_records` splits them, in columns of text
-    (object arrays of ``str``); see :func:`record_columns`."""
+    (object arrays of ``str``; pyarrow text arrays from the columnar path when asked for,
+    see :func:`record_columns`)."""
 
     header: list[str] | None
     header_line: int
-    columns: list[np.ndarray]
+    columns: list[np.ndarray] | list[pa.Array]
     lines: np.ndarray
     too_long: list[int]
 
@@ -1232,9 +1249,12 @@ def record_columns(
     comments: bool = False,
     skipinitialspace: bool = False,
     error: str = "malformed CSV",
+    arrow: bool = False,
 ) -> RecordColumns:
     """:func:`split_records` of ``csv.reader(text)`` in columns: split by pyarrow when
     :func:`split_columns` can, else by the csv module (the exact path), with the same result.
+    With ``arrow``, the columnar path's columns stay pyarrow text arrays (the same text; see
+    :func:`text_frame`), the exact path's are object arrays as always.
 
     Raises
     ------
@@ -1258,11 +1278,14 @@ def record_columns(
         rows = idx[1:]
         cols, over = _take_columns(sp, rows, len(header))
         kept = rows[~over]
-        columns = [c.filter(pa.array(~over)).to_numpy(zero_copy_only=False) for c in cols]
+        fit = pa.array(~over)
+        columns = [c.filter(fit) for c in cols]
         return RecordColumns(
             header,
             int(idx[0]) + 1,
-            [np.asarray(c, dtype=object) for c in columns],
+            columns
+            if arrow
+            else [np.asarray(c.to_numpy(zero_copy_only=False), dtype=object) for c in columns],
             (kept + 1).astype(np.int64),
             [int(r) + 1 for r in rows[over]],
         )
