@@ -81,6 +81,14 @@ def _accepted(reader, options: dict) -> dict:
 def _read(
     path: str | PathLike, format: str | None, options: dict, only_accepted: bool = False
 ) -> Recording:
+    return _read_file(path, format, options, only_accepted)[0]
+
+
+def _read_file(
+    path: str | PathLike, format: str | None, options: dict, only_accepted: bool = False
+) -> tuple[Recording, np.ndarray | None]:
+    """The file's recording and the device clock of its readings (ns, in their order; see
+    :func:`_flag_time_oddities`), or None for the clock when it was not computed."""
     check_input_file(path)
     name = format or detect_format(path)
     readers = all_readers()
@@ -115,8 +123,7 @@ def _read(
             codes = pd.factorize(r["subject"])[0] if "subject" in r else np.zeros(len(r), int)
             local = r["time"].to_numpy(dtype="datetime64[ns]").view("i8")
             r["utc_time_s"] = utc_seconds_from_local(local, codes, tz)
-    _flag_time_oddities(rec)
-    return rec
+    return rec, _flag_time_oddities(rec)
 
 
 #: share of the rows with a date (kept, or dropped for their date) whose date cannot be read in
@@ -162,16 +169,22 @@ def _clashes(codes: np.ndarray, clock: np.ndarray, glucose: np.ndarray) -> int:
     return int((either_side(same_time) & ~either_side(same)).sum())
 
 
-def _flag_time_oddities(rec: Recording) -> None:
+def _flag_time_oddities(rec: Recording) -> np.ndarray | None:
     """Warn (in provenance) of changes of the local clock and of one time with two values.
 
     Rules: readings at a local time the clock repeated are all kept and ordered by the device
     clock (:mod:`soleus_analysis.core.clock`); two readings at the same device time with
     different values are both kept (the clean stage drops only exact repeats).
+
+    Returns
+    -------
+    numpy.ndarray of int64 or None
+        The device clock of each reading (ns) when the readings are of one subject (the clock
+        :func:`_in_device_order` orders one file's readings by), else None.
     """
     r = rec.readings
     if len(r) < 2:
-        return
+        return None
     codes = pd.factorize(r["subject"])[0] if "subject" in r else np.zeros(len(r), dtype=int)
     local = r["time"].to_numpy(dtype="datetime64[ns]").view("i8")
     clock = readings_clock_ns(r, codes)
@@ -189,6 +202,7 @@ def _flag_time_oddities(rec: Recording) -> None:
         rec.provenance.warn(
             f"{clash} readings share their time with a reading of a different value; all kept"
         )
+    return clock if (codes == codes[0]).all() else None
 
 
 def read_cgm(
@@ -354,10 +368,13 @@ def read_many(
         Passed to each reader.
     """
     paths = list(paths)
-    recs = [one_person(_read(p, format, options, only_accepted_options), subject, p) for p in paths]
+    read = [_read_file(p, format, options, only_accepted_options) for p in paths]
+    recs = [one_person(rec, subject, p) for (rec, _), p in zip(read, paths, strict=True)]
     if not recs:
         raise InputError("read_many needs at least one file")
     subj = subject or (recs[0].subjects[0] if recs[0].subjects else None)
+    # one file of one person: nothing to merge, and its readings' device clock is known
+    single = len(recs) == 1 and subj is not None and recs[0] is read[0][0]
     readings, events = [], []
     for i, rec in enumerate(recs):
         r = rec.readings.assign(_file=i)
@@ -374,16 +391,19 @@ def read_many(
         ("events", events, lambda f: ["subject", "time", "kind", "carbs_g", "insulin_u", "label"]),
     ):
         df = pd.concat(frames, ignore_index=True)
-        key = key_fn(df)
-        # n-th occurrence within its own file: a repeat inside one file is not a duplicate
-        occ = df.groupby(key + ["_file"], dropna=False, sort=False).cumcount()
-        dup = df.assign(_occ=occ).duplicated(key + ["_occ"], keep="first")
+        if single:
+            dup = np.zeros(len(df), dtype=bool)
+        else:
+            key = key_fn(df)
+            # n-th occurrence within its own file: a repeat inside one file is not a duplicate
+            occ = df.groupby(key + ["_file"], dropna=False, sort=False).cumcount()
+            dup = df.assign(_occ=occ).duplicated(key + ["_occ"], keep="first").to_numpy()
         merged[name] = int(dup.sum())
-        if name == "readings":
+        if name == "readings" and not single:
             _refuse_two_devices(df.loc[~dup], paths)
-        keep = df.loc[~dup].drop(columns="_file")
+        keep = (df if single else df.loc[~dup]).drop(columns="_file")
         if name == "readings" and any(c in keep for c in CLOCK_COLUMNS):
-            out[name] = _in_device_order(keep)
+            out[name] = _in_device_order(keep, read[0][1] if single else None)
         else:
             out[name] = keep.sort_values(["subject", "time"], kind="stable").reset_index(drop=True)
     prov = combine_provenance([r.provenance for r in recs])
@@ -391,6 +411,13 @@ def read_many(
     prov.rows_kept -= n_merged
     prov.drop("duplicate across files", n_merged)
     prov.check()
+    if single:
+        # the file's own recording, whose frames are canonical already (a subject id set, rows
+        # reordered): it takes the combined frames and account without a second conform
+        rec = recs[0]
+        rec.readings, rec.events = out["readings"], out["events"]
+        rec.sources, rec.provenance = [rec.provenance], prov
+        return rec
     return Recording(
         readings=out["readings"],
         events=out["events"],
@@ -399,11 +426,13 @@ def read_many(
     )
 
 
-def _in_device_order(readings: pd.DataFrame) -> pd.DataFrame:
-    """Readings sorted by subject and the device's clock (local time for ties)."""
+def _in_device_order(readings: pd.DataFrame, clock: np.ndarray | None = None) -> pd.DataFrame:
+    """Readings sorted by subject and the device's clock (local time for ties); ``clock``,
+    when given, is that clock (ns) of one subject's readings, already computed."""
     codes = pd.factorize(readings["subject"], sort=True)[0]
     local = readings["time"].to_numpy(dtype="datetime64[ns]").view("i8")
-    clock = readings_clock_ns(readings, codes)
+    if clock is None:
+        clock = readings_clock_ns(readings, codes)
     return readings.iloc[np.lexsort((local, clock, codes))].reset_index(drop=True)
 
 

@@ -231,6 +231,11 @@ def _closes(lines: list[str], delimiter: str) -> int:
     return reader.line_num
 
 
+#: The last text :func:`check_quotes` passed (a reader decodes one file several times, each
+#: time the same ``str`` object from the decoder's cache): checked once, not once a call.
+_QUOTES_OK: list[str] = []
+
+
 def check_quotes(text: str, path: str | PathLike) -> None:
     """Refuse CSV text in which a quote opens a field and never closes.
 
@@ -244,16 +249,24 @@ def check_quotes(text: str, path: str | PathLike) -> None:
     InputError
         Naming the line where the unterminated quote opened.
     """
-    if '"' not in text:
+    if '"' not in text or (_QUOTES_OK and _QUOTES_OK[0] is text):
         return
-    lines = text.split("\n")
     # lines with an odd count of quotes or ending in "" (found by pyarrow), then the rule
-    arr = pa.array(lines, pa.large_string())
+    arr = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
     odd = pc.bit_wise_and(pc.count_substring(arr, '"'), 1).to_numpy(zero_copy_only=False)
     ends = pc.ends_with(arr, '""').to_numpy(zero_copy_only=False)
+    maybe = np.flatnonzero((odd == 1) | ends)
+    if len(maybe):
+        _check_open_quotes(text, maybe, path)
+    _QUOTES_OK[:] = [text]
+
+
+def _check_open_quotes(text: str, maybe: np.ndarray, path: str | PathLike) -> None:
+    """The rule of :func:`check_quotes` on the lines ``maybe`` (0-based) of ``text``."""
+    lines = text.split("\n")
     suspects = [
         i
-        for i in np.flatnonzero((odd == 1) | ends).tolist()
+        for i in maybe.tolist()
         if (lines[i].count('"') & 1)
         or (lines[i].endswith('""') and lines[i][-3:-2] not in ("", ",", ";", "\t"))
     ]
@@ -978,11 +991,6 @@ def parse_json(text: str, path: str | PathLike, what: str) -> object:
 
 
 # --------------------------------------------------------------------------- the columnar path
-#: Fields of the columnar path that hold a quote: a whole field quoted, nothing inside it a
-#: quote (the csv module reads it as its inside); any other quote sends the text to the exact
-#: path. Leading spaces are allowed only with ``skipinitialspace``.
-_PLAIN_QUOTED = r'^"[^"]*"$'
-_PLAIN_QUOTED_SPACE = r'^ *"[^"]*"$'
 #: Text the columnar path leaves to the csv module: characters the csv module reads as a line end.
 _CSV_LINE_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
@@ -1015,13 +1023,29 @@ class Columns:
 
     def frame(self, names: Sequence[str]) -> pd.DataFrame:
         """The cells as a frame of pyarrow-backed text columns named ``names`` (by position)."""
+        return text_frame(self.cells, names)
+
+
+def text_frame(
+    cells: Sequence[pa.Array | np.ndarray], names: Sequence[str], *, str_dtype: bool = False
+) -> pd.DataFrame:
+    """Text columns as a frame named ``names`` (by position): pyarrow arrays as pyarrow-backed
+    text columns (``StringDtype``, what ``astype("string")`` of their text gives, or with
+    ``str_dtype`` pandas' ``str``, what ``dtype=str`` gives; without the round trip through
+    Python strings), object arrays as object columns."""
+    if all(isinstance(c, pa.Array) for c in cells):
+        dtype = pd.StringDtype("pyarrow", na_value=np.nan) if str_dtype else None
         data = {
-            i: pd.Series(pd.arrays.ArrowStringArray(c.cast(pa.large_string())), copy=False)
-            for i, c in enumerate(self.cells)
+            i: pd.Series(
+                pd.arrays.ArrowStringArray(c.cast(pa.large_string()), dtype=dtype), copy=False
+            )
+            for i, c in enumerate(cells)
         }
         df = pd.DataFrame(data, copy=False)
-        df.columns = pd.Index(list(names), dtype=object)
-        return df
+    else:
+        df = pd.DataFrame(dict(enumerate(cells)), dtype=object)
+    df.columns = pd.Index(list(names), dtype=object)
+    return df
 
 
 @dataclass
@@ -1055,6 +1079,21 @@ class _Split:
         """Columns ``0 .. width-1`` of the records ``rows`` and which of them have a
         non-blank field beyond (see :func:`_take_columns`)."""
         return _take_columns(self, rows, width, wanted)
+
+
+def _plain_quoted(values: pa.Array) -> bool:
+    """True when every field of ``values`` (fields holding a quote, leading spaces already
+    removed where ``skipinitialspace`` applies) is a whole quoted field with no quote inside,
+    ``^"[^"]*"$`` (the csv module reads it as its inside); any other quote sends the text to
+    the exact path. Two quotes in all, one first and one last: three plain kernels, not RE2."""
+    return bool(
+        pc.all(
+            pc.and_(
+                pc.equal(pc.count_substring(values, '"'), 2),
+                pc.and_(pc.starts_with(values, '"'), pc.ends_with(values, '"')),
+            )
+        ).as_py()
+    )
 
 
 def cut_fields(text: str, delimiter: str, n: int) -> str:
@@ -1095,8 +1134,7 @@ def split_text(body: str, delimiter: str, skipinitialspace: bool = False) -> _Sp
     if '"' in body:
         quoted = pc.match_substring(values, '"')
         if pc.any(quoted).as_py():
-            pattern = _PLAIN_QUOTED_SPACE if skipinitialspace else _PLAIN_QUOTED
-            if not pc.all(pc.match_substring_regex(pc.filter(values, quoted), pattern)).as_py():
+            if not _plain_quoted(pc.filter(values, quoted)):
                 return None
             values = pc.if_else(quoted, pc.utf8_slice_codeunits(values, 1, -1), values)
     count = pc.list_value_length(fields).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -1192,11 +1230,12 @@ def split_columns(
 @dataclass
 class RecordColumns:
     """The records of a CSV text as :func:`split_records` splits them, in columns of text
-    (object arrays of ``str``); see :func:`record_columns`."""
+    (object arrays of ``str``; pyarrow text arrays from the columnar path when asked for,
+    see :func:`record_columns`)."""
 
     header: list[str] | None
     header_line: int
-    columns: list[np.ndarray]
+    columns: list[np.ndarray] | list[pa.Array]
     lines: np.ndarray
     too_long: list[int]
 
@@ -1210,9 +1249,12 @@ def record_columns(
     comments: bool = False,
     skipinitialspace: bool = False,
     error: str = "malformed CSV",
+    arrow: bool = False,
 ) -> RecordColumns:
     """:func:`split_records` of ``csv.reader(text)`` in columns: split by pyarrow when
     :func:`split_columns` can, else by the csv module (the exact path), with the same result.
+    With ``arrow``, the columnar path's columns stay pyarrow text arrays (the same text; see
+    :func:`text_frame`), the exact path's are object arrays as always.
 
     Raises
     ------
@@ -1236,11 +1278,14 @@ def record_columns(
         rows = idx[1:]
         cols, over = _take_columns(sp, rows, len(header))
         kept = rows[~over]
-        columns = [c.filter(pa.array(~over)).to_numpy(zero_copy_only=False) for c in cols]
+        fit = pa.array(~over)
+        columns = [c.filter(fit) for c in cols]
         return RecordColumns(
             header,
             int(idx[0]) + 1,
-            [np.asarray(c, dtype=object) for c in columns],
+            columns
+            if arrow
+            else [np.asarray(c.to_numpy(zero_copy_only=False), dtype=object) for c in columns],
             (kept + 1).astype(np.int64),
             [int(r) + 1 for r in rows[over]],
         )
@@ -1310,12 +1355,11 @@ def regex_groups(values: pd.Series | np.ndarray, pattern: str) -> list[pa.Array]
             out.append(ch)
         i += 1
     got = pc.extract_regex(arr, "".join(out))
-    matched = pc.is_valid(got)
     groups = []
     for j in range(k):
-        g = pc.struct_field(got, [j])
+        g = pc.struct_field(got, [j])  # null where the pattern did not match
         # RE2 gives "" for a group that took no part; every group here matches >= 1 character
         # when it takes part, or is optional
-        g = pc.if_else(pc.and_(matched, pc.not_equal(g, "")), g, pa.scalar(None, g.type))
+        g = pc.if_else(pc.not_equal(g, ""), g, pa.scalar(None, g.type))
         groups.append(g)
     return groups

@@ -39,6 +39,8 @@ from os import PathLike
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
@@ -50,6 +52,7 @@ from .base import (
     implausible,
     split_text,
     strip_text,
+    text_frame,
     text_to_timedelta,
     to_ns,
     warn_decoding,
@@ -161,15 +164,37 @@ def _split(
 
 @dataclass
 class _Rows:
-    """A section's rows split by pyarrow: text columns by header position (object arrays of
-    ``str``), each row's field count and whether it has a non-blank field beyond the header."""
+    """A section's rows split by pyarrow: text columns by header position (pyarrow text
+    arrays), each row's field count and whether it has a non-blank field beyond the header."""
 
-    columns: list[np.ndarray]
+    columns: list[pa.Array]
     n_fields: np.ndarray
     over: np.ndarray
 
     def __len__(self) -> int:
         return len(self.n_fields)
+
+
+def _starts_dashes(cells: np.ndarray) -> np.ndarray:
+    """Cells starting ``-----`` (a section line), by pyarrow."""
+    if not len(cells):
+        return np.zeros(0, dtype=bool)
+    arr = pa.array(cells, pa.large_string())
+    return pc.starts_with(arr, "-----").to_numpy(zero_copy_only=False)
+
+
+def _is_index(cells: np.ndarray) -> np.ndarray:
+    """Cells whose ``str.lower()`` is ``index``: ASCII ones by pyarrow (its ASCII case mapping
+    is Python's), the others by pandas."""
+    if not len(cells):
+        return np.zeros(0, dtype=bool)
+    arr = pa.array(cells, pa.large_string())
+    out = pc.equal(pc.ascii_lower(arr), "index").to_numpy(zero_copy_only=False)
+    other = ~pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
+    if other.any():
+        low = pd.Series(cells[other], dtype=object).str.lower().to_numpy()
+        out[other] = low == "index"
+    return out
 
 
 def _split_columns(text: str, delim: str, path):
@@ -180,12 +205,7 @@ def _split_columns(text: str, delim: str, path):
         return None
     use = np.flatnonzero(~sp.blank)
     first = strip_text(sp.column(0, use))
-    low = pd.Series(first, dtype=object).str.lower().to_numpy()
-    marks = (
-        pd.Series(first, dtype=object).str.startswith("-----").to_numpy(dtype=bool)
-        | (first == "Index")
-        | ((low == "index") & (sp.n_fields[use] > 3))
-    )
+    marks = _starts_dashes(first) | (first == "Index") | (_is_index(first) & (sp.n_fields[use] > 3))
     preamble: list[list[str]] = []
     sections: list = []
     info: dict | None = None
@@ -226,7 +246,7 @@ def _split_columns(text: str, delim: str, path):
         if info is None:
             info = {"device": "", "type": "", "serial": "", "line": lineno}
         cols, over = sp.columns(data, len(header))
-        rows = _Rows([np.asarray(c, dtype=object) for c in cols], sp.n_fields[data], over)
+        rows = _Rows(cols, sp.n_fields[data], over)
         sections.append((info, header, (data + 1).astype(np.int64), rows))
         info = None
     if not sections:
@@ -300,8 +320,8 @@ def _frame(sections, path, prov: Provenance) -> pd.DataFrame:
             warn_dropped(prov, "truncated row (too few fields)", lines[rows.n_fields < width])
             warn_dropped(prov, "malformed row (too many fields)", lines[rows.over])
             if good.any():
-                f = pd.DataFrame({i: c[good] for i, c in enumerate(rows.columns)}, dtype=str)
-                f.columns = pd.Index(header, dtype=object)
+                keep = pa.array(good)
+                f = text_frame([c.filter(keep) for c in rows.columns], header, str_dtype=True)
             else:
                 f = pd.DataFrame([], columns=header, dtype=str)
             f = f.loc[:, ~f.columns.duplicated()]

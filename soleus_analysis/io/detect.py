@@ -55,16 +55,17 @@ def _modules() -> list[ModuleType]:
 _modules()
 
 
-def read_head_text(path: str | PathLike) -> tuple[str, bytes]:
-    """Return ``(text, raw)``: the first bytes of ``path`` decoded, and the bytes as sniffers
-    see them (:func:`~.encoding.sniff_text`, :func:`~.encoding.sniff_bytes`).
+def read_head_text(path: str | PathLike, head: bytes | None = None) -> tuple[str, bytes]:
+    """Return ``(text, raw)``: the first bytes of ``path`` (or ``head``, those bytes when
+    already read) decoded, and the bytes as sniffers see them (:func:`~.encoding.sniff_text`,
+    :func:`~.encoding.sniff_bytes`).
 
     Raises
     ------
     InputError
         If the file does not exist or is empty.
     """
-    raw = read_head(path)
+    raw = read_head(path) if head is None else head
     text = sniff_text(raw)
     if not text.strip().strip("\ufeff"):
         raise InputError(
@@ -113,6 +114,14 @@ def _sniff_zip(path: str | PathLike) -> str | None:
     return None
 
 
+#: Formats of the last heads sniffed (head bytes -> format): the sniffers judge only a file's
+#: head (:data:`HEAD_BYTES`), so a head seen before has its format (a person's file is sniffed
+#: by ``read_person`` and again by its reader). Zip archives, judged by their members, are not
+#: kept.
+_SNIFFED: dict[bytes, str] = {}
+_SNIFFED_MAX = 8
+
+
 def detect_format(path: str | PathLike) -> str:
     """Return the format name of ``path`` from its content.
 
@@ -121,7 +130,11 @@ def detect_format(path: str | PathLike) -> str:
     InputError
         Naming the file and the formats tried when none matches.
     """
-    text, raw = read_head_text(path)
+    head = read_head(path)
+    known = _SNIFFED.get(head)
+    if known is not None:
+        return known
+    text, raw = read_head_text(path, head)
     if raw.startswith(b"PK\x03\x04"):
         name = _sniff_zip(path)
         if name is not None:
@@ -129,6 +142,10 @@ def detect_format(path: str | PathLike) -> str:
     for mod in _modules():
         for name, sniff in mod.SNIFFERS:
             if sniff(text, raw):
+                if not raw.startswith(b"PK\x03\x04"):
+                    if len(_SNIFFED) >= _SNIFFED_MAX:
+                        _SNIFFED.pop(next(iter(_SNIFFED)))
+                    _SNIFFED[head] = name
                 return name
     if looks_binary(raw) and not raw.startswith(b"PAR1"):
         raise InputError(

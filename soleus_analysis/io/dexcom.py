@@ -248,6 +248,16 @@ def layout_columns(header: list[str]) -> dict[str, str]:
     return {k: header[i] for i, k in enumerate(keys) if i < len(header) and header[i].strip()}
 
 
+@functools.lru_cache(maxsize=8192)  # pure: sniffers ask for the same cells
+def _cell_key(cell: str) -> str | None:
+    """The canonical key a header cell names (:func:`map_header`'s rule), or None."""
+    base = header_base(cell)
+    key = _KNOWN.get(base)
+    if key is None:
+        key = next((k for k, (c,) in _EN_PREFIXES.items() if base.startswith(c)), None)
+    return key
+
+
 def map_header(header: list[str]) -> dict[str, str]:
     """Canonical key -> header cell for a Clarity header (any language, any layout).
 
@@ -257,10 +267,7 @@ def map_header(header: list[str]) -> dict[str, str]:
     """
     cols: dict[str, str] = {}
     for cell in header:
-        key = _KNOWN.get(header_base(cell))
-        if key is None:
-            base = header_base(cell)
-            key = next((k for k, (c,) in _EN_PREFIXES.items() if base.startswith(c)), None)
+        key = _cell_key(cell)
         if key is not None and key not in cols:
             cols[key] = cell
     for key, cell in layout_columns(header).items():
@@ -395,6 +402,22 @@ def _find_time_column(df: pd.DataFrame, cols: dict[str, str], path: Path, line: 
     return str(best)
 
 
+@functools.lru_cache(maxsize=64)  # pure; a cohort's exports share a few header lines
+def _c_reader_names(head: str, usecols: tuple[int, ...] | None, delimiter: str) -> pd.Index | None:
+    """The column names ``pandas.read_csv`` makes of the header line ``head`` (repeats
+    renamed), for the columns ``usecols``; None when the C reader refuses the line."""
+    try:
+        cols = pd.read_csv(
+            io.StringIO(head),
+            usecols=None if usecols is None else list(usecols),
+            sep=delimiter,
+            nrows=0,
+        ).columns
+    except (pd.errors.ParserError, ValueError):
+        return None
+    return cols.copy()
+
+
 def _split_frame(
     text: str, skip: int, ncols: int, usecols: list[int] | None, delimiter: str
 ) -> tuple[pd.DataFrame, np.ndarray] | None:
@@ -409,10 +432,10 @@ def _split_frame(
     sp = split_text(text[starts[skip] + 1 :], delimiter)
     if sp is None or (usecols is None and (sp.n_fields > ncols).any()):
         return None
-    head = text[begin : starts[skip] + 1]
-    try:  # the column names as the C reader makes them (repeats renamed)
-        names = pd.read_csv(io.StringIO(head), usecols=usecols, sep=delimiter, nrows=0).columns
-    except (pd.errors.ParserError, ValueError):
+    names = _c_reader_names(
+        text[begin : starts[skip] + 1], None if usecols is None else tuple(usecols), delimiter
+    )
+    if names is None:
         return None
     pos = sorted(usecols) if usecols is not None else list(range(ncols))
     if len(names) != len(pos):
@@ -444,11 +467,14 @@ def _read_frame(
     text = csv_text(path).text
     # a row of far more fields than the header (30,000 stray delimiters) makes the C reader
     # build that many columns (seconds per row): such a file takes the exact path at once
-    per_line = pc.count_substring(
-        pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten(), delimiter
-    )
-    widest = int(pc.max(per_line).as_py() or 0)
-    if widest <= 2 * ncols + MAX_EXTRA_FIELDS:
+    limit = 2 * ncols + MAX_EXTRA_FIELDS
+    widest = 0
+    if text.count(delimiter) > limit:  # else no line can hold more (one scan of the text)
+        per_line = pc.count_substring(
+            pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten(), delimiter
+        )
+        widest = int(pc.max(per_line).as_py() or 0)
+    if widest <= limit:
         fast = _split_frame(text, skip, ncols, usecols, delimiter)
         if fast is not None:
             return fast
@@ -613,9 +639,10 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     untimed = (rows.col("time").to_numpy() == "") if rows.has("time") else ~timed
     et, notes = _event_types(rows, raw_type, timed)
     codes, uniques = pd.factorize(et)
+    types = pd.Index(uniques)  # the few distinct event types, once
 
     def is_type(*names: str) -> np.ndarray:
-        hit = np.flatnonzero(pd.Index(uniques).isin(names))
+        hit = np.flatnonzero(types.isin(names))
         return np.isin(codes, hit) if len(hit) else np.zeros(rows.n, dtype=bool)
 
     # rows the csv fallback marked as having more fields than the header
@@ -786,8 +813,13 @@ def _readings(
     sub = np.full(len(rawv), "", dtype=object)
     if rows.has("event_subtype") and nonnum.any():
         sub[nonnum] = upper_text(rows.col("event_subtype", egv).to_numpy()[nonnum])
-    low = isin(word, LOW_WORDS) | ((rawv == "") & isin(sub, LOW_WORDS))
-    high = isin(word, HIGH_WORDS) | ((rawv == "") & isin(sub, HIGH_WORDS))
+    # the words (and subtypes) are "" where the value is a number: only those rows are asked
+    low = np.zeros(len(rawv), dtype=bool)
+    high = np.zeros(len(rawv), dtype=bool)
+    if nonnum.any():
+        w, sb, no_value = word[nonnum], sub[nonnum], rawv[nonnum] == ""
+        low[nonnum] = isin(w, LOW_WORDS) | (no_value & isin(sb, LOW_WORDS))
+        high[nonnum] = isin(w, HIGH_WORDS) | (no_value & isin(sb, HIGH_WORDS))
     cens = low | high
     if units == "mmol/L":
         val = val * MGDL_PER_MMOL

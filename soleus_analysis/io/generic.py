@@ -46,6 +46,7 @@ from .base import (
     record_columns,
     regex_safe,
     sniff_delimiter,
+    text_frame,
     to_ns,
     warn_dropped,
 )
@@ -248,14 +249,19 @@ def _load_table(
     dec = csv_text(path)
     _, sep = _header_columns(dec.text)
     rec = record_columns(
-        dec.text, path, _names, sep, skipinitialspace=True, error="not a readable CSV table"
+        dec.text,
+        path,
+        _names,
+        sep,
+        skipinitialspace=True,
+        error="not a readable CSV table",
+        arrow=True,  # every column is read through astype("string"): no Python strings
     )
     header, lines, too_long = rec.header, rec.lines, rec.too_long
     if header is None:
         raise InputError("not a readable CSV table (no header line)", path)
     if len(lines):
-        df = pd.DataFrame(dict(enumerate(rec.columns)), dtype=object)
-        df.columns = pd.Index(header, dtype=object)
+        df = text_frame(rec.columns, header)
     else:
         df = pd.DataFrame(columns=header)
     return df, np.asarray(lines, dtype=int), "line", dec.warnings, too_long

@@ -108,12 +108,11 @@ def _groups(text: np.ndarray, pattern: str) -> dict[str, pa.Array]:
     names = re.compile(pattern).groupindex
     if _safe(text):
         got = pc.extract_regex(pa.array(text, pa.large_string()), pattern)
-        ok = pc.is_valid(got)
         out = {}
         for k in names:
-            g = pc.struct_field(got, [k])
+            g = pc.struct_field(got, [k])  # null where the pattern did not match
             # RE2 gives "" for a group that took no part; each group here is never empty
-            out[k] = pc.if_else(pc.and_(ok, pc.not_equal(g, "")), g, pa.scalar(None, g.type))
+            out[k] = pc.if_else(pc.not_equal(g, ""), g, pa.scalar(None, g.type))
         return out
     m = pd.Series(text, dtype=object).str.extract(pattern)
     return {
