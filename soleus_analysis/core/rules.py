@@ -460,11 +460,7 @@ class Rules:
         :class:`RulesRecord` copies as itself, so carrying the rules costs nothing per operation.
         It is a ``dict``, so ``json.dumps`` (and the Parquet metadata pandas writes) take it.
         """
-        out = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = tuple(v) if isinstance(v, list) else v
-        return RulesRecord(out)
+        return RulesRecord({f.name: getattr(self, f.name) for f in fields(self)})
 
     def changed(self) -> dict[str, Any]:
         """The rules that differ from the defaults."""

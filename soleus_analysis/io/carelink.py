@@ -175,26 +175,20 @@ class _Rows:
         return len(self.n_fields)
 
 
-def _starts_dashes(cells: np.ndarray) -> np.ndarray:
-    """Cells starting ``-----`` (a section line), by pyarrow."""
-    if not len(cells):
+def _section_marks(first: np.ndarray, n_fields: np.ndarray) -> np.ndarray:
+    """Rows whose first cell starts ``-----`` (a section line) or is a header's ``Index``
+    (exactly, or any case with more than 3 fields), by pyarrow; ASCII cells are lowered by
+    pyarrow (its ASCII case mapping is Python's), the others by pandas' ``str.lower``."""
+    if not len(first):
         return np.zeros(0, dtype=bool)
-    arr = pa.array(cells, pa.large_string())
-    return pc.starts_with(arr, "-----").to_numpy(zero_copy_only=False)
-
-
-def _is_index(cells: np.ndarray) -> np.ndarray:
-    """Cells whose ``str.lower()`` is ``index``: ASCII ones by pyarrow (its ASCII case mapping
-    is Python's), the others by pandas."""
-    if not len(cells):
-        return np.zeros(0, dtype=bool)
-    arr = pa.array(cells, pa.large_string())
-    out = pc.equal(pc.ascii_lower(arr), "index").to_numpy(zero_copy_only=False)
+    arr = pa.array(first, pa.large_string())
+    dashes = pc.starts_with(arr, "-----").to_numpy(zero_copy_only=False)
+    index = pc.equal(pc.ascii_lower(arr), "index").to_numpy(zero_copy_only=False)
     other = ~pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
     if other.any():
-        low = pd.Series(cells[other], dtype=object).str.lower().to_numpy()
-        out[other] = low == "index"
-    return out
+        low = pd.Series(first[other], dtype=object).str.lower().to_numpy()
+        index[other] = low == "index"
+    return dashes | (first == "Index") | (index & (n_fields > 3))
 
 
 def _split_columns(text: str, delim: str, path):
@@ -205,7 +199,7 @@ def _split_columns(text: str, delim: str, path):
         return None
     use = np.flatnonzero(~sp.blank)
     first = strip_text(sp.column(0, use))
-    marks = _starts_dashes(first) | (first == "Index") | (_is_index(first) & (sp.n_fields[use] > 3))
+    marks = _section_marks(first, sp.n_fields[use])
     preamble: list[list[str]] = []
     sections: list = []
     info: dict | None = None
