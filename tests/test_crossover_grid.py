@@ -287,3 +287,28 @@ def test_refusal_rule_in_the_pooled_row() -> None:
     assert row["note"].startswith("not enough data for an interval: people differ too much")
     ordinary = pool_people(meals(1.0), pd.DataFrame()).pooled.iloc[0]
     assert np.isfinite(ordinary["ci95_low"]) and ordinary["note"] is None
+
+
+def test_refusal_repairs_keep_the_default_rule_and_only_widen():
+    """``crossover_repairs.py --rules``: its ``cv 0.5`` row is the package's default rule, its
+    ``cv 0.4`` refuses at least as often, and every softened interval holds the default one."""
+    spec = importlib.util.spec_from_file_location(
+        "crossover_repairs", _PATH.parent / "crossover_repairs.py"
+    )
+    R = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(R)
+    rng = np.random.default_rng(5)
+    cell = G.Cell("lognormal", 10, 0.5, 0.2, "het_corr")
+    c, t = G.simulate(cell, 200, G.r0_for(cell, 30.0), rng)
+    out = R.refusal_repairs(c, t, np.random.default_rng(6))
+    default = crossover_refusal(c, t)[0]
+    np.testing.assert_array_equal(out["cv 0.5"][2], default)
+    assert 0 < default.sum() < len(default)
+    assert (out["cv 0.4"][2] >= default).all() and out["cv 0.4"][2].sum() > default.sum()
+    lo, hi, _ = out["cv 0.5"]
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    for name, (slo, shi, refused) in out.items():
+        if name.startswith("soften"):
+            np.testing.assert_array_equal(refused, default)
+            assert (slo[ok] <= lo[ok] + 1e-9).all() and (shi[ok] >= hi[ok] - 1e-9).all()
+            assert (shi - slo)[ok].sum() > (hi - lo)[ok].sum()
