@@ -973,6 +973,9 @@ def zip_member_text(
 def parse_json(text: str, path: str | PathLike, what: str) -> object:
     """The JSON value of a decoded export; every way it can fail is one :class:`InputError`.
 
+    A lone surrogate escape (``"\\ud800"``, valid JSON but no character) becomes U+FFFD, as
+    undecodable bytes do, so no later step meets text it cannot encode.
+
     Raises
     ------
     InputError
@@ -981,13 +984,55 @@ def parse_json(text: str, path: str | PathLike, what: str) -> object:
         expected.
     """
     try:
-        return json.loads(text)
+        data = json.loads(text)
+        if _SURROGATE_ESCAPE.search(text):
+            data = _without_lone_surrogates(data)
+        return data
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg}); expected {what}", path, exc.lineno) from None
     except RecursionError:
         raise InputError(f"JSON nested too deeply; expected {what}", path) from None
     except ValueError as exc:  # an integer of more digits than Python converts
         raise InputError(f"not valid JSON ({exc}); expected {what}", path) from None
+
+
+#: a JSON escape of a UTF-16 surrogate (a pair or a lone one)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _fix_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _without_lone_surrogates(data: object) -> object:
+    """A parsed JSON value with every string (keys too) free of lone surrogates (no recursion:
+    a value as deep as the parser allows is walked with a stack)."""
+
+    def fixed(v: object) -> object:
+        if isinstance(v, str):
+            return _fix_text(v)
+        if isinstance(v, list):
+            out: list = [None] * len(v)
+            stack.append((v, out))
+            return out
+        if isinstance(v, dict):
+            new: dict = {}
+            stack.append((v, new))
+            return new
+        return v
+
+    stack: list[tuple[object, object]] = []
+    root = fixed(data)
+    while stack:
+        src, dst = stack.pop()
+        if isinstance(src, list):
+            for i, v in enumerate(src):
+                dst[i] = fixed(v)  # type: ignore[index]
+        else:
+            for k, v in src.items():  # type: ignore[attr-defined]
+                dst[_fix_text(k)] = fixed(v)  # type: ignore[index]
+    return root
 
 
 # --------------------------------------------------------------------------- the columnar path

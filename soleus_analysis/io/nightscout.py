@@ -29,6 +29,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Sequence
 from os import PathLike
 
 import numpy as np
@@ -111,17 +112,108 @@ def _load_json(path: str | PathLike, what: str) -> list:
     return data
 
 
-def _records(data: list, path, what: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Frame of the dict records (vectorised); non-objects counted separately."""
+#: the keys of an entry the readings are made from (the rest of a record is never read)
+ENTRY_KEYS = ("date", "dateString", "sysTime", "utcOffset", "type", "sgv", "direction")
+#: the dtype pandas gives a column of text (``str`` from pandas 3, object before)
+_TEXT_DTYPE = pd.Series(["x"]).dtype
+#: beyond this an integer is not exact in float64: such a column takes the general path
+_EXACT_INT = 2.0**53
+
+
+def _plain_column(values: list) -> np.ndarray | pd.api.extensions.ExtensionArray | None:
+    """``values`` (one key of every record) as ``DataFrame.from_records`` makes the column,
+    for the plain cases only: integers, numbers with ``None``, text with ``None``.
+
+    Returns None for anything else (only ``None``, booleans, lists, objects, mixed text and
+    numbers, huge integers, text pyarrow cannot hold), which the caller converts the general way;
+    ``tests/test_io_nightscout_speed.py`` checks the two agree on random records.
+    """
+    kinds = set(map(type, values))
+    gaps = type(None) in kinds
+    kinds.discard(type(None))
+    if not kinds:
+        return None
+    if kinds <= {int, float}:
+        try:
+            out = np.array(values, dtype=np.int64 if kinds == {int} and not gaps else np.float64)
+        except (OverflowError, TypeError, ValueError):
+            return None
+        if out.dtype == np.float64 and int in kinds:
+            big = np.abs(out[np.isfinite(out)])
+            if big.size and big.max() >= _EXACT_INT:
+                return None
+        return out
+    if (
+        kinds == {str}
+        and isinstance(_TEXT_DTYPE, pd.StringDtype)
+        and _TEXT_DTYPE.storage == "pyarrow"
+    ):
+        try:
+            return pd.array(pa.array(values, type=pa.large_string()), dtype=_TEXT_DTYPE)
+        except (pa.ArrowException, UnicodeError, TypeError, ValueError):
+            return None
+    return None
+
+
+def record_frame(objs: list[dict], keys: Sequence[str]) -> pd.DataFrame:
+    """The columns ``keys`` of dict records, as ``DataFrame.from_records(objs)`` has them.
+
+    Only the keys some record holds become columns (in the order of ``keys``); a plain column
+    (:func:`_plain_column`) is built straight from its values, the others by pandas.
+
+    Parameters
+    ----------
+    objs : list of dict
+        The records (at least one).
+    keys : sequence of str
+        The keys wanted.
+
+    Returns
+    -------
+    DataFrame
+        One row per record, index 0..n-1.
+    """
+    cols: dict[str, object] = {}
+    general = []
+    for k in keys:
+        values = [d.get(k) for d in objs]
+        if values.count(None) == len(values) and not any(k in d for d in objs):
+            continue
+        col = _plain_column(values)
+        if col is None:
+            general.append(k)
+        cols[k] = col
+    if general:
+        other = pd.DataFrame.from_records(objs)  # not columns=: it converts differently
+        cols.update({k: other[k] for k in general})
+    return pd.DataFrame(cols, index=pd.RangeIndex(len(objs)))
+
+
+def _record_keys(objs: list[dict]) -> list[str]:
+    """Every key of the records, in the order they first appear (``from_records``' columns)."""
+    return list(dict.fromkeys(k for d in objs for k in d))
+
+
+def _records(
+    data: list, path, what: str, keys: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[dict]]:
+    """Frame of the dict records (vectorised); non-objects counted separately.
+
+    With ``keys`` only those columns are built (:func:`record_frame`). Returns the frame, the
+    entry numbers of the non-objects, those of the objects, and the objects.
+    """
     is_obj = np.fromiter((isinstance(x, dict) for x in data), bool, len(data))
     if not is_obj.any():
         raise InputError(f"the JSON list holds no objects; expected Nightscout {what}", path)
     objs = [x for x, ok in zip(data, is_obj, strict=True) if ok]
     if any(isinstance(v, dict) for v in objs[0].values()):  # mongoexport --jsonArray
         objs = [_normalise(x) for x in objs]
-    df = pd.DataFrame.from_records(objs)
+    if keys is None:
+        df = pd.DataFrame.from_records(objs).reset_index(drop=True)
+    else:
+        df = record_frame(objs, keys)
     entry_no = np.flatnonzero(is_obj) + 1
-    return df.reset_index(drop=True), np.flatnonzero(~is_obj) + 1, entry_no
+    return df, np.flatnonzero(~is_obj) + 1, entry_no, objs
 
 
 def _col(df: pd.DataFrame, name: str, fill=np.nan) -> pd.Series:
@@ -132,7 +224,10 @@ def _written_offset_min(stamps: pd.Series) -> pd.Series:
     """Minutes of a ``+hh:mm`` offset written at the end of an ISO string (NaN if none/``Z``)."""
     s = stamps.astype("string").str.strip()
     pattern = r"([+-])(\d{2}):?(\d{2})$"
-    fast = regex_groups(s.to_numpy(dtype=object, na_value=None), pattern) if len(s) else None
+    text = pa.array(s.array) if isinstance(s.array, pd.arrays.ArrowStringArray) else None
+    if text is None:
+        text = s.to_numpy(dtype=object, na_value=None)
+    fast = regex_groups(text, pattern) if len(s) else None
     if fast is not None:  # RE2 reads the text as re does: one pass in pyarrow
         sign = pc.fill_null(fast[0], "").to_numpy(zero_copy_only=False)
         sign = np.where(sign == "+", 1.0, np.where(sign == "-", -1.0, np.nan))
@@ -269,12 +364,12 @@ def read_nightscout_entries_json(
     check_input_file(path)
     data = _load_json(path, "entries")
     prov = Provenance(path=str(path), format=ENTRIES_JSON, units="mg/dL", rows_read=len(data))
-    df, not_obj, entry_no = _records(data, path, "entries")
+    df, not_obj, entry_no, objs = _records(data, path, "entries", ENTRY_KEYS)
     warn_dropped(prov, "not a JSON object", not_obj, unit="entry")
     if not {"sgv", "date", "dateString"} & set(df.columns):
         raise InputError(
             "entries lack 'sgv' and 'date'/'dateString'; expected Nightscout entries "
-            f"(keys found: {', '.join(map(str, list(df.columns)[:12]))})",
+            f"(keys found: {', '.join(map(str, _record_keys(objs)[:12]))})",
             path,
         )
     readings = _entries_frame(
@@ -347,7 +442,7 @@ def read_nightscout_treatments_json(
     check_input_file(path)
     data = _load_json(path, "treatments")
     prov = Provenance(path=str(path), format=TREATMENTS_JSON, rows_read=len(data))
-    df, not_obj, entry_no = _records(data, path, "treatments")
+    df, not_obj, entry_no, _ = _records(data, path, "treatments")
     warn_dropped(prov, "not a JSON object", not_obj, unit="entry")
     return _treatments(df, entry_no, prov, utc_offset, subject)
 
@@ -534,7 +629,11 @@ def _read_records(
         if not mask.any():
             continue
         part = Provenance(path=prov.path, format=prov.format, rows_read=int(mask.sum()))
-        df = pd.DataFrame.from_records([r for r, m in zip(records, mask, strict=True) if m])
+        chosen = [r for r, m in zip(records, mask, strict=True) if m]
+        if what == "entries":
+            df = record_frame(chosen, ENTRY_KEYS)
+        else:
+            df = pd.DataFrame.from_records(chosen)
         if what == "entries":
             readings = _entries_frame(
                 df, where[mask], unit, part, utc_offset, subject or DEFAULT_SUBJECT, "nightscout"
