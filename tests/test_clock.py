@@ -236,3 +236,42 @@ def test_same_time_different_values_is_reported_and_both_kept(tmp_path):
         rec.provenance.warnings
     )
     assert len(clean(rec).readings) == 4
+
+
+def _clashes_by_hand(codes, clock, glucose) -> int:
+    """Readings with another at their subject and time but none there with their value."""
+    n = 0
+    for i in range(len(codes)):
+        others = [
+            j for j in range(len(codes)) if j != i and (codes[j], clock[j]) == (codes[i], clock[i])
+        ]
+        same = [
+            j
+            for j in others
+            if glucose[j] == glucose[i] or (np.isnan(glucose[j]) and np.isnan(glucose[i]))
+        ]
+        n += bool(others) and not same
+    return n
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 6), st.sampled_from([100.0, 101.0, np.nan])),
+        min_size=0,
+        max_size=14,
+    ),
+    st.booleans(),
+)
+def test_clashes_count_equals_the_definition(rows, in_order):
+    """``_clashes`` (one sort, or none when already in strictly increasing order) against the
+    definition applied pair by pair; sorted and unsorted inputs."""
+    from soleus_analysis.io import _clashes
+
+    if in_order:
+        rows = sorted(set(rows), key=lambda r: (r[0], r[1]))
+        rows = [r for k, r in enumerate(rows) if k == 0 or rows[k - 1][:2] != r[:2]]
+    codes = np.array([r[0] for r in rows], dtype=np.int64)
+    clock = np.array([r[1] for r in rows], dtype=np.int64)
+    glucose = np.array([r[2] for r in rows], dtype=float)
+    assert _clashes(codes, clock, glucose) == _clashes_by_hand(codes, clock, glucose)
