@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from soleus_analysis.app.runner import discover_people, read_manifest, run_cohort
@@ -129,3 +131,18 @@ def test_folder_of_person_subfolders(tmp_path):
     assert all(len(e) == 1 and e[0].endswith("activity.csv") for e in people["events"])
     with pytest.raises(InputError, match="no manifest"):
         discover_people(tmp_path / "p01")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 12))
+def test_batches_cover_every_person_once_in_order(n, slots):
+    """Tasks of at most 16 people, at least 4 per slot while there are people for them."""
+    from soleus_analysis.app.runner import MAX_PEOPLE_PER_TASK, TASKS_PER_SLOT, batches
+
+    jobs = [(i,) for i in range(n)]
+    parts = batches(jobs, slots)
+    assert [j for b in parts for j in b] == jobs
+    assert all(1 <= len(b) <= MAX_PEOPLE_PER_TASK for b in parts)
+    assert len(parts) >= min(n, TASKS_PER_SLOT * slots)
+    if n >= MAX_PEOPLE_PER_TASK * TASKS_PER_SLOT * slots:
+        assert len(parts[0]) == MAX_PEOPLE_PER_TASK

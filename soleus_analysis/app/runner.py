@@ -250,6 +250,38 @@ def run_recording(subject: str, rec: Recording, rules: Rules) -> dict[str, Any]:
         return {"subject": subject, "error": describe(exc)}
 
 
+#: people per task at most: a task's fixed cost (scheduling, transfer) is paid once a batch
+MAX_PEOPLE_PER_TASK = 16
+#: tasks per worker slot at least, so that a slow batch does not leave the other slots idle
+TASKS_PER_SLOT = 4
+
+
+def batches(jobs: list[tuple], slots: int) -> list[list[tuple]]:
+    """``jobs`` cut into consecutive batches, one task each: as large as keeps at least
+    ``TASKS_PER_SLOT`` tasks per slot (worker thread or process), at most
+    ``MAX_PEOPLE_PER_TASK`` people, at least one.
+
+    Parameters
+    ----------
+    jobs : list of tuple
+        One argument tuple per person.
+    slots : int
+        Tasks that run at once (worker threads or processes).
+
+    Returns
+    -------
+    list of list of tuple
+        The batches, in the order of ``jobs``; together every job once.
+    """
+    size = max(1, min(MAX_PEOPLE_PER_TASK, len(jobs) // (TASKS_PER_SLOT * max(slots, 1))))
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+
+def run_batch(fn: Callable, batch: list[tuple]) -> list[Any]:
+    """``fn`` on each job of one batch (the task a worker runs), results in the batch's order."""
+    return [fn(*j) for j in batch]
+
+
 def _map_local(fn: Callable, jobs: list[tuple], workers: int | None, progress: bool) -> list[Any]:
     from tqdm.auto import tqdm
 
@@ -258,12 +290,11 @@ def _map_local(fn: Callable, jobs: list[tuple], workers: int | None, progress: b
         return [fn(*j) for j in tqdm(jobs, disable=not progress, desc="people")]
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-        futures = [ex.submit(fn, *j) for j in jobs]
-        for _ in tqdm(
-            as_completed(futures), total=len(futures), disable=not progress, desc="people"
-        ):
-            pass
-        return [f.result() for f in futures]
+        futures = [ex.submit(run_batch, fn, b) for b in batches(jobs, workers)]
+        with tqdm(total=len(jobs), disable=not progress, desc="people") as bar:
+            for f in as_completed(futures):
+                bar.update(len(f.result()))
+        return [r for f in futures for r in f.result()]
 
 
 def connect_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S):
@@ -296,23 +327,28 @@ def connect_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S):
 
 
 def _map_dask(fn: Callable, jobs: list[tuple], client: Any, progress: bool) -> list[Any]:
-    """Results in the order the people finished (the pooling sorts them by subject).
+    """Results in the order the batches finished (the pooling sorts them by subject).
 
-    Each result is fetched as soon as it is done and its future released, so a worker holds only
-    the people it is running, not everyone it has run until the last one finishes.
+    People go to the workers in batches (:func:`batches`, one task each). Each batch's results
+    are fetched as soon as it is done and its future released, so a worker holds only the
+    people it is running, not everyone it has run until the last one finishes.
     """
     from distributed import as_completed as dask_completed
     from tqdm.auto import tqdm
 
     if not jobs:
         return []
-    futures = client.map(fn, *zip(*jobs, strict=True), pure=False)
+    slots = sum(client.nthreads().values()) or 1
+    parts = batches(jobs, slots)
+    futures = client.map(run_batch, [fn] * len(parts), parts, pure=False)
     done = dask_completed(futures, with_results=True)
     del futures
-    results = []
-    for future, result in tqdm(done, total=len(jobs), disable=not progress, desc="people"):
-        results.append(result)
-        future.release()
+    results: list[Any] = []
+    with tqdm(total=len(jobs), disable=not progress, desc="people") as bar:
+        for future, part in done:
+            results.extend(part)
+            bar.update(len(part))
+            future.release()
     return results
 
 
