@@ -644,23 +644,66 @@ def _effective_variance(se: np.ndarray, dof: np.ndarray) -> np.ndarray:
     return se**2 * factor
 
 
+#: mixture components x mixtures x quantiles evaluated at once by :func:`_mixture_quantiles`
+_MIXTURE_BLOCK = 1 << 15
+#: relative step at which :func:`_mixture_quantiles` stops (the quantiles are log ratios)
+_MIXTURE_TOL = 1e-13
+
+
 def _mixture_quantiles(
     w: np.ndarray, mean: np.ndarray, sd: np.ndarray, probs: Sequence[float]
-) -> list[float]:
-    """Quantiles of a mixture of normals (weights ``w``) by bisection on its CDF."""
+) -> np.ndarray:
+    """Quantiles of mixtures of normals (weights ``w``): Newton's method on the CDF, kept in a
+    bisection bracket.
+
+    Each quantile starts at the mixture's mean inside ``[min(mean - 10 sd), max(mean + 10
+    sd)]``; a Newton step (CDF over density) that leaves the bracket is replaced by its
+    midpoint, and the bracket shrinks on the side the CDF says, so it converges as bisection
+    does at worst; it stops when every step is below ``1e-13`` relative (about 7 steps).
+
+    Parameters
+    ----------
+    w : array (g,)
+        Mixture weights (sum 1).
+    mean, sd : array (g,) or (g, k)
+        Component means and SDs (> 0) of one mixture, or of ``k`` mixtures sharing ``w``.
+    probs : sequence of float
+        Probabilities in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        (len(probs),) for one mixture, else (k, len(probs)).
+    """
     from scipy import special
 
-    lo = float(np.min(mean - 10 * sd))
-    hi = float(np.max(mean + 10 * sd))
-    out = []
-    for p in probs:
-        a, b = lo, hi
-        for _ in range(80):
-            mid = 0.5 * (a + b)
-            c = float(w @ special.ndtr((mid - mean) / sd))
-            a, b = (mid, b) if c < p else (a, mid)
-        out.append(0.5 * (a + b))
-    return out
+    one = np.ndim(mean) == 1
+    mean = np.asarray(mean, dtype=float).reshape(len(w), -1)
+    sd = np.asarray(sd, dtype=float).reshape(len(w), -1)
+    p = np.asarray(probs, dtype=float)
+    k = mean.shape[1]
+    out = np.empty((k, len(p)))
+    step = max(1, _MIXTURE_BLOCK // (len(w) * len(p)))
+    for j in range(0, k, step):
+        m, s = mean[:, j : j + step, None], sd[:, j : j + step, None]
+        a = np.repeat(np.min(m - 10 * s, axis=0), len(p), axis=1)  # (mixtures, probs)
+        b = np.repeat(np.max(m + 10 * s, axis=0), len(p), axis=1)
+        x = np.repeat(np.tensordot(w, m, axes=1), len(p), axis=1)
+        for _ in range(200):
+            z = (x[None] - m) / s
+            cdf = np.tensordot(w, special.ndtr(z), axes=1)
+            pdf = np.tensordot(w, np.exp(-0.5 * z * z) / s, axes=1) / np.sqrt(2 * np.pi)
+            below = cdf < p
+            a, b = np.where(below, x, a), np.where(below, b, x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                nx = x - (cdf - p) / pdf
+            nx = np.where((nx >= a) & (nx <= b), nx, 0.5 * (a + b))
+            done = np.abs(nx - x) <= _MIXTURE_TOL * np.maximum(1.0, np.abs(x))
+            x = nx
+            if done.all():
+                break
+        out[j : j + step] = x
+    return out[0] if one else out
 
 
 def pooled_n_of_1(
@@ -773,8 +816,8 @@ def pooled_n_of_1(
     th_mean = b * mu_hat[:, None] + (1 - b) * y[None, :]
     th_sd = np.sqrt((1 - b) * v[None, :] + b**2 * var_mu[:, None])
     people = []
-    for i in range(len(y)):
-        q = _mixture_quantiles(w, th_mean[:, i], np.maximum(th_sd[:, i], 1e-12), probs)
+    qs = _mixture_quantiles(w, th_mean, np.maximum(th_sd, 1e-12), probs)
+    for i, q in enumerate(qs):
         people.append(
             {
                 "subject": subj[i],
