@@ -275,3 +275,25 @@ def test_clashes_count_equals_the_definition(rows, in_order):
     clock = np.array([r[1] for r in rows], dtype=np.int64)
     glucose = np.array([r[2] for r in rows], dtype=float)
     assert _clashes(codes, clock, glucose) == _clashes_by_hand(codes, clock, glucose)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["8XYZ12", "8ABC34", "", None, np.nan, "7QQ", 5, 5.0]), max_size=30),
+    st.data(),
+)
+def test_transmitter_codes_are_factorize_of_the_rows(ids, data):
+    """Codes of the chosen rows' ids as ``pandas.factorize`` of those ids as an object column
+    gives them (first appearance, -1 missing), from a numpy array and from a text column."""
+    from soleus_analysis.core.clock import transmitter_codes
+
+    rows = np.array(
+        sorted(data.draw(st.sets(st.integers(0, max(len(ids) - 1, 0)))) if ids else []),
+        dtype=np.int64,
+    )
+    arr = np.array(ids, dtype=object)
+    want = pd.factorize(pd.Series(arr[rows] if len(rows) else arr[:0]))[0]
+    np.testing.assert_array_equal(transmitter_codes(arr, rows), want)
+    if all(isinstance(v, str) or v is None for v in ids):
+        col = pd.Series(ids, dtype="str")
+        np.testing.assert_array_equal(transmitter_codes(col, rows), want)

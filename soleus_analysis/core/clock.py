@@ -53,6 +53,30 @@ CLOCK_STEP_S: int = 900
 SESSION_JUMP_S: int = 26 * 3600
 
 
+def transmitter_codes(ids: object, rows: np.ndarray) -> np.ndarray:
+    """Integer codes of the transmitter ids at ``rows``, numbered in the order they first
+    appear among those rows, -1 where the id is missing (``pandas.factorize`` of those ids as
+    objects, without making a text column of them).
+
+    Parameters
+    ----------
+    ids : array-like
+        Transmitter id of every reading (text, numbers or missing values; a pandas column or
+        a numpy array).
+    rows : numpy.ndarray of int
+        The readings wanted.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+    """
+    codes = pd.factorize(ids)[0][rows]  # -1: missing
+    known = codes >= 0
+    out = np.full(len(codes), -1, dtype=np.int64)
+    out[known] = pd.factorize(codes[known])[0]
+    return out
+
+
 def device_clock_ns(
     subject_codes: np.ndarray,
     local_ns: np.ndarray,
@@ -69,8 +93,9 @@ def device_clock_ns(
         Local wall-clock time of each reading, ns since the epoch (tz-naive).
     transmitter_s : numpy.ndarray of float, optional
         Transmitter time of each reading, seconds (NaN where the export has none).
-    transmitter_id : numpy.ndarray, optional
-        Transmitter of each reading (sessions are split by it when given).
+    transmitter_id : array-like, optional
+        Transmitter of each reading (sessions are split by it when given; a numpy array or a
+        pandas column, see :func:`transmitter_codes`).
 
     Returns
     -------
@@ -87,7 +112,7 @@ def device_clock_ns(
         return clock
     subj = np.asarray(subject_codes)[has]
     tid = (
-        pd.factorize(pd.Series(np.asarray(transmitter_id, dtype=object)[has]))[0]
+        transmitter_codes(transmitter_id, has)
         if transmitter_id is not None
         else np.zeros(len(has), dtype=np.int64)
     )
@@ -139,7 +164,7 @@ def readings_clock_ns(readings: pd.DataFrame, subject_codes: np.ndarray) -> np.n
         if col in readings.columns:
             secs = pd.to_numeric(readings[col], errors="coerce").to_numpy(np.float64)
             ids = (
-                readings["transmitter_id"].to_numpy(dtype=object)
+                readings["transmitter_id"]
                 if col == "transmitter_time_s" and "transmitter_id" in readings.columns
                 else None
             )
