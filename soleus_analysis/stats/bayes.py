@@ -230,6 +230,62 @@ def _design_matrix(
     return np.column_stack(cols), names, used, ok
 
 
+#: relative step at which :func:`solve_cdf` stops (of the start's size plus the bracket's width)
+CDF_TOL = 1e-13
+
+
+def solve_cdf(
+    cdf_pdf: Any, p: np.ndarray, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray
+) -> np.ndarray:
+    """Points where increasing CDFs reach ``p``: Newton's method kept in a bisection bracket.
+
+    A Newton step (CDF minus ``p`` over the density) that leaves the bracket ``[lo, hi]``, or
+    is more than half the step before the last, is replaced by the bracket's midpoint, and the
+    bracket shrinks on the side the CDF says (the safeguard of Press et al., *Numerical
+    Recipes*, ``rtsafe``), so it converges at worst about as bisection does, usually in a few
+    steps; it stops when every step is
+    below :data:`CDF_TOL` of the start's size plus the bracket's width (at most 200 steps).
+
+    Parameters
+    ----------
+    cdf_pdf : callable
+        ``x -> (cdf, pdf)``, arrays of the shape of ``x``.
+    p : array
+        Probabilities in (0, 1), any shape.
+    lo, hi : array
+        A bracket of each root (``cdf(lo) <= p <= cdf(hi)``), broadcastable to ``p``.
+    x0 : array
+        Starting points inside the bracket, broadcastable to ``p``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The roots, of the shape of ``p``.
+    """
+    shape = np.broadcast_shapes(np.shape(p), np.shape(lo), np.shape(hi), np.shape(x0))
+    a = np.broadcast_to(np.asarray(lo, dtype=float), shape).copy()
+    b = np.broadcast_to(np.asarray(hi, dtype=float), shape).copy()
+    x = np.broadcast_to(np.asarray(x0, dtype=float), shape).copy()
+    last = b - a  # the size of the step before the last one
+    scale = np.abs(x) + last  # a step below CDF_TOL of this is the end
+    for _ in range(200):
+        cdf, pdf = cdf_pdf(x)
+        below = cdf < p
+        a, b = np.where(below, x, a), np.where(below, b, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nx = x - (cdf - p) / pdf
+        # Newton only while it stays in the bracket and at least halves the step before last
+        # (else it can cycle between two points, as on a CDF with several inflections)
+        newton = (nx >= a) & (nx <= b) & (2 * np.abs(nx - x) <= last)
+        nx = np.where(newton, nx, 0.5 * (a + b))
+        step = np.abs(nx - x)
+        done = step <= CDF_TOL * scale
+        last, x = step, nx
+        if done.all():
+            break
+    return x
+
+
 @dataclass(frozen=True)
 class Posterior:
     """The posterior of the SPU log ratio ``delta``: a mixture of Student t distributions.
@@ -253,16 +309,27 @@ class Posterior:
         return float(out) if out.ndim == 0 else out
 
     def quantile(self, p: float | Sequence[float]) -> np.ndarray | float:
-        """Quantiles of ``delta`` (bisection on the mixture's CDF, vectorised over ``p``)."""
+        """Quantiles of ``delta`` (:func:`solve_cdf` on the mixture, vectorised over ``p``;
+        bracket ``[min(loc - 60 scale), max(loc + 60 scale)]``, start at the mixture's mean)."""
+        from scipy import special
+
         ps = np.asarray(p, dtype=float)
-        lo = np.full(ps.shape, float(np.min(self.loc - 60 * self.scale)))
-        hi = np.full(ps.shape, float(np.max(self.loc + 60 * self.scale)))
-        for _ in range(64):
-            mid = 0.5 * (lo + hi)
-            below = np.asarray(self.cdf(mid)) < ps
-            lo = np.where(below, mid, lo)
-            hi = np.where(below, hi, mid)
-        out = 0.5 * (lo + hi)
+        nu = self.dof
+        # the t density's constant, log Gamma((nu + 1) / 2) - log Gamma(nu / 2) - log(nu pi) / 2
+        log_c = special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
+
+        def cdf_pdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            z = (x[..., None] - self.loc) / self.scale
+            dens = np.exp(log_c - (nu + 1) / 2 * np.log1p(z * z / nu)) / self.scale
+            return special.stdtr(nu, z) @ self.weights, dens @ self.weights
+
+        out = solve_cdf(
+            cdf_pdf,
+            ps,
+            float(np.min(self.loc - 60 * self.scale)),
+            float(np.max(self.loc + 60 * self.scale)),
+            min(max(self.mean, float(np.min(self.loc))), float(np.max(self.loc))),
+        )
         return float(out) if out.ndim == 0 else out
 
     @property
@@ -646,20 +713,13 @@ def _effective_variance(se: np.ndarray, dof: np.ndarray) -> np.ndarray:
 
 #: mixture components x mixtures x quantiles evaluated at once by :func:`_mixture_quantiles`
 _MIXTURE_BLOCK = 1 << 15
-#: relative step at which :func:`_mixture_quantiles` stops (the quantiles are log ratios)
-_MIXTURE_TOL = 1e-13
 
 
 def _mixture_quantiles(
     w: np.ndarray, mean: np.ndarray, sd: np.ndarray, probs: Sequence[float]
 ) -> np.ndarray:
-    """Quantiles of mixtures of normals (weights ``w``): Newton's method on the CDF, kept in a
-    bisection bracket.
-
-    Each quantile starts at the mixture's mean inside ``[min(mean - 10 sd), max(mean + 10
-    sd)]``; a Newton step (CDF over density) that leaves the bracket is replaced by its
-    midpoint, and the bracket shrinks on the side the CDF says, so it converges as bisection
-    does at worst; it stops when every step is below ``1e-13`` relative (about 7 steps).
+    """Quantiles of mixtures of normals (weights ``w``) by :func:`solve_cdf`: bracket
+    ``[min(mean - 10 sd), max(mean + 10 sd)]`` of each mixture, start at its mean.
 
     Parameters
     ----------
@@ -686,23 +746,19 @@ def _mixture_quantiles(
     step = max(1, _MIXTURE_BLOCK // (len(w) * len(p)))
     for j in range(0, k, step):
         m, s = mean[:, j : j + step, None], sd[:, j : j + step, None]
-        a = np.repeat(np.min(m - 10 * s, axis=0), len(p), axis=1)  # (mixtures, probs)
-        b = np.repeat(np.max(m + 10 * s, axis=0), len(p), axis=1)
-        x = np.repeat(np.tensordot(w, m, axes=1), len(p), axis=1)
-        for _ in range(200):
+
+        def cdf_pdf(x: np.ndarray, m=m, s=s) -> tuple[np.ndarray, np.ndarray]:
             z = (x[None] - m) / s
-            cdf = np.tensordot(w, special.ndtr(z), axes=1)
             pdf = np.tensordot(w, np.exp(-0.5 * z * z) / s, axes=1) / np.sqrt(2 * np.pi)
-            below = cdf < p
-            a, b = np.where(below, x, a), np.where(below, b, x)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                nx = x - (cdf - p) / pdf
-            nx = np.where((nx >= a) & (nx <= b), nx, 0.5 * (a + b))
-            done = np.abs(nx - x) <= _MIXTURE_TOL * np.maximum(1.0, np.abs(x))
-            x = nx
-            if done.all():
-                break
-        out[j : j + step] = x
+            return np.tensordot(w, special.ndtr(z), axes=1), pdf
+
+        out[j : j + step] = solve_cdf(
+            cdf_pdf,
+            p,
+            np.min(m - 10 * s, axis=0),
+            np.max(m + 10 * s, axis=0),
+            np.tensordot(w, m, axes=1),
+        )
     return out[0] if one else out
 
 
