@@ -105,17 +105,64 @@ def mgdl_to_mmol(values: np.ndarray | pd.Series | float) -> np.ndarray | pd.Seri
     return values / MGDL_PER_MMOL
 
 
+def _empty(dtypes: dict[str, str]) -> pd.DataFrame:
+    """An empty frame of the columns and dtypes ``dtypes``."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+#: The empty frames, built once (:func:`empty_readings` and :func:`empty_events` copy them).
+_EMPTY_READINGS = _empty(_READING_DTYPES)
+_EMPTY_EVENTS = _empty(_EVENT_DTYPES)
+
+
 def empty_readings() -> pd.DataFrame:
     """Return an empty readings frame with the canonical columns and dtypes."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _READING_DTYPES.items()})
+    return _EMPTY_READINGS.copy()
 
 
 def empty_events() -> pd.DataFrame:
     """Return an empty events frame with the canonical columns and dtypes."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EVENT_DTYPES.items()})
+    return _EMPTY_EVENTS.copy()
+
+
+def _text_conformed(values: np.ndarray, dtype: object) -> bool:
+    """True when :func:`_conform` leaves a text column (its ``values`` and ``dtype``) as it
+    is: a text dtype without missing values, or object whose missing values are all ``None``."""
+    if not pd.api.types.is_string_dtype(dtype):
+        return False
+    missing = pd.isna(values)
+    if not missing.any():
+        return True
+    return dtype == np.dtype(object) and all(v is None for v in values[missing])
+
+
+def _conformed(frame: pd.DataFrame, dtypes: dict[str, str]) -> bool:
+    """True when :func:`_conform` would give ``frame`` back unchanged: the canonical columns
+    first, in their order and dtypes (text as :func:`_text_conformed`), each column once, and
+    the default index."""
+    names = list(dtypes)
+    index = frame.index
+    if not (
+        isinstance(index, pd.RangeIndex)
+        and index.start == 0
+        and index.step == 1
+        and index.name is None
+        and frame.columns.is_unique
+        and frame.columns.tolist()[: len(names)] == names
+    ):
+        return False
+    for (col, want), dtype in zip(dtypes.items(), frame.dtypes.tolist()[: len(names)], strict=True):
+        if want == "object":
+            if not _text_conformed(frame[col].to_numpy(), dtype):
+                return False
+        elif dtype != want:
+            return False
+    return True
 
 
 def _conform(frame: pd.DataFrame, dtypes: dict[str, str], name: str) -> pd.DataFrame:
+    if _conformed(frame, dtypes):
+        return frame.copy(deep=False)  # copy-on-write: a new frame, the data shared until written
     out = frame.copy(deep=False)
     for col, dtype in dtypes.items():
         if col not in out.columns:
