@@ -308,6 +308,14 @@ def _times_s(text: np.ndarray) -> np.ndarray:
     return _clock_s(_regex_clock(_groups(text, _TIME_RE, _TIME_GROUPS)))
 
 
+def _times_at(text: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`_times_s` of the cells ``rows`` (a bool mask), NaN elsewhere."""
+    out = np.full(len(text), np.nan)
+    if rows.any():
+        out[rows] = _times_s(text[rows])
+    return out
+
+
 def _seconds_td(secs: np.ndarray) -> np.ndarray:
     """Whole seconds (float, NaN for none) as ``timedelta64[ns]`` (NaT for NaN)."""
     ns = np.where(np.isnan(secs), 0, secs).astype("int64") * 1_000_000_000
@@ -700,7 +708,7 @@ def read_activity_log(
         start = _datetimes(start_txt, date_order, p, col["start"], lines)
         missing = start_txt == ""
         drops.drop(
-            ~missing & np.isnat(start) & ~np.isnan(_times_s(start_txt)),
+            ~np.isnan(_times_at(start_txt, ~missing & np.isnat(start))),
             "start time without a date",
         )
     drops.drop(missing, "missing start")
@@ -711,7 +719,7 @@ def read_activity_log(
     dated = _contains(end_txt, r"\d[-/.]\d")
     end_full = _datetimes(np.where(dated, end_txt, ""), date_order, p, "end", lines)
     end_clock = start.astype("datetime64[D]").astype("datetime64[ns]") + _seconds_td(
-        _times_s(end_txt)
+        _times_at(end_txt, np.isnat(end_full) & (end_txt != ""))  # the others not used
     )
     end_clock = np.where(end_clock < start, end_clock + np.timedelta64(1, "D"), end_clock)
     end = np.where(np.isnat(end_full), end_clock, end_full)
@@ -799,9 +807,11 @@ def read_activity_log(
     codes = pd.factorize(kept["subject"], sort=True)[0]
     order = np.lexsort((kept["time"].view("int64"), codes))
     # text columns stay object (missing as None); the source column is text of one value
-    cols = {k: pd.Series(v[order], dtype=v.dtype, copy=False) for k, v in kept.items()}
-    out = pd.DataFrame(cols, copy=False)
-    out.insert(8, "source", "activity_log")
+    index = pd.RangeIndex(len(order))
+    cols = {k: pd.Series(v[order], index=index, dtype=v.dtype, copy=False) for k, v in kept.items()}
+    cols = dict(list(cols.items())[:8] + [("source", pd.Series("activity_log", index=index))]
+                + list(cols.items())[8:])  # fmt: skip
+    out = pd.DataFrame(cols, index=index, copy=False)
     prov.rows_kept = len(out)
     return Recording(events=out, provenance=prov.check())
 
