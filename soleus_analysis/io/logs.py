@@ -19,6 +19,7 @@ rows). Each dropped row is counted under its reason and warned about with its 1-
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,17 +37,25 @@ from ..core.schema import DEFAULT_SUBJECT
 from .base import (
     MAX_WARNINGS_PER_REASON,
     RowAccount,
+    check_input_file,
+    check_quotes,
     column_list,
+    csv_table,
     first_header,
     implausible,
     minutes_to_timedelta,
+    norm_name,
     ns_times,
     numbers,
     read_table,
     regex_groups,
     regex_safe,
+    sniff_delimiter,
+    warn_decoding,
+    warn_dropped,
     warn_each,
 )
+from .encoding import decode_file
 from .spu_text import SPU_RE, spu_mask, spu_minutes
 
 #: Default meal times (local clock) used when a diary row has no time, by normalised group name.
@@ -484,6 +493,105 @@ def _resolve(
 _GENERIC_WORDS = frozenset({"meal", "food", "note", "notes", "insulin", "spu", "spus", "exercise"})
 
 
+@functools.lru_cache(maxsize=64)
+def _activity_columns(names: tuple[str, ...]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """:func:`_resolve` of an activity log's column names with :data:`_ACTIVITY_ALIASES`
+    (kept per process: a person's logs share their header)."""
+    found, unused = _resolve(list(names), _ACTIVITY_ALIASES)
+    return found, tuple(unused)
+
+
+@dataclass
+class _LogTable:
+    """The text table of a log as :func:`~.base.csv_table` reads it.
+
+    Attributes
+    ----------
+    names : list of str
+        The column names (``_unnamed<i>`` for a column without one), ``_line`` not included.
+    cells : dict
+        Column name -> its stripped text cells (object array of ``str``).
+    lines : numpy.ndarray of int
+        1-based line of each row.
+    header_line : int
+        1-based line of the header.
+    """
+
+    names: list[str]
+    cells: dict[str, np.ndarray]
+    lines: np.ndarray
+    header_line: int
+
+
+#: Characters that send a text to :func:`~.base.csv_table` (the csv module reads them apart).
+_NOT_PLAIN = ('"', "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+
+
+def _plain_table(text: str, prov: Provenance) -> _LogTable | None:
+    """:func:`~.base.csv_table` of a plain text with ``#`` comments (setting ``prov.rows_read``
+    and warning about rows with more fields than the header as it does), split by Python; None,
+    with ``prov`` untouched, when the text is not plain (not ASCII, quotes, the csv module's
+    line ends, more than :data:`_FEW_CELLS` lines) or :func:`~.base.csv_table` would refuse it.
+    """
+    if not text.isascii() or any(c in text for c in _NOT_PLAIN) or text.count("\n") > _FEW_CELLS:
+        return None
+    first = next(
+        (ln for ln in text.split("\n") if ln.strip() and not ln.lstrip().startswith("#")), ""
+    )
+    records = (text[:-1] if text.endswith("\n") else text).split("\n")
+    delimiter = sniff_delimiter(first)
+    used = [
+        i for i, ln in enumerate(records)
+        if ln.replace(delimiter, "").strip()
+        and not ln.split(delimiter, 1)[0].lstrip().startswith("#")
+    ]  # fmt: skip
+    if len(used) < 2:
+        return None
+    cells = records[used[0]].split(delimiter)
+    while len(cells) > 1 and not cells[-1].strip():
+        cells = cells[:-1]
+    header = [norm_name(c) for c in cells]
+    while header and not header[-1]:
+        header.pop()
+    named = [h for h in header if h]
+    width = len(header)
+    if not width or len(set(named)) < len(named):
+        return None
+    rows, lines, too_long = [], [], []
+    for i in used[1:]:
+        fields = records[i].split(delimiter)
+        if len(fields) > width and any(x.strip() for x in fields[width:]):
+            too_long.append(i + 1)
+            continue
+        rows.append([x.strip() for x in fields[:width]] + [""] * (width - len(fields)))
+        lines.append(i + 1)
+    prov.rows_read = len(lines) + len(too_long)
+    warn_dropped(prov, "more fields than the header", too_long)
+    names = [h if h else f"_unnamed{i}" for i, h in enumerate(header)]
+    table = np.empty((len(rows), width), dtype=object)
+    if rows:
+        table[:] = rows
+    cols = {name: table[:, i] for i, name in enumerate(names)}
+    return _LogTable(names, cols, np.asarray(lines, dtype=np.int64), used[0] + 1)
+
+
+def _read_log_table(path: Path, format: str) -> tuple[_LogTable, Provenance]:
+    """:func:`~.base.read_table` of a log with ``#`` comments, as a :class:`_LogTable`: a plain
+    text split by :func:`_plain_table`, any other by :func:`~.base.csv_table`."""
+    p = check_input_file(path)
+    dec = decode_file(p, "a CSV text file", empty="a CSV log with a header row")
+    check_quotes(dec.text, p)
+    prov = Provenance(path=str(p), format=format)
+    warn_decoding(prov, dec)
+    got = _plain_table(dec.text, prov)
+    if got is not None:
+        return got, prov
+    table, header_line = csv_table(dec.text, p, prov, comments=True)
+    names = [c for c in table.columns if c != "_line"]
+    cells = {c: table[c].to_numpy(dtype=object) for c in names}
+    return _LogTable(names, cells, table["_line"].to_numpy(), header_line), prov
+
+
 def sniff_activity_log(text: str, raw: bytes) -> bool:
     """Header (after ``#`` comments) with a ``kind`` column and ``start`` (or ``date`` + ``time``)."""
     cols = set(first_header(text))
@@ -657,11 +765,12 @@ def read_activity_log(
         Empty file, no data rows, missing ``kind`` or start columns, ambiguous date order.
     """
     p = Path(path)
-    table, header_line, prov = read_table(p, "activity_log", comments=True)
-    col, unused = _resolve([c for c in table.columns if c != "_line"], _ACTIVITY_ALIASES)
+    table, prov = _read_log_table(p, "activity_log")
+    header_line = table.header_line
+    col, unused = _activity_columns(tuple(table.names))
     if "kind" not in col:
         raise InputError(
-            f"no 'kind' column (found {column_list(sorted(set(table.columns) - {'_line'}), col.values())}); "
+            f"no 'kind' column (found {column_list(sorted(set(table.names)), col.values())}); "
             "expected columns start, end or duration_min, kind",
             p,
             header_line,
@@ -675,13 +784,12 @@ def read_activity_log(
         )
     for u in unused:
         prov.warn(f"ignored column {u!r}")
-    lines = table["_line"].to_numpy()
+    lines = table.lines
     drops = RowAccount(prov, lines)
-    empty = np.full(len(table), "", dtype=object)
-    text = {k: table[c].to_numpy(dtype=object) for k, c in col.items()}  # each column once
+    empty = np.full(len(lines), "", dtype=object)
 
     def get(name: str) -> np.ndarray:
-        return text.get(name, empty)
+        return table.cells[col[name]] if name in col else empty
 
     # planner schedules: only rows marked done happened
     if "done" in col:
@@ -784,7 +892,7 @@ def read_activity_log(
     label = np.where(kind == "exercise", exercise_label, label)
     label = np.where(label != "", label, None)
     if subject is not None:
-        subj = np.full(len(table), subject, dtype=object)
+        subj = np.full(len(lines), subject, dtype=object)
     else:
         s = get("subject")
         subj = np.where(s != "", s, DEFAULT_SUBJECT)
