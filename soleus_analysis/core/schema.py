@@ -126,10 +126,8 @@ def empty_events() -> pd.DataFrame:
 
 
 def _text_conformed(values: np.ndarray, dtype: object) -> bool:
-    """True when :func:`_conform` leaves a text column (its ``values`` and ``dtype``) as it
-    is: a text dtype without missing values, or object whose missing values are all ``None``."""
-    if not pd.api.types.is_string_dtype(dtype):
-        return False
+    """True when :func:`_conform` leaves a column of a text dtype (its ``values`` and
+    ``dtype``) as it is: no missing values, or object whose missing values are all ``None``."""
     missing = pd.isna(values)
     if not missing.any():
         return True
@@ -151,9 +149,12 @@ def _conformed(frame: pd.DataFrame, dtypes: dict[str, str]) -> bool:
         and frame.columns.tolist()[: len(names)] == names
     ):
         return False
+    rows = len(index)
     for (col, want), dtype in zip(dtypes.items(), frame.dtypes.tolist()[: len(names)], strict=True):
         if want == "object":
-            if not _text_conformed(frame[col].to_numpy(), dtype):
+            if not pd.api.types.is_string_dtype(dtype):
+                return False
+            if rows and not _text_conformed(frame[col].to_numpy(), dtype):
                 return False
         elif dtype != want:
             return False
@@ -201,6 +202,8 @@ def conform_readings(frame: pd.DataFrame) -> pd.DataFrame:
 def conform_events(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with canonical event columns first, in canonical dtypes."""
     out = _conform(frame, _EVENT_DTYPES, "events")
+    if not len(out) or set(pd.unique(out["kind"].to_numpy())) <= set(EVENT_KINDS):
+        return out
     bad = ~out["kind"].isin(EVENT_KINDS)
     if bad.any():
         raise ValueError(f"unknown event kind(s): {sorted(set(out.loc[bad, 'kind'].astype(str)))}")
