@@ -125,13 +125,19 @@ def empty_events() -> pd.DataFrame:
     return _EMPTY_EVENTS.copy()
 
 
-def _text_conformed(values: np.ndarray, dtype: object) -> bool:
-    """True when :func:`_conform` leaves a column of a text dtype (its ``values`` and
-    ``dtype``) as it is: no missing values, or object whose missing values are all ``None``."""
+def _text_conformed(ser: pd.Series) -> bool:
+    """True when :func:`_conform` leaves the column ``ser`` of a text dtype as it is: no
+    missing values, or object whose missing values are all ``None``."""
+    if ser.dtype != np.dtype(object):
+        return not ser.hasnans
+    values = ser.to_numpy()
     missing = pd.isna(values)
     if not missing.any():
         return True
-    return dtype == np.dtype(object) and all(v is None for v in values[missing])
+    try:  # list.count compares by identity first: one C pass
+        return values[missing].tolist().count(None) == int(missing.sum())
+    except TypeError:  # a missing value that does not compare (pandas.NA): not None
+        return False
 
 
 def _conformed(frame: pd.DataFrame, dtypes: dict[str, str]) -> bool:
@@ -154,7 +160,7 @@ def _conformed(frame: pd.DataFrame, dtypes: dict[str, str]) -> bool:
         if want == "object":
             if not pd.api.types.is_string_dtype(dtype):
                 return False
-            if rows and not _text_conformed(frame[col].to_numpy(), dtype):
+            if rows and not _text_conformed(frame[col]):
                 return False
         elif dtype != want:
             return False
