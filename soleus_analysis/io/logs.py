@@ -916,10 +916,11 @@ def read_activity_log(
     order = np.lexsort((kept["time"].view("int64"), codes))
     # text columns stay object (missing as None); the source column is text of one value
     index = pd.RangeIndex(len(order))
-    cols = {k: pd.Series(v[order], index=index, dtype=v.dtype, copy=False) for k, v in kept.items()}
-    cols = dict(list(cols.items())[:8] + [("source", pd.Series("activity_log", index=index))]
-                + list(cols.items())[8:])  # fmt: skip
-    out = pd.DataFrame(cols, index=index, copy=False)
+    cols = [
+        (k, pd.Series(v[order], index=index, dtype=v.dtype, copy=False)) for k, v in kept.items()
+    ]
+    cols.insert(8, ("source", pd.Series("activity_log", index=index)))
+    out = pd.DataFrame(dict(cols), index=index, copy=False)
     prov.rows_kept = len(out)
     return Recording(events=out, provenance=prov.check())
 
