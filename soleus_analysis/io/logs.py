@@ -489,6 +489,9 @@ def _resolve(
     return found, unused
 
 
+#: The dtype pandas gives a column of text (its default string dtype), as the source column's.
+_TEXT_DTYPE = pd.Series(["activity_log"]).dtype
+
 #: Kind words that label nothing: a row of one of them is labelled by its notes alone.
 _GENERIC_WORDS = frozenset({"meal", "food", "note", "notes", "insulin", "spu", "spus", "exercise"})
 
@@ -919,7 +922,8 @@ def read_activity_log(
     cols = [
         (k, pd.Series(v[order], index=index, dtype=v.dtype, copy=False)) for k, v in kept.items()
     ]
-    cols.insert(8, ("source", pd.Series("activity_log", index=index)))
+    source = np.full(len(order), "activity_log", dtype=object)
+    cols.insert(8, ("source", pd.Series(source, index=index, dtype=_TEXT_DTYPE, copy=False)))
     out = pd.DataFrame(dict(cols), index=index, copy=False)
     prov.rows_kept = len(out)
     return Recording(events=out, provenance=prov.check())
