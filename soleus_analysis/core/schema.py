@@ -129,7 +129,7 @@ def _text_conformed(ser: pd.Series) -> bool:
     """True when :func:`_conform` leaves the column ``ser`` of a text dtype as it is: no
     missing values, or object whose missing values are all ``None``."""
     if ser.dtype != np.dtype(object):
-        return not ser.hasnans
+        return not ser.array.isna().any()  # the array's own mask (pyarrow: its null count)
     values = ser.to_numpy()
     missing = pd.isna(values)
     if not missing.any():
@@ -146,13 +146,15 @@ def _conformed(frame: pd.DataFrame, dtypes: dict[str, str]) -> bool:
     the default index."""
     names = list(dtypes)
     index = frame.index
+    cols = frame.columns.tolist()
     if not (
         isinstance(index, pd.RangeIndex)
         and index.start == 0
         and index.step == 1
         and index.name is None
-        and frame.columns.is_unique
-        and frame.columns.tolist()[: len(names)] == names
+        and cols[: len(names)] == names
+        and all(type(c) is str for c in cols)
+        and len(set(cols)) == len(cols)
     ):
         return False
     rows = len(index)
