@@ -132,6 +132,7 @@ VARIANTS: dict[str, str] = {
     "ragged": "start,kind\n2026-03-02 12:00,meal,extra\n2026-03-02 12:00\n,,\n2026-03-02 12:00,meal,,\n",
     "comments": "# a\n\n  # b\nstart,kind\n# c\n2026-03-02 12:00,meal\n   \n,,\n",
     "blank_header_cells": "start,kind,,\n2026-03-02 12:00,meal,,x\n",
+    "long_cell": "start,kind,end\n2026-03-02 12:00,meal," + "1" * 200_000 + "\n",
     "only_header": "start,kind\n",
     "no_kind": "start,what2\n2026-03-02 12:00,meal\n",
     "no_start": "kind,carbs\nmeal,4\n",
@@ -248,3 +249,9 @@ def test_kinds_are_classify_kind(words):
     want_kind, want_word = logs.classify_kind(pd.Series(words, dtype=object))
     assert [None if pd.isna(k) else k for k in want_kind] == list(kind)
     assert list(want_word) == list(word)
+
+
+def test_a_long_cell_is_not_made_fixed_width():
+    # numpy's fixed-width text is as wide as the longest cell: a long cell is refused first
+    cells = np.array(["2026-03-02 12:00", "1" * 200_000] * 500, dtype=object)
+    assert logs._shapes(cells) is None

@@ -150,6 +150,11 @@ def _safe(*arrays: np.ndarray) -> bool:
     return all(not len(a) or regex_safe(a) for a in arrays)
 
 
+def _all_text(values: np.ndarray) -> bool:
+    """True when every cell of ``values`` is a ``str``."""
+    return all(type(v) is str for v in values)
+
+
 def _groups(text: np.ndarray, pattern: str, names: tuple[str, ...]) -> dict[str, pa.Array]:
     """The groups ``names`` of ``re.search(pattern, v)`` for each text ``v`` as text arrays
     (null where the pattern does not match or a group took no part): one RE2 pass
@@ -265,16 +270,12 @@ def _shapes(text: np.ndarray) -> _Shapes | None:
     dates and the clock times people and spreadsheets write), read from their characters in a
     few array passes; None when any cell is of another shape (or not text)."""
     n = len(text)
-    try:
-        joined = "".join(text)
-    except TypeError:
-        return None
-    if "\x00" in joined:  # numpy's fixed-width text cannot hold it
+    if not _all_text(text) or max(map(len, text), default=0) > _SHAPE_WIDTH:
+        return None  # before numpy's fixed-width text, as wide as the longest cell
+    if "\x00" in "".join(text):  # which numpy's fixed-width text cannot hold
         return None
     chars = np.asarray(text, dtype=str)
     width = chars.dtype.itemsize // 4
-    if width > _SHAPE_WIDTH:
-        return None
     codes = np.zeros((n, _SHAPE_WIDTH), dtype=np.uint32)
     if width:
         codes[:, :width] = chars.view(np.uint32).reshape(n, width)
@@ -633,11 +634,6 @@ def _ascii(values: np.ndarray) -> bool:
     return not len(values) or bool(
         pc.all(pc.string_is_ascii(pa.array(values, pa.large_string()))).as_py()
     )
-
-
-def _all_text(values: np.ndarray) -> bool:
-    """True when every cell of ``values`` is a ``str``."""
-    return all(type(v) is str for v in values)
 
 
 def _lower(values: np.ndarray) -> pa.Array:
