@@ -139,3 +139,61 @@ def test_rules_record_is_read_only_and_copies_as_itself():
         rec["window"] = (0, 120)
     with pytest.raises(TypeError, match="read-only"):
         rec.update(window=(0, 120))
+
+
+def _conformable_frames() -> list[pd.DataFrame]:
+    """Event frames in canonical form and near it (missing as None, NaN or NA; other dtypes,
+    index, column order; extra columns; empty)."""
+    n = 3
+    base = {
+        "subject": pd.Series(["a", "b", "a"], dtype=object),
+        "time": pd.Series(pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-03"])).astype(
+            "datetime64[ns]"
+        ),
+        "end": pd.Series([pd.NaT] * n, dtype="datetime64[ns]"),
+        "kind": pd.Series(["meal", "spu", "note"], dtype=object),
+        "carbs_g": [40.0, float("nan"), 1.0],
+        "insulin_u": [float("nan")] * n,
+        "intensity": pd.Series([None, "low", None], dtype=object),
+        "label": pd.Series(["x", None, "y"], dtype=object),
+        "source": "log",
+    }
+    out = [pd.DataFrame(base), pd.DataFrame(base).iloc[:0], pd.DataFrame({**base, "extra": 1})]
+    for col, values in (
+        ("label", pd.Series(["x", float("nan"), "y"], dtype=object)),
+        ("label", pd.Series(["x", pd.NA, None], dtype=object)),
+        ("label", pd.Series(["x", None, "y"], dtype="str")),
+        ("subject", pd.Series(["a", "b", "a"], dtype="str")),
+        ("time", pd.Series(pd.to_datetime(["2025-01-01"] * n)).astype("datetime64[us]")),
+        ("carbs_g", [40, 1, 2]),
+        ("kind", pd.Series(["meal", None, "note"], dtype=object)),
+    ):
+        out.append(pd.DataFrame({**base, col: values}))
+    out.append(pd.DataFrame(base, index=[2, 1, 0]))
+    out.append(pd.DataFrame(base)[list(reversed(list(base)))])
+    return out
+
+
+@pytest.mark.parametrize("k", range(len(_conformable_frames())))
+def test_conforming_a_canonical_frame_is_what_the_full_conform_gives(monkeypatch, k):
+    from soleus_analysis.core import schema
+
+    frame = _conformable_frames()[k]
+
+    def conform() -> object:
+        try:
+            return schema.conform_events(frame)
+        except ValueError as err:
+            return str(err)
+
+    fast = conform()
+    monkeypatch.setattr(schema, "_conformed", lambda frame, dtypes: False)
+    full = conform()
+    if isinstance(full, str):
+        assert fast == full
+        return
+    pd.testing.assert_frame_equal(fast, full, check_exact=True)
+    assert list(fast.dtypes) == list(full.dtypes)
+    assert type(fast.index) is type(full.index)
+    for c in fast.columns:
+        assert [type(v) for v in fast[c]] == [type(v) for v in full[c]], c

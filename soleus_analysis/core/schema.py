@@ -105,17 +105,73 @@ def mgdl_to_mmol(values: np.ndarray | pd.Series | float) -> np.ndarray | pd.Seri
     return values / MGDL_PER_MMOL
 
 
+def _empty(dtypes: dict[str, str]) -> pd.DataFrame:
+    """An empty frame of the columns and dtypes ``dtypes``."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+#: The empty frames, built once (:func:`empty_readings` and :func:`empty_events` copy them).
+_EMPTY_READINGS = _empty(_READING_DTYPES)
+_EMPTY_EVENTS = _empty(_EVENT_DTYPES)
+
+
 def empty_readings() -> pd.DataFrame:
     """Return an empty readings frame with the canonical columns and dtypes."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _READING_DTYPES.items()})
+    return _EMPTY_READINGS.copy()
 
 
 def empty_events() -> pd.DataFrame:
     """Return an empty events frame with the canonical columns and dtypes."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EVENT_DTYPES.items()})
+    return _EMPTY_EVENTS.copy()
+
+
+def _text_conformed(ser: pd.Series) -> bool:
+    """True when :func:`_conform` leaves the column ``ser`` of a text dtype as it is: no
+    missing values, or object whose missing values are all ``None``."""
+    if ser.dtype != np.dtype(object):
+        return not ser.array.isna().any()  # the array's own mask (pyarrow: its null count)
+    values = ser.to_numpy()
+    missing = pd.isna(values)
+    if not missing.any():
+        return True
+    try:  # list.count compares by identity first: one C pass
+        return values[missing].tolist().count(None) == int(missing.sum())
+    except TypeError:  # a missing value that does not compare (pandas.NA): not None
+        return False
+
+
+def _conformed(frame: pd.DataFrame, dtypes: dict[str, str]) -> bool:
+    """True when :func:`_conform` would give ``frame`` back unchanged: the canonical columns
+    first, in their order and dtypes (text as :func:`_text_conformed`), each column once, and
+    the default index."""
+    names = list(dtypes)
+    index = frame.index
+    cols = frame.columns.tolist()
+    if not (
+        isinstance(index, pd.RangeIndex)
+        and index.start == 0
+        and index.step == 1
+        and index.name is None
+        and cols[: len(names)] == names
+        and all(type(c) is str for c in cols)
+        and len(set(cols)) == len(cols)
+    ):
+        return False
+    rows = len(index)
+    for (col, want), dtype in zip(dtypes.items(), frame.dtypes.tolist()[: len(names)], strict=True):
+        if want == "object":
+            if not pd.api.types.is_string_dtype(dtype):
+                return False
+            if rows and not _text_conformed(frame[col]):
+                return False
+        elif dtype != want:
+            return False
+    return True
 
 
 def _conform(frame: pd.DataFrame, dtypes: dict[str, str], name: str) -> pd.DataFrame:
+    if _conformed(frame, dtypes):
+        return frame.copy(deep=False)  # copy-on-write: a new frame, the data shared until written
     out = frame.copy(deep=False)
     for col, dtype in dtypes.items():
         if col not in out.columns:
@@ -154,6 +210,8 @@ def conform_readings(frame: pd.DataFrame) -> pd.DataFrame:
 def conform_events(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with canonical event columns first, in canonical dtypes."""
     out = _conform(frame, _EVENT_DTYPES, "events")
+    if not len(out) or set(pd.unique(out["kind"].to_numpy())) <= set(EVENT_KINDS):
+        return out
     bad = ~out["kind"].isin(EVENT_KINDS)
     if bad.any():
         raise ValueError(f"unknown event kind(s): {sorted(set(out.loc[bad, 'kind'].astype(str)))}")

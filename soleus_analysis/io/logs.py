@@ -19,8 +19,10 @@ rows). Each dropped row is counted under its reason and warned about with its 1-
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
@@ -35,16 +37,25 @@ from ..core.schema import DEFAULT_SUBJECT
 from .base import (
     MAX_WARNINGS_PER_REASON,
     RowAccount,
+    check_input_file,
+    check_quotes,
     column_list,
+    csv_table,
     first_header,
     implausible,
     minutes_to_timedelta,
+    norm_name,
     ns_times,
     numbers,
     read_table,
+    regex_groups,
     regex_safe,
+    sniff_delimiter,
+    warn_decoding,
+    warn_dropped,
     warn_each,
 )
+from .encoding import decode_file
 from .spu_text import SPU_RE, spu_mask, spu_minutes
 
 #: Default meal times (local clock) used when a diary row has no time, by normalised group name.
@@ -77,12 +88,50 @@ EXERCISE_WORDS = frozenset(
     }
 )  # fmt: skip
 
-_DATE_PART = r"(?P<a>\d{1,4})(?P<sep>[-/.])(?P<b>\d{1,2})[-/.](?P<c>\d{1,4})"
-_TIME_PART = (
-    r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?\s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?"
-)
+_DATE_PART = r"(\d{1,4})([-/.])(\d{1,2})[-/.](\d{1,4})"
+_TIME_PART = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*([AaPp]\.?\s?[Mm]\.?)?"
 _DT_RE = rf"^\s*{_DATE_PART}(?:(?:[ T]+|\s*,\s*){_TIME_PART})?\s*$"
 _TIME_RE = rf"^\s*{_TIME_PART}\s*$"
+#: Names of the groups of :data:`_DT_RE` and :data:`_TIME_RE`, in their order.
+_DT_GROUPS = ("a", "sep", "b", "c", "H", "M", "S", "ampm")
+_TIME_GROUPS = ("H", "M", "S", "ampm")
+
+#: Below this many cells a pass of Python's ``re`` over the cells costs less than pyarrow's
+#: fixed cost per call (both give what ``re.search`` gives).
+_FEW_CELLS = 1000
+
+_YMD = (("Y", 0, 4), ("Mo", 5, 7), ("D", 8, 10))
+#: The cells read without a regular expression, by length: a template (``9`` a digit, ``_`` a
+#: space or ``T``, any other character itself) and the fields' spans. Each reads as
+#: :data:`_DT_RE` (the ISO dates) or :data:`_TIME_RE` (the clock times) reads it, and matches
+#: only that one of the two.
+_SHAPES: dict[int, tuple[str, tuple[tuple[str, int, int], ...]]] = {
+    4: ("9:99", (("H", 0, 1), ("M", 2, 4))),
+    5: ("99:99", (("H", 0, 2), ("M", 3, 5))),
+    7: ("9:99:99", (("H", 0, 1), ("M", 2, 4), ("S", 5, 7))),
+    8: ("99:99:99", (("H", 0, 2), ("M", 3, 5), ("S", 6, 8))),
+    10: ("9999-99-99", _YMD),
+    16: ("9999-99-99_99:99", (*_YMD, ("H", 11, 13), ("M", 14, 16))),
+    19: ("9999-99-99_99:99:99", (*_YMD, ("H", 11, 13), ("M", 14, 16), ("S", 17, 19))),
+}
+_SHAPE_WIDTH = max(_SHAPES)
+
+
+def _allowed(template: str) -> np.ndarray:
+    """The ASCII characters each position of a :data:`_SHAPES` template takes: a
+    ``(len(template), 128)`` bool table."""
+    out = np.zeros((len(template), 128), dtype=bool)
+    for i, ch in enumerate(template):
+        if ch == "9":
+            out[i, ord("0") : ord("9") + 1] = True
+        elif ch == "_":
+            out[i, [ord(" "), ord("T")]] = True
+        else:
+            out[i, ord(ch)] = True
+    return out
+
+
+_ALLOWED = {size: _allowed(template) for size, (template, _) in _SHAPES.items()}
 
 
 # --------------------------------------------------------------------------- date and time
@@ -101,23 +150,24 @@ def _safe(*arrays: np.ndarray) -> bool:
     return all(not len(a) or regex_safe(a) for a in arrays)
 
 
-def _groups(text: np.ndarray, pattern: str) -> dict[str, pa.Array]:
-    """The named groups of ``re.search(pattern, v)`` for each text ``v`` as text arrays (null
-    where the pattern does not match or a group took no part): one RE2 pass where RE2 reads the
-    text as ``re`` does, else ``re`` (``Series.str.extract``)."""
-    names = re.compile(pattern).groupindex
-    if _safe(text):
-        got = pc.extract_regex(pa.array(text, pa.large_string()), pattern)
-        out = {}
-        for k in names:
-            g = pc.struct_field(got, [k])  # null where the pattern did not match
-            # RE2 gives "" for a group that took no part; each group here is never empty
-            out[k] = pc.if_else(pc.not_equal(g, ""), g, pa.scalar(None, g.type))
-        return out
-    m = pd.Series(text, dtype=object).str.extract(pattern)
-    return {
-        k: pa.array(m[k].to_numpy(dtype=object), pa.large_string(), from_pandas=True) for k in names
-    }
+def _all_text(values: np.ndarray) -> bool:
+    """True when every cell of ``values`` is a ``str``."""
+    return all(type(v) is str for v in values)
+
+
+def _groups(text: np.ndarray, pattern: str, names: tuple[str, ...]) -> dict[str, pa.Array]:
+    """The groups ``names`` of ``re.search(pattern, v)`` for each text ``v`` as text arrays
+    (null where the pattern does not match or a group took no part): one RE2 pass
+    (:func:`~.base.regex_groups`) where RE2 reads the text as ``re`` does, else ``re``
+    (``Series.str.extract``)."""
+    got = regex_groups(text, pattern)
+    if got is None:
+        m = pd.Series(text, dtype=object).str.extract(pattern)
+        got = [
+            pa.array(m[k].to_numpy(dtype=object), pa.large_string(), from_pandas=True)
+            for k in range(len(names))
+        ]
+    return dict(zip(names, got, strict=True))
 
 
 def _num(g: pa.Array) -> np.ndarray:
@@ -129,13 +179,128 @@ def _num(g: pa.Array) -> np.ndarray:
     return np.asarray(got, dtype="float64")
 
 
-def _clock_s(m: dict[str, pa.Array]) -> np.ndarray:
-    """Seconds after midnight from regex groups H, M, S, ampm (NaN where invalid)."""
-    h, mi = _num(m["H"]), _num(m["M"])
-    sec = np.nan_to_num(_num(m["S"]), nan=0.0)
+@dataclass
+class _Clock:
+    """The clock fields of text cells: hour, minute and second as float64 (NaN where a cell
+    has none), whether an am/pm mark is given and whether it is pm."""
+
+    hour: np.ndarray
+    minute: np.ndarray
+    second: np.ndarray
+    ampm: np.ndarray
+    pm: np.ndarray
+
+
+@dataclass
+class _Dates:
+    """The fields of :data:`_DT_RE` in text cells: the three numbers of the date as float64
+    (NaN where the cell does not match), whether the first has four digits (``ymd``), whether
+    the separator is a dot, whether a clock time follows (``timed``) and its fields."""
+
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    ymd: np.ndarray
+    dot: np.ndarray
+    timed: np.ndarray
+    clock: _Clock
+
+
+def _regex_clock(m: dict[str, pa.Array]) -> _Clock:
+    """The clock fields of regex groups H, M, S and ampm."""
     ampm = pc.replace_substring_regex(pc.utf8_lower(pc.fill_null(m["ampm"], "")), "[^apm]", "")
-    has = pc.not_equal(ampm, "").to_numpy(zero_copy_only=False)
-    pm = pc.starts_with(ampm, "p").to_numpy(zero_copy_only=False)
+    return _Clock(
+        hour=_num(m["H"]),
+        minute=_num(m["M"]),
+        second=_num(m["S"]),
+        ampm=pc.not_equal(ampm, "").to_numpy(zero_copy_only=False),
+        pm=pc.starts_with(ampm, "p").to_numpy(zero_copy_only=False),
+    )
+
+
+def _regex_dates(text: np.ndarray) -> _Dates:
+    """The fields of :data:`_DT_RE` in text cells, by regular expression."""
+    m = _groups(text, _DT_RE, _DT_GROUPS)
+    return _Dates(
+        a=_num(m["a"]),
+        b=_num(m["b"]),
+        c=_num(m["c"]),
+        ymd=pc.fill_null(pc.equal(pc.utf8_length(m["a"]), 4), False).to_numpy(zero_copy_only=False),
+        dot=pc.fill_null(pc.equal(m["sep"], "."), False).to_numpy(zero_copy_only=False),
+        timed=pc.is_valid(m["H"]).to_numpy(zero_copy_only=False),
+        clock=_regex_clock(m),
+    )
+
+
+@dataclass
+class _Shapes:
+    """Text cells each empty or of one of :data:`_SHAPES`: its fields (``Y``, ``Mo``, ``D``,
+    ``H``, ``M``, ``S`` as float64, NaN where the cell has none) and which cells hold a date."""
+
+    fields: dict[str, np.ndarray]
+    date: np.ndarray
+
+    def _clock(self, rows: np.ndarray) -> _Clock:
+        """The clock fields of the cells ``rows`` (NaN elsewhere), without am/pm marks."""
+        f = {k: np.where(rows, self.fields[k], np.nan) for k in ("H", "M", "S")}
+        no = np.zeros(len(rows), dtype=bool)
+        return _Clock(hour=f["H"], minute=f["M"], second=f["S"], ampm=no, pm=no)
+
+    def dates(self) -> _Dates:
+        """The fields :func:`_regex_dates` gives these cells (only the ISO dates match)."""
+        f, date = self.fields, self.date
+        return _Dates(
+            a=f["Y"],
+            b=f["Mo"],
+            c=f["D"],
+            ymd=date,
+            dot=np.zeros(len(date), dtype=bool),
+            timed=date & ~np.isnan(f["H"]),
+            clock=self._clock(date),
+        )
+
+    def times(self) -> _Clock:
+        """The clock fields :data:`_TIME_RE` gives these cells (only the bare clock times
+        match)."""
+        return self._clock(~self.date)
+
+
+def _shapes(text: np.ndarray) -> _Shapes | None:
+    """The fields of text cells that are each empty or of one of :data:`_SHAPES` (the ISO
+    dates and the clock times people and spreadsheets write), read from their characters in a
+    few array passes; None when any cell is of another shape (or not text)."""
+    n = len(text)
+    if not _all_text(text) or max(map(len, text), default=0) > _SHAPE_WIDTH:
+        return None  # before numpy's fixed-width text, as wide as the longest cell
+    if "\x00" in "".join(text):  # which numpy's fixed-width text cannot hold
+        return None
+    chars = np.asarray(text, dtype=str)
+    width = chars.dtype.itemsize // 4
+    codes = np.zeros((n, _SHAPE_WIDTH), dtype=np.uint32)
+    if width:
+        codes[:, :width] = chars.view(np.uint32).reshape(n, width)
+    length = np.count_nonzero(codes, axis=1)
+    fields = {k: np.full(n, np.nan) for k in ("Y", "Mo", "D", "H", "M", "S")}
+    for size in np.unique(length).tolist():
+        if not size:
+            continue
+        if size not in _SHAPES:
+            return None
+        rows = length == size
+        cells = codes[rows, :size]
+        if not _ALLOWED[size][np.arange(size), np.minimum(cells, 127)].all():
+            return None
+        digits = cells.astype(np.int64) - ord("0")
+        for name, a, b in _SHAPES[size][1]:
+            fields[name][rows] = digits[:, a:b] @ (10 ** np.arange(b - a - 1, -1, -1))
+    return _Shapes(fields=fields, date=~np.isnan(fields["Y"]))
+
+
+def _clock_s(clock: _Clock) -> np.ndarray:
+    """Seconds after midnight from clock fields (NaN where invalid)."""
+    h, mi = clock.hour, clock.minute
+    sec = np.nan_to_num(clock.second, nan=0.0)
+    has, pm = clock.ampm, clock.pm
     with np.errstate(invalid="ignore"):
         bad = (has & ((h < 1) | (h > 12))) | (~has & (h > 23)) | (mi > 59) | (sec > 59)
         h = np.where(has, (h % 12) + np.where(pm, 12, 0), h)
@@ -147,7 +312,18 @@ def _times_s(text: np.ndarray) -> np.ndarray:
     """Clock times of text cells as seconds after midnight (NaN where none)."""
     if not len(text):
         return np.zeros(0, dtype="float64")
-    return _clock_s(_groups(text, _TIME_RE))
+    shapes = _shapes(text)
+    if shapes is not None:
+        return _clock_s(shapes.times())
+    return _clock_s(_regex_clock(_groups(text, _TIME_RE, _TIME_GROUPS)))
+
+
+def _times_at(text: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`_times_s` of the cells ``rows`` (a bool mask), NaN elsewhere."""
+    out = np.full(len(text), np.nan)
+    if rows.any():
+        out[rows] = _times_s(text[rows])
+    return out
 
 
 def _seconds_td(secs: np.ndarray) -> np.ndarray:
@@ -195,11 +371,10 @@ def _datetimes(
     """:func:`parse_datetimes` of an object array of text, as ``datetime64[ns]``."""
     if not len(s):
         return np.zeros(0, dtype="datetime64[ns]")
-    m = _groups(s, _DT_RE)
-    a, b, c = _num(m["a"]), _num(m["b"]), _num(m["c"])
-    ymd = pc.fill_null(pc.equal(pc.utf8_length(m["a"]), 4), False).to_numpy(zero_copy_only=False)
-    dot = pc.fill_null(pc.equal(m["sep"], "."), False).to_numpy(zero_copy_only=False)
-    dotted = dot & ~ymd
+    shapes = _shapes(s)
+    f = shapes.dates() if shapes is not None else _regex_dates(s)
+    a, b, c, ymd = f.a, f.b, f.c, f.ymd
+    dotted = f.dot & ~ymd
     amb = ~np.isnan(a) & ~ymd & ~dotted
     order = date_order
     if order is None and amb.any():
@@ -232,8 +407,7 @@ def _datetimes(
         year = np.where(year < 100, year + 2000, year)
     month = np.where(ymd | dmy, b, a)
     day = np.where(ymd, c, np.where(dmy, a, b))
-    timed = pc.is_valid(m["H"]).to_numpy(zero_copy_only=False)
-    secs = np.where(timed, _clock_s(m), 0.0)
+    secs = np.where(f.timed, _clock_s(f.clock), 0.0)
     out = _dates_ns(year, month, day) + _seconds_td(secs).astype("timedelta64[us]")
     return ns_times(out)
 
@@ -316,6 +490,112 @@ def _resolve(
     return found, unused
 
 
+#: The dtype pandas gives a column of text (its default string dtype), as the source column's.
+_TEXT_DTYPE = pd.Series(["activity_log"]).dtype
+
+#: Kind words that label nothing: a row of one of them is labelled by its notes alone.
+_GENERIC_WORDS = frozenset({"meal", "food", "note", "notes", "insulin", "spu", "spus", "exercise"})
+
+
+@functools.lru_cache(maxsize=64)
+def _activity_columns(names: tuple[str, ...]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """:func:`_resolve` of an activity log's column names with :data:`_ACTIVITY_ALIASES`
+    (kept per process: a person's logs share their header)."""
+    found, unused = _resolve(list(names), _ACTIVITY_ALIASES)
+    return found, tuple(unused)
+
+
+@dataclass
+class _LogTable:
+    """The text table of a log as :func:`~.base.csv_table` reads it.
+
+    Attributes
+    ----------
+    names : list of str
+        The column names (``_unnamed<i>`` for a column without one), ``_line`` not included.
+    cells : dict
+        Column name -> its stripped text cells (object array of ``str``).
+    lines : numpy.ndarray of int
+        1-based line of each row.
+    header_line : int
+        1-based line of the header.
+    """
+
+    names: list[str]
+    cells: dict[str, np.ndarray]
+    lines: np.ndarray
+    header_line: int
+
+
+#: Characters that send a text to :func:`~.base.csv_table` (the csv module reads them apart).
+_NOT_PLAIN = ('"', "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+
+
+def _plain_table(text: str, prov: Provenance) -> _LogTable | None:
+    """:func:`~.base.csv_table` of a plain text with ``#`` comments (setting ``prov.rows_read``
+    and warning about rows with more fields than the header as it does), split by Python; None,
+    with ``prov`` untouched, when the text is not plain (not ASCII, quotes, the csv module's
+    line ends, more than :data:`_FEW_CELLS` lines) or :func:`~.base.csv_table` would refuse it.
+    """
+    if not text.isascii() or any(c in text for c in _NOT_PLAIN) or text.count("\n") > _FEW_CELLS:
+        return None
+    first = next(
+        (ln for ln in text.split("\n") if ln.strip() and not ln.lstrip().startswith("#")), ""
+    )
+    records = (text[:-1] if text.endswith("\n") else text).split("\n")
+    delimiter = sniff_delimiter(first)
+    used = [
+        i for i, ln in enumerate(records)
+        if ln.replace(delimiter, "").strip()
+        and not ln.split(delimiter, 1)[0].lstrip().startswith("#")
+    ]  # fmt: skip
+    if len(used) < 2:
+        return None
+    cells = records[used[0]].split(delimiter)
+    while len(cells) > 1 and not cells[-1].strip():
+        cells = cells[:-1]
+    header = [norm_name(c) for c in cells]
+    while header and not header[-1]:
+        header.pop()
+    named = [h for h in header if h]
+    width = len(header)
+    if not width or len(set(named)) < len(named):
+        return None
+    rows, lines, too_long = [], [], []
+    for i in used[1:]:
+        fields = records[i].split(delimiter)
+        if len(fields) > width and any(x.strip() for x in fields[width:]):
+            too_long.append(i + 1)
+            continue
+        rows.append([x.strip() for x in fields[:width]] + [""] * (width - len(fields)))
+        lines.append(i + 1)
+    prov.rows_read = len(lines) + len(too_long)
+    warn_dropped(prov, "more fields than the header", too_long)
+    names = [h if h else f"_unnamed{i}" for i, h in enumerate(header)]
+    table = np.empty((len(rows), width), dtype=object)
+    if rows:
+        table[:] = rows
+    cols = {name: table[:, i] for i, name in enumerate(names)}
+    return _LogTable(names, cols, np.asarray(lines, dtype=np.int64), used[0] + 1)
+
+
+def _read_log_table(path: Path, format: str) -> tuple[_LogTable, Provenance]:
+    """:func:`~.base.read_table` of a log with ``#`` comments, as a :class:`_LogTable`: a plain
+    text split by :func:`_plain_table`, any other by :func:`~.base.csv_table`."""
+    p = check_input_file(path)
+    dec = decode_file(p, "a CSV text file", empty="a CSV log with a header row")
+    check_quotes(dec.text, p)
+    prov = Provenance(path=str(p), format=format)
+    warn_decoding(prov, dec)
+    got = _plain_table(dec.text, prov)
+    if got is not None:
+        return got, prov
+    table, header_line = csv_table(dec.text, p, prov, comments=True)
+    names = [c for c in table.columns if c != "_line"]
+    cells = {c: table[c].to_numpy(dtype=object) for c in names}
+    return _LogTable(names, cells, table["_line"].to_numpy(), header_line), prov
+
+
 def sniff_activity_log(text: str, raw: bytes) -> bool:
     """Header (after ``#`` comments) with a ``kind`` column and ``start`` (or ``date`` + ``time``)."""
     cols = set(first_header(text))
@@ -363,19 +643,35 @@ def _lower(values: np.ndarray) -> pa.Array:
     return pa.array(pd.Series(values, dtype=object).str.lower().to_numpy(), pa.large_string())
 
 
-def _contains(values: np.ndarray, pattern: str) -> np.ndarray:
-    """``re.search(pattern, v)`` of each text cell, as a bool array (RE2 where it reads the
-    text as ``re`` does)."""
+def _truthy(values: np.ndarray) -> np.ndarray:
+    """Cells that mark a planned row done (in :data:`TRUTHY` in lower case), a bool array:
+    by Python for a few cells, else by pyarrow (:func:`_lower`)."""
+    if len(values) <= _FEW_CELLS and _all_text(values):
+        return np.fromiter((v.lower() in TRUTHY for v in values), bool, len(values))
+    got = pc.is_in(_lower(values), pa.array(sorted(TRUTHY), pa.large_string()))
+    return got.to_numpy(zero_copy_only=False)
+
+
+def _contains(values: np.ndarray, pattern: str | re.Pattern) -> np.ndarray:
+    """``re.search(pattern, v)`` of each text cell, as a bool array: by ``re`` for a few cells,
+    else by RE2 where it reads the text as ``re`` does (a pattern's flags other than
+    ``re.IGNORECASE`` are not passed to RE2)."""
     if not len(values):
         return np.zeros(0, dtype=bool)
+    rx = re.compile(pattern)  # re caches what it compiled
+    if len(values) <= _FEW_CELLS and _all_text(values):
+        return np.fromiter((rx.search(v) is not None for v in values), bool, len(values))
     if _safe(values):
-        got = pc.match_substring_regex(pa.array(values, pa.large_string()), pattern)
+        arr = pa.array(values, pa.large_string())
+        got = pc.match_substring_regex(arr, rx.pattern, ignore_case=bool(rx.flags & re.IGNORECASE))
         return got.to_numpy(zero_copy_only=False)
-    return pd.Series(values, dtype=object).str.contains(pattern, regex=True).to_numpy(dtype=bool)
+    return pd.Series(values, dtype=object).str.contains(rx, regex=True).to_numpy(dtype=bool)
 
 
 def _spu_mask(text: np.ndarray) -> np.ndarray:
     """:func:`~.spu_text.spu_mask` of text cells, as a bool array."""
+    if 0 < len(text) <= _FEW_CELLS and _all_text(text):
+        return _contains(text, SPU_RE)
     if len(text) and _safe(text):
         arr = pa.array(text, pa.large_string())
         got = pc.match_substring_regex(arr, SPU_RE.pattern, ignore_case=True)
@@ -388,36 +684,55 @@ def _numbers(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     the cells that are neither a number nor empty."""
     if not len(text):
         return np.zeros(0, dtype="float64"), np.zeros(0, dtype=bool)
-    arr = pc.utf8_trim_whitespace(pa.array(text, pa.large_string()))
-    txt = arr.to_numpy(zero_copy_only=False)
-    comma = pc.replace_substring(arr, ",", ".").to_numpy(zero_copy_only=False)
+    if len(text) <= _FEW_CELLS and _all_text(text) and "".join(text).isascii():
+        # Python strips ASCII text as pyarrow does
+        txt = np.array([v.strip() for v in text], dtype=object)
+        if not any(txt):
+            return np.full(len(text), np.nan), np.zeros(len(text), dtype=bool)
+        comma = np.array([v.replace(",", ".") for v in txt], dtype=object)
+    else:
+        arr = pc.utf8_trim_whitespace(pa.array(text, pa.large_string()))
+        txt = arr.to_numpy(zero_copy_only=False)
+        comma = pc.replace_substring(arr, ",", ".").to_numpy(zero_copy_only=False)
     num = np.asarray(pd.to_numeric(comma, errors="coerce"), dtype="float64")
     return num, (txt != "") & np.isnan(num)
 
 
-def _classify(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`classify_kind` of text cells, as object arrays (pyarrow where it reads the text
-    as Python does)."""
-    if not _safe(words) or not _ascii(words):
-        kind, w = classify_kind(pd.Series(words, dtype=object))
-        out = kind.to_numpy(dtype=object, copy=True)
-        out[pd.isna(out)] = None
-        return out, w.to_numpy(dtype=object)
-    arr = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(words, pa.large_string())))
-    arr = pc.replace_substring_regex(pc.replace_substring_regex(arr, r"[-_]+", " "), r"\s+", " ")
-    kind = np.full(len(words), None, dtype=object)
+_DASHES = re.compile(r"[-_]+")
+_SPACES = re.compile(r"\s+")
+_SOLEUS = re.compile(r"\bsoleus\b")
+
+
+def _word_kind(text: str) -> tuple[str | None, str]:
+    """:func:`classify_kind` of one text: its kind (None when unknown) and its normalised word."""
+    w = _SPACES.sub(" ", _DASHES.sub(" ", text.strip().lower()))
+    if _SOLEUS.search(w) or w in SPU_WORDS:
+        return "spu", w
     for kinds, name in (
-        (MEAL_WORDS, "meal"),
-        (INSULIN_WORDS, "insulin"),
-        (NOTE_WORDS, "note"),
         (EXERCISE_WORDS, "exercise"),
+        (NOTE_WORDS, "note"),
+        (INSULIN_WORDS, "insulin"),
+        (MEAL_WORDS, "meal"),
     ):
-        kind[pc.is_in(arr, pa.array(sorted(kinds))).to_numpy(zero_copy_only=False)] = name
-    spu = pc.or_(
-        pc.match_substring_regex(arr, r"\bsoleus\b"), pc.is_in(arr, pa.array(sorted(SPU_WORDS)))
-    )
-    kind[spu.to_numpy(zero_copy_only=False)] = "spu"
-    return kind, arr.to_numpy(zero_copy_only=False).astype(object)
+        if w in kinds:
+            return name, w
+    return None, w
+
+
+def _classify(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`classify_kind` of text cells, as object arrays: each distinct text classified
+    once (:func:`_word_kind`), else (cells that are not all text) by :func:`classify_kind`."""
+    codes, distinct = pd.factorize(words)
+    if isinstance(distinct, np.ndarray) and not (codes < 0).any() and _all_text(distinct):
+        kind = np.empty(len(distinct), dtype=object)
+        word = np.empty(len(distinct), dtype=object)
+        for i, v in enumerate(distinct):
+            kind[i], word[i] = _word_kind(v)
+        return kind[codes], word[codes]
+    got, w = classify_kind(pd.Series(words, dtype=object))
+    out = got.to_numpy(dtype=object, copy=True)
+    out[pd.isna(out)] = None
+    return out, w.to_numpy(dtype=object)
 
 
 def read_activity_log(
@@ -449,11 +764,12 @@ def read_activity_log(
         Empty file, no data rows, missing ``kind`` or start columns, ambiguous date order.
     """
     p = Path(path)
-    table, header_line, prov = read_table(p, "activity_log", comments=True)
-    col, unused = _resolve([c for c in table.columns if c != "_line"], _ACTIVITY_ALIASES)
+    table, prov = _read_log_table(p, "activity_log")
+    header_line = table.header_line
+    col, unused = _activity_columns(tuple(table.names))
     if "kind" not in col:
         raise InputError(
-            f"no 'kind' column (found {column_list(sorted(set(table.columns) - {'_line'}), col.values())}); "
+            f"no 'kind' column (found {column_list(sorted(set(table.names)), col.values())}); "
             "expected columns start, end or duration_min, kind",
             p,
             header_line,
@@ -467,19 +783,17 @@ def read_activity_log(
         )
     for u in unused:
         prov.warn(f"ignored column {u!r}")
-    table = table.loc[:, ~table.columns.str.startswith("_unnamed")]
-    lines = table["_line"].to_numpy()
+    lines = table.lines
     drops = RowAccount(prov, lines)
-    empty = np.full(len(table), "", dtype=object)
+    empty = np.full(len(lines), "", dtype=object)
 
     def get(name: str) -> np.ndarray:
-        return table[col[name]].to_numpy(dtype=object) if name in col else empty
+        return table.cells[col[name]] if name in col else empty
 
     # planner schedules: only rows marked done happened
     if "done" in col:
-        done = pc.is_in(_lower(get("done")), pa.array(sorted(TRUTHY), pa.large_string()))
         # counted, not warned about line by line: a schedule in progress has meals still ahead
-        drops.drop(~done.to_numpy(zero_copy_only=False), "planned but not marked done", warn=False)
+        drops.drop(~_truthy(get("done")), "planned but not marked done", warn=False)
 
     # kind
     kind, word = _classify(get("kind"))
@@ -501,7 +815,7 @@ def read_activity_log(
         start = _datetimes(start_txt, date_order, p, col["start"], lines)
         missing = start_txt == ""
         drops.drop(
-            ~missing & np.isnat(start) & ~np.isnan(_times_s(start_txt)),
+            ~np.isnan(_times_at(start_txt, ~missing & np.isnat(start))),
             "start time without a date",
         )
     drops.drop(missing, "missing start")
@@ -512,7 +826,7 @@ def read_activity_log(
     dated = _contains(end_txt, r"\d[-/.]\d")
     end_full = _datetimes(np.where(dated, end_txt, ""), date_order, p, "end", lines)
     end_clock = start.astype("datetime64[D]").astype("datetime64[ns]") + _seconds_td(
-        _times_s(end_txt)
+        _times_at(end_txt, np.isnat(end_full) & (end_txt != ""))  # the others not used
     )
     end_clock = np.where(end_clock < start, end_clock + np.timedelta64(1, "D"), end_clock)
     end = np.where(np.isnat(end_full), end_clock, end_full)
@@ -570,17 +884,14 @@ def read_activity_log(
 
     keep = drops.commit()
     note_txt = get("notes")
-    generic = pc.is_in(
-        pa.array(word, pa.large_string()),
-        pa.array(["meal", "food", "note", "notes", "insulin", "spu", "spus", "exercise"]),
-    ).to_numpy(zero_copy_only=False)
+    generic = np.fromiter((w in _GENERIC_WORDS for w in word), bool, len(word))
     orig = get("kind")
     exercise_label = np.where(note_txt == "", orig, orig + ": " + note_txt)
     label = np.where((note_txt != "") | generic | (kind == "spu"), note_txt, orig)
     label = np.where(kind == "exercise", exercise_label, label)
     label = np.where(label != "", label, None)
     if subject is not None:
-        subj = np.full(len(table), subject, dtype=object)
+        subj = np.full(len(lines), subject, dtype=object)
     else:
         s = get("subject")
         subj = np.where(s != "", s, DEFAULT_SUBJECT)
@@ -603,9 +914,13 @@ def read_activity_log(
     codes = pd.factorize(kept["subject"], sort=True)[0]
     order = np.lexsort((kept["time"].view("int64"), codes))
     # text columns stay object (missing as None); the source column is text of one value
-    cols = {k: pd.Series(v[order], dtype=v.dtype, copy=False) for k, v in kept.items()}
-    out = pd.DataFrame(cols, copy=False)
-    out.insert(8, "source", "activity_log")
+    index = pd.RangeIndex(len(order))
+    cols = [
+        (k, pd.Series(v[order], index=index, dtype=v.dtype, copy=False)) for k, v in kept.items()
+    ]
+    source = np.full(len(order), "activity_log", dtype=object)
+    cols.insert(8, ("source", pd.Series(source, index=index, dtype=_TEXT_DTYPE, copy=False)))
+    out = pd.DataFrame(dict(cols), index=index, copy=False)
     prov.rows_kept = len(out)
     return Recording(events=out, provenance=prov.check())
 
