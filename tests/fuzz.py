@@ -10,7 +10,8 @@ or Windows-1252 byte, a field over 128 KiB, up to 30,000 extra delimiters in a l
 duplicated, deleted and swapped lines, the whole file re-encoded (UTF-16 LE/BE with and without
 BOM, UTF-8 with BOM, Windows-1252, CR or CRLF line ends), dates moved to the years 1, 1677, 1678,
 2262, 2263 or 9999, numbers made huge or infinite, deep JSON, an unknown XML encoding, a corrupt
-zip, a file of ``""``, one raw byte added or lost in a UTF-16 file). It is read by the reader of
+zip, a file of ``""``, one raw byte added or lost in a UTF-16 file, a JSON escape that is no
+character (a lone surrogate) or a NUL inside a string). It is read by the reader of
 the fixture's format (and, one mutant in four, by format sniffing) in a worker process, and its
 outcome must be one of:
 
@@ -80,6 +81,7 @@ OPERATIONS: tuple[str, ...] = (
     "only_quotes",
     "blank_line",
     "odd_byte",
+    "json_escape",
 )
 ENCODINGS = ("utf-16-le", "utf-16-be", "utf-16-le-bom", "utf-16-be-bom", "utf-8-bom", "cp1252")
 
@@ -375,6 +377,11 @@ def _mutate(data: bytes, rng: np.random.Generator, kind: str, op: str) -> Mutant
         return Mutant(b'""' * int(rng.integers(1, 4)) + b"\n" * int(rng.integers(0, 3)), op, nlines)
     if op == "blank_line":
         return Mutant(insert(b"\n"), op, 1)
+    if op == "json_escape":  # valid JSON text that is no character, or a NUL, in a string
+        quotes = [m.end() for m in re.finditer(rb'"(?=[^"\s,:\]\}])', data)]
+        at = int(rng.choice(quotes)) if quotes else pos
+        esc = bytes(rng.choice([b"\\ud800", b"\\udfff", b"\\udc00\\ud800", b"\\u0000", b"\\uffff"]))
+        return Mutant(insert(esc, at), op, 1)
     if op == "odd_byte":  # one raw byte added or lost: UTF-16 read out of step from there
         if rng.random() < 0.5 and n:
             return Mutant(data[:pos] + data[pos + 1 :], op, 2)

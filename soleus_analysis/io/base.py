@@ -984,16 +984,23 @@ def parse_json(text: str, path: str | PathLike, what: str) -> object:
         expected.
     """
     try:
-        data = json.loads(text)
-        if _SURROGATE_ESCAPE.search(text):
-            data = _without_lone_surrogates(data)
-        return data
+        return json_loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg}); expected {what}", path, exc.lineno) from None
     except RecursionError:
         raise InputError(f"JSON nested too deeply; expected {what}", path) from None
     except ValueError as exc:  # an integer of more digits than Python converts
         raise InputError(f"not valid JSON ({exc}); expected {what}", path) from None
+
+
+def json_loads(text: str) -> object:
+    """``json.loads(text)`` with each lone surrogate escape (``"\\ud800"``: valid JSON, no
+    character) read as U+FFFD, keys too, so no later step meets text it cannot encode; a
+    valid pair stays the character it encodes. Raises what ``json.loads`` raises."""
+    data = json.loads(text)
+    if _SURROGATE_ESCAPE.search(text):
+        data = _without_lone_surrogates(data)
+    return data
 
 
 #: a JSON escape of a UTF-16 surrogate (a pair or a lone one)

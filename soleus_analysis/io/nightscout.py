@@ -27,7 +27,6 @@ Treatments
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections.abc import Sequence
 from os import PathLike
@@ -48,6 +47,7 @@ from .base import (
     cut_fields,
     drop_implausible,
     implausible,
+    json_loads,
     minutes_to_timedelta,
     parse_json,
     read_head,
@@ -657,7 +657,7 @@ def sniff_mongoexport(text: str, raw: bytes) -> bool:
     if not lines or not (lines[0].startswith("{") and lines[0].endswith("}")):
         return False
     try:
-        first = json.loads(lines[0])
+        first = json_loads(lines[0])
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return False
     if not isinstance(first, dict) or "result" in first:
@@ -695,7 +695,7 @@ def read_nightscout_mongoexport(
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
+            rec = json_loads(line)
         except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             bad.append(i)
             continue
