@@ -705,24 +705,40 @@ class TextRows(RowAccount):
             return pd.Series(strip_text(s.to_numpy()), index=s.index, dtype=object).fillna("")
         return s.astype(object).str.strip().fillna("")
 
+    def text(self, key: str, mask: np.ndarray | None = None, *, strip: bool = True) -> pa.Array:
+        """Column ``key`` (rows in ``mask``, default all) as a pyarrow text array, stripped
+        unless ``strip=False`` (``""`` where absent or missing): what :meth:`col` (or
+        :meth:`raw`) holds, without converting the cells to Python strings."""
+        n = self.n if mask is None else int(np.count_nonzero(mask))
+        if key not in self.cols:
+            return pa.array(np.full(n, "", dtype=object), pa.large_string())
+        s = self.df[self.cols[key]]
+        try:
+            arr = arrow_text(s)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # cells that are not all text
+            arr = arrow_text(s.astype(object).where(s.notna(), "").astype(str))
+        if mask is not None and n != self.n:
+            arr = arr.filter(pa.array(np.asarray(mask, dtype=bool)))
+        return pc.utf8_trim_whitespace(arr) if strip else arr
+
 
 # --------------------------------------------------------------------------- vectorised parsing
 _NUMBER_RE = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
-def to_float(values: np.ndarray, decimal_comma: bool = False) -> np.ndarray:
+def to_float(values: np.ndarray | pa.Array, decimal_comma: bool = False) -> np.ndarray:
     """Parse text numbers to float64 (NaN where the text is not a plain number), vectorised.
 
     Parameters
     ----------
-    values : numpy.ndarray of str
+    values : numpy.ndarray of str or pyarrow.Array
         The text cells.
     decimal_comma : bool
         Also accept ``5,6`` as 5.6.
     """
     if len(values) == 0:
         return np.zeros(0, dtype="float64")
-    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    arr = _as_arrow(values)
     if decimal_comma:
         arr = pc.replace_substring(arr, ",", ".")
     ok = pc.match_substring_regex(arr, _NUMBER_RE)
@@ -730,19 +746,26 @@ def to_float(values: np.ndarray, decimal_comma: bool = False) -> np.ndarray:
     return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
 
 
-def strip_text(values: np.ndarray) -> np.ndarray:
+def _as_arrow(values: np.ndarray | pa.Array) -> pa.Array:
+    """Text cells as a pyarrow array (a pyarrow array as it is; missing cells null)."""
+    if isinstance(values, pa.Array):
+        return values
+    return pa.array(values, type=pa.string(), from_pandas=True)
+
+
+def strip_text(values: np.ndarray | pa.Array) -> np.ndarray:
     """Strip whitespace from an array of text cells (vectorised); returns an object array."""
     if len(values) == 0:
         return np.asarray(values, dtype=object)
-    arr = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+    arr = pc.utf8_trim_whitespace(_as_arrow(values))
     return pc.fill_null(arr, "").to_numpy(zero_copy_only=False).astype(object)
 
 
-def upper_text(values: np.ndarray) -> np.ndarray:
+def upper_text(values: np.ndarray | pa.Array) -> np.ndarray:
     """Upper-case, stripped text cells (vectorised); returns an object array."""
     if len(values) == 0:
         return np.asarray(values, dtype=object)
-    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    arr = _as_arrow(values)
     arr = pc.fill_null(pc.utf8_upper(pc.utf8_trim_whitespace(arr)), "")
     return arr.to_numpy(zero_copy_only=False).astype(object)
 
@@ -1162,10 +1185,12 @@ def _take_columns(
     n_fields = sp.n_fields[rows]
     starts = sp.starts[rows]
     keep = set(range(width) if wanted is None else wanted)
-    none = pa.array(np.full(n, "", dtype=object), pa.large_string()) if len(keep) < width else None
+    none = None
     cells = []
     for i in range(width):
         if i not in keep:
+            if none is None:
+                none = pa.repeat(pa.scalar("", pa.large_string()), n)
             cells.append(none)
             continue
         has = n_fields > i
@@ -1363,3 +1388,123 @@ def regex_groups(values: pd.Series | np.ndarray, pattern: str) -> list[pa.Array]
         g = pc.if_else(pc.not_equal(g, ""), g, pa.scalar(None, g.type))
         groups.append(g)
     return groups
+
+
+# --------------------------------------------------------------------------- columnar text
+def arrow_text(values: pd.Series | np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Text cells as one pyarrow ``large_string`` array, missing cells as ``""``: a
+    pyarrow-backed column without copying its text, an object array of ``str`` converted once.
+
+    Raises
+    ------
+    pyarrow.ArrowInvalid, pyarrow.ArrowTypeError
+        When an object array holds something other than text (the caller converts it).
+    """
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.arrays.ArrowStringArray):
+        values = values._pa_array
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if not isinstance(values, pa.Array):
+        values = pa.array(np.asarray(values, dtype=object), pa.large_string(), from_pandas=True)
+    if values.type != pa.large_string():
+        values = values.cast(pa.large_string())
+    return pc.fill_null(values, "") if values.null_count else values
+
+
+def object_text(values: pa.Array) -> np.ndarray:
+    """A pyarrow text array as an object array of ``str`` (nulls as ``""``)."""
+    if not len(values):
+        return np.zeros(0, dtype=object)
+    return np.asarray(pc.fill_null(values, "").to_numpy(zero_copy_only=False), dtype=object)
+
+
+def few_texts(values: pa.Array) -> np.ndarray:
+    """:func:`object_text` of a column of few distinct texts (event types, device ids): each
+    distinct text made a Python string once."""
+    if not len(values):
+        return np.zeros(0, dtype=object)
+    enc = pc.dictionary_encode(pc.fill_null(values, ""))
+    words = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    return words[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+def is_empty_text(values: pa.Array) -> np.ndarray:
+    """Mask of the cells of a pyarrow text array that are ``""``."""
+    return pc.equal(pc.binary_length(values), 0).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def fixed_digits(
+    values: pa.Array, pattern: str, spans: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The cells that match the RE2 ``pattern`` (which must hold ASCII digits at every place
+    of ``spans``: ``\\d`` in RE2 is ASCII only) and the number at each ``(start, stop)``
+    byte span of those cells, read from the array's bytes (no text conversion).
+
+    Returns
+    -------
+    matched : numpy.ndarray of bool
+        The cells matching ``pattern``.
+    fields : list of numpy.ndarray of float
+        One per span: its digits as a number where matched, NaN elsewhere.
+    """
+    if values.type != pa.large_string():
+        values = values.cast(pa.large_string())
+    matched = pc.fill_null(pc.match_substring_regex(values, pattern), False)
+    ok = matched.to_numpy(zero_copy_only=False).astype(bool)
+    fields = [np.full(len(values), np.nan) for _ in spans]
+    if not ok.any():
+        return ok, fields
+    _, offsets, data = values.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int64)[values.offset : values.offset + len(values)]
+    starts = starts[ok]
+    raw = np.frombuffer(data, dtype=np.uint8)
+    for out, (a, b) in zip(fields, spans, strict=True):
+        number = np.zeros(len(starts), dtype=np.int64)
+        for k in range(a, b):
+            number = number * 10 + (raw[starts + k].astype(np.int64) - 48)
+        out[ok] = number
+    return ok, fields
+
+
+#: Years :func:`civil_times` assembles with numpy; others with ``pandas.to_datetime``.
+_CIVIL_YEARS = (1000, 2999)
+
+
+def civil_times(year, month, day, hour, minute, second) -> np.ndarray:
+    """``datetime64[ns]`` from integer-valued float arrays of date and time parts (NaT where
+    a part is missing or out of its range, or the day is not in the month), by the rule of
+    :func:`to_ns` (a time outside 1950-2200 becomes :data:`OUT_OF_RANGE_TIME`).
+
+    What ``pandas.to_datetime`` of the parts gives, computed with numpy for years 1000-2999
+    (the proleptic Gregorian calendar of both) and by pandas for the others.
+    """
+    y, mo, d, h, mi, s = (
+        np.asarray(x, dtype="float64") for x in (year, month, day, hour, minute, second)
+    )
+    valid = ~(np.isnan(y) | np.isnan(mo) | np.isnan(d) | np.isnan(h) | np.isnan(mi) | np.isnan(s))
+    valid &= (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31)
+    valid &= (h >= 0) & (h <= 23) & (mi >= 0) & (mi <= 59) & (s >= 0) & (s <= 59)
+    out = np.full(len(y), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if not valid.any():
+        return out
+    fast = valid & (y >= _CIVIL_YEARS[0]) & (y <= _CIVIL_YEARS[1])
+    if fast.any():
+        months = ((y[fast] - 1970) * 12 + mo[fast] - 1).astype("int64").astype("datetime64[M]")
+        first = months.astype("datetime64[D]")
+        length = (months + 1).astype("datetime64[D]") - first
+        days = d[fast].astype("int64")
+        secs = (h[fast] * 3600 + mi[fast] * 60 + s[fast]).astype("int64")
+        when = first.astype("datetime64[s]") + (days - 1) * 86400 + secs
+        when[days > length.astype("int64")] = np.datetime64("NaT")
+        out[fast] = ns_times(when)
+    slow = valid & ~fast
+    if slow.any():
+        parts = pd.DataFrame(
+            {"year": y[slow], "month": mo[slow], "day": d[slow], "hour": h[slow],
+             "minute": mi[slow], "second": s[slow]}
+        )  # fmt: skip
+        got = pd.to_datetime(parts.astype("int64"), errors="coerce")
+        out[slow] = to_ns(got).to_numpy(dtype="datetime64[ns]")
+    return out
