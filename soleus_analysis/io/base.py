@@ -1162,18 +1162,23 @@ def split_text(body: str, delimiter: str, skipinitialspace: bool = False) -> _Sp
             values = pc.if_else(quoted, pc.utf8_slice_codeunits(values, 1, -1), values)
     count = pc.list_value_length(fields).to_numpy(zero_copy_only=False).astype(np.int64)
     empty = pc.equal(pc.binary_length(lines), 0).to_numpy(zero_copy_only=False)
-    # a record is blank when all its fields are: its fields joined are whitespace only
-    joined = pc.binary_join(
-        pa.ListArray.from_arrays(fields.offsets, values), pa.scalar("", pa.large_string())
-    )
-    blank = pc.equal(pc.binary_length(pc.utf8_trim_whitespace(joined)), 0)
+    starts = np.asarray(fields.offsets)[:-1].astype(np.int64)
     return _Split(
         lines=lines,
         values=values,
-        starts=np.asarray(fields.offsets)[:-1].astype(np.int64),
+        starts=starts,
         n_fields=np.where(empty, 0, count),
-        blank=blank.to_numpy(zero_copy_only=False) | empty,
+        blank=_blank_records(values, starts) | empty,
     )
+
+
+def _blank_records(values: pa.Array, starts: np.ndarray) -> np.ndarray:
+    """Records whose fields (``values``, a record's first at ``starts``; each record has one
+    at least) are all whitespace (what ``str.strip`` removes; so does pyarrow's
+    ``utf8_is_space``), or empty."""
+    filled = pc.invert(pc.or_(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values)))
+    any_filled = np.logical_or.reduceat(filled.to_numpy(zero_copy_only=False), starts)
+    return ~any_filled
 
 
 def _take_columns(

@@ -293,9 +293,8 @@ for _keys in CLARITY_HEADERS.values():
             _KNOWN.setdefault(header_base(_cell), _key)
 
 
-def _unterminated(path: Path) -> bool:
-    """True when the file (its decoded text) does not end with a newline."""
-    text = csv_text(path).text
+def _unterminated(text: str) -> bool:
+    """True when the file's decoded text does not end with a newline."""
     return bool(text) and not text.endswith("\n")
 
 
@@ -479,18 +478,21 @@ def _read_frame(
     header: list[str],
     usecols: list[int] | None = None,
     delimiter: str = ",",
+    text: str | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Read every row below the header as text; return (frame, 1-based line numbers).
 
     ``usecols`` (header positions) limits the columns parsed, for speed; the first position is
-    where rows with more fields than the header are marked.
+    where rows with more fields than the header are marked. ``text`` is the file's decoded
+    text (:func:`~.base.csv_text`), read when not given.
     """
     # Fields past the header's last column are ignored when ``usecols`` is given (a row shifted
     # by an unquoted comma then fails the value checks and is dropped with its line); without
     # ``usecols`` such a row raises ParserError and goes to the exact path below.
     kw = dict(dtype=object, na_filter=False, skip_blank_lines=False, skiprows=skip)
     ncols = len(header)
-    text = csv_text(path).text
+    if text is None:
+        text = csv_text(path).text
     # a row of far more fields than the header (30,000 stray delimiters) makes the C reader
     # build that many columns (seconds per row): such a file takes the exact path at once
     limit = 2 * ncols + MAX_EXTRA_FIELDS
@@ -645,7 +647,8 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
         usecols = None
         if "time" in cols:
             usecols = sorted(header.index(cols[k]) for k in used if k in cols)
-        df, lines = _read_frame(p, hidx, header, usecols, head.delimiter)
+        text = csv_text(p).text
+        df, lines = _read_frame(p, hidx, header, usecols, head.delimiter, text)
         df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
     units = _units(cols["glucose"], p, hline)
     prov = Provenance(path=str(p), format=FORMAT, units=units)
@@ -683,7 +686,7 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     rows.drop(blank, REASON_EMPTY_ROW, warn=False)
     # a final line cut off mid-row
     if not xlsx:
-        rows.drop(_truncated_last(p, rows, et), REASON_TRUNCATED, "row cut off (truncated file)")
+        rows.drop(_truncated_last(text, rows, et), REASON_TRUNCATED, "row cut off (truncated file)")
 
     # the preamble: the types Clarity writes there, and any other row without a timestamp
     timed_types = is_type("EGV", "CALIBRATION", *_EVENT_TYPES)
@@ -772,10 +775,11 @@ def _event_types(
     return mapped[inv], notes
 
 
-def _truncated_last(path: Path, rows: TextRows, et: np.ndarray) -> np.ndarray:
-    """Mask of the last row when the file ends without a newline in the middle of a row."""
+def _truncated_last(text: str, rows: TextRows, et: np.ndarray) -> np.ndarray:
+    """Mask of the last row when the file (its decoded ``text``) ends without a newline in
+    the middle of a row."""
     mask = np.zeros(rows.n, dtype=bool)
-    if not _unterminated(path) or rows.n == 0 or rows.handled[-1]:
+    if not _unterminated(text) or rows.n == 0 or rows.handled[-1]:
         return mask
     last = rows.df.iloc[-1].astype(str).str.strip()
     filled = int((last != "").sum())
