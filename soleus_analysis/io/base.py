@@ -713,6 +713,9 @@ class TextRows(RowAccount):
         if key not in self.cols:
             return pa.array(np.full(n, "", dtype=object), pa.large_string())
         s = self.df[self.cols[key]]
+        if not isinstance(s, pd.Series):  # a repeated column name: what col makes of it
+            rows = np.ones(self.n, dtype=bool) if mask is None else mask
+            return arrow_text(self.col(key, rows) if strip else self.raw(key, rows))
         try:
             arr = arrow_text(s)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # cells that are not all text
