@@ -1611,3 +1611,62 @@ def civil_times(year, month, day, hour, minute, second) -> np.ndarray:
         got = pd.to_datetime(parts.astype("int64"), errors="coerce")
         out[slow] = to_ns(got).to_numpy(dtype="datetime64[ns]")
     return out
+
+
+#: Years whose times pandas holds at every resolution: a cell of them parses alone (in
+#: :func:`exact_times`) as it does among any other cells of its column.
+NS_YEARS = (1678, 2261)
+
+
+def exact_times(
+    values: pa.Array, pattern: str, spans: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times of the text cells of one exact layout, from their bytes: the cells matching
+    ``pattern`` (see :func:`fixed_digits`; ``spans`` give year, month, day, hour, minute and
+    second) that make a valid time of a year in :data:`NS_YEARS`, as :func:`civil_times` makes
+    them. The reader parses the other cells as before (``pandas.to_datetime``).
+
+    Returns
+    -------
+    times : numpy.ndarray of datetime64[ns]
+        NaT where not read here.
+    done : numpy.ndarray of bool
+        The cells read here.
+    """
+    exact, parts = fixed_digits(values, pattern, spans)
+    times = civil_times(*parts)
+    year = parts[0]
+    done = exact & ~np.isnat(times) & (year >= NS_YEARS[0]) & (year <= NS_YEARS[1])
+    times[~done] = np.datetime64("NaT")
+    return times, done
+
+
+def plain_numbers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The cells that are plain integers of up to 15 digits (``pandas.to_numeric`` and
+    pyarrow's cast read them alike: exactly) and their values as float64 (NaN elsewhere);
+    the reader parses the other cells as before."""
+    hit = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]{1,15}$"), False)
+    plain = hit.to_numpy(zero_copy_only=False).astype(bool)
+    num = np.full(len(values), np.nan)
+    if plain.any():
+        num[plain] = pc.cast(values.filter(hit), pa.float64()).to_numpy(zero_copy_only=False)
+    return num, plain
+
+
+def text_numbers(s: pd.Series, decimal_comma: bool = False) -> np.ndarray:
+    """What ``pandas.to_numeric(s, errors="coerce")`` makes of stripped text cells, as float64
+    (NaN where not a number, or empty), a decimal comma read as a point when
+    ``decimal_comma``: plain integers by pyarrow (:func:`plain_numbers`), the other cells by
+    pandas."""
+    try:
+        num, plain = plain_numbers(arrow_text(s))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # cells that are not all text
+        num, plain = np.full(len(s), np.nan), np.zeros(len(s), dtype=bool)
+    rest = ~plain
+    if rest.any():
+        t = s[rest]
+        if decimal_comma:
+            t = t.str.replace(",", ".", regex=False)
+        got = pd.to_numeric(t.where(t != ""), errors="coerce")
+        num[rest] = got.to_numpy(dtype="float64", na_value=np.nan)
+    return num

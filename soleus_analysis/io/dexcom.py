@@ -60,11 +60,10 @@ from .base import (
     TextRows,
     arrow_text,
     check_input_file,
-    civil_times,
     csv_text,
+    exact_times,
     few_texts,
     find_header,
-    fixed_digits,
     implausible,
     is_empty_text,
     isin,
@@ -366,7 +365,7 @@ def _units(glucose_col: str, path: Path, line: int) -> str:
 _ISO_LIKE = r"^\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?\s*$"
 
 
-#: The export's own timestamps, ``YYYY-MM-DDThh:mm:ss``: read by :func:`~.base.fixed_digits`.
+#: The export's own timestamps, ``YYYY-MM-DDThh:mm:ss``: read by :func:`~.base.exact_times`.
 _ISO_EXACT = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"
 _ISO_SPANS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))
 
@@ -374,16 +373,15 @@ _ISO_SPANS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))
 def _parse_time(s: pd.Series) -> pd.Series:
     """Parse Clarity local timestamps to datetime64[ns] (NaT where not a valid date-time).
 
-    The export's ``YYYY-MM-DDThh:mm:ss`` is read column-wise (:func:`~.base.fixed_digits`,
-    :func:`~.base.civil_times`); the cells it does not read, by :func:`_parse_time_text`.
+    The export's ``YYYY-MM-DDThh:mm:ss`` is read column-wise (:func:`~.base.exact_times`);
+    the cells it does not read, by :func:`_parse_time_text`.
     """
     try:
         arr = arrow_text(s)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # cells that are not all text
         return _parse_time_text(s)
-    _, parts = fixed_digits(arr, _ISO_EXACT, _ISO_SPANS)
-    t = civil_times(*parts)
-    rest = np.isnat(t) & ~is_empty_text(arr)
+    t, done = exact_times(arr, _ISO_EXACT, _ISO_SPANS)
+    rest = ~done & ~is_empty_text(arr)
     if rest.any():
         t[rest] = _parse_time_text(s[rest]).to_numpy(dtype="datetime64[ns]")
     return pd.Series(t, index=s.index)

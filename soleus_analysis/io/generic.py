@@ -39,17 +39,17 @@ from ..core.schema import (
 )
 from .base import (
     arrow_text,
-    civil_times,
     column_list,
     csv_text,
     drop_implausible,
-    fixed_digits,
+    exact_times,
     implausible,
     read_head,
     record_columns,
     regex_safe,
     sniff_delimiter,
     text_frame,
+    text_numbers,
     to_ns,
     warn_dropped,
 )
@@ -205,12 +205,9 @@ def _parse_times(values: pd.Series, time_format: str | None) -> tuple[pd.Series,
     return pd.Series(t, index=values.index), n_off
 
 
-#: ``YYYY-MM-DD hh:mm:ss`` (or ``T``): read by :func:`~.base.fixed_digits`.
+#: ``YYYY-MM-DD hh:mm:ss`` (or ``T``): read by :func:`~.base.exact_times`.
 _ISO_EXACT = r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d$"
 _ISO_SPANS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))
-#: Years whose times pandas holds at any resolution (so that a cell of them parses alone as
-#: it does among the column's others).
-_NS_YEARS = (1678, 2261)
 
 
 def _exact_times(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
@@ -221,12 +218,8 @@ def _exact_times(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
         arr = arrow_text(values.astype("string").str.strip())
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         return None
-    exact, parts = fixed_digits(arr, _ISO_EXACT, _ISO_SPANS)
-    t = civil_times(*parts)
-    year = parts[0]
-    done = exact & ~np.isnat(t) & (year >= _NS_YEARS[0]) & (year <= _NS_YEARS[1])
-    t[~done] = np.datetime64("NaT")
-    return t, ~done
+    times, done = exact_times(arr, _ISO_EXACT, _ISO_SPANS)
+    return times, ~done
 
 
 def _parse_text_times(values: pd.Series, time_format: str | None) -> tuple[np.ndarray, int]:
@@ -240,27 +233,6 @@ def _parse_text_times(values: pd.Series, time_format: str | None) -> tuple[np.nd
     return to_ns(t).to_numpy(dtype="datetime64[ns]"), n_off
 
 
-def _numbers(s: pd.Series) -> np.ndarray:
-    """What ``pandas.to_numeric`` makes of stripped text cells (a decimal comma read as a
-    point; NaN where not a number): plain integers of up to 15 digits (exact in float64) cast
-    by pyarrow, the other cells by pandas."""
-    num = np.full(len(s), np.nan)
-    try:
-        arr = arrow_text(s)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        plain = np.zeros(len(s), dtype=bool)
-    else:
-        hit = pc.fill_null(pc.match_substring_regex(arr, r"^[0-9]{1,15}$"), False)
-        plain = hit.to_numpy(zero_copy_only=False).astype(bool)
-        if plain.any():
-            num[plain] = pc.cast(arr.filter(hit), pa.float64()).to_numpy(zero_copy_only=False)
-    rest = ~plain
-    if rest.any():
-        got = pd.to_numeric(s[rest].str.replace(",", ".", regex=False), errors="coerce")
-        num[rest] = got.to_numpy(dtype="float64", na_value=np.nan)
-    return num
-
-
 def _glucose_values(
     raw: pd.Series, low_limit: float, high_limit: float, factor: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -272,7 +244,7 @@ def _glucose_values(
         return num * factor, censored, missing, np.zeros(len(raw), bool)
     s = raw.astype("string").str.strip()
     missing = (s.isna() | s.str.lower().isin(_MISSING_WORDS)).to_numpy(dtype=bool, na_value=True)
-    num = _numbers(s)
+    num = text_numbers(s, decimal_comma=True)
     word = s.str.lower()
     is_low = word.isin(_LOW_WORDS).to_numpy(dtype=bool, na_value=False)
     is_high = word.isin(_HIGH_WORDS).to_numpy(dtype=bool, na_value=False)
