@@ -465,7 +465,7 @@ def _split_frame(
     if len(names) != len(pos):
         return None
     rows = np.arange(len(sp.n_fields))
-    cells, _ = sp.columns(rows, max(pos) + 1 if pos else 0, pos)
+    cells, _ = sp.columns(rows, ncols, pos)  # (rows with more fields are judged later)
     df = text_frame([cells[i] for i in pos], list(names), str_dtype=True)
     return df, rows + skip + 2
 
