@@ -16,8 +16,8 @@ import pytest
 from soleus_analysis.core.recording import Provenance
 from soleus_analysis.io import base
 
-#: Pieces of hostile CSV text: blank cells, spaces, Unicode spaces, tabs, empty lines.
-PIECES = ["a", ",", "\n", " ", "\t", "é", "\u3000", "", "x ", "7", ";"]
+#: Pieces of hostile CSV text: blank cells, spaces, Unicode spaces, tabs, empty lines, quotes.
+PIECES = ["a", ",", "\n", " ", "\t", "é", "\u3000", "", "x ", "7", ";", '"', '"q"']
 
 
 def _csv_module(body: str, width: int, skipinitialspace: bool) -> list[tuple]:

@@ -1158,13 +1158,12 @@ def split_text(body: str, delimiter: str, skipinitialspace: bool = False) -> _Sp
     values = fields.flatten()
     if skipinitialspace:
         values = pc.utf8_ltrim(values, " ")
-    if '"' in body:
-        quoted = pc.match_substring(values, '"')
-        if pc.any(quoted).as_py():
-            if not _plain_quoted(pc.filter(values, quoted)):
-                return None
-            values = pc.if_else(quoted, pc.utf8_slice_codeunits(values, 1, -1), values)
     count = pc.list_value_length(fields).to_numpy(zero_copy_only=False).astype(np.int64)
+    quotes = body.count('"')
+    if quotes:
+        values = _unquoted(values, lines, count, quotes)
+        if values is None:
+            return None
     empty = pc.equal(pc.binary_length(lines), 0).to_numpy(zero_copy_only=False)
     starts = np.asarray(fields.offsets)[:-1].astype(np.int64)
     return _Split(
@@ -1174,6 +1173,43 @@ def split_text(body: str, delimiter: str, skipinitialspace: bool = False) -> _Sp
         n_fields=np.where(empty, 0, count),
         blank=_blank_records(values, starts) | empty,
     )
+
+
+#: Up to this many quoted fields are unquoted by splicing (:func:`_unquoted`), more at once.
+_FEW_QUOTED = 1000
+
+
+def _unquoted(values: pa.Array, lines: pa.Array, count: np.ndarray, quotes: int) -> pa.Array | None:
+    """``values`` (the fields of ``lines``, ``count`` a line; ``quotes`` quote characters in
+    all) with the quotes of each whole quoted field removed, or None when a field holds
+    another quote (see :func:`_plain_quoted`). Of a text of few quotes, only the fields of
+    the lines holding one are looked at."""
+    where = np.arange(len(values))
+    candidates = values
+    if quotes <= 2 * _FEW_QUOTED:
+        has_quote = pc.match_substring_regex(lines, '"').to_numpy(zero_copy_only=False)
+        where = where[np.repeat(has_quote, count)]
+        candidates = values.take(pa.array(where))
+    quoted = pc.match_substring(candidates, '"')
+    inside = pc.filter(candidates, quoted)
+    if not len(inside):
+        return values
+    if not _plain_quoted(inside):
+        return None
+    if len(inside) > _FEW_QUOTED:
+        if candidates is not values:
+            mask = np.zeros(len(values), dtype=bool)
+            mask[where[quoted.to_numpy(zero_copy_only=False)]] = True
+            quoted = pa.array(mask)
+        return pc.if_else(quoted, pc.utf8_slice_codeunits(values, 1, -1), values)
+    at = where[quoted.to_numpy(zero_copy_only=False)]
+    bare = pc.utf8_slice_codeunits(inside, 1, -1)
+    pieces, prev = [], 0
+    for j, k in enumerate(at.tolist()):  # the fields between, then the field unquoted
+        pieces += [values.slice(prev, k - prev), bare.slice(j, 1)]
+        prev = k + 1
+    pieces.append(values.slice(prev))
+    return pa.concat_arrays(pieces)
 
 
 def _blank_records(values: pa.Array, starts: np.ndarray) -> np.ndarray:
