@@ -66,7 +66,27 @@ def test_civil_times_are_what_pandas_makes_of_the_parts():
     rng = np.random.default_rng(14)
     n = 4000
     parts = [
-        rng.choice([1, 999, 1000, 1677, 1949, 1950, 2024, 2200, 2262, 2999, 3000, 9999], n),
+        rng.choice(
+            [
+                1,
+                999,
+                1000,
+                1600,
+                1677,
+                1900,
+                1949,
+                1950,
+                2000,
+                2024,
+                2100,
+                2200,
+                2262,
+                2999,
+                3000,
+                9999,
+            ],
+            n,
+        ),
         rng.integers(-1, 14, n),
         rng.integers(-1, 33, n),
         rng.integers(-1, 25, n),
