@@ -137,3 +137,14 @@ def test_text_is_col_as_pyarrow_text():
             assert rows.text(key, mask).to_pylist() == rows.col(key, mask).tolist()
             assert rows.text(key, mask, strip=False).to_pylist() == list(rows.raw(key, mask))
     assert base.few_texts(pa.array(["EGV", "", "EGV", None])).tolist() == ["EGV", "", "EGV", ""]
+
+
+def test_to_float_of_plain_integers_is_the_number_pattern_s():
+    cells = ["1", " 2", "3,5", "", None, "x", "1e3", "0012", "9" * 15, "9" * 16, "+5", "-5"]
+    cells += [".5", "inf", "nan", "\u0663", "7.", "12 ", "\u00a012"]
+    for decimal_comma in (False, True):
+        got = base.to_float(np.array(cells, dtype=object), decimal_comma)
+        want = base._text_floats(pa.array(cells, pa.string()), decimal_comma)
+        assert np.array_equal(got, want, equal_nan=True)
+        only = base.to_float(np.array(["12", "0", "007"], dtype=object), decimal_comma)
+        assert only.tolist() == [12.0, 0.0, 7.0]

@@ -743,6 +743,18 @@ def to_float(values: np.ndarray | pa.Array, decimal_comma: bool = False) -> np.n
     if len(values) == 0:
         return np.zeros(0, dtype="float64")
     arr = _as_arrow(values)
+    num, plain = plain_numbers(arr)  # the usual cells, at once
+    if plain.all():
+        return num
+    if plain.any():
+        rest = ~plain
+        num[rest] = _text_floats(arr.filter(pa.array(rest)), decimal_comma)
+        return num
+    return _text_floats(arr, decimal_comma)
+
+
+def _text_floats(arr: pa.Array, decimal_comma: bool) -> np.ndarray:
+    """:func:`to_float` by the number pattern :data:`_NUMBER_RE`."""
     if decimal_comma:
         arr = pc.replace_substring(arr, ",", ".")
     ok = pc.match_substring_regex(arr, _NUMBER_RE)
