@@ -697,11 +697,11 @@ class TextRows(RowAccount):
             idx = self.df.index if mask is None else self.df.index[mask]
             return pd.Series("", index=idx, dtype=object)
         s = self.df[self.cols[key]]
+        if isinstance(s, pd.Series) and isinstance(s.array, pd.arrays.ArrowStringArray):
+            idx = self.df.index if mask is None else self.df.index[mask]
+            return pd.Series(object_text(self.text(key, mask)), index=idx, dtype=object)
         if mask is not None:
             s = s[mask]
-        if isinstance(s, pd.Series) and isinstance(s.array, pd.arrays.ArrowStringArray):
-            arr = pc.fill_null(pc.utf8_trim_whitespace(pa.array(s.array)), "")
-            return pd.Series(arr.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
         if mask is None or mask.sum() > 1000:
             return pd.Series(strip_text(s.to_numpy()), index=s.index, dtype=object).fillna("")
         return s.astype(object).str.strip().fillna("")
