@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pv
 
 from ..core.errors import InputError
 from ..core.recording import Provenance
@@ -696,33 +697,64 @@ class TextRows(RowAccount):
             idx = self.df.index if mask is None else self.df.index[mask]
             return pd.Series("", index=idx, dtype=object)
         s = self.df[self.cols[key]]
+        if isinstance(s, pd.Series) and isinstance(s.array, pd.arrays.ArrowStringArray):
+            idx = self.df.index if mask is None else self.df.index[mask]
+            return pd.Series(object_text(self.text(key, mask)), index=idx, dtype=object)
         if mask is not None:
             s = s[mask]
-        if isinstance(s, pd.Series) and isinstance(s.array, pd.arrays.ArrowStringArray):
-            arr = pc.fill_null(pc.utf8_trim_whitespace(pa.array(s.array)), "")
-            return pd.Series(arr.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
         if mask is None or mask.sum() > 1000:
             return pd.Series(strip_text(s.to_numpy()), index=s.index, dtype=object).fillna("")
         return s.astype(object).str.strip().fillna("")
+
+    def text(self, key: str, mask: np.ndarray | None = None, *, strip: bool = True) -> pa.Array:
+        """Column ``key`` (rows in ``mask``, default all) as a pyarrow text array, stripped
+        unless ``strip=False`` (``""`` where absent or missing): what :meth:`col` (or
+        :meth:`raw`) holds, without converting the cells to Python strings."""
+        n = self.n if mask is None else int(np.count_nonzero(mask))
+        if key not in self.cols:
+            return pa.array(np.full(n, "", dtype=object), pa.large_string())
+        s = self.df[self.cols[key]]
+        if not isinstance(s, pd.Series):  # a repeated column name: what col makes of it
+            rows = np.ones(self.n, dtype=bool) if mask is None else mask
+            return arrow_text(self.col(key, rows) if strip else self.raw(key, rows))
+        try:
+            arr = arrow_text(s)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # cells that are not all text
+            arr = arrow_text(s.astype(object).where(s.notna(), "").astype(str))
+        if mask is not None and n != self.n:
+            arr = arr.filter(pa.array(np.asarray(mask, dtype=bool)))
+        return pc.utf8_trim_whitespace(arr) if strip else arr
 
 
 # --------------------------------------------------------------------------- vectorised parsing
 _NUMBER_RE = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
-def to_float(values: np.ndarray, decimal_comma: bool = False) -> np.ndarray:
+def to_float(values: np.ndarray | pa.Array, decimal_comma: bool = False) -> np.ndarray:
     """Parse text numbers to float64 (NaN where the text is not a plain number), vectorised.
 
     Parameters
     ----------
-    values : numpy.ndarray of str
+    values : numpy.ndarray of str or pyarrow.Array
         The text cells.
     decimal_comma : bool
         Also accept ``5,6`` as 5.6.
     """
     if len(values) == 0:
         return np.zeros(0, dtype="float64")
-    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    arr = _as_arrow(values)
+    num, plain = plain_numbers(arr)  # the usual cells, at once
+    if plain.all():
+        return num
+    if plain.any():
+        rest = ~plain
+        num[rest] = _text_floats(arr.filter(pa.array(rest)), decimal_comma)
+        return num
+    return _text_floats(arr, decimal_comma)
+
+
+def _text_floats(arr: pa.Array, decimal_comma: bool) -> np.ndarray:
+    """:func:`to_float` by the number pattern :data:`_NUMBER_RE`."""
     if decimal_comma:
         arr = pc.replace_substring(arr, ",", ".")
     ok = pc.match_substring_regex(arr, _NUMBER_RE)
@@ -730,19 +762,26 @@ def to_float(values: np.ndarray, decimal_comma: bool = False) -> np.ndarray:
     return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
 
 
-def strip_text(values: np.ndarray) -> np.ndarray:
+def _as_arrow(values: np.ndarray | pa.Array) -> pa.Array:
+    """Text cells as a pyarrow array (a pyarrow array as it is; missing cells null)."""
+    if isinstance(values, pa.Array):
+        return values
+    return pa.array(values, type=pa.string(), from_pandas=True)
+
+
+def strip_text(values: np.ndarray | pa.Array) -> np.ndarray:
     """Strip whitespace from an array of text cells (vectorised); returns an object array."""
     if len(values) == 0:
         return np.asarray(values, dtype=object)
-    arr = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+    arr = pc.utf8_trim_whitespace(_as_arrow(values))
     return pc.fill_null(arr, "").to_numpy(zero_copy_only=False).astype(object)
 
 
-def upper_text(values: np.ndarray) -> np.ndarray:
+def upper_text(values: np.ndarray | pa.Array) -> np.ndarray:
     """Upper-case, stripped text cells (vectorised); returns an object array."""
     if len(values) == 0:
         return np.asarray(values, dtype=object)
-    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    arr = _as_arrow(values)
     arr = pc.fill_null(pc.utf8_upper(pc.utf8_trim_whitespace(arr)), "")
     return arr.to_numpy(zero_copy_only=False).astype(object)
 
@@ -1183,26 +1222,67 @@ def split_text(body: str, delimiter: str, skipinitialspace: bool = False) -> _Sp
     values = fields.flatten()
     if skipinitialspace:
         values = pc.utf8_ltrim(values, " ")
-    if '"' in body:
-        quoted = pc.match_substring(values, '"')
-        if pc.any(quoted).as_py():
-            if not _plain_quoted(pc.filter(values, quoted)):
-                return None
-            values = pc.if_else(quoted, pc.utf8_slice_codeunits(values, 1, -1), values)
     count = pc.list_value_length(fields).to_numpy(zero_copy_only=False).astype(np.int64)
+    quotes = body.count('"')
+    if quotes:
+        values = _unquoted(values, lines, count, quotes)
+        if values is None:
+            return None
     empty = pc.equal(pc.binary_length(lines), 0).to_numpy(zero_copy_only=False)
-    # a record is blank when all its fields are: its fields joined are whitespace only
-    joined = pc.binary_join(
-        pa.ListArray.from_arrays(fields.offsets, values), pa.scalar("", pa.large_string())
-    )
-    blank = pc.equal(pc.binary_length(pc.utf8_trim_whitespace(joined)), 0)
+    starts = np.asarray(fields.offsets)[:-1].astype(np.int64)
     return _Split(
         lines=lines,
         values=values,
-        starts=np.asarray(fields.offsets)[:-1].astype(np.int64),
+        starts=starts,
         n_fields=np.where(empty, 0, count),
-        blank=blank.to_numpy(zero_copy_only=False) | empty,
+        blank=_blank_records(values, starts) | empty,
     )
+
+
+#: Up to this many quoted fields are unquoted by splicing (:func:`_unquoted`), more at once.
+_FEW_QUOTED = 1000
+
+
+def _unquoted(values: pa.Array, lines: pa.Array, count: np.ndarray, quotes: int) -> pa.Array | None:
+    """``values`` (the fields of ``lines``, ``count`` a line; ``quotes`` quote characters in
+    all) with the quotes of each whole quoted field removed, or None when a field holds
+    another quote (see :func:`_plain_quoted`). Of a text of few quotes, only the fields of
+    the lines holding one are looked at."""
+    where = np.arange(len(values))
+    candidates = values
+    if quotes <= 2 * _FEW_QUOTED:
+        has_quote = pc.match_substring_regex(lines, '"').to_numpy(zero_copy_only=False)
+        where = where[np.repeat(has_quote, count)]
+        candidates = values.take(pa.array(where))
+    quoted = pc.match_substring(candidates, '"')
+    inside = pc.filter(candidates, quoted)
+    if not len(inside):
+        return values
+    if not _plain_quoted(inside):
+        return None
+    if len(inside) > _FEW_QUOTED:
+        if candidates is not values:
+            mask = np.zeros(len(values), dtype=bool)
+            mask[where[quoted.to_numpy(zero_copy_only=False)]] = True
+            quoted = pa.array(mask)
+        return pc.if_else(quoted, pc.utf8_slice_codeunits(values, 1, -1), values)
+    at = where[quoted.to_numpy(zero_copy_only=False)]
+    bare = pc.utf8_slice_codeunits(inside, 1, -1)
+    pieces, prev = [], 0
+    for j, k in enumerate(at.tolist()):  # the fields between, then the field unquoted
+        pieces += [values.slice(prev, k - prev), bare.slice(j, 1)]
+        prev = k + 1
+    pieces.append(values.slice(prev))
+    return pa.concat_arrays(pieces)
+
+
+def _blank_records(values: pa.Array, starts: np.ndarray) -> np.ndarray:
+    """Records whose fields (``values``, a record's first at ``starts``; each record has one
+    at least) are all whitespace (what ``str.strip`` removes; so does pyarrow's
+    ``utf8_is_space``), or empty."""
+    filled = pc.invert(pc.or_(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values)))
+    any_filled = np.logical_or.reduceat(filled.to_numpy(zero_copy_only=False), starts)
+    return ~any_filled
 
 
 def _take_columns(
@@ -1214,10 +1294,12 @@ def _take_columns(
     n_fields = sp.n_fields[rows]
     starts = sp.starts[rows]
     keep = set(range(width) if wanted is None else wanted)
-    none = pa.array(np.full(n, "", dtype=object), pa.large_string()) if len(keep) < width else None
+    none = None
     cells = []
     for i in range(width):
         if i not in keep:
+            if none is None:
+                none = pa.repeat(pa.scalar("", pa.large_string()), n)
             cells.append(none)
             continue
         has = n_fields > i
@@ -1234,6 +1316,90 @@ def _take_columns(
         extra = sp.fields(int(rows[k]))[width:]
         over[k] = any(x.strip() for x in extra)
     return cells, over
+
+
+def _filled(col: pa.Array) -> np.ndarray:
+    """Mask of the cells that are not all whitespace (what ``str.strip`` removes)."""
+    blank = pc.or_(pc.equal(pc.binary_length(col), 0), pc.utf8_is_space(col))
+    return ~blank.to_numpy(zero_copy_only=False)
+
+
+def _read_columns(
+    body: str,
+    delimiter: str,
+    width: int,
+    skipinitialspace: bool = False,
+    wanted: Sequence[int] | None = None,
+) -> tuple[list[pa.Array], np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`split_columns` by ``pyarrow.csv`` (its parser on every core) for text it reads
+    exactly as the csv module does: no quote, no line break but ``\\n`` and no blank line,
+    every line of the same number of fields (at least two); None otherwise.
+
+    Returns
+    -------
+    (cells, n_fields, blank, over) of :class:`Columns`.
+    """
+    if '"' in body or any(c in body for c in _CSV_LINE_BREAKS) or len(delimiter) != 1:
+        return None
+    if body.endswith("\n"):
+        body = body[:-1]
+    if "\n\n" in body or body.startswith("\n") or body.endswith("\n"):
+        return None  # an empty line: pyarrow reads it as a row of empty cells
+    first = body[: body.find("\n")] if "\n" in body else body
+    k = first.count(delimiter) + 1
+    if not body or k < 2:
+        return None
+    ragged: list[object] = []
+
+    def refuse(row: object) -> str:
+        ragged.append(row)
+        return "skip"
+
+    names = [f"c{i}" for i in range(k)]
+    try:
+        table = pv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pv.ReadOptions(column_names=names),
+            parse_options=pv.ParseOptions(
+                delimiter=delimiter,
+                quote_char=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=refuse,
+            ),
+            convert_options=pv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # pragma: no cover - defensive
+        return None
+    if ragged:
+        return None
+    n = table.num_rows
+    cols = [table.column(i).combine_chunks() for i in range(k)]
+    filled = np.zeros(n, dtype=bool)
+    for col in cols[:width]:  # a row is blank when none of its cells is filled
+        filled |= _filled(col)
+        if filled.all():
+            break
+    over = np.zeros(n, dtype=bool)
+    for col in cols[width:]:
+        over |= _filled(col)
+    filled |= over
+    spaced = skipinitialspace and (body.startswith(" ") or f"{delimiter} " in body or "\n " in body)
+    keep = set(range(width) if wanted is None else wanted)
+    none = None
+    cells = []
+    for i in range(width):
+        if i in keep and i < k:
+            col = cols[i]
+            cells.append(pc.utf8_ltrim(col, " ") if spaced else col)
+            continue
+        if none is None:
+            none = pa.repeat(pa.scalar("", pa.large_string()), n)
+        cells.append(none)
+    return cells, np.full(n, k, dtype=np.int64), ~filled, over
 
 
 def split_columns(
@@ -1265,6 +1431,16 @@ def split_columns(
     wanted : sequence of int, optional
         The columns the caller reads; the others are left empty (``""``). All by default.
     """
+    fast = _read_columns(body, delimiter, width, skipinitialspace, wanted)
+    if fast is not None:
+        cells, n_fields, blank, over = fast
+        return Columns(
+            cells=cells,
+            n_fields=n_fields,
+            lines=first_line + np.arange(len(n_fields), dtype=np.int64),
+            blank=blank,
+            over=over,
+        )
     sp = split_text(body, delimiter, skipinitialspace)
     if sp is None:
         return None
@@ -1415,3 +1591,182 @@ def regex_groups(values: pd.Series | np.ndarray, pattern: str) -> list[pa.Array]
         g = pc.if_else(pc.not_equal(g, ""), g, pa.scalar(None, g.type))
         groups.append(g)
     return groups
+
+
+# --------------------------------------------------------------------------- columnar text
+def arrow_text(values: pd.Series | np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Text cells as one pyarrow ``large_string`` array, missing cells as ``""``: a
+    pyarrow-backed column without copying its text, an object array of ``str`` converted once.
+
+    Raises
+    ------
+    pyarrow.ArrowInvalid, pyarrow.ArrowTypeError
+        When an object array holds something other than text (the caller converts it).
+    """
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.arrays.ArrowStringArray):
+        values = values._pa_array
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if not isinstance(values, pa.Array):
+        values = pa.array(np.asarray(values, dtype=object), pa.large_string(), from_pandas=True)
+    if values.type != pa.large_string():
+        values = values.cast(pa.large_string())
+    return pc.fill_null(values, "") if values.null_count else values
+
+
+def object_text(values: pa.Array) -> np.ndarray:
+    """A pyarrow text array as an object array of ``str`` (nulls as ``""``)."""
+    if not len(values):
+        return np.zeros(0, dtype=object)
+    return np.asarray(pc.fill_null(values, "").to_numpy(zero_copy_only=False), dtype=object)
+
+
+def few_texts(values: pa.Array) -> np.ndarray:
+    """:func:`object_text` of a column of few distinct texts (event types, device ids): each
+    distinct text made a Python string once."""
+    if not len(values):
+        return np.zeros(0, dtype=object)
+    enc = pc.dictionary_encode(pc.fill_null(values, ""))
+    words = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    return words[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+def is_empty_text(values: pa.Array) -> np.ndarray:
+    """Mask of the cells of a pyarrow text array that are ``""``."""
+    return pc.equal(pc.binary_length(values), 0).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def fixed_digits(
+    values: pa.Array, pattern: str, spans: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The cells that match the RE2 ``pattern`` (which must hold ASCII digits at every place
+    of ``spans``: ``\\d`` in RE2 is ASCII only) and the number at each ``(start, stop)``
+    byte span of those cells, read from the array's bytes (no text conversion).
+
+    Returns
+    -------
+    matched : numpy.ndarray of bool
+        The cells matching ``pattern``.
+    fields : list of numpy.ndarray of float
+        One per span: its digits as a number where matched, NaN elsewhere.
+    """
+    if values.type != pa.large_string():
+        values = values.cast(pa.large_string())
+    matched = pc.fill_null(pc.match_substring_regex(values, pattern), False)
+    ok = matched.to_numpy(zero_copy_only=False).astype(bool)
+    fields = [np.full(len(values), np.nan) for _ in spans]
+    if not ok.any():
+        return ok, fields
+    _, offsets, data = values.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int64)[values.offset : values.offset + len(values)]
+    starts = starts[ok]
+    raw = np.frombuffer(data, dtype=np.uint8)
+    for out, (a, b) in zip(fields, spans, strict=True):
+        number = np.zeros(len(starts), dtype=np.int64)
+        for k in range(a, b):
+            number = number * 10 + (raw[starts + k].astype(np.int64) - 48)
+        out[ok] = number
+    return ok, fields
+
+
+#: Years :func:`civil_times` assembles with numpy; others with ``pandas.to_datetime``.
+_CIVIL_YEARS = (1000, 2999)
+
+
+def civil_times(year, month, day, hour, minute, second) -> np.ndarray:
+    """``datetime64[ns]`` from integer-valued float arrays of date and time parts (NaT where
+    a part is missing or out of its range, or the day is not in the month), by the rule of
+    :func:`to_ns` (a time outside 1950-2200 becomes :data:`OUT_OF_RANGE_TIME`).
+
+    What ``pandas.to_datetime`` of the parts gives, computed with numpy for years 1000-2999
+    (the proleptic Gregorian calendar of both) and by pandas for the others.
+    """
+    y, mo, d, h, mi, s = (
+        np.asarray(x, dtype="float64") for x in (year, month, day, hour, minute, second)
+    )
+    valid = ~(np.isnan(y) | np.isnan(mo) | np.isnan(d) | np.isnan(h) | np.isnan(mi) | np.isnan(s))
+    valid &= (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31)
+    valid &= (h >= 0) & (h <= 23) & (mi >= 0) & (mi <= 59) & (s >= 0) & (s <= 59)
+    out = np.full(len(y), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if not valid.any():
+        return out
+    fast = valid & (y >= _CIVIL_YEARS[0]) & (y <= _CIVIL_YEARS[1])
+    if fast.any():
+        months = ((y[fast] - 1970) * 12 + mo[fast] - 1).astype("int64").astype("datetime64[M]")
+        first = months.astype("datetime64[D]")
+        length = (months + 1).astype("datetime64[D]") - first
+        days = d[fast].astype("int64")
+        secs = (h[fast] * 3600 + mi[fast] * 60 + s[fast]).astype("int64")
+        when = first.astype("datetime64[s]") + (days - 1) * 86400 + secs
+        when[days > length.astype("int64")] = np.datetime64("NaT")
+        out[fast] = ns_times(when)
+    slow = valid & ~fast
+    if slow.any():
+        parts = pd.DataFrame(
+            {"year": y[slow], "month": mo[slow], "day": d[slow], "hour": h[slow],
+             "minute": mi[slow], "second": s[slow]}
+        )  # fmt: skip
+        got = pd.to_datetime(parts.astype("int64"), errors="coerce")
+        out[slow] = to_ns(got).to_numpy(dtype="datetime64[ns]")
+    return out
+
+
+#: Years whose times pandas holds at every resolution: a cell of them parses alone (in
+#: :func:`exact_times`) as it does among any other cells of its column.
+NS_YEARS = (1678, 2261)
+
+
+def exact_times(
+    values: pa.Array, pattern: str, spans: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times of the text cells of one exact layout, from their bytes: the cells matching
+    ``pattern`` (see :func:`fixed_digits`; ``spans`` give year, month, day, hour, minute and
+    second) that make a valid time of a year in :data:`NS_YEARS`, as :func:`civil_times` makes
+    them. The reader parses the other cells as before (``pandas.to_datetime``).
+
+    Returns
+    -------
+    times : numpy.ndarray of datetime64[ns]
+        NaT where not read here.
+    done : numpy.ndarray of bool
+        The cells read here.
+    """
+    exact, parts = fixed_digits(values, pattern, spans)
+    times = civil_times(*parts)
+    year = parts[0]
+    done = exact & ~np.isnat(times) & (year >= NS_YEARS[0]) & (year <= NS_YEARS[1])
+    times[~done] = np.datetime64("NaT")
+    return times, done
+
+
+def plain_numbers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The cells that are plain integers of up to 15 digits (``pandas.to_numeric`` and
+    pyarrow's cast read them alike: exactly) and their values as float64 (NaN elsewhere);
+    the reader parses the other cells as before."""
+    hit = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]{1,15}$"), False)
+    plain = hit.to_numpy(zero_copy_only=False).astype(bool)
+    num = np.full(len(values), np.nan)
+    if plain.any():
+        num[plain] = pc.cast(values.filter(hit), pa.float64()).to_numpy(zero_copy_only=False)
+    return num, plain
+
+
+def text_numbers(s: pd.Series, decimal_comma: bool = False) -> np.ndarray:
+    """What ``pandas.to_numeric(s, errors="coerce")`` makes of stripped text cells, as float64
+    (NaN where not a number, or empty), a decimal comma read as a point when
+    ``decimal_comma``: plain integers by pyarrow (:func:`plain_numbers`), the other cells by
+    pandas."""
+    try:
+        num, plain = plain_numbers(arrow_text(s))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # cells that are not all text
+        num, plain = np.full(len(s), np.nan), np.zeros(len(s), dtype=bool)
+    rest = ~plain
+    if rest.any():
+        t = s[rest]
+        if decimal_comma:
+            t = t.str.replace(",", ".", regex=False)
+        got = pd.to_numeric(t.where(t != ""), errors="coerce")
+        num[rest] = got.to_numpy(dtype="float64", na_value=np.nan)
+    return num

@@ -46,13 +46,16 @@ from ..core.errors import InputError
 from ..core.recording import Provenance, Recording
 from ..core.schema import DEFAULT_SUBJECT, MGDL_PER_MMOL, PLAUSIBLE_MGDL
 from .base import (
+    arrow_text,
     check_input_file,
     csv_text,
     drop_implausible,
+    exact_times,
     implausible,
+    object_text,
     split_text,
-    strip_text,
     text_frame,
+    text_numbers,
     text_to_timedelta,
     to_ns,
     warn_decoding,
@@ -175,20 +178,21 @@ class _Rows:
         return len(self.n_fields)
 
 
-def _section_marks(first: np.ndarray, n_fields: np.ndarray) -> np.ndarray:
-    """Rows whose first cell starts ``-----`` (a section line) or is a header's ``Index``
-    (exactly, or any case with more than 3 fields), by pyarrow; ASCII cells are lowered by
-    pyarrow (its ASCII case mapping is Python's), the others by pandas' ``str.lower``."""
+def _section_marks(first: pa.Array, n_fields: np.ndarray) -> np.ndarray:
+    """Rows whose first cell (stripped pyarrow text) starts ``-----`` (a section line) or is
+    a header's ``Index`` (exactly, or any case with more than 3 fields), by pyarrow; ASCII
+    cells are lowered by pyarrow (its ASCII case mapping is Python's), the others by pandas'
+    ``str.lower``."""
     if not len(first):
         return np.zeros(0, dtype=bool)
-    arr = pa.array(first, pa.large_string())
-    dashes = pc.starts_with(arr, "-----").to_numpy(zero_copy_only=False)
-    index = pc.equal(pc.ascii_lower(arr), "index").to_numpy(zero_copy_only=False)
-    other = ~pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
+    dashes = pc.starts_with(first, "-----").to_numpy(zero_copy_only=False)
+    index = pc.equal(pc.ascii_lower(first), "index").to_numpy(zero_copy_only=False)
+    other = ~pc.string_is_ascii(first).to_numpy(zero_copy_only=False)
     if other.any():
-        low = pd.Series(first[other], dtype=object).str.lower().to_numpy()
-        index[other] = low == "index"
-    return dashes | (first == "Index") | (index & (n_fields > 3))
+        cells = object_text(first.filter(pa.array(other)))
+        index[other] = pd.Series(cells, dtype=object).str.lower().to_numpy() == "index"
+    exact = pc.equal(first, "Index").to_numpy(zero_copy_only=False)
+    return dashes | exact | (index & (n_fields > 3))
 
 
 def _split_columns(text: str, delim: str, path):
@@ -198,7 +202,7 @@ def _split_columns(text: str, delim: str, path):
     if sp is None:
         return None
     use = np.flatnonzero(~sp.blank)
-    first = strip_text(sp.column(0, use))
+    first = pc.utf8_trim_whitespace(sp.values.take(pa.array(sp.starts[use])))
     marks = _section_marks(first, sp.n_fields[use])
     preamble: list[list[str]] = []
     sections: list = []
@@ -212,7 +216,7 @@ def _split_columns(text: str, delim: str, path):
         lineno = r + 1
         row = sp.fields(r)
         data = use[b + 1 : bounds[j + 1]]
-        if first[b].startswith("-----"):
+        if first[int(b)].as_py().startswith("-----"):
             cells = [c.strip() for c in row]
             info = {
                 "device": cells[1] if len(cells) > 1 else "",
@@ -256,9 +260,7 @@ def _split_columns(text: str, delim: str, path):
 def _num(s: pd.Series, decimal_comma: bool) -> pd.Series:
     """Numbers from text cells (empty -> NaN), decimal commas accepted when ``decimal_comma``."""
     s = s.str.strip()
-    if decimal_comma:
-        s = s.str.replace(",", ".", regex=False)
-    return pd.to_numeric(s.where(s != ""), errors="coerce").astype("float64")
+    return pd.Series(text_numbers(s, decimal_comma), index=s.index)
 
 
 def _date_format(dates: pd.Series, path, prov: Provenance) -> str:
@@ -273,7 +275,11 @@ def _date_format(dates: pd.Series, path, prov: Provenance) -> str:
         "%d.%m.%Y": r"^\d{1,2}\.\d{1,2}\.\d{4}$",
         "%d.%m.%y": r"^\d{1,2}\.\d{1,2}\.\d{2}$",
     }
-    counts = {k: int(d.str.match(p).sum()) for k, p in shapes.items()}
+    counts = dict.fromkeys(shapes, 0)
+    for k, p in shapes.items():  # the shapes exclude each other: one holding all decides
+        counts[k] = int(d.str.match(p).sum())
+        if counts[k] == len(d):
+            break
     best = max(counts, key=counts.get)
     if counts[best] == 0:
         raise InputError(
@@ -293,9 +299,26 @@ def _date_format(dates: pd.Series, path, prov: Provenance) -> str:
     return f"%m/%d/{year}"
 
 
+#: Date formats whose ``hh:mm:ss`` times are read from the cells' bytes
+#: (:func:`~.base.exact_times`): the pattern of the stamp, its fields' spans.
+_EXACT_STAMPS = {
+    "%Y/%m/%d": r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d$",
+    "%Y-%m-%d": r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$",
+}
+_STAMP_SPANS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))
+
+
 def _timestamps(date: pd.Series, time: pd.Series, fmt: str) -> pd.Series:
     stamp = date.str.strip() + " " + time.str.strip()
     out = pd.Series(pd.NaT, index=date.index, dtype="datetime64[ns]")
+    if fmt in _EXACT_STAMPS:
+        try:
+            arr = arrow_text(stamp)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = None
+        if arr is not None:
+            times, _ = exact_times(arr, _EXACT_STAMPS[fmt], _STAMP_SPANS)
+            out = pd.Series(times, index=date.index)
     for tfmt in ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p"):
         todo = out.isna()
         if not todo.any():

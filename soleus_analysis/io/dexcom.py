@@ -58,16 +58,22 @@ from ..core.schema import (
 from .base import (
     ZIP_ERRORS,
     TextRows,
+    arrow_text,
     check_input_file,
     csv_text,
+    exact_times,
+    few_texts,
     find_header,
     implausible,
+    is_empty_text,
     isin,
+    object_text,
     open_text,
     read_head,
     split_line,
     split_text,
     strip_text,
+    text_frame,
     text_to_timedelta,
     to_float,
     to_ns,
@@ -286,9 +292,8 @@ for _keys in CLARITY_HEADERS.values():
             _KNOWN.setdefault(header_base(_cell), _key)
 
 
-def _unterminated(path: Path) -> bool:
-    """True when the file (its decoded text) does not end with a newline."""
-    text = csv_text(path).text
+def _unterminated(text: str) -> bool:
+    """True when the file's decoded text does not end with a newline."""
     return bool(text) and not text.endswith("\n")
 
 
@@ -360,12 +365,31 @@ def _units(glucose_col: str, path: Path, line: int) -> str:
 _ISO_LIKE = r"^\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?\s*$"
 
 
+#: The export's own timestamps, ``YYYY-MM-DDThh:mm:ss``: read by :func:`~.base.exact_times`.
+_ISO_EXACT = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"
+_ISO_SPANS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))
+
+
 def _parse_time(s: pd.Series) -> pd.Series:
     """Parse Clarity local timestamps to datetime64[ns] (NaT where not a valid date-time).
 
-    The export's ``YYYY-MM-DDThh:mm:ss`` is tried first (fast); other ISO-like spellings
-    (space separator, no seconds, fractions) are accepted too.
+    The export's ``YYYY-MM-DDThh:mm:ss`` is read column-wise (:func:`~.base.exact_times`);
+    the cells it does not read, by :func:`_parse_time_text`.
     """
+    try:
+        arr = arrow_text(s)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # cells that are not all text
+        return _parse_time_text(s)
+    t, done = exact_times(arr, _ISO_EXACT, _ISO_SPANS)
+    rest = ~done & ~is_empty_text(arr)
+    if rest.any():
+        t[rest] = _parse_time_text(s[rest]).to_numpy(dtype="datetime64[ns]")
+    return pd.Series(t, index=s.index)
+
+
+def _parse_time_text(s: pd.Series) -> pd.Series:
+    """:func:`_parse_time` by pandas: ``YYYY-MM-DDThh:mm:ss`` first; other ISO-like spellings
+    (space separator, no seconds, fractions) are accepted too."""
     t = to_ns(pd.to_datetime(s, format=_ISO_FORMAT, errors="coerce"))
     miss = (t.isna() & (s.astype(object) != "")).to_numpy()
     if miss.any():
@@ -441,9 +465,8 @@ def _split_frame(
     if len(names) != len(pos):
         return None
     rows = np.arange(len(sp.n_fields))
-    data = {k: sp.column(i, rows) for k, i in enumerate(pos)}
-    df = pd.DataFrame(data, dtype=object)
-    df.columns = names
+    cells, _ = sp.columns(rows, ncols, pos)  # (rows with more fields are judged later)
+    df = text_frame([cells[i] for i in pos], list(names), str_dtype=True)
     return df, rows + skip + 2
 
 
@@ -453,18 +476,21 @@ def _read_frame(
     header: list[str],
     usecols: list[int] | None = None,
     delimiter: str = ",",
+    text: str | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Read every row below the header as text; return (frame, 1-based line numbers).
 
     ``usecols`` (header positions) limits the columns parsed, for speed; the first position is
-    where rows with more fields than the header are marked.
+    where rows with more fields than the header are marked. ``text`` is the file's decoded
+    text (:func:`~.base.csv_text`), read when not given.
     """
     # Fields past the header's last column are ignored when ``usecols`` is given (a row shifted
     # by an unquoted comma then fails the value checks and is dropped with its line); without
     # ``usecols`` such a row raises ParserError and goes to the exact path below.
     kw = dict(dtype=object, na_filter=False, skip_blank_lines=False, skiprows=skip)
     ncols = len(header)
-    text = csv_text(path).text
+    if text is None:
+        text = csv_text(path).text
     # a row of far more fields than the header (30,000 stray delimiters) makes the C reader
     # build that many columns (seconds per row): such a file takes the exact path at once
     limit = 2 * ncols + MAX_EXTRA_FIELDS
@@ -619,7 +645,8 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
         usecols = None
         if "time" in cols:
             usecols = sorted(header.index(cols[k]) for k in used if k in cols)
-        df, lines = _read_frame(p, hidx, header, usecols, head.delimiter)
+        text = csv_text(p).text
+        df, lines = _read_frame(p, hidx, header, usecols, head.delimiter, text)
         df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
     units = _units(cols["glucose"], p, hline)
     prov = Provenance(path=str(p), format=FORMAT, units=units)
@@ -633,10 +660,10 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     cols["time"] = _find_time_column(df, cols, p, hline)
     prov.rows_read = len(df)
     rows = TextRows(df, cols, lines, prov)
-    raw_type = upper_text(rows.raw("event_type", np.ones(rows.n, dtype=bool)))
+    raw_type = few_texts(pc.utf8_upper(rows.text("event_type")))
     times = _parse_time(df[cols["time"]])
     timed = ~times.isna().to_numpy()
-    untimed = (rows.col("time").to_numpy() == "") if rows.has("time") else ~timed
+    untimed = is_empty_text(rows.text("time")) if rows.has("time") else ~timed
     et, notes = _event_types(rows, raw_type, timed)
     codes, uniques = pd.factorize(et)
     types = pd.Index(uniques)  # the few distinct event types, once
@@ -657,7 +684,7 @@ def read_dexcom(path: str | PathLike, subject: str | None = None) -> Recording:
     rows.drop(blank, REASON_EMPTY_ROW, warn=False)
     # a final line cut off mid-row
     if not xlsx:
-        rows.drop(_truncated_last(p, rows, et), REASON_TRUNCATED, "row cut off (truncated file)")
+        rows.drop(_truncated_last(text, rows, et), REASON_TRUNCATED, "row cut off (truncated file)")
 
     # the preamble: the types Clarity writes there, and any other row without a timestamp
     timed_types = is_type("EGV", "CALIBRATION", *_EVENT_TYPES)
@@ -746,10 +773,11 @@ def _event_types(
     return mapped[inv], notes
 
 
-def _truncated_last(path: Path, rows: TextRows, et: np.ndarray) -> np.ndarray:
-    """Mask of the last row when the file ends without a newline in the middle of a row."""
+def _truncated_last(text: str, rows: TextRows, et: np.ndarray) -> np.ndarray:
+    """Mask of the last row when the file (its decoded ``text``) ends without a newline in
+    the middle of a row."""
     mask = np.zeros(rows.n, dtype=bool)
-    if not _unterminated(path) or rows.n == 0 or rows.handled[-1]:
+    if not _unterminated(text) or rows.n == 0 or rows.handled[-1]:
         return mask
     last = rows.df.iloc[-1].astype(str).str.strip()
     filled = int((last != "").sum())
@@ -803,30 +831,29 @@ def _readings(
     rows: TextRows, egv: np.ndarray, times: pd.Series, units: str, subject: str
 ) -> pd.DataFrame:
     egv = egv & ~rows.handled
-    rawv = rows.raw("glucose", egv)
+    rawv = rows.text("glucose", egv, strip=False)
     val = to_float(rawv, decimal_comma=True)
-    word = np.full(len(rawv), "", dtype=object)
+    n = len(val)
     nonnum = np.isnan(val)
-    word[nonnum] = upper_text(rawv[nonnum])
-    rawv = rawv.copy()
-    rawv[nonnum] = strip_text(rawv[nonnum])
-    sub = np.full(len(rawv), "", dtype=object)
-    if rows.has("event_subtype") and nonnum.any():
-        sub[nonnum] = upper_text(rows.col("event_subtype", egv).to_numpy()[nonnum])
     # the words (and subtypes) are "" where the value is a number: only those rows are asked
-    low = np.zeros(len(rawv), dtype=bool)
-    high = np.zeros(len(rawv), dtype=bool)
+    low = np.zeros(n, dtype=bool)
+    high = np.zeros(n, dtype=bool)
+    empty = np.zeros(n, dtype=bool)
     if nonnum.any():
-        w, sb, no_value = word[nonnum], sub[nonnum], rawv[nonnum] == ""
+        picked = pa.array(nonnum)
+        w = upper_text(rawv.filter(picked))
+        sb = np.full(len(w), "", dtype=object)
+        if rows.has("event_subtype"):
+            sb = upper_text(rows.text("event_subtype", egv).filter(picked))
+        no_value = strip_text(rawv.filter(picked)) == ""
         low[nonnum] = isin(w, LOW_WORDS) | (no_value & isin(sb, LOW_WORDS))
         high[nonnum] = isin(w, HIGH_WORDS) | (no_value & isin(sb, HIGH_WORDS))
+        empty[nonnum] = no_value
     cens = low | high
     if units == "mmol/L":
         val = val * MGDL_PER_MMOL
     val[low] = DEXCOM_LOW_MGDL
     val[high] = DEXCOM_HIGH_MGDL
-    empty = np.zeros(len(rawv), dtype=bool)
-    empty[nonnum] = rawv[nonnum] == ""
     empty &= ~cens
     bad = ~empty & ~cens & ~((val >= PLAUSIBLE_MGDL[0]) & (val <= PLAUSIBLE_MGDL[1]))
     ok = ~(empty | bad)
@@ -835,7 +862,10 @@ def _readings(
     rows.drop(_scatter(rows.n, idx, empty), REASON_EMPTY_VALUE, "EGV row without a glucose value")
     bad_full = _scatter(rows.n, idx, bad)
     what = np.full(rows.n, None, dtype=object)
-    what[bad_full] = [f"impossible glucose value {v!r}" for v in rawv[bad]]
+    # the value as the cell holds it (a word stripped)
+    shown = object_text(rawv.filter(pa.array(bad)))
+    shown[nonnum[bad]] = strip_text(shown[nonnum[bad]])
+    what[bad_full] = [f"impossible glucose value {v!r}" for v in shown]
     rows.drop(bad_full, REASON_BAD_VALUE, what)
     rows.keep(_scatter(rows.n, idx, ok))
 
@@ -849,10 +879,10 @@ def _readings(
             "source": FORMAT,
         }
     )
-    tt = to_float(rows.raw("transmitter_time", egv))[ok]
+    tt = to_float(rows.text("transmitter_time", egv, strip=False))[ok]
     out["transmitter_time_s"] = pd.array(tt, dtype="Float64").round().astype("Int64")
     if rows.has("transmitter_id"):
-        tid = rows.raw("transmitter_id", egv)[ok]
+        tid = few_texts(rows.text("transmitter_id", egv, strip=False))[ok]
         out["transmitter_id"] = np.where(tid == "", None, tid)
     if len(out) > 1:  # in the order the device measured them (its clock), local time for ties
         local = out["time"].to_numpy(dtype="datetime64[ns]").view("i8")

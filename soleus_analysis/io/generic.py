@@ -38,15 +38,18 @@ from ..core.schema import (
     PLAUSIBLE_MGDL,
 )
 from .base import (
+    arrow_text,
     column_list,
     csv_text,
     drop_implausible,
+    exact_times,
     implausible,
     read_head,
     record_columns,
     regex_safe,
     sniff_delimiter,
     text_frame,
+    text_numbers,
     to_ns,
     warn_dropped,
 )
@@ -146,8 +149,14 @@ def _find(columns: Sequence[str], names: tuple[str, ...], what: str, path, given
     return hits[0] if hits else None
 
 
+#: The first line of a text as ``str.splitlines`` ends it (at any of its line breaks).
+_FIRST_LINE = re.compile("[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*")
+
+
 def _header_columns(text: str) -> tuple[list[str], str]:
-    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    # the first line without splitting (or stripping) the whole text
+    has_text = bool(text) and not text.isspace()
+    first = _FIRST_LINE.match(text.lstrip("\ufeff")).group() if has_text else ""
     sep = sniff_delimiter(first)
     cols = next(csv.reader([first], delimiter=sep)) if first else []
     return [c.strip() for c in cols], sep
@@ -184,12 +193,44 @@ def _parse_times(values: pd.Series, time_format: str | None) -> tuple[pd.Series,
         return to_ns(values), int(values.notna().sum())
     if pd.api.types.is_datetime64_any_dtype(values):
         return to_ns(values), 0
+    if time_format is None:
+        fast = _exact_times(values)
+        if fast is not None:
+            t, rest = fast
+            n_off = 0
+            if rest.any():
+                t[rest], n_off = _parse_text_times(values[rest], None)
+            return pd.Series(t, index=values.index), n_off
+    t, n_off = _parse_text_times(values, time_format)
+    return pd.Series(t, index=values.index), n_off
+
+
+#: ``YYYY-MM-DD hh:mm:ss`` (or ``T``): read by :func:`~.base.exact_times`.
+_ISO_EXACT = r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d$"
+_ISO_SPANS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))
+
+
+def _exact_times(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """Times of the cells written ``YYYY-MM-DD hh:mm:ss`` (stripped), from their bytes, and
+    the mask of the others (those left to ``pandas.to_datetime``); None when the cells are
+    not text pyarrow holds."""
+    try:
+        arr = arrow_text(values.astype("string").str.strip())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    times, done = exact_times(arr, _ISO_EXACT, _ISO_SPANS)
+    return times, ~done
+
+
+def _parse_text_times(values: pd.Series, time_format: str | None) -> tuple[np.ndarray, int]:
+    """:func:`_parse_times` of text cells by ``pandas.to_datetime`` (a trailing UTC offset
+    removed first): the times (datetime64[ns]) and how many cells had an offset."""
     text, n_off = _strip_offsets(values)
     if time_format is not None:
         t = pd.to_datetime(text, format=time_format, errors="coerce")
     else:
         t = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    return to_ns(t), n_off
+    return to_ns(t).to_numpy(dtype="datetime64[ns]"), n_off
 
 
 def _glucose_values(
@@ -203,9 +244,7 @@ def _glucose_values(
         return num * factor, censored, missing, np.zeros(len(raw), bool)
     s = raw.astype("string").str.strip()
     missing = (s.isna() | s.str.lower().isin(_MISSING_WORDS)).to_numpy(dtype=bool, na_value=True)
-    num = pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
-    )
+    num = text_numbers(s, decimal_comma=True)
     word = s.str.lower()
     is_low = word.isin(_LOW_WORDS).to_numpy(dtype=bool, na_value=False)
     is_high = word.isin(_HIGH_WORDS).to_numpy(dtype=bool, na_value=False)

@@ -40,6 +40,7 @@ import functools
 import itertools
 import re
 import unicodedata
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
@@ -59,18 +60,22 @@ from ..core.schema import (
 )
 from .base import (
     TextRows,
+    arrow_text,
     check_input_file,
+    civil_times,
     csv_text,
+    few_texts,
     find_header,
+    fixed_digits,
     implausible,
+    is_empty_text,
     isin,
+    object_text,
     open_text,
     regex_groups,
     split_columns,
     split_line,
-    strip_text,
     to_float,
-    to_ns,
     upper_text,
     warn_decoding,
     warn_each,
@@ -256,6 +261,10 @@ _CORR_INS = ("correction", "korrektur", "correccion")
 _DEVICE = ("device", "gerat", "appareil", "dispositivo")
 _SERIAL = ("serial", "seriennummer", "numero de serie")
 
+#: Words of a reading below / above the sensor's range (upper case).
+_LOW_WORDS = pa.array(["LO", "LOW"], pa.large_string())
+_HIGH_WORDS = pa.array(["HI", "HIGH"], pa.large_string())
+
 _ISO_RE = r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?$"
 _LOCAL_RE = (
     r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?"
@@ -411,20 +420,6 @@ def _units_of(cols: dict[str, str], path: Path, line: int) -> str:
 # ----------------------------------------------------------------------------------------------
 # timestamps
 # ----------------------------------------------------------------------------------------------
-def _assemble(y, mo, d, h, mi, s) -> np.ndarray:
-    """datetime64[ns] from integer-valued float arrays (NaT where any part is invalid)."""
-    parts = pd.DataFrame({"year": y, "month": mo, "day": d, "hour": h, "minute": mi, "second": s})
-    valid = parts.notna().all(axis=1).to_numpy().copy()
-    valid &= (parts["month"].between(1, 12) & parts["day"].between(1, 31)).to_numpy()
-    valid &= (parts["hour"].between(0, 23) & parts["minute"].between(0, 59)).to_numpy()
-    valid &= parts["second"].between(0, 59).to_numpy()
-    out = np.full(len(parts), np.datetime64("NaT"), dtype="datetime64[ns]")
-    if valid.any():
-        got = pd.to_datetime(parts[valid].astype("int64"), errors="coerce")
-        out[valid] = to_ns(got).to_numpy(dtype="datetime64[ns]")
-    return out
-
-
 def _floats(group: pa.Array) -> np.ndarray:
     """Digits captured by :func:`~.base.regex_groups` as float64 (NaN where none)."""
     return pc.cast(group, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
@@ -440,8 +435,99 @@ def _regular_gaps(times: np.ndarray, groups: np.ndarray) -> int:
     return int(((gap >= 3) & (gap <= 17)).sum())
 
 
+#: LibreView's own timestamps, ``16-03-2021 13:42`` or ``03-16-2021 01:42 PM`` (``/`` or
+#: ``.`` between the date's fields too): read from the cells' bytes (:func:`_time_fields`).
+_LOCAL_EXACT = r"^\d\d[-/.]\d\d[-/.]\d{4} \d\d:\d\d( [AP]M)?$"
+_LOCAL_SPANS = ((0, 2), (3, 5), (6, 10), (11, 13), (14, 16))
+
+
+@dataclass
+class _TimeFields:
+    """The fields of each timestamp cell (:func:`_time_fields`), NaN where not read.
+
+    Attributes
+    ----------
+    iso_ok : numpy.ndarray of bool
+        Cells read as ``YYYY-MM-DD hh:mm[:ss]``; ``iso`` their year, month, day, hour, minute
+        and second (0 when none).
+    loc_ok : numpy.ndarray of bool
+        Cells read as a local date ``a-b-YYYY hh:mm[:ss] [AM|PM]``; ``loc`` their ``a``,
+        ``b``, year, hour, minute and second (0 when none), ``ap`` the ``A`` or ``P`` of a
+        12-hour time (``""`` for 24-hour).
+    """
+
+    iso_ok: np.ndarray
+    iso: list[np.ndarray]
+    loc_ok: np.ndarray
+    loc: list[np.ndarray]
+    ap: np.ndarray
+
+
+def _time_text(text: pd.Series | pa.Array) -> pa.Array:
+    """Timestamp cells as stripped pyarrow text (missing: ``""``; other objects as ``str``)."""
+    if isinstance(text, pd.Series) and not isinstance(text.array, pd.arrays.ArrowStringArray):
+        text = text.astype(object).fillna("").astype(str)
+    return pc.utf8_trim_whitespace(arrow_text(text))
+
+
+def _time_fields(arr: pa.Array) -> _TimeFields:
+    """The fields of stripped timestamp cells: LibreView's own spelling (:data:`_LOCAL_EXACT`)
+    from the cells' bytes, the other cells by :data:`_ISO_RE` and :data:`_LOCAL_RE`
+    (:func:`_regex_fields`)."""
+    n = len(arr)
+    exact, parts = fixed_digits(arr, _LOCAL_EXACT, _LOCAL_SPANS)
+    ap = np.full(n, "", dtype=object)
+    if exact.any():
+        ap[exact & pc.ends_with(arr, "PM").to_numpy(zero_copy_only=False)] = "P"
+        ap[exact & pc.ends_with(arr, "AM").to_numpy(zero_copy_only=False)] = "A"
+    got = _TimeFields(
+        iso_ok=np.zeros(n, dtype=bool),
+        iso=[np.full(n, np.nan) for _ in range(6)],
+        loc_ok=exact,
+        loc=[*parts, np.where(exact, 0.0, np.nan)],
+        ap=ap,
+    )
+    rest = ~exact
+    if rest.any():
+        sub = _regex_fields(arr.filter(pa.array(rest)))
+        got.iso_ok[rest] = sub.iso_ok
+        got.loc_ok[rest] = sub.loc_ok
+        for full, part in zip(got.iso + got.loc, sub.iso + sub.loc, strict=True):
+            full[rest] = part
+        got.ap[rest] = sub.ap
+    return got
+
+
+def _regex_fields(arr: pa.Array) -> _TimeFields:
+    """:func:`_time_fields` by the regular expressions :data:`_ISO_RE` and :data:`_LOCAL_RE`:
+    pyarrow's (RE2) where it reads the cells as Python's ``re`` does, else ``re``'s."""
+    s = pd.Series(object_text(arr), dtype=object)
+    fast = regex_groups(s.to_numpy(), _ISO_RE)
+    if fast is not None:
+        iso = [_floats(g) for g in fast]
+        iso_ok = ~np.isnan(iso[0])
+        iso[5] = np.nan_to_num(iso[5])
+        loc_g = regex_groups(s.to_numpy(), _LOCAL_RE)
+        assert loc_g is not None  # the same text
+        loc = [_floats(g) for g in loc_g[:6]]
+        loc_ok = ~np.isnan(loc[0]) & ~iso_ok
+        loc[5] = np.nan_to_num(loc[5])
+        ap = upper_text(pc.fill_null(loc_g[6], "").to_numpy(zero_copy_only=False))
+    else:
+        iso_df = s.str.extract(_ISO_RE).astype("float64")
+        iso_ok = iso_df[0].notna().to_numpy()
+        iso = [iso_df[i].to_numpy(dtype="float64") for i in range(6)]
+        iso[5] = np.nan_to_num(iso[5])
+        loc_df = s.str.extract(_LOCAL_RE)
+        loc_ok = loc_df[0].notna().to_numpy() & ~iso_ok
+        loc = [loc_df[i].astype("float64").to_numpy() for i in range(6)]
+        loc[5] = np.nan_to_num(loc[5])
+        ap = loc_df[6].fillna("").str.upper().to_numpy()
+    return _TimeFields(iso_ok, iso, loc_ok, loc, np.asarray(ap, dtype=object))
+
+
 def parse_libre_times(
-    text: pd.Series,
+    text: pd.Series | pa.Array,
     historic: np.ndarray,
     groups: np.ndarray,
     date_order: str | None = None,
@@ -451,8 +537,8 @@ def parse_libre_times(
 
     Parameters
     ----------
-    text : pandas.Series of str
-        Stripped timestamp cells: ``16-03-2021 13:42``, ``01-02-2026 11:40 PM``,
+    text : pandas.Series of str, or pyarrow.Array
+        Timestamp cells (stripped here): ``16-03-2021 13:42``, ``01-02-2026 11:40 PM``,
         ``03/16/2021 01:42 PM``, ``2021-03-16 13:42`` (seconds optional).
     historic : numpy.ndarray of bool
         Rows that are historic readings (used to break ties by their regular spacing).
@@ -473,48 +559,16 @@ def parse_libre_times(
         raise InputError(f"date_order must be 'dmy' or 'mdy', not {date_order!r}", path)
     n = len(text)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    s = text.astype(object).fillna("").astype(str)
-    s = pd.Series(strip_text(s.to_numpy()), index=s.index, dtype=object) if n else s
-    fast = regex_groups(s.to_numpy(), _ISO_RE) if n else None
-    if fast is not None:
-        iso_f = [_floats(g) for g in fast]
-        iso_ok = ~np.isnan(iso_f[0])
-        if iso_ok.any():
-            out[iso_ok] = _assemble(
-                *(g[iso_ok] for g in iso_f[:5]), np.nan_to_num(iso_f[5][iso_ok])
-            )
-        loc_g = regex_groups(s.to_numpy(), _LOCAL_RE)
-        assert loc_g is not None  # the same text
-        loc_f = [_floats(g) for g in loc_g[:6]]
-        loc_ok = ~np.isnan(loc_f[0]) & ~iso_ok
-        if not loc_ok.any():
-            return out, "iso" if iso_ok.any() else "none"
-        a, b, y, h, mi = (g[loc_ok] for g in loc_f[:5])
-        sec = np.nan_to_num(loc_f[5][loc_ok])
-        ap = upper_text(pc.fill_null(loc_g[6], "").to_numpy(zero_copy_only=False)[loc_ok])
-    else:
-        iso = s.str.extract(_ISO_RE).astype("float64")
-        iso_ok = iso[0].notna().to_numpy()
-        if iso_ok.any():
-            out[iso_ok] = _assemble(
-                iso.loc[iso_ok, 0],
-                iso.loc[iso_ok, 1],
-                iso.loc[iso_ok, 2],
-                iso.loc[iso_ok, 3],
-                iso.loc[iso_ok, 4],
-                iso.loc[iso_ok, 5].fillna(0),
-            )
-        loc = s.str.extract(_LOCAL_RE)
-        loc_ok = loc[0].notna().to_numpy() & ~iso_ok
-        if not loc_ok.any():
-            return out, "iso" if iso_ok.any() else "none"
-        a = loc.loc[loc_ok, 0].astype("float64").to_numpy()
-        b = loc.loc[loc_ok, 1].astype("float64").to_numpy()
-        y = loc.loc[loc_ok, 2].astype("float64").to_numpy()
-        h = loc.loc[loc_ok, 3].astype("float64").to_numpy()
-        mi = loc.loc[loc_ok, 4].astype("float64").to_numpy()
-        sec = loc.loc[loc_ok, 5].astype("float64").fillna(0).to_numpy()
-        ap = loc.loc[loc_ok, 6].fillna("").str.upper().to_numpy()
+    if not n:
+        return out, "none"
+    f = _time_fields(_time_text(text))
+    if f.iso_ok.any():
+        out[f.iso_ok] = civil_times(*(g[f.iso_ok] for g in f.iso))
+    loc_ok = f.loc_ok
+    if not loc_ok.any():
+        return out, "iso" if f.iso_ok.any() else "none"
+    a, b, y, h, mi, sec = (g[loc_ok] for g in f.loc)
+    ap = f.ap[loc_ok]
     twelve = ap != ""
     bad_12 = twelve & ((h < 1) | (h > 12))
     h = np.where(twelve, (h % 12) + np.where(ap == "P", 12, 0), h)
@@ -522,7 +576,7 @@ def parse_libre_times(
 
     def build(order: str) -> np.ndarray:
         day, month = (a, b) if order == "dmy" else (b, a)
-        return _assemble(y, month, day, h, mi, sec)
+        return civil_times(y, month, day, h, mi, sec)
 
     order = date_order
     if order is None:
@@ -740,7 +794,6 @@ def _read(
     prov.rows_read = len(df)
     rows = TextRows(df, cols, lines, prov)
     n = rows.n
-    allrows = np.ones(n, dtype=bool)
 
     rows.drop(over, REASON_TOO_MANY, "more fields than the header")
     rows.drop(df.attrs["blank"], REASON_EMPTY_ROW, warn=False)
@@ -748,16 +801,15 @@ def _read(
     type_pos = header.index(cols["record_type"])
     rows.drop(nf <= type_pos, REASON_TRUNCATED, "row cut off before its record type")
 
-    rtype_txt = rows.col("record_type", allrows)
-    rtype = to_float(rtype_txt.to_numpy())
+    rtype = to_float(rows.text("record_type"))
     bad_type = ~np.isin(rtype, [0, 1, 2, 3, 4, 5, 6])
     rows.drop(bad_type, REASON_BAD_TYPE, "record type is not 0-6")
 
-    device = rows.col("device", allrows).to_numpy()
-    serial = rows.col("serial", allrows).to_numpy()
+    device = few_texts(rows.text("device"))
+    serial = few_texts(rows.text("serial"))
     groups = _sensor_keys(device, serial)
     times, order = parse_libre_times(
-        rows.col("time", allrows), rtype == 0, groups, date_order=date_order, path=p
+        rows.text("time"), rtype == 0, groups, date_order=date_order, path=p
     )
     prov.metadata["date_order"] = order
     devs = sorted(d for d in pd.unique(device) if d)
@@ -770,30 +822,31 @@ def _read(
     when = implausible(times=times)
     rows.drop(when != None, when, "time out of the plausible range")  # noqa: E711
 
-    notes = rows.col("notes", allrows).to_numpy()
+    notes = few_texts(rows.text("notes"))
     has_note = (notes != "") & ~rows.handled
 
     # ---------------------------------------------------------------- readings
     reading_types = [0, 1] if include_scans else [0]
     is_r = np.isin(rtype, reading_types) & ~rows.handled
-    raw = np.full(n, "", dtype=object)
+    val = np.full(n, np.nan)
+    low, high, empty = (np.zeros(n, dtype=bool) for _ in range(3))
+    values = []
     for t, key in ((0, "historic"), (1, "scan")):
         m = is_r & (rtype == t)
         if m.any():
-            raw[m] = rows.col(key, m).to_numpy()
-    word = np.full(n, "", dtype=object)
-    word[is_r] = upper_text(raw[is_r])
-    val = np.full(n, np.nan)
-    val[is_r] = to_float(raw[is_r], decimal_comma=True)
+            txt = rows.text(key, m)
+            values.append((m, txt))
+            val[m] = to_float(txt, decimal_comma=True)
+            word = pc.utf8_upper(txt)
+            low[m] = pc.is_in(word, _LOW_WORDS).to_numpy(zero_copy_only=False)
+            high[m] = pc.is_in(word, _HIGH_WORDS).to_numpy(zero_copy_only=False)
+            empty[m] = is_empty_text(txt)
     if units == "mmol/L":
         val = val * MGDL_PER_MMOL
-    low = is_r & np.isin(word, ["LO", "LOW"])
-    high = is_r & np.isin(word, ["HI", "HIGH"])
     names = pd.unique(device)
     libre3 = isin(device, [d for d in names if re.search(r"libre\s*3", d, re.IGNORECASE)])
     val[low] = LIBRE_LOW_MGDL
     val[high] = np.where(libre3[high], LIBRE3_HIGH_MGDL, LIBRE_HIGH_MGDL)
-    empty = is_r & (raw == "")
     bad = is_r & ~empty & ~(low | high) & ~((val >= PLAUSIBLE_MGDL[0]) & (val <= PLAUSIBLE_MGDL[1]))
     ok_r = is_r & ~empty & ~bad
     rows.keep(ok_r)
@@ -819,7 +872,11 @@ def _read(
     # ---------------------------------------------------------------- the rest
     rows.drop(empty & ~rows.handled, REASON_EMPTY_VALUE, "reading without a glucose value")
     what = np.full(n, None, dtype=object)
-    what[bad] = [f"impossible glucose value {v!r}" for v in raw[bad]]
+    if bad.any():
+        raw = np.full(n, "", dtype=object)
+        for m, txt in values:
+            raw[m] = object_text(txt)
+        what[bad] = [f"impossible glucose value {v!r}" for v in raw[bad]]
     rows.drop(bad, REASON_BAD_VALUE, what)
     rows.drop(rtype == 1, REASON_SCAN, warn=False)
     rows.drop(rtype == 2, REASON_STRIP, warn=False)
