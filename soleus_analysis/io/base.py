@@ -667,7 +667,8 @@ class TextRows(RowAccount):
     df : pandas.DataFrame
         Text cells, one row per data row.
     cols : dict
-        Canonical key -> column name; keys whose column is absent read as empty text.
+        Canonical key -> column name; keys whose column is absent read as empty text. A
+        column used here whose name the header repeats is an :class:`InputError`.
     lines : array of int
         1-based line number of each row.
     prov : Provenance
@@ -680,6 +681,16 @@ class TextRows(RowAccount):
         super().__init__(prov, lines)
         self.df = df
         self.cols = {k: v for k, v in cols.items() if v in df.columns}
+        if not df.columns.is_unique:
+            twice = df.columns[df.columns.duplicated()]
+            for name in self.cols.values():
+                if name in twice:
+                    k = int((df.columns == name).sum())
+                    raise InputError(
+                        f"the header names the column {name!r} {k} times; expected each column "
+                        "once (which one holds the values cannot be told)",
+                        prov.path,
+                    )
 
     def has(self, key: str) -> bool:
         """True when the file has the column ``key``."""
