@@ -74,7 +74,8 @@ def cases(tmp: Path) -> Iterator[tuple[str, Path, dict]]:
             continue
         for k in range(MUTANTS):
             seed = 14_000 + 100 * j + k
-            m = fuzz.mutate(data, np.random.default_rng(seed), kind)
+            rng = np.random.default_rng(seed)  # the operation drawn first, as mutate draws it
+            m = fuzz.mutate(data, rng, kind, str(rng.choice(fuzz.GOLDEN_OPERATIONS)))
             folder = tmp / "mutants" / f"{j}_{k}"
             folder.mkdir(parents=True, exist_ok=True)
             out = folder / ("mutant" + path.suffix)

@@ -58,7 +58,7 @@ from ..core.schema import (
     PLAUSIBLE_INSULIN_U,
     PLAUSIBLE_UTC_OFFSET_MIN,
 )
-from .encoding import Decoded, decode_file, decode_member
+from .encoding import Decoded, decode_file, decode_member, without_lone_surrogates
 
 #: Bytes of a file's head that sniffers and header finders look at.
 HEAD_BYTES = 64 * 1024
@@ -1049,7 +1049,7 @@ def json_loads(text: str) -> object:
     valid pair stays the character it encodes. Raises what ``json.loads`` raises."""
     data = json.loads(text)
     if _SURROGATE_ESCAPE.search(text):
-        data = _without_lone_surrogates(data)
+        data = _json_without_lone_surrogates(data)
     return data
 
 
@@ -1057,18 +1057,13 @@ def json_loads(text: str) -> object:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _fix_text(text: str) -> str:
-    """``text`` with each lone surrogate replaced by U+FFFD."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _without_lone_surrogates(data: object) -> object:
+def _json_without_lone_surrogates(data: object) -> object:
     """A parsed JSON value with every string (keys too) free of lone surrogates (no recursion:
     a value as deep as the parser allows is walked with a stack)."""
 
     def fixed(v: object) -> object:
         if isinstance(v, str):
-            return _fix_text(v)
+            return without_lone_surrogates(v)
         if isinstance(v, list):
             out: list = [None] * len(v)
             stack.append((v, out))
@@ -1088,7 +1083,7 @@ def _without_lone_surrogates(data: object) -> object:
                 dst[i] = fixed(v)  # type: ignore[index]
         else:
             for k, v in src.items():  # type: ignore[attr-defined]
-                dst[_fix_text(k)] = fixed(v)  # type: ignore[index]
+                dst[without_lone_surrogates(k)] = fixed(v)  # type: ignore[index]
     return root
 
 

@@ -231,6 +231,13 @@ def _check_in_step(text: str, path: str | PathLike) -> None:
     )
 
 
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (a JSON escape such as ``"\\ud800"`` decodes to one:
+    no character, and no encoder takes it) replaced by U+FFFD, as undecodable bytes are; a
+    valid pair is already one character and stays it."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def decode_bytes(
     raw: bytes, path: str | PathLike, expected: str = "a CSV text export"
 ) -> tuple[str, str]:
